@@ -8,3 +8,4 @@ export * from './patch.js';
 export * from './cursor.js';
 export * from './listing.js';
 export * from './store.js';
+export * from './derive.js';
