@@ -9,3 +9,4 @@ export * from './cursor.js';
 export * from './listing.js';
 export * from './store.js';
 export * from './derive.js';
+export * from './in-memory.js';

@@ -1,0 +1,464 @@
+import { ThreadStoreError } from './errors.js';
+import { ThreadMetadataAccumulator, parseRolloutTime } from './derive.js';
+import type { DerivedThreadMetadata } from './derive.js';
+import { findMessageSnippet } from './internal/snippet.js';
+import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
+import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
+import type { NormalizedListParams } from './listing.js';
+import { applyPatch, mergePatches, validatePatch } from './patch.js';
+import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
+import { persistedRolloutItems } from './persistence-policy.js';
+import { isEventMsg, isObject, rolloutItemProblem } from './rollout-item.js';
+import type { RolloutItem } from './rollout-item.js';
+import type { ThreadStore } from './store.js';
+import { parseThreadId } from './thread-id.js';
+import type { ThreadId } from './thread-id.js';
+import type {
+  AppendItemsParams,
+  ArchiveThreadParams,
+  CreateThreadParams,
+  DeleteThreadParams,
+  ListThreadsParams,
+  LoadHistoryParams,
+  ReadThreadByRolloutPathParams,
+  ReadThreadParams,
+  ResumeThreadParams,
+  SearchThreadsParams,
+  StoredThread,
+  StoredThreadWithHistory,
+  ThreadPage,
+  ThreadSearchPage,
+  ThreadStoreCapabilities,
+} from './types.js';
+
+/** One thread as it is durably stored: its history and what was patched on top of it. */
+interface DurableThread {
+  readonly threadId: ThreadId;
+  readonly history: RolloutItem[];
+  readonly derived: ThreadMetadataAccumulator;
+  /** Every patch applied so far, merged; derived facts that arrive later remove their field. */
+  patch: ThreadMetadataPatch;
+  /** Time of the last durable write of history (updatedAt unless a patch set one). */
+  writtenAt: Date;
+  archivedAt: Date | null;
+}
+
+/**
+ * The "disk" of in-memory stores. Several `InMemoryThreadStore`s built on one storage behave like
+ * processes sharing a home: they see each other's flushed threads, and a thread has at most one
+ * live writer across all of them. A store built on the storage of a closed one is a reopen.
+ */
+export class InMemoryThreadStorage {
+  /** @internal */
+  readonly threads = new Map<string, DurableThread>();
+  /** @internal Which store holds the live writer of a thread id. */
+  readonly writerOwners = new Map<string, object>();
+}
+
+/** A live writer: the buffer a session appends to until it flushes. */
+interface LiveWriter {
+  readonly threadId: ThreadId;
+  /** Create parameters until the thread materializes; null once it exists on storage. */
+  pendingCreate: { params: CreateThreadParams; createdAt: Date } | null;
+  pending: RolloutItem[];
+}
+
+export interface InMemoryThreadStoreOptions {
+  /** Provider of threads whose history names none, and the default `modelProviders` filter. */
+  defaultModelProvider?: string;
+  /** Clock for timestamps the store fills in (append times, archive times, write times). */
+  now?: () => Date;
+  /** Storage to share with other in-memory stores (defaults to a fresh one). */
+  storage?: InMemoryThreadStorage;
+}
+
+const STORE_KIND = 'memory';
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+/** Copies caller data so later mutation on either side cannot reach the store. */
+function copyInput<T>(v: T, what: string): T {
+  try {
+    return structuredClone(v);
+  } catch (e) {
+    throw ThreadStoreError.invalidRequest(`${what} must be plain data (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+function requireObject(v: unknown, what: string): asserts v is Record<string, unknown> {
+  if (!isObject(v)) throw ThreadStoreError.invalidRequest(`${what} must be an object`);
+}
+
+/** The derived fields a patch can also set; a later history fact for one replaces the patch. */
+const DERIVED_TO_PATCH: ReadonlyArray<[keyof DerivedThreadMetadata, keyof ThreadMetadataPatch]> = [
+  ['preview', 'preview'],
+  ['firstUserMessage', 'firstUserMessage'],
+  ['model', 'model'],
+  ['reasoningEffort', 'reasoningEffort'],
+  ['approvalMode', 'approvalMode'],
+  ['sandboxPolicy', 'sandboxPolicy'],
+  ['tokenUsage', 'tokenUsage'],
+  ['gitInfo', 'gitInfo'],
+  ['memoryMode', 'memoryMode'],
+  ['name', 'name'],
+];
+
+/**
+ * A complete `ThreadStore` kept in memory: live writers with unflushed buffers, the persistence
+ * policy, metadata derived from history with patches on top, every list filter, sort and cursor,
+ * content search, archive and delete. It follows the same semantics as the durable stores, so the
+ * layers above can be tested without I/O.
+ */
+export class InMemoryThreadStore implements ThreadStore {
+  readonly capabilities: ThreadStoreCapabilities = { localPaths: false, contentSearch: true };
+  readonly defaultModelProvider: string;
+  readonly storage: InMemoryThreadStorage;
+  private readonly now: () => Date;
+  private readonly writers = new Map<string, LiveWriter>();
+  private closed = false;
+
+  constructor(options: InMemoryThreadStoreOptions = {}) {
+    this.defaultModelProvider = options.defaultModelProvider ?? 'openai';
+    this.now = options.now ?? (() => new Date());
+    this.storage = options.storage ?? new InMemoryThreadStorage();
+  }
+
+  // ---------------------------------------------------------------- live writers
+
+  async createThread(params: CreateThreadParams): Promise<void> {
+    this.assertOpen();
+    requireObject(params, 'createThread params');
+    const threadId = parseThreadId(params.threadId);
+    requireObject(params.metadata, 'createThread metadata');
+    const { modelProvider, cwd } = params.metadata;
+    if (typeof modelProvider !== 'string' || modelProvider.trim() === '')
+      throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
+    if (typeof cwd !== 'string') throw ThreadStoreError.invalidRequest('metadata.cwd must be a string');
+    if (!isObject(params.source) || typeof params.source.kind !== 'string')
+      throw ThreadStoreError.invalidRequest('source must be a SessionSource such as { kind: "cli" }');
+    if (params.historyMode === 'paginated')
+      throw ThreadStoreError.unsupported('historyMode "paginated"', 'Skein writes legacy histories only; omit historyMode');
+    if (params.historyMode !== undefined && params.historyMode !== 'legacy')
+      throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
+    if (params.createdAt !== undefined && (!(params.createdAt instanceof Date) || Number.isNaN(params.createdAt.getTime())))
+      throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
+    for (const key of ['forkedFromId', 'parentThreadId'] as const) {
+      const v = params[key];
+      if (v != null) parseThreadId(v, key);
+    }
+    this.assertNoWriter(threadId);
+    if (this.storage.threads.has(threadId))
+      throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
+    this.storage.writerOwners.set(threadId, this);
+    this.writers.set(threadId, {
+      threadId,
+      pendingCreate: { params: copyInput(params, 'createThread params'), createdAt: new Date((params.createdAt ?? this.now()).getTime()) },
+      pending: [],
+    });
+  }
+
+  async resumeThread(params: ResumeThreadParams): Promise<void> {
+    this.assertOpen();
+    requireObject(params, 'resumeThread params');
+    const threadId = parseThreadId(params.threadId);
+    this.durable(threadId, params.includeArchived === true);
+    this.assertNoWriter(threadId);
+    this.storage.writerOwners.set(threadId, this);
+    this.writers.set(threadId, { threadId, pendingCreate: null, pending: [] });
+  }
+
+  async appendItems(params: AppendItemsParams): Promise<void> {
+    this.assertOpen();
+    requireObject(params, 'appendItems params');
+    const threadId = parseThreadId(params.threadId);
+    const writer = this.writer(threadId);
+    if (!Array.isArray(params.items)) throw ThreadStoreError.invalidRequest('items must be an array of rollout items');
+    params.items.forEach((item: unknown, i: number) => {
+      const problem = rolloutItemProblem(item);
+      if (problem !== undefined) throw ThreadStoreError.invalidRequest(`item ${i} is not a rollout item: ${problem}`);
+    });
+    const at = isoMillis(this.now());
+    for (const item of persistedRolloutItems(params.items, 'legacy')) {
+      const copy = copyInput(item, 'a rollout item');
+      if (copy.timestamp === undefined) copy.timestamp = at;
+      writer.pending.push(copy);
+    }
+  }
+
+  async persistThread(threadId: ThreadId): Promise<void> {
+    this.assertOpen();
+    const writer = this.writer(parseThreadId(threadId));
+    this.flushWriter(writer, true);
+  }
+
+  async flushThread(threadId: ThreadId): Promise<void> {
+    this.assertOpen();
+    const writer = this.writer(parseThreadId(threadId));
+    this.flushWriter(writer, false);
+  }
+
+  async shutdownThread(threadId: ThreadId): Promise<void> {
+    this.assertOpen();
+    const writer = this.writer(parseThreadId(threadId));
+    this.flushWriter(writer, false);
+    this.release(writer.threadId);
+  }
+
+  async discardThread(threadId: ThreadId): Promise<void> {
+    this.assertOpen();
+    const id = parseThreadId(threadId);
+    if (this.writers.has(id)) this.release(id);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  loadHistory(params: LoadHistoryParams): AsyncIterable<RolloutItem> {
+    // Validation runs on the first iteration step, as the interface promises.
+    const run = async function* (this: InMemoryThreadStore): AsyncGenerator<RolloutItem> {
+      this.assertOpen();
+      requireObject(params, 'loadHistory params');
+      const rec = this.durable(parseThreadId(params.threadId), params.includeArchived === true);
+      const snapshot = rec.history.slice();
+      for (const item of snapshot) yield clone(item);
+    };
+    return run.call(this);
+  }
+
+  async readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory> {
+    this.assertOpen();
+    requireObject(params, 'readThread params');
+    const rec = this.durable(parseThreadId(params.threadId), params.includeArchived === true);
+    const thread: StoredThreadWithHistory = this.toStored(rec);
+    if (params.includeHistory === true) {
+      const snapshot = rec.history.slice();
+      thread.history = (async function* () {
+        for (const item of snapshot) yield clone(item);
+      })();
+    }
+    return thread;
+  }
+
+  async readThreadByRolloutPath(params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory> {
+    this.assertOpen();
+    void params;
+    throw ThreadStoreError.unsupported(
+      'readThreadByRolloutPath',
+      'the in-memory store has no rollout files; read the thread by its id with readThread',
+    );
+  }
+
+  async listThreads(params: ListThreadsParams = {}): Promise<ThreadPage> {
+    this.assertOpen();
+    requireObject(params as unknown, 'listThreads params');
+    const p = normalizeListParams(params, this.defaultModelProvider);
+    const sorted = this.matching(p);
+    return paginateSorted(sorted, (t) => t, p, STORE_KIND, params.cursor);
+  }
+
+  async searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {
+    this.assertOpen();
+    requireObject(params, 'searchThreads params');
+    const term = params.searchTerm;
+    if (typeof term !== 'string' || term.trim() === '')
+      throw ThreadStoreError.invalidRequest('searchTerm must be a non-empty string of text to find in messages');
+    const listed = normalizeListParams({ ...params, searchTerm: term }, this.defaultModelProvider);
+    // The cursor fingerprint marks content search, so a title-filter list cursor is not reused here.
+    const p: NormalizedListParams = { ...listed, searchTerm: null, filters: `search:${listed.filters}` };
+    const hits: Array<{ thread: StoredThread; snippet: string }> = [];
+    for (const rec of this.storage.threads.values()) {
+      const thread = this.toStored(rec);
+      if (!threadMatchesFilters(thread, p)) continue;
+      const snippet = findMessageSnippet(rec.history, term);
+      if (snippet !== undefined) hits.push({ thread, snippet });
+    }
+    hits.sort((a, b) => compareThreads(a.thread, b.thread, p.sortKey, p.sortDirection));
+    return paginateSorted(hits, (h) => h.thread, p, STORE_KIND, params.cursor);
+  }
+
+  // ---------------------------------------------------------------- mutations
+
+  async updateThreadMetadata(params: UpdateThreadMetadataParams): Promise<StoredThread> {
+    this.assertOpen();
+    requireObject(params, 'updateThreadMetadata params');
+    const threadId = parseThreadId(params.threadId);
+    validatePatch(params.patch);
+    const writer = this.writers.get(threadId);
+    if (writer?.pendingCreate) this.flushWriter(writer, true);
+    const rec = this.durable(threadId, params.includeArchived === true);
+    const patch = copyInput(params.patch, 'the patch');
+    const merged = mergePatches(rec.patch, patch);
+    // A patch without updatedAt leaves the last write time in charge again.
+    if (patch.updatedAt === undefined) delete merged.updatedAt;
+    // Check the result before keeping it, so a patch is applied completely or not at all.
+    const next = this.toStored({ ...rec, patch: merged });
+    rec.patch = merged;
+    return next;
+  }
+
+  async archiveThread(params: ArchiveThreadParams): Promise<void> {
+    this.assertOpen();
+    requireObject(params, 'archiveThread params');
+    const threadId = parseThreadId(params.threadId);
+    const rec = this.durable(threadId, true);
+    if (rec.archivedAt !== null) return;
+    this.assertNoWriter(threadId, 'archive');
+    rec.archivedAt = this.now();
+  }
+
+  async unarchiveThread(params: ArchiveThreadParams): Promise<StoredThread> {
+    this.assertOpen();
+    requireObject(params, 'unarchiveThread params');
+    const rec = this.durable(parseThreadId(params.threadId), true);
+    rec.archivedAt = null;
+    return this.toStored(rec);
+  }
+
+  async deleteThread(params: DeleteThreadParams): Promise<void> {
+    this.assertOpen();
+    requireObject(params, 'deleteThread params');
+    const threadId = parseThreadId(params.threadId);
+    this.durable(threadId, true);
+    this.assertNoWriter(threadId, 'delete');
+    this.storage.threads.delete(threadId);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const writer of [...this.writers.values()]) {
+      this.flushWriter(writer, false);
+      this.release(writer.threadId);
+    }
+    this.closed = true;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private assertOpen(): void {
+    if (this.closed) throw ThreadStoreError.invalidRequest('store is closed; open a new store to keep working');
+  }
+
+  private assertNoWriter(threadId: ThreadId, action?: string): void {
+    const owner = this.storage.writerOwners.get(threadId);
+    if (owner === undefined) return;
+    const where = owner === this ? 'this store' : 'another store';
+    throw ThreadStoreError.conflict(
+      action
+        ? `cannot ${action} thread ${threadId}: it has a live writer in ${where}; shut it down first`
+        : `thread ${threadId} already has a live writer in ${where}; shut it down or discard it first`,
+    );
+  }
+
+  private writer(threadId: ThreadId): LiveWriter {
+    const w = this.writers.get(threadId);
+    if (!w) throw new ThreadStoreError('not_found', `thread ${threadId} has no live writer in this store; create or resume it first`);
+    return w;
+  }
+
+  private release(threadId: ThreadId): void {
+    this.writers.delete(threadId);
+    if (this.storage.writerOwners.get(threadId) === this) this.storage.writerOwners.delete(threadId);
+  }
+
+  /** The durable thread, or `not_found` (also for archived threads unless included). */
+  private durable(threadId: ThreadId, includeArchived: boolean): DurableThread {
+    const rec = this.storage.threads.get(threadId);
+    if (!rec) throw ThreadStoreError.notFound(threadId);
+    if (rec.archivedAt !== null && !includeArchived)
+      throw new ThreadStoreError('not_found', `thread ${threadId} is archived; pass includeArchived or unarchive it first`);
+    return rec;
+  }
+
+  /** Makes buffered items durable; materializes the thread when it has items or `materialize`. */
+  private flushWriter(writer: LiveWriter, materialize: boolean): void {
+    if (writer.pendingCreate && !materialize && writer.pending.length === 0) return;
+    const writtenAt = this.now();
+    let rec = this.storage.threads.get(writer.threadId);
+    if (writer.pendingCreate) {
+      const { params, createdAt } = writer.pendingCreate;
+      const meta = sessionMetaItemFor(writer.threadId, params, createdAt, writtenAt);
+      rec = {
+        threadId: writer.threadId,
+        history: [],
+        derived: new ThreadMetadataAccumulator(),
+        patch: {},
+        writtenAt,
+        archivedAt: null,
+      };
+      this.append(rec, [meta]);
+      this.storage.threads.set(writer.threadId, rec);
+      writer.pendingCreate = null;
+    }
+    if (!rec) throw ThreadStoreError.notFound(writer.threadId);
+    if (writer.pending.length > 0) {
+      this.append(rec, writer.pending);
+      writer.pending = [];
+    }
+    rec.writtenAt = writtenAt;
+    // A durable write is newer than any patched updatedAt.
+    delete rec.patch.updatedAt;
+  }
+
+  private append(rec: DurableThread, items: readonly RolloutItem[]): void {
+    const before = { ...rec.derived.value };
+    for (const item of items) {
+      rec.history.push(item);
+      rec.derived.observe(item);
+    }
+    const after = rec.derived.value;
+    for (const [field, key] of DERIVED_TO_PATCH) {
+      if (!Object.is(before[field], after[field])) delete rec.patch[key];
+    }
+    // The name a history event sets replaces an older patched name.
+    if (items.some((i) => isEventMsg(i, 'thread_name_updated'))) delete rec.patch.name;
+  }
+
+  private toStored(rec: DurableThread): StoredThread {
+    const d = rec.derived.value;
+    const createdAt = d.createdAt ?? parseRolloutTime(rec.history[0]?.timestamp) ?? rec.writtenAt;
+    const turnAt = d.lastTurnStartedAt;
+    const recencyAt = turnAt && turnAt.getTime() > createdAt.getTime() ? turnAt : createdAt;
+    const base: StoredThread = {
+      threadId: rec.threadId,
+      sessionId: d.sessionId ?? rec.threadId,
+      forkedFromId: (d.forkedFromId as ThreadId | null) ?? null,
+      parentThreadId: (d.parentThreadId as ThreadId | null) ?? null,
+      preview: rec.derived.preview,
+      name: d.name ?? null,
+      modelProvider: d.modelProvider ?? this.defaultModelProvider,
+      model: d.model,
+      reasoningEffort: d.reasoningEffort,
+      createdAt: new Date(createdAt.getTime()),
+      updatedAt: new Date(rec.writtenAt.getTime()),
+      recencyAt: new Date(recencyAt.getTime()),
+      archivedAt: rec.archivedAt ? new Date(rec.archivedAt.getTime()) : null,
+      cwd: d.cwd ?? '',
+      cliVersion: d.cliVersion ?? '',
+      source: d.source ?? { kind: 'unknown' },
+      threadSource: d.threadSource,
+      agentNickname: d.agentNickname,
+      agentRole: d.agentRole,
+      agentPath: d.agentPath,
+      gitInfo: d.gitInfo ? { ...d.gitInfo } : null,
+      approvalMode: d.approvalMode,
+      sandboxPolicy: d.sandboxPolicy === undefined ? null : clone(d.sandboxPolicy),
+      tokenUsage: d.tokenUsage ? { ...d.tokenUsage } : null,
+      firstUserMessage: d.firstUserMessage,
+      historyMode: d.historyMode,
+      memoryMode: d.memoryMode ?? 'enabled',
+      rolloutPath: null,
+    };
+    return clone(applyPatch(base, rec.patch));
+  }
+
+  /** Every durable thread passing the filters, in listing order. */
+  private matching(p: NormalizedListParams): StoredThread[] {
+    const out: StoredThread[] = [];
+    for (const rec of this.storage.threads.values()) {
+      const t = this.toStored(rec);
+      if (threadMatchesFilters(t, p)) out.push(t);
+    }
+    return out.sort((a, b) => compareThreads(a, b, p.sortKey, p.sortDirection));
+  }
+}
