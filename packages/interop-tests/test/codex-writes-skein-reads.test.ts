@@ -1,0 +1,146 @@
+import { parseThreadId, type StoredThread, type ThreadStore } from '@skein/thread-store-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ALL_SOURCE_KINDS,
+  AppServerClient,
+  makeCodexHome,
+  startMockResponsesServer,
+  turnAgentTexts,
+  turnUserTexts,
+  type AppServerThread,
+  type CodexHome,
+  type MockResponsesServer,
+} from '../src/harness.js';
+import { generateCodexThreads, type CodexThreadSet } from './support/codex-threads.js';
+import { ALL_SKEIN_SOURCES, listAllSkein, openSkeinStore, seconds, skeinHistory, v2Source } from './support/skein.js';
+
+/**
+ * Codex writes, Skein reads: threads made by the real Codex CLI, listed and read by real
+ * `codex app-server` and by LocalThreadStore over the same home, must agree.
+ */
+describe('Codex writes, Skein reads', () => {
+  let mock: MockResponsesServer;
+  let home: CodexHome;
+  let set: CodexThreadSet;
+  let client: AppServerClient;
+  let store: ThreadStore;
+  let codexActive: AppServerThread[];
+  let codexArchived: AppServerThread[];
+  const codexRead = new Map<string, AppServerThread>();
+
+  beforeAll(async () => {
+    mock = await startMockResponsesServer();
+    home = await makeCodexHome(mock.url);
+    set = await generateCodexThreads(home);
+    client = await AppServerClient.start(home);
+    const all = { sourceKinds: ALL_SOURCE_KINDS, modelProviders: [] };
+    codexActive = await client.listAllThreads(all);
+    codexArchived = await client.listAllThreads({ ...all, archived: true });
+    for (const t of [...codexActive, ...codexArchived]) {
+      const read = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: t.id, includeTurns: true });
+      codexRead.set(t.id, read.thread);
+    }
+    // Codex is done with the home; Skein opens it afterwards (cold: no Skein index yet).
+    await client.close();
+    store = openSkeinStore(home.path);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await client?.close();
+    await mock?.close();
+    await home?.remove();
+  });
+
+  const everything = { allowedSources: ALL_SKEIN_SOURCES, modelProviders: [] } as const;
+
+  it('lists the same active threads in the same order (created_at desc, all sources, all providers)', async () => {
+    const skein = await listAllSkein(store, everything);
+    expect(skein.map((t) => t.threadId)).toEqual(codexActive.map((t) => t.id));
+    expect(skein).toHaveLength(8);
+  });
+
+  it('lists the same archived threads', async () => {
+    const skein = await listAllSkein(store, { ...everything, archived: true });
+    expect(skein.map((t) => t.threadId)).toEqual(codexArchived.map((t) => t.id));
+    expect(skein.map((t) => t.threadId)).toEqual([set.archived]);
+    expect(skein[0]!.archivedAt).toBeInstanceOf(Date);
+  });
+
+  it('lists the same threads in updated_at order', async () => {
+    const skein = await listAllSkein(store, { ...everything, sortKey: 'updatedAt' });
+    const codex = await withClient(() => client.listAllThreads({ sourceKinds: ALL_SOURCE_KINDS, modelProviders: [], sortKey: 'updated_at' }));
+    expect(skein.map((t) => t.threadId)).toEqual(codex.map((t) => t.id));
+  });
+
+  it('orders the default listing by true creation time, where Codex puts the far-off-TZ thread first', async () => {
+    const skein = await listAllSkein(store);
+    const codex = await withClient(() => client.listAllThreads());
+    // Same threads (interactive sources, default provider)…
+    expect(new Set(skein.map((t) => t.threadId))).toEqual(new Set(codex.map((t) => t.id)));
+    // …but Codex 0.169 is wrong about the order: it reads the Kiritimati file name's local time as
+    // UTC and lists the older far-TZ thread first. Skein gives the correct order.
+    expect(codex.map((t) => t.id)).toEqual([set.farTz, set.legacy]);
+    expect(skein.map((t) => t.threadId)).toEqual([set.legacy, set.farTz]);
+  });
+
+  it('reports the same fields for every thread as thread/read', async () => {
+    for (const [id, codex] of codexRead) {
+      const skein = await store.readThread({ threadId: parseThreadId(id), includeArchived: true });
+      const listed = await findListed(store, id);
+      for (const t of [skein, listed]) {
+        expect.soft(t.threadId, id).toBe(codex.id);
+        expect.soft(t.preview, id).toBe(codex.preview);
+        expect.soft(t.name, id).toBe(codex.name);
+        expect.soft(t.cwd, id).toBe(codex.cwd);
+        expect.soft(v2Source(t.source), id).toEqual(codex.source);
+        expect.soft(t.modelProvider, id).toBe(codex.modelProvider);
+        expect.soft(t.historyMode, id).toBe(codex.historyMode);
+        expect.soft(t.cliVersion, id).toBe(codex.cliVersion);
+        expect.soft(t.sessionId, id).toBe(codex.sessionId);
+        // Codex reports times in seconds.
+        expect.soft(seconds(t.createdAt), id).toBe(codex.createdAt);
+        expect.soft(seconds(t.updatedAt), id).toBe(codex.updatedAt);
+        expect.soft(t.archivedAt !== null, id).toBe(id === set.archived);
+        // thread/read reports the fork parent (thread/list does not: a Codex quirk; Skein's
+        // listing reports it too).
+        expect.soft(t.forkedFromId, id).toBe(codex.forkedFromId);
+      }
+    }
+    expect(codexRead.get(set.fork)?.forkedFromId).toBe(set.multi);
+  });
+
+  it('reads the same user and agent messages, turn for turn, including a fork parent’s history', async () => {
+    for (const [id, codex] of codexRead) {
+      const history = await skeinHistory(store, id, true);
+      expect.soft(history.user, id).toEqual(codex.turns.map(turnUserTexts).flat());
+      expect.soft(history.agent, id).toEqual(codex.turns.map(turnAgentTexts).flat());
+      expect.soft(history.turns, id).toBe(codex.turns.length);
+    }
+    const fork = await skeinHistory(store, set.fork);
+    expect(fork.user).toEqual([...(set.prompts[set.multi] ?? []), ...(set.prompts[set.fork] ?? [])]);
+  });
+
+  it('finds the named thread by its name', async () => {
+    const page = await store.listThreads({ ...everything, searchTerm: 'release notes' });
+    expect(page.items.map((t) => t.threadId)).toEqual([set.named]);
+  });
+
+  /** Runs one app-server query on a fresh server (the one from beforeAll is closed). */
+  async function withClient<T>(fn: () => Promise<T>): Promise<T> {
+    client = await AppServerClient.start(home);
+    try {
+      return await fn();
+    } finally {
+      await client.close();
+    }
+  }
+});
+
+async function findListed(store: ThreadStore, id: string): Promise<StoredThread> {
+  for (const archived of [false, true]) {
+    const all = await listAllSkein(store, { allowedSources: ALL_SKEIN_SOURCES, modelProviders: [], archived });
+    const hit = all.find((t) => t.threadId === id);
+    if (hit) return hit;
+  }
+  throw new Error(`LocalThreadStore.listThreads does not list ${id}`);
+}
