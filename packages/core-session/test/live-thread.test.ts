@@ -1,0 +1,231 @@
+import { existsSync } from 'node:fs';
+import { collectHistory, isThreadStoreError, newThreadId } from '@skein/thread-store-api';
+import type { RolloutItem, ThreadId, ThreadStore } from '@skein/thread-store-api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LiveThread, LiveThreadInitGuard } from '../src/index.js';
+import { agentMessage, ControlledThreadStore, TestClock, taskStarted, userMessage } from './support/controlled-store.js';
+import { inMemoryFactory, localFactory } from './support/stores.js';
+import type { StoreFactory, StoreHarness } from './support/stores.js';
+
+const factories: StoreFactory[] = [inMemoryFactory];
+const local = await localFactory();
+if (local) factories.push(local);
+
+async function errorOf(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+}
+
+describe.each(factories)('LiveThread lifecycle over $name', (factory) => {
+  let h: StoreHarness;
+  const harnesses: StoreHarness[] = [];
+  afterEach(async () => {
+    for (const x of harnesses.splice(0)) await x.cleanup();
+  });
+  async function open(now?: () => Date): Promise<StoreHarness> {
+    h = await factory.make(now ? { now } : {});
+    harnesses.push(h);
+    return h;
+  }
+  const create = (store: ThreadStore, threadId: ThreadId, extra: Partial<Parameters<typeof LiveThread.create>[1]> = {}, clock?: TestClock) =>
+    LiveThread.create(
+      store,
+      { threadId, source: { kind: 'cli' }, metadata: { cwd: h.cwd, modelProvider: 'openai' }, cliVersion: '0.1.0', ...extra },
+      clock ? { now: clock.now } : {},
+    );
+
+  it('a created thread that never gets an item leaves no trace', async () => {
+    await open();
+    const id = newThreadId();
+    const live = await create(h.store, id);
+    await live.flush();
+    await live.shutdown();
+    expect(isThreadStoreError(await errorOf(h.store.readThread({ threadId: id })), 'not_found')).toBe(true);
+    const page = await h.store.listThreads({ modelProviders: [] });
+    expect(page.items).toHaveLength(0);
+    // The id is free again.
+    const again = await create(h.store, id);
+    await again.discard();
+  });
+
+  it('appends, flushes and derives metadata; appends after shutdown are not_found', async () => {
+    await open();
+    const id = newThreadId();
+    const live = await create(h.store, id);
+    await live.appendItems([userMessage('fix the failing test'), agentMessage('done')]);
+    await live.flush();
+    const thread = await live.readThread({ includeHistory: true });
+    expect(thread.preview).toBe('fix the failing test');
+    expect(thread.firstUserMessage).toBe('fix the failing test');
+    expect(thread.cwd).toBe(h.cwd);
+    const history = await collectHistory(thread.history);
+    expect(history.map((i) => i.type)).toEqual(['session_meta', 'event_msg', 'event_msg']);
+    await live.shutdown();
+    expect(isThreadStoreError(await errorOf(live.appendItems([userMessage('late')])), 'not_found')).toBe(true);
+    expect(isThreadStoreError(await errorOf(live.flush()), 'not_found')).toBe(true);
+    expect(isThreadStoreError(await errorOf(live.shutdown()), 'not_found')).toBe(true);
+  });
+
+  it('persist materializes an empty thread', async () => {
+    await open();
+    const id = newThreadId();
+    const live = await create(h.store, id);
+    await live.persist();
+    const thread = await h.store.readThread({ threadId: id });
+    expect(thread.preview).toBe('');
+    expect(thread.modelProvider).toBe('openai');
+    await live.shutdown();
+  });
+
+  it('resume loads the history before observing metadata, held back until the first append', async () => {
+    await open();
+    const id = newThreadId();
+    const createdAt = new Date('2025-03-04T05:06:07.000Z');
+    const first = await create(h.store, id, { createdAt });
+    await first.appendItems([userMessage('original request')]);
+    await first.shutdown();
+
+    const counting = new ControlledThreadStore(h.store);
+    counting.holdUpdates = false;
+    const live = await LiveThread.resume(counting, { threadId: id, metadata: { modelProvider: 'other-provider', cwd: h.cwd } });
+    await live.flush();
+    expect(counting.updates).toBe(0);
+    await live.appendItems([agentMessage('resumed')]);
+    await live.flush();
+    expect(counting.updates).toBe(1);
+    const thread = await live.readThread();
+    expect(thread.createdAt.toISOString()).toBe(createdAt.toISOString());
+    expect(thread.modelProvider).toBe('openai');
+    expect(thread.firstUserMessage).toBe('original request');
+    const history = await collectHistory(live.loadHistory());
+    expect(history.at(-1)).toMatchObject({ type: 'event_msg', payload: { type: 'agent_message', message: 'resumed' } });
+    await live.shutdown();
+  });
+
+  it('resume with a given history does not reload it', async () => {
+    await open();
+    const id = newThreadId();
+    const first = await create(h.store, id);
+    await first.appendItems([userMessage('hello')]);
+    await first.shutdown();
+    const history = await collectHistory(h.store.loadHistory({ threadId: id }));
+    let loads = 0;
+    const spy: ThreadStore = Object.create(h.store) as ThreadStore;
+    spy.loadHistory = (p) => {
+      loads += 1;
+      return h.store.loadHistory(p);
+    };
+    const live = await LiveThread.resume(spy, { threadId: id, history });
+    expect(loads).toBe(0);
+    await live.shutdown();
+  });
+
+  it('recencyAt advances on turn starts only', async () => {
+    const clock = new TestClock();
+    await open(clock.now);
+    const id = newThreadId();
+    const live = await create(h.store, id, { createdAt: clock.now() }, clock);
+    await live.appendItems([userMessage('hi')]);
+    await live.flush();
+    const t0 = await live.readThread();
+    clock.advance(60_000);
+    await live.appendItems([agentMessage('output only')]);
+    await live.flush();
+    const t1 = await live.readThread();
+    expect(t1.recencyAt.getTime()).toBe(t0.recencyAt.getTime());
+    clock.advance(60_000);
+    await live.appendItems([taskStarted('turn-2')]);
+    await live.flush();
+    const t2 = await live.readThread();
+    expect(t2.recencyAt.getTime()).toBe(clock.ms);
+    await live.shutdown();
+  });
+
+  it('discard drops unflushed items and keeps the durable prefix', async () => {
+    await open();
+    const id = newThreadId();
+    const live = await create(h.store, id);
+    await live.appendItems([userMessage('kept')]);
+    await live.flush();
+    await live.appendItems([userMessage('dropped')]);
+    await live.discard();
+    await live.discard();
+    expect(isThreadStoreError(await errorOf(live.appendItems([userMessage('x')])), 'not_found')).toBe(true);
+    const again = await LiveThread.resume(h.store, { threadId: id });
+    const history = await collectHistory(again.loadHistory());
+    const texts = history.filter((i) => i.type === 'event_msg').map((i) => (i.payload as { message?: string }).message);
+    expect(texts).toEqual(['kept']);
+    await again.shutdown();
+  });
+
+  it('updateMetadata writes pending derived metadata first, then the patch', async () => {
+    await open();
+    const id = newThreadId();
+    const live = await create(h.store, id);
+    const updated = await live.updateMetadata({ name: 'My thread' });
+    expect(updated.name).toBe('My thread');
+    expect(updated.modelProvider).toBe('openai');
+    await live.appendItems([userMessage('later')]);
+    await live.shutdown();
+    const read = await h.store.readThread({ threadId: id });
+    expect(read.name).toBe('My thread');
+    expect(read.preview).toBe('later');
+  });
+
+  it('the init guard discards the writer when start-up fails and keeps it on commit', async () => {
+    await open();
+    const id = newThreadId();
+    const failingStartUp = async () => {
+      await using guard = new LiveThreadInitGuard(await create(h.store, id));
+      expect(guard.thread?.isOpen).toBe(true);
+      throw new Error('start-up failed');
+    };
+    await expect(failingStartUp()).rejects.toThrow('start-up failed');
+    // Nothing was written, and the writer is gone: the same id can be created again (no conflict).
+    expect(isThreadStoreError(await errorOf(h.store.readThread({ threadId: id })), 'not_found')).toBe(true);
+    let committed: LiveThread | undefined;
+    {
+      await using guard = new LiveThreadInitGuard(await create(h.store, id));
+      committed = guard.commit();
+    }
+    await committed.appendItems([userMessage('after commit')]);
+    await committed.shutdown();
+    expect((await h.store.readThread({ threadId: id })).preview).toBe('after commit');
+  });
+
+  it('an ephemeral thread never touches the store but is readable while loaded', async () => {
+    await open();
+    const id = newThreadId();
+    const live = await create(h.store, id, { ephemeral: true });
+    await live.appendItems([userMessage('secret'), agentMessage('ok')]);
+    await live.flush();
+    const thread = await live.readThread({ includeHistory: true });
+    expect(thread.preview).toBe('secret');
+    expect(thread.rolloutPath).toBeNull();
+    expect((await collectHistory(thread.history)).map((i: RolloutItem) => i.type)).toEqual(['session_meta', 'event_msg', 'event_msg']);
+    expect(await live.localRolloutPath()).toBeNull();
+    expect(isThreadStoreError(await errorOf(live.requireLocalRolloutPath()), 'unsupported')).toBe(true);
+    await live.shutdown();
+    expect(isThreadStoreError(await errorOf(h.store.readThread({ threadId: id })), 'not_found')).toBe(true);
+    expect((await h.store.listThreads({ modelProviders: [] })).items).toHaveLength(0);
+  });
+
+  it('a rollout path is available only when the store keeps local files', async () => {
+    await open();
+    const id = newThreadId();
+    const live = await create(h.store, id);
+    await live.appendItems([userMessage('where am I')]);
+    if (factory.localPaths) {
+      const p = await live.requireLocalRolloutPath();
+      expect(existsSync(p)).toBe(true);
+    } else {
+      const err = await errorOf(live.requireLocalRolloutPath());
+      expect(isThreadStoreError(err, 'unsupported')).toBe(true);
+      expect((err as Error).message).toMatch(/remote/);
+      expect(await live.localRolloutPath()).toBeNull();
+    }
+    await live.shutdown();
+  });
+});

@@ -1,0 +1,72 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InMemoryThreadStore } from '@skein/thread-store-api';
+import type { ThreadStore } from '@skein/thread-store-api';
+
+export interface StoreHarness {
+  store: ThreadStore;
+  /** A second store over the same storage (another process), when the backend has one. */
+  reopen(): Promise<ThreadStore>;
+  cwd: string;
+  cleanup(): Promise<void>;
+}
+
+export interface StoreFactory {
+  name: string;
+  localPaths: boolean;
+  make(options?: { now?: () => Date }): Promise<StoreHarness>;
+}
+
+export const inMemoryFactory: StoreFactory = {
+  name: 'InMemoryThreadStore',
+  localPaths: false,
+  async make(options = {}) {
+    const store = new InMemoryThreadStore({ defaultModelProvider: 'openai', ...(options.now ? { now: options.now } : {}) });
+    return {
+      store,
+      cwd: '/work/proj',
+      reopen: async () => new InMemoryThreadStore({ defaultModelProvider: 'openai', storage: store.storage }),
+      cleanup: async () => {
+        await store.close();
+      },
+    };
+  },
+};
+
+type LocalModule = { LocalThreadStore?: new (options: Record<string, unknown>) => ThreadStore };
+
+/** The LocalThreadStore in a temp home, when the package exports it. */
+export async function localFactory(): Promise<StoreFactory | null> {
+  let mod: LocalModule;
+  try {
+    mod = (await import('@skein/thread-store-local')) as LocalModule;
+  } catch {
+    return null;
+  }
+  const Local = mod.LocalThreadStore;
+  if (!Local) return null;
+  return {
+    name: 'LocalThreadStore',
+    localPaths: true,
+    async make() {
+      const home = await mkdtemp(path.join(tmpdir(), 'skein-core-session-'));
+      const opened: ThreadStore[] = [];
+      const open = (): ThreadStore => {
+        const s = new Local({ home, defaultModelProvider: 'openai' });
+        opened.push(s);
+        return s;
+      };
+      const store = open();
+      return {
+        store,
+        cwd: home,
+        reopen: async () => open(),
+        cleanup: async () => {
+          for (const s of opened) await s.close().catch(() => undefined);
+          await rm(home, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
