@@ -19,6 +19,8 @@ export interface AppServerOptions {
   clientName?: string;
   /** Per-request timeout (default 60 s). Startup indexes every rollout, so it may be slow. */
   requestTimeoutMs?: number;
+  /** A command that wraps the binary, e.g. `['strace', '-f', '-o', file]`. */
+  wrapper?: readonly string[];
 }
 
 export interface JsonRpcNotification {
@@ -89,7 +91,8 @@ export class AppServerClient {
   }
 
   static async start(home: HomeArg, options: AppServerOptions = {}): Promise<AppServerClient> {
-    const child = spawn(codexBinaryPath(), ['app-server'], {
+    const [cmd, ...args] = [...(options.wrapper ?? []), codexBinaryPath(), 'app-server'];
+    const child = spawn(cmd!, args, {
       cwd: options.cwd ?? homePath(home),
       env: codexEnv(home, options.env),
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -34,6 +34,8 @@ export interface RunCodexOptions {
   cwd?: string;
   /** Kill the child after this long (default 90 s). */
   timeoutMs?: number;
+  /** A command that wraps the binary, e.g. `['strace', '-f', '-o', file]`. */
+  wrapper?: readonly string[];
 }
 
 export interface CodexRunResult {
@@ -50,7 +52,8 @@ export interface CodexRunResult {
 export function runCodex(home: HomeArg, args: readonly string[], options: RunCodexOptions = {}): Promise<CodexRunResult> {
   const timeoutMs = options.timeoutMs ?? 90_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(codexBinaryPath(), args, {
+    const [cmd, ...rest] = [...(options.wrapper ?? []), codexBinaryPath(), ...args];
+    const child = spawn(cmd!, rest, {
       cwd: options.cwd ?? homePath(home),
       env: codexEnv(home, options.env),
       stdio: ['ignore', 'pipe', 'pipe'],

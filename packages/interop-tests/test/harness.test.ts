@@ -1,4 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -82,6 +84,56 @@ describe('the offline Codex harness', () => {
       expect(read.thread.turns.map(turnUserTexts)).toEqual([['harness: legacy turn']]);
     } finally {
       expect((await client.close()).code).toBe(0);
+    }
+  });
+});
+
+/** Whether strace can trace a child here (it needs ptrace; containers may forbid it). */
+const straceWorks = spawnSync('strace', ['-f', '-o', '/dev/null', 'true']).status === 0;
+
+/** Every inet connect() a traced run made: `family address:port`. */
+function inetConnects(trace: string): string[] {
+  const out: string[] = [];
+  for (const line of trace.split('\n')) {
+    if (!line.includes('connect(')) continue;
+    const v4 = /sa_family=AF_INET, sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)/.exec(line);
+    if (v4) out.push(`AF_INET ${v4[2]}:${v4[1]}`);
+    const v6 = /sa_family=AF_INET6, sin6_port=htons\((\d+)\).*inet_pton\(AF_INET6, "([^"]+)"/.exec(line);
+    if (v6) out.push(`AF_INET6 [${v6[2]}]:${v6[1]}`);
+  }
+  return out;
+}
+
+describe('network isolation', () => {
+  it.skipIf(!straceWorks)('codex exec and codex app-server connect to nothing but the mock on 127.0.0.1', async () => {
+    const mock = await startMockResponsesServer();
+    const home = await makeCodexHome(mock.url);
+    const traceDir = await mkdtemp(path.join(tmpdir(), 'skein-strace-'));
+    try {
+      const execTrace = path.join(traceDir, 'exec.txt');
+      const run = await runCodexExec(home, ['traced turn'], { wrapper: ['strace', '-f', '-e', 'trace=connect', '-o', execTrace] });
+      assertRunOk(run);
+      expect(run.agentMessages).toEqual(['echo: traced turn']);
+
+      const serverTrace = path.join(traceDir, 'app-server.txt');
+      const client = await AppServerClient.start(home, { wrapper: ['strace', '-f', '-e', 'trace=connect', '-o', serverTrace] });
+      try {
+        await client.listAllThreads({ sourceKinds: ALL_SOURCE_KINDS, modelProviders: [] });
+        const started = await client.request<{ thread: { id: string } }>('thread/start', {});
+        expect((await client.runTurn(started.thread.id, 'traced app-server turn')).status).toBe('completed');
+      } finally {
+        await client.close();
+      }
+
+      const connects = [...inetConnects(await readFile(execTrace, 'utf8')), ...inetConnects(await readFile(serverTrace, 'utf8'))];
+      // At least one connection each (exec's turn and the app-server's turn), all to the mock.
+      expect(connects.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(connects)).toEqual(new Set([`AF_INET 127.0.0.1:${mock.port}`]));
+      expect(mock.unexpectedRequests).toEqual([]);
+    } finally {
+      await rm(traceDir, { recursive: true, force: true });
+      await mock.close();
+      await home.remove();
     }
   });
 });
