@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// The whole CI pipeline in one command (`pnpm run ci`), so the README's test command and
+// .ci/run are the same thing. Uses only Node built-ins until the install step has run.
+// Stops at the first failing step and names it.
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pnpm, runInherit } from './lib/exec.mjs';
+import { changedPaths, reportChanges, snapshotTree } from './check-clean-tree.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.env.TURBO_TELEMETRY_DISABLED = '1';
+process.env.DO_NOT_TRACK = '1';
+
+/** @typedef {{ name: string, run: () => number }} Step */
+
+/** @param {string} name @param {string[]} pnpmArgs @returns {Step} */
+const pnpmStep = (name, pnpmArgs) => ({
+  name,
+  run: () => {
+    const [cmd, args] = pnpm(pnpmArgs);
+    return runInherit(cmd, args, { cwd: root });
+  },
+});
+
+/**
+ * Codegen must be reproducible: a package with a `check:gen` script checks itself (regenerate,
+ * diff, lint the schema); one with only `generate` is regenerated here and the tree compared.
+ * @returns {Step[]}
+ */
+function codegenSteps() {
+  const packagesDir = path.join(root, 'packages');
+  return readdirSync(packagesDir)
+    .sort()
+    .map((entry) => path.join(packagesDir, entry, 'package.json'))
+    .filter((file) => existsSync(file))
+    .map((file) => JSON.parse(readFileSync(file, 'utf8')))
+    .flatMap((json) => {
+      const scripts = json.scripts ?? {};
+      if (scripts['check:gen'] !== undefined)
+        return [pnpmStep(`check:gen ${json.name}`, ['--filter', json.name, 'run', 'check:gen'])];
+      if (scripts.generate !== undefined) {
+        const [cmd, args] = pnpm(['--filter', json.name, 'run', 'generate']);
+        return [
+          {
+            name: `generate ${json.name} (must not change the tree)`,
+            run: () =>
+              runInherit(process.execPath, [path.join(root, 'tools/check-clean-tree.mjs'), '--', cmd, ...args], {
+                cwd: root,
+              }),
+          },
+        ];
+      }
+      return [];
+    });
+}
+
+function main() {
+  const startTree = snapshotTree(root);
+  /** @type {Step[]} */
+  const steps = [
+    pnpmStep('install (frozen lockfile)', ['install', '--frozen-lockfile']),
+    pnpmStep('format check', ['run', 'format:check']),
+    pnpmStep('layering check', ['run', 'check:layering']),
+    ...codegenSteps(),
+    pnpmStep('build', ['run', 'build']),
+    pnpmStep('typecheck', ['run', 'typecheck']),
+    pnpmStep('lint', ['run', 'lint']),
+    pnpmStep('publish check', ['run', 'check:publish']),
+    pnpmStep('tests', ['run', 'test']),
+    {
+      name: 'nothing above changed the working tree',
+      run: () => {
+        const changed = changedPaths(startTree, snapshotTree(root));
+        if (changed.length === 0) return 0;
+        reportChanges(root, changed, `The CI run changed ${changed.length} file(s):`);
+        return 1;
+      },
+    },
+  ];
+
+  const started = Date.now();
+  /** @type {[string, number][]} */
+  const timings = [];
+  for (const [index, step] of steps.entries()) {
+    console.log(`\n━━ [${index + 1}/${steps.length}] ${step.name}`);
+    const stepStart = Date.now();
+    const status = step.run();
+    timings.push([step.name, (Date.now() - stepStart) / 1000]);
+    if (status !== 0) {
+      printTimings(timings);
+      console.error(`\nCI failed at step ${index + 1}/${steps.length}: ${step.name} (exit ${status}).`);
+      process.exit(status === 0 ? 1 : status);
+    }
+  }
+  printTimings(timings);
+  console.log(`\nCI passed: ${steps.length} steps in ${((Date.now() - started) / 1000).toFixed(0)}s.`);
+}
+
+/** @param {[string, number][]} timings */
+function printTimings(timings) {
+  console.log('\nStep timings:');
+  for (const [name, seconds] of timings) console.log(`  ${seconds.toFixed(1).padStart(7)}s  ${name}`);
+}
+
+main();
