@@ -1,0 +1,459 @@
+import { randomUUID } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import type { CallOptions, Client, Interceptor, Transport } from '@connectrpc/connect';
+import { createClient } from '@connectrpc/connect';
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import type {
+  AppendItemsParams,
+  ArchiveThreadParams,
+  CreateThreadParams,
+  DeleteThreadParams,
+  ListThreadsParams,
+  LoadHistoryParams,
+  ReadThreadByRolloutPathParams,
+  ReadThreadParams,
+  ResumeThreadParams,
+  RolloutItem,
+  SearchThreadsParams,
+  StoredThread,
+  StoredThreadWithHistory,
+  ThreadId,
+  ThreadPage,
+  ThreadSearchPage,
+  ThreadStore,
+  ThreadStoreCapabilities,
+  UpdateThreadMetadataParams,
+} from '@skein/thread-store-api';
+import { normalizeListParams, parseThreadId, rolloutItemProblem, ThreadStoreError, validatePatch } from '@skein/thread-store-api';
+import type { ReadThreadResponse } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
+import { ThreadStoreService, UpdateThreadMetadataRequestSchema } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
+import { fromConnectError } from '../convert/errors.js';
+import { jsonBytes, parseJsonBytes } from '../convert/json-bytes.js';
+import { createParamsToProto, listParamsToProto, resumeParamsToProto, searchParamsToProto } from '../convert/params.js';
+import { patchToProto } from '../convert/patch.js';
+import { storedThreadFromProto } from '../convert/thread.js';
+import { CLIENT_ID_HEADER } from '../headers.js';
+import type { ResolvedRetry, RetryOptions } from './retry.js';
+import { backoffMs, resolveRetry, sleep } from './retry.js';
+
+export interface RemoteThreadStoreOptions {
+  /** The server's URL, e.g. `http://127.0.0.1:7070` (or `https://…`). */
+  baseUrl: string;
+  /** Wire protocol (default `grpc`); the server speaks all three. */
+  protocol?: 'grpc' | 'connect' | 'grpc-web';
+  /** Bearer token sent with every call. */
+  token?: string;
+  /**
+   * Deadline of each unary call, and the longest wait for the next message of a history stream
+   * (default 30 000 ms).
+   */
+  timeoutMs?: number;
+  /** Retries of idempotent reads on `unavailable`; `false` disables them. */
+  retry?: RetryOptions | false;
+  /** Client-side split of large appends (default 1 000 items / 4 MiB per call, under the server's defaults). */
+  maxAppendItems?: number;
+  maxAppendBytes?: number;
+  /** Whether the server's store searches message content (default true; see `serverInfo()`). */
+  contentSearch?: boolean;
+  /** Extra trust for TLS, e.g. a self-signed server certificate. */
+  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  /** Client id sent in `skein-client-id` (default: a random UUID per instance). */
+  clientId?: string;
+}
+
+export interface RemoteServerInfo {
+  contentSearch: boolean;
+  leaseMs: number;
+  limits: {
+    maxMessageBytes: number;
+    maxPageSize: number;
+    maxAppendItems: number;
+    maxConcurrentStreams: number;
+    historyChunkBytes: number;
+    historyChunkItems: number;
+  };
+}
+
+type Svc = typeof ThreadStoreService;
+
+/**
+ * A ThreadStore over Connect/gRPC. One HTTP/2 connection carries every call; reads are retried
+ * with backoff on `unavailable`, writes never are. Live writers this client opens are leased:
+ * while it holds any, it sends heartbeats so the server keeps them; `close()` shuts them down.
+ */
+export class RemoteThreadStore implements ThreadStore {
+  readonly capabilities: ThreadStoreCapabilities;
+  readonly clientId: string;
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly retry: ResolvedRetry;
+  private readonly maxAppendItems: number;
+  private readonly maxAppendBytes: number;
+  private readonly session: Http2SessionManager;
+  private readonly client: Client<Svc>;
+  private readonly live = new Set<ThreadId>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatEveryMs = 10_000;
+  private closed: Promise<void> | undefined;
+
+  constructor(options: RemoteThreadStoreOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.baseUrl);
+    } catch {
+      throw ThreadStoreError.invalidRequest(`baseUrl ${JSON.stringify(options.baseUrl)} is not a URL; expected e.g. http://127.0.0.1:7070`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw ThreadStoreError.invalidRequest(`baseUrl must be http:// or https://, got ${url.protocol}`);
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retry = resolveRetry(options.retry);
+    this.maxAppendItems = options.maxAppendItems ?? 1000;
+    this.maxAppendBytes = options.maxAppendBytes ?? 4 * 1024 * 1024;
+    this.capabilities = { localPaths: false, contentSearch: options.contentSearch ?? true };
+    this.clientId = options.clientId ?? randomUUID();
+    const tlsOptions: { ca?: string | Buffer; rejectUnauthorized?: boolean } = {};
+    if (options.tls?.ca !== undefined) tlsOptions.ca = options.tls.ca;
+    if (options.tls?.rejectUnauthorized !== undefined) tlsOptions.rejectUnauthorized = options.tls.rejectUnauthorized;
+    this.session = new Http2SessionManager(this.baseUrl, { pingIntervalMs: 15_000, pingIdleConnection: false, idleConnectionTimeoutMs: 60_000 }, tlsOptions);
+    const headers: Interceptor = (next) => (req) => {
+      req.header.set(CLIENT_ID_HEADER, this.clientId);
+      if (options.token !== undefined) req.header.set('authorization', `Bearer ${options.token}`);
+      return next(req);
+    };
+    const common = { baseUrl: this.baseUrl, httpVersion: '2' as const, sessionManager: this.session, interceptors: [headers] };
+    const protocol = options.protocol ?? 'grpc';
+    const transport: Transport =
+      protocol === 'connect'
+        ? createConnectTransport({ ...common, useBinaryFormat: true })
+        : protocol === 'grpc-web'
+          ? createGrpcWebTransport({ ...common, useBinaryFormat: true })
+          : createGrpcTransport(common);
+    this.client = createClient(ThreadStoreService, transport);
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------------
+
+  private ensureOpen(method: string): void {
+    if (this.closed) throw ThreadStoreError.invalidRequest(`${method} called on a closed RemoteThreadStore; create a new one`);
+  }
+
+  private mapError(e: unknown, method: string): ThreadStoreError {
+    return fromConnectError(e, { baseUrl: this.baseUrl, method, timeoutMs: this.timeoutMs });
+  }
+
+  /** One unary call with a deadline; `idempotent` calls are retried with backoff on `unavailable`. */
+  private async call<T>(method: string, idempotent: boolean, fn: (opts: CallOptions) => Promise<T>): Promise<T> {
+    this.ensureOpen(method);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn({ timeoutMs: this.timeoutMs });
+      } catch (e) {
+        const err = this.mapError(e, method);
+        if (!idempotent || err.code !== 'unavailable' || attempt + 1 >= this.retry.maxAttempts || this.closed) throw err;
+        await sleep(backoffMs(this.retry, attempt));
+      }
+    }
+  }
+
+  /**
+   * Pulls a server stream one message at a time. The deadline applies to each wait for a message,
+   * not to the whole stream, so a long history is bounded by progress, not by size; stopping
+   * early (break, return) cancels the stream on the server.
+   */
+  private async *pull<T>(method: string, open: (opts: CallOptions) => AsyncIterable<T>): AsyncGenerator<T> {
+    const abort = new AbortController();
+    let timedOut = false;
+    const it = open({ signal: abort.signal })[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const timer = setTimeout(() => {
+          timedOut = true;
+          abort.abort();
+        }, this.timeoutMs);
+        let r: IteratorResult<T>;
+        try {
+          r = await it.next();
+        } catch (e) {
+          if (timedOut)
+            throw new ThreadStoreError('unavailable', `remote thread store at ${this.baseUrl} sent nothing on ${method} for ${this.timeoutMs} ms; retry`, { cause: e });
+          throw this.mapError(e, method);
+        } finally {
+          clearTimeout(timer);
+        }
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      abort.abort();
+    }
+  }
+
+  private track(threadId: ThreadId, leaseMs: bigint | undefined): void {
+    this.live.add(threadId);
+    if (leaseMs !== undefined && leaseMs > 0n) this.heartbeatEveryMs = Math.max(10, Math.floor(Number(leaseMs) / 3));
+    if (this.heartbeatTimer === undefined) {
+      this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatEveryMs);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  private untrack(threadId: ThreadId): void {
+    this.live.delete(threadId);
+    if (this.live.size === 0 && this.heartbeatTimer !== undefined) {
+      clearInterval(this.heartbeatTimer);
+      this.heartbeatTimer = undefined;
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.client.heartbeat({}, { timeoutMs: this.timeoutMs });
+    } catch {
+      // The next beat retries; a lease outlives several missed beats.
+    }
+  }
+
+  // ---- writers --------------------------------------------------------------------------------
+
+  async createThread(params: CreateThreadParams): Promise<void> {
+    const req = createParamsToProto(params);
+    const res = await this.call('CreateThread', false, (o) => this.client.createThread(req, o));
+    this.track(req.threadId as ThreadId, res.lease?.leaseMs);
+  }
+
+  async resumeThread(params: ResumeThreadParams): Promise<void> {
+    const req = resumeParamsToProto(params);
+    const res = await this.call('ResumeThread', false, (o) => this.client.resumeThread(req, o));
+    this.track(req.threadId as ThreadId, res.lease?.leaseMs);
+  }
+
+  /**
+   * Items travel as their exact JSON. A batch larger than the per-call limits is split into
+   * several calls in order; every item is checked before the first call, so a bad item never
+   * leaves half a batch appended.
+   */
+  async appendItems(params: AppendItemsParams): Promise<void> {
+    const threadId = parseThreadId(params?.threadId);
+    if (!Array.isArray(params.items)) throw ThreadStoreError.invalidRequest('appendItems needs an items array');
+    const encoded = params.items.map((item, i) => {
+      const problem = rolloutItemProblem(item);
+      if (problem !== undefined) throw ThreadStoreError.invalidRequest(`item ${i}: ${problem}`);
+      return jsonBytes(item, `item ${i}`);
+    });
+    let start = 0;
+    do {
+      let end = start;
+      let bytes = 0;
+      while (end < encoded.length && end - start < this.maxAppendItems) {
+        const size = encoded[end]!.length;
+        if (end > start && bytes + size > this.maxAppendBytes) break;
+        bytes += size;
+        end++;
+      }
+      const itemsJson = encoded.slice(start, end);
+      await this.call('AppendItems', false, (o) => this.client.appendItems({ threadId, itemsJson }, o));
+      start = end;
+    } while (start < encoded.length);
+  }
+
+  async persistThread(threadId: ThreadId): Promise<void> {
+    const id = parseThreadId(threadId);
+    await this.call('PersistThread', false, (o) => this.client.persistThread({ threadId: id }, o));
+  }
+
+  async flushThread(threadId: ThreadId): Promise<void> {
+    const id = parseThreadId(threadId);
+    await this.call('FlushThread', false, (o) => this.client.flushThread({ threadId: id }, o));
+  }
+
+  async shutdownThread(threadId: ThreadId): Promise<void> {
+    const id = parseThreadId(threadId);
+    try {
+      await this.call('ShutdownThread', false, (o) => this.client.shutdownThread({ threadId: id }, o));
+      this.untrack(id);
+    } catch (e) {
+      if ((e as ThreadStoreError).code === 'not_found') this.untrack(id);
+      throw e;
+    }
+  }
+
+  async discardThread(threadId: ThreadId): Promise<void> {
+    const id = parseThreadId(threadId);
+    try {
+      await this.call('DiscardThread', false, (o) => this.client.discardThread({ threadId: id }, o));
+      this.untrack(id);
+    } catch (e) {
+      if ((e as ThreadStoreError).code === 'not_found') this.untrack(id);
+      throw e;
+    }
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  loadHistory(params: LoadHistoryParams): AsyncIterable<RolloutItem> {
+    return this.history(params, 0);
+  }
+
+  /**
+   * Streams history in chunks. A stream broken by `unavailable` is reopened (with backoff) at
+   * the first item not yet delivered.
+   */
+  private async *history(params: LoadHistoryParams, alreadyDelivered: number): AsyncGenerator<RolloutItem> {
+    this.ensureOpen('LoadHistory');
+    const threadId = parseThreadId(params?.threadId);
+    let delivered = alreadyDelivered;
+    for (let attempt = 0; ; attempt++) {
+      const req = { threadId, skipItems: BigInt(delivered), ...(params.includeArchived === undefined ? {} : { includeArchived: params.includeArchived }) };
+      try {
+        for await (const res of this.pull('LoadHistory', (o) => this.client.loadHistory(req, o))) {
+          attempt = 0;
+          for (const b of res.chunk?.itemsJson ?? []) {
+            const item = parseJsonBytes(b, 'a history item from the server') as RolloutItem;
+            delivered++;
+            yield item;
+          }
+        }
+        return;
+      } catch (e) {
+        const err = e as ThreadStoreError;
+        if (err.code !== 'unavailable' || attempt + 1 >= this.retry.maxAttempts || this.closed) throw err;
+        await sleep(backoffMs(this.retry, attempt));
+      }
+    }
+  }
+
+  async readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory> {
+    const threadId = parseThreadId(params?.threadId);
+    const includeHistory = params.includeHistory === true;
+    const req = { threadId, includeHistory, ...(params.includeArchived === undefined ? {} : { includeArchived: params.includeArchived }) };
+    const open = async (): Promise<{ thread: StoredThread; rest: AsyncGenerator<ReadThreadResponse> }> => {
+      const stream = this.pull('ReadThread', (o) => this.client.readThread(req, o));
+      const first = await stream.next();
+      if (first.done || first.value.part.case !== 'thread') {
+        await stream.return(undefined);
+        throw ThreadStoreError.internal(`remote thread store at ${this.baseUrl} answered ReadThread without the thread`);
+      }
+      return { thread: storedThreadFromProto(first.value.part.value), rest: stream };
+    };
+    const { thread, rest } = await this.call('ReadThread', true, open);
+    if (!includeHistory) {
+      await rest.return(undefined);
+      return thread;
+    }
+    return { ...thread, history: this.readHistory(rest, params) };
+  }
+
+  /** The history part of a ReadThread stream; if the stream breaks, LoadHistory fetches the rest. */
+  private async *readHistory(rest: AsyncGenerator<ReadThreadResponse>, params: ReadThreadParams): AsyncGenerator<RolloutItem> {
+    let delivered = 0;
+    try {
+      for await (const res of rest) {
+        if (res.part.case !== 'history') continue;
+        for (const b of res.part.value.itemsJson) {
+          const item = parseJsonBytes(b, 'a history item from the server') as RolloutItem;
+          delivered++;
+          yield item;
+        }
+      }
+    } catch (e) {
+      if ((e as ThreadStoreError).code !== 'unavailable' || this.retry.maxAttempts <= 1) throw e;
+      const load: LoadHistoryParams = { threadId: parseThreadId(params.threadId) };
+      if (params.includeArchived !== undefined) load.includeArchived = params.includeArchived;
+      yield* this.history(load, delivered);
+    }
+  }
+
+  readThreadByRolloutPath(_params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory> {
+    return Promise.reject(
+      ThreadStoreError.unsupported(
+        'readThreadByRolloutPath',
+        `this store is remote (${this.baseUrl}): rollout files live on the server, so read the thread by its id`,
+      ),
+    );
+  }
+
+  async listThreads(params: ListThreadsParams = {}): Promise<ThreadPage> {
+    normalizeListParams(params, 'remote');
+    const req = listParamsToProto(params);
+    const res = await this.call('ListThreads', true, (o) => this.client.listThreads(req, o));
+    return {
+      items: res.threads.map((t) => storedThreadFromProto(t)),
+      nextCursor: res.nextCursor ?? null,
+      backwardsCursor: res.backwardsCursor ?? null,
+    };
+  }
+
+  async searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {
+    normalizeListParams({ ...params, searchTerm: null }, 'remote');
+    const req = searchParamsToProto(params);
+    const res = await this.call('SearchThreads', true, (o) => this.client.searchThreads(req, o));
+    return {
+      items: res.results.map((r) => ({ thread: storedThreadFromProto(r.thread), snippet: r.snippet })),
+      nextCursor: res.nextCursor ?? null,
+      backwardsCursor: res.backwardsCursor ?? null,
+    };
+  }
+
+  // ---- metadata -------------------------------------------------------------------------------
+
+  async updateThreadMetadata(params: UpdateThreadMetadataParams): Promise<StoredThread> {
+    const threadId = parseThreadId(params?.threadId);
+    validatePatch(params.patch);
+    const req = create(UpdateThreadMetadataRequestSchema, { threadId, patch: patchToProto(params.patch) });
+    if (params.includeArchived !== undefined) req.includeArchived = params.includeArchived;
+    const res = await this.call('UpdateThreadMetadata', false, (o) => this.client.updateThreadMetadata(req, o));
+    return storedThreadFromProto(res.thread);
+  }
+
+  async archiveThread(params: ArchiveThreadParams): Promise<void> {
+    const threadId = parseThreadId(params?.threadId);
+    await this.call('ArchiveThread', false, (o) => this.client.archiveThread({ threadId }, o));
+  }
+
+  async unarchiveThread(params: ArchiveThreadParams): Promise<StoredThread> {
+    const threadId = parseThreadId(params?.threadId);
+    const res = await this.call('UnarchiveThread', false, (o) => this.client.unarchiveThread({ threadId }, o));
+    return storedThreadFromProto(res.thread);
+  }
+
+  async deleteThread(params: DeleteThreadParams): Promise<void> {
+    const threadId = parseThreadId(params?.threadId);
+    await this.call('DeleteThread', false, (o) => this.client.deleteThread({ threadId }, o));
+  }
+
+  // ---- extras ---------------------------------------------------------------------------------
+
+  /** What the server enforces and whether its store searches content. */
+  async serverInfo(): Promise<RemoteServerInfo> {
+    const res = await this.call('GetServerInfo', true, (o) => this.client.getServerInfo({}, o));
+    const l = res.limits;
+    return {
+      contentSearch: res.contentSearch,
+      leaseMs: Number(res.lease?.leaseMs ?? 0n),
+      limits: {
+        maxMessageBytes: l?.maxMessageBytes ?? 0,
+        maxPageSize: l?.maxPageSize ?? 0,
+        maxAppendItems: l?.maxAppendItems ?? 0,
+        maxConcurrentStreams: l?.maxConcurrentStreams ?? 0,
+        historyChunkBytes: l?.historyChunkBytes ?? 0,
+        historyChunkItems: l?.historyChunkItems ?? 0,
+      },
+    };
+  }
+
+  /** Shuts down the live writers this client opened (best effort), then drops the connection. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+      this.heartbeatTimer = undefined;
+      const live = [...this.live];
+      this.live.clear();
+      await Promise.all(
+        live.map((threadId) => this.client.shutdownThread({ threadId }, { timeoutMs: this.timeoutMs }).catch(() => undefined)),
+      );
+      this.session.abort();
+    })();
+    return this.closed;
+  }
+}

@@ -1,0 +1,108 @@
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { ThreadStoreErrorCode } from '@skein/thread-store-api';
+import { isThreadStoreError, isThreadStoreErrorCode, ThreadStoreError } from '@skein/thread-store-api';
+import { ThreadStoreErrorDetailSchema } from '../../gen/skein/threadstore/v1/types_pb.js';
+
+/** The gRPC status each ThreadStoreError code travels as. */
+export const GRPC_CODE_OF: Readonly<Record<ThreadStoreErrorCode, Code>> = {
+  not_found: Code.NotFound,
+  invalid_request: Code.InvalidArgument,
+  conflict: Code.FailedPrecondition,
+  unsupported: Code.Unimplemented,
+  resource_exhausted: Code.ResourceExhausted,
+  unavailable: Code.Unavailable,
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
+  internal: Code.Internal,
+};
+
+/**
+ * Server side: a ThreadStoreError keeps its message and rides a ThreadStoreErrorDetail with its
+ * exact code; anything else is `internal`, with the original message so the caller can act.
+ */
+export function toConnectError(e: unknown): { error: ConnectError; code: ThreadStoreErrorCode } {
+  const err = isThreadStoreError(e)
+    ? e
+    : e instanceof ConnectError
+      ? fromStatus(e.code, e.rawMessage)
+      : ThreadStoreError.internal(`the remote thread store failed: ${e instanceof Error ? e.message : String(e)}`);
+  const detail = { desc: ThreadStoreErrorDetailSchema, value: { code: err.code } };
+  return { error: new ConnectError(err.message, GRPC_CODE_OF[err.code], undefined, [detail], e), code: err.code };
+}
+
+/** A status without a Skein detail (a proxy, the framework itself, or another server). */
+function fromStatus(code: Code, message: string): ThreadStoreError {
+  switch (code) {
+    case Code.NotFound:
+      return new ThreadStoreError('not_found', message);
+    case Code.InvalidArgument:
+    case Code.OutOfRange:
+      return new ThreadStoreError('invalid_request', message);
+    case Code.AlreadyExists:
+    case Code.FailedPrecondition:
+    case Code.Aborted:
+      return new ThreadStoreError('conflict', message);
+    case Code.Unimplemented:
+      return new ThreadStoreError('unsupported', message);
+    case Code.ResourceExhausted:
+      return new ThreadStoreError('resource_exhausted', message);
+    case Code.Unavailable:
+      return new ThreadStoreError('unavailable', message);
+    case Code.Unauthenticated:
+      return new ThreadStoreError('unauthenticated', message);
+    case Code.PermissionDenied:
+      return new ThreadStoreError('permission_denied', message);
+    default:
+      return new ThreadStoreError('internal', message);
+  }
+}
+
+export interface ClientErrorContext {
+  baseUrl: string;
+  method: string;
+  timeoutMs: number | undefined;
+}
+
+/**
+ * Client side: the exact code from the detail when the server sent one; otherwise the status
+ * mapped with a message that says what happened and what to do.
+ */
+export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadStoreError {
+  if (isThreadStoreError(e)) return e;
+  const ce = ConnectError.from(e);
+  const detail = ce.findDetails(ThreadStoreErrorDetailSchema)[0];
+  if (detail && isThreadStoreErrorCode(detail.code)) return new ThreadStoreError(detail.code, ce.rawMessage, { cause: ce });
+  const where = `remote thread store at ${ctx.baseUrl}`;
+  switch (ce.code) {
+    case Code.Unavailable:
+      return new ThreadStoreError(
+        'unavailable',
+        `${where} is unavailable (${ctx.method}: ${ce.rawMessage}); check that the server is running and reachable, then retry`,
+        { cause: ce },
+      );
+    case Code.DeadlineExceeded:
+      return new ThreadStoreError(
+        'unavailable',
+        `${where} did not answer ${ctx.method} within ${String(ctx.timeoutMs)} ms; a write may or may not have been applied — read the thread before retrying a write`,
+        { cause: ce },
+      );
+    case Code.Canceled:
+      return new ThreadStoreError('unavailable', `${ctx.method} on the ${where} was cancelled: ${ce.rawMessage}`, { cause: ce });
+    case Code.ResourceExhausted:
+      return new ThreadStoreError(
+        'resource_exhausted',
+        `${where} refused ${ctx.method}: ${ce.rawMessage} (a server limit; send smaller requests)`,
+        { cause: ce },
+      );
+    case Code.Unauthenticated:
+      return new ThreadStoreError('unauthenticated', `${where} refused ${ctx.method}: ${ce.rawMessage}; check the token`, { cause: ce });
+    case Code.Unknown:
+    case Code.Internal:
+    case Code.DataLoss:
+      return new ThreadStoreError('internal', `${where} failed ${ctx.method}: ${ce.rawMessage}`, { cause: ce });
+    default: {
+      const mapped = fromStatus(ce.code, `${where}: ${ce.rawMessage}`);
+      return new ThreadStoreError(mapped.code, mapped.message, { cause: ce });
+    }
+  }
+}

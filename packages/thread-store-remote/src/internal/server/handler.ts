@@ -1,0 +1,383 @@
+import { create } from '@bufbuild/protobuf';
+import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import type { RolloutItem, ThreadId, ThreadStore, ThreadStoreErrorCode } from '@skein/thread-store-api';
+import { isThreadStoreError, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
+import {
+  HistoryChunkSchema,
+  ServerLimitsSchema,
+  ThreadStoreService,
+  WriterLeaseSchema,
+} from '../../gen/skein/threadstore/v1/thread_store_pb.js';
+import { toConnectError } from '../convert/errors.js';
+import { parseJsonBytes } from '../convert/json-bytes.js';
+import { createParamsFromProto, listParamsFromProto, resumeParamsFromProto, searchParamsFromProto } from '../convert/params.js';
+import { patchFromProto } from '../convert/patch.js';
+import { storedThreadToProto } from '../convert/thread.js';
+import type { AuthOptions } from './auth.js';
+import { Authenticator } from './auth.js';
+import { historyChunks } from './history-chunks.js';
+import { LeaseTable } from './leases.js';
+import type { ServerLimits } from './limits.js';
+import { resolveLimits } from './limits.js';
+import type { ServerLogger } from './logger.js';
+import { resolveLogger } from './logger.js';
+import { CLIENT_ID_HEADER } from '../headers.js';
+
+
+
+/** One store for every caller, or a store per tenant (opened on first use, closed by the server). */
+export type StoreSource = ThreadStore | ((tenant: string) => ThreadStore | Promise<ThreadStore>);
+
+export interface ThreadStoreHandlerOptions {
+  /** Default `'none'` (every caller is tenant `default`). */
+  auth?: AuthOptions;
+  limits?: Partial<ServerLimits>;
+  /** Default: one JSON line per call on stderr. `false` silences it. */
+  logger?: ServerLogger;
+  /** How long a silent client keeps its live writers (default 30 000 ms). */
+  leaseMs?: number;
+  /** Close the single store given on `close()` (stores from a tenant factory are always closed). */
+  ownsStore?: boolean;
+}
+
+/** Connect routes (`connectNodeAdapter({ routes })`, fastify, express) plus their lifecycle. */
+export interface ThreadStoreRoutes {
+  (router: ConnectRouter): void;
+  readonly limits: ServerLimits;
+  readonly leaseMs: number;
+  /** Calls being served right now. */
+  inFlight(): number;
+  /**
+   * Graceful shutdown: refuse new calls (`unavailable`), wait up to `timeoutMs` for in-flight
+   * calls, flush and close every leased live writer, then close the stores the handler owns.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+interface CallScope {
+  store: ThreadStore;
+  tenant: string;
+  clientId: string | null;
+}
+
+const CLIENT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createThreadStoreHandler(source: StoreSource, options: ThreadStoreHandlerOptions = {}): ThreadStoreRoutes {
+  const limits = resolveLimits(options.limits);
+  const log = resolveLogger(options.logger);
+  const auth = new Authenticator(options.auth ?? 'none');
+  const leaseMs = options.leaseMs ?? 30_000;
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1) throw new RangeError(`leaseMs must be a positive integer, got ${String(leaseMs)}`);
+  const leases = new LeaseTable(leaseMs);
+  const tenantStores = new Map<string, Promise<ThreadStore>>();
+  let inFlight = 0;
+  let activeStreams = 0;
+  let closing = false;
+  let closed: Promise<void> | undefined;
+  const idleWaiters = new Set<() => void>();
+
+  const storeFor = (tenant: string): Promise<ThreadStore> => {
+    if (typeof source !== 'function') return Promise.resolve(source);
+    let p = tenantStores.get(tenant);
+    if (!p) {
+      p = Promise.resolve()
+        .then(() => source(tenant))
+        .catch((e: unknown) => {
+          tenantStores.delete(tenant);
+          throw isThreadStoreError(e) ? e : ThreadStoreError.internal(`cannot open the store of tenant ${tenant}: ${(e as Error).message}`, e);
+        });
+      tenantStores.set(tenant, p);
+    }
+    return p;
+  };
+
+  /** Closes writers whose client went silent, so another client can resume their threads. */
+  const closeWriters = async (writers: { tenant: string; clientId: string; threadId: string }[], why: 'lease_expired' | 'shutdown'): Promise<void> => {
+    await Promise.all(
+      writers.map(async (w) => {
+        try {
+          const store = await storeFor(w.tenant);
+          await store.shutdownThread(w.threadId as ThreadId);
+          if (why === 'lease_expired')
+            log({ event: 'lease_expired', time: new Date().toISOString(), tenant: w.tenant, clientId: w.clientId, threadId: w.threadId });
+        } catch (e) {
+          // Already closed by the store (not_found) is fine; anything else is worth a line.
+          if (!isThreadStoreError(e, 'not_found'))
+            log({ event: 'writer_close_failed', time: new Date().toISOString(), tenant: w.tenant, clientId: w.clientId, threadId: w.threadId, message: (e as Error).message });
+        }
+      }),
+    );
+  };
+
+  const sweeper = setInterval(() => {
+    const expired = leases.sweep();
+    if (expired.length > 0) void closeWriters(expired, 'lease_expired');
+  }, Math.max(10, Math.floor(leaseMs / 4)));
+  sweeper.unref();
+
+  const begin = (ctx: HandlerContext): { tenant: string | null; clientId: string | null; scope: Promise<CallScope> } => {
+    const rawClient = ctx.requestHeader.get(CLIENT_ID_HEADER);
+    const clientId = rawClient !== null && CLIENT_ID_RE.test(rawClient) ? rawClient : null;
+    let tenant: string | null = null;
+    const scope = (async (): Promise<CallScope> => {
+      if (closing) throw new ThreadStoreError('unavailable', 'the thread store server is shutting down; retry after it restarts');
+      if (rawClient !== null && clientId === null)
+        throw ThreadStoreError.invalidRequest(`the ${CLIENT_ID_HEADER} header must be 1-128 of A-Z a-z 0-9 . _ : -`);
+      tenant = auth.authenticate(ctx.requestHeader.get('authorization'));
+      leases.touch(tenant, clientId);
+      return { store: await storeFor(tenant), tenant, clientId };
+    })();
+    return {
+      get tenant() {
+        return tenant;
+      },
+      clientId,
+      scope,
+    };
+  };
+
+  const finish = (method: string, started: number, call: { tenant: string | null; clientId: string | null }, code: 'ok' | ThreadStoreErrorCode, message?: string): void => {
+    inFlight -= 1;
+    const entry = {
+      event: 'call' as const,
+      time: new Date().toISOString(),
+      method,
+      tenant: call.tenant,
+      clientId: call.clientId,
+      code,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    };
+    log(message === undefined ? entry : { ...entry, message });
+    if (inFlight === 0) for (const w of idleWaiters) w();
+  };
+
+  const unary =
+    <Req, Res>(method: string, fn: (req: Req, scope: CallScope) => Promise<Res>) =>
+    async (req: Req, ctx: HandlerContext): Promise<Res> => {
+      inFlight += 1;
+      const started = performance.now();
+      const call = begin(ctx);
+      try {
+        const res = await fn(req, await call.scope);
+        finish(method, started, call, 'ok');
+        return res;
+      } catch (e) {
+        const { error, code } = toConnectError(e);
+        finish(method, started, call, code, error.rawMessage);
+        throw error;
+      }
+    };
+
+  const streaming =
+    <Req, Res>(method: string, fn: (req: Req, scope: CallScope) => AsyncGenerator<Res>) =>
+    async function* (req: Req, ctx: HandlerContext): AsyncGenerator<Res> {
+      inFlight += 1;
+      const started = performance.now();
+      const call = begin(ctx);
+      let counted = false;
+      let code: 'ok' | ThreadStoreErrorCode = 'ok';
+      let message: string | undefined;
+      try {
+        const scope = await call.scope;
+        if (activeStreams >= limits.maxConcurrentStreams)
+          throw new ThreadStoreError(
+            'resource_exhausted',
+            `the server is already streaming ${limits.maxConcurrentStreams} histories (its limit); retry shortly`,
+          );
+        activeStreams += 1;
+        counted = true;
+        yield* fn(req, scope);
+      } catch (e) {
+        const mapped = toConnectError(e);
+        code = mapped.code;
+        message = mapped.error.rawMessage;
+        throw mapped.error;
+      } finally {
+        if (counted) activeStreams -= 1;
+        finish(method, started, call, code, message);
+      }
+    };
+
+  /** Writer calls: only the client holding the lease may use a leased writer. */
+  const writer = async <T>(scope: CallScope, threadIdRaw: string, fn: (id: ThreadId) => Promise<T>): Promise<T> => {
+    const threadId = parseThreadId(threadIdRaw);
+    const owner = leases.owner(scope.tenant, threadId);
+    if (owner !== undefined && owner !== scope.clientId)
+      throw ThreadStoreError.conflict(
+        `thread ${threadId} has a live writer held by another client; resume it after that client shuts it down or its lease expires`,
+      );
+    try {
+      return await fn(threadId);
+    } catch (e) {
+      if (isThreadStoreError(e, 'not_found') && scope.clientId !== null && leases.expiredOwner(scope.tenant, threadId) === scope.clientId)
+        throw new ThreadStoreError(
+          'not_found',
+          `thread ${threadId} has no live writer: the server closed it after this client's lease expired (no call or heartbeat for ${leaseMs} ms); resume the thread`,
+        );
+      throw e;
+    }
+  };
+
+  const leaseMsg = () => create(WriterLeaseSchema, { leaseMs: BigInt(leaseMs) });
+
+  const checkPageSize = (pageSize: number | undefined): void => {
+    if (pageSize !== undefined && pageSize > limits.maxPageSize)
+      throw ThreadStoreError.invalidRequest(`pageSize ${pageSize} is above this server's limit of ${limits.maxPageSize}; ask for smaller pages`);
+  };
+
+  const impl: ServiceImpl<typeof ThreadStoreService> = {
+    createThread: unary('CreateThread', async (req, s) => {
+      const params = createParamsFromProto(req);
+      await writer(s, params.threadId, () => s.store.createThread(params));
+      if (s.clientId !== null) leases.acquire(s.tenant, s.clientId, params.threadId);
+      return { lease: leaseMsg() };
+    }),
+    resumeThread: unary('ResumeThread', async (req, s) => {
+      const params = resumeParamsFromProto(req);
+      await writer(s, params.threadId, () => s.store.resumeThread(params));
+      if (s.clientId !== null) leases.acquire(s.tenant, s.clientId, params.threadId);
+      return { lease: leaseMsg() };
+    }),
+    appendItems: unary('AppendItems', async (req, s) => {
+      if (req.itemsJson.length > limits.maxAppendItems)
+        throw new ThreadStoreError(
+          'resource_exhausted',
+          `an append of ${req.itemsJson.length} items is above this server's limit of ${limits.maxAppendItems} per call; split the batch`,
+        );
+      const items = req.itemsJson.map((b, i) => parseJsonBytes(b, `item ${i}`) as RolloutItem);
+      await writer(s, req.threadId, (threadId) => s.store.appendItems({ threadId, items }));
+      return {};
+    }),
+    persistThread: unary('PersistThread', async (req, s) => {
+      await writer(s, req.threadId, (id) => s.store.persistThread(id));
+      return {};
+    }),
+    flushThread: unary('FlushThread', async (req, s) => {
+      await writer(s, req.threadId, (id) => s.store.flushThread(id));
+      return {};
+    }),
+    shutdownThread: unary('ShutdownThread', async (req, s) => {
+      await writer(s, req.threadId, async (id) => {
+        try {
+          await s.store.shutdownThread(id);
+        } finally {
+          leases.release(s.tenant, id);
+        }
+      });
+      return {};
+    }),
+    discardThread: unary('DiscardThread', async (req, s) => {
+      await writer(s, req.threadId, async (id) => {
+        try {
+          await s.store.discardThread(id);
+        } finally {
+          leases.release(s.tenant, id);
+        }
+      });
+      return {};
+    }),
+    loadHistory: streaming('LoadHistory', async function* (req, s) {
+      const threadId = parseThreadId(req.threadId);
+      const params = req.includeArchived === undefined ? { threadId } : { threadId, includeArchived: req.includeArchived };
+      const chunks = historyChunks(s.store.loadHistory(params), { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems }, Number(req.skipItems));
+      for await (const itemsJson of chunks) yield { chunk: create(HistoryChunkSchema, { itemsJson }) };
+    }),
+    readThread: streaming('ReadThread', async function* (req, s) {
+      const threadId = parseThreadId(req.threadId);
+      const params = { threadId, includeHistory: req.includeHistory, ...(req.includeArchived === undefined ? {} : { includeArchived: req.includeArchived }) };
+      const thread = await s.store.readThread(params);
+      yield { part: { case: 'thread', value: storedThreadToProto(thread) } };
+      if (!req.includeHistory || !thread.history) return;
+      const chunks = historyChunks(thread.history, { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems }, 0);
+      for await (const itemsJson of chunks) yield { part: { case: 'history', value: create(HistoryChunkSchema, { itemsJson }) } };
+    }),
+    listThreads: unary('ListThreads', async (req, s) => {
+      const params = listParamsFromProto(req);
+      checkPageSize(params.pageSize);
+      const page = await s.store.listThreads(params);
+      const out: { threads: ReturnType<typeof storedThreadToProto>[]; nextCursor?: string; backwardsCursor?: string } = {
+        threads: page.items.map(storedThreadToProto),
+      };
+      if (page.nextCursor !== null) out.nextCursor = page.nextCursor;
+      if (page.backwardsCursor !== null) out.backwardsCursor = page.backwardsCursor;
+      return out;
+    }),
+    searchThreads: unary('SearchThreads', async (req, s) => {
+      const params = searchParamsFromProto(req);
+      checkPageSize(params.pageSize);
+      const page = await s.store.searchThreads(params);
+      const out: { results: { thread: ReturnType<typeof storedThreadToProto>; snippet: string }[]; nextCursor?: string; backwardsCursor?: string } = {
+        results: page.items.map((r) => ({ thread: storedThreadToProto(r.thread), snippet: r.snippet })),
+      };
+      if (page.nextCursor !== null) out.nextCursor = page.nextCursor;
+      if (page.backwardsCursor !== null) out.backwardsCursor = page.backwardsCursor;
+      return out;
+    }),
+    updateThreadMetadata: unary('UpdateThreadMetadata', async (req, s) => {
+      const threadId = parseThreadId(req.threadId);
+      const patch = patchFromProto(req.patch);
+      const params = req.includeArchived === undefined ? { threadId, patch } : { threadId, patch, includeArchived: req.includeArchived };
+      return { thread: storedThreadToProto(await s.store.updateThreadMetadata(params)) };
+    }),
+    archiveThread: unary('ArchiveThread', async (req, s) => {
+      await s.store.archiveThread({ threadId: parseThreadId(req.threadId) });
+      return {};
+    }),
+    unarchiveThread: unary('UnarchiveThread', async (req, s) => {
+      return { thread: storedThreadToProto(await s.store.unarchiveThread({ threadId: parseThreadId(req.threadId) })) };
+    }),
+    deleteThread: unary('DeleteThread', async (req, s) => {
+      await s.store.deleteThread({ threadId: parseThreadId(req.threadId) });
+      return {};
+    }),
+    heartbeat: unary('Heartbeat', async (_req, s) => {
+      if (s.clientId === null) throw ThreadStoreError.invalidRequest(`Heartbeat needs the ${CLIENT_ID_HEADER} header`);
+      return { lease: leaseMsg(), liveWriters: leases.liveWriters(s.tenant, s.clientId) };
+    }),
+    getServerInfo: unary('GetServerInfo', async (_req, s) => {
+      return {
+        contentSearch: s.store.capabilities.contentSearch,
+        lease: leaseMsg(),
+        limits: create(ServerLimitsSchema, limits),
+      };
+    }),
+  };
+
+  const routes = (router: ConnectRouter): void => {
+    router.service(ThreadStoreService, impl, { readMaxBytes: limits.maxMessageBytes });
+  };
+
+  const close = (opts: { timeoutMs?: number } = {}): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      const timeoutMs = opts.timeoutMs ?? 10_000;
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, timeoutMs);
+          function done(): void {
+            clearTimeout(timer);
+            idleWaiters.delete(done);
+            resolve();
+          }
+          idleWaiters.add(done);
+        });
+      }
+      clearInterval(sweeper);
+      await closeWriters(leases.drainAll(), 'shutdown');
+      const owned: Promise<ThreadStore>[] =
+        typeof source === 'function' ? [...tenantStores.values()] : options.ownsStore ? [Promise.resolve(source)] : [];
+      await Promise.all(
+        owned.map(async (p) => {
+          try {
+            await (await p).close();
+          } catch (e) {
+            log({ event: 'writer_close_failed', time: new Date().toISOString(), message: `closing a store failed: ${(e as Error).message}` });
+          }
+        }),
+      );
+    })();
+    return closed;
+  };
+
+  return Object.assign(routes, { limits, leaseMs, inFlight: () => inFlight, close });
+}

@@ -1,0 +1,34 @@
+import { MAX_PAGE_SIZE } from '@skein/thread-store-api';
+
+/** What the server enforces; breaking a limit is `resource_exhausted` or `invalid_request`. */
+export interface ServerLimits {
+  /** Largest request message, bytes (default 16 MiB): larger is `resource_exhausted`. */
+  maxMessageBytes: number;
+  /** Largest list/search page (default and ceiling: the API's MAX_PAGE_SIZE): larger is `invalid_request`. */
+  maxPageSize: number;
+  /** Most items in one AppendItems call (default 10 000): more is `resource_exhausted`. */
+  maxAppendItems: number;
+  /** History streams served at once across all clients (default 64): more is `resource_exhausted`. */
+  maxConcurrentStreams: number;
+  /** A history chunk closes once it holds this many bytes (default 1 MiB). */
+  historyChunkBytes: number;
+  /** … or this many items (default 1024). */
+  historyChunkItems: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxPageSize: MAX_PAGE_SIZE,
+  maxAppendItems: 10_000,
+  maxConcurrentStreams: 64,
+  historyChunkBytes: 1024 * 1024,
+  historyChunkItems: 1024,
+};
+
+export function resolveLimits(partial: Partial<ServerLimits> | undefined): ServerLimits {
+  const out = { ...DEFAULT_LIMITS, ...partial };
+  for (const [k, v] of Object.entries(out)) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`limits.${k} must be a positive integer, got ${String(v)}`);
+  }
+  return out;
+}
