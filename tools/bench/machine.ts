@@ -1,0 +1,82 @@
+/** A description of the machine a benchmark ran on, for BENCHMARKS.md. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statfsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memory: string;
+  node: string;
+  os: string;
+  disk: string;
+}
+
+function cpuModel(): string {
+  try {
+    const text = readFileSync('/proc/cpuinfo', 'utf8');
+    const m = /^model name\s*:\s*(.+)$/m.exec(text);
+    if (m?.[1]) return m[1].trim();
+  } catch {
+    // Not Linux: fall back to what Node reports.
+  }
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
+/** The mount that holds `dir`: device, filesystem type, and whether the kernel calls it rotational. */
+function diskOf(dir: string): string {
+  try {
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter((f) => f.length >= 3);
+    const abs = path.resolve(dir);
+    let best: string[] | undefined;
+    for (const f of mounts) {
+      const mp = f[1] ?? '';
+      if ((abs === mp || abs.startsWith(mp.endsWith('/') ? mp : mp + '/')) && (!best || mp.length > (best[1] ?? '').length)) best = f;
+    }
+    const dev = best?.[0] ?? '?';
+    const fs = best?.[2] ?? '?';
+    let kind = '';
+    const name = path.basename(dev);
+    try {
+      const rot = readFileSync(`/sys/block/${name}/queue/rotational`, 'utf8').trim();
+      kind = rot === '0' ? ', non-rotational' : ', reported rotational (virtual disk)';
+    } catch {
+      // A partition or an overlay: no queue info.
+    }
+    const st = statfsSync(abs);
+    const size = ((st.blocks * st.bsize) / 1024 ** 3).toFixed(0);
+    return `${dev} (${fs}${kind}, ${size} GiB)`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function describeMachine(benchDir: string): MachineInfo {
+  let osName = `${os.type()} ${os.release()}`;
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]+)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    if (m?.[1]) osName = `${m[1]}, kernel ${os.release()}`;
+  } catch {
+    // Keep the kernel name only.
+  }
+  return {
+    cpu: cpuModel(),
+    cores: os.availableParallelism(),
+    memory: `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    node: process.version,
+    os: osName,
+    disk: diskOf(benchDir),
+  };
+}
+
+export function gitRevision(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * Results kept between runs (tools/bench/results.json) and the BENCHMARKS.md rendered from them.
+ * A run replaces the entries it measured (per N, and the single-thread/write section) and keeps
+ * the others, so a 100,000-thread run can be added later without re-running the rest; every
+ * section says which command and commit produced it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { AppendResult } from './append.js';
+import type { CodexListResult } from './codex-list.js';
+import type { HeapCapResult, HistoryResult } from './history.js';
+import type { MachineInfo } from './machine.js';
+import type { RemoteResult } from './remote.js';
+import type { SkeinListResult } from './skein-list.js';
+import { fmtCount, fmtMs, fmtRate, median, percentile } from './stats.js';
+
+export interface Summary {
+  median: number;
+  p99: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+export function summarize(values: readonly number[]): Summary {
+  return { median: median(values), p99: percentile(values, 99), min: Math.min(...values), max: Math.max(...values), runs: values.length };
+}
+
+export interface SizeEntry {
+  threads: number;
+  megabytes: number;
+  date: string;
+  commit: string;
+  command: string;
+  skein: {
+    coldIndex: Summary;
+    coldStartToFirstPageMs: number;
+    warmFirstPage: Summary;
+    paging50: Summary;
+    paging100: Summary;
+    pagedCount: number;
+    searchHit: Summary;
+    searchHitCount: number;
+    searchMiss: Summary;
+    titleFilter: Summary;
+    reindexUnchangedMs: number;
+    changedFiles: number;
+    incrementalMs: number;
+    incrementalVerified: boolean;
+  };
+  codex: {
+    version: string;
+    coldStartMs: number;
+    coldFirstPageMs: number;
+    coldStartToFirstPageMs: number;
+    warmFirstPage: Summary;
+    pagingDefault: CodexListResult['pagingDefault'];
+    pagingStateDb: CodexListResult['pagingStateDb'];
+    warmStartMs: number;
+    /** Skein and Codex put the same 50 threads, in the same order, on the first page. */
+    sameFirstPage: boolean;
+  } | null;
+}
+
+export interface GlobalEntry {
+  date: string;
+  commit: string;
+  command: string;
+  history: { megabytes: number; bytes: number; items: number; mbPerSec: number; ms: Summary; baseHeapUsed: number; peakHeapUsed: number; baseRss: number; peakRss: number }[];
+  heapCap: HeapCapResult | null;
+  append: { items: number; singleItemsPerSec: number; batchItemsPerSec: number; flushFsync: Summary; flushNoFsync: Summary } | null;
+}
+
+export interface ResultsFile {
+  machine: MachineInfo;
+  sizes: Record<string, SizeEntry>;
+  global: GlobalEntry | null;
+  remote: (RemoteResult & { date: string; commit: string }) | null;
+}
+
+export function loadResults(file: string, machine: MachineInfo): ResultsFile {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as ResultsFile;
+    // Figures from another machine must not be mixed with these.
+    if (JSON.stringify(r.machine) === JSON.stringify(machine)) return r;
+  } catch {
+    // No earlier results.
+  }
+  return { machine, sizes: {}, global: null, remote: null };
+}
+
+export function saveResults(file: string, r: ResultsFile): void {
+  writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+}
+
+export function sizeEntry(
+  threads: number,
+  bytes: number,
+  meta: { date: string; commit: string; command: string },
+  s: SkeinListResult,
+  c: CodexListResult | null,
+  codexVersion: string,
+): SizeEntry {
+  return {
+    threads,
+    megabytes: bytes / 1e6,
+    ...meta,
+    skein: {
+      coldIndex: summarize(s.coldIndexMs),
+      coldStartToFirstPageMs: s.coldStartToFirstPageMs,
+      warmFirstPage: summarize(s.warmFirstPageMs),
+      paging50: summarize(s.paging50Ms),
+      paging100: summarize(s.paging100Ms),
+      pagedCount: s.pagedCount,
+      searchHit: summarize(s.searchHitMs),
+      searchHitCount: s.searchHitCount,
+      searchMiss: summarize(s.searchMissMs),
+      titleFilter: summarize(s.titleFilterMs),
+      reindexUnchangedMs: s.reindexUnchangedMs,
+      changedFiles: s.changedFiles,
+      incrementalMs: s.incrementalMs,
+      incrementalVerified: s.incrementalVerified,
+    },
+    codex: c
+      ? {
+          version: codexVersion,
+          coldStartMs: c.coldStartMs,
+          coldFirstPageMs: c.coldFirstPageMs,
+          coldStartToFirstPageMs: c.coldStartToFirstPageMs,
+          warmFirstPage: summarize(c.warmFirstPageMs),
+          pagingDefault: c.pagingDefault,
+          pagingStateDb: c.pagingStateDb,
+          warmStartMs: c.warmStartMs,
+          sameFirstPage: c.firstPageIds.length === s.firstPageIds.length && c.firstPageIds.every((id, i) => id === s.firstPageIds[i]),
+        }
+      : null,
+  };
+}
+
+export function globalEntry(
+  meta: { date: string; commit: string; command: string },
+  history: HistoryResult[],
+  heapCap: HeapCapResult | null,
+  append: AppendResult | null,
+): GlobalEntry {
+  return {
+    ...meta,
+    history: history.map((h) => ({
+      megabytes: h.megabytes,
+      bytes: h.report.bytes,
+      items: h.report.items,
+      mbPerSec: h.mbPerSec,
+      ms: summarize(h.report.ms),
+      baseHeapUsed: h.report.baseHeapUsed,
+      peakHeapUsed: h.report.peakHeapUsed,
+      baseRss: h.report.baseRss,
+      peakRss: h.report.peakRss,
+    })),
+    heapCap,
+    append: append
+      ? {
+          items: append.items,
+          singleItemsPerSec: append.singleItemsPerSec,
+          batchItemsPerSec: append.batchItemsPerSec,
+          flushFsync: summarize(append.flushFsyncMs),
+          flushNoFsync: summarize(append.flushNoFsyncMs),
+        }
+      : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+const MET = 'met';
+const MISSED = '**missed**';
+
+function ratio(codexMs: number, skeinMs: number): string {
+  if (!Number.isFinite(codexMs) || !Number.isFinite(skeinMs) || skeinMs <= 0) return '—';
+  const r = codexMs / skeinMs;
+  return r >= 1 ? `${r.toFixed(r >= 10 ? 0 : 1)}× faster` : `${(1 / r).toFixed(1)}× slower`;
+}
+
+function mib(b: number): string {
+  return `${(b / 2 ** 20).toFixed(0)} MiB`;
+}
+
+type Row = [string, string, string, string, string, string];
+
+function table(rows: Row[]): string {
+  const head: Row = ['Workload', 'Skein', 'Codex', 'Codex ÷ Skein', 'Target', 'Status'];
+  const lines = [head, ['---', '---:', '---:', '---:', '---', '---'] as Row, ...rows].map((r) => `| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+export function sizeTable(e: SizeEntry): string {
+  const s = e.skein;
+  const c = e.codex;
+  const n = e.threads;
+  const tenK = n === 10_000;
+  const rows: Row[] = [];
+  const coldOk = s.coldIndex.median < 1000;
+  rows.push([
+    `Cold index of the whole home, no index file (median of ${s.coldIndex.runs})`,
+    fmtMs(s.coldIndex.median),
+    '—',
+    '—',
+    tenK ? '< 1 s' : '(< 1 s at 10k)',
+    tenK ? (coldOk ? MET : MISSED) : '',
+  ]);
+  rows.push([
+    'Cold start → first page of 50 (Skein: open + index + list; Codex: spawn + `initialize` with no state DB + `thread/list`)',
+    fmtMs(s.coldStartToFirstPageMs),
+    c ? fmtMs(c.coldStartToFirstPageMs) : '—',
+    c ? ratio(c.coldStartToFirstPageMs, s.coldStartToFirstPageMs) : '—',
+    '',
+    '',
+  ]);
+  if (c) rows.push(['… of which Codex `initialize` (indexes every rollout into `state_5.sqlite`)', '—', fmtMs(c.coldStartMs), '', '', '']);
+  rows.push(['Re-index, nothing changed (open + `indexNow`)', fmtMs(s.reindexUnchangedMs), c ? fmtMs(c.warmStartMs) + ' (start with state DB)' : '—', c ? ratio(c.warmStartMs, s.reindexUnchangedMs) : '—', '', '']);
+  rows.push([
+    `Incremental re-index after 1% of files grew (${fmtCount(s.changedFiles)} files)${s.incrementalVerified ? '' : ' — grown threads NOT all on top by updatedAt'}`,
+    fmtMs(s.incrementalMs),
+    '—',
+    '—',
+    '',
+    '',
+  ]);
+  const fpOk = s.warmFirstPage.median < 5;
+  rows.push([
+    `First page of 50, warm (median / p99 of ${s.warmFirstPage.runs}; Codex ${c?.warmFirstPage.runs ?? 0})`,
+    `${fmtMs(s.warmFirstPage.median)} / ${fmtMs(s.warmFirstPage.p99)}`,
+    c ? `${fmtMs(c.warmFirstPage.median)} / ${fmtMs(c.warmFirstPage.p99)}` : '—',
+    c ? ratio(c.warmFirstPage.median, s.warmFirstPage.median) : '—',
+    '< 5 ms',
+    fpOk ? MET : MISSED,
+  ]);
+  const pd = c?.pagingDefault;
+  const pagingRatio = pd && !pd.truncated ? pd.ms / s.paging50.median : Number.NaN;
+  const codexPaging = pd ? `${fmtMs(pd.ms)}${pd.truncated ? ` for ${fmtCount(pd.count)} threads (stopped at the time budget)` : ''}${pd.count !== n && !pd.truncated ? ` (${fmtCount(pd.count)} threads)` : ''}` : '—';
+  rows.push([
+    `Paging through all ${fmtCount(n)} threads, 50/page (Codex default)${s.pagedCount !== n ? ` — Skein returned ${fmtCount(s.pagedCount)}` : ''}`,
+    fmtMs(s.paging50.median),
+    codexPaging,
+    pd ? (pd.truncated ? `> ${ratio((pd.ms * n) / Math.max(1, pd.count), s.paging50.median)} (extrapolated)` : ratio(pd.ms, s.paging50.median)) : '—',
+    tenK ? '≥ 10× faster than Codex' : '',
+    tenK && c ? (pagingRatio >= 10 ? MET : MISSED) : '',
+  ]);
+  if (c) {
+    const ps = c.pagingStateDb;
+    rows.push([
+      'Paging through all, 50/page (Codex `useStateDbOnly:true`)',
+      fmtMs(s.paging50.median),
+      `${fmtMs(ps.ms)}${ps.truncated ? ` for ${fmtCount(ps.count)} (stopped)` : ''}`,
+      ps.truncated ? '—' : ratio(ps.ms, s.paging50.median),
+      '',
+      '',
+    ]);
+  }
+  rows.push(['Paging through all, 100/page', fmtMs(s.paging100.median), '—', '—', '', '']);
+  rows.push([`Content search, term in ~1% of threads, first page (${s.searchHitCount} hits)`, fmtMs(s.searchHit.median), 'n/a', '—', '', '']);
+  rows.push(['Content search, term in no thread (whole corpus)', fmtMs(s.searchMiss.median), 'n/a', '—', '', '']);
+  rows.push(['`listThreads` with `searchTerm` (name/preview filter)', fmtMs(s.titleFilter.median), '—', '—', '', '']);
+  return table(rows);
+}
+
+export function globalTable(g: GlobalEntry): string {
+  const rows: Row[] = [];
+  const big = g.history.reduce<GlobalEntry['history'][number] | undefined>((a, h) => (!a || h.megabytes > a.megabytes ? h : a), undefined);
+  const small = g.history.find((h) => h !== big);
+  for (const h of g.history) {
+    const isBig = h === big;
+    const flat = isBig && small ? h.peakHeapUsed - h.baseHeapUsed < Math.max(64 * 2 ** 20, 2 * (small.peakHeapUsed - small.baseHeapUsed)) && (g.heapCap?.ok ?? false) : true;
+    rows.push([
+      `\`readThread\` + stream history of a ${h.megabytes} MB thread (${fmtCount(h.items)} items; median of ${h.ms.runs})`,
+      `${h.mbPerSec.toFixed(0)} MB/s (${fmtMs(h.ms.median)})`,
+      '—',
+      '—',
+      isBig ? '≥ 200 MB/s' : '',
+      isBig ? (h.mbPerSec >= 200 ? MET : MISSED) : '',
+    ]);
+    rows.push([
+      `… memory while streaming ${h.megabytes} MB: heap used before → peak; RSS before → peak`,
+      `${mib(h.baseHeapUsed)} → ${mib(h.peakHeapUsed)}; ${mib(h.baseRss)} → ${mib(h.peakRss)}`,
+      '—',
+      '—',
+      isBig ? 'does not grow with size' : '',
+      isBig ? (flat ? MET : MISSED) : '',
+    ]);
+  }
+  if (g.heapCap) rows.push([`… streaming ${big?.megabytes ?? '?'} MB with \`--max-old-space-size=${g.heapCap.capMb}\``, g.heapCap.ok ? 'completed' : 'failed', '—', '—', 'completes', g.heapCap.ok ? MET : MISSED]);
+  const a = g.append;
+  if (a) {
+    rows.push([`Append, one \`appendItems\` call per item, buffered (${fmtCount(a.items)} items, then one flush)`, fmtRate(a.singleItemsPerSec, 'items'), '—', '—', '≥ 100k items/s', a.singleItemsPerSec >= 100_000 ? MET : MISSED]);
+    rows.push([`Append, 100 items per call, buffered`, fmtRate(a.batchItemsPerSec, 'items'), '—', '—', '', '']);
+    rows.push([`\`flushThread\` after one append, fsync on (p50 / p99 of ${a.flushFsync.runs})`, `${fmtMs(a.flushFsync.median)} / ${fmtMs(a.flushFsync.p99)}`, '—', '—', 'report', '']);
+    rows.push([`\`flushThread\` after one append, fsync off (p50 / p99)`, `${fmtMs(a.flushNoFsync.median)} / ${fmtMs(a.flushNoFsync.p99)}`, '—', '—', '', '']);
+  }
+  return table(rows);
+}
+
+export function renderMarkdown(r: ResultsFile, notes: string): string {
+  const m = r.machine;
+  const out: string[] = [];
+  out.push('# Benchmarks');
+  out.push('');
+  out.push('Skein\'s local store (`@skein/thread-store-local`) measured on synthetic Codex homes, side by side with the real');
+  out.push('`codex app-server` (0.169.0) on the same files in the same run. Produced by `pnpm bench` (`tools/bench/`); do not');
+  out.push('edit by hand — the figures come from `tools/bench/results.json`.');
+  out.push('');
+  out.push('## Machine');
+  out.push('');
+  out.push(`- CPU: ${m.cpu}, ${m.cores} cores available`);
+  out.push(`- Memory: ${m.memory}`);
+  out.push(`- Disk (benchmark homes): ${m.disk}`);
+  out.push(`- OS: ${m.os}`);
+  out.push(`- Node: ${m.node}`);
+  out.push('');
+  const sizes = Object.values(r.sizes).sort((a, b) => a.threads - b.threads);
+  for (const e of sizes) {
+    out.push(`## ${fmtCount(e.threads)} threads (${e.megabytes.toFixed(0)} MB of rollouts)`);
+    out.push('');
+    out.push(`Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\`${e.codex ? `; Codex ${e.codex.version}${e.codex.sameFirstPage ? ' (its first page held the same 50 threads in the same order as Skein\'s)' : ' (NOTE: its first page differed from Skein\'s)'}` : '; Codex skipped'}.`);
+    out.push('');
+    out.push(sizeTable(e));
+    out.push('');
+  }
+  if (r.global) {
+    out.push('## One large thread, and writes');
+    out.push('');
+    out.push(`Measured ${r.global.date} at commit \`${r.global.commit}\` with \`${r.global.command}\`.`);
+    out.push('');
+    out.push(globalTable(r.global));
+    out.push('');
+  }
+  if (r.remote) {
+    out.push('## Remote store (`@skein/thread-store-remote`)');
+    out.push('');
+    out.push(`Measured ${r.remote.date} at commit \`${r.remote.commit}\` with \`${r.remote.command}\`${r.remote.ok ? '' : ' (FAILED)'}; its own output:`);
+    out.push('');
+    out.push(r.remote.output.includes('|') ? r.remote.output : '```\n' + r.remote.output + '\n```');
+    out.push('');
+  }
+  out.push(notes);
+  return out.join('\n') + '\n';
+}
