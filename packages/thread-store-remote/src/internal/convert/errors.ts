@@ -83,7 +83,7 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
     case Code.DeadlineExceeded:
       return new ThreadStoreError(
         'unavailable',
-        `${where} did not answer ${ctx.method} within ${String(ctx.timeoutMs)} ms; a write may or may not have been applied — read the thread before retrying a write`,
+        `${where} did not answer ${ctx.method} within ${String(ctx.timeoutMs)} ms (${ce.rawMessage}); a write may or may not have been applied — read the thread before retrying a write`,
         { cause: ce },
       );
     case Code.Canceled:
