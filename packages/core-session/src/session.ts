@@ -1,0 +1,513 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  collectHistory,
+  deriveThreadMetadata,
+  isThreadStoreError,
+  newThreadId,
+  parseThreadId,
+  ThreadStoreError,
+  toThreadStoreError,
+} from '@skein/thread-store-api';
+import type {
+  GitInfo,
+  MemoryMode,
+  ResponseItemPayload,
+  RolloutItem,
+  SessionSource,
+  StoredThreadWithHistory,
+  ThreadId,
+  ThreadStore,
+  TokenUsage,
+} from '@skein/thread-store-api';
+import { EventQueue } from './internal/event-queue.js';
+import {
+  addUsage,
+  agentMessageEvent,
+  agentReasoningEvent,
+  assistantText,
+  conversationFromHistory,
+  reasoningText,
+  responseItem,
+  taskComplete,
+  taskStarted,
+  tokenCount,
+  turnAborted,
+  turnAbortedMarker,
+  turnContext,
+  userMessageEvent,
+  userResponseItem,
+} from './internal/turn-items.js';
+import { LiveThread, LiveThreadInitGuard } from './live-thread.js';
+import type { LiveThreadOptions } from './live-thread.js';
+import type { ModelClient } from './model-client.js';
+
+/** One piece of user input. */
+export type UserInput =
+  | { type: 'text'; text: string }
+  /** A remote (or data:) image URL. */
+  | { type: 'image'; imageUrl: string }
+  /** An image file on this machine; sent to the model as a data URL. */
+  | { type: 'local_image'; path: string };
+
+/** What a caller asks a session to do. Ops run in submission order. */
+export type Op =
+  | { type: 'user_turn'; items: readonly UserInput[] }
+  /** Aborts every turn submitted before it (running or still queued). */
+  | { type: 'interrupt' }
+  /** Sets (or, with null, clears) the thread's name. */
+  | { type: 'set_name'; name: string | null }
+  /** Aborts turns, writes everything and closes the thread; the last op a session takes. */
+  | { type: 'shutdown' };
+
+export type SessionEventMsg =
+  | { type: 'turn_started'; turnId: string }
+  | { type: 'agent_message_delta'; turnId: string; delta: string }
+  | { type: 'agent_message'; turnId: string; message: string }
+  | { type: 'agent_reasoning'; turnId: string; text: string }
+  | { type: 'token_count'; turnId: string; total: TokenUsage | null; last: TokenUsage | null }
+  | { type: 'turn_complete'; turnId: string; lastAgentMessage: string | null }
+  | { type: 'turn_aborted'; turnId: string | null; reason: 'interrupted' | 'shutdown' }
+  | { type: 'thread_name_updated'; name: string | null }
+  | { type: 'error'; message: string; code: string; turnId?: string }
+  | { type: 'shutdown_complete' };
+
+/** An event and the id of the submission that caused it. */
+export interface SessionEvent {
+  id: string;
+  msg: SessionEventMsg;
+}
+
+export interface SessionOptions {
+  store: ThreadStore;
+  model: ModelClient;
+  /** Working directory recorded on the thread (required to start; resume defaults to the history's). */
+  cwd?: string;
+  /** Default: the model client's provider (resume: the history's). */
+  modelProvider?: string;
+  /** Default `{kind:'cli'}`, which Codex lists by default. */
+  source?: SessionSource;
+  /** Default `skein`. */
+  originator?: string;
+  /** Recorded as `cli_version`. */
+  cliVersion?: string;
+  /** System instructions sent with every request and recorded as `base_instructions`. */
+  instructions?: string;
+  /** Recorded in `turn_context`. Default `never`. */
+  approvalPolicy?: string;
+  /** Recorded in `turn_context`. Default `{type:'read-only'}`. */
+  sandboxPolicy?: unknown;
+  reasoningEffort?: string | null;
+  /** Clock and touch window for the LiveThread (tests). */
+  liveThread?: LiveThreadOptions;
+}
+
+export interface StartSessionOptions extends SessionOptions {
+  threadId?: ThreadId;
+  /** Never written to the store; no path; readable while loaded. */
+  ephemeral?: boolean;
+  forkedFromId?: ThreadId | null;
+  parentThreadId?: ThreadId | null;
+  threadSource?: string | null;
+  gitInfo?: GitInfo | null;
+  memoryMode?: MemoryMode;
+  /** Items recorded right after creation (a fork's copied history), then flushed. */
+  initialHistory?: readonly RolloutItem[];
+}
+
+export interface ResumeSessionOptions extends SessionOptions {
+  threadId: ThreadId;
+  /** The history when the caller already has it (otherwise loaded from the store). */
+  history?: readonly RolloutItem[];
+  includeArchived?: boolean;
+}
+
+interface PendingTurn {
+  id: string;
+  items: readonly UserInput[];
+  controller: AbortController;
+}
+
+const DEFAULT_SANDBOX = { type: 'read-only' };
+
+/**
+ * Runs one thread: takes ops in order, talks to the model, records what Codex records for a
+ * legacy thread through a LiveThread, and emits events as an async iterable.
+ */
+export class Session {
+  readonly threadId: ThreadId;
+  readonly live: LiveThread;
+  readonly model: ModelClient;
+  readonly cwd: string;
+  readonly modelProvider: string;
+  readonly source: SessionSource;
+  private readonly options: SessionOptions;
+  private readonly queue = new EventQueue<SessionEvent>();
+  private readonly ops: Array<{ id: string; op: Op }> = [];
+  private draining = false;
+  private nextId = 0;
+  private shutdownRequested = false;
+  private finished = false;
+  private readonly turns: PendingTurn[] = [];
+  private turnChain: Promise<void> = Promise.resolve();
+  private conversation: ResponseItemPayload[];
+  private totalUsage: TokenUsage | null;
+  private readonly now: () => Date;
+  private resolveDone!: () => void;
+  /** Resolves once the session has shut down. */
+  readonly done: Promise<void>;
+
+  private constructor(
+    live: LiveThread,
+    options: SessionOptions,
+    meta: { cwd: string; modelProvider: string; source: SessionSource },
+    history: readonly RolloutItem[],
+  ) {
+    this.live = live;
+    this.threadId = live.threadId;
+    this.model = options.model;
+    this.options = options;
+    this.cwd = meta.cwd;
+    this.modelProvider = meta.modelProvider;
+    this.source = meta.source;
+    this.now = options.liveThread?.now ?? (() => new Date());
+    this.conversation = conversationFromHistory(history);
+    this.totalUsage = deriveThreadMetadata(history).tokenUsage;
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  get ephemeral(): boolean {
+    return this.live.ephemeral;
+  }
+
+  /** Starts a new thread. Nothing is stored until the first turn (lazy persistence). */
+  static async start(options: StartSessionOptions): Promise<Session> {
+    if (typeof options.cwd !== 'string' || options.cwd === '')
+      throw ThreadStoreError.invalidRequest('a session needs a cwd (the working directory recorded on the thread)');
+    const threadId = options.threadId ? parseThreadId(options.threadId) : newThreadId();
+    const modelProvider = options.modelProvider ?? options.model.provider;
+    const source = options.source ?? { kind: 'cli' };
+    const params: Parameters<typeof LiveThread.create>[1] = {
+      threadId,
+      source,
+      originator: options.originator ?? 'skein',
+      metadata: { cwd: options.cwd, modelProvider, ...(options.memoryMode ? { memoryMode: options.memoryMode } : {}) },
+      ephemeral: options.ephemeral ?? false,
+    };
+    if (options.cliVersion !== undefined) params.cliVersion = options.cliVersion;
+    if (options.instructions !== undefined) params.baseInstructions = { text: options.instructions };
+    if (options.forkedFromId != null) params.forkedFromId = options.forkedFromId;
+    if (options.parentThreadId != null) params.parentThreadId = options.parentThreadId;
+    if (options.threadSource != null) params.threadSource = options.threadSource;
+    if (options.gitInfo != null) params.gitInfo = options.gitInfo;
+    await using guard = new LiveThreadInitGuard(await LiveThread.create(options.store, params, options.liveThread));
+    const initial = options.initialHistory ?? [];
+    if (initial.length > 0) {
+      await guard.thread?.appendItems(initial);
+      await guard.thread?.flush();
+    }
+    const live = guard.commit();
+    return new Session(live, options, { cwd: options.cwd, modelProvider, source }, initial);
+  }
+
+  /** Resumes a stored thread; later turns append after its history. */
+  static async resume(options: ResumeSessionOptions): Promise<Session> {
+    const threadId = parseThreadId(options.threadId);
+    const history =
+      options.history ??
+      (await collectHistory(
+        options.store.loadHistory({ threadId, ...(options.includeArchived !== undefined ? { includeArchived: options.includeArchived } : {}) }),
+      ));
+    const derived = deriveThreadMetadata(history);
+    const cwd = options.cwd ?? derived.cwd ?? '';
+    const modelProvider = options.modelProvider ?? derived.modelProvider ?? options.model.provider;
+    const live = await LiveThread.resume(
+      options.store,
+      {
+        threadId,
+        history,
+        metadata: { cwd, modelProvider },
+        ...(options.includeArchived !== undefined ? { includeArchived: options.includeArchived } : {}),
+      },
+      options.liveThread,
+    );
+    return new Session(live, options, { cwd, modelProvider, source: derived.source ?? { kind: 'unknown' } }, history);
+  }
+
+  /** The session's events, in order; the iteration ends after `shutdown_complete`. One consumer. */
+  events(): AsyncIterable<SessionEvent> {
+    return this.queue;
+  }
+
+  /** Queues an op and returns its submission id. After shutdown, ops are `invalid_request`. */
+  submit(op: Op): string {
+    if (this.shutdownRequested) throw ThreadStoreError.invalidRequest(`session ${this.threadId} is shut down; start or resume a thread to continue`);
+    validateOp(op);
+    const id = String(++this.nextId);
+    if (op.type === 'shutdown') this.shutdownRequested = true;
+    if (op.type === 'user_turn') {
+      // Registered at submission so an interrupt submitted right after it covers it.
+      this.turns.push({ id, items: op.items, controller: new AbortController() });
+    }
+    if (op.type === 'interrupt' || op.type === 'shutdown') {
+      for (const t of this.turns) t.controller.abort(op.type === 'shutdown' ? 'shutdown' : 'interrupted');
+    }
+    this.ops.push({ id, op });
+    void this.drain();
+    return id;
+  }
+
+  /** Reads the thread (while loaded, also an ephemeral one). */
+  readThread(options: { includeHistory?: boolean } = {}): Promise<StoredThreadWithHistory> {
+    return this.live.readThread(options);
+  }
+
+  private emit(id: string, msg: SessionEventMsg): void {
+    this.queue.push({ id, msg });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let next = this.ops.shift(); next; next = this.ops.shift()) {
+        await this.handle(next.id, next.op);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async handle(id: string, op: Op): Promise<void> {
+    switch (op.type) {
+      case 'user_turn': {
+        const turn = this.turns.find((t) => t.id === id);
+        if (!turn) return;
+        // Listed until it ends, so interrupts submitted meanwhile abort it.
+        this.turnChain = this.turnChain.then(() =>
+          this.runTurn(turn).finally(() => {
+            this.turns.splice(this.turns.indexOf(turn), 1);
+          }),
+        );
+        return;
+      }
+      case 'interrupt':
+        // Turns were aborted at submission; waiting keeps later ops after the aborted turns.
+        await this.turnChain;
+        return;
+      case 'set_name':
+        try {
+          await this.live.updateMetadata({ name: op.name });
+          this.emit(id, { type: 'thread_name_updated', name: op.name });
+        } catch (error) {
+          this.emitError(id, error);
+        }
+        return;
+      case 'shutdown':
+        await this.turnChain;
+        try {
+          await this.live.shutdown();
+        } catch (error) {
+          if (!isThreadStoreError(error, 'not_found')) this.emitError(id, error);
+        }
+        this.finished = true;
+        this.emit(id, { type: 'shutdown_complete' });
+        this.queue.close();
+        this.resolveDone();
+        return;
+    }
+  }
+
+  private emitError(id: string, error: unknown, turnId?: string): void {
+    const e = toThreadStoreError(error, 'session');
+    this.emit(id, { type: 'error', message: e.message, code: e.code, ...(turnId !== undefined ? { turnId } : {}) });
+  }
+
+  private async runTurn(turn: PendingTurn): Promise<void> {
+    const { id, controller } = turn;
+    const signal = controller.signal;
+    if (signal.aborted) {
+      // Cancelled before it started: nothing was recorded, so there is nothing to mark.
+      this.emit(id, { type: 'turn_aborted', turnId: null, reason: abortReason(signal) });
+      return;
+    }
+    const turnId = newThreadId();
+    const startedAt = this.now();
+    const record = (items: RolloutItem[]): Promise<void> => this.live.appendItems(items);
+    this.emit(id, { type: 'turn_started', turnId });
+    let lastAgentMessage: string | null = null;
+    try {
+      const { content, text, images, localImages } = await userContent(turn.items);
+      const userItem = userResponseItem(content);
+      await record([
+        taskStarted(turnId, startedAt, this.model.contextWindow ?? null),
+        turnContext(turnId, {
+          cwd: this.cwd,
+          model: this.model.model,
+          approvalPolicy: this.options.approvalPolicy ?? 'never',
+          sandboxPolicy: this.options.sandboxPolicy ?? DEFAULT_SANDBOX,
+          reasoningEffort: this.options.reasoningEffort ?? null,
+        }),
+        responseItem(userItem),
+        userMessageEvent(text, images, localImages),
+      ]);
+      this.conversation.push(userItem);
+
+      let lastUsage: TokenUsage | null = null;
+      let failure: unknown = null;
+      try {
+        const request = { input: [...this.conversation], signal, ...(this.options.instructions !== undefined ? { instructions: this.options.instructions } : {}) };
+        for await (const ev of this.model.stream(request)) {
+          if (signal.aborted) break;
+          switch (ev.type) {
+            case 'output_text_delta':
+              this.emit(id, { type: 'agent_message_delta', turnId, delta: ev.delta });
+              break;
+            case 'output_item_done': {
+              const item = ev.item;
+              const said = assistantText(item);
+              const thought = reasoningText(item);
+              // Codex records the event before the response item it comes from.
+              if (said !== null) {
+                lastAgentMessage = said;
+                await record([agentMessageEvent(said), responseItem(item)]);
+                this.emit(id, { type: 'agent_message', turnId, message: said });
+              } else if (thought !== null) {
+                await record([agentReasoningEvent(thought), responseItem(item)]);
+                this.emit(id, { type: 'agent_reasoning', turnId, text: thought });
+              } else {
+                await record([responseItem(item)]);
+              }
+              this.conversation.push(item);
+              break;
+            }
+            case 'completed':
+              lastUsage = ev.usage;
+              break;
+            default:
+              break;
+          }
+        }
+      } catch (error) {
+        failure = error;
+      }
+      if (signal.aborted) {
+        await this.recordAbort(id, turnId, signal);
+        return;
+      }
+      if (failure !== null) {
+        this.emitError(id, failure, turnId);
+      } else if (lastUsage) {
+        this.totalUsage = addUsage(this.totalUsage, lastUsage);
+      }
+      // A failed call still ends the turn the way Codex ends it: token count, then completion.
+      const completedAt = this.now();
+      await record([
+        tokenCount(this.totalUsage, failure === null ? lastUsage : null, this.model.contextWindow ?? null),
+        taskComplete(turnId, lastAgentMessage, startedAt, completedAt),
+      ]);
+      this.emit(id, { type: 'token_count', turnId, total: this.totalUsage, last: failure === null ? lastUsage : null });
+      await this.live.flush();
+      this.emit(id, { type: 'turn_complete', turnId, lastAgentMessage });
+    } catch (error) {
+      // The store refused the history: report it and end the turn without recording more.
+      if (signal.aborted) {
+        await this.recordAbort(id, turnId, signal).catch(() => undefined);
+        return;
+      }
+      this.emitError(id, error, turnId);
+      this.emit(id, { type: 'turn_complete', turnId, lastAgentMessage });
+    }
+  }
+
+  private async recordAbort(id: string, turnId: string, signal: AbortSignal): Promise<void> {
+    const reason = abortReason(signal);
+    const marker = turnAbortedMarker();
+    try {
+      await this.live.appendItems([responseItem(marker), turnAborted(turnId, 'interrupted')]);
+      this.conversation.push(marker);
+      await this.live.flush();
+    } catch (error) {
+      this.emitError(id, error, turnId);
+    }
+    this.emit(id, { type: 'turn_aborted', turnId, reason });
+  }
+
+  /** Whether `shutdown_complete` has been emitted. */
+  get isShutDown(): boolean {
+    return this.finished;
+  }
+}
+
+function abortReason(signal: AbortSignal): 'interrupted' | 'shutdown' {
+  return signal.reason === 'shutdown' ? 'shutdown' : 'interrupted';
+}
+
+function validateOp(op: Op): void {
+  if (typeof op !== 'object' || op === null) throw ThreadStoreError.invalidRequest('an op must be an object with a "type"');
+  switch (op.type) {
+    case 'user_turn': {
+      if (!Array.isArray(op.items) || op.items.length === 0)
+        throw ThreadStoreError.invalidRequest('a user_turn needs at least one input item');
+      for (const item of op.items) {
+        const ok =
+          (item?.type === 'text' && typeof item.text === 'string') ||
+          (item?.type === 'image' && typeof item.imageUrl === 'string' && item.imageUrl !== '') ||
+          (item?.type === 'local_image' && typeof item.path === 'string' && item.path !== '');
+        if (!ok) throw ThreadStoreError.invalidRequest(`invalid user input item ${JSON.stringify(item)?.slice(0, 200)}`);
+      }
+      return;
+    }
+    case 'set_name':
+      if (op.name !== null && (typeof op.name !== 'string' || op.name.trim() === ''))
+        throw ThreadStoreError.invalidRequest('a thread name must be a non-empty string (or null to clear it)');
+      return;
+    case 'interrupt':
+    case 'shutdown':
+      return;
+    default:
+      throw ThreadStoreError.invalidRequest(`unknown op type ${JSON.stringify((op as { type?: unknown }).type)}`);
+  }
+}
+
+const MIME: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+};
+
+async function userContent(items: readonly UserInput[]): Promise<{
+  content: Record<string, unknown>[];
+  text: string;
+  images: string[];
+  localImages: string[];
+}> {
+  const content: Record<string, unknown>[] = [];
+  const texts: string[] = [];
+  const images: string[] = [];
+  const localImages: string[] = [];
+  for (const item of items) {
+    if (item.type === 'text') {
+      content.push({ type: 'input_text', text: item.text });
+      texts.push(item.text);
+    } else if (item.type === 'image') {
+      content.push({ type: 'input_image', image_url: item.imageUrl });
+      images.push(item.imageUrl);
+    } else {
+      let data: Buffer;
+      try {
+        data = await readFile(item.path);
+      } catch (error) {
+        throw ThreadStoreError.invalidRequest(`cannot read local image ${item.path}: ${(error as Error).message}`);
+      }
+      const mime = MIME[path.extname(item.path).toLowerCase()] ?? 'application/octet-stream';
+      content.push({ type: 'input_image', image_url: `data:${mime};base64,${data.toString('base64')}` });
+      localImages.push(item.path);
+    }
+  }
+  return { content, text: texts.join('\n'), images, localImages };
+}
