@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The whole CI pipeline in one command (`pnpm run ci`), so the README's test command and
 // .ci/run are the same thing. Uses only Node built-ins until the install step has run.
-// Stops at the first failing step and names it.
+// A failing check does not hide the others: every step runs, and the summary names each
+// failure. Only install and build stop the run, since everything after them needs their output.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +13,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.env.TURBO_TELEMETRY_DISABLED = '1';
 process.env.DO_NOT_TRACK = '1';
 
-/** @typedef {{ name: string, run: () => number }} Step */
+/** @typedef {{ name: string, run: () => number, gate?: boolean }} Step */
 
-/** @param {string} name @param {string[]} pnpmArgs @returns {Step} */
-const pnpmStep = (name, pnpmArgs) => ({
+/** @param {string} name @param {string[]} pnpmArgs @param {boolean} [gate] stop the run if it fails @returns {Step} */
+const pnpmStep = (name, pnpmArgs, gate = false) => ({
   name,
+  gate,
   run: () => {
     const [cmd, args] = pnpm(pnpmArgs);
     return runInherit(cmd, args, { cwd: root });
@@ -59,11 +61,11 @@ function main() {
   const startTree = snapshotTree(root);
   /** @type {Step[]} */
   const steps = [
-    pnpmStep('install (frozen lockfile)', ['install', '--frozen-lockfile']),
+    pnpmStep('install (frozen lockfile)', ['install', '--frozen-lockfile'], true),
     pnpmStep('format check', ['run', 'format:check']),
     pnpmStep('layering check', ['run', 'check:layering']),
     ...codegenSteps(),
-    pnpmStep('build', ['run', 'build']),
+    pnpmStep('build', ['run', 'build'], true),
     pnpmStep('typecheck', ['run', 'typecheck']),
     pnpmStep('lint', ['run', 'lint']),
     pnpmStep('publish check', ['run', 'check:publish']),
@@ -80,27 +82,31 @@ function main() {
   ];
 
   const started = Date.now();
-  /** @type {[string, number][]} */
-  const timings = [];
+  /** @type {{ name: string, seconds: number, status: number }[]} */
+  const results = [];
   for (const [index, step] of steps.entries()) {
     console.log(`\n━━ [${index + 1}/${steps.length}] ${step.name}`);
     const stepStart = Date.now();
     const status = step.run();
-    timings.push([step.name, (Date.now() - stepStart) / 1000]);
-    if (status !== 0) {
-      printTimings(timings);
-      console.error(`\nCI failed at step ${index + 1}/${steps.length}: ${step.name} (exit ${status}).`);
-      process.exit(status === 0 ? 1 : status);
+    results.push({ name: step.name, seconds: (Date.now() - stepStart) / 1000, status });
+    if (status !== 0 && step.gate === true) {
+      console.error(
+        `\n${step.name} failed; the remaining ${steps.length - index - 1} step(s) need it and were not run.`,
+      );
+      break;
     }
   }
-  printTimings(timings);
-  console.log(`\nCI passed: ${steps.length} steps in ${((Date.now() - started) / 1000).toFixed(0)}s.`);
-}
-
-/** @param {[string, number][]} timings */
-function printTimings(timings) {
-  console.log('\nStep timings:');
-  for (const [name, seconds] of timings) console.log(`  ${seconds.toFixed(1).padStart(7)}s  ${name}`);
+  const failed = results.filter((r) => r.status !== 0);
+  console.log('\nSteps:');
+  for (const { name, seconds, status } of results) {
+    console.log(`  ${status === 0 ? '✓' : '✗'} ${seconds.toFixed(1).padStart(7)}s  ${name}`);
+  }
+  const total = `${((Date.now() - started) / 1000).toFixed(0)}s`;
+  if (failed.length > 0 || results.length < steps.length) {
+    console.error(`\nCI failed in ${total}: ${failed.map((r) => r.name).join(', ')}.`);
+    process.exit(1);
+  }
+  console.log(`\nCI passed: ${steps.length} steps in ${total}.`);
 }
 
 main();
