@@ -289,8 +289,6 @@ export class InMemoryThreadStore implements ThreadStore {
     const rec = this.durable(threadId, params.includeArchived === true);
     const patch = copyInput(params.patch, 'the patch');
     const merged = mergePatches(rec.patch, patch);
-    // A patch without updatedAt leaves the last write time in charge again.
-    if (patch.updatedAt === undefined) delete merged.updatedAt;
     // Check the result before keeping it, so a patch is applied completely or not at all.
     const next = this.toStored({ ...rec, patch: merged });
     rec.patch = merged;

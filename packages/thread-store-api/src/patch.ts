@@ -136,6 +136,8 @@ export function mergePatches(base: ThreadMetadataPatch, next: ThreadMetadataPatc
   const a = base.advanceRecencyAt;
   const b = next.advanceRecencyAt;
   if (a instanceof Date && b instanceof Date) out.advanceRecencyAt = a.getTime() >= b.getTime() ? a : b;
+  // Recency only moves forward: a later `null` cannot take back an earlier advance.
+  else if (a instanceof Date && b === null) out.advanceRecencyAt = a;
   return out as ThreadMetadataPatch;
 }
 

@@ -1,1 +1,39 @@
-export {};
+import { afterEach, beforeEach, describe } from 'vitest';
+import type { ThreadStoreHarness } from './harness.js';
+import { SuiteContext } from './internal/context.js';
+import { archiveTests } from './internal/groups/archive.js';
+import { badInputTests } from './internal/groups/bad-input.js';
+import { durabilityTests } from './internal/groups/durability.js';
+import { lifecycleTests } from './internal/groups/lifecycle.js';
+import { listTests } from './internal/groups/list.js';
+import { patchTests } from './internal/groups/patches.js';
+import { readTests } from './internal/groups/read.js';
+import { searchTests } from './internal/groups/search.js';
+import { sharedStorageTests } from './internal/groups/shared.js';
+
+export type { ConformanceCapabilities, ThreadStoreHarness } from './harness.js';
+
+/**
+ * Registers the Skein ThreadStore conformance suite with vitest. Call it at the top level of a
+ * test file; every test gets a fresh store from `harness.create()`.
+ */
+export function describeThreadStoreConformance(harness: ThreadStoreHarness): void {
+  describe(`ThreadStore conformance: ${harness.name}`, () => {
+    const ctx = new SuiteContext(harness);
+    beforeEach(async () => {
+      await ctx.setUp();
+    });
+    afterEach(async () => {
+      await ctx.tearDown();
+    });
+    lifecycleTests(ctx);
+    readTests(ctx);
+    listTests(ctx);
+    searchTests(ctx);
+    patchTests(ctx);
+    archiveTests(ctx);
+    badInputTests(ctx);
+    durabilityTests(ctx);
+    sharedStorageTests(ctx);
+  });
+}
