@@ -1,0 +1,187 @@
+import {
+  applyPatch,
+  emptyDerivedMetadata,
+  isObject,
+  agentMessageText,
+  userMessageText,
+  ThreadMetadataAccumulator,
+} from '@skein/thread-store-api';
+import type { DerivedThreadMetadata, RolloutItem, StoredThread, ThreadMetadataPatch } from '@skein/thread-store-api';
+import type { HistoryBase } from './reader.js';
+import { parseLine } from './reader.js';
+import { patchFromJson, patchToJson } from './patch-line.js';
+
+/**
+ * What indexing one rollout file has found so far. Stored in the index so that appended data is
+ * read from where the last pass stopped (the accumulator continues from this state).
+ */
+export interface FileState {
+  derived: DerivedThreadMetadata;
+  /** Metadata patch lines, in file order (JSON form). */
+  patches: Record<string, unknown>[];
+  lastOrdinal: number | null;
+  badLines: number;
+  blankLines: number;
+  historyBase: HistoryBase | null;
+  lines: number;
+}
+
+export function emptyFileState(): FileState {
+  return { derived: emptyDerivedMetadata(), patches: [], lastOrdinal: null, badLines: 0, blankLines: 0, historyBase: null, lines: 0 };
+}
+
+export function stateToJson(s: FileState): string {
+  return JSON.stringify(s, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    if (raw instanceof Date) return { $date: raw.getTime() };
+    return value;
+  });
+}
+
+export function stateFromJson(text: string): FileState {
+  return JSON.parse(text, (_key, value: unknown) => {
+    if (isObject(value) && typeof value.$date === 'number' && Object.keys(value).length === 1) return new Date(value.$date);
+    return value;
+  }) as FileState;
+}
+
+export interface MessageText {
+  role: 'user' | 'agent';
+  text: string;
+}
+
+/** Folds lines into a file's state; collects message text for content search. */
+export class FileScanner {
+  readonly state: FileState;
+  private readonly acc: ThreadMetadataAccumulator;
+  readonly messages: MessageText[] = [];
+
+  constructor(initial: FileState) {
+    this.state = { ...initial, patches: [...initial.patches] };
+    this.acc = new ThreadMetadataAccumulator(initial.derived);
+  }
+
+  /** Consumes one line; returns false for a bad line. */
+  line(text: string): boolean {
+    const p = parseLine(text);
+    if (p.kind === 'blank') {
+      this.state.blankLines += 1;
+      return true;
+    }
+    if (p.kind === 'bad') {
+      this.state.badLines += 1;
+      return false;
+    }
+    this.state.lines += 1;
+    const item = p.item;
+    if (typeof item.ordinal === 'number') this.state.lastOrdinal = item.ordinal;
+    if (p.kind === 'patch') {
+      if (p.patch) this.state.patches.push(patchToJson(p.patch));
+      // The line is still a session_meta of this thread: Codex reads git and memory mode from it.
+      this.acc.observe(item);
+      return true;
+    }
+    if (this.state.lines === 1 && item.type === 'session_meta' && isObject(item.payload)) {
+      const hb = item.payload.history_base;
+      if (isObject(hb) && typeof hb.thread_id === 'string' && typeof hb.end_byte_offset === 'number')
+        this.state.historyBase = { threadId: hb.thread_id.toLowerCase(), endByteOffset: hb.end_byte_offset };
+    }
+    this.observe(item);
+    return true;
+  }
+
+  private observe(item: RolloutItem): void {
+    this.acc.observe(item);
+    const u = userMessageText(item);
+    if (u !== undefined) {
+      this.messages.push({ role: 'user', text: u });
+      return;
+    }
+    const a = agentMessageText(item);
+    if (a !== undefined && a.trim() !== '') this.messages.push({ role: 'agent', text: a });
+  }
+
+  finish(): FileState {
+    this.state.derived = this.acc.value;
+    return this.state;
+  }
+}
+
+export interface FileFacts {
+  /** Absolute `.jsonl` path. */
+  rolloutPath: string;
+  fileNameThreadId: string;
+  fileNameTime: Date | null;
+  archived: boolean;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+/**
+ * The StoredThread a rollout file describes: derived history metadata (Codex's rules), the
+ * file's mtime as updatedAt, names from session_index.jsonl, then the patches recorded in the
+ * file, in order.
+ */
+export function buildThread(
+  state: FileState,
+  facts: FileFacts,
+  opts: { defaultModelProvider: string; indexName: string | undefined; parentPreview: string | null },
+): StoredThread {
+  const d = state.derived;
+  const threadId = (d.threadId ?? facts.fileNameThreadId).toLowerCase();
+  const createdAt = d.createdAt ?? facts.fileNameTime ?? new Date(Math.floor(facts.mtimeMs));
+  const updatedAt = new Date(Math.floor(facts.mtimeMs));
+  const turn = d.lastTurnStartedAt;
+  const recencyAt = turn && turn.getTime() > createdAt.getTime() ? turn : createdAt;
+  let preview = d.preview ?? d.goalPreview ?? '';
+  if (state.historyBase && opts.parentPreview) preview = opts.parentPreview;
+  let t: StoredThread = {
+    threadId: threadId as StoredThread['threadId'],
+    sessionId: d.sessionId ?? threadId,
+    forkedFromId: (d.forkedFromId?.toLowerCase() ?? null) as StoredThread['forkedFromId'],
+    parentThreadId: (d.parentThreadId?.toLowerCase() ?? null) as StoredThread['parentThreadId'],
+    preview,
+    name: d.name ?? null,
+    modelProvider: d.modelProvider ?? opts.defaultModelProvider,
+    model: d.model,
+    reasoningEffort: d.reasoningEffort,
+    createdAt,
+    updatedAt,
+    recencyAt,
+    archivedAt: facts.archived ? new Date(Math.floor(facts.ctimeMs)) : null,
+    cwd: d.cwd ?? '',
+    cliVersion: d.cliVersion ?? '',
+    source: d.source ?? { kind: 'vscode' },
+    threadSource: d.threadSource,
+    agentNickname: d.agentNickname,
+    agentRole: d.agentRole,
+    agentPath: d.agentPath,
+    gitInfo: d.gitInfo,
+    approvalMode: d.approvalMode,
+    sandboxPolicy: d.sandboxPolicy ?? null,
+    tokenUsage: d.tokenUsage,
+    firstUserMessage: d.firstUserMessage,
+    historyMode: d.historyMode,
+    memoryMode: d.memoryMode ?? 'enabled',
+    rolloutPath: facts.rolloutPath,
+  };
+  for (const raw of state.patches) {
+    const patch: ThreadMetadataPatch | null = patchFromJson(raw);
+    if (patch) t = applyPatch(t, patch);
+  }
+  if (opts.indexName !== undefined) t.name = opts.indexName;
+  // updatedAt lives in the file's mtime (a patched updatedAt is written there).
+  t.updatedAt = updatedAt;
+  t.archivedAt = facts.archived ? (t.archivedAt ?? new Date(Math.floor(facts.ctimeMs))) : null;
+  t.rolloutPath = facts.rolloutPath;
+  if (t.recencyAt.getTime() < t.createdAt.getTime()) t.recencyAt = t.createdAt;
+  return t;
+}
+
+export function threadToJson(t: StoredThread): string {
+  return stateToJson(t as unknown as FileState);
+}
+
+export function threadFromJson(text: string): StoredThread {
+  return stateFromJson(text) as unknown as StoredThread;
+}

@@ -1,0 +1,124 @@
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { ThreadStoreError } from '@skein/thread-store-api';
+
+/**
+ * Skein's own SQLite index in the home. It is a cache: every answer can be rebuilt from the
+ * rollout files and `session_index.jsonl`, so a damaged or foreign file is moved aside and
+ * rebuilt rather than repaired. `user_version` holds the schema version; the file name's number
+ * is the schema generation.
+ */
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS files (
+  rel TEXT PRIMARY KEY,
+  thread_id TEXT NOT NULL,
+  archived INTEGER NOT NULL,
+  listable INTEGER NOT NULL,
+  zst INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ms REAL NOT NULL,
+  ctime_ms REAL NOT NULL,
+  ino INTEGER NOT NULL,
+  indexed_bytes INTEGER NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_thread ON files(thread_id);
+CREATE TABLE IF NOT EXISTS threads (
+  thread_id TEXT PRIMARY KEY,
+  rel TEXT NOT NULL,
+  archived INTEGER NOT NULL,
+  listable INTEGER NOT NULL,
+  has_preview INTEGER NOT NULL,
+  model_provider TEXT NOT NULL,
+  cwd TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  recency_ms INTEGER NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS threads_list ON threads(archived, listable, has_preview);
+CREATE INDEX IF NOT EXISTS threads_rel ON threads(rel);
+CREATE TABLE IF NOT EXISTS names (
+  thread_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages USING fts5(rel UNINDEXED, text, tokenize = 'trigram case_sensitive 0');
+`;
+
+export type Db = Database.Database;
+
+function tryOpen(file: string): Db {
+  const db = new Database(file);
+  try {
+    db.pragma('busy_timeout = 10000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(`quick_check: ${String(check)}`);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this Skein (${SCHEMA_VERSION})`);
+    if (version < SCHEMA_VERSION) {
+      // Version 0 is a fresh file; later versions migrate here, step by step.
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const again = db.pragma('user_version', { simple: true }) as number;
+        if (again < SCHEMA_VERSION) {
+          db.exec(SCHEMA);
+          db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        }
+        db.exec('COMMIT');
+      } catch (e) {
+        db.exec('ROLLBACK');
+        throw e;
+      }
+    }
+    // A cheap probe that every table answers (a truncated file can pass the header checks).
+    db.prepare('SELECT count(*) FROM files').get();
+    db.prepare('SELECT count(*) FROM threads').get();
+    db.prepare("SELECT count(*) FROM messages WHERE messages MATCH 'probe'").get();
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
+
+/**
+ * Opens (creating or rebuilding as needed) the index. A file that fails to open, fails the
+ * integrity check or has a newer schema is moved aside to `<name>.corrupt-<time>` and a fresh
+ * index is created; the caller then re-indexes the home.
+ */
+export function openIndexDb(file: string): { db: Db; rebuilt: boolean } {
+  const existed = existsSync(file);
+  try {
+    return { db: tryOpen(file), rebuilt: !existed };
+  } catch (e) {
+    if (isBusy(e)) throw new ThreadStoreError('unavailable', `the index ${file} is busy; retry in a moment`, { cause: e });
+    const aside = `${file}.corrupt-${Date.now()}`;
+    try {
+      if (existsSync(file)) renameSync(file, aside);
+      for (const ext of ['-wal', '-shm']) rmSync(file + ext, { force: true });
+    } catch (moveErr) {
+      throw ThreadStoreError.internal(
+        `the index ${file} is damaged and cannot be moved aside (${(moveErr as Error).message}); delete it and retry`,
+        moveErr,
+      );
+    }
+    try {
+      return { db: tryOpen(file), rebuilt: true };
+    } catch (e2) {
+      throw ThreadStoreError.internal(`cannot create the index ${file}: ${(e2 as Error).message}; check the home folder`, e2);
+    }
+  }
+}

@@ -1,0 +1,576 @@
+import { readdirSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import type { StoredThread } from '@skein/thread-store-api';
+import type { Db } from './index-db.js';
+import {
+  buildThread,
+  emptyFileState,
+  FileScanner,
+  stateFromJson,
+  stateToJson,
+  threadFromJson,
+  threadToJson,
+} from './file-state.js';
+import type { FileState } from './file-state.js';
+import { isArchivedRel, isDatedSessionRel, parseRolloutFileName, plainRolloutPath } from './paths.js';
+import type { HomeLayout } from './paths.js';
+import { parseLine, readRawLines } from './reader.js';
+import { readSessionIndex } from './session-index.js';
+
+export interface IndexProgress {
+  phase: 'scanning' | 'indexing' | 'done';
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export type IndexProgressListener = (p: IndexProgress) => void;
+
+/** A rollout file found on disk. */
+interface Found {
+  rel: string;
+  abs: string;
+  archived: boolean;
+  listable: boolean;
+  zst: boolean;
+  fileNameThreadId: string;
+  fileNameTime: Date | null;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
+interface FileRow {
+  rel: string;
+  thread_id: string;
+  archived: number;
+  listable: number;
+  zst: number;
+  size: number;
+  mtime_ms: number;
+  ctime_ms: number;
+  ino: number;
+  indexed_bytes: number;
+  state: string;
+}
+
+export interface LocatedThread {
+  thread: StoredThread;
+  /** Home-relative path of the file the thread is read from. */
+  rel: string;
+  abs: string;
+  zst: boolean;
+  archived: boolean;
+  listable: boolean;
+}
+
+function foundFrom(layout: HomeLayout, abs: string, st: Stats): Found | null {
+  const name = parseRolloutFileName(path.basename(abs));
+  if (!name) return null;
+  const rel = layout.rel(abs);
+  const archived = isArchivedRel(rel);
+  const listable = archived ? /^archived_sessions\/[^/]+$/.test(rel) : isDatedSessionRel(rel);
+  return {
+    rel,
+    abs,
+    archived,
+    listable,
+    zst: name.zst,
+    fileNameThreadId: name.threadId,
+    fileNameTime: name.stampAsUtc,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
+    ino: st.ino,
+  };
+}
+
+/** Keeps Skein's SQLite index in step with the rollout files and answers queries from it. */
+export class ThreadIndex {
+  private readonly layout: HomeLayout;
+  private readonly db: Db;
+  private readonly defaultModelProvider: string;
+  private syncing: Promise<void> | null = null;
+
+  constructor(layout: HomeLayout, db: Db, defaultModelProvider: string) {
+    this.layout = layout;
+    this.db = db;
+    this.defaultModelProvider = defaultModelProvider;
+  }
+
+  // ---- discovery ---------------------------------------------------------------------------
+
+  private statInside(abs: string, isLink: boolean): Stats | null {
+    if (isLink && !this.layout.contains(abs)) return null; // a symlink pointing out of the home
+    try {
+      const st = statSync(abs);
+      return st.isFile() ? st : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Every rollout file under `sessions/` (recursively) and in `archived_sessions/`. */
+  private walk(): Found[] {
+    const out: Found[] = [];
+    const visit = (dir: string, recurse: boolean): void => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const abs = path.join(dir, e.name);
+        if (e.isDirectory()) {
+          if (recurse) visit(abs, true);
+          continue;
+        }
+        if (!e.isFile() && !e.isSymbolicLink()) continue;
+        if (!parseRolloutFileName(e.name)) continue;
+        const st = this.statInside(abs, e.isSymbolicLink());
+        if (!st) continue;
+        const f = foundFrom(this.layout, abs, st);
+        if (f) out.push(f);
+      }
+    };
+    visit(this.layout.sessions, true);
+    visit(this.layout.archived, false);
+    return out;
+  }
+
+  /** Rollout files whose name carries `threadId` (no stat of other files). */
+  findFilesByName(threadId: string): string[] {
+    const hits: string[] = [];
+    const suffixes = [`-${threadId}.jsonl`, `-${threadId}.jsonl.zst`];
+    const visit = (dir: string, recurse: boolean): void => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const abs = path.join(dir, e.name);
+        if (e.isDirectory()) {
+          if (recurse) visit(abs, true);
+        } else if (suffixes.some((s) => e.name.toLowerCase().endsWith(s))) hits.push(abs);
+      }
+    };
+    visit(this.layout.sessions, true);
+    visit(this.layout.archived, false);
+    return hits;
+  }
+
+  // ---- syncing -----------------------------------------------------------------------------
+
+  /** Brings the whole index up to date with the files (one pass at a time). */
+  syncAll(onProgress?: IndexProgressListener): Promise<void> {
+    if (this.syncing) return this.syncing;
+    const run = this.doSyncAll(onProgress).finally(() => {
+      this.syncing = null;
+    });
+    this.syncing = run;
+    return run;
+  }
+
+  private async doSyncAll(onProgress?: IndexProgressListener): Promise<void> {
+    const found = this.walk();
+    const rows = new Map<string, FileRow>();
+    for (const r of this.db.prepare('SELECT * FROM files').all() as FileRow[]) rows.set(r.rel, r);
+    const onDisk = new Map(found.map((f) => [f.rel, f]));
+    const affected = new Set<string>();
+
+    // Files that vanished; a file that moved (same name, inode and size) keeps its indexed state.
+    const removed = [...rows.values()].filter((r) => !onDisk.has(r.rel));
+    const fresh = found.filter((f) => !rows.has(f.rel));
+    const byName = new Map<string, Found[]>();
+    for (const f of fresh) {
+      const k = path.basename(f.rel);
+      byName.set(k, [...(byName.get(k) ?? []), f]);
+    }
+    const moved = new Set<string>();
+    for (const r of removed) {
+      const cands = byName.get(path.basename(r.rel)) ?? [];
+      const m = cands.find((f) => !moved.has(f.rel) && f.ino === r.ino && f.size === r.size);
+      if (m) {
+        moved.add(m.rel);
+        this.moveRow(r.rel, m);
+        rows.set(m.rel, { ...r, rel: m.rel, archived: m.archived ? 1 : 0, listable: m.listable ? 1 : 0, mtime_ms: m.mtimeMs, ctime_ms: m.ctimeMs });
+      } else {
+        this.deleteRow(r.rel);
+      }
+      rows.delete(r.rel);
+      affected.add(r.thread_id);
+    }
+
+    const todo = found.filter((f) => {
+      const r = rows.get(f.rel);
+      if (!r) return true;
+      if (r.size !== f.size || r.mtime_ms !== f.mtimeMs || r.ino !== f.ino) return true;
+      if (r.ctime_ms !== f.ctimeMs || r.archived !== (f.archived ? 1 : 0)) {
+        // Renamed or touched without new content: only the row's facts change.
+        this.db.prepare('UPDATE files SET ctime_ms = ?, archived = ?, listable = ? WHERE rel = ?').run(f.ctimeMs, f.archived ? 1 : 0, f.listable ? 1 : 0, f.rel);
+        affected.add(r.thread_id);
+      }
+      return false;
+    });
+    const progress: IndexProgress = {
+      phase: 'indexing',
+      filesDone: 0,
+      filesTotal: todo.length,
+      bytesDone: 0,
+      bytesTotal: todo.reduce((n, f) => n + f.size, 0),
+    };
+    onProgress?.({ ...progress, phase: 'scanning' });
+    for (const f of todo) {
+      const ids = await this.indexFile(f, rows.get(f.rel), (bytes) => {
+        if (onProgress) onProgress({ ...progress, bytesDone: progress.bytesDone + bytes });
+      });
+      for (const id of ids) affected.add(id);
+      progress.filesDone += 1;
+      progress.bytesDone += f.size;
+      onProgress?.({ ...progress });
+    }
+    for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
+    this.rebuildThreads(affected);
+    onProgress?.({ ...progress, phase: 'done' });
+  }
+
+  private moveRow(oldRel: string, f: Found): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE files SET rel = ?, archived = ?, listable = ?, mtime_ms = ?, ctime_ms = ? WHERE rel = ?')
+        .run(f.rel, f.archived ? 1 : 0, f.listable ? 1 : 0, f.mtimeMs, f.ctimeMs, oldRel);
+      this.db.prepare('UPDATE messages SET rel = ? WHERE rel = ?').run(f.rel, oldRel);
+    })();
+  }
+
+  private deleteRow(rel: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM files WHERE rel = ?').run(rel);
+      this.db.prepare('DELETE FROM messages WHERE rel = ?').run(rel);
+    })();
+  }
+
+  /**
+   * Indexes one file: only the appended tail when the file grew in place, else the whole file.
+   * Returns the thread ids whose rows must be rebuilt.
+   */
+  private async indexFile(f: Found, prev: FileRow | undefined, onBytes?: (n: number) => void): Promise<string[]> {
+    const tail =
+      prev !== undefined && !f.zst && prev.zst === 0 && prev.ino === f.ino && f.size >= prev.size && prev.indexed_bytes <= f.size;
+    const start = tail ? prev.indexed_bytes : 0;
+    const initial: FileState = tail ? stateFromJson(prev.state) : emptyFileState();
+    const scanner = new FileScanner(initial);
+    let indexed = start;
+    let sinceReport = 0;
+    try {
+      for await (const line of readRawLines(f.abs, { start, zst: f.zst })) {
+        // A last line without newline that does not parse is torn or still being written.
+        if (!line.complete && parseLine(line.text).kind === 'bad') break;
+        scanner.line(line.text);
+        if (onBytes && line.end - indexed + sinceReport > 1 << 22) {
+          sinceReport = 0;
+          onBytes(line.end - start);
+        }
+        indexed = line.end;
+      }
+    } catch {
+      // Unreadable (vanished, permissions, damaged zstd): index what was read.
+    }
+    const state = scanner.finish();
+    const threadId = (state.derived.threadId ?? f.fileNameThreadId).toLowerCase();
+    const ids = new Set<string>([threadId]);
+    if (prev) ids.add(prev.thread_id);
+    this.db.transaction(() => {
+      if (tail) {
+        const now = this.db.prepare('SELECT indexed_bytes FROM files WHERE rel = ?').get(f.rel) as { indexed_bytes: number } | undefined;
+        // Another process indexed this tail meanwhile: keep its work.
+        if (!now || now.indexed_bytes !== start) return;
+      } else {
+        this.db.prepare('DELETE FROM messages WHERE rel = ?').run(f.rel);
+      }
+      this.db
+        .prepare(
+          `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state)
+           VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state)
+           ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
+             listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
+             ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state`,
+        )
+        .run({
+          rel: f.rel,
+          thread_id: threadId,
+          archived: f.archived ? 1 : 0,
+          listable: f.listable ? 1 : 0,
+          zst: f.zst ? 1 : 0,
+          size: f.size,
+          mtime_ms: f.mtimeMs,
+          ctime_ms: f.ctimeMs,
+          ino: f.ino,
+          indexed_bytes: indexed,
+          state: stateToJson(state),
+        });
+      const ins = this.db.prepare('INSERT INTO messages (rel, text) VALUES (?, ?)');
+      for (const m of scanner.messages) ins.run(f.rel, m.text);
+    })();
+    return [...ids];
+  }
+
+  /** Refreshes the rows of one thread cheaply; falls back to a full sync when files moved. */
+  async refreshThread(threadId: string): Promise<void> {
+    const rows = this.db.prepare('SELECT * FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
+    const named = this.findFilesByName(threadId).map((abs) => this.layout.rel(abs));
+    const known = new Set(rows.map((r) => r.rel));
+    if (rows.length === 0 || named.some((rel) => !known.has(rel))) {
+      await this.syncAll();
+      return;
+    }
+    const affected = new Set<string>([threadId]);
+    for (const r of rows) {
+      const abs = this.layout.abs(r.rel);
+      let st: Stats;
+      try {
+        st = statSync(abs);
+      } catch {
+        await this.syncAll();
+        return;
+      }
+      if (st.size === r.size && st.mtimeMs === r.mtime_ms && st.ino === r.ino && st.ctimeMs === r.ctime_ms) continue;
+      const f = foundFrom(this.layout, abs, st);
+      if (!f) continue;
+      for (const id of await this.indexFile(f, r)) affected.add(id);
+    }
+    for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
+    this.rebuildThreads(affected);
+  }
+
+  /** Indexes one file given by path (for reads by rollout path); returns its thread. */
+  async refreshFile(abs: string): Promise<LocatedThread | null> {
+    let st: Stats;
+    try {
+      st = statSync(abs);
+    } catch {
+      return null;
+    }
+    const f = foundFrom(this.layout, abs, st);
+    if (!f) return null;
+    const prev = this.db.prepare('SELECT * FROM files WHERE rel = ?').get(f.rel) as FileRow | undefined;
+    const affected = new Set<string>();
+    if (!prev || prev.size !== f.size || prev.mtime_ms !== f.mtimeMs || prev.ino !== f.ino || prev.ctime_ms !== f.ctimeMs)
+      for (const id of await this.indexFile(f, prev)) affected.add(id);
+    for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
+    this.rebuildThreads(affected);
+    const row = this.db.prepare('SELECT * FROM files WHERE rel = ?').get(f.rel) as FileRow | undefined;
+    if (!row) return null;
+    return { ...this.locatedFromFile(row), thread: this.threadForFile(row) };
+  }
+
+  // ---- names -------------------------------------------------------------------------------
+
+  private async namesIfChanged(): Promise<Map<string, string> | null> {
+    let key = 'absent';
+    try {
+      const st = statSync(this.layout.sessionIndex);
+      key = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      // no session_index.jsonl
+    }
+    const prev = this.db.prepare("SELECT value FROM kv WHERE key = 'session_index'").get() as { value: string } | undefined;
+    if (prev?.value === key) return null;
+    const names = key === 'absent' ? new Map<string, string>() : await readSessionIndex(this.layout);
+    this.db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES ('session_index', ?)").run(key);
+    return names;
+  }
+
+  private syncNamesChanged(names: Map<string, string> | null): string[] {
+    if (!names) return [];
+    const changed: string[] = [];
+    this.db.transaction(() => {
+      const old = new Map(
+        (this.db.prepare('SELECT thread_id, name FROM names').all() as { thread_id: string; name: string }[]).map((r) => [r.thread_id, r.name]),
+      );
+      for (const [id, name] of names) if (old.get(id) !== name) changed.push(id);
+      for (const id of old.keys()) if (!names.has(id)) changed.push(id);
+      this.db.prepare('DELETE FROM names').run();
+      const ins = this.db.prepare('INSERT INTO names (thread_id, name) VALUES (?, ?)');
+      for (const [id, name] of names) ins.run(id, name);
+    })();
+    return changed;
+  }
+
+  // ---- thread rows -------------------------------------------------------------------------
+
+  private pickWinner(rows: FileRow[]): FileRow | undefined {
+    return [...rows].sort(
+      (a, b) => a.archived - b.archived || a.zst - b.zst || b.listable - a.listable || b.mtime_ms - a.mtime_ms,
+    )[0];
+  }
+
+  private threadForFile(row: FileRow): StoredThread {
+    const state = stateFromJson(row.state);
+    const name = this.db.prepare('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as { name: string } | undefined;
+    let parentPreview: string | null = null;
+    if (state.historyBase) {
+      const p = this.db.prepare('SELECT data FROM threads WHERE thread_id = ?').get(state.historyBase.threadId) as { data: string } | undefined;
+      if (p) parentPreview = threadFromJson(p.data).preview || null;
+    }
+    const parsed = parseRolloutFileName(path.basename(row.rel));
+    return buildThread(
+      state,
+      {
+        rolloutPath: plainRolloutPath(this.layout.abs(row.rel)),
+        fileNameThreadId: parsed?.threadId ?? row.thread_id,
+        fileNameTime: parsed?.stampAsUtc ?? null,
+        archived: row.archived === 1,
+        mtimeMs: row.mtime_ms,
+        ctimeMs: row.ctime_ms,
+      },
+      { defaultModelProvider: this.defaultModelProvider, indexName: name?.name, parentPreview },
+    );
+  }
+
+  private locatedFromFile(row: FileRow): Omit<LocatedThread, 'thread'> {
+    return { rel: row.rel, abs: this.layout.abs(row.rel), zst: row.zst === 1, archived: row.archived === 1, listable: row.listable === 1 };
+  }
+
+  rebuildThreads(ids: Iterable<string>): void {
+    const all = [...new Set(ids)];
+    if (all.length === 0) return;
+    const forks: string[] = [];
+    const build = (id: string, allowDefer: boolean): void => {
+      const rows = this.db.prepare('SELECT * FROM files WHERE thread_id = ?').all(id) as FileRow[];
+      const w = this.pickWinner(rows);
+      if (!w) {
+        this.db.prepare('DELETE FROM threads WHERE thread_id = ?').run(id);
+        return;
+      }
+      if (allowDefer && stateFromJson(w.state).historyBase) {
+        forks.push(id);
+        return;
+      }
+      const t = this.threadForFile(w);
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO threads (thread_id, rel, archived, listable, has_preview, model_provider, cwd, created_ms, updated_ms, recency_ms, data)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          w.rel,
+          w.archived,
+          w.listable,
+          t.preview === '' ? 0 : 1,
+          t.modelProvider,
+          t.cwd,
+          t.createdAt.getTime(),
+          t.updatedAt.getTime(),
+          t.recencyAt.getTime(),
+          threadToJson(t),
+        );
+    };
+    this.db.transaction(() => {
+      for (const id of all) build(id, true);
+      for (const id of forks) build(id, false);
+    })();
+  }
+
+  /** Clears everything (the next sync re-indexes the whole home). */
+  clear(): void {
+    this.db.transaction(() => {
+      for (const t of ['files', 'threads', 'names', 'kv', 'messages']) this.db.prepare(`DELETE FROM ${t}`).run();
+    })();
+  }
+
+  /** Forgets a file (after Skein deleted it). */
+  forgetFile(rel: string): void {
+    this.deleteRow(rel);
+  }
+
+  // ---- queries -----------------------------------------------------------------------------
+
+  locate(threadId: string): LocatedThread | null {
+    const row = this.db.prepare('SELECT * FROM threads WHERE thread_id = ?').get(threadId) as
+      | { rel: string; data: string; archived: number; listable: number }
+      | undefined;
+    if (!row) return null;
+    const f = this.db.prepare('SELECT zst FROM files WHERE rel = ?').get(row.rel) as { zst: number } | undefined;
+    return {
+      thread: threadFromJson(row.data),
+      rel: row.rel,
+      abs: this.layout.abs(row.rel),
+      zst: f?.zst === 1,
+      archived: row.archived === 1,
+      listable: row.listable === 1,
+    };
+  }
+
+  /** Every file of a thread (active, archived, compressed copies). */
+  filesOf(threadId: string): { rel: string; abs: string; zst: boolean; archived: boolean }[] {
+    const rows = this.db.prepare('SELECT rel, zst, archived FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
+    return rows.map((r) => ({ rel: r.rel, abs: this.layout.abs(r.rel), zst: r.zst === 1, archived: r.archived === 1 }));
+  }
+
+  /** Listable threads of one collection with a preview, pre-filtered by provider and cwd. */
+  candidates(archived: boolean, providers: readonly string[] | null, cwds: readonly string[] | null): StoredThread[] {
+    if (cwds && cwds.length === 0) return [];
+    let sql = 'SELECT data FROM threads WHERE archived = ? AND listable = 1 AND has_preview = 1';
+    const args: unknown[] = [archived ? 1 : 0];
+    if (providers) {
+      sql += ` AND model_provider IN (${providers.map(() => '?').join(',')})`;
+      args.push(...providers);
+    }
+    if (cwds) {
+      sql += ` AND cwd IN (${cwds.map(() => '?').join(',')})`;
+      args.push(...cwds);
+    }
+    return (this.db.prepare(sql).all(...args) as { data: string }[]).map((r) => threadFromJson(r.data));
+  }
+
+  /**
+   * Threads whose user or agent message text contains `term` (case-insensitive), each with the
+   * first matching message. Uses the FTS5 trigram index for terms of 3+ characters.
+   */
+  searchContent(term: string): Map<string, string> {
+    let rows: { rel: string; text: string }[];
+    if ([...term].length >= 3) {
+      rows = this.db
+        .prepare(
+          `SELECT m.rel AS rel, m.text AS text FROM messages m
+           JOIN (SELECT rel, min(rowid) AS rid FROM messages WHERE messages MATCH ? GROUP BY rel) hit ON hit.rid = m.rowid`,
+        )
+        .all(`"${term.replace(/"/g, '""')}"`) as { rel: string; text: string }[];
+    } else {
+      const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      rows = this.db
+        .prepare(
+          `SELECT m.rel AS rel, m.text AS text FROM messages m
+           JOIN (SELECT rel, min(rowid) AS rid FROM messages WHERE text LIKE ? ESCAPE '\\' GROUP BY rel) hit ON hit.rid = m.rowid`,
+        )
+        .all(like) as { rel: string; text: string }[];
+    }
+    const out = new Map<string, string>();
+    const byRel = new Map(rows.map((r) => [r.rel, r.text]));
+    if (byRel.size === 0) return out;
+    const threadRows = this.db.prepare('SELECT thread_id, rel FROM threads').all() as { thread_id: string; rel: string }[];
+    for (const t of threadRows) {
+      const text = byRel.get(t.rel);
+      if (text !== undefined) out.set(t.thread_id, snippetOf(text, term));
+    }
+    return out;
+  }
+}
+
+/** The match with up to ~60 characters of context on each side. */
+export function snippetOf(text: string, term: string): string {
+  const at = text.toLowerCase().indexOf(term.toLowerCase());
+  const flat = (s: string): string => s.replace(/\s+/g, ' ');
+  if (at < 0) return flat(text.length > 160 ? `${text.slice(0, 160)}…` : text);
+  const from = Math.max(0, at - 60);
+  const to = Math.min(text.length, at + term.length + 60);
+  return `${from > 0 ? '…' : ''}${flat(text.slice(from, to))}${to < text.length ? '…' : ''}`;
+}

@@ -1,0 +1,75 @@
+import {
+  isObject,
+  sessionSourceFromJson,
+  sessionSourceToJson,
+  tokenUsageFromJson,
+  tokenUsageToJson,
+  validatePatch,
+} from '@skein/thread-store-api';
+import type { GitInfoPatch, ThreadMetadataPatch } from '@skein/thread-store-api';
+
+/**
+ * Metadata patches that are not names are made durable in the rollout itself: Skein appends a
+ * `session_meta` line — the same line type Codex appends for git and memory-mode updates — that
+ * carries the patch under this extra key. Codex parses such a line cleanly (unknown fields are
+ * ignored, and a later `session_meta` only contributes git and memory mode), and Skein reads the
+ * key back and leaves the line out of the history it returns.
+ */
+export const SKEIN_PATCH_KEY = 'skein_metadata_patch';
+
+const DATE_KEYS = ['createdAt', 'updatedAt', 'advanceRecencyAt'] as const;
+
+/** The JSON form of a validated patch (dates as ISO strings, source in its on-disk form). */
+export function patchToJson(patch: ThreadMetadataPatch): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    if ((DATE_KEYS as readonly string[]).includes(k)) out[k] = v === null ? null : (v as Date).toISOString();
+    else if (k === 'source') out[k] = v === null ? null : sessionSourceToJson(v as Parameters<typeof sessionSourceToJson>[0]);
+    else if (k === 'tokenUsage') out[k] = v === null ? null : tokenUsageToJson(v as Parameters<typeof tokenUsageToJson>[0]);
+    else if (k === 'gitInfo') {
+      if (v === null) out[k] = null;
+      else {
+        const g = v as GitInfoPatch;
+        const o: Record<string, unknown> = {};
+        if (g.sha !== undefined) o.sha = g.sha;
+        if (g.branch !== undefined) o.branch = g.branch;
+        if (g.originUrl !== undefined) o.originUrl = g.originUrl;
+        out[k] = o;
+      }
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** Reads a patch back; null when it is damaged (the line is then ignored). */
+export function patchFromJson(v: unknown): ThreadMetadataPatch | null {
+  if (!isObject(v)) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, raw] of Object.entries(v)) {
+    if ((DATE_KEYS as readonly string[]).includes(k)) {
+      if (raw === null) out[k] = null;
+      else if (typeof raw === 'string') out[k] = new Date(raw);
+      else return null;
+    } else if (k === 'source') out[k] = raw === null ? null : sessionSourceFromJson(raw);
+    else if (k === 'tokenUsage') out[k] = raw === null ? null : tokenUsageFromJson(raw);
+    else if (k === 'gitInfo') {
+      if (raw === null) out[k] = null;
+      else if (!isObject(raw)) return null;
+      else {
+        const g: GitInfoPatch = {};
+        for (const f of ['sha', 'branch', 'originUrl'] as const) {
+          const x = raw[f];
+          if (x === null || typeof x === 'string') g[f] = x;
+        }
+        out[k] = g;
+      }
+    } else out[k] = raw;
+  }
+  try {
+    validatePatch(out as ThreadMetadataPatch);
+  } catch {
+    return null;
+  }
+  return out as ThreadMetadataPatch;
+}

@@ -1,0 +1,680 @@
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { mkdir, open, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Decompress } from 'fzstd';
+import {
+  applyGitPatch,
+  compareThreads,
+  gitInfoToJson,
+  isObject,
+  isThreadStoreError,
+  normalizeListParams,
+  paginateSorted,
+  parseThreadId,
+  persistedRolloutItems,
+  rolloutItemProblem,
+  threadMatchesFilters,
+  ThreadStoreError,
+  toThreadStoreError,
+  validatePatch,
+} from '@skein/thread-store-api';
+import type {
+  AppendItemsParams,
+  ArchiveThreadParams,
+  CreateThreadParams,
+  DeleteThreadParams,
+  ListThreadsParams,
+  LoadHistoryParams,
+  ReadThreadByRolloutPathParams,
+  ReadThreadParams,
+  ResumeThreadParams,
+  RolloutItem,
+  SearchThreadsParams,
+  StoredThread,
+  StoredThreadWithHistory,
+  ThreadId,
+  ThreadMetadataPatch,
+  ThreadPage,
+  ThreadSearchPage,
+  ThreadSearchResult,
+  ThreadStore,
+  ThreadStoreCapabilities,
+  UpdateThreadMetadataParams,
+} from '@skein/thread-store-api';
+import { updateCodexState } from './internal/codex-state.js';
+import { openIndexDb } from './internal/index-db.js';
+import type { Db } from './internal/index-db.js';
+import { ThreadIndex } from './internal/indexer.js';
+import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
+import { FileLock, writerLockConflict } from './internal/lock.js';
+import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
+import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
+import { readFirstItem, readHistory } from './internal/reader.js';
+import type { LineCounts, ParentResolver } from './internal/reader.js';
+import { repairTornTail, RolloutRecorder } from './internal/recorder.js';
+import type { FsyncPolicy } from './internal/recorder.js';
+import { appendSessionName, removeSessionNames } from './internal/session-index.js';
+import { serializeLine, sessionMetaPayload, SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
+
+export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
+export type { FsyncPolicy } from './internal/recorder.js';
+
+export interface LocalThreadStoreOptions {
+  /** The Codex-shaped home folder (CODEX_HOME). Created when missing. */
+  home: string;
+  /** Provider assumed for threads that record none, and the default provider filter of listings. */
+  defaultModelProvider?: string;
+  /** `always` (default): flush fsyncs the rollout. `never`: flush writes without fsync. */
+  fsync?: FsyncPolicy;
+  /** Progress of indexing (the first index of a large home can take a while). */
+  onIndexProgress?: IndexProgressListener;
+  /** `session_meta.originator` of new threads when the caller gives none (default `skein`). */
+  originator?: string;
+  /** `session_meta.cli_version` of new threads when the caller gives none. */
+  cliVersion?: string;
+}
+
+export interface IndexNowOptions {
+  /** Forget the whole index first and re-read every file. */
+  rebuild?: boolean;
+  onProgress?: IndexProgressListener;
+}
+
+interface Writer {
+  threadId: ThreadId;
+  recorder: RolloutRecorder;
+  lock: FileLock;
+}
+
+const STORE_KIND = 'local';
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/**
+ * A ThreadStore over a Codex-compatible home: rollout JSONL files are the source of truth,
+ * `session_index.jsonl` holds names, and Skein's own SQLite index (rebuildable at any time)
+ * answers listings and content search.
+ */
+export class LocalThreadStore implements ThreadStore {
+  readonly capabilities: ThreadStoreCapabilities = { localPaths: true, contentSearch: true };
+  readonly home: string;
+  private readonly layout: HomeLayout;
+  private readonly defaultModelProvider: string;
+  private readonly fsync: FsyncPolicy;
+  private readonly onIndexProgress: IndexProgressListener | undefined;
+  private readonly originator: string;
+  private readonly cliVersion: string;
+  private readonly writers = new Map<string, Writer>();
+  private readonly threadOps = new Map<string, Promise<unknown>>();
+  private dbHandle: Db | null = null;
+  private indexHandle: ThreadIndex | null = null;
+  private closed = false;
+
+  constructor(options: LocalThreadStoreOptions) {
+    if (!options || typeof options.home !== 'string' || options.home === '')
+      throw ThreadStoreError.invalidRequest('LocalThreadStore needs a home folder: new LocalThreadStore({ home: "/path/to/.codex" })');
+    const provider = options.defaultModelProvider ?? 'openai';
+    if (typeof provider !== 'string' || provider === '')
+      throw ThreadStoreError.invalidRequest('defaultModelProvider must be a non-empty string');
+    const fsync = options.fsync ?? 'always';
+    if (fsync !== 'always' && fsync !== 'never') throw ThreadStoreError.invalidRequest('fsync must be "always" or "never"');
+    try {
+      mkdirSync(options.home, { recursive: true });
+      this.home = realpathSync(path.resolve(options.home));
+      if (!statSync(this.home).isDirectory()) throw new Error('not a directory');
+    } catch (e) {
+      throw ThreadStoreError.invalidRequest(`cannot use ${options.home} as the store's home: ${(e as Error).message}`);
+    }
+    this.layout = new HomeLayout(this.home);
+    this.defaultModelProvider = provider;
+    this.fsync = fsync;
+    this.onIndexProgress = options.onIndexProgress;
+    this.originator = options.originator ?? SKEIN_ORIGINATOR;
+    this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------------
+
+  private ensureOpen(): void {
+    if (this.closed) throw ThreadStoreError.invalidRequest('store is closed; create a new LocalThreadStore');
+  }
+
+  private get index(): ThreadIndex {
+    if (!this.indexHandle) {
+      const { db } = openIndexDb(this.layout.indexDb);
+      this.dbHandle = db;
+      this.indexHandle = new ThreadIndex(this.layout, db, this.defaultModelProvider);
+    }
+    return this.indexHandle;
+  }
+
+  /** Runs operations on one thread one at a time (mutations and writer lifecycle). */
+  private serial<T>(threadId: string, op: () => Promise<T>): Promise<T> {
+    const prev = this.threadOps.get(threadId) ?? Promise.resolve();
+    const next = prev.then(op, op);
+    const settled = next.catch(() => undefined);
+    this.threadOps.set(threadId, settled);
+    void settled.then(() => {
+      if (this.threadOps.get(threadId) === settled) this.threadOps.delete(threadId);
+    });
+    return next;
+  }
+
+  private async guard<T>(context: string, op: () => Promise<T>): Promise<T> {
+    try {
+      this.ensureOpen();
+      return await op();
+    } catch (e) {
+      throw toThreadStoreError(e, context);
+    }
+  }
+
+  private writer(threadId: ThreadId): Writer {
+    const w = this.writers.get(threadId);
+    if (!w) throw new ThreadStoreError('not_found', `thread ${threadId} has no live writer in this store; create or resume it first`);
+    return w;
+  }
+
+  /** Brings the index up to date for one thread and returns where it lives (or null). */
+  private async locate(threadId: ThreadId): Promise<LocatedThread | null> {
+    const w = this.writers.get(threadId);
+    if (w && !w.recorder.materialized) {
+      // A live thread that has not materialized exists nowhere yet.
+      return null;
+    }
+    await this.index.refreshThread(threadId);
+    return this.index.locate(threadId);
+  }
+
+  private archivedNotFound(threadId: string): ThreadStoreError {
+    return new ThreadStoreError('not_found', `thread ${threadId} is archived; pass includeArchived: true or unarchive it first`);
+  }
+
+  private readonly resolveParent: ParentResolver = async (threadId) => {
+    const id = threadId as ThreadId;
+    await this.index.refreshThread(id);
+    const loc = this.index.locate(id);
+    return loc ? { path: loc.abs, zst: loc.zst } : null;
+  };
+
+  private historyOf(loc: { abs: string; zst: boolean }, counts?: LineCounts): AsyncIterable<RolloutItem> {
+    const opts: Parameters<typeof readHistory>[1] = { zst: loc.zst, resolveParent: this.resolveParent };
+    if (counts) opts.counts = counts;
+    return readHistory(loc.abs, opts);
+  }
+
+  // ---- live writers --------------------------------------------------------------------------
+
+  async createThread(params: CreateThreadParams): Promise<void> {
+    const threadId = parseThreadId(params?.threadId);
+    return this.guard('createThread', () =>
+      this.serial(threadId, async () => {
+        this.ensureOpen();
+        const md = params.metadata;
+        if (!isObject(md)) throw ThreadStoreError.invalidRequest('createThread needs metadata: { cwd, modelProvider }');
+        if (typeof md.cwd !== 'string' || md.cwd === '')
+          throw ThreadStoreError.invalidRequest('metadata.cwd must be a non-empty path: the local store records where the thread runs');
+        if (typeof md.modelProvider !== 'string' || md.modelProvider === '')
+          throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
+        if (!isObject(params.source) || typeof params.source.kind !== 'string')
+          throw ThreadStoreError.invalidRequest('createThread needs a source, e.g. { kind: "cli" }');
+        if (params.historyMode === 'paginated')
+          throw ThreadStoreError.unsupported('historyMode "paginated"', 'the local store writes legacy rollouts only');
+        if (params.historyMode !== undefined && params.historyMode !== 'legacy')
+          throw ThreadStoreError.invalidRequest('historyMode must be "legacy" or "paginated"');
+        const createdAt = params.createdAt ?? new Date();
+        if (!(createdAt instanceof Date) || Number.isNaN(createdAt.getTime()))
+          throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
+        if (this.writers.has(threadId)) throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
+        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
+        if (!lock) throw writerLockConflict(threadId);
+        try {
+          if (this.index.findFilesByName(threadId).length > 0 || this.index.locate(threadId))
+            throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
+          const payload = sessionMetaPayload(params, createdAt, { originator: this.originator, cliVersion: this.cliVersion });
+          const head = serializeLine({ type: 'session_meta', payload }, createdAt.toISOString());
+          const file = this.layout.newRolloutPath(createdAt, threadId);
+          this.writers.set(threadId, { threadId, lock, recorder: RolloutRecorder.forNewFile(file, this.fsync, head) });
+        } catch (e) {
+          lock.release();
+          throw e;
+        }
+      }),
+    );
+  }
+
+  async resumeThread(params: ResumeThreadParams): Promise<void> {
+    const threadId = parseThreadId(params?.threadId);
+    return this.guard('resumeThread', () =>
+      this.serial(threadId, async () => {
+        this.ensureOpen();
+        if (this.writers.has(threadId)) throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
+        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
+        if (!lock) throw writerLockConflict(threadId);
+        try {
+          const loc = await this.locate(threadId);
+          if (!loc) throw ThreadStoreError.notFound(threadId);
+          if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
+          if (loc.thread.historyMode === 'paginated')
+            throw ThreadStoreError.unsupported('resuming a paginated thread', 'the local store appends to legacy rollouts only');
+          const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
+          const recorder = await RolloutRecorder.resume(file, this.fsync);
+          this.writers.set(threadId, { threadId, lock, recorder });
+        } catch (e) {
+          lock.release();
+          throw e;
+        }
+      }),
+    );
+  }
+
+  /** Codex decompresses a `.jsonl.zst` rollout before appending: write the plain file, drop the zst. */
+  private async decompressInPlace(zstPath: string): Promise<string> {
+    const plain = plainRolloutPath(zstPath);
+    const chunks: Uint8Array[] = [];
+    const d = new Decompress((c) => {
+      chunks.push(c);
+    });
+    d.push(new Uint8Array(await readFile(zstPath)), true);
+    const tmp = `${plain}.skein-tmp-${process.pid}`;
+    await writeFile(tmp, Buffer.concat(chunks), { flush: this.fsync === 'always' });
+    await rename(tmp, plain);
+    await unlink(zstPath).catch(() => undefined);
+    return plain;
+  }
+
+  async appendItems(params: AppendItemsParams): Promise<void> {
+    const threadId = parseThreadId(params?.threadId);
+    return this.guard('appendItems', async () => {
+      const w = this.writer(threadId);
+      if (!Array.isArray(params.items)) throw ThreadStoreError.invalidRequest('items must be an array of rollout items');
+      params.items.forEach((item, i) => {
+        const problem = rolloutItemProblem(item);
+        if (problem) throw ThreadStoreError.invalidRequest(`item ${i}: ${problem}`);
+      });
+      const lines: string[] = [];
+      const now = nowIso();
+      for (const item of persistedRolloutItems(params.items, 'legacy')) {
+        try {
+          lines.push(serializeLine(item as Record<string, unknown>, item.timestamp ?? now));
+        } catch (e) {
+          throw ThreadStoreError.invalidRequest(`an item cannot be written as JSON: ${(e as Error).message}`);
+        }
+      }
+      if (lines.length > 0) w.recorder.append(lines);
+    });
+  }
+
+  async persistThread(threadId: ThreadId): Promise<void> {
+    const id = parseThreadId(threadId);
+    return this.guard('persistThread', () => this.writer(id).recorder.persist());
+  }
+
+  async flushThread(threadId: ThreadId): Promise<void> {
+    const id = parseThreadId(threadId);
+    return this.guard('flushThread', () => this.writer(id).recorder.flush());
+  }
+
+  async shutdownThread(threadId: ThreadId): Promise<void> {
+    const id = parseThreadId(threadId);
+    return this.guard('shutdownThread', async () => {
+      const w = this.writer(id);
+      this.writers.delete(id);
+      try {
+        await w.recorder.shutdown();
+      } finally {
+        w.lock.release();
+      }
+    });
+  }
+
+  async discardThread(threadId: ThreadId): Promise<void> {
+    const id = parseThreadId(threadId);
+    return this.guard('discardThread', async () => {
+      const w = this.writers.get(id);
+      if (!w) return;
+      this.writers.delete(id);
+      try {
+        await w.recorder.discard();
+      } finally {
+        w.lock.release();
+      }
+    });
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  async *loadHistory(params: LoadHistoryParams): AsyncGenerator<RolloutItem> {
+    let loc: LocatedThread | null;
+    try {
+      this.ensureOpen();
+      const threadId = parseThreadId(params?.threadId);
+      loc = await this.locate(threadId);
+      if (!loc) throw ThreadStoreError.notFound(threadId);
+      if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
+    } catch (e) {
+      throw toThreadStoreError(e, 'loadHistory');
+    }
+    try {
+      yield* this.historyOf(loc);
+    } catch (e) {
+      throw isThreadStoreError(e) ? e : ThreadStoreError.internal(`reading ${loc.abs} failed: ${(e as Error).message}`, e);
+    }
+  }
+
+  async readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory> {
+    const threadId = parseThreadId(params?.threadId);
+    return this.guard('readThread', async () => {
+      const loc = await this.locate(threadId);
+      if (!loc) throw ThreadStoreError.notFound(threadId);
+      if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
+      const out: StoredThreadWithHistory = { ...loc.thread };
+      if (params.includeHistory === true) out.history = this.historyOf(loc);
+      return out;
+    });
+  }
+
+  async readThreadByRolloutPath(params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory> {
+    return this.guard('readThreadByRolloutPath', async () => {
+      const given = params?.rolloutPath;
+      if (typeof given !== 'string' || given === '' || given.includes('\0'))
+        throw ThreadStoreError.invalidRequest('rolloutPath must be a non-empty path');
+      let abs = path.isAbsolute(given) ? path.normalize(given) : path.join(this.home, given);
+      let st = await stat(abs).catch(() => null);
+      if (!st && !abs.endsWith('.zst')) {
+        const z = `${abs}.zst`;
+        const zst = await stat(z).catch(() => null);
+        if (zst) {
+          abs = z;
+          st = zst;
+        }
+      }
+      if (!st) throw new ThreadStoreError('not_found', `no rollout file at ${given}`);
+      if (!st.isFile()) throw ThreadStoreError.invalidRequest(`${given} is not a rollout file`);
+      if (!this.layout.contains(abs))
+        throw ThreadStoreError.invalidRequest(`${given} is outside the store's home ${this.home}; only files inside it can be read`);
+      const real = realpathSync(abs);
+      if (!parseRolloutFileName(path.basename(real)))
+        throw ThreadStoreError.invalidRequest(`${given} is not named like a rollout (rollout-<time>-<uuid>.jsonl)`);
+      const loc = await this.index.refreshFile(real);
+      if (!loc) throw new ThreadStoreError('not_found', `no rollout file at ${given}`);
+      if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(loc.thread.threadId);
+      const out: StoredThreadWithHistory = { ...loc.thread };
+      if (params.includeHistory === true) out.history = this.historyOf(loc);
+      return out;
+    });
+  }
+
+  async listThreads(params: ListThreadsParams = {}): Promise<ThreadPage> {
+    return this.guard('listThreads', async () => {
+      const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
+      await this.index.syncAll(this.onIndexProgress);
+      const threads = this.index
+        .candidates(p.archived, p.modelProviders, p.cwdFilters)
+        .filter((t) => threadMatchesFilters(t, p))
+        .sort((a, b) => compareThreads(a, b, p.sortKey, p.sortDirection));
+      return paginateSorted(threads, (t) => t, p, STORE_KIND, params?.cursor);
+    });
+  }
+
+  async searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {
+    return this.guard('searchThreads', async () => {
+      const term = params?.searchTerm;
+      if (typeof term !== 'string' || term.trim() === '')
+        throw ThreadStoreError.invalidRequest('searchTerm must be non-empty text to look for in messages');
+      // The term is part of the cursor fingerprint, but it matches content, not names.
+      const p = normalizeListParams(params as ListThreadsParams, this.defaultModelProvider);
+      const filters = { ...p, searchTerm: null };
+      await this.index.syncAll(this.onIndexProgress);
+      const hits = this.index.searchContent(term);
+      const results: ThreadSearchResult[] = [];
+      if (hits.size > 0) {
+        for (const t of this.index.candidates(p.archived, p.modelProviders, p.cwdFilters)) {
+          const snippet = hits.get(t.threadId);
+          if (snippet !== undefined && threadMatchesFilters(t, filters)) results.push({ thread: t, snippet });
+        }
+      }
+      results.sort((a, b) => compareThreads(a.thread, b.thread, p.sortKey, p.sortDirection));
+      return paginateSorted(results, (r) => r.thread, p, STORE_KIND, params.cursor);
+    });
+  }
+
+  /** Brings the index up to date now (`rebuild`: from scratch), reporting progress. */
+  async indexNow(options: IndexNowOptions = {}): Promise<void> {
+    return this.guard('indexNow', async () => {
+      if (options.rebuild === true) this.index.clear();
+      await this.index.syncAll(options.onProgress ?? this.onIndexProgress);
+    });
+  }
+
+  // ---- mutations -----------------------------------------------------------------------------
+
+  async updateThreadMetadata(params: UpdateThreadMetadataParams): Promise<StoredThread> {
+    const threadId = parseThreadId(params?.threadId);
+    return this.guard('updateThreadMetadata', () =>
+      this.serial(threadId, async () => {
+        this.ensureOpen();
+        const patch = params.patch;
+        validatePatch(patch);
+        const w = this.writers.get(threadId);
+        if (w && !w.recorder.materialized) await w.recorder.persist();
+        const loc = await this.locate(threadId);
+        if (!loc) throw ThreadStoreError.notFound(threadId);
+        if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
+
+        const { name, ...rest } = patch;
+        const restKeys = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k]) => k);
+        // A cleared name must also beat a name recorded in the rollout itself.
+        const clearInFile = name === null && loc.thread.name !== null;
+        if (restKeys.length > 0 || clearInFile) {
+          const filePatch: ThreadMetadataPatch = { ...rest };
+          if (clearInFile) filePatch.name = null;
+          await this.appendPatchLine(threadId, loc, filePatch, w);
+        }
+        if (typeof name === 'string') {
+          await appendSessionName(this.layout, threadId, name, this.fsync === 'always');
+          updateCodexState(this.layout, threadId, { kind: 'rename', name });
+        } else if (name === null) {
+          await removeSessionNames(this.layout, threadId);
+          updateCodexState(this.layout, threadId, { kind: 'rename', name: null });
+        }
+        const after = await this.locate(threadId);
+        if (!after) throw ThreadStoreError.notFound(threadId);
+        return after.thread;
+      }),
+    );
+  }
+
+  /**
+   * Appends the patch as a `session_meta`-shaped line (see patch-line.ts). Git info and memory
+   * mode go into the line's own `git` / `memory_mode` fields, the way Codex records them. The file
+   * keeps its mtime (updatedAt) unless the patch sets updatedAt.
+   */
+  private async appendPatchLine(threadId: ThreadId, loc: LocatedThread, patch: ThreadMetadataPatch, w: Writer | undefined): Promise<void> {
+    const first = await readFirstItem(loc.abs, loc.zst);
+    const meta = first && first.type === 'session_meta' && isObject(first.payload) ? first.payload : null;
+    const payload: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(meta ?? { id: threadId, timestamp: loc.thread.createdAt.toISOString() })) {
+      if (['git', 'memory_mode', 'base_instructions', 'dynamic_tools', 'history_base', 'history_mode', SKEIN_PATCH_KEY].includes(k)) continue;
+      payload[k] = v;
+    }
+    payload.id = loc.thread.threadId;
+    const { gitInfo, memoryMode, updatedAt, ...recorded } = patch;
+    if (gitInfo !== undefined) {
+      const g = applyGitPatch(loc.thread.gitInfo, gitInfo);
+      payload.git = g ? gitInfoToJson(g) : {};
+    }
+    if (memoryMode != null) payload.memory_mode = memoryMode;
+    payload[SKEIN_PATCH_KEY] = patchToJson(recorded);
+    const item: Record<string, unknown> = { type: 'session_meta', payload };
+    if (loc.thread.historyMode === 'paginated') {
+      const last = (await this.index.refreshFile(loc.abs)) ? this.lastOrdinal(loc) : null;
+      if (last !== null) item.ordinal = last + 1;
+    }
+    const line = serializeLine(item, nowIso());
+    const mtime = updatedAt ?? loc.thread.updatedAt;
+
+    if (w) {
+      w.recorder.append([line]);
+      await w.recorder.flush();
+      await utimes(w.recorder.path, new Date(), mtime);
+      return;
+    }
+    const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
+    if (!lock) throw writerLockConflict(threadId);
+    try {
+      const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
+      const fh = await open(file, 'r+');
+      try {
+        const size = await repairTornTail(fh);
+        const data = Buffer.from(line + '\n', 'utf8');
+        let off = 0;
+        while (off < data.length) off += (await fh.write(data, off, data.length - off, size + off)).bytesWritten;
+        if (this.fsync === 'always') await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await utimes(file, new Date(), mtime);
+    } finally {
+      lock.release();
+    }
+  }
+
+  private lastOrdinal(loc: LocatedThread): number | null {
+    const row = this.dbHandle?.prepare('SELECT state FROM files WHERE rel = ?').get(loc.rel) as { state: string } | undefined;
+    if (!row) return null;
+    const s = JSON.parse(row.state) as { lastOrdinal?: number | null };
+    return typeof s.lastOrdinal === 'number' ? s.lastOrdinal : null;
+  }
+
+  private liveWriterConflict(threadId: string, what: string): ThreadStoreError {
+    return ThreadStoreError.conflict(`thread ${threadId} has a live writer in this store; shut it down before you ${what} it`);
+  }
+
+  async archiveThread(params: ArchiveThreadParams): Promise<void> {
+    const threadId = parseThreadId(params?.threadId);
+    return this.guard('archiveThread', () =>
+      this.serial(threadId, async () => {
+        this.ensureOpen();
+        if (this.writers.has(threadId)) throw this.liveWriterConflict(threadId, 'archive');
+        const loc = await this.locate(threadId);
+        if (!loc) throw ThreadStoreError.notFound(threadId);
+        if (loc.archived) return;
+        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
+        if (!lock) throw writerLockConflict(threadId);
+        try {
+          await mkdir(this.layout.archived, { recursive: true });
+          let plainDest = '';
+          for (const f of this.index.filesOf(threadId).filter((x) => !x.archived)) {
+            if (!this.layout.contains(f.abs)) continue;
+            const dest = path.join(this.layout.archived, path.basename(f.abs));
+            await rename(f.abs, dest); // rename keeps the mtime (updatedAt)
+            if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
+          }
+          updateCodexState(this.layout, threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
+          await this.index.syncAll();
+        } finally {
+          lock.release();
+        }
+      }),
+    );
+  }
+
+  async unarchiveThread(params: ArchiveThreadParams): Promise<StoredThread> {
+    const threadId = parseThreadId(params?.threadId);
+    return this.guard('unarchiveThread', () =>
+      this.serial(threadId, async () => {
+        this.ensureOpen();
+        if (this.writers.has(threadId)) throw this.liveWriterConflict(threadId, 'unarchive');
+        const loc = await this.locate(threadId);
+        if (!loc) throw ThreadStoreError.notFound(threadId);
+        if (!loc.archived) return loc.thread;
+        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
+        if (!lock) throw writerLockConflict(threadId);
+        try {
+          const now = new Date();
+          let plainDest = '';
+          for (const f of this.index.filesOf(threadId).filter((x) => x.archived)) {
+            const name = parseRolloutFileName(path.basename(f.abs));
+            if (!name?.day)
+              throw ThreadStoreError.invalidRequest(`cannot unarchive ${f.abs}: its file name has no date to choose the sessions folder`);
+            if (!this.layout.contains(f.abs)) continue;
+            const dir = path.join(this.layout.sessions, name.day.y, name.day.m, name.day.d);
+            await mkdir(dir, { recursive: true });
+            const dest = path.join(dir, path.basename(f.abs));
+            await rename(f.abs, dest);
+            // Codex touches the file so the thread's updatedAt becomes now.
+            await utimes(dest, now, now);
+            if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
+          }
+          updateCodexState(this.layout, threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
+          await this.index.syncAll();
+        } finally {
+          lock.release();
+        }
+        const after = this.index.locate(threadId);
+        if (!after) throw ThreadStoreError.notFound(threadId);
+        return { ...after.thread, archivedAt: null };
+      }),
+    );
+  }
+
+  async deleteThread(params: DeleteThreadParams): Promise<void> {
+    const threadId = parseThreadId(params?.threadId);
+    return this.guard('deleteThread', () =>
+      this.serial(threadId, async () => {
+        this.ensureOpen();
+        if (this.writers.has(threadId)) throw this.liveWriterConflict(threadId, 'delete');
+        await this.index.refreshThread(threadId);
+        const files = new Set(this.index.filesOf(threadId).map((f) => f.abs));
+        for (const f of this.index.findFilesByName(threadId)) files.add(f);
+        if (files.size === 0) {
+          await removeSessionNames(this.layout, threadId);
+          throw ThreadStoreError.notFound(threadId);
+        }
+        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
+        if (!lock) throw writerLockConflict(threadId);
+        try {
+          for (const f of files) {
+            if (!this.layout.contains(f)) continue;
+            const plain = plainRolloutPath(f);
+            for (const victim of [plain, `${plain}.zst`]) {
+              await unlink(victim).catch((e: { code?: string }) => {
+                if (e.code !== 'ENOENT') throw e;
+              });
+              this.index.forgetFile(this.layout.rel(victim));
+            }
+          }
+          this.index.rebuildThreads([threadId]);
+          await removeSessionNames(this.layout, threadId);
+          updateCodexState(this.layout, threadId, { kind: 'delete' });
+        } finally {
+          lock.release();
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const errors: unknown[] = [];
+    for (const w of [...this.writers.values()]) {
+      this.writers.delete(w.threadId);
+      try {
+        await w.recorder.shutdown();
+      } catch (e) {
+        errors.push(e);
+      } finally {
+        w.lock.release();
+      }
+    }
+    await Promise.allSettled([...this.threadOps.values()]);
+    this.dbHandle?.close();
+    this.dbHandle = null;
+    this.indexHandle = null;
+    if (errors.length > 0) throw toThreadStoreError(errors[0], 'close');
+  }
+}
