@@ -1,0 +1,101 @@
+import type { RolloutItem } from '@skein/thread-store-api';
+import { collectHistory, isThreadStoreError, newThreadId } from '@skein/thread-store-api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bulkyItem, createParams, userMessage } from './helpers/fixtures.js';
+import type { Served } from './helpers/server.js';
+import { serve } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
+
+let served: Served | undefined;
+afterEach(async () => {
+  await served?.close();
+  served = undefined;
+});
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    return isThreadStoreError(e) ? e.code : `not a store error: ${String(e)}`;
+  }
+}
+
+async function liveThread(s: Served, items: RolloutItem[] = [userMessage('hi')]) {
+  const store = s.client();
+  const id = newThreadId();
+  await store.createThread(createParams(id));
+  await store.appendItems({ threadId: id, items });
+  await store.flushThread(id);
+  return { store, id };
+}
+
+describe('server limits', () => {
+  it('refuses a message above maxMessageBytes with resource_exhausted, and keeps serving', async () => {
+    served = await serve(undefined, { limits: { maxMessageBytes: 64 * 1024 } });
+    const { store, id } = await liveThread(served);
+    expect(await codeOf(store.appendItems({ threadId: id, items: [bulkyItem(1, 100 * 1024)] }))).toBe('resource_exhausted');
+    await store.appendItems({ threadId: id, items: [bulkyItem(2, 1024)] });
+    await store.flushThread(id);
+    expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses pages above maxPageSize with invalid_request', async () => {
+    served = await serve(undefined, { limits: { maxPageSize: 10 } });
+    const store = served.client();
+    expect(await codeOf(store.listThreads({ pageSize: 11 }))).toBe('invalid_request');
+    expect(await codeOf(store.searchThreads({ pageSize: 11, searchTerm: 'x' }))).toBe('invalid_request');
+    expect(await codeOf(store.listThreads({ pageSize: 10 }))).toBe('ok');
+    // The API's own bounds are checked before anything is sent.
+    expect(await codeOf(store.listThreads({ pageSize: 0 }))).toBe('invalid_request');
+    expect(await codeOf(store.listThreads({ pageSize: 2.5 }))).toBe('invalid_request');
+  });
+
+  it('refuses appends above maxAppendItems; a client with a lower split limit stays under it, in order', async () => {
+    served = await serve(undefined, { limits: { maxAppendItems: 5 } });
+    const { store: big, id: id2 } = await liveThread(served);
+    const items = Array.from({ length: 11 }, (_, i) => userMessage(`m${i}`));
+    // Same client id as the writer's owner, other split limits.
+    const bigUnsplit = served.client({ maxAppendItems: 100, clientId: big.clientId });
+    expect(await codeOf(bigUnsplit.appendItems({ threadId: id2, items }))).toBe('resource_exhausted');
+    const splitter = served.client({ maxAppendItems: 2, clientId: big.clientId });
+    const before = served.logs.filter((l) => l.event === 'call' && l.method === 'AppendItems').length;
+    await splitter.appendItems({ threadId: id2, items });
+    await splitter.flushThread(id2);
+    const calls = served.logs.filter((l) => l.event === 'call' && l.method === 'AppendItems').length - before;
+    expect(calls).toBe(6);
+    const history = await collectHistory(splitter.loadHistory({ threadId: id2 }));
+    const texts = history.map((i) => (i.payload as { message?: string }).message).filter((m) => m?.startsWith('m'));
+    expect(texts).toEqual(items.map((i) => (i.payload as { message: string }).message));
+  });
+
+  it('refuses a bad item before sending any part of a split batch', async () => {
+    served = await serve();
+    const { store, id } = await liveThread(served);
+    const items = [userMessage('a'), userMessage('b'), { type: 'event_msg' } as unknown as RolloutItem];
+    const splitter = served.client({ maxAppendItems: 1, clientId: store.clientId });
+    expect(await codeOf(splitter.appendItems({ threadId: id, items }))).toBe('invalid_request');
+    await store.flushThread(id);
+    expect((await collectHistory(store.loadHistory({ threadId: id }))).filter((i) => i.type === 'event_msg').length).toBe(1);
+  });
+
+  it('refuses history streams beyond maxConcurrentStreams with resource_exhausted', async () => {
+    served = await serve(undefined, { limits: { maxConcurrentStreams: 2 } });
+    // Enough history that an unread stream blocks on HTTP/2 flow control and stays open.
+    const { store, id } = await liveThread(
+      served,
+      Array.from({ length: 64 }, (_, i) => bulkyItem(i, 64 * 1024)),
+    );
+    const open1 = await store.readThread({ threadId: id, includeHistory: true });
+    const open2 = await store.readThread({ threadId: id, includeHistory: true });
+    const third = store.loadHistory({ threadId: id })[Symbol.asyncIterator]();
+    expect(await codeOf(third.next())).toBe('resource_exhausted');
+    // Abandoning a history cancels its stream and frees the slot.
+    for (const t of [open1, open2]) {
+      for await (const _ of t.history!) break;
+    }
+    const finished = () => served!.logs.filter((l) => l.event === 'call' && l.method === 'ReadThread').length === 2;
+    await waitFor(finished, 'both read streams to end on the server');
+    expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(64);
+  });
+});
