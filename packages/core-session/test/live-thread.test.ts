@@ -127,16 +127,18 @@ describe.each(factories)('LiveThread lifecycle over $name', (factory) => {
     await open(clock.now);
     const id = newThreadId();
     const live = await create(h.store, id, { createdAt: clock.now() }, clock);
-    await live.appendItems([userMessage('hi')]);
+    // Explicit line times so every store sees the test clock, not the wall clock.
+    const at = <T extends object>(item: T): T => ({ ...item, timestamp: clock.now().toISOString() });
+    await live.appendItems([at(userMessage('hi'))]);
     await live.flush();
     const t0 = await live.readThread();
     clock.advance(60_000);
-    await live.appendItems([agentMessage('output only')]);
+    await live.appendItems([at(agentMessage('output only'))]);
     await live.flush();
     const t1 = await live.readThread();
     expect(t1.recencyAt.getTime()).toBe(t0.recencyAt.getTime());
     clock.advance(60_000);
-    await live.appendItems([taskStarted('turn-2')]);
+    await live.appendItems([at(taskStarted('turn-2'))]);
     await live.flush();
     const t2 = await live.readThread();
     expect(t2.recencyAt.getTime()).toBe(clock.ms);

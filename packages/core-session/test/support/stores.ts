@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InMemoryThreadStore } from '@skein/thread-store-api';
 import type { ThreadStore } from '@skein/thread-store-api';
+import { LocalThreadStore } from '@skein/thread-store-local';
 
 export interface StoreHarness {
   store: ThreadStore;
@@ -34,18 +35,8 @@ export const inMemoryFactory: StoreFactory = {
   },
 };
 
-type LocalModule = { LocalThreadStore?: new (options: Record<string, unknown>) => ThreadStore };
-
-/** The LocalThreadStore in a temp home, when the package exports it. */
+/** The LocalThreadStore in a temp home (a real rollout folder and SQLite index). */
 export async function localFactory(): Promise<StoreFactory | null> {
-  let mod: LocalModule;
-  try {
-    mod = (await import('@skein/thread-store-local')) as LocalModule;
-  } catch {
-    return null;
-  }
-  const Local = mod.LocalThreadStore;
-  if (!Local) return null;
   return {
     name: 'LocalThreadStore',
     localPaths: true,
@@ -53,7 +44,7 @@ export async function localFactory(): Promise<StoreFactory | null> {
       const home = await mkdtemp(path.join(tmpdir(), 'skein-core-session-'));
       const opened: ThreadStore[] = [];
       const open = (): ThreadStore => {
-        const s = new Local({ home, defaultModelProvider: 'openai' });
+        const s = new LocalThreadStore({ home, defaultModelProvider: 'openai', fsync: 'never' });
         opened.push(s);
         return s;
       };
