@@ -41,7 +41,10 @@ export function decodeListCursor(
   if (typeof cursor !== 'string' || !cursor.startsWith(PREFIX)) throw bad(String(cursor), 'not a Skein cursor');
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.from(cursor.slice(PREFIX.length), 'base64url').toString('utf8'));
+    const raw = Buffer.from(cursor.slice(PREFIX.length), 'base64url');
+    // Node's base64 decoder skips characters it does not know: insist on the canonical form.
+    if (raw.toString('base64url') !== cursor.slice(PREFIX.length)) throw new Error('not canonical base64url');
+    body = JSON.parse(raw.toString('utf8'));
   } catch {
     throw bad(cursor, 'it is damaged');
   }
