@@ -88,6 +88,14 @@ interface Writer {
 
 const STORE_KIND = 'local';
 
+/**
+ * A Date as utimes seconds that reads back as the same millisecond: seconds as a double lose a
+ * few nanoseconds (…678 ms becomes …677.999), and updatedAt is the mtime floored to the ms.
+ */
+function mtimeSeconds(d: Date): number {
+  return (d.getTime() + 0.5) / 1000;
+}
+
 function nowIso(): string {
   return new Date().toISOString();
 }
@@ -519,7 +527,7 @@ export class LocalThreadStore implements ThreadStore {
     if (w) {
       w.recorder.append([line]);
       await w.recorder.flush();
-      await utimes(w.recorder.path, new Date(), mtime);
+      await utimes(w.recorder.path, new Date(), mtimeSeconds(mtime));
       return;
     }
     const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
@@ -536,7 +544,7 @@ export class LocalThreadStore implements ThreadStore {
       } finally {
         await fh.close();
       }
-      await utimes(file, new Date(), mtime);
+      await utimes(file, new Date(), mtimeSeconds(mtime));
     } finally {
       lock.release();
     }
@@ -549,8 +557,12 @@ export class LocalThreadStore implements ThreadStore {
     return typeof s.lastOrdinal === 'number' ? s.lastOrdinal : null;
   }
 
-  private liveWriterConflict(threadId: string, what: string): ThreadStoreError {
-    return ThreadStoreError.conflict(`thread ${threadId} has a live writer in this store; shut it down before you ${what} it`);
+  /** A live writer here: conflict once it has materialized, not_found before (nothing exists yet). */
+  private refuseLiveWriter(threadId: ThreadId, what: string): void {
+    const w = this.writers.get(threadId);
+    if (!w) return;
+    if (!w.recorder.materialized) throw ThreadStoreError.notFound(threadId);
+    throw ThreadStoreError.conflict(`thread ${threadId} has a live writer in this store; shut it down before you ${what} it`);
   }
 
   async archiveThread(params: ArchiveThreadParams): Promise<void> {
@@ -558,7 +570,7 @@ export class LocalThreadStore implements ThreadStore {
     return this.guard('archiveThread', () =>
       this.serial(threadId, async () => {
         this.ensureOpen();
-        if (this.writers.has(threadId)) throw this.liveWriterConflict(threadId, 'archive');
+        this.refuseLiveWriter(threadId, 'archive');
         const loc = await this.locate(threadId);
         if (!loc) throw ThreadStoreError.notFound(threadId);
         if (loc.archived) return;
@@ -587,7 +599,7 @@ export class LocalThreadStore implements ThreadStore {
     return this.guard('unarchiveThread', () =>
       this.serial(threadId, async () => {
         this.ensureOpen();
-        if (this.writers.has(threadId)) throw this.liveWriterConflict(threadId, 'unarchive');
+        this.refuseLiveWriter(threadId, 'unarchive');
         const loc = await this.locate(threadId);
         if (!loc) throw ThreadStoreError.notFound(threadId);
         if (!loc.archived) return loc.thread;
@@ -606,7 +618,7 @@ export class LocalThreadStore implements ThreadStore {
             const dest = path.join(dir, path.basename(f.abs));
             await rename(f.abs, dest);
             // Codex touches the file so the thread's updatedAt becomes now.
-            await utimes(dest, now, now);
+            await utimes(dest, now, mtimeSeconds(now));
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
           updateCodexState(this.layout, threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
@@ -626,7 +638,7 @@ export class LocalThreadStore implements ThreadStore {
     return this.guard('deleteThread', () =>
       this.serial(threadId, async () => {
         this.ensureOpen();
-        if (this.writers.has(threadId)) throw this.liveWriterConflict(threadId, 'delete');
+        this.refuseLiveWriter(threadId, 'delete');
         await this.index.refreshThread(threadId);
         const files = new Set(this.index.filesOf(threadId).map((f) => f.abs));
         for (const f of this.index.findFilesByName(threadId)) files.add(f);
