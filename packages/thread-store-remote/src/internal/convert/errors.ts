@@ -73,6 +73,13 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
   const detail = ce.findDetails(ThreadStoreErrorDetailSchema)[0];
   if (detail && isThreadStoreErrorCode(detail.code)) return new ThreadStoreError(detail.code, ce.rawMessage, { cause: ce });
   const where = `remote thread store at ${ctx.baseUrl}`;
+  const tls = tlsFailure(ce);
+  if (tls !== undefined)
+    return new ThreadStoreError(
+      'unavailable',
+      `cannot verify the TLS certificate of the ${where} (${tls}); pass tls.ca with the certificate that signed it`,
+      { cause: ce },
+    );
   switch (ce.code) {
     case Code.Unavailable:
       return new ThreadStoreError(
@@ -105,4 +112,13 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
       return new ThreadStoreError(mapped.code, mapped.message, { cause: ce });
     }
   }
+}
+
+/** The TLS verification failure behind an error, if that is what it is. */
+function tlsFailure(e: unknown): string | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return `${code}: ${c.message}`;
+  }
+  return undefined;
 }

@@ -88,7 +88,15 @@ export async function startThreadStoreServer(options: StartThreadStoreServerOpti
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       // GOAWAY: clients open no new streams here, the streams in flight complete.
       for (const s of sessions) if (!s.closed) s.close();
-      await routes.close({ timeoutMs: options.shutdownTimeoutMs ?? 10_000 });
+      const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+      const deadline = Date.now() + timeoutMs;
+      await routes.close({ timeoutMs });
+      // A call leaves the handler before its last bytes are written: let the sessions end on
+      // their own (GOAWAY closes them once their streams finish) before cutting what remains.
+      await Promise.race([
+        Promise.all([...sessions].map((s) => (s.closed && s.destroyed ? undefined : new Promise((r) => s.once('close', r))))),
+        new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
+      ]);
       for (const s of sessions) if (!s.destroyed) s.destroy();
       await stopped;
     })();
