@@ -1,0 +1,150 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import type { ThreadStore } from '@skein/thread-store-api';
+import { startThreadStoreServer } from '@skein/thread-store-remote';
+import type { AuthOptions, ServerLogEntry, ServerLogger, StartThreadStoreServerOptions } from '@skein/thread-store-remote';
+import { DEFAULT_TENANT } from '@skein/thread-store-remote';
+import { UsageError } from '../cli-error.js';
+import { flagsOf, outputFor } from '../command-context.js';
+import type { Output } from '../output.js';
+import { DEFAULT_MODEL_PROVIDER, defaultHome, openLocalStore } from '../store-options.js';
+
+export const DEFAULT_PORT = 7077;
+
+interface ServeFlags {
+  home?: string;
+  host: string;
+  port: string;
+  tokens?: string;
+  tenantsDir?: string;
+  defaultProvider?: string;
+  log: 'text' | 'json' | 'off';
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0..65535 (0 picks a free port), got "${value}"`);
+  return n;
+}
+
+function textLogger(o: Output): (entry: ServerLogEntry) => void {
+  return (e) => {
+    if (e.event === 'call') {
+      const code = e.code === 'ok' ? o.errStyle.green('ok') : o.errStyle.red(e.code);
+      o.err(`${e.time} ${e.method} tenant=${e.tenant ?? '-'} ${code} ${e.durationMs}ms${e.message ? ` ${e.message}` : ''}\n`);
+    } else {
+      o.err(`${e.time} ${e.event}${e.threadId ? ` thread=${e.threadId}` : ''}${e.message ? ` ${e.message}` : ''}\n`);
+    }
+  };
+}
+
+function printBanner(o: Output, home: string, url: string, tokens: string | undefined, tenantsDir: string): void {
+  const s = o.style;
+  const tokenFlag = tokens ? ' --token <your token>' : '';
+  const tokenOpt = tokens ? ', token: process.env.SKEIN_TOKEN' : '';
+  o.line(s.bold('Skein thread store'));
+  o.line(`  Home:      ${home}`);
+  o.line(`  Endpoint:  ${s.cyan(url)}`);
+  o.line(
+    tokens
+      ? `  Auth:      bearer tokens from ${tokens} (tenant "${DEFAULT_TENANT}" uses the home, others ${join(tenantsDir, '<tenant>')})`
+      : '  Auth:      none (loopback only; pass --tokens FILE to require tokens)',
+  );
+  o.line();
+  o.line('Point a client at it:');
+  o.line(`  skein threads list --endpoint ${url}${tokenFlag}`);
+  o.line(`  skein chat --model echo --endpoint ${url}${tokenFlag}`);
+  o.line();
+  o.line("  import { RemoteThreadStore } from '@skein/thread-store-remote';");
+  o.line(`  const store = new RemoteThreadStore({ baseUrl: '${url}'${tokenOpt} });`);
+  o.line('  const { items } = await store.listThreads({});');
+  o.line();
+  o.line('Stop with Ctrl-C or SIGTERM: calls in flight finish and live threads are flushed first.');
+}
+
+export function serveCommand(): Command {
+  const cmd = new Command('serve')
+    .description('serve a local home as a thread store server (gRPC, gRPC-Web and Connect on one HTTP/2 port)')
+    .option('--home <dir>', 'the Codex-shaped home to serve (default: $CODEX_HOME, else ~/.codex)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on; 0 picks a free one (printed)', String(DEFAULT_PORT))
+    .option('--tokens <file>', 'require bearer tokens: one "<token> [tenant]" per line, or JSON {"<token>": "<tenant>"}')
+    .option('--tenants-dir <dir>', 'where tenants other than "default" keep their homes (default: <home>/skein-tenants)')
+    .option('--default-provider <name>', `default model provider for listings (default: ${DEFAULT_MODEL_PROVIDER})`)
+    .addOption(new Option('--log <format>', 'one line per call on stderr').choices(['text', 'json', 'off']).default('text'));
+
+  cmd.action(async (_opts: unknown, c: Command) => {
+    const flags = flagsOf<ServeFlags>(c);
+    const o = outputFor(c);
+    const port = parsePort(flags.port);
+    const home = flags.home === undefined ? defaultHome() : resolve(flags.home);
+    mkdirSync(home, { recursive: true });
+    const tenantsDir = flags.tenantsDir === undefined ? join(home, 'skein-tenants') : resolve(flags.tenantsDir);
+    // json: the server's own JSON lines on stderr (its default logger).
+    const logger: ServerLogger | undefined = flags.log === 'off' ? false : flags.log === 'json' ? undefined : textLogger(o);
+
+    const common = {
+      host: flags.host,
+      port,
+      ...(logger === undefined ? {} : { logger }),
+    };
+    let ownStore: ThreadStore | null = null;
+    let options: StartThreadStoreServerOptions;
+    if (flags.tokens !== undefined) {
+      const auth: AuthOptions = { tokensFile: resolve(flags.tokens) };
+      // One home per tenant: the default tenant gets the served home, every other tenant its
+      // own folder, so a tenant never sees another's threads.
+      options = {
+        ...common,
+        auth,
+        storeForTenant: (tenant: string) => {
+          if (tenant === DEFAULT_TENANT) return openLocalStore(home, flags.defaultProvider);
+          const dir = join(tenantsDir, tenant);
+          mkdirSync(dir, { recursive: true });
+          return openLocalStore(dir, flags.defaultProvider);
+        },
+      };
+    } else {
+      const store = openLocalStore(home, flags.defaultProvider);
+      ownStore = store;
+      options = { ...common, auth: 'none', store };
+    }
+
+    let server;
+    try {
+      server = await startThreadStoreServer(options);
+    } catch (err) {
+      await ownStore?.close().catch(() => {});
+      throw err;
+    }
+    printBanner(o, home, server.url, flags.tokens, tenantsDir);
+
+    await new Promise<void>((done, fail) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals): void => {
+        if (stopping) {
+          o.err(`skein: ${signal} again, exiting without waiting\n`);
+          process.exit(130);
+        }
+        stopping = true;
+        o.line(`Received ${signal}: stopping (finishing calls in flight, flushing live threads)...`);
+        void (async () => {
+          await server.close();
+          await ownStore?.close();
+        })().then(
+          () => {
+            o.line('Stopped. Everything written is on disk.');
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            done();
+          },
+          (err: unknown) => fail(err),
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  });
+  return cmd;
+}

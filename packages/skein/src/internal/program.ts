@@ -1,0 +1,66 @@
+import { Command, CommanderError } from 'commander';
+import { chatCommand, isExitWith } from './commands/chat.js';
+import { indexCommand } from './commands/index-command.js';
+import { serveCommand } from './commands/serve.js';
+import { threadsCommand } from './commands/threads.js';
+import { EXIT_CODES } from './exit-codes.js';
+import { reportError } from './report-error.js';
+import { skeinVersion } from './version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('skein')
+    .description('Skein: thread persistence for coding agents, Codex-compatible on disk')
+    .version(skeinVersion(), '-V, --version', 'print the version')
+    .option('--verbose', 'print stack traces and details with errors')
+    .option('--no-color', 'no colors, even on a terminal (NO_COLOR is respected too)')
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  skein serve                                   serve ~/.codex on 127.0.0.1:7077
+  skein threads list                            threads in ~/.codex (or --home DIR)
+  skein threads list --endpoint http://127.0.0.1:7077
+  skein threads show 0193a1b2                   by id prefix or name
+  skein chat --model echo                       a session with the offline echo model
+
+Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 conflict,
+6 unsupported, 7 resource exhausted, 8 unavailable, 9 unauthenticated, 10 permission denied,
+130 interrupted.`,
+    );
+  program.addCommand(serveCommand());
+  program.addCommand(threadsCommand());
+  program.addCommand(chatCommand());
+  program.addCommand(indexCommand());
+  return program;
+}
+
+/** Applies exit and output rules to a command and all of its subcommands. */
+function configure(cmd: Command, writeErr: (s: string) => void): void {
+  cmd.exitOverride();
+  cmd.configureOutput({
+    // Commander's own messages ("error: unknown command 'x'") become one "skein: …" line.
+    outputError: (str) => writeErr(`skein: ${str.replace(/^error: /, '').trimEnd()}\n`),
+  });
+  for (const sub of cmd.commands) configure(sub, writeErr);
+}
+
+/** Runs the CLI and resolves with the process exit code (it never throws). */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const writeErr = (s: string): void => void process.stderr.write(s);
+  const verbose = argv.includes('--verbose');
+  const program = buildProgram();
+  configure(program, writeErr);
+  try {
+    await program.parseAsync([...argv]);
+    return EXIT_CODES.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help, --version and `help <cmd>` end through here with exit code 0.
+      return err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+    }
+    // A command that already told the user what happened and only sets the exit code.
+    if (isExitWith(err)) return err.exitCode;
+    return reportError(err, verbose, writeErr);
+  }
+}

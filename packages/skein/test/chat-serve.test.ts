@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cleanEnv, ok, requireBuiltBinary, run, serve } from './cli-harness.js';
+
+const env = cleanEnv();
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+beforeAll(() => requireBuiltBinary());
+
+function emptyHome(): string {
+  return mkdtempSync(join(tmpdir(), 'skein-chat-'));
+}
+
+function threadIdOf(stdout: string): string {
+  const id = new RegExp(`^Thread (${UUID})`, 'm').exec(stdout)?.[1];
+  if (!id) throw new Error(`no thread id in:\n${stdout}`);
+  return id;
+}
+
+describe('chat with the echo model, driven through stdin', () => {
+  it('records a thread that threads show prints, and --resume continues it', async () => {
+    const home = emptyHome();
+    const first = await run(['chat', '--model', 'echo', '--home', home], { env, input: 'hello there\nand a second line\n' });
+    expect(first.code, first.stderr).toBe(0);
+    const id = threadIdOf(first.stdout);
+    expect(first.stdout).toContain('echo: hello there');
+    expect(first.stdout).toContain('echo: and a second line');
+    // The id is printed again at the end, with how to come back.
+    expect(first.stdout.trimEnd().split('\n').at(-1)).toContain(id);
+
+    const shown = await ok(['threads', 'show', id, '--home', home], { env });
+    expect(shown).toMatch(/^Provider\s+echo$/m);
+    expect(shown).toMatch(/^Model\s+echo$/m);
+    expect(shown.split('\n').filter((l) => /^(user|assistant): /.test(l))).toEqual([
+      'user: hello there',
+      'assistant: echo: hello there',
+      'user: and a second line',
+      'assistant: echo: and a second line',
+    ]);
+
+    const again = await run(['chat', '--resume', id.slice(0, 13), '--home', home], { env, input: 'third\n' });
+    expect(again.code, again.stderr).toBe(0);
+    expect(threadIdOf(again.stdout)).toBe(id);
+    const after = await ok(['threads', 'show', id, '--json', '--home', home], { env });
+    const texts = (JSON.parse(after) as { messages: { text: string }[] }).messages.map((m) => m.text);
+    expect(texts).toEqual(['hello there', 'echo: hello there', 'and a second line', 'echo: and a second line', 'third', 'echo: third']);
+    expect(await ok(['threads', 'list', '--provider', 'echo', '--home', home], { env })).toContain(id);
+  });
+
+  it('an empty input records nothing', async () => {
+    const home = emptyHome();
+    const r = await run(['chat', '--model', 'echo', '--home', home], { env, input: '' });
+    expect(r.code).toBe(0);
+    const id = threadIdOf(r.stdout);
+    const shown = await run(['threads', 'show', id, '--home', home], { env });
+    expect(shown.code).toBe(3);
+  });
+
+  it('--responses-url needs --model NAME', async () => {
+    const r = await run(['chat', '--responses-url', 'http://127.0.0.1:1/v1', '--home', emptyHome()], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--model/);
+  });
+
+  it('works through a server too', async () => {
+    const home = emptyHome();
+    const server = await serve(home, [], env);
+    try {
+      const r = await run(['chat', '--model', 'echo', '--endpoint', server.url], { env, input: 'over the wire\n' });
+      expect(r.code, r.stderr).toBe(0);
+      const id = threadIdOf(r.stdout);
+      const remote = await ok(['threads', 'show', id, '--endpoint', server.url], { env });
+      expect(remote).toContain('assistant: echo: over the wire');
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  });
+});
+
+describe('serve shuts down cleanly', () => {
+  it('on SIGTERM it flushes a live thread a client is still writing: nothing is lost', async () => {
+    const home = emptyHome();
+    const server = await serve(home, [], env);
+    // A chat that stays open (stdin not ended) holds a live writer on the server.
+    const chat = spawn(process.execPath, [BIN, 'chat', '--model', 'echo', '--endpoint', server.url], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    chat.stdout.setEncoding('utf8');
+    const replied = new Promise<void>((resolveReply, reject) => {
+      chat.stdout.on('data', (d: string) => {
+        out += d;
+        if (out.includes('echo: keep this')) resolveReply();
+      });
+      chat.on('exit', () => reject(new Error(`chat exited early: ${out}`)));
+    });
+    chat.stdin.write('keep this\n');
+    await replied;
+    const id = threadIdOf(out);
+
+    const exit = await server.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    expect(server.output().stdout).toMatch(/Stopped\./);
+    chat.kill('SIGKILL');
+
+    const shown = await ok(['threads', 'show', id, '--home', home], { env });
+    expect(shown).toContain('user: keep this');
+    expect(shown).toContain('assistant: echo: keep this');
+  });
+
+  it('SIGINT stops it too', async () => {
+    const server = await serve(emptyHome(), [], env);
+    const exit = await server.stop('SIGINT');
+    expect(exit.code).toBe(0);
+  });
+
+  it('a port in use is a clear error', async () => {
+    const server = await serve(emptyHome(), [], env);
+    try {
+      const r = await run(['serve', '--home', emptyHome(), '--port', String(server.port)], { env });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/listen/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
