@@ -16,8 +16,15 @@ export interface MachineInfo {
 function cpuModel(): string {
   try {
     const text = readFileSync('/proc/cpuinfo', 'utf8');
-    const m = /^model name\s*:\s*(.+)$/m.exec(text);
-    if (m?.[1]) return m[1].trim();
+    const field = (k: string): string | undefined => new RegExp(`^${k}\\s*:\\s*(.+)$`, 'm').exec(text)?.[1]?.trim();
+    const name = field('model name');
+    if (name) {
+      const extra = [
+        field('cpu family') && `family ${field('cpu family')} model ${field('model')}`,
+        field('cache size') && `${field('cache size')} cache`,
+      ].filter(Boolean);
+      return extra.length > 0 ? `${name} (${extra.join(', ')})` : name;
+    }
   } catch {
     // Not Linux: fall back to what Node reports.
   }
@@ -73,9 +80,12 @@ export function describeMachine(benchDir: string): MachineInfo {
   };
 }
 
+/** HEAD, marked `+local changes` when the measured packages differ from it. */
 export function gitRevision(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages/thread-store-local', 'packages/thread-store-api'], { encoding: 'utf8' }).trim();
+    return dirty ? `${head} +local changes` : head;
   } catch {
     return 'unknown';
   }

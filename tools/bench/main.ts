@@ -10,11 +10,11 @@
  *     --dir DIR              where homes are generated and cached (default: $TMPDIR/skein-bench)
  *     --big-mb 100           size of the large thread (a 10 MB one is read too, for comparison)
  *     --append-items 200000  items per append workload
- *     --codex-budget-s 900   stop paging Codex after this long (per mode) and extrapolate
+ *     --paging-budget-s 900  stop paging (Codex or Skein) after this long and extrapolate
  *     --seed 1               generator seed
  *     --no-write             print the tables, leave BENCHMARKS.md and results.json alone
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,6 @@ import { describeMachine, gitRevision } from './machine.js';
 import { runRemoteBench } from './remote.js';
 import { globalEntry, globalTable, loadResults, renderMarkdown, saveResults, sizeEntry, sizeTable } from './report.js';
 import { runSkeinList } from './skein-list.js';
-import { writeFileSync } from 'node:fs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -95,7 +94,7 @@ function parseOptions(argv: string[]): Options {
       case '--append-items':
         o.appendItems = Number(val());
         break;
-      case '--codex-budget-s':
+      case '--paging-budget-s':
         o.codexBudgetMs = Number(val()) * 1000;
         break;
       case '--seed':
@@ -163,6 +162,7 @@ async function main(): Promise<void> {
   if (!opts.onlySingle) {
     for (const n of opts.sizes) {
       log(`=== ${n} threads ===`);
+      const load0 = os.loadavg()[0] ?? 0;
       const home = ensureHome(opts.dir, n, opts.seed);
       let codex: CodexListResult | null = null;
       if (!opts.skipCodex) {
@@ -171,8 +171,9 @@ async function main(): Promise<void> {
         codex = await runCodexList(home, opts.codexBudgetMs);
       }
       warmPageCache(home);
-      const skein = await runSkeinList(home, n >= 100_000 ? 1 : 3);
+      const skein = await runSkeinList(home, n >= 100_000 ? 1 : 3, opts.codexBudgetMs);
       const entry = sizeEntry(n, home.bytes, meta, skein, codex, version);
+      entry.load = `${load0.toFixed(1)} → ${(os.loadavg()[0] ?? 0).toFixed(1)}`;
       results.sizes[String(n)] = entry;
       const t = `### ${n.toLocaleString('en-US')} threads\n\n${sizeTable(entry)}\n`;
       printed.push(t);
@@ -184,6 +185,7 @@ async function main(): Promise<void> {
 
   if (!opts.skipSingle) {
     log('=== one large thread, and writes ===');
+    const load0 = os.loadavg()[0] ?? 0;
     const history: HistoryResult[] = [];
     let heapCap: HeapCapResult | null = null;
     const small = ensureBigThread(opts.dir, 10);
@@ -196,6 +198,7 @@ async function main(): Promise<void> {
     log('append and flush');
     const append: AppendResult = await runAppend(opts.dir, opts.appendItems, 500);
     const g = globalEntry(meta, history, heapCap, append);
+    g.load = `${load0.toFixed(1)} → ${(os.loadavg()[0] ?? 0).toFixed(1)}`;
     results.global = g;
     const t = `### One large thread, and writes\n\n${globalTable(g)}\n`;
     printed.push(t);

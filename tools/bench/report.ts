@@ -26,6 +26,8 @@ export function summarize(values: readonly number[]): Summary {
 }
 
 export interface SizeEntry {
+  /** 1-minute load average before → after (the machine is shared; high load inflates times). */
+  load?: string;
   threads: number;
   megabytes: number;
   date: string;
@@ -38,6 +40,7 @@ export interface SizeEntry {
     paging50: Summary;
     paging100: Summary;
     pagedCount: number;
+    pagingTruncated?: boolean;
     searchHit: Summary;
     searchHitCount: number;
     searchMiss: Summary;
@@ -62,6 +65,7 @@ export interface SizeEntry {
 }
 
 export interface GlobalEntry {
+  load?: string;
   date: string;
   commit: string;
   command: string;
@@ -111,6 +115,7 @@ export function sizeEntry(
       paging50: summarize(s.paging50Ms),
       paging100: summarize(s.paging100Ms),
       pagedCount: s.pagedCount,
+      pagingTruncated: s.pagingTruncated,
       searchHit: summarize(s.searchHitMs),
       searchHitCount: s.searchHitCount,
       searchMiss: summarize(s.searchMissMs),
@@ -235,13 +240,18 @@ export function sizeTable(e: SizeEntry): string {
     fpOk ? MET : MISSED,
   ]);
   const pd = c?.pagingDefault;
-  const pagingRatio = pd && !pd.truncated ? pd.ms / s.paging50.median : Number.NaN;
+  // When paging stopped at its time budget, compare per-thread rates (extrapolated to all N).
+  const skeinFull = s.pagingTruncated ? (s.paging50.median * n) / Math.max(1, s.pagedCount) : s.paging50.median;
+  const codexFull = pd ? (pd.truncated ? (pd.ms * n) / Math.max(1, pd.count) : pd.ms) : Number.NaN;
+  const extrapolated = s.pagingTruncated || (pd?.truncated ?? false);
+  const pagingRatio = codexFull / skeinFull;
+  const skeinPaging = s.pagingTruncated ? `${fmtMs(s.paging50.median)} for ${fmtCount(s.pagedCount)} threads (stopped at the time budget)` : fmtMs(s.paging50.median);
   const codexPaging = pd ? `${fmtMs(pd.ms)}${pd.truncated ? ` for ${fmtCount(pd.count)} threads (stopped at the time budget)` : ''}${pd.count !== n && !pd.truncated ? ` (${fmtCount(pd.count)} threads)` : ''}` : '—';
   rows.push([
-    `Paging through all ${fmtCount(n)} threads, 50/page (Codex default)${s.pagedCount !== n ? ` — Skein returned ${fmtCount(s.pagedCount)}` : ''}`,
-    fmtMs(s.paging50.median),
+    `Paging through all ${fmtCount(n)} threads, 50/page (Codex default)${s.pagedCount !== n && !s.pagingTruncated ? ` — Skein returned ${fmtCount(s.pagedCount)}` : ''}`,
+    skeinPaging,
     codexPaging,
-    pd ? (pd.truncated ? `> ${ratio((pd.ms * n) / Math.max(1, pd.count), s.paging50.median)} (extrapolated)` : ratio(pd.ms, s.paging50.median)) : '—',
+    pd ? `${ratio(codexFull, skeinFull)}${extrapolated ? ' (extrapolated)' : ''}` : '—',
     tenK ? '≥ 10× faster than Codex' : '',
     tenK && c ? (pagingRatio >= 10 ? MET : MISSED) : '',
   ]);
@@ -249,14 +259,14 @@ export function sizeTable(e: SizeEntry): string {
     const ps = c.pagingStateDb;
     rows.push([
       'Paging through all, 50/page (Codex `useStateDbOnly:true`)',
-      fmtMs(s.paging50.median),
+      skeinPaging,
       `${fmtMs(ps.ms)}${ps.truncated ? ` for ${fmtCount(ps.count)} (stopped)` : ''}`,
-      ps.truncated ? '—' : ratio(ps.ms, s.paging50.median),
+      ratio(ps.truncated ? (ps.ms * n) / Math.max(1, ps.count) : ps.ms, skeinFull),
       '',
       '',
     ]);
   }
-  rows.push(['Paging through all, 100/page', fmtMs(s.paging100.median), '—', '—', '', '']);
+  if (!s.pagingTruncated) rows.push(['Paging through all, 100/page', fmtMs(s.paging100.median), '—', '—', '', '']);
   rows.push([`Content search, term in ~1% of threads, first page (${s.searchHitCount} hits)`, fmtMs(s.searchHit.median), 'n/a', '—', '', '']);
   rows.push(['Content search, term in no thread (whole corpus)', fmtMs(s.searchMiss.median), 'n/a', '—', '', '']);
   rows.push(['`listThreads` with `searchTerm` (name/preview filter)', fmtMs(s.titleFilter.median), '—', '—', '', '']);
@@ -319,7 +329,7 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
   for (const e of sizes) {
     out.push(`## ${fmtCount(e.threads)} threads (${e.megabytes.toFixed(0)} MB of rollouts)`);
     out.push('');
-    out.push(`Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\`${e.codex ? `; Codex ${e.codex.version}${e.codex.sameFirstPage ? ' (its first page held the same 50 threads in the same order as Skein\'s)' : ' (NOTE: its first page differed from Skein\'s)'}` : '; Codex skipped'}.`);
+    out.push(`Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\`${e.load ? ` (load average ${e.load})` : ''}${e.codex ? `; Codex ${e.codex.version}${e.codex.sameFirstPage ? ' (its first page held the same 50 threads in the same order as Skein\'s)' : ' (NOTE: its first page differed from Skein\'s)'}` : '; Codex skipped'}.`);
     out.push('');
     out.push(sizeTable(e));
     out.push('');
@@ -327,7 +337,7 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
   if (r.global) {
     out.push('## One large thread, and writes');
     out.push('');
-    out.push(`Measured ${r.global.date} at commit \`${r.global.commit}\` with \`${r.global.command}\`.`);
+    out.push(`Measured ${r.global.date} at commit \`${r.global.commit}\` with \`${r.global.command}\`${r.global.load ? ` (load average ${r.global.load})` : ''}.`);
     out.push('');
     out.push(globalTable(r.global));
     out.push('');

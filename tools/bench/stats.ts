@@ -23,6 +23,23 @@ export async function timeRuns(runs: number, warmup: number, fn: () => Promise<u
   return out;
 }
 
+/**
+ * Like timeRuns, but stops early once `budgetMs` has been spent (after at least `minRuns`), so a
+ * slow store at a large N still finishes: the number of runs is reported next to the figure.
+ */
+export async function timeRunsBudget(maxRuns: number, minRuns: number, budgetMs: number, fn: () => Promise<unknown>): Promise<number[]> {
+  await fn();
+  const out: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < maxRuns; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+    if (out.length >= minRuns && performance.now() - start > budgetMs) break;
+  }
+  return out;
+}
+
 /** Milliseconds, with a unit that keeps 2–3 significant digits. */
 export function fmtMs(ms: number): string {
   if (!Number.isFinite(ms)) return 'n/a';
