@@ -139,10 +139,16 @@ export class InMemoryThreadStore implements ThreadStore {
     if (!isObject(params.source) || typeof params.source.kind !== 'string')
       throw ThreadStoreError.invalidRequest('source must be a SessionSource such as { kind: "cli" }');
     if (params.historyMode === 'paginated')
-      throw ThreadStoreError.unsupported('historyMode "paginated"', 'Skein writes legacy histories only; omit historyMode');
+      throw ThreadStoreError.unsupported(
+        'historyMode "paginated"',
+        'Skein writes legacy histories only; omit historyMode',
+      );
     if (params.historyMode !== undefined && params.historyMode !== 'legacy')
       throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
-    if (params.createdAt !== undefined && (!(params.createdAt instanceof Date) || Number.isNaN(params.createdAt.getTime())))
+    if (
+      params.createdAt !== undefined &&
+      (!(params.createdAt instanceof Date) || Number.isNaN(params.createdAt.getTime()))
+    )
       throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
     for (const key of ['forkedFromId', 'parentThreadId'] as const) {
       const v = params[key];
@@ -154,7 +160,10 @@ export class InMemoryThreadStore implements ThreadStore {
     this.storage.writerOwners.set(threadId, this);
     this.writers.set(threadId, {
       threadId,
-      pendingCreate: { params: copyInput(params, 'createThread params'), createdAt: new Date((params.createdAt ?? this.now()).getTime()) },
+      pendingCreate: {
+        params: copyInput(params, 'createThread params'),
+        createdAt: new Date((params.createdAt ?? this.now()).getTime()),
+      },
       pending: [],
     });
   }
@@ -350,7 +359,11 @@ export class InMemoryThreadStore implements ThreadStore {
 
   private writer(threadId: ThreadId): LiveWriter {
     const w = this.writers.get(threadId);
-    if (!w) throw new ThreadStoreError('not_found', `thread ${threadId} has no live writer in this store; create or resume it first`);
+    if (!w)
+      throw new ThreadStoreError(
+        'not_found',
+        `thread ${threadId} has no live writer in this store; create or resume it first`,
+      );
     return w;
   }
 
@@ -364,7 +377,10 @@ export class InMemoryThreadStore implements ThreadStore {
     const rec = this.storage.threads.get(threadId);
     if (!rec) throw ThreadStoreError.notFound(threadId);
     if (rec.archivedAt !== null && !includeArchived)
-      throw new ThreadStoreError('not_found', `thread ${threadId} is archived; pass includeArchived or unarchive it first`);
+      throw new ThreadStoreError(
+        'not_found',
+        `thread ${threadId} is archived; pass includeArchived or unarchive it first`,
+      );
     return rec;
   }
 

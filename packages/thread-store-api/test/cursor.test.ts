@@ -11,7 +11,12 @@ const base: ListCursor = {
   value: 1_700_000_000_123,
   threadId: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
 };
-const expectFor = { store: base.store, sortKey: base.sortKey, sortDirection: base.sortDirection, filters: base.filters };
+const expectFor = {
+  store: base.store,
+  sortKey: base.sortKey,
+  sortDirection: base.sortDirection,
+  filters: base.filters,
+};
 
 function rejected(cursor: string, expectation = expectFor): string {
   try {

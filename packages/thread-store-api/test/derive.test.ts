@@ -53,7 +53,9 @@ describe('deriveThreadMetadata', () => {
   });
 
   it('defaults: session id is the thread id, missing source is vscode, created time falls back to the line time', () => {
-    const d = deriveThreadMetadata([{ timestamp: '2025-05-05T00:00:00.000Z', type: 'session_meta', payload: { id: ID } }]);
+    const d = deriveThreadMetadata([
+      { timestamp: '2025-05-05T00:00:00.000Z', type: 'session_meta', payload: { id: ID } },
+    ]);
     expect(d.sessionId).toBe(ID);
     expect(d.source).toEqual({ kind: 'vscode' });
     expect(d.createdAt).toEqual(new Date('2025-05-05T00:00:00.000Z'));
@@ -69,7 +71,19 @@ describe('deriveThreadMetadata', () => {
 
   it('sub-agent spawn sources fill parent and agent fields', () => {
     const d = deriveThreadMetadata([
-      meta({ source: { subagent: { thread_spawn: { parent_thread_id: OTHER, depth: 1, agent_nickname: 'scout', agent_role: 'r', agent_path: 'p' } } } }),
+      meta({
+        source: {
+          subagent: {
+            thread_spawn: {
+              parent_thread_id: OTHER,
+              depth: 1,
+              agent_nickname: 'scout',
+              agent_role: 'r',
+              agent_path: 'p',
+            },
+          },
+        },
+      }),
     ]);
     expect(d).toMatchObject({ parentThreadId: OTHER, agentNickname: 'scout', agentRole: 'r', agentPath: 'p' });
   });
@@ -89,13 +103,34 @@ describe('deriveThreadMetadata', () => {
   it('model, effort and policies follow the latest turn_context; cwd comes from it only without a session_meta cwd', () => {
     const d = deriveThreadMetadata([
       meta(),
-      { type: 'turn_context', payload: { cwd: '/from-turn', model: 'a', effort: 'low', approval_policy: 'never', sandbox_policy: { mode: 'x' } } },
-      { type: 'turn_context', payload: { cwd: '/later', model: 'b', collaboration_mode: { settings: { reasoning_effort: 'high' } } } },
+      {
+        type: 'turn_context',
+        payload: {
+          cwd: '/from-turn',
+          model: 'a',
+          effort: 'low',
+          approval_policy: 'never',
+          sandbox_policy: { mode: 'x' },
+        },
+      },
+      {
+        type: 'turn_context',
+        payload: { cwd: '/later', model: 'b', collaboration_mode: { settings: { reasoning_effort: 'high' } } },
+      },
     ]);
-    expect(d).toMatchObject({ cwd: '/from-turn', model: 'b', reasoningEffort: 'high', approvalMode: 'never', sandboxPolicy: { mode: 'x' } });
-    expect(deriveThreadMetadata([meta({ cwd: '/meta' }), { type: 'turn_context', payload: { cwd: '/turn' } }]).cwd).toBe('/meta');
+    expect(d).toMatchObject({
+      cwd: '/from-turn',
+      model: 'b',
+      reasoningEffort: 'high',
+      approvalMode: 'never',
+      sandboxPolicy: { mode: 'x' },
+    });
     expect(
-      deriveThreadMetadata([meta(), { type: 'turn_context', payload: { approval_policy: { granular: true } } }]).approvalMode,
+      deriveThreadMetadata([meta({ cwd: '/meta' }), { type: 'turn_context', payload: { cwd: '/turn' } }]).cwd,
+    ).toBe('/meta');
+    expect(
+      deriveThreadMetadata([meta(), { type: 'turn_context', payload: { approval_policy: { granular: true } } }])
+        .approvalMode,
     ).toBe('{"granular":true}');
   });
 
@@ -110,21 +145,36 @@ describe('deriveThreadMetadata', () => {
   });
 
   it('an image-only message previews as [Image]; an empty one is skipped', () => {
-    expect(deriveThreadMetadata([meta(), ev({ type: 'user_message', message: '   ' }), ev({ type: 'user_message', message: '', images: ['x.png'] })]).preview).toBe(
-      '[Image]',
-    );
+    expect(
+      deriveThreadMetadata([
+        meta(),
+        ev({ type: 'user_message', message: '   ' }),
+        ev({ type: 'user_message', message: '', images: ['x.png'] }),
+      ]).preview,
+    ).toBe('[Image]');
   });
 
   it('paginated user messages count too', () => {
     const d = deriveThreadMetadata([
       meta({ history_mode: 'paginated' }),
-      ev({ type: 'item_completed', item: { type: 'UserMessage', content: [{ type: 'text', text: 'line one' }, { type: 'text', text: 'line two' }] } }),
+      ev({
+        type: 'item_completed',
+        item: {
+          type: 'UserMessage',
+          content: [
+            { type: 'text', text: 'line one' },
+            { type: 'text', text: 'line two' },
+          ],
+        },
+      }),
     ]);
     expect(d.preview).toBe('line one\nline two');
   });
 
   it('a thread goal is the preview when there is no user message', () => {
-    expect(deriveThreadMetadata([meta(), ev({ type: 'thread_goal_updated', goal: { objective: ' ship it ' } })]).preview).toBe('ship it');
+    expect(
+      deriveThreadMetadata([meta(), ev({ type: 'thread_goal_updated', goal: { objective: ' ship it ' } })]).preview,
+    ).toBe('ship it');
     const acc = new ThreadMetadataAccumulator();
     acc.observe(meta());
     acc.observe(ev({ type: 'thread_goal_updated', objective: 'goal' }));
@@ -137,20 +187,35 @@ describe('deriveThreadMetadata', () => {
     const d = deriveThreadMetadata([
       meta(),
       ev({ type: 'task_started' }, '2025-01-02T04:00:00.000Z'),
-      ev({ type: 'token_count', info: { total_token_usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 } } }, '2025-01-02T04:00:01.000Z'),
+      ev(
+        { type: 'token_count', info: { total_token_usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 } } },
+        '2025-01-02T04:00:01.000Z',
+      ),
       ev({ type: 'task_started' }, '2025-01-02T05:00:00.000Z'),
       ev({ type: 'token_count', info: null }, '2025-01-02T05:00:02.000Z'),
     ]);
-    expect(d.tokenUsage).toEqual({ inputTokens: 1, cachedInputTokens: 0, outputTokens: 2, reasoningOutputTokens: 0, totalTokens: 3 });
+    expect(d.tokenUsage).toEqual({
+      inputTokens: 1,
+      cachedInputTokens: 0,
+      outputTokens: 2,
+      reasoningOutputTokens: 0,
+      totalTokens: 3,
+    });
     expect(d.lastTurnStartedAt).toEqual(new Date('2025-01-02T05:00:00.000Z'));
     expect(d.lastItemAt).toEqual(new Date('2025-01-02T05:00:02.000Z'));
   });
 
   it('thread_name_updated sets the name, and a blank one clears it', () => {
     expect(deriveThreadMetadata([meta()]).name).toBeUndefined();
-    expect(deriveThreadMetadata([meta(), ev({ type: 'thread_name_updated', thread_name: 'Named' })]).name).toBe('Named');
+    expect(deriveThreadMetadata([meta(), ev({ type: 'thread_name_updated', thread_name: 'Named' })]).name).toBe(
+      'Named',
+    );
     expect(
-      deriveThreadMetadata([meta(), ev({ type: 'thread_name_updated', thread_name: 'Named' }), ev({ type: 'thread_name_updated', thread_name: ' ' })]).name,
+      deriveThreadMetadata([
+        meta(),
+        ev({ type: 'thread_name_updated', thread_name: 'Named' }),
+        ev({ type: 'thread_name_updated', thread_name: ' ' }),
+      ]).name,
     ).toBeNull();
   });
 
@@ -181,6 +246,9 @@ describe('time and JSON helpers', () => {
     const u = { inputTokens: 1, cachedInputTokens: 2, outputTokens: 3, reasoningOutputTokens: 4, totalTokens: 10 };
     expect(tokenUsageFromJson(tokenUsageToJson(u))).toEqual(u);
     expect(tokenUsageFromJson('x')).toBeNull();
-    expect(gitInfoToJson({ sha: 'a', branch: null, originUrl: 'u' })).toEqual({ commit_hash: 'a', repository_url: 'u' });
+    expect(gitInfoToJson({ sha: 'a', branch: null, originUrl: 'u' })).toEqual({
+      commit_hash: 'a',
+      repository_url: 'u',
+    });
   });
 });

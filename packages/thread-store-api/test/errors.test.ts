@@ -38,10 +38,16 @@ describe('ThreadStoreError', () => {
   });
 
   it('has helpers for the common codes', () => {
-    expect(ThreadStoreError.notFound('abc')).toMatchObject({ code: 'not_found', message: expect.stringContaining('abc') });
+    expect(ThreadStoreError.notFound('abc')).toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining('abc'),
+    });
     expect(ThreadStoreError.invalidRequest('bad')).toMatchObject({ code: 'invalid_request', message: 'bad' });
     expect(ThreadStoreError.conflict('busy')).toMatchObject({ code: 'conflict' });
-    expect(ThreadStoreError.unsupported('x', 'because')).toMatchObject({ code: 'unsupported', message: 'x is not supported: because' });
+    expect(ThreadStoreError.unsupported('x', 'because')).toMatchObject({
+      code: 'unsupported',
+      message: 'x is not supported: because',
+    });
     expect(ThreadStoreError.internal('oops').cause).toBeUndefined();
   });
 

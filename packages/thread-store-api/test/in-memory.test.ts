@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryThreadStorage, InMemoryThreadStore, isThreadStoreError, loadHistoryItems, newThreadId } from '../src/index.js';
+import {
+  InMemoryThreadStorage,
+  InMemoryThreadStore,
+  isThreadStoreError,
+  loadHistoryItems,
+  newThreadId,
+} from '../src/index.js';
 import type { CreateThreadParams, RolloutItem, ThreadId } from '../src/index.js';
 
 /** A clock the test moves by hand. */
@@ -45,7 +51,9 @@ describe('InMemoryThreadStore', () => {
     expect(t.createdAt.toISOString()).toBe('2024-01-01T00:00:00.000Z');
     clock.set(Date.UTC(2026, 0, 1));
     await store.archiveThread({ threadId: p.threadId });
-    expect((await store.readThread({ threadId: p.threadId, includeArchived: true })).archivedAt?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+    expect((await store.readThread({ threadId: p.threadId, includeArchived: true })).archivedAt?.toISOString()).toBe(
+      '2026-01-01T00:00:00.000Z',
+    );
   });
 
   it('createdAt defaults to the clock', async () => {
@@ -133,7 +141,10 @@ describe('InMemoryThreadStore', () => {
     const store = new InMemoryThreadStore();
     const p = params();
     await store.createThread(p);
-    await store.appendItems({ threadId: p.threadId, items: [{ type: 'turn_context', payload: { model: 'from-history-1' } }, userMsg('m')] });
+    await store.appendItems({
+      threadId: p.threadId,
+      items: [{ type: 'turn_context', payload: { model: 'from-history-1' } }, userMsg('m')],
+    });
     await store.flushThread(p.threadId);
     await store.updateThreadMetadata({ threadId: p.threadId, patch: { model: 'patched', name: 'patched name' } });
     expect((await store.readThread({ threadId: p.threadId })).model).toBe('patched');
@@ -145,7 +156,10 @@ describe('InMemoryThreadStore', () => {
       ],
     });
     await store.flushThread(p.threadId);
-    expect(await store.readThread({ threadId: p.threadId })).toMatchObject({ model: 'from-history-2', name: 'renamed in history' });
+    expect(await store.readThread({ threadId: p.threadId })).toMatchObject({
+      model: 'from-history-2',
+      name: 'renamed in history',
+    });
     await store.updateThreadMetadata({ threadId: p.threadId, patch: { model: 'patched again' } });
     expect((await store.readThread({ threadId: p.threadId })).model).toBe('patched again');
   });
@@ -155,9 +169,16 @@ describe('InMemoryThreadStore', () => {
     const p = params();
     await store.createThread(p);
     await store.persistThread(p.threadId);
-    expect(await code(store.updateThreadMetadata({ threadId: p.threadId, patch: { sandboxPolicy: () => 1 } }))).toBe('invalid_request');
+    expect(await code(store.updateThreadMetadata({ threadId: p.threadId, patch: { sandboxPolicy: () => 1 } }))).toBe(
+      'invalid_request',
+    );
     expect(
-      await code(store.appendItems({ threadId: p.threadId, items: [{ type: 'x', payload: { f: () => 1 } } as unknown as RolloutItem] })),
+      await code(
+        store.appendItems({
+          threadId: p.threadId,
+          items: [{ type: 'x', payload: { f: () => 1 } } as unknown as RolloutItem],
+        }),
+      ),
     ).toBe('invalid_request');
   });
 
@@ -181,7 +202,10 @@ describe('InMemoryThreadStore', () => {
     const parent = newThreadId();
     const p: CreateThreadParams = {
       ...params(),
-      source: { kind: 'subagent', subagent: { kind: 'thread_spawn', parentThreadId: parent, depth: 1, agentNickname: 'n' } },
+      source: {
+        kind: 'subagent',
+        subagent: { kind: 'thread_spawn', parentThreadId: parent, depth: 1, agentNickname: 'n' },
+      },
       baseInstructions: { text: 'be brief' },
       dynamicTools: [{ name: 'tool' }],
       threadSource: 'user',
@@ -200,7 +224,11 @@ describe('InMemoryThreadStore', () => {
       session_id: 'root',
       memory_mode: 'disabled',
     });
-    expect(await store.readThread({ threadId: p.threadId })).toMatchObject({ sessionId: 'root', memoryMode: 'disabled', threadSource: 'user' });
+    expect(await store.readThread({ threadId: p.threadId })).toMatchObject({
+      sessionId: 'root',
+      memoryMode: 'disabled',
+      threadSource: 'user',
+    });
   });
 
   it('search snippets show the match with context around it', async () => {
@@ -208,7 +236,10 @@ describe('InMemoryThreadStore', () => {
     const p = params();
     await store.createThread(p);
     const long = `${'lead '.repeat(40)}the gannet colony ${'tail '.repeat(40)}`;
-    await store.appendItems({ threadId: p.threadId, items: [userMsg('q'), { type: 'event_msg', payload: { type: 'agent_message', message: long } }] });
+    await store.appendItems({
+      threadId: p.threadId,
+      items: [userMsg('q'), { type: 'event_msg', payload: { type: 'agent_message', message: long } }],
+    });
     await store.shutdownThread(p.threadId);
     const page = await store.searchThreads({ searchTerm: 'GANNET' });
     const snippet = page.items[0]?.snippet ?? '';

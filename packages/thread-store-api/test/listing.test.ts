@@ -10,7 +10,13 @@ import {
   paginateSorted,
   threadMatchesFilters,
 } from '../src/index.js';
-import type { ListThreadsParams, NormalizedListParams, SortDirection, StoredThread, ThreadSortKey } from '../src/index.js';
+import type {
+  ListThreadsParams,
+  NormalizedListParams,
+  SortDirection,
+  StoredThread,
+  ThreadSortKey,
+} from '../src/index.js';
 import { thread, tid } from './helpers.js';
 
 function invalid(params: ListThreadsParams): void {
@@ -55,8 +61,14 @@ describe('normalizeListParams', () => {
   });
 
   it('the filter fingerprint ignores order but not content', () => {
-    const a = normalizeListParams({ modelProviders: ['x', 'y'], cwdFilters: ['/b', '/a'], allowedSources: ['exec', 'cli'] }, 'o');
-    const b = normalizeListParams({ modelProviders: ['y', 'x'], cwdFilters: ['/a', '/b'], allowedSources: ['cli', 'exec'] }, 'o');
+    const a = normalizeListParams(
+      { modelProviders: ['x', 'y'], cwdFilters: ['/b', '/a'], allowedSources: ['exec', 'cli'] },
+      'o',
+    );
+    const b = normalizeListParams(
+      { modelProviders: ['y', 'x'], cwdFilters: ['/a', '/b'], allowedSources: ['cli', 'exec'] },
+      'o',
+    );
     expect(a.filters).toBe(b.filters);
     const variants: ListThreadsParams[] = [
       {},
@@ -71,11 +83,14 @@ describe('normalizeListParams', () => {
     const prints = variants.map((v) => normalizeListParams(v, 'o').filters);
     expect(new Set(prints).size).toBe(prints.length);
     // Paging parameters are not filters.
-    expect(normalizeListParams({ pageSize: 3, sortKey: 'updatedAt', sortDirection: 'asc' }, 'o').filters).toBe(prints[0]);
+    expect(normalizeListParams({ pageSize: 3, sortKey: 'updatedAt', sortDirection: 'asc' }, 'o').filters).toBe(
+      prints[0],
+    );
   });
 
   it('rejects bad page sizes, sort keys and directions', () => {
-    for (const pageSize of [0, -1, 1.5, MAX_PAGE_SIZE + 1, 1e12, Number.NaN, Number.POSITIVE_INFINITY]) invalid({ pageSize });
+    for (const pageSize of [0, -1, 1.5, MAX_PAGE_SIZE + 1, 1e12, Number.NaN, Number.POSITIVE_INFINITY])
+      invalid({ pageSize });
     invalid({ pageSize: '5' as unknown as number });
     invalid({ sortKey: 'name' as ThreadSortKey });
     invalid({ sortDirection: 'up' as SortDirection });
@@ -105,9 +120,13 @@ describe('threadMatchesFilters', () => {
     expect(threadMatchesFilters(t, p({ modelProviders: [], allowedSources: ['exec'] }))).toBe(true);
     expect(threadMatchesFilters(t, p({ allowedSources: ['exec'] }))).toBe(false);
     expect(threadMatchesFilters(t, p({ modelProviders: ['x'] }))).toBe(false);
-    expect(threadMatchesFilters(t, p({ modelProviders: ['x'], allowedSources: ['exec'], cwdFilters: ['/a'] }))).toBe(true);
+    expect(threadMatchesFilters(t, p({ modelProviders: ['x'], allowedSources: ['exec'], cwdFilters: ['/a'] }))).toBe(
+      true,
+    );
     expect(threadMatchesFilters(t, p({ modelProviders: ['x'], allowedSources: ['exec'], cwdFilters: [] }))).toBe(false);
-    expect(threadMatchesFilters(t, p({ modelProviders: ['x'], allowedSources: ['exec'], cwdFilters: ['/b'] }))).toBe(false);
+    expect(threadMatchesFilters(t, p({ modelProviders: ['x'], allowedSources: ['exec'], cwdFilters: ['/b'] }))).toBe(
+      false,
+    );
   });
 
   it('searchTerm is a case-insensitive substring of name or preview', () => {
@@ -125,20 +144,40 @@ describe('compareThreads', () => {
     const a = thread({ threadId: tid(1), createdAt: new Date(10) });
     const b = thread({ threadId: tid(2), createdAt: new Date(10) });
     const c = thread({ threadId: tid(0), createdAt: new Date(20) });
-    expect([c, b, a].sort((x, y) => compareThreads(x, y, 'createdAt', 'asc')).map((t) => t.threadId)).toEqual([tid(1), tid(2), tid(0)]);
-    expect([a, b, c].sort((x, y) => compareThreads(x, y, 'createdAt', 'desc')).map((t) => t.threadId)).toEqual([tid(0), tid(2), tid(1)]);
+    expect([c, b, a].sort((x, y) => compareThreads(x, y, 'createdAt', 'asc')).map((t) => t.threadId)).toEqual([
+      tid(1),
+      tid(2),
+      tid(0),
+    ]);
+    expect([a, b, c].sort((x, y) => compareThreads(x, y, 'createdAt', 'desc')).map((t) => t.threadId)).toEqual([
+      tid(0),
+      tid(2),
+      tid(1),
+    ]);
     expect(compareThreads(a, a, 'updatedAt', 'desc') === 0).toBe(true);
   });
 });
 
 /** Threads with values drawn from a small range, so ties happen often. */
 const threadsArb = fc
-  .array(fc.record({ c: fc.integer({ min: 0, max: 5 }), u: fc.integer({ min: 0, max: 5 }), r: fc.integer({ min: 0, max: 5 }) }), {
-    maxLength: 30,
-  })
+  .array(
+    fc.record({
+      c: fc.integer({ min: 0, max: 5 }),
+      u: fc.integer({ min: 0, max: 5 }),
+      r: fc.integer({ min: 0, max: 5 }),
+    }),
+    {
+      maxLength: 30,
+    },
+  )
   .map((rows) =>
     rows.map((v, i) =>
-      thread({ threadId: tid(i * 7919 % 1000), createdAt: new Date(v.c), updatedAt: new Date(v.u), recencyAt: new Date(v.r) }),
+      thread({
+        threadId: tid((i * 7919) % 1000),
+        createdAt: new Date(v.c),
+        updatedAt: new Date(v.u),
+        recencyAt: new Date(v.r),
+      }),
     ),
   )
   .filter((ts) => new Set(ts.map((t) => t.threadId)).size === ts.length);
@@ -148,8 +187,11 @@ function sortedFor(ts: StoredThread[], p: NormalizedListParams): StoredThread[] 
 }
 
 describe('paginateSorted', () => {
-  const params = (pageSize: number, sortKey: ThreadSortKey = 'createdAt', sortDirection: SortDirection = 'desc'): NormalizedListParams =>
-    normalizeListParams({ pageSize, sortKey, sortDirection }, 'openai');
+  const params = (
+    pageSize: number,
+    sortKey: ThreadSortKey = 'createdAt',
+    sortDirection: SortDirection = 'desc',
+  ): NormalizedListParams => normalizeListParams({ pageSize, sortKey, sortDirection }, 'openai');
 
   it('the first page has no backwards cursor; the last has no next cursor', () => {
     const ts = [0, 1, 2].map((i) => thread({ threadId: tid(i), createdAt: new Date(i) }));
@@ -180,14 +222,25 @@ describe('paginateSorted', () => {
     const sorted = sortedFor(ts, p);
     const first = paginateSorted(sorted, (t) => t, p, 'memory', null);
     const without = sorted.filter((t) => t.threadId !== tid(2));
-    expect(paginateSorted(without, (t) => t, p, 'memory', first.nextCursor).items.map((t) => t.threadId)).toEqual([tid(1), tid(0)]);
+    expect(paginateSorted(without, (t) => t, p, 'memory', first.nextCursor).items.map((t) => t.threadId)).toEqual([
+      tid(1),
+      tid(0),
+    ]);
   });
 
   it('a next cursor past the end gives an empty page that can go back', () => {
     const ts = [0, 1].map((i) => thread({ threadId: tid(i), createdAt: new Date(i) }));
     const p = params(1);
     const sorted = sortedFor(ts, p);
-    const anchor = encodeListCursor({ store: 'memory', sortKey: 'createdAt', sortDirection: 'desc', filters: p.filters, towards: 'next', value: -5, threadId: tid(9) });
+    const anchor = encodeListCursor({
+      store: 'memory',
+      sortKey: 'createdAt',
+      sortDirection: 'desc',
+      filters: p.filters,
+      towards: 'next',
+      value: -5,
+      threadId: tid(9),
+    });
     const page = paginateSorted(sorted, (t) => t, p, 'memory', anchor);
     expect(page.items).toEqual([]);
     expect(page.nextCursor).toBeNull();
@@ -211,7 +264,15 @@ describe('paginateSorted', () => {
     reject(() => paginateSorted(ts, (t) => t, p, 'local', first.nextCursor));
     reject(() => paginateSorted(ts, (t) => t, params(1, 'updatedAt'), 'memory', first.nextCursor));
     reject(() => paginateSorted(ts, (t) => t, params(1, 'createdAt', 'asc'), 'memory', first.nextCursor));
-    reject(() => paginateSorted(ts, (t) => t, normalizeListParams({ pageSize: 1, archived: true }, 'openai'), 'memory', first.nextCursor));
+    reject(() =>
+      paginateSorted(
+        ts,
+        (t) => t,
+        normalizeListParams({ pageSize: 1, archived: true }, 'openai'),
+        'memory',
+        first.nextCursor,
+      ),
+    );
   });
 
   it('walking forward, then backward, visits every thread exactly once in order (property)', () => {

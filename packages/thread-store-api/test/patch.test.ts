@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { applyGitPatch, applyPatch, isEmptyPatch, isThreadStoreError, mergePatches, validatePatch } from '../src/index.js';
+import {
+  applyGitPatch,
+  applyPatch,
+  isEmptyPatch,
+  isThreadStoreError,
+  mergePatches,
+  validatePatch,
+} from '../src/index.js';
 import type { ThreadMetadataPatch } from '../src/index.js';
 import { thread } from './helpers.js';
 
@@ -81,7 +88,11 @@ describe('metadata patches', () => {
     expect(applyGitPatch(start, undefined)).toBe(start);
     expect(applyGitPatch(null, { sha: 'b' })).toEqual({ sha: 'b', branch: null, originUrl: null });
     expect(applyGitPatch({ sha: 'a', branch: null, originUrl: null }, { sha: null })).toBeNull();
-    expect(applyPatch(thread({ gitInfo: start }), { gitInfo: { originUrl: null } }).gitInfo).toEqual({ sha: 'a', branch: 'main', originUrl: null });
+    expect(applyPatch(thread({ gitInfo: start }), { gitInfo: { originUrl: null } }).gitInfo).toEqual({
+      sha: 'a',
+      branch: 'main',
+      originUrl: null,
+    });
   });
 
   it('advanceRecencyAt only moves recency forward', () => {
@@ -105,11 +116,18 @@ describe('metadata patches', () => {
       { name: 'a', model: 'm', gitInfo: { sha: 's', branch: 'b' }, advanceRecencyAt: new Date(30) },
       { name: null, gitInfo: { branch: 'c' }, advanceRecencyAt: new Date(20), model: undefined },
     );
-    expect(merged).toEqual({ name: null, model: 'm', gitInfo: { sha: 's', branch: 'c' }, advanceRecencyAt: new Date(30) });
+    expect(merged).toEqual({
+      name: null,
+      model: 'm',
+      gitInfo: { sha: 's', branch: 'c' },
+      advanceRecencyAt: new Date(30),
+    });
     expect(mergePatches({ gitInfo: { sha: 's' } }, { gitInfo: null }).gitInfo).toBeNull();
     expect(mergePatches({ gitInfo: null }, { gitInfo: { sha: 'x' } }).gitInfo).toEqual({ sha: 'x' });
     expect(mergePatches({}, { advanceRecencyAt: new Date(5) }).advanceRecencyAt).toEqual(new Date(5));
-    expect(mergePatches({ advanceRecencyAt: new Date(5) }, { advanceRecencyAt: null }).advanceRecencyAt).toEqual(new Date(5));
+    expect(mergePatches({ advanceRecencyAt: new Date(5) }, { advanceRecencyAt: null }).advanceRecencyAt).toEqual(
+      new Date(5),
+    );
   });
 
   it('applying merged patches equals applying them one after another', () => {
@@ -120,7 +138,10 @@ describe('metadata patches', () => {
       { name: null, preview: 'p', advanceRecencyAt: null },
     ];
     const sequential = patches.reduce((acc, p) => applyPatch(acc, p), t);
-    const merged = applyPatch(t, patches.reduce((acc, p) => mergePatches(acc, p), {} as ThreadMetadataPatch));
+    const merged = applyPatch(
+      t,
+      patches.reduce((acc, p) => mergePatches(acc, p), {} as ThreadMetadataPatch),
+    );
     expect(merged).toEqual(sequential);
   });
 
@@ -132,14 +153,22 @@ describe('metadata patches', () => {
 
   it('validatePatch accepts good patches', () => {
     validatePatch({});
-    validatePatch({ name: 'n', model: null, createdAt: new Date(), gitInfo: { sha: null }, memoryMode: 'disabled', historyMode: 'legacy' });
+    validatePatch({
+      name: 'n',
+      model: null,
+      createdAt: new Date(),
+      gitInfo: { sha: null },
+      memoryMode: 'disabled',
+      historyMode: 'legacy',
+    });
   });
 
   it('validatePatch rejects wrong shapes, saying which field', () => {
     invalid(null);
     invalid('name');
     invalid({ bogus: 1 });
-    for (const k of ['modelProvider', 'createdAt', 'updatedAt', 'source', 'historyMode', 'memoryMode']) invalid({ [k]: null });
+    for (const k of ['modelProvider', 'createdAt', 'updatedAt', 'source', 'historyMode', 'memoryMode'])
+      invalid({ [k]: null });
     invalid({ name: 5 });
     invalid({ model: {} });
     invalid({ createdAt: '2024-01-01' });

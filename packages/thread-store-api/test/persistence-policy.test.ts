@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { isPersistedRolloutItem, persistedRolloutItems } from '../src/index.js';
 import type { RolloutItem } from '../src/index.js';
 
-const ev = (type: string, extra: Record<string, unknown> = {}): RolloutItem => ({ type: 'event_msg', payload: { type, ...extra } });
+const ev = (type: string, extra: Record<string, unknown> = {}): RolloutItem => ({
+  type: 'event_msg',
+  payload: { type, ...extra },
+});
 const ri = (type: string): RolloutItem => ({ type: 'response_item', payload: { type } });
 
 describe('the rollout persistence policy', () => {
@@ -18,9 +21,18 @@ describe('the rollout persistence policy', () => {
   });
 
   it('keeps response items except compaction triggers, "other" and ghost snapshots', () => {
-    for (const t of ['message', 'reasoning', 'function_call', 'function_call_output', 'custom_tool_call', 'local_shell_call', 'web_search_call'])
+    for (const t of [
+      'message',
+      'reasoning',
+      'function_call',
+      'function_call_output',
+      'custom_tool_call',
+      'local_shell_call',
+      'web_search_call',
+    ])
       expect(isPersistedRolloutItem(ri(t)), t).toBe(true);
-    for (const t of ['compaction_trigger', 'other', 'ghost_snapshot']) expect(isPersistedRolloutItem(ri(t)), t).toBe(false);
+    for (const t of ['compaction_trigger', 'other', 'ghost_snapshot'])
+      expect(isPersistedRolloutItem(ri(t)), t).toBe(false);
     expect(isPersistedRolloutItem({ type: 'response_item', payload: 'text' })).toBe(false);
   });
 
@@ -84,7 +96,13 @@ describe('the rollout persistence policy', () => {
   });
 
   it('persistedRolloutItems filters in order, defaulting to legacy', () => {
-    const items = [ev('task_started'), ev('agent_message_delta'), ev('user_message'), ri('ghost_snapshot'), ri('message')];
+    const items = [
+      ev('task_started'),
+      ev('agent_message_delta'),
+      ev('user_message'),
+      ri('ghost_snapshot'),
+      ri('message'),
+    ];
     expect(persistedRolloutItems(items)).toEqual([items[0], items[2], items[4]]);
   });
 });

@@ -16,7 +16,9 @@ import type { RolloutItem } from '../src/index.js';
 describe('rollout items', () => {
   it('rolloutItemProblem accepts rollout lines and explains what is wrong with others', () => {
     expect(rolloutItemProblem({ type: 'x', payload: null })).toBeUndefined();
-    expect(rolloutItemProblem({ type: 'x', payload: {}, timestamp: '2025-01-01T00:00:00Z', ordinal: 0 })).toBeUndefined();
+    expect(
+      rolloutItemProblem({ type: 'x', payload: {}, timestamp: '2025-01-01T00:00:00Z', ordinal: 0 }),
+    ).toBeUndefined();
     expect(rolloutItemProblem(null)).toMatch(/object/);
     expect(rolloutItemProblem([])).toMatch(/object/);
     expect(rolloutItemProblem({ payload: {} })).toMatch(/type/);
@@ -47,9 +49,14 @@ describe('rollout items', () => {
 
   it('userMessageText reads legacy events and paginated user messages only', () => {
     expect(userMessageText({ type: 'event_msg', payload: { type: 'user_message', message: 'a' } })).toBe('a');
-    expect(userMessageText({ type: 'event_msg', payload: { type: 'user_message', message: '', local_images: ['/x.png'] } })).toBe('[Image]');
     expect(
-      userMessageText({ type: 'event_msg', payload: { type: 'item_completed', item: { type: 'UserMessage', content: [{ type: 'image' }] } } }),
+      userMessageText({ type: 'event_msg', payload: { type: 'user_message', message: '', local_images: ['/x.png'] } }),
+    ).toBe('[Image]');
+    expect(
+      userMessageText({
+        type: 'event_msg',
+        payload: { type: 'item_completed', item: { type: 'UserMessage', content: [{ type: 'image' }] } },
+      }),
     ).toBe('[Image]');
     expect(userMessageText({ type: 'event_msg', payload: { type: 'agent_message', message: 'a' } })).toBeUndefined();
     expect(userMessageText({ type: 'response_item', payload: { type: 'message', role: 'user' } })).toBeUndefined();
@@ -60,7 +67,16 @@ describe('rollout items', () => {
     expect(
       agentMessageText({
         type: 'event_msg',
-        payload: { type: 'item_completed', item: { type: 'AgentMessage', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] } },
+        payload: {
+          type: 'item_completed',
+          item: {
+            type: 'AgentMessage',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'text', text: 'b' },
+            ],
+          },
+        },
       }),
     ).toBe('ab');
     expect(agentMessageText({ type: 'event_msg', payload: { type: 'user_message', message: 'x' } })).toBeUndefined();

@@ -24,15 +24,40 @@ const VARIANTS: Array<[string, SessionSource, unknown]> = [
   ['internal', { kind: 'internal', name: 'guardian' }, { internal: 'guardian' }],
   ['subagent review', { kind: 'subagent', subagent: { kind: 'review' } }, { subagent: 'review' }],
   ['subagent compact', { kind: 'subagent', subagent: { kind: 'compact' } }, { subagent: 'compact' }],
-  ['subagent memory consolidation', { kind: 'subagent', subagent: { kind: 'memory_consolidation' } }, { subagent: 'memory_consolidation' }],
-  ['subagent other', { kind: 'subagent', subagent: { kind: 'other', name: 'helper' } }, { subagent: { other: 'helper' } }],
+  [
+    'subagent memory consolidation',
+    { kind: 'subagent', subagent: { kind: 'memory_consolidation' } },
+    { subagent: 'memory_consolidation' },
+  ],
+  [
+    'subagent other',
+    { kind: 'subagent', subagent: { kind: 'other', name: 'helper' } },
+    { subagent: { other: 'helper' } },
+  ],
   [
     'thread_spawn, all fields',
     {
       kind: 'subagent',
-      subagent: { kind: 'thread_spawn', parentThreadId: PARENT, depth: 2, agentPath: 'a/b', agentNickname: 'scout', agentRole: 'explorer' },
+      subagent: {
+        kind: 'thread_spawn',
+        parentThreadId: PARENT,
+        depth: 2,
+        agentPath: 'a/b',
+        agentNickname: 'scout',
+        agentRole: 'explorer',
+      },
     },
-    { subagent: { thread_spawn: { parent_thread_id: PARENT, depth: 2, agent_path: 'a/b', agent_nickname: 'scout', agent_role: 'explorer' } } },
+    {
+      subagent: {
+        thread_spawn: {
+          parent_thread_id: PARENT,
+          depth: 2,
+          agent_path: 'a/b',
+          agent_nickname: 'scout',
+          agent_role: 'explorer',
+        },
+      },
+    },
   ],
   [
     'thread_spawn, minimal',
@@ -41,13 +66,31 @@ const VARIANTS: Array<[string, SessionSource, unknown]> = [
   ],
   [
     'thread_spawn, null optional fields',
-    { kind: 'subagent', subagent: { kind: 'thread_spawn', parentThreadId: PARENT, depth: 1, agentPath: null, agentNickname: null, agentRole: null } },
-    { subagent: { thread_spawn: { parent_thread_id: PARENT, depth: 1, agent_path: null, agent_nickname: null, agent_role: null } } },
+    {
+      kind: 'subagent',
+      subagent: {
+        kind: 'thread_spawn',
+        parentThreadId: PARENT,
+        depth: 1,
+        agentPath: null,
+        agentNickname: null,
+        agentRole: null,
+      },
+    },
+    {
+      subagent: {
+        thread_spawn: { parent_thread_id: PARENT, depth: 1, agent_path: null, agent_nickname: null, agent_role: null },
+      },
+    },
   ],
   ['unknown', { kind: 'unknown' }, 'unknown'],
   ['unknown with an unrecognised string', { kind: 'unknown', raw: 'appServer2' }, 'appServer2'],
   ['unknown with an unrecognised object', { kind: 'unknown', raw: { robot: { id: 1 } } }, { robot: { id: 1 } }],
-  ['unknown with a malformed subagent', { kind: 'unknown', raw: { subagent: { thread_spawn: { depth: 1 } } } }, { subagent: { thread_spawn: { depth: 1 } } }],
+  [
+    'unknown with a malformed subagent',
+    { kind: 'unknown', raw: { subagent: { thread_spawn: { depth: 1 } } } },
+    { subagent: { thread_spawn: { depth: 1 } } },
+  ],
 ];
 
 describe('session sources', () => {
@@ -75,11 +118,13 @@ describe('session sources', () => {
   it('sub-agent sources have the general and the specific kind', () => {
     expect(sessionSourceKinds(SessionSources.subagent({ kind: 'review' }))).toEqual(['subagent', 'subagent_review']);
     expect(sessionSourceKinds(SessionSources.subagent({ kind: 'compact' }))).toEqual(['subagent', 'subagent_compact']);
-    expect(sessionSourceKinds(SessionSources.subagent({ kind: 'memory_consolidation' }))).toEqual(['subagent', 'subagent_other']);
-    expect(sessionSourceKinds(SessionSources.subagent({ kind: 'thread_spawn', parentThreadId: PARENT, depth: 1 }))).toEqual([
+    expect(sessionSourceKinds(SessionSources.subagent({ kind: 'memory_consolidation' }))).toEqual([
       'subagent',
-      'subagent_thread_spawn',
+      'subagent_other',
     ]);
+    expect(
+      sessionSourceKinds(SessionSources.subagent({ kind: 'thread_spawn', parentThreadId: PARENT, depth: 1 })),
+    ).toEqual(['subagent', 'subagent_thread_spawn']);
     expect(sessionSourceKinds(SessionSources.exec)).toEqual(['exec']);
     for (const k of SESSION_SOURCE_KINDS) expect(isSessionSourceKind(k)).toBe(true);
     expect(isSessionSourceKind('appServer')).toBe(false);

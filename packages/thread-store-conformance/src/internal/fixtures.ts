@@ -50,15 +50,30 @@ export function createParams(provider: string, o: SeedOptions = {}): CreateThrea
 }
 
 /** One user turn the way a session writes it (both the response items and the events). */
-export function turnItems(user: string, agent: string, o: { model?: string; effort?: string; cwd?: string } = {}): RolloutItem[] {
+export function turnItems(
+  user: string,
+  agent: string,
+  o: { model?: string; effort?: string; cwd?: string } = {},
+): RolloutItem[] {
   return [
     {
       type: 'turn_context',
-      payload: { cwd: o.cwd ?? CWD_A, model: o.model ?? 'gpt-5.1-codex', effort: o.effort ?? 'medium', approval_policy: 'on-request' },
+      payload: {
+        cwd: o.cwd ?? CWD_A,
+        model: o.model ?? 'gpt-5.1-codex',
+        effort: o.effort ?? 'medium',
+        approval_policy: 'on-request',
+      },
     },
-    { type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: user }] } },
+    {
+      type: 'response_item',
+      payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: user }] },
+    },
     { type: 'event_msg', payload: { type: 'user_message', message: user, images: [] } },
-    { type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: agent }] } },
+    {
+      type: 'response_item',
+      payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: agent }] },
+    },
     { type: 'event_msg', payload: { type: 'agent_message', message: agent } },
   ];
 }
@@ -72,7 +87,9 @@ export async function seedThread(store: ThreadStore, provider: string, o: SeedOp
     const turnOpts: { model?: string; effort?: string; cwd?: string } = { cwd: o.cwd ?? CWD_A };
     if (o.model !== undefined) turnOpts.model = o.model;
     if (o.effort !== undefined) turnOpts.effort = o.effort;
-    items.push(...turnItems(o.user ?? `hello from ${params.threadId}`, o.agent ?? 'Sure, here is what I found.', turnOpts));
+    items.push(
+      ...turnItems(o.user ?? `hello from ${params.threadId}`, o.agent ?? 'Sure, here is what I found.', turnOpts),
+    );
   }
   if (o.extra) items.push(...o.extra);
   if (items.length > 0) {
@@ -86,7 +103,10 @@ export async function seedThread(store: ThreadStore, provider: string, o: SeedOp
 }
 
 /** Asserts that `work` rejects with a ThreadStoreError of `code`; returns the error. */
-export async function expectCode(work: Promise<unknown> | (() => Promise<unknown>), code: ThreadStoreErrorCode): Promise<Error> {
+export async function expectCode(
+  work: Promise<unknown> | (() => Promise<unknown>),
+  code: ThreadStoreErrorCode,
+): Promise<Error> {
   let caught: unknown;
   try {
     await (typeof work === 'function' ? work() : work);
@@ -101,7 +121,10 @@ export async function expectCode(work: Promise<unknown> | (() => Promise<unknown
 }
 
 /** Asserts that iterating `history` rejects with `code` (errors surface on the first step). */
-export async function expectIterCode(history: () => AsyncIterable<RolloutItem>, code: ThreadStoreErrorCode): Promise<Error> {
+export async function expectIterCode(
+  history: () => AsyncIterable<RolloutItem>,
+  code: ThreadStoreErrorCode,
+): Promise<Error> {
   return expectCode(async () => collectHistory(history()), code);
 }
 
@@ -113,7 +136,9 @@ export function ids(threads: readonly StoredThread[]): string[] {
 export function shape(items: readonly RolloutItem[]): string[] {
   return items.map((i) => {
     const p = i.payload as { type?: unknown } | null;
-    return (i.type === 'event_msg' || i.type === 'response_item') && p && typeof p.type === 'string' ? `${i.type}:${p.type}` : i.type;
+    return (i.type === 'event_msg' || i.type === 'response_item') && p && typeof p.type === 'string'
+      ? `${i.type}:${p.type}`
+      : i.type;
   });
 }
 

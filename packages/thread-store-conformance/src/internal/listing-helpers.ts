@@ -1,5 +1,13 @@
 import { expect } from 'vitest';
-import type { ListThreadsParams, SortDirection, StoredThread, ThreadId, ThreadPage, ThreadSortKey, ThreadStore } from '@skein/thread-store-api';
+import type {
+  ListThreadsParams,
+  SortDirection,
+  StoredThread,
+  ThreadId,
+  ThreadPage,
+  ThreadSortKey,
+  ThreadStore,
+} from '@skein/thread-store-api';
 import { at, seedThread } from './fixtures.js';
 
 export const SORT_KEYS: readonly ThreadSortKey[] = ['createdAt', 'updatedAt', 'recencyAt'];
@@ -26,7 +34,10 @@ export async function seedSortable(store: ThreadStore, provider: string): Promis
     const updatedAt = UPDATED[i] ?? 0;
     const recencyAt = RECENCY[i] ?? 0;
     const threadId = await seedThread(store, provider, { createdAt: at(createdAt), user: `sortable thread ${i}` });
-    await store.updateThreadMetadata({ threadId, patch: { updatedAt: at(updatedAt), advanceRecencyAt: at(recencyAt) } });
+    await store.updateThreadMetadata({
+      threadId,
+      patch: { updatedAt: at(updatedAt), advanceRecencyAt: at(recencyAt) },
+    });
     out.push({ threadId, createdAt, updatedAt, recencyAt });
   }
   return out;

@@ -90,12 +90,18 @@ export function archiveTests(ctx: SuiteContext): void {
     it('after a delete the id can be created again, with none of the old history or name', async () => {
       const p = createParams(ctx.provider);
       await ctx.store.createThread(p);
-      await ctx.store.appendItems({ threadId: p.threadId, items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'old life' } }] });
+      await ctx.store.appendItems({
+        threadId: p.threadId,
+        items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'old life' } }],
+      });
       await ctx.store.shutdownThread(p.threadId);
       await ctx.store.updateThreadMetadata({ threadId: p.threadId, patch: { name: 'old name' } });
       await ctx.store.deleteThread({ threadId: p.threadId });
       await ctx.store.createThread(p);
-      await ctx.store.appendItems({ threadId: p.threadId, items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'new life' } }] });
+      await ctx.store.appendItems({
+        threadId: p.threadId,
+        items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'new life' } }],
+      });
       await ctx.store.shutdownThread(p.threadId);
       const t = await ctx.store.readThread({ threadId: p.threadId });
       expect(t.preview).toBe('new life');
@@ -109,7 +115,9 @@ export function archiveTests(ctx: SuiteContext): void {
       await ctx.store.archiveThread({ threadId: a });
       await expect(ctx.store.readThread({ threadId: b })).resolves.toMatchObject({ archivedAt: null });
       await ctx.store.deleteThread({ threadId: b });
-      await expect(ctx.store.readThread({ threadId: a, includeArchived: true })).resolves.toMatchObject({ threadId: a });
+      await expect(ctx.store.readThread({ threadId: a, includeArchived: true })).resolves.toMatchObject({
+        threadId: a,
+      });
     });
   });
 }

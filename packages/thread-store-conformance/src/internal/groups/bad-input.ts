@@ -71,7 +71,16 @@ export function badInputTests(ctx: SuiteContext): void {
 
       it('garbage cursors are invalid_request', async () => {
         await seedPages(ctx, 3);
-        for (const cursor of ['garbage', 'sk1.', 'sk1.!!!!', 'sk1.bm90IGpzb24', '2025-10-02T09:30:14.999Z', '{}', ' ', 'sk9.W10']) {
+        for (const cursor of [
+          'garbage',
+          'sk1.',
+          'sk1.!!!!',
+          'sk1.bm90IGpzb24',
+          '2025-10-02T09:30:14.999Z',
+          '{}',
+          ' ',
+          'sk9.W10',
+        ]) {
           await rejects(ctx, { pageSize: 1, cursor });
         }
       });
@@ -87,7 +96,9 @@ export function badInputTests(ctx: SuiteContext): void {
         await rejects(ctx, { pageSize: 1, cursor: good.split('').reverse().join('') });
         await rejects(ctx, { pageSize: 1, cursor: `x${good}` });
         // The untouched cursor still works.
-        await expect(ctx.store.listThreads({ pageSize: 1, cursor: good })).resolves.toMatchObject({ items: [expect.anything()] });
+        await expect(ctx.store.listThreads({ pageSize: 1, cursor: good })).resolves.toMatchObject({
+          items: [expect.anything()],
+        });
       });
 
       it('a cursor from another sort key or direction is invalid_request', async () => {
@@ -109,7 +120,9 @@ export function badInputTests(ctx: SuiteContext): void {
         await rejects(ctx, { pageSize: 1, cursor, searchTerm: 'hello' });
         await rejects(ctx, { pageSize: 1, cursor, allowedSources: ['exec'] });
         // A different page size is not a different listing.
-        await expect(ctx.store.listThreads({ pageSize: 2, cursor })).resolves.toMatchObject({ items: expect.any(Array) });
+        await expect(ctx.store.listThreads({ pageSize: 2, cursor })).resolves.toMatchObject({
+          items: expect.any(Array),
+        });
       });
 
       it('a cursor made by another store kind is invalid_request', async () => {
@@ -142,7 +155,9 @@ export function badInputTests(ctx: SuiteContext): void {
       }
       await expectCode(ctx.store.listThreads({ pageSize: '10' as unknown as number }), 'invalid_request');
       await expect(ctx.store.listThreads({ pageSize: 1 })).resolves.toMatchObject({ items: [expect.anything()] });
-      await expect(ctx.store.listThreads({ pageSize: 1000 })).resolves.toMatchObject({ items: [expect.anything(), expect.anything()] });
+      await expect(ctx.store.listThreads({ pageSize: 1000 })).resolves.toMatchObject({
+        items: [expect.anything(), expect.anything()],
+      });
     });
 
     it('unknown sort keys and directions are invalid_request', async () => {
@@ -152,7 +167,11 @@ export function badInputTests(ctx: SuiteContext): void {
 
     it('unknown item types are preserved verbatim in the history', async () => {
       const unknown: RolloutItem[] = [
-        { timestamp: '2024-01-15T12:00:02.000Z', type: 'world_state', payload: { full: true, state: { files: ['a.ts'], n: 3 } } },
+        {
+          timestamp: '2024-01-15T12:00:02.000Z',
+          type: 'world_state',
+          payload: { full: true, state: { files: ['a.ts'], n: 3 } },
+        },
         { timestamp: '2024-01-15T12:00:03.000Z', type: 'future_line_kind', payload: [1, 'two', { three: null }] },
         { type: 'event_msg', payload: { type: 'future_event_we_keep?', x: 1 } },
         { timestamp: '2024-01-15T12:00:04.000Z', type: 'token_usage_record', payload: { usage: { total: 5 } } },
@@ -174,24 +193,42 @@ export function badInputTests(ctx: SuiteContext): void {
       };
       const p = createParams(ctx.provider);
       await ctx.store.createThread(p);
-      await ctx.store.appendItems({ threadId: p.threadId, items: [item, { type: 'event_msg', payload: { type: 'user_message', message: 'after big' } }] });
+      await ctx.store.appendItems({
+        threadId: p.threadId,
+        items: [item, { type: 'event_msg', payload: { type: 'user_message', message: 'after big' } }],
+      });
       await ctx.store.shutdownThread(p.threadId);
       const history = await loadHistoryItems(ctx.store, { threadId: p.threadId });
       expect(history).toHaveLength(3);
       const got = history[1];
       expect(got && withoutTimestamp(got)).toEqual(item);
-      expect(((got?.payload as { output: string }).output).length).toBe(big.length);
+      expect((got?.payload as { output: string }).output.length).toBe(big.length);
       await expect(ctx.store.readThread({ threadId: p.threadId })).resolves.toMatchObject({ preview: 'after big' });
     });
 
     it('items that are not rollout items are invalid_request', async () => {
       const p = createParams(ctx.provider);
       await ctx.store.createThread(p);
-      const bad: unknown[] = [null, 'line', 7, [], {}, { type: '', payload: {} }, { type: 'event_msg' }, { type: 'x', payload: {}, timestamp: 5 }];
+      const bad: unknown[] = [
+        null,
+        'line',
+        7,
+        [],
+        {},
+        { type: '', payload: {} },
+        { type: 'event_msg' },
+        { type: 'x', payload: {}, timestamp: 5 },
+      ];
       for (const item of bad) {
-        await expectCode(ctx.store.appendItems({ threadId: p.threadId, items: [item as RolloutItem] }), 'invalid_request');
+        await expectCode(
+          ctx.store.appendItems({ threadId: p.threadId, items: [item as RolloutItem] }),
+          'invalid_request',
+        );
       }
-      await expectCode(ctx.store.appendItems({ threadId: p.threadId, items: 'nope' as unknown as RolloutItem[] }), 'invalid_request');
+      await expectCode(
+        ctx.store.appendItems({ threadId: p.threadId, items: 'nope' as unknown as RolloutItem[] }),
+        'invalid_request',
+      );
       await ctx.store.flushThread(p.threadId);
       await expectCode(ctx.store.readThread({ threadId: p.threadId }), 'not_found');
       await ctx.store.discardThread(p.threadId);

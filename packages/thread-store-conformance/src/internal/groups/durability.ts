@@ -6,7 +6,12 @@ import { at, createParams, expectCode, ids, seedThread, turnItems } from '../fix
 export function durabilityTests(ctx: SuiteContext): void {
   describe.skipIf(!ctx.harness.capabilities.reopen)('durability (reopen)', () => {
     it('flushed items and derived metadata are there after reopening', async () => {
-      const id = await seedThread(ctx.store, ctx.provider, { createdAt: at(4), user: 'survive a restart', model: 'm-1', effort: 'low' });
+      const id = await seedThread(ctx.store, ctx.provider, {
+        createdAt: at(4),
+        user: 'survive a restart',
+        model: 'm-1',
+        effort: 'low',
+      });
       const history = await loadHistoryItems(ctx.store, { threadId: id });
       const before = await ctx.store.readThread({ threadId: id });
       const store = await ctx.reopen();
@@ -29,7 +34,13 @@ export function durabilityTests(ctx: SuiteContext): void {
       const updatedAt = new Date(Date.UTC(2031, 0, 1, 0, 0, 0, 5));
       await ctx.store.updateThreadMetadata({
         threadId: id,
-        patch: { name: 'Durable name', gitInfo: { sha: 'fff000', branch: 'release' }, advanceRecencyAt: at(500), updatedAt, model: 'patched' },
+        patch: {
+          name: 'Durable name',
+          gitInfo: { sha: 'fff000', branch: 'release' },
+          advanceRecencyAt: at(500),
+          updatedAt,
+          model: 'patched',
+        },
       });
       const before = await ctx.store.readThread({ threadId: id });
       const store = await ctx.reopen();

@@ -75,7 +75,11 @@ export function lifecycleTests(ctx: SuiteContext): void {
       expect(meta.model_provider).toBe(ctx.provider);
       expect(meta.originator).toBe('skein_conformance');
       expect(meta.cli_version).toBe('0.0.0-conformance');
-      expect(meta.git).toEqual({ commit_hash: 'abc123', branch: 'main', repository_url: 'git@example.com:me/repo.git' });
+      expect(meta.git).toEqual({
+        commit_hash: 'abc123',
+        branch: 'main',
+        repository_url: 'git@example.com:me/repo.git',
+      });
     });
 
     it('every stored item has a timestamp: a missing one is filled, a given one is kept', async () => {
@@ -85,12 +89,17 @@ export function lifecycleTests(ctx: SuiteContext): void {
         threadId: p.threadId,
         items: [
           { type: 'event_msg', payload: { type: 'user_message', message: 'no timestamp given' } },
-          { timestamp: '2024-02-03T04:05:06.789Z', type: 'event_msg', payload: { type: 'agent_message', message: 'given' } },
+          {
+            timestamp: '2024-02-03T04:05:06.789Z',
+            type: 'event_msg',
+            payload: { type: 'agent_message', message: 'given' },
+          },
         ],
       });
       await ctx.store.flushThread(p.threadId);
       const history = await loadHistoryItems(ctx.store, { threadId: p.threadId });
-      for (const item of history) expect(parseRolloutTime(item.timestamp), JSON.stringify(item).slice(0, 200)).not.toBeNull();
+      for (const item of history)
+        expect(parseRolloutTime(item.timestamp), JSON.stringify(item).slice(0, 200)).not.toBeNull();
       expect(history[2]?.timestamp).toBe('2024-02-03T04:05:06.789Z');
     });
 
@@ -272,7 +281,9 @@ export function lifecycleTests(ctx: SuiteContext): void {
       await ctx.store.shutdownThread(id);
       const t = await ctx.store.readThread({ threadId: id, includeArchived: true });
       expect(t.archivedAt).not.toBeNull();
-      expect(JSON.stringify(await loadHistoryItems(ctx.store, { threadId: id, includeArchived: true }))).toContain('while archived');
+      expect(JSON.stringify(await loadHistoryItems(ctx.store, { threadId: id, includeArchived: true }))).toContain(
+        'while archived',
+      );
     });
 
     it('createThread with historyMode "paginated" is unsupported', async () => {

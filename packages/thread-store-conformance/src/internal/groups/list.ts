@@ -5,9 +5,11 @@ import type { SuiteContext } from '../context.js';
 import { CWD_A, CWD_B, at, ids, seedThread } from '../fixtures.js';
 import { DIRECTIONS, SORT_KEYS, expectedOrder, seedSortable, walkBackward, walkForward } from '../listing-helpers.js';
 
-const ALL: ListThreadsParams = { modelProviders: [] };
-
-function isSortedBy(items: readonly StoredThread[], key: 'createdAt' | 'updatedAt' | 'recencyAt', dir: 'asc' | 'desc'): boolean {
+function isSortedBy(
+  items: readonly StoredThread[],
+  key: 'createdAt' | 'updatedAt' | 'recencyAt',
+  dir: 'asc' | 'desc',
+): boolean {
   for (let i = 1; i < items.length; i += 1) {
     const a = items[i - 1];
     const b = items[i];
@@ -86,7 +88,8 @@ export function listTests(ctx: SuiteContext): void {
 
     it('walking forward while threads are created between pages returns every thread exactly once', async () => {
       const originals: string[] = [];
-      for (let i = 0; i < 9; i += 1) originals.push(await seedThread(ctx.store, ctx.provider, { createdAt: at(100 + i * 10) }));
+      for (let i = 0; i < 9; i += 1)
+        originals.push(await seedThread(ctx.store, ctx.provider, { createdAt: at(100 + i * 10) }));
       const older: string[] = [];
       const newer: string[] = [];
       const pages = await walkForward(ctx.store, { pageSize: 2 }, async (k) => {
@@ -107,7 +110,8 @@ export function listTests(ctx: SuiteContext): void {
 
     it('walking backward while threads are created between pages returns every thread exactly once', async () => {
       const originals: string[] = [];
-      for (let i = 0; i < 9; i += 1) originals.push(await seedThread(ctx.store, ctx.provider, { createdAt: at(100 + i * 10) }));
+      for (let i = 0; i < 9; i += 1)
+        originals.push(await seedThread(ctx.store, ctx.provider, { createdAt: at(100 + i * 10) }));
       const params: ListThreadsParams = { pageSize: 2, sortDirection: 'asc' };
       const pages = await walkForward(ctx.store, params);
       const last = pages[pages.length - 1];
@@ -142,7 +146,10 @@ export function listTests(ctx: SuiteContext): void {
         expect(ids((await ctx.store.listThreads({ modelProviders: null })).items)).toEqual([mine]);
         expect(ids((await ctx.store.listThreads({ modelProviders: [] })).items)).toEqual([third, other, mine]);
         expect(ids((await ctx.store.listThreads({ modelProviders: ['other-provider'] })).items)).toEqual([other]);
-        expect(ids((await ctx.store.listThreads({ modelProviders: ['third-provider', ctx.provider] })).items)).toEqual([third, mine]);
+        expect(ids((await ctx.store.listThreads({ modelProviders: ['third-provider', ctx.provider] })).items)).toEqual([
+          third,
+          mine,
+        ]);
         expect(ids((await ctx.store.listThreads({ modelProviders: ['nobody'] })).items)).toEqual([]);
         const t = await ctx.store.readThread({ threadId: other });
         expect(t.modelProvider).toBe('other-provider');
@@ -172,10 +179,14 @@ export function listTests(ctx: SuiteContext): void {
         ];
         const byName = new Map<string, ThreadId>();
         let i = 0;
-        for (const [name, source] of sources) byName.set(name, await seedThread(ctx.store, ctx.provider, { createdAt: at((i += 1)), source }));
+        for (const [name, source] of sources)
+          byName.set(name, await seedThread(ctx.store, ctx.provider, { createdAt: at((i += 1)), source }));
         const listed = async (p: ListThreadsParams): Promise<string[]> => {
           const got = ids((await ctx.store.listThreads({ ...p, pageSize: 100 })).items);
-          return [...byName].filter(([, id]) => got.includes(id)).map(([name]) => name).sort();
+          return [...byName]
+            .filter(([, id]) => got.includes(id))
+            .map(([name]) => name)
+            .sort();
         };
         expect(await listed({})).toEqual(['atlas', 'cli', 'vscode']);
         expect(await listed({ allowedSources: [] })).toEqual(['atlas', 'cli', 'vscode']);
@@ -221,10 +232,17 @@ export function listTests(ctx: SuiteContext): void {
       });
 
       it('searchTerm matches the name or the preview, case-insensitively', async () => {
-        const byPreview = await seedThread(ctx.store, ctx.provider, { createdAt: at(1), user: 'Refactor the Parser module' });
+        const byPreview = await seedThread(ctx.store, ctx.provider, {
+          createdAt: at(1),
+          user: 'Refactor the Parser module',
+        });
         const byName = await seedThread(ctx.store, ctx.provider, { createdAt: at(2), user: 'something else' });
         await ctx.store.updateThreadMetadata({ threadId: byName, patch: { name: 'parser follow-up' } });
-        const neither = await seedThread(ctx.store, ctx.provider, { createdAt: at(3), user: 'unrelated', agent: 'the parser is fine' });
+        const neither = await seedThread(ctx.store, ctx.provider, {
+          createdAt: at(3),
+          user: 'unrelated',
+          agent: 'the parser is fine',
+        });
         expect(ids((await ctx.store.listThreads({ searchTerm: 'PARSER' })).items)).toEqual([byName, byPreview]);
         expect(ids((await ctx.store.listThreads({ searchTerm: 'parser module' })).items)).toEqual([byPreview]);
         expect(ids((await ctx.store.listThreads({ searchTerm: 'nothing like this' })).items)).toEqual([]);

@@ -36,11 +36,18 @@ export function patchTests(ctx: SuiteContext): void {
 
     it('clears nullable fields with null, and string fields that cannot be null to ""', async () => {
       const id = await seedThread(ctx.store, ctx.provider, { model: 'gpt-5', effort: 'high' });
-      const t = await ctx.store.updateThreadMetadata({ threadId: id, patch: { model: null, reasoningEffort: null, preview: null } });
+      const t = await ctx.store.updateThreadMetadata({
+        threadId: id,
+        patch: { model: null, reasoningEffort: null, preview: null },
+      });
       expect(t.model).toBeNull();
       expect(t.reasoningEffort).toBeNull();
       expect(t.preview).toBe('');
-      expect(await ctx.store.readThread({ threadId: id })).toMatchObject({ model: null, reasoningEffort: null, preview: '' });
+      expect(await ctx.store.readThread({ threadId: id })).toMatchObject({
+        model: null,
+        reasoningEffort: null,
+        preview: '',
+      });
     });
 
     it('sets the summary fields a session derives', async () => {
@@ -62,9 +69,15 @@ export function patchTests(ctx: SuiteContext): void {
 
     it('merges git info field by field; null clears a field or all of it', async () => {
       const id = await seedThread(ctx.store, ctx.provider);
-      let t = await ctx.store.updateThreadMetadata({ threadId: id, patch: { gitInfo: { sha: 'aaa111', branch: 'main' } } });
+      let t = await ctx.store.updateThreadMetadata({
+        threadId: id,
+        patch: { gitInfo: { sha: 'aaa111', branch: 'main' } },
+      });
       expect(t.gitInfo).toEqual({ sha: 'aaa111', branch: 'main', originUrl: null });
-      t = await ctx.store.updateThreadMetadata({ threadId: id, patch: { gitInfo: { branch: 'dev', originUrl: 'https://example.com/r.git' } } });
+      t = await ctx.store.updateThreadMetadata({
+        threadId: id,
+        patch: { gitInfo: { branch: 'dev', originUrl: 'https://example.com/r.git' } },
+      });
       expect(t.gitInfo).toEqual({ sha: 'aaa111', branch: 'dev', originUrl: 'https://example.com/r.git' });
       t = await ctx.store.updateThreadMetadata({ threadId: id, patch: { gitInfo: { sha: null } } });
       expect(t.gitInfo).toEqual({ sha: null, branch: 'dev', originUrl: 'https://example.com/r.git' });
@@ -110,7 +123,10 @@ export function patchTests(ctx: SuiteContext): void {
         'name',
       ];
       for (const patch of bad) {
-        await expectCode(ctx.store.updateThreadMetadata({ threadId: id, patch: patch as ThreadMetadataPatch }), 'invalid_request');
+        await expectCode(
+          ctx.store.updateThreadMetadata({ threadId: id, patch: patch as ThreadMetadataPatch }),
+          'invalid_request',
+        );
       }
       expect(await ctx.store.readThread({ threadId: id })).toEqual(before);
     });
@@ -120,7 +136,11 @@ export function patchTests(ctx: SuiteContext): void {
       const id = await seedThread(ctx.store, ctx.provider);
       await ctx.store.archiveThread({ threadId: id });
       await expectCode(ctx.store.updateThreadMetadata({ threadId: id, patch: { name: 'x' } }), 'not_found');
-      const t = await ctx.store.updateThreadMetadata({ threadId: id, patch: { name: 'archived name' }, includeArchived: true });
+      const t = await ctx.store.updateThreadMetadata({
+        threadId: id,
+        patch: { name: 'archived name' },
+        includeArchived: true,
+      });
       expect(t.name).toBe('archived name');
       expect(t.archivedAt).not.toBeNull();
       expect((await ctx.store.readThread({ threadId: id, includeArchived: true })).name).toBe('archived name');
@@ -133,15 +153,24 @@ export function patchTests(ctx: SuiteContext): void {
       expect(t.name).toBe('early name');
       expect(t.createdAt.getTime()).toBe(at(7).getTime());
       await expect(ctx.store.readThread({ threadId: p.threadId })).resolves.toMatchObject({ name: 'early name' });
-      await ctx.store.appendItems({ threadId: p.threadId, items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'later' } }] });
+      await ctx.store.appendItems({
+        threadId: p.threadId,
+        items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'later' } }],
+      });
       await ctx.store.shutdownThread(p.threadId);
-      await expect(ctx.store.readThread({ threadId: p.threadId })).resolves.toMatchObject({ name: 'early name', preview: 'later' });
+      await expect(ctx.store.readThread({ threadId: p.threadId })).resolves.toMatchObject({
+        name: 'early name',
+        preview: 'later',
+      });
     });
 
     it('a patched name is found by the list searchTerm and survives later appends', async () => {
       const id = await seedThread(ctx.store, ctx.provider, { user: 'plain', keepLive: true });
       await ctx.store.updateThreadMetadata({ threadId: id, patch: { name: 'Sandpiper work' } });
-      await ctx.store.appendItems({ threadId: id, items: [{ type: 'event_msg', payload: { type: 'agent_message', message: 'more' } }] });
+      await ctx.store.appendItems({
+        threadId: id,
+        items: [{ type: 'event_msg', payload: { type: 'agent_message', message: 'more' } }],
+      });
       await ctx.store.shutdownThread(id);
       expect((await ctx.store.listThreads({ searchTerm: 'sandpiper' })).items.map((t) => t.threadId)).toEqual([id]);
       expect((await ctx.store.readThread({ threadId: id })).name).toBe('Sandpiper work');

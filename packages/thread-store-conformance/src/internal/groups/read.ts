@@ -48,7 +48,9 @@ export function readTests(ctx: SuiteContext): void {
     });
 
     it('the preview strips the "## My request for Codex:" marker', async () => {
-      const id = await seedThread(ctx.store, ctx.provider, { user: '# Context\nstuff\n## My request for Codex:\n  fix the tests  ' });
+      const id = await seedThread(ctx.store, ctx.provider, {
+        user: '# Context\nstuff\n## My request for Codex:\n  fix the tests  ',
+      });
       await expect(ctx.store.readThread({ threadId: id })).resolves.toMatchObject({ preview: 'fix the tests' });
     });
 
@@ -69,7 +71,10 @@ export function readTests(ctx: SuiteContext): void {
     it('the first user message stays the preview after later turns', async () => {
       const id = await seedThread(ctx.store, ctx.provider, { user: 'the first' });
       await ctx.store.resumeThread({ threadId: id });
-      await ctx.store.appendItems({ threadId: id, items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'the second' } }] });
+      await ctx.store.appendItems({
+        threadId: id,
+        items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'the second' } }],
+      });
       await ctx.store.shutdownThread(id);
       await expect(ctx.store.readThread({ threadId: id })).resolves.toMatchObject({ preview: 'the first' });
     });
@@ -85,7 +90,13 @@ export function readTests(ctx: SuiteContext): void {
             payload: {
               type: 'token_count',
               info: {
-                total_token_usage: { input_tokens: 10, cached_input_tokens: 2, output_tokens: 5, reasoning_output_tokens: 1, total_tokens: 15 },
+                total_token_usage: {
+                  input_tokens: 10,
+                  cached_input_tokens: 2,
+                  output_tokens: 5,
+                  reasoning_output_tokens: 1,
+                  total_tokens: 15,
+                },
               },
             },
           },
@@ -94,7 +105,13 @@ export function readTests(ctx: SuiteContext): void {
       const t = await ctx.store.readThread({ threadId: id });
       expect(t.model).toBe('model-two');
       expect(t.reasoningEffort).toBe('xhigh');
-      expect(t.tokenUsage).toEqual({ inputTokens: 10, cachedInputTokens: 2, outputTokens: 5, reasoningOutputTokens: 1, totalTokens: 15 });
+      expect(t.tokenUsage).toEqual({
+        inputTokens: 10,
+        cachedInputTokens: 2,
+        outputTokens: 5,
+        reasoningOutputTokens: 1,
+        totalTokens: 15,
+      });
     });
 
     it('recencyAt is the latest turn start, never before createdAt', async () => {
@@ -109,7 +126,9 @@ export function readTests(ctx: SuiteContext): void {
       expect(t.recencyAt.toISOString()).toBe(at(30).toISOString());
       const old = await seedThread(ctx.store, ctx.provider, {
         createdAt: at(10),
-        extra: [{ timestamp: at(5).toISOString(), type: 'event_msg', payload: { type: 'task_started', turn_id: 't0' } }],
+        extra: [
+          { timestamp: at(5).toISOString(), type: 'event_msg', payload: { type: 'task_started', turn_id: 't0' } },
+        ],
       });
       const o = await ctx.store.readThread({ threadId: old });
       expect(o.recencyAt.toISOString()).toBe(at(10).toISOString());
@@ -120,14 +139,23 @@ export function readTests(ctx: SuiteContext): void {
       const child = await seedThread(ctx.store, ctx.provider, {
         source: {
           kind: 'subagent',
-          subagent: { kind: 'thread_spawn', parentThreadId: parent, depth: 1, agentNickname: 'scout', agentRole: 'explorer' },
+          subagent: {
+            kind: 'thread_spawn',
+            parentThreadId: parent,
+            depth: 1,
+            agentNickname: 'scout',
+            agentRole: 'explorer',
+          },
         },
       });
       const c = await ctx.store.readThread({ threadId: child });
       expect(c.parentThreadId).toBe(parent);
       expect(c.agentNickname).toBe('scout');
       expect(c.agentRole).toBe('explorer');
-      expect(c.source).toMatchObject({ kind: 'subagent', subagent: { kind: 'thread_spawn', parentThreadId: parent, depth: 1 } });
+      expect(c.source).toMatchObject({
+        kind: 'subagent',
+        subagent: { kind: 'thread_spawn', parentThreadId: parent, depth: 1 },
+      });
       const fork = await seedThread(ctx.store, ctx.provider, { forkedFromId: parent });
       await expect(ctx.store.readThread({ threadId: fork })).resolves.toMatchObject({ forkedFromId: parent });
     });
@@ -147,7 +175,13 @@ export function readTests(ctx: SuiteContext): void {
       const item = {
         timestamp: '2024-01-15T12:00:01.000Z',
         type: 'response_item',
-        payload: { type: 'function_call', name: 'shell', arguments: '{"cmd":["ls"]}', call_id: 'call_1', future_field: { nested: [1, 'two', null] } },
+        payload: {
+          type: 'function_call',
+          name: 'shell',
+          arguments: '{"cmd":["ls"]}',
+          call_id: 'call_1',
+          future_field: { nested: [1, 'two', null] },
+        },
       };
       const id = await seedThread(ctx.store, ctx.provider, { extra: [item] });
       const history = await loadHistoryItems(ctx.store, { threadId: id });
@@ -157,7 +191,10 @@ export function readTests(ctx: SuiteContext): void {
     it('a missing thread is not_found in readThread and loadHistory', async () => {
       const id = newThreadId();
       await expectCode(ctx.store.readThread({ threadId: id }), 'not_found');
-      await expectCode(ctx.store.readThread({ threadId: id, includeArchived: true, includeHistory: true }), 'not_found');
+      await expectCode(
+        ctx.store.readThread({ threadId: id, includeArchived: true, includeHistory: true }),
+        'not_found',
+      );
       await expectIterCode(() => ctx.store.loadHistory({ threadId: id }), 'not_found');
     });
 
@@ -191,7 +228,10 @@ export function readTests(ctx: SuiteContext): void {
       const reading = ctx.store.loadHistory({ threadId: id })[Symbol.asyncIterator]();
       const first = await reading.next();
       expect(first.done).toBe(false);
-      await ctx.store.appendItems({ threadId: id, items: [{ type: 'event_msg', payload: { type: 'agent_message', message: 'late' } }] });
+      await ctx.store.appendItems({
+        threadId: id,
+        items: [{ type: 'event_msg', payload: { type: 'agent_message', message: 'late' } }],
+      });
       await ctx.store.flushThread(id);
       let n = 1;
       while (!(await reading.next()).done) n += 1;

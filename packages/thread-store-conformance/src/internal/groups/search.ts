@@ -8,7 +8,10 @@ const threadIds = (items: readonly ThreadSearchResult[]): string[] => items.map(
 export function searchTests(ctx: SuiteContext): void {
   describe.skipIf(ctx.harness.capabilities.contentSearch === false)('search', () => {
     it('finds a whole word of a user message, case-insensitively, with a snippet', async () => {
-      const hit = await seedThread(ctx.store, ctx.provider, { createdAt: at(1), user: 'please look at the flamingo config loader' });
+      const hit = await seedThread(ctx.store, ctx.provider, {
+        createdAt: at(1),
+        user: 'please look at the flamingo config loader',
+      });
       await seedThread(ctx.store, ctx.provider, { createdAt: at(2), user: 'nothing to see here' });
       for (const term of ['flamingo', 'FLAMINGO', 'Flamingo']) {
         const page = await ctx.store.searchThreads({ searchTerm: term });
@@ -19,7 +22,11 @@ export function searchTests(ctx: SuiteContext): void {
     });
 
     it('finds a word that only an agent message contains', async () => {
-      const hit = await seedThread(ctx.store, ctx.provider, { createdAt: at(1), user: 'what broke?', agent: 'The marmalade cache was stale.' });
+      const hit = await seedThread(ctx.store, ctx.provider, {
+        createdAt: at(1),
+        user: 'what broke?',
+        agent: 'The marmalade cache was stale.',
+      });
       const page = await ctx.store.searchThreads({ searchTerm: 'marmalade' });
       expect(threadIds(page.items)).toEqual([hit]);
       expect(page.items[0]?.snippet).toContain('marmalade');
@@ -38,7 +45,10 @@ export function searchTests(ctx: SuiteContext): void {
 
     it('does not find unflushed text', async () => {
       const id = await seedThread(ctx.store, ctx.provider, { createdAt: at(1), user: 'flushed words', keepLive: true });
-      await ctx.store.appendItems({ threadId: id, items: [{ type: 'event_msg', payload: { type: 'agent_message', message: 'quokka pending' } }] });
+      await ctx.store.appendItems({
+        threadId: id,
+        items: [{ type: 'event_msg', payload: { type: 'agent_message', message: 'quokka pending' } }],
+      });
       expect((await ctx.store.searchThreads({ searchTerm: 'quokka' })).items).toEqual([]);
       await ctx.store.flushThread(id);
       expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'quokka' })).items)).toEqual([id]);
@@ -47,7 +57,11 @@ export function searchTests(ctx: SuiteContext): void {
 
     it('no match is an empty page', async () => {
       await seedThread(ctx.store, ctx.provider, { user: 'hello' });
-      expect(await ctx.store.searchThreads({ searchTerm: 'xylophone' })).toEqual({ items: [], nextCursor: null, backwardsCursor: null });
+      expect(await ctx.store.searchThreads({ searchTerm: 'xylophone' })).toEqual({
+        items: [],
+        nextCursor: null,
+        backwardsCursor: null,
+      });
     });
 
     it('an empty or blank term is invalid_request', async () => {
@@ -58,39 +72,72 @@ export function searchTests(ctx: SuiteContext): void {
     it('applies the list filters and the archived collection', async () => {
       const a = await seedThread(ctx.store, ctx.provider, { createdAt: at(1), user: 'walrus in alpha' });
       const b = await seedThread(ctx.store, ctx.provider, { createdAt: at(2), user: 'walrus in beta', cwd: CWD_B });
-      const other = await seedThread(ctx.store, ctx.provider, { createdAt: at(3), user: 'walrus elsewhere', modelProvider: 'other-provider' });
-      const exec = await seedThread(ctx.store, ctx.provider, { createdAt: at(4), user: 'walrus exec', source: { kind: 'exec' } });
+      const other = await seedThread(ctx.store, ctx.provider, {
+        createdAt: at(3),
+        user: 'walrus elsewhere',
+        modelProvider: 'other-provider',
+      });
+      const exec = await seedThread(ctx.store, ctx.provider, {
+        createdAt: at(4),
+        user: 'walrus exec',
+        source: { kind: 'exec' },
+      });
       const gone = await seedThread(ctx.store, ctx.provider, { createdAt: at(5), user: 'walrus archived' });
       await ctx.store.archiveThread({ threadId: gone });
       expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'walrus' })).items)).toEqual([b, a]);
-      expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'walrus', cwdFilters: [CWD_B] })).items)).toEqual([b]);
-      expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'walrus', modelProviders: [] })).items)).toEqual([other, b, a]);
-      expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'walrus', allowedSources: ['exec'] })).items)).toEqual([exec]);
-      expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'walrus', archived: true })).items)).toEqual([gone]);
+      expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'walrus', cwdFilters: [CWD_B] })).items)).toEqual([
+        b,
+      ]);
+      expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'walrus', modelProviders: [] })).items)).toEqual([
+        other,
+        b,
+        a,
+      ]);
+      expect(
+        threadIds((await ctx.store.searchThreads({ searchTerm: 'walrus', allowedSources: ['exec'] })).items),
+      ).toEqual([exec]);
+      expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'walrus', archived: true })).items)).toEqual([
+        gone,
+      ]);
     });
 
     it('uses the list order and pages with cursors forward and backward', async () => {
       const made: string[] = [];
-      for (let i = 0; i < 5; i += 1) made.push(await seedThread(ctx.store, ctx.provider, { createdAt: at(10 - i), user: `otter number ${i}` }));
+      for (let i = 0; i < 5; i += 1)
+        made.push(await seedThread(ctx.store, ctx.provider, { createdAt: at(10 - i), user: `otter number ${i}` }));
       await seedThread(ctx.store, ctx.provider, { createdAt: at(50), user: 'no match' });
       const asc = [...made].reverse();
       const seen: string[] = [];
       let page = await ctx.store.searchThreads({ searchTerm: 'otter', sortDirection: 'asc', pageSize: 2 });
       seen.push(...threadIds(page.items));
       while (page.nextCursor) {
-        page = await ctx.store.searchThreads({ searchTerm: 'otter', sortDirection: 'asc', pageSize: 2, cursor: page.nextCursor });
+        page = await ctx.store.searchThreads({
+          searchTerm: 'otter',
+          sortDirection: 'asc',
+          pageSize: 2,
+          cursor: page.nextCursor,
+        });
         seen.push(...threadIds(page.items));
       }
       expect(seen).toEqual(asc);
-      const back = await ctx.store.searchThreads({ searchTerm: 'otter', sortDirection: 'asc', pageSize: 2, cursor: page.backwardsCursor });
+      const back = await ctx.store.searchThreads({
+        searchTerm: 'otter',
+        sortDirection: 'asc',
+        pageSize: 2,
+        cursor: page.backwardsCursor,
+      });
       expect(threadIds(back.items)).toEqual(asc.slice(2, 4));
     });
 
     it('a search cursor is not accepted with another search term', async () => {
-      for (let i = 0; i < 3; i += 1) await seedThread(ctx.store, ctx.provider, { createdAt: at(i), user: `heron ${i} ibis` });
+      for (let i = 0; i < 3; i += 1)
+        await seedThread(ctx.store, ctx.provider, { createdAt: at(i), user: `heron ${i} ibis` });
       const page = await ctx.store.searchThreads({ searchTerm: 'heron', pageSize: 1 });
       expect(page.nextCursor).not.toBeNull();
-      await expectCode(ctx.store.searchThreads({ searchTerm: 'ibis', pageSize: 1, cursor: page.nextCursor }), 'invalid_request');
+      await expectCode(
+        ctx.store.searchThreads({ searchTerm: 'ibis', pageSize: 1, cursor: page.nextCursor }),
+        'invalid_request',
+      );
     });
   });
 }
