@@ -223,7 +223,7 @@ export class ThreadIndex {
       filesDone: 0,
       filesTotal: todo.length,
       bytesDone: 0,
-      bytesTotal: todo.reduce((n, f) => n + f.size, 0),
+      bytesTotal: todo.reduce((n, f) => n + this.bytesToRead(f, rows.get(f.rel)), 0),
     };
     onProgress?.({ ...progress, phase: 'scanning' });
     for (const f of todo) {
@@ -232,7 +232,7 @@ export class ThreadIndex {
       });
       for (const id of ids) affected.add(id);
       progress.filesDone += 1;
-      progress.bytesDone += f.size;
+      progress.bytesDone += this.bytesToRead(f, rows.get(f.rel));
       onProgress?.({ ...progress });
     }
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
@@ -256,13 +256,21 @@ export class ThreadIndex {
     })();
   }
 
+  private static canReadTail(f: Found, prev: FileRow | undefined): prev is FileRow {
+    return prev !== undefined && !f.zst && prev.zst === 0 && prev.ino === f.ino && f.size >= prev.size && prev.indexed_bytes <= f.size;
+  }
+
+  /** Bytes the next pass reads from a file: the appended tail, or all of it. */
+  private bytesToRead(f: Found, prev: FileRow | undefined): number {
+    return ThreadIndex.canReadTail(f, prev) ? f.size - prev.indexed_bytes : f.size;
+  }
+
   /**
    * Indexes one file: only the appended tail when the file grew in place, else the whole file.
    * Returns the thread ids whose rows must be rebuilt.
    */
   private async indexFile(f: Found, prev: FileRow | undefined, onBytes?: (n: number) => void): Promise<string[]> {
-    const tail =
-      prev !== undefined && !f.zst && prev.zst === 0 && prev.ino === f.ino && f.size >= prev.size && prev.indexed_bytes <= f.size;
+    const tail = ThreadIndex.canReadTail(f, prev);
     const start = tail ? prev.indexed_bytes : 0;
     const initial: FileState = tail ? stateFromJson(prev.state) : emptyFileState();
     const scanner = new FileScanner(initial);

@@ -19,6 +19,8 @@ export interface ReadRange {
   /** Exclusive end offset. */
   end?: number;
   zst?: boolean;
+  /** Read size (tests use tiny chunks to cross line boundaries). */
+  chunkSize?: number;
 }
 
 const CHUNK = 1 << 20;
@@ -43,7 +45,7 @@ async function* fileChunks(file: string, range: ReadRange): AsyncGenerator<Buffe
         if (to > from) yield b.subarray(from, to);
       }
     };
-    for await (const c of createReadStream(file, { highWaterMark: CHUNK })) {
+    for await (const c of createReadStream(file, { highWaterMark: range.chunkSize ?? CHUNK })) {
       d.push(c as Buffer);
       yield* emit();
       if (range.end !== undefined && pos >= range.end) return;
@@ -53,7 +55,7 @@ async function* fileChunks(file: string, range: ReadRange): AsyncGenerator<Buffe
     return;
   }
   if (range.end !== undefined && range.end <= start) return;
-  const opts: { start: number; end?: number; highWaterMark: number } = { start, highWaterMark: CHUNK };
+  const opts: { start: number; end?: number; highWaterMark: number } = { start, highWaterMark: range.chunkSize ?? CHUNK };
   if (range.end !== undefined) opts.end = range.end - 1;
   for await (const c of createReadStream(file, opts)) yield c as Buffer;
 }
@@ -175,6 +177,7 @@ export interface HistoryReadOptions {
   end?: number;
   resolveParent?: ParentResolver;
   counts?: LineCounts;
+  chunkSize?: number;
   /** Guards against cycles of fork pointers. */
   depth?: number;
 }
@@ -200,6 +203,7 @@ export async function* readHistory(file: string, opts: HistoryReadOptions): Asyn
   }
   const range: ReadRange = { zst: opts.zst };
   if (opts.end !== undefined) range.end = opts.end;
+  if (opts.chunkSize !== undefined) range.chunkSize = opts.chunkSize;
   for await (const line of readRawLines(file, range)) {
     const p = parseLine(line.text);
     switch (p.kind) {

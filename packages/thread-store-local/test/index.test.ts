@@ -1,0 +1,163 @@
+import { appendFileSync, existsSync, readdirSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { collectHistory, newThreadId } from '@skein/thread-store-api';
+import type { ListThreadsParams, RolloutItem, ThreadId } from '@skein/thread-store-api';
+import type { IndexProgress, LocalThreadStore } from '../src/index.js';
+import { agentMsg, openStore, tmpHome, userMsg } from './helpers/home.js';
+
+const INDEX = 'skein_index_1.sqlite';
+
+async function seed(store: LocalThreadStore, n: number): Promise<ThreadId[]> {
+  const ids: ThreadId[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = newThreadId();
+    ids.push(id);
+    await store.createThread({
+      threadId: id,
+      source: i % 5 === 0 ? { kind: 'exec' } : { kind: 'cli' },
+      createdAt: new Date(Date.UTC(2026, 0, 1 + (i % 7), i)),
+      metadata: { cwd: i % 2 === 0 ? '/a' : '/b', modelProvider: i % 4 === 0 ? 'other' : 'openai' },
+    });
+    await store.appendItems({
+      threadId: id,
+      items: [
+        userMsg(`question number ${i} about ${i % 3 === 0 ? 'sqlite' : 'jsonl'}`) as RolloutItem,
+        agentMsg(`answer ${i}: ${'lorem ipsum '.repeat(i % 4)}done`) as RolloutItem,
+        { type: 'event_msg', timestamp: new Date(Date.UTC(2026, 1, 1, i)).toISOString(), payload: { type: 'task_started', turn_id: `t${i}` } },
+      ],
+    });
+    await store.shutdownThread(id);
+  }
+  await store.updateThreadMetadata({ threadId: ids[1] as ThreadId, patch: { name: 'named one', model: 'gpt-test' } });
+  await store.updateThreadMetadata({ threadId: ids[2] as ThreadId, patch: { preview: 'patched preview', advanceRecencyAt: new Date(Date.UTC(2027, 0, 1)) } });
+  await store.updateThreadMetadata({ threadId: ids[3] as ThreadId, patch: { gitInfo: { sha: 'deadbeef', branch: 'dev' }, memoryMode: 'disabled', updatedAt: new Date(Date.UTC(2020, 5, 5, 5, 5, 5, 555)) } });
+  await store.archiveThread({ threadId: ids[4] as ThreadId });
+  await store.deleteThread({ threadId: ids[5] as ThreadId });
+  return ids;
+}
+
+/** Every answer the index gives: list pages for each sort, reads and searches. */
+async function answers(store: LocalThreadStore, ids: ThreadId[]): Promise<unknown> {
+  const out: Record<string, unknown> = {};
+  const listings: ListThreadsParams[] = [];
+  for (const sortKey of ['createdAt', 'updatedAt', 'recencyAt'] as const)
+    for (const sortDirection of ['asc', 'desc'] as const) listings.push({ sortKey, sortDirection, pageSize: 3, modelProviders: [] });
+  listings.push({ archived: true }, { cwdFilters: ['/a'] }, { allowedSources: ['exec'], modelProviders: [] }, { searchTerm: 'NAMED' });
+  for (const params of listings) {
+    const pages: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.listThreads({ ...params, cursor });
+      pages.push(page);
+      cursor = page.nextCursor;
+    } while (cursor);
+    out[JSON.stringify(params)] = pages;
+  }
+  for (const term of ['sqlite', 'lorem', 'number 1', 'zz'])
+    out[`search ${term}`] = await store.searchThreads({ searchTerm: term, modelProviders: [], allowedSources: ['cli', 'exec'] });
+  for (const id of ids) {
+    try {
+      const t = await store.readThread({ threadId: id, includeArchived: true, includeHistory: true });
+      out[`read ${id}`] = { ...t, history: await collectHistory(t.history) };
+    } catch (e) {
+      out[`read ${id}`] = (e as { code: string }).code;
+    }
+  }
+  return out;
+}
+
+describe('the index', () => {
+  it('answers identically after the index is deleted', async () => {
+    const home = tmpHome();
+    const a = openStore(home);
+    const ids = await seed(a, 14);
+    const before = await answers(a, ids);
+    await a.close();
+    for (const ext of ['', '-wal', '-shm']) rmSync(path.join(home, INDEX + ext), { force: true });
+    const b = openStore(home);
+    expect(await answers(b, ids)).toEqual(before);
+  });
+
+  for (const damage of ['garbage', 'truncated'] as const) {
+    it(`detects a ${damage} index file, moves it aside and rebuilds`, async () => {
+      const home = tmpHome();
+      const a = openStore(home);
+      const ids = await seed(a, 8);
+      const before = await answers(a, ids);
+      await a.close();
+      const file = path.join(home, INDEX);
+      for (const ext of ['-wal', '-shm']) rmSync(file + ext, { force: true });
+      if (damage === 'garbage') writeFileSync(file, 'this is not a database '.repeat(500));
+      else truncateSync(file, Math.floor(statSync(file).size / 3));
+      const b = openStore(home);
+      expect(await answers(b, ids)).toEqual(before);
+      expect(readdirSync(home).some((n) => n.startsWith(`${INDEX}.corrupt-`))).toBe(true);
+    });
+  }
+
+  it('reads only the appended tail of a grown file, and new, moved and deleted files', async () => {
+    const home = tmpHome();
+    const a = openStore(home);
+    const ids = await seed(a, 6);
+    const events: IndexProgress[] = [];
+    await a.indexNow({ onProgress: (p) => events.push(p) });
+    expect(events.at(-1)).toMatchObject({ phase: 'done', filesTotal: 0, bytesTotal: 0 });
+
+    const t = await a.readThread({ threadId: ids[1] as ThreadId });
+    const file = t.rolloutPath as string;
+    const big = 'y'.repeat(200_000);
+    const a2 = openStore(home);
+    await a2.resumeThread({ threadId: ids[1] as ThreadId });
+    await a2.appendItems({ threadId: ids[1] as ThreadId, items: [agentMsg(`needle ${big}`) as RolloutItem] });
+    await a2.shutdownThread(ids[1] as ThreadId);
+    const tail = `${JSON.stringify(agentMsg('a second needle'))}\n`;
+    appendFileSync(file, tail);
+    events.length = 0;
+    await a.indexNow({ onProgress: (p) => events.push(p) });
+    const done = events.at(-1);
+    expect(done).toMatchObject({ phase: 'done', filesTotal: 1, filesDone: 1 });
+    // a2 indexed its own flushes when it read; only the external line is new to a.
+    expect(done?.bytesTotal).toBeLessThan(statSync(file).size);
+    const hits = await a.searchThreads({ searchTerm: 'second needle', modelProviders: [] });
+    expect(hits.items.map((h) => h.thread.threadId)).toEqual([ids[1]]);
+
+    // A file moved by someone else (Codex archiving) keeps its row; a deleted file drops it.
+    const dest = path.join(home, 'archived_sessions', path.basename(file));
+    const { renameSync, mkdirSync } = await import('node:fs');
+    mkdirSync(path.dirname(dest), { recursive: true });
+    renameSync(file, dest);
+    const moved = await a.listThreads({ archived: true, modelProviders: [] });
+    expect(moved.items.map((x) => x.threadId)).toContain(ids[1]);
+    rmSync(dest);
+    await expect(a.readThread({ threadId: ids[1] as ThreadId, includeArchived: true })).rejects.toMatchObject({ code: 'not_found' });
+    expect((await a.searchThreads({ searchTerm: 'second needle', modelProviders: [] })).items).toEqual([]);
+  });
+
+  it('reports progress while indexing a home for the first time, and rebuild re-reads everything', async () => {
+    const home = tmpHome();
+    const a = openStore(home);
+    await seed(a, 6);
+    await a.close();
+    rmSync(path.join(home, INDEX));
+    const events: IndexProgress[] = [];
+    const b = openStore(home, { onIndexProgress: (p) => events.push(p) });
+    await b.listThreads({});
+    expect(events[0]).toMatchObject({ phase: 'scanning', filesDone: 0, filesTotal: 5 });
+    const last = events.at(-1) as IndexProgress;
+    expect(last).toMatchObject({ phase: 'done', filesDone: 5, filesTotal: 5 });
+    expect(last.bytesDone).toBe(last.bytesTotal);
+    expect(last.bytesTotal).toBeGreaterThan(0);
+    const again: IndexProgress[] = [];
+    await b.indexNow({ rebuild: true, onProgress: (p) => again.push(p) });
+    expect(again.at(-1)).toMatchObject({ phase: 'done', filesTotal: 5 });
+  });
+
+  it('a nearly empty or foreign home works', async () => {
+    const home = tmpHome();
+    writeFileSync(path.join(home, 'session_index.jsonl'), 'garbage\n');
+    const a = openStore(home);
+    expect((await a.listThreads({})).items).toEqual([]);
+    expect(existsSync(path.join(home, INDEX))).toBe(true);
+  });
+});
