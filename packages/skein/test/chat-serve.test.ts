@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, ok, requireBuiltBinary, run, serve } from './cli-harness.js';
+import { newThreadId } from '@skein/thread-store-api';
+import { RemoteThreadStore } from '@skein/thread-store-remote';
+import { cleanEnv, ok, requireBuiltBinary, run, serve } from './cli-harness.js';
 
 const env = cleanEnv();
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -84,29 +85,28 @@ describe('serve shuts down cleanly', () => {
   it('on SIGTERM it flushes a live thread a client is still writing: nothing is lost', async () => {
     const home = emptyHome();
     const server = await serve(home, [], env);
-    // A chat that stays open (stdin not ended) holds a live writer on the server.
-    const chat = spawn(process.execPath, [BIN, 'chat', '--model', 'echo', '--endpoint', server.url], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    chat.stdout.setEncoding('utf8');
-    const replied = new Promise<void>((resolveReply, reject) => {
-      chat.stdout.on('data', (d: string) => {
-        out += d;
-        if (out.includes('echo: keep this')) resolveReply();
-      });
-      chat.on('exit', () => reject(new Error(`chat exited early: ${out}`)));
+    // A client appends to a live thread and never flushes: the items sit in the server's writer.
+    const client = new RemoteThreadStore({ baseUrl: server.url });
+    const threadId = newThreadId();
+    await client.createThread({ threadId, source: { kind: 'cli' }, metadata: { cwd: '/work', modelProvider: 'openai' } });
+    const text = 'written but never flushed by the client';
+    await client.appendItems({
+      threadId,
+      items: [
+        { type: 'event_msg', payload: { type: 'user_message', message: text, images: [], local_images: [], text_elements: [] } },
+        { type: 'event_msg', payload: { type: 'agent_message', message: 'and a reply', phase: null } },
+      ],
     });
-    chat.stdin.write('keep this\n');
-    await replied;
-    const id = threadIdOf(out);
 
     const exit = await server.stop('SIGTERM');
-    expect(exit.code).toBe(0);
+    await client.close().catch(() => {});
+    expect(exit.code, server.output().stderr).toBe(0);
+    expect(server.output().stdout).toMatch(/Received SIGTERM/);
     expect(server.output().stdout).toMatch(/Stopped\./);
-    chat.kill('SIGKILL');
 
-    const shown = await ok(['threads', 'show', id, '--home', home], { env });
-    expect(shown).toContain('user: keep this');
-    expect(shown).toContain('assistant: echo: keep this');
+    const shown = await ok(['threads', 'show', threadId, '--home', home], { env });
+    expect(shown).toContain(`user: ${text}`);
+    expect(shown).toContain('assistant: and a reply');
   });
 
   it('SIGINT stops it too', async () => {

@@ -28,7 +28,12 @@ const known = new Set(Object.values(T).map((t) => t.id));
 
 /** Replaces ids the fixture does not know (forks) by their order of appearance. */
 function normalize(text: string, fresh: Map<string, string>): string {
-  return text.replace(UUID, (id) => {
+  // Only a local store has rollout paths (--json shows them; null through a server), and times
+  // written by the changes themselves differ by the milliseconds between the two runs.
+  return text
+    .replace(/"rolloutPath": (null|"[^"]*")/g, '"rolloutPath": <path>')
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (t) => (Math.abs(Date.parse(t) - Date.now()) < 3_600_000 ? '<now>' : t))
+    .replace(UUID, (id) => {
     if (known.has(id)) return id;
     if (!fresh.has(id)) fresh.set(id, `<new-${fresh.size + 1}>`);
     return fresh.get(id)!;
@@ -38,11 +43,15 @@ function normalize(text: string, fresh: Map<string, string>): string {
 const freshLocal = new Map<string, string>();
 const freshRemote = new Map<string, string>();
 
-/** Runs one step on both stores and checks they agree. */
-async function step(args: string[]): Promise<RunResult> {
+/**
+ * Runs one step on both stores and checks they agree. `args` may depend on the side, for ids
+ * that each side made itself (forks).
+ */
+async function step(args: string[] | ((side: 'local' | 'remote') => string[])): Promise<RunResult> {
+  const argsOf = typeof args === 'function' ? args : () => args;
   const [local, remote] = await Promise.all([
-    run([...args, '--home', localHome], { env }),
-    run([...args, '--endpoint', server.url], { env }),
+    run([...argsOf('local'), '--home', localHome], { env }),
+    run([...argsOf('remote'), '--endpoint', server.url], { env }),
   ]);
   expect({ code: remote.code, stdout: normalize(remote.stdout, freshRemote), stderr: normalize(remote.stderr, freshRemote) }).toEqual({
     code: local.code,
@@ -82,20 +91,33 @@ describe('changing threads gives the same results locally and through a server',
   });
 
   it('fork copies history up to a turn and records where it came from', async () => {
-    const f = await step(['threads', 'fork', 'test fixes', '--turn', '1', '--json']);
-    expect(f.code).toBe(0);
-    const forked = JSON.parse(f.stdout) as { id: string; forkedFromId: string };
+    const forkIds = { local: '', remote: '' };
+    const idOf = (stdout: string): string => (JSON.parse(stdout) as { id: string }).id;
+    // Run separately so each side's new id is known, then compared as a step would.
+    const [fl, fr] = await Promise.all([
+      run(['threads', 'fork', 'test fixes', '--turn', '1', '--json', '--home', localHome], { env }),
+      run(['threads', 'fork', 'test fixes', '--turn', '1', '--json', '--endpoint', server.url], { env }),
+    ]);
+    expect(fl.code, fl.stderr).toBe(0);
+    expect(normalize(fr.stdout, freshRemote)).toBe(normalize(fl.stdout, freshLocal));
+    forkIds.local = idOf(fl.stdout);
+    forkIds.remote = idOf(fr.stdout);
+    const forked = JSON.parse(fl.stdout) as { id: string; forkedFromId: string };
     expect(forked.forkedFromId).toBe(T.tests.id);
     expect(forked.id).not.toBe(T.tests.id);
-    const show = await step(['threads', 'show', forked.id, '--json']);
+    const show = await step((side) => ['threads', 'show', forkIds[side], '--json']);
     const doc = JSON.parse(show.stdout) as { thread: { forkedFromId: string }; messages: { role: string; text: string }[] };
     expect(doc.thread.forkedFromId).toBe(T.tests.id);
     expect(doc.messages.filter((m) => m.role !== 'notice').map((m) => m.text)).toEqual(['fix the failing test', 'All tests pass now.']);
 
-    const whole = await step(['threads', 'fork', T.tests.id]);
-    const wholeId = /into (\S+)/.exec(whole.stdout)?.[1];
-    expect(wholeId, whole.stdout).toBeDefined();
-    const text = (await step(['threads', 'show', wholeId!])).stdout;
+    const [wl, wr] = await Promise.all([
+      run(['threads', 'fork', T.tests.id, '--home', localHome], { env }),
+      run(['threads', 'fork', T.tests.id, '--endpoint', server.url], { env }),
+    ]);
+    expect(normalize(wr.stdout, freshRemote)).toBe(normalize(wl.stdout, freshLocal));
+    const whole = { local: /into (\S+)/.exec(wl.stdout)?.[1] ?? '', remote: /into (\S+)/.exec(wr.stdout)?.[1] ?? '' };
+    expect(whole.local, wl.stdout + wl.stderr).not.toBe('');
+    const text = (await step((side) => ['threads', 'show', whole[side]])).stdout;
     expect(text).toContain('user: now add a changelog entry');
     expect(text).toMatch(new RegExp(`^Forked from\\s+${T.tests.id}$`, 'm'));
   });
