@@ -1,0 +1,90 @@
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { collectHistory, newThreadId } from '@skein/thread-store-api';
+import type { RolloutItem } from '@skein/thread-store-api';
+import { openStore, tmpHome, userMsg } from './helpers/home.js';
+
+const rawLines = (file: string): Record<string, unknown>[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('durable metadata patches', () => {
+  it('names go to session_index.jsonl in Codex’s shape; other fields to a session_meta line Codex can parse', async () => {
+    const home = tmpHome();
+    const store = openStore(home);
+    const id = newThreadId();
+    await store.createThread({ threadId: id, source: { kind: 'cli' }, baseInstructions: { text: 'long instructions' }, metadata: { cwd: '/p', modelProvider: 'openai' } });
+    await store.appendItems({ threadId: id, items: [userMsg('hello') as RolloutItem] });
+    await store.shutdownThread(id);
+    const file = (await store.readThread({ threadId: id })).rolloutPath as string;
+    const mtime = statSync(file).mtimeMs;
+
+    const t = await store.updateThreadMetadata({
+      threadId: id,
+      patch: { name: 'Named', model: 'gpt-9', reasoningEffort: 'low', gitInfo: { branch: 'feature' }, memoryMode: 'disabled', tokenUsage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 2, reasoningOutputTokens: 0, totalTokens: 3 } },
+    });
+    expect(t).toMatchObject({ name: 'Named', model: 'gpt-9', reasoningEffort: 'low', gitInfo: { sha: null, branch: 'feature', originUrl: null }, memoryMode: 'disabled' });
+    expect(t.tokenUsage?.totalTokens).toBe(3);
+    // updatedAt did not move: the file keeps its mtime.
+    expect(Math.floor(statSync(file).mtimeMs)).toBe(Math.floor(mtime));
+
+    const names = readFileSync(path.join(home, 'session_index.jsonl'), 'utf8').trim().split('\n');
+    expect(names).toHaveLength(1);
+    const entry = JSON.parse(names[0] as string) as Record<string, unknown>;
+    expect(Object.keys(entry)).toEqual(['id', 'thread_name', 'updated_at']);
+    expect(entry).toMatchObject({ id, thread_name: 'Named' });
+
+    const lines = rawLines(file);
+    const last = lines.at(-1) as { type: string; payload: Record<string, unknown> };
+    expect(last.type).toBe('session_meta');
+    expect(last.payload).toMatchObject({ id, cwd: '/p', source: 'cli', model_provider: 'openai', git: { branch: 'feature' }, memory_mode: 'disabled' });
+    expect(last.payload.base_instructions).toBeUndefined();
+    expect(last.payload.skein_metadata_patch).toMatchObject({ model: 'gpt-9', reasoningEffort: 'low' });
+
+    // The patch line is bookkeeping, not history.
+    const h = await collectHistory((await store.readThread({ threadId: id, includeHistory: true })).history);
+    expect(h.map((i) => i.type)).toEqual(['session_meta', 'event_msg']);
+
+    // Everything survives losing the index.
+    await store.close();
+    rmSync(path.join(home, 'skein_index_1.sqlite'));
+    const again = openStore(home);
+    expect(await again.readThread({ threadId: id })).toEqual({ ...t });
+  });
+
+  it('a patched updatedAt is the file’s mtime', async () => {
+    const home = tmpHome();
+    const store = openStore(home);
+    const id = newThreadId();
+    await store.createThread({ threadId: id, source: { kind: 'cli' }, metadata: { cwd: '/p', modelProvider: 'openai' } });
+    await store.persistThread(id);
+    const when = new Date('2024-02-03T04:05:06.789Z');
+    const t = await store.updateThreadMetadata({ threadId: id, patch: { updatedAt: when } });
+    expect(t.updatedAt.toISOString()).toBe(when.toISOString());
+    expect(Math.floor(statSync(t.rolloutPath as string).mtimeMs)).toBe(when.getTime());
+    // A live writer's later flush moves it forward again.
+    await store.appendItems({ threadId: id, items: [userMsg('later') as RolloutItem] });
+    await store.flushThread(id);
+    expect((await store.readThread({ threadId: id })).updatedAt.getTime()).toBeGreaterThan(when.getTime());
+  });
+
+  it('clearing a name removes its session_index.jsonl lines', async () => {
+    const home = tmpHome();
+    const store = openStore(home);
+    const id = newThreadId();
+    const other = newThreadId();
+    for (const x of [id, other]) {
+      await store.createThread({ threadId: x, source: { kind: 'cli' }, metadata: { cwd: '/p', modelProvider: 'openai' } });
+      await store.persistThread(x);
+      await store.updateThreadMetadata({ threadId: x, patch: { name: `name of ${x}` } });
+    }
+    await store.updateThreadMetadata({ threadId: id, patch: { name: 'second name' } });
+    const t = await store.updateThreadMetadata({ threadId: id, patch: { name: null } });
+    expect(t.name).toBeNull();
+    const left = readFileSync(path.join(home, 'session_index.jsonl'), 'utf8').trim().split('\n');
+    expect(left.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([other]);
+  });
+});
