@@ -108,6 +108,7 @@ describe('Codex writes, Skein reads', () => {
         expect.soft(t.forkedFromId, id).toBe(codex.forkedFromId);
       }
     }
+    expect(codexRead.size).toBe(9);
     expect(codexRead.get(set.fork)?.forkedFromId).toBe(set.multi);
   });
 
