@@ -43,7 +43,10 @@ export class EchoModelClient implements ModelClient {
     signal.throwIfAborted();
     yield { type: 'created', responseId };
     if (this.options.failWhen?.(prompt)) {
-      throw new ThreadStoreError('unavailable', `model response failed: the echo model was told to fail on this prompt`);
+      throw new ThreadStoreError(
+        'unavailable',
+        `model response failed: the echo model was told to fail on this prompt`,
+      );
     }
     const text = (this.options.reply ?? ((p: string) => `echo: ${p}`))(prompt);
     yield { type: 'output_item_added', item: { type: 'message', id: itemId, role: 'assistant', content: [] } };

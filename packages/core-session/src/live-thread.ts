@@ -77,7 +77,11 @@ export class LiveThread {
   }
 
   /** Opens the live writer of a new thread. Nothing is written until the first append or persist. */
-  static async create(store: ThreadStore, params: LiveThreadCreateParams, options: LiveThreadOptions = {}): Promise<LiveThread> {
+  static async create(
+    store: ThreadStore,
+    params: LiveThreadCreateParams,
+    options: LiveThreadOptions = {},
+  ): Promise<LiveThread> {
     const now = options.now ?? (() => new Date());
     const window = options.touchWindowMs ?? DEFAULT_TOUCH_WINDOW_MS;
     const threadId = parseThreadId(params.threadId);
@@ -98,7 +102,11 @@ export class LiveThread {
    * Reopens the live writer of a stored thread. The history is loaded first (unless given), and
    * the metadata it implies is held back until the first append.
    */
-  static async resume(store: ThreadStore, params: LiveThreadResumeParams, options: LiveThreadOptions = {}): Promise<LiveThread> {
+  static async resume(
+    store: ThreadStore,
+    params: LiveThreadResumeParams,
+    options: LiveThreadOptions = {},
+  ): Promise<LiveThread> {
     const now = options.now ?? (() => new Date());
     const window = options.touchWindowMs ?? DEFAULT_TOUCH_WINDOW_MS;
     const threadId = parseThreadId(params.threadId);
@@ -106,7 +114,10 @@ export class LiveThread {
     const history =
       given ??
       (await collectHistory(
-        store.loadHistory({ threadId, ...(params.includeArchived !== undefined ? { includeArchived: params.includeArchived } : {}) }),
+        store.loadHistory({
+          threadId,
+          ...(params.includeArchived !== undefined ? { includeArchived: params.includeArchived } : {}),
+        }),
       ));
     await store.resumeThread({ ...resumeParams, threadId });
     const sync = ThreadMetadataSync.forResume(threadId, history, now, window);
@@ -200,7 +211,9 @@ export class LiveThread {
     return this.store.loadHistory({ threadId: this.threadId, includeArchived });
   }
 
-  async readThread(options: { includeHistory?: boolean; includeArchived?: boolean } = {}): Promise<StoredThreadWithHistory> {
+  async readThread(
+    options: { includeHistory?: boolean; includeArchived?: boolean } = {},
+  ): Promise<StoredThreadWithHistory> {
     if (this.memory) {
       const base = storedThreadFromHistory(this.threadId, this.memory, this.defaultProvider, this.memoryUpdatedAt);
       const thread: StoredThreadWithHistory = applyPatch(base, this.memoryPatch);
@@ -249,7 +262,11 @@ export class LiveThread {
    * Fails with `unsupported` for ephemeral threads and stores without local files.
    */
   async requireLocalRolloutPath(): Promise<string> {
-    if (this.memory) throw ThreadStoreError.unsupported('a rollout path', `thread ${this.threadId} is ephemeral and is never written to a file`);
+    if (this.memory)
+      throw ThreadStoreError.unsupported(
+        'a rollout path',
+        `thread ${this.threadId} is ephemeral and is never written to a file`,
+      );
     requireLocalPaths(this.store, 'a rollout path');
     let path = await this.localRolloutPath();
     if (path === null && this.isOpen) {

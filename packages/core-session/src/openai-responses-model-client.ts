@@ -65,7 +65,10 @@ export class OpenAIResponsesModelClient implements ModelClient {
   async *stream(request: ModelRequest): AsyncIterable<ModelStreamEvent> {
     const key = process.env[this.apiKeyEnv];
     if (!key)
-      throw new ThreadStoreError('unauthenticated', `no API key: set the environment variable ${this.apiKeyEnv} for the model provider`);
+      throw new ThreadStoreError(
+        'unauthenticated',
+        `no API key: set the environment variable ${this.apiKeyEnv} for the model provider`,
+      );
     const doFetch = this.options.fetch ?? fetch;
     const body: Record<string, unknown> = { model: this.model, input: request.input, stream: true, store: false };
     if (request.instructions !== undefined) body.instructions = request.instructions;
@@ -84,11 +87,18 @@ export class OpenAIResponsesModelClient implements ModelClient {
       });
     } catch (error) {
       if (request.signal.aborted) throw error;
-      throw new ThreadStoreError('unavailable', `model request to ${this.baseUrl} failed: ${(error as Error).message}`, { cause: error });
+      throw new ThreadStoreError(
+        'unavailable',
+        `model request to ${this.baseUrl} failed: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     if (!res.ok || !res.body) {
       const text = await res.text().catch(() => '');
-      throw new ThreadStoreError(statusCode(res.status), `model request failed with HTTP ${res.status}: ${text.slice(0, 500)}`);
+      throw new ThreadStoreError(
+        statusCode(res.status),
+        `model request failed with HTTP ${res.status}: ${text.slice(0, 500)}`,
+      );
     }
     let completed = false;
     try {
@@ -107,18 +117,28 @@ export class OpenAIResponsesModelClient implements ModelClient {
             yield { type: 'created', responseId: typeof response.id === 'string' ? response.id : '' };
             break;
           case 'response.output_item.added':
-            if (isObject(ev.item) && typeof ev.item.type === 'string') yield { type: 'output_item_added', item: ev.item as ResponseItemPayload };
+            if (isObject(ev.item) && typeof ev.item.type === 'string')
+              yield { type: 'output_item_added', item: ev.item as ResponseItemPayload };
             break;
           case 'response.output_text.delta':
             if (typeof ev.delta === 'string')
-              yield { type: 'output_text_delta', delta: ev.delta, itemId: typeof ev.item_id === 'string' ? ev.item_id : null };
+              yield {
+                type: 'output_text_delta',
+                delta: ev.delta,
+                itemId: typeof ev.item_id === 'string' ? ev.item_id : null,
+              };
             break;
           case 'response.output_item.done':
-            if (isObject(ev.item) && typeof ev.item.type === 'string') yield { type: 'output_item_done', item: ev.item as ResponseItemPayload };
+            if (isObject(ev.item) && typeof ev.item.type === 'string')
+              yield { type: 'output_item_done', item: ev.item as ResponseItemPayload };
             break;
           case 'response.completed':
             completed = true;
-            yield { type: 'completed', responseId: typeof response.id === 'string' ? response.id : '', usage: usageFromJson(response.usage) };
+            yield {
+              type: 'completed',
+              responseId: typeof response.id === 'string' ? response.id : '',
+              usage: usageFromJson(response.usage),
+            };
             return;
           case 'response.failed':
           case 'response.incomplete':

@@ -218,7 +218,10 @@ export class Session {
     const history =
       options.history ??
       (await collectHistory(
-        options.store.loadHistory({ threadId, ...(options.includeArchived !== undefined ? { includeArchived: options.includeArchived } : {}) }),
+        options.store.loadHistory({
+          threadId,
+          ...(options.includeArchived !== undefined ? { includeArchived: options.includeArchived } : {}),
+        }),
       ));
     const derived = deriveThreadMetadata(history);
     const cwd = options.cwd ?? derived.cwd ?? '';
@@ -243,7 +246,10 @@ export class Session {
 
   /** Queues an op and returns its submission id. After shutdown, ops are `invalid_request`. */
   submit(op: Op): string {
-    if (this.shutdownRequested) throw ThreadStoreError.invalidRequest(`session ${this.threadId} is shut down; start or resume a thread to continue`);
+    if (this.shutdownRequested)
+      throw ThreadStoreError.invalidRequest(
+        `session ${this.threadId} is shut down; start or resume a thread to continue`,
+      );
     validateOp(op);
     const id = String(++this.nextId);
     if (op.type === 'shutdown') this.shutdownRequested = true;
@@ -358,7 +364,11 @@ export class Session {
       let lastUsage: TokenUsage | null = null;
       let failure: unknown = null;
       try {
-        const request = { input: [...this.conversation], signal, ...(this.options.instructions !== undefined ? { instructions: this.options.instructions } : {}) };
+        const request = {
+          input: [...this.conversation],
+          signal,
+          ...(this.options.instructions !== undefined ? { instructions: this.options.instructions } : {}),
+        };
         for await (const ev of this.model.stream(request)) {
           if (signal.aborted) break;
           switch (ev.type) {
@@ -446,7 +456,8 @@ function abortReason(signal: AbortSignal): 'interrupted' | 'shutdown' {
 }
 
 function validateOp(op: Op): void {
-  if (typeof op !== 'object' || op === null) throw ThreadStoreError.invalidRequest('an op must be an object with a "type"');
+  if (typeof op !== 'object' || op === null)
+    throw ThreadStoreError.invalidRequest('an op must be an object with a "type"');
   switch (op.type) {
     case 'user_turn': {
       if (!Array.isArray(op.items) || op.items.length === 0)
@@ -456,7 +467,8 @@ function validateOp(op: Op): void {
           (item?.type === 'text' && typeof item.text === 'string') ||
           (item?.type === 'image' && typeof item.imageUrl === 'string' && item.imageUrl !== '') ||
           (item?.type === 'local_image' && typeof item.path === 'string' && item.path !== '');
-        if (!ok) throw ThreadStoreError.invalidRequest(`invalid user input item ${JSON.stringify(item)?.slice(0, 200)}`);
+        if (!ok)
+          throw ThreadStoreError.invalidRequest(`invalid user input item ${JSON.stringify(item)?.slice(0, 200)}`);
       }
       return;
     }

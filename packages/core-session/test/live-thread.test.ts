@@ -3,7 +3,13 @@ import { collectHistory, isThreadStoreError, newThreadId } from '@skein/thread-s
 import type { RolloutItem, ThreadId, ThreadStore } from '@skein/thread-store-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveThread, LiveThreadInitGuard } from '../src/index.js';
-import { agentMessage, ControlledThreadStore, TestClock, taskStarted, userMessage } from './support/controlled-store.js';
+import {
+  agentMessage,
+  ControlledThreadStore,
+  TestClock,
+  taskStarted,
+  userMessage,
+} from './support/controlled-store.js';
 import { inMemoryFactory, localFactory } from './support/stores.js';
 import type { StoreFactory, StoreHarness } from './support/stores.js';
 
@@ -29,10 +35,21 @@ describe.each(factories)('LiveThread lifecycle over $name', (factory) => {
     harnesses.push(h);
     return h;
   }
-  const create = (store: ThreadStore, threadId: ThreadId, extra: Partial<Parameters<typeof LiveThread.create>[1]> = {}, clock?: TestClock) =>
+  const create = (
+    store: ThreadStore,
+    threadId: ThreadId,
+    extra: Partial<Parameters<typeof LiveThread.create>[1]> = {},
+    clock?: TestClock,
+  ) =>
     LiveThread.create(
       store,
-      { threadId, source: { kind: 'cli' }, metadata: { cwd: h.cwd, modelProvider: 'openai' }, cliVersion: '0.1.0', ...extra },
+      {
+        threadId,
+        source: { kind: 'cli' },
+        metadata: { cwd: h.cwd, modelProvider: 'openai' },
+        cliVersion: '0.1.0',
+        ...extra,
+      },
       clock ? { now: clock.now } : {},
     );
 
@@ -89,7 +106,10 @@ describe.each(factories)('LiveThread lifecycle over $name', (factory) => {
 
     const counting = new ControlledThreadStore(h.store);
     counting.holdUpdates = false;
-    const live = await LiveThread.resume(counting, { threadId: id, metadata: { modelProvider: 'other-provider', cwd: h.cwd } });
+    const live = await LiveThread.resume(counting, {
+      threadId: id,
+      metadata: { modelProvider: 'other-provider', cwd: h.cwd },
+    });
     await live.flush();
     expect(counting.updates).toBe(0);
     await live.appendItems([agentMessage('resumed')]);
@@ -206,7 +226,11 @@ describe.each(factories)('LiveThread lifecycle over $name', (factory) => {
     const thread = await live.readThread({ includeHistory: true });
     expect(thread.preview).toBe('secret');
     expect(thread.rolloutPath).toBeNull();
-    expect((await collectHistory(thread.history)).map((i: RolloutItem) => i.type)).toEqual(['session_meta', 'event_msg', 'event_msg']);
+    expect((await collectHistory(thread.history)).map((i: RolloutItem) => i.type)).toEqual([
+      'session_meta',
+      'event_msg',
+      'event_msg',
+    ]);
     expect(await live.localRolloutPath()).toBeNull();
     expect(isThreadStoreError(await errorOf(live.requireLocalRolloutPath()), 'unsupported')).toBe(true);
     await live.shutdown();

@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { ThreadMetadataSync } from '../src/internal/metadata-sync.js';
 import { agentMessage, taskStarted, TestClock, userMessage } from './support/controlled-store.js';
 
-const goal = (objective: string): RolloutItem => ({ type: 'event_msg', payload: { type: 'thread_goal_updated', goal: { objective } } });
+const goal = (objective: string): RolloutItem => ({
+  type: 'event_msg',
+  payload: { type: 'thread_goal_updated', goal: { objective } },
+});
 
 function fresh(clock = new TestClock()) {
   const id = newThreadId();
@@ -21,7 +24,10 @@ describe('ThreadMetadataSync', () => {
     const clock = new TestClock();
     const id = newThreadId();
     const history: RolloutItem[] = [
-      { type: 'session_meta', payload: { id, timestamp: '2025-01-03T10:00:00.000Z', cwd: '/repo', model_provider: 'prov', source: 'cli' } },
+      {
+        type: 'session_meta',
+        payload: { id, timestamp: '2025-01-03T10:00:00.000Z', cwd: '/repo', model_provider: 'prov', source: 'cli' },
+      },
       userMessage('## My request for Codex:\n  the task  '),
     ];
     const sync = ThreadMetadataSync.forResume(id, history, clock.now, 5_000);
@@ -93,7 +99,9 @@ describe('ThreadMetadataSync', () => {
 
   it('an image-only first message previews as [Image]', () => {
     const { sync } = fresh();
-    sync.observeAppended([{ type: 'event_msg', payload: { type: 'user_message', message: '', images: ['https://x/y.png'] } }]);
+    sync.observeAppended([
+      { type: 'event_msg', payload: { type: 'user_message', message: '', images: ['https://x/y.png'] } },
+    ]);
     expect(sync.take()?.patch).toMatchObject({ preview: '[Image]', firstUserMessage: '[Image]', title: '[Image]' });
   });
 });

@@ -1,5 +1,5 @@
 import { InMemoryThreadStore, isThreadStoreError, newThreadId, ThreadStoreError } from '@skein/thread-store-api';
-import type { RolloutItem, ThreadId } from '@skein/thread-store-api';
+import type { RolloutItem } from '@skein/thread-store-api';
 import { describe, expect, it } from 'vitest';
 import { LiveThread } from '../src/index.js';
 import { agentMessage, ControlledThreadStore, settled, TestClock, userMessage } from './support/controlled-store.js';
@@ -8,13 +8,27 @@ const tokenCount = (total: number): RolloutItem => ({
   type: 'event_msg',
   payload: {
     type: 'token_count',
-    info: { total_token_usage: { input_tokens: total, cached_input_tokens: 0, output_tokens: 0, reasoning_output_tokens: 0, total_tokens: total } },
+    info: {
+      total_token_usage: {
+        input_tokens: total,
+        cached_input_tokens: 0,
+        output_tokens: 0,
+        reasoning_output_tokens: 0,
+        total_tokens: total,
+      },
+    },
     rate_limits: null,
   },
 });
 const turnContext = (model: string): RolloutItem => ({
   type: 'turn_context',
-  payload: { cwd: '/work/proj', approval_policy: 'never', sandbox_policy: { type: 'read-only' }, model, summary: 'auto' },
+  payload: {
+    cwd: '/work/proj',
+    approval_policy: 'never',
+    sandbox_policy: { type: 'read-only' },
+    model,
+    summary: 'auto',
+  },
 });
 
 async function setup(clock = new TestClock()) {
@@ -22,7 +36,12 @@ async function setup(clock = new TestClock()) {
   const threadId = newThreadId();
   const live = await LiveThread.create(
     store,
-    { threadId, source: { kind: 'cli' }, metadata: { cwd: '/work/proj', modelProvider: 'openai' }, cliVersion: '1.2.3' },
+    {
+      threadId,
+      source: { kind: 'cli' },
+      metadata: { cwd: '/work/proj', modelProvider: 'openai' },
+      cliVersion: '1.2.3',
+    },
     { now: clock.now, touchWindowMs: 5_000 },
   );
   return { store, live, threadId, clock };

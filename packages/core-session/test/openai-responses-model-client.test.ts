@@ -20,10 +20,17 @@ let handler: Handler;
 const seen: Seen[] = [];
 const ENV = 'SKEIN_TEST_RESPONSES_KEY';
 
-const sse = (type: string, data: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+const sse = (type: string, data: Record<string, unknown>): string =>
+  `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 
 function happyStream(text: string, id = 'resp_1'): string {
-  const item = { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] };
+  const item = {
+    type: 'message',
+    id: 'msg_1',
+    role: 'assistant',
+    status: 'completed',
+    content: [{ type: 'output_text', text, annotations: [] }],
+  };
   return (
     sse('response.created', { response: { id } }) +
     sse('response.output_item.added', { item: { type: 'message', id: 'msg_1', role: 'assistant', content: [] } }) +
@@ -91,9 +98,23 @@ const input = [{ type: 'message', role: 'user', content: [{ type: 'input_text', 
 
 describe('OpenAIResponsesModelClient', () => {
   it('streams a response and sends the request the Responses API expects', async () => {
-    const events = await drain(client().stream({ input, instructions: 'be brief', signal: new AbortController().signal }));
-    expect(events.map((e) => e.type)).toEqual(['created', 'output_item_added', 'output_text_delta', 'output_text_delta', 'output_item_done', 'completed']);
-    expect(events.filter((e) => e.type === 'output_text_delta').map((e) => (e as { delta: string }).delta).join('')).toBe('hi there');
+    const events = await drain(
+      client().stream({ input, instructions: 'be brief', signal: new AbortController().signal }),
+    );
+    expect(events.map((e) => e.type)).toEqual([
+      'created',
+      'output_item_added',
+      'output_text_delta',
+      'output_text_delta',
+      'output_item_done',
+      'completed',
+    ]);
+    expect(
+      events
+        .filter((e) => e.type === 'output_text_delta')
+        .map((e) => (e as { delta: string }).delta)
+        .join(''),
+    ).toBe('hi there');
     expect(events.at(-1)).toEqual({
       type: 'completed',
       responseId: 'resp_1',
@@ -118,14 +139,22 @@ describe('OpenAIResponsesModelClient', () => {
       step();
     };
     const events = await drain(client().stream({ input, signal: new AbortController().signal }));
-    expect(events.filter((e) => e.type === 'output_text_delta').map((e) => (e as { delta: string }).delta).join('')).toBe('split ✓ text');
+    expect(
+      events
+        .filter((e) => e.type === 'output_text_delta')
+        .map((e) => (e as { delta: string }).delta)
+        .join(''),
+    ).toBe('split ✓ text');
     expect(events.at(-1)?.type).toBe('completed');
   });
 
   it('turns response.failed into an unavailable error with the model message', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(sse('response.created', { response: { id: 'r' } }) + sse('response.failed', { response: { id: 'r', error: { code: 'server_error', message: 'model exploded' } } }));
+      res.end(
+        sse('response.created', { response: { id: 'r' } }) +
+          sse('response.failed', { response: { id: 'r', error: { code: 'server_error', message: 'model exploded' } } }),
+      );
     };
     const err = await errorOf(drain(client().stream({ input, signal: new AbortController().signal })));
     expect(isThreadStoreError(err, 'unavailable')).toBe(true);
@@ -192,14 +221,22 @@ describe('OpenAIResponsesModelClient', () => {
     const session = await Session.start({ store, model: client(), cwd: '/work/proj', modelProvider: 'openai' });
     const events = new EventReader(session);
     session.submit({ type: 'user_turn', items: [{ type: 'text', text: 'hello' }] });
-    expect(shape(await events.until('turn_complete'))).toEqual(['turn_started', 'agent_message_delta', 'agent_message', 'token_count', 'turn_complete']);
+    expect(shape(await events.until('turn_complete'))).toEqual([
+      'turn_started',
+      'agent_message_delta',
+      'agent_message',
+      'token_count',
+      'turn_complete',
+    ]);
     session.submit({ type: 'shutdown' });
     await events.until('shutdown_complete');
     const thread = await store.readThread({ threadId: session.threadId, includeHistory: true });
     expect(thread.tokenUsage?.totalTokens).toBe(16);
     expect(thread.model).toBe('gpt-test');
     const history = await collectHistory(thread.history);
-    expect(history.find((i) => i.type === 'response_item' && (i.payload as { role?: string }).role === 'assistant')?.payload).toMatchObject({
+    expect(
+      history.find((i) => i.type === 'response_item' && (i.payload as { role?: string }).role === 'assistant')?.payload,
+    ).toMatchObject({
       id: 'msg_1',
       content: [{ type: 'output_text', text: 'hi there' }],
     });

@@ -52,9 +52,20 @@ describe.each(factories)('Session over $name', (factory) => {
     const { h, session, events } = await start();
     const sub = session.submit({ type: 'user_turn', items: [{ type: 'text', text: 'hello there' }] });
     const msgs = await events.until('turn_complete');
-    expect(shape(msgs)).toEqual(['turn_started', 'agent_message_delta', 'agent_message', 'token_count', 'turn_complete']);
+    expect(shape(msgs)).toEqual([
+      'turn_started',
+      'agent_message_delta',
+      'agent_message',
+      'token_count',
+      'turn_complete',
+    ]);
     expect(events.seen.every((e) => e.id === sub)).toBe(true);
-    expect(msgs.filter((m) => m.type === 'agent_message_delta').map((m) => (m as { delta: string }).delta).join('')).toBe('echo: hello there');
+    expect(
+      msgs
+        .filter((m) => m.type === 'agent_message_delta')
+        .map((m) => (m as { delta: string }).delta)
+        .join(''),
+    ).toBe('echo: hello there');
     expect(msgs.at(-1)).toMatchObject({ type: 'turn_complete', lastAgentMessage: 'echo: hello there' });
 
     session.submit({ type: 'shutdown' });
@@ -78,7 +89,8 @@ describe.each(factories)('Session over $name', (factory) => {
 
   it('records an interrupted turn as aborted with the marker message', async () => {
     const { h, session, events } = await start({
-      pause: (_p, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })),
+      pause: (_p, signal) =>
+        new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })),
     });
     session.submit({ type: 'user_turn', items: [{ type: 'text', text: 'long task' }] });
     await events.until('agent_message_delta');
@@ -162,11 +174,18 @@ describe.each(factories)('Session over $name', (factory) => {
         content: [
           { type: 'input_text', text: 'look at these' },
           { type: 'input_image', image_url: 'https://example.com/a.png' },
-          { type: 'input_image', image_url: `data:image/png;base64,${Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString('base64')}` },
+          {
+            type: 'input_image',
+            image_url: `data:image/png;base64,${Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString('base64')}`,
+          },
         ],
       });
       const event = history.find((i) => isObject(i.payload) && i.payload.type === 'user_message');
-      expect(event?.payload).toMatchObject({ message: 'look at these', images: ['https://example.com/a.png'], local_images: [png] });
+      expect(event?.payload).toMatchObject({
+        message: 'look at these',
+        images: ['https://example.com/a.png'],
+        local_images: [png],
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -199,7 +218,12 @@ describe.each(factories)('Session over $name', (factory) => {
     expect(msgs).toEqual([{ type: 'turn_aborted', turnId: null, reason: 'interrupted' }]);
     session.submit({ type: 'shutdown' });
     await events.until('shutdown_complete');
-    expect(isThreadStoreError(await h.store.readThread({ threadId: session.threadId }).catch((e: unknown) => e), 'not_found')).toBe(true);
+    expect(
+      isThreadStoreError(
+        await h.store.readThread({ threadId: session.threadId }).catch((e: unknown) => e),
+        'not_found',
+      ),
+    ).toBe(true);
   });
 
   it('an ephemeral session never touches the store and is readable while loaded', async () => {
@@ -214,7 +238,12 @@ describe.each(factories)('Session over $name', (factory) => {
     session.submit({ type: 'shutdown' });
     await events.until('shutdown_complete');
     expect((await h.store.listThreads({ modelProviders: [] })).items).toHaveLength(0);
-    expect(isThreadStoreError(await h.store.readThread({ threadId: session.threadId }).catch((e: unknown) => e), 'not_found')).toBe(true);
+    expect(
+      isThreadStoreError(
+        await h.store.readThread({ threadId: session.threadId }).catch((e: unknown) => e),
+        'not_found',
+      ),
+    ).toBe(true);
   });
 
   it('a resumed session continues the conversation after the stored history', async () => {

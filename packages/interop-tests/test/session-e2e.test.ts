@@ -40,7 +40,12 @@ describe('a thread written by a Session is read by real Codex', () => {
     process.env[MOCK_API_KEY_ENV] = 'mock-key';
     const store = new LocalThreadStore({ home: home.path, defaultModelProvider: MOCK_PROVIDER_ID });
     try {
-      const model = new OpenAIResponsesModelClient({ model: MOCK_MODEL, baseUrl: mock.url, apiKeyEnv: MOCK_API_KEY_ENV, provider: MOCK_PROVIDER_ID });
+      const model = new OpenAIResponsesModelClient({
+        model: MOCK_MODEL,
+        baseUrl: mock.url,
+        apiKeyEnv: MOCK_API_KEY_ENV,
+        provider: MOCK_PROVIDER_ID,
+      });
       const session = await Session.start({ store, model, cwd, source: { kind: 'cli' }, cliVersion: '0.169.0' });
       threadId = session.threadId;
       const events = session.events()[Symbol.asyncIterator]();

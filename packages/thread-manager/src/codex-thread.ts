@@ -1,5 +1,11 @@
 import type { Op, Session, SessionEvent } from '@skein/core-session';
-import type { SessionSource, StoredThreadWithHistory, ThreadId, ThreadMetadataPatch, StoredThread } from '@skein/thread-store-api';
+import type {
+  SessionSource,
+  StoredThreadWithHistory,
+  ThreadId,
+  ThreadMetadataPatch,
+  StoredThread,
+} from '@skein/thread-store-api';
 
 /** What a loaded thread says about itself. */
 export interface CodexThreadMetadata {

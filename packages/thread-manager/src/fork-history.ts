@@ -38,7 +38,9 @@ export function legacyForkItems(parentHistory: readonly RolloutItem[], turns?: n
   const starts = turnStarts(body);
   if (turns !== undefined) {
     if (!Number.isInteger(turns) || turns < 0)
-      throw ThreadStoreError.invalidRequest(`a fork point must be a whole number of turns (0..${starts.length}), got ${String(turns)}`);
+      throw ThreadStoreError.invalidRequest(
+        `a fork point must be a whole number of turns (0..${starts.length}), got ${String(turns)}`,
+      );
     if (turns > starts.length)
       throw ThreadStoreError.invalidRequest(`cannot fork after turn ${turns}: the thread has ${starts.length} turn(s)`);
   }
@@ -53,7 +55,10 @@ export function legacyForkItems(parentHistory: readonly RolloutItem[], turns?: n
     const finished = lastTurn.some((i) => isEventMsg(i, 'task_complete') || isEventMsg(i, 'turn_aborted'));
     if (!finished) {
       const turnId = (body[lastStart]?.payload as { turn_id?: unknown }).turn_id;
-      out.push({ type: 'event_msg', payload: { type: 'turn_aborted', turn_id: typeof turnId === 'string' ? turnId : null, reason: 'interrupted' } });
+      out.push({
+        type: 'event_msg',
+        payload: { type: 'turn_aborted', turn_id: typeof turnId === 'string' ? turnId : null, reason: 'interrupted' },
+      });
       out.push({
         type: 'response_item',
         payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: TURN_ABORTED_MARKER }] },

@@ -1,7 +1,22 @@
 import { requireLocalPaths, Session } from '@skein/core-session';
-import type { LiveThreadOptions, ModelClient, Op, ResumeSessionOptions, SessionOptions, StartSessionOptions } from '@skein/core-session';
+import type {
+  LiveThreadOptions,
+  ModelClient,
+  Op,
+  ResumeSessionOptions,
+  SessionOptions,
+  StartSessionOptions,
+} from '@skein/core-session';
 import { collectHistory, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
-import type { GitInfo, RolloutItem, SessionSource, StoredThread, ThreadId, ThreadMetadataPatch, ThreadStore } from '@skein/thread-store-api';
+import type {
+  GitInfo,
+  RolloutItem,
+  SessionSource,
+  StoredThread,
+  ThreadId,
+  ThreadMetadataPatch,
+  ThreadStore,
+} from '@skein/thread-store-api';
 import { CodexThread } from './codex-thread.js';
 import { legacyForkItems } from './fork-history.js';
 
@@ -146,7 +161,10 @@ export class ThreadManager {
   }
 
   /** Resumes the thread stored in a rollout file. Local stores only (`unsupported` otherwise). */
-  async resumeThreadFromRolloutPath(rolloutPath: string, options: Omit<ResumeThreadOptions, 'threadId' | 'history'> = {}): Promise<CodexThread> {
+  async resumeThreadFromRolloutPath(
+    rolloutPath: string,
+    options: Omit<ResumeThreadOptions, 'threadId' | 'history'> = {},
+  ): Promise<CodexThread> {
     this.assertOpen();
     requireLocalPaths(this.store, 'resuming a thread from a rollout path');
     const thread = await this.store.readThreadByRolloutPath({
@@ -173,7 +191,10 @@ export class ThreadManager {
       history = await collectHistory(parent.session.live.loadHistory());
     } else {
       history = await collectHistory(
-        this.store.loadHistory({ threadId: parentId, ...(options.includeArchived !== undefined ? { includeArchived: options.includeArchived } : {}) }),
+        this.store.loadHistory({
+          threadId: parentId,
+          ...(options.includeArchived !== undefined ? { includeArchived: options.includeArchived } : {}),
+        }),
       );
     }
     const items = legacyForkItems(history, options.turns);
@@ -183,8 +204,13 @@ export class ThreadManager {
       forkedFromId: parentId,
       initialHistory: items,
     };
-    if (options.cwd === undefined && typeof parentMeta?.cwd === 'string' && parentMeta.cwd !== '') start.cwd = parentMeta.cwd;
-    if (options.modelProvider === undefined && typeof parentMeta?.model_provider === 'string' && parentMeta.model_provider !== '')
+    if (options.cwd === undefined && typeof parentMeta?.cwd === 'string' && parentMeta.cwd !== '')
+      start.cwd = parentMeta.cwd;
+    if (
+      options.modelProvider === undefined &&
+      typeof parentMeta?.model_provider === 'string' &&
+      parentMeta.model_provider !== ''
+    )
       start.modelProvider = parentMeta.model_provider;
     if (options.newThreadId !== undefined) start.threadId = parseThreadId(options.newThreadId);
     if (options.ephemeral !== undefined) start.ephemeral = options.ephemeral;

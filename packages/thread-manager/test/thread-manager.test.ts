@@ -84,7 +84,15 @@ describe.each(factories)('ThreadManager over $name', (factory) => {
     expect(m.listLoaded()).toEqual([t.threadId]);
     expect(m.getThread(t.threadId)).toBe(t);
     const before = await t.metadata();
-    expect(before).toMatchObject({ threadId: t.threadId, model: 'echo-1', modelProvider: 'openai', cwd: h.cwd, source: { kind: 'cli' }, ephemeral: false, rolloutPath: null });
+    expect(before).toMatchObject({
+      threadId: t.threadId,
+      model: 'echo-1',
+      modelProvider: 'openai',
+      cwd: h.cwd,
+      source: { kind: 'cli' },
+      ephemeral: false,
+      rolloutPath: null,
+    });
 
     const sub = m.routeOp(t.threadId, { type: 'user_turn', items: [{ type: 'text', text: 'routed' }] });
     expect(typeof sub).toBe('string');
@@ -108,7 +116,10 @@ describe.each(factories)('ThreadManager over $name', (factory) => {
     await turn(t, 'one');
     await t.shutdown();
 
-    const [r1, r2] = await Promise.all([m.resumeThread({ threadId: t.threadId }), m.resumeThread({ threadId: t.threadId })]);
+    const [r1, r2] = await Promise.all([
+      m.resumeThread({ threadId: t.threadId }),
+      m.resumeThread({ threadId: t.threadId }),
+    ]);
     expect(r1).toBe(r2);
     expect(await m.resumeThread({ threadId: t.threadId })).toBe(r1);
     expect((await r1.metadata()).cwd).toBe(h.cwd);
@@ -127,7 +138,11 @@ describe.each(factories)('ThreadManager over $name', (factory) => {
     const r = await m.resumeThread({ threadId: t.threadId, history });
     await turn(r, 'after');
     await r.shutdown();
-    expect(kinds(await collectHistory(h.store.loadHistory({ threadId: t.threadId })))).toEqual(['session_meta', ...TURN, ...TURN]);
+    expect(kinds(await collectHistory(h.store.loadHistory({ threadId: t.threadId })))).toEqual([
+      'session_meta',
+      ...TURN,
+      ...TURN,
+    ]);
   });
 
   it('resuming a thread another process is writing fails with conflict', async () => {
@@ -163,7 +178,12 @@ describe.each(factories)('ThreadManager over $name', (factory) => {
     // Without a turn count the whole history is copied; the parent is untouched and still loaded.
     const whole = await m.forkThread({ threadId: parent.threadId });
     await whole.shutdown();
-    expect(kinds(await collectHistory(h.store.loadHistory({ threadId: whole.threadId })))).toEqual(['session_meta', 'session_meta', ...TURN, ...TURN]);
+    expect(kinds(await collectHistory(h.store.loadHistory({ threadId: whole.threadId })))).toEqual([
+      'session_meta',
+      'session_meta',
+      ...TURN,
+      ...TURN,
+    ]);
     expect(m.listLoaded()).toEqual([parent.threadId]);
     const err = await errorOf(m.forkThread({ threadId: parent.threadId, turns: 3 }));
     expect(isThreadStoreError(err, 'invalid_request')).toBe(true);
@@ -172,12 +192,25 @@ describe.each(factories)('ThreadManager over $name', (factory) => {
   it('a fork marks an unfinished last turn as aborted', async () => {
     const { h, m } = await setup();
     const parentId = newThreadId();
-    const live = await LiveThread.create(h.store, { threadId: parentId, source: { kind: 'cli' }, metadata: { cwd: h.cwd, modelProvider: 'openai' } });
+    const live = await LiveThread.create(h.store, {
+      threadId: parentId,
+      source: { kind: 'cli' },
+      metadata: { cwd: h.cwd, modelProvider: 'openai' },
+    });
     await live.appendItems([
       { type: 'event_msg', payload: { type: 'task_started', turn_id: 'turn-1' } },
-      { type: 'turn_context', payload: { cwd: h.cwd, model: 'echo-1', approval_policy: 'never', sandbox_policy: { type: 'read-only' } } },
-      { type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'cut short' }] } },
-      { type: 'event_msg', payload: { type: 'user_message', message: 'cut short', images: [], local_images: [], text_elements: [] } },
+      {
+        type: 'turn_context',
+        payload: { cwd: h.cwd, model: 'echo-1', approval_policy: 'never', sandbox_policy: { type: 'read-only' } },
+      },
+      {
+        type: 'response_item',
+        payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'cut short' }] },
+      },
+      {
+        type: 'event_msg',
+        payload: { type: 'user_message', message: 'cut short', images: [], local_images: [], text_elements: [] },
+      },
     ]);
     await live.shutdown();
 
@@ -221,7 +254,9 @@ describe.each(factories)('ThreadManager over $name', (factory) => {
     const cold = await m.updateThreadMetadata(t.threadId, { name: 'Cold name' });
     expect(cold.name).toBe('Cold name');
     expect((await h.store.readThread({ threadId: t.threadId })).name).toBe('Cold name');
-    expect(isThreadStoreError(await errorOf(m.updateThreadMetadata(newThreadId(), { name: 'x' })), 'not_found')).toBe(true);
+    expect(isThreadStoreError(await errorOf(m.updateThreadMetadata(newThreadId(), { name: 'x' })), 'not_found')).toBe(
+      true,
+    );
   });
 
   it('ephemeral threads stay out of the store', async () => {

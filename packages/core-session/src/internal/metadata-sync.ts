@@ -21,7 +21,9 @@ export interface TakenPatch {
 
 const nonEmpty = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
-function agentFieldsFromSource(source: SessionSource): Pick<ThreadMetadataPatch, 'agentNickname' | 'agentRole' | 'agentPath'> {
+function agentFieldsFromSource(
+  source: SessionSource,
+): Pick<ThreadMetadataPatch, 'agentNickname' | 'agentRole' | 'agentPath'> {
   if (source.kind !== 'subagent' || source.subagent.kind !== 'thread_spawn') return {};
   const s = source.subagent;
   const out: Pick<ThreadMetadataPatch, 'agentNickname' | 'agentRole' | 'agentPath'> = {};
@@ -86,7 +88,12 @@ export class ThreadMetadataSync {
   }
 
   /** Observes an existing history; the derived patch (no `updatedAt`) waits for the first append. */
-  static forResume(threadId: string, history: readonly RolloutItem[], now: () => Date, touchWindowMs: number): ThreadMetadataSync {
+  static forResume(
+    threadId: string,
+    history: readonly RolloutItem[],
+    now: () => Date,
+    touchWindowMs: number,
+  ): ThreadMetadataSync {
     const sync = new ThreadMetadataSync(threadId, now, touchWindowMs);
     let patch: ThreadMetadataPatch = {};
     for (const item of history) {
@@ -139,11 +146,15 @@ export class ThreadMetadataSync {
         this.cwdSeen = true;
       }
       if (nonEmpty(p.model)) patch.model = p.model as string;
-      const collab = isObject(p.collaboration_mode) && isObject(p.collaboration_mode.settings) ? p.collaboration_mode.settings : null;
+      const collab =
+        isObject(p.collaboration_mode) && isObject(p.collaboration_mode.settings)
+          ? p.collaboration_mode.settings
+          : null;
       const effort = nonEmpty(p.effort) ?? (collab ? nonEmpty(collab.reasoning_effort) : null);
       if (effort) patch.reasoningEffort = effort;
       if (p.approval_policy !== undefined && p.approval_policy !== null)
-        patch.approvalMode = typeof p.approval_policy === 'string' ? p.approval_policy : JSON.stringify(p.approval_policy);
+        patch.approvalMode =
+          typeof p.approval_policy === 'string' ? p.approval_policy : JSON.stringify(p.approval_policy);
       if (p.sandbox_policy !== undefined) patch.sandboxPolicy = p.sandbox_policy;
       return Object.keys(patch).length > 0 ? patch : null;
     }

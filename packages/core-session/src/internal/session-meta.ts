@@ -1,8 +1,4 @@
-import {
-  deriveThreadMetadata,
-  gitInfoToJson,
-  sessionSourceToJson,
-} from '@skein/thread-store-api';
+import { deriveThreadMetadata, gitInfoToJson, sessionSourceToJson } from '@skein/thread-store-api';
 import type { CreateThreadParams, RolloutItem, SessionMetaItem, StoredThread, ThreadId } from '@skein/thread-store-api';
 
 /**

@@ -53,7 +53,13 @@ export function userResponseItem(content: readonly Record<string, unknown>[]): R
 export function userMessageEvent(text: string, images: readonly string[], localImages: readonly string[]): RolloutItem {
   return {
     type: 'event_msg',
-    payload: { type: 'user_message', message: text, images: [...images], local_images: [...localImages], text_elements: [] },
+    payload: {
+      type: 'user_message',
+      message: text,
+      images: [...images],
+      local_images: [...localImages],
+      text_elements: [],
+    },
   };
 }
 
@@ -69,7 +75,11 @@ export function responseItem(payload: ResponseItemPayload): RolloutItem {
   return { type: 'response_item', payload };
 }
 
-export function tokenCount(total: TokenUsage | null, last: TokenUsage | null, contextWindow: number | null): RolloutItem {
+export function tokenCount(
+  total: TokenUsage | null,
+  last: TokenUsage | null,
+  contextWindow: number | null,
+): RolloutItem {
   return {
     type: 'event_msg',
     payload: {
@@ -87,7 +97,12 @@ export function tokenCount(total: TokenUsage | null, last: TokenUsage | null, co
   };
 }
 
-export function taskComplete(turnId: string, lastAgentMessage: string | null, startedAt: Date, completedAt: Date): RolloutItem {
+export function taskComplete(
+  turnId: string,
+  lastAgentMessage: string | null,
+  startedAt: Date,
+  completedAt: Date,
+): RolloutItem {
   return {
     type: 'event_msg',
     payload: {
@@ -129,7 +144,8 @@ export function conversationFromHistory(history: readonly RolloutItem[]): Respon
       if (item.payload.type !== 'ghost_snapshot') out.push(item.payload);
     } else if (isCompacted(item) && Array.isArray(item.payload.replacement_history)) {
       out = item.payload.replacement_history.filter(
-        (x): x is ResponseItemPayload => typeof x === 'object' && x !== null && typeof (x as { type?: unknown }).type === 'string',
+        (x): x is ResponseItemPayload =>
+          typeof x === 'object' && x !== null && typeof (x as { type?: unknown }).type === 'string',
       );
     }
   }
@@ -141,7 +157,8 @@ export function assistantText(item: ResponseItemPayload): string | null {
   if (item.type !== 'message' || item.role !== 'assistant' || !Array.isArray(item.content)) return null;
   let text = '';
   for (const c of item.content as unknown[]) {
-    if (typeof c === 'object' && c !== null && typeof (c as { text?: unknown }).text === 'string') text += (c as { text: string }).text;
+    if (typeof c === 'object' && c !== null && typeof (c as { text?: unknown }).text === 'string')
+      text += (c as { text: string }).text;
   }
   return text;
 }
@@ -151,7 +168,8 @@ export function reasoningText(item: ResponseItemPayload): string | null {
   if (item.type !== 'reasoning' || !Array.isArray(item.summary)) return null;
   const parts: string[] = [];
   for (const s of item.summary as unknown[]) {
-    if (typeof s === 'object' && s !== null && typeof (s as { text?: unknown }).text === 'string') parts.push((s as { text: string }).text);
+    if (typeof s === 'object' && s !== null && typeof (s as { text?: unknown }).text === 'string')
+      parts.push((s as { text: string }).text);
   }
   return parts.length > 0 ? parts.join('\n') : null;
 }

@@ -28,6 +28,7 @@ export class EventReader {
 /** Event types with consecutive deltas collapsed, for sequence assertions. */
 export function shape(msgs: readonly SessionEventMsg[]): string[] {
   const out: string[] = [];
-  for (const m of msgs) if (!(m.type === 'agent_message_delta' && out.at(-1) === 'agent_message_delta')) out.push(m.type);
+  for (const m of msgs)
+    if (!(m.type === 'agent_message_delta' && out.at(-1) === 'agent_message_delta')) out.push(m.type);
   return out;
 }

@@ -23,7 +23,10 @@ export const inMemoryFactory: StoreFactory = {
   name: 'InMemoryThreadStore',
   localPaths: false,
   async make(options = {}) {
-    const store = new InMemoryThreadStore({ defaultModelProvider: 'openai', ...(options.now ? { now: options.now } : {}) });
+    const store = new InMemoryThreadStore({
+      defaultModelProvider: 'openai',
+      ...(options.now ? { now: options.now } : {}),
+    });
     return {
       store,
       cwd: '/work/proj',
