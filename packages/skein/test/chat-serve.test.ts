@@ -24,7 +24,10 @@ function threadIdOf(stdout: string): string {
 describe('chat with the echo model, driven through stdin', () => {
   it('records a thread that threads show prints, and --resume continues it', async () => {
     const home = emptyHome();
-    const first = await run(['chat', '--model', 'echo', '--home', home], { env, input: 'hello there\nand a second line\n' });
+    const first = await run(['chat', '--model', 'echo', '--home', home], {
+      env,
+      input: 'hello there\nand a second line\n',
+    });
     expect(first.code, first.stderr).toBe(0);
     const id = threadIdOf(first.stdout);
     expect(first.stdout).toContain('echo: hello there');
@@ -47,7 +50,14 @@ describe('chat with the echo model, driven through stdin', () => {
     expect(threadIdOf(again.stdout)).toBe(id);
     const after = await ok(['threads', 'show', id, '--json', '--home', home], { env });
     const texts = (JSON.parse(after) as { messages: { text: string }[] }).messages.map((m) => m.text);
-    expect(texts).toEqual(['hello there', 'echo: hello there', 'and a second line', 'echo: and a second line', 'third', 'echo: third']);
+    expect(texts).toEqual([
+      'hello there',
+      'echo: hello there',
+      'and a second line',
+      'echo: and a second line',
+      'third',
+      'echo: third',
+    ]);
     expect(await ok(['threads', 'list', '--provider', 'echo', '--home', home], { env })).toContain(id);
   });
 
@@ -88,12 +98,19 @@ describe('serve shuts down cleanly', () => {
     // A client appends to a live thread and never flushes: the items sit in the server's writer.
     const client = new RemoteThreadStore({ baseUrl: server.url });
     const threadId = newThreadId();
-    await client.createThread({ threadId, source: { kind: 'cli' }, metadata: { cwd: '/work', modelProvider: 'openai' } });
+    await client.createThread({
+      threadId,
+      source: { kind: 'cli' },
+      metadata: { cwd: '/work', modelProvider: 'openai' },
+    });
     const text = 'written but never flushed by the client';
     await client.appendItems({
       threadId,
       items: [
-        { type: 'event_msg', payload: { type: 'user_message', message: text, images: [], local_images: [], text_elements: [] } },
+        {
+          type: 'event_msg',
+          payload: { type: 'user_message', message: text, images: [], local_images: [], text_elements: [] },
+        },
         { type: 'event_msg', payload: { type: 'agent_message', message: 'and a reply', phase: null } },
       ],
     });

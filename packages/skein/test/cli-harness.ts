@@ -29,13 +29,20 @@ export interface RunResult {
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const sandbox = mkdtempSync(join(tmpdir(), 'skein-cli-env-'));
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SKEIN_') || k === 'FORCE_COLOR' || k === 'NO_COLOR') delete env[k];
+  for (const k of Object.keys(env))
+    if (k.startsWith('SKEIN_') || k === 'FORCE_COLOR' || k === 'NO_COLOR') delete env[k];
   return { ...env, HOME: sandbox, CODEX_HOME: join(sandbox, '.codex'), TZ: 'UTC', ...extra };
 }
 
-export function run(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: opts.env ?? cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: opts.env ?? cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -56,7 +63,8 @@ export function run(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: str
 /** Runs and insists on success, showing stderr when it fails. */
 export async function ok(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
   const r = await run(args, opts);
-  if (r.code !== 0) throw new Error(`skein ${args.join(' ')} exited ${String(r.code)}\nstderr: ${r.stderr}\nstdout: ${r.stdout}`);
+  if (r.code !== 0)
+    throw new Error(`skein ${args.join(' ')} exited ${String(r.code)}\nstderr: ${r.stderr}\nstdout: ${r.stdout}`);
   return r.stdout;
 }
 
@@ -72,11 +80,16 @@ export interface Server {
 /** Starts `skein serve --port 0` and reads the endpoint it prints. */
 export function serve(home: string, extra: string[] = [], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Server> {
   return new Promise((resolveServe, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--home', home, '--port', '0', ...extra], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--home', home, '--port', '0', ...extra], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let started = false;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on('exit', (code, signal) => r({ code, signal })),
+    );
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`skein serve printed no endpoint\nstdout: ${stdout}\nstderr: ${stderr}`));

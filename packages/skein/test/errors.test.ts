@@ -46,13 +46,16 @@ async function closedPort(): Promise<number> {
 
 describe('basics', () => {
   it('--version prints the package version', async () => {
-    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     expect((await ok(['--version'], { env })).trim()).toBe(version);
   });
 
   it('help <command> describes the command', async () => {
     const out = await ok(['help', 'threads'], { env });
-    for (const sub of ['list', 'show', 'search', 'rename', 'archive', 'unarchive', 'delete', 'fork', 'export']) expect(out).toContain(sub);
+    for (const sub of ['list', 'show', 'search', 'rename', 'archive', 'unarchive', 'delete', 'fork', 'export'])
+      expect(out).toContain(sub);
     expect(await ok(['help', 'serve'], { env })).toContain('--tokens');
     expect(await ok(['threads', 'help', 'list'], { env })).toContain('--all-providers');
   });
@@ -64,17 +67,33 @@ describe('errors are one line and a distinct exit code', () => {
   });
 
   it('unknown option: usage (2)', async () => {
-    expectOneLineError(await run(['threads', 'list', '--bogus', '--home', home], { env }), 2, /unknown option '--bogus'/);
+    expectOneLineError(
+      await run(['threads', 'list', '--bogus', '--home', home], { env }),
+      2,
+      /unknown option '--bogus'/,
+    );
   });
 
   it('bad option value: usage (2)', async () => {
     expectOneLineError(await run(['threads', 'list', '--limit', 'lots', '--home', home], { env }), 2, /--limit/);
-    expectOneLineError(await run(['threads', 'list', '--home', home, '--endpoint', 'http://127.0.0.1:1'], { env }), 2, /either --home or --endpoint/);
+    expectOneLineError(
+      await run(['threads', 'list', '--home', home, '--endpoint', 'http://127.0.0.1:1'], { env }),
+      2,
+      /either --home or --endpoint/,
+    );
   });
 
   it('a thread that does not exist: not_found (3)', async () => {
-    expectOneLineError(await run(['threads', 'show', '0193ffff-0000-7000-8000-000000000000', '--home', home], { env }), 3, /not found/);
-    expectOneLineError(await run(['threads', 'show', 'no such name', '--home', home], { env }), 3, /no thread matches "no such name"/);
+    expectOneLineError(
+      await run(['threads', 'show', '0193ffff-0000-7000-8000-000000000000', '--home', home], { env }),
+      3,
+      /not found/,
+    );
+    expectOneLineError(
+      await run(['threads', 'show', 'no such name', '--home', home], { env }),
+      3,
+      /no thread matches "no such name"/,
+    );
     expectOneLineError(await run(['threads', 'delete', '0193ffff', '--home', home], { env }), 3, /no thread matches/);
   });
 
@@ -86,19 +105,29 @@ describe('errors are one line and a distinct exit code', () => {
   });
 
   it('--verbose adds the stack', async () => {
-    const r = await run(['threads', 'show', '0193ffff-0000-7000-8000-000000000000', '--home', home, '--verbose'], { env });
+    const r = await run(['threads', 'show', '0193ffff-0000-7000-8000-000000000000', '--home', home, '--verbose'], {
+      env,
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/\n\s+at /);
   });
 
   it('an unreachable endpoint: unavailable (8)', async () => {
     const port = await closedPort();
-    expectOneLineError(await run(['threads', 'list', '--endpoint', `http://127.0.0.1:${port}`], { env }), 8, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    expectOneLineError(
+      await run(['threads', 'list', '--endpoint', `http://127.0.0.1:${port}`], { env }),
+      8,
+      new RegExp(`127\\.0\\.0\\.1:${port}`),
+    );
   });
 
   it('a missing or wrong token: unauthenticated (9); the right one works', async () => {
     expectOneLineError(await run(['threads', 'list', '--endpoint', secured.url], { env }), 9, /token/);
-    expectOneLineError(await run(['threads', 'list', '--endpoint', secured.url, '--token', 'wrong-token-0000000'], { env }), 9, /token/);
+    expectOneLineError(
+      await run(['threads', 'list', '--endpoint', secured.url, '--token', 'wrong-token-0000000'], { env }),
+      9,
+      /token/,
+    );
     const out = await ok(['threads', 'list', '--endpoint', secured.url, '--token', TOKEN], { env });
     expect(out.split('\n').filter(Boolean)).toHaveLength(2);
     const viaEnv = await ok(['threads', 'list'], { env: { ...env, SKEIN_ENDPOINT: secured.url, SKEIN_TOKEN: TOKEN } });

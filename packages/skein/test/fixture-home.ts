@@ -104,13 +104,50 @@ export function rolloutLines(t: FixtureThread): Record<string, unknown>[] {
     const turnId = `${t.id.slice(0, 24)}${String(i).padStart(12, '0')}`;
     const ts = (): string => at(t.created, (ms += 10));
     lines.push(
-      { timestamp: ts(), type: 'event_msg', payload: { type: 'task_started', turn_id: turnId, model_context_window: 272000 } },
-      { timestamp: ts(), type: 'turn_context', payload: { turn_id: turnId, cwd: t.cwd, approval_policy: 'on-request', sandbox_policy: { type: 'read-only' }, model: t.model, effort: 'medium', summary: 'auto' } },
-      { timestamp: ts(), type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: user }] } },
-      { timestamp: ts(), type: 'event_msg', payload: { type: 'user_message', message: user, images: [], local_images: [], text_elements: [] } },
-      { timestamp: ts(), type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: agent }], phase: 'final_answer' } },
+      {
+        timestamp: ts(),
+        type: 'event_msg',
+        payload: { type: 'task_started', turn_id: turnId, model_context_window: 272000 },
+      },
+      {
+        timestamp: ts(),
+        type: 'turn_context',
+        payload: {
+          turn_id: turnId,
+          cwd: t.cwd,
+          approval_policy: 'on-request',
+          sandbox_policy: { type: 'read-only' },
+          model: t.model,
+          effort: 'medium',
+          summary: 'auto',
+        },
+      },
+      {
+        timestamp: ts(),
+        type: 'response_item',
+        payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: user }] },
+      },
+      {
+        timestamp: ts(),
+        type: 'event_msg',
+        payload: { type: 'user_message', message: user, images: [], local_images: [], text_elements: [] },
+      },
+      {
+        timestamp: ts(),
+        type: 'response_item',
+        payload: {
+          type: 'message',
+          role: 'assistant',
+          content: [{ type: 'output_text', text: agent }],
+          phase: 'final_answer',
+        },
+      },
       { timestamp: ts(), type: 'event_msg', payload: { type: 'agent_message', message: agent, phase: null } },
-      { timestamp: ts(), type: 'event_msg', payload: { type: 'task_complete', turn_id: turnId, last_agent_message: agent } },
+      {
+        timestamp: ts(),
+        type: 'event_msg',
+        payload: { type: 'task_complete', turn_id: turnId, last_agent_message: agent },
+      },
     );
   });
   return lines;
@@ -131,7 +168,12 @@ export function makeFixtureHome(prefix = 'skein-cli-'): string {
     const dir = t.archived ? join(home, 'archived_sessions') : join(home, 'sessions', y!, m!, d!);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, fileName(t));
-    writeFileSync(file, rolloutLines(t).map((l) => JSON.stringify(l)).join('\n') + '\n');
+    writeFileSync(
+      file,
+      rolloutLines(t)
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
     // A fixed mtime: stores take updatedAt from it, and copies of the home must agree.
     const mtime = new Date(t.updated ?? Date.parse(t.created) + 3_600_000);
     utimesSync(file, mtime, mtime);

@@ -31,7 +31,10 @@ function where(mode: Mode): string[] {
 }
 
 async function both(args: string[]): Promise<{ local: string; remote: string }> {
-  const [local, remote] = await Promise.all([ok([...args, ...where('local')], { env }), ok([...args, ...where('remote')], { env })]);
+  const [local, remote] = await Promise.all([
+    ok([...args, ...where('local')], { env }),
+    ok([...args, ...where('remote')], { env }),
+  ]);
   return { local, remote };
 }
 
@@ -63,7 +66,10 @@ describe('threads list: the same listing from a local home and from a server', (
     { args: ['--search', 'DOCS WORK'], expected: [T.docs.id] },
     { args: ['--asc', '--all-sources'], expected: [T.tests.id, T.docs.id, T.exec.id] },
     { args: ['--sort', 'updated', '--all-sources'], expected: [T.tests.id, T.exec.id, T.docs.id] },
-    { args: ['--all', '--limit', '1', '--all-sources', '--all-providers'], expected: [T.exec.id, T.oss.id, T.docs.id, T.tests.id] },
+    {
+      args: ['--all', '--limit', '1', '--all-sources', '--all-providers'],
+      expected: [T.exec.id, T.oss.id, T.docs.id, T.tests.id],
+    },
   ];
   for (const c of cases) {
     it(`list ${c.args.join(' ') || '(defaults)'}`, async () => {
@@ -76,7 +82,9 @@ describe('threads list: the same listing from a local home and from a server', (
   it('prints id, updatedAt, provider and name-or-preview, tab-separated, when piped', async () => {
     const out = await both(['threads', 'list']);
     expect(out.local.split('\n')[0]).toBe([T.docs.id, '2026-11-21T11:00:00.000Z', 'openai', 'docs work'].join('\t'));
-    expect(out.local.split('\n')[1]).toBe([T.tests.id, '2026-11-24T09:00:00.000Z', 'openai', 'fix the failing test'].join('\t'));
+    expect(out.local.split('\n')[1]).toBe(
+      [T.tests.id, '2026-11-24T09:00:00.000Z', 'openai', 'fix the failing test'].join('\t'),
+    );
   });
 
   it.each(modes)('pages with --limit and --cursor (%s)', async (mode) => {
@@ -85,21 +93,49 @@ describe('threads list: the same listing from a local home and from a server', (
     expect(ids(first.stdout)).toEqual([T.exec.id]);
     const cursor = /--cursor (\S+)/.exec(first.stderr)?.[1];
     expect(cursor, first.stderr).toBeDefined();
-    const second = await ok(['threads', 'list', '--limit', '2', '--all-sources', '--cursor', cursor!, ...where(mode)], { env });
+    const second = await ok(['threads', 'list', '--limit', '2', '--all-sources', '--cursor', cursor!, ...where(mode)], {
+      env,
+    });
     expect(ids(second)).toEqual([T.docs.id, T.tests.id]);
   });
 
   it.each(modes)('--json gives the documented page shape (%s)', async (mode) => {
-    const doc = JSON.parse(await ok(['threads', 'list', '--json', '--limit', '1', ...where(mode)], { env })) as Record<string, unknown>;
+    const doc = JSON.parse(await ok(['threads', 'list', '--json', '--limit', '1', ...where(mode)], { env })) as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(doc).sort()).toEqual(['backwardsCursor', 'nextCursor', 'threads']);
     expect(typeof doc.nextCursor).toBe('string');
     expect(doc.backwardsCursor).toBeNull();
     const [thread] = doc.threads as Record<string, unknown>[];
     expect(Object.keys(thread!).sort()).toEqual(
       [
-        'agentNickname', 'agentPath', 'agentRole', 'archived', 'archivedAt', 'cliVersion', 'createdAt', 'cwd', 'forkedFromId',
-        'gitInfo', 'historyMode', 'id', 'memoryMode', 'model', 'modelProvider', 'name', 'parentThreadId', 'preview',
-        'reasoningEffort', 'recencyAt', 'rolloutPath', 'sessionId', 'source', 'threadSource', 'tokenUsage', 'updatedAt',
+        'agentNickname',
+        'agentPath',
+        'agentRole',
+        'archived',
+        'archivedAt',
+        'cliVersion',
+        'createdAt',
+        'cwd',
+        'forkedFromId',
+        'gitInfo',
+        'historyMode',
+        'id',
+        'memoryMode',
+        'model',
+        'modelProvider',
+        'name',
+        'parentThreadId',
+        'preview',
+        'reasoningEffort',
+        'recencyAt',
+        'rolloutPath',
+        'sessionId',
+        'source',
+        'threadSource',
+        'tokenUsage',
+        'updatedAt',
       ].sort(),
     );
     expect(thread).toMatchObject({
@@ -199,7 +235,10 @@ describe('threads export', () => {
   it('jsonl: the rollout lines as stored, same from both stores', async () => {
     const out = await both(['threads', 'export', 'docs work']);
     expect(out.remote).toBe(out.local);
-    const lines = out.local.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
+    const lines = out.local
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
     expect(lines).toEqual(rolloutLines(T.docs));
   });
 

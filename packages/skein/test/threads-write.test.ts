@@ -32,12 +32,14 @@ function normalize(text: string, fresh: Map<string, string>): string {
   // written by the changes themselves differ by the milliseconds between the two runs.
   return text
     .replace(/"rolloutPath": (null|"[^"]*")/g, '"rolloutPath": <path>')
-    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (t) => (Math.abs(Date.parse(t) - Date.now()) < 3_600_000 ? '<now>' : t))
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (t) =>
+      Math.abs(Date.parse(t) - Date.now()) < 3_600_000 ? '<now>' : t,
+    )
     .replace(UUID, (id) => {
-    if (known.has(id)) return id;
-    if (!fresh.has(id)) fresh.set(id, `<new-${fresh.size + 1}>`);
-    return fresh.get(id)!;
-  });
+      if (known.has(id)) return id;
+      if (!fresh.has(id)) fresh.set(id, `<new-${fresh.size + 1}>`);
+      return fresh.get(id)!;
+    });
 }
 
 const freshLocal = new Map<string, string>();
@@ -53,7 +55,11 @@ async function step(args: string[] | ((side: 'local' | 'remote') => string[])): 
     run([...argsOf('local'), '--home', localHome], { env }),
     run([...argsOf('remote'), '--endpoint', server.url], { env }),
   ]);
-  expect({ code: remote.code, stdout: normalize(remote.stdout, freshRemote), stderr: normalize(remote.stderr, freshRemote) }).toEqual({
+  expect({
+    code: remote.code,
+    stdout: normalize(remote.stdout, freshRemote),
+    stderr: normalize(remote.stderr, freshRemote),
+  }).toEqual({
     code: local.code,
     stdout: normalize(local.stdout, freshLocal),
     stderr: normalize(local.stderr, freshLocal),
@@ -62,7 +68,10 @@ async function step(args: string[] | ((side: 'local' | 'remote') => string[])): 
 }
 
 function ids(tsv: string): string[] {
-  return tsv.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!);
+  return tsv
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t')[0]!);
 }
 
 describe('changing threads gives the same results locally and through a server', () => {
@@ -106,9 +115,15 @@ describe('changing threads gives the same results locally and through a server',
     expect(forked.forkedFromId).toBe(T.tests.id);
     expect(forked.id).not.toBe(T.tests.id);
     const show = await step((side) => ['threads', 'show', forkIds[side], '--json']);
-    const doc = JSON.parse(show.stdout) as { thread: { forkedFromId: string }; messages: { role: string; text: string }[] };
+    const doc = JSON.parse(show.stdout) as {
+      thread: { forkedFromId: string };
+      messages: { role: string; text: string }[];
+    };
     expect(doc.thread.forkedFromId).toBe(T.tests.id);
-    expect(doc.messages.filter((m) => m.role !== 'notice').map((m) => m.text)).toEqual(['fix the failing test', 'All tests pass now.']);
+    expect(doc.messages.filter((m) => m.role !== 'notice').map((m) => m.text)).toEqual([
+      'fix the failing test',
+      'All tests pass now.',
+    ]);
 
     const [wl, wr] = await Promise.all([
       run(['threads', 'fork', T.tests.id, '--home', localHome], { env }),

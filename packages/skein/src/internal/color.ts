@@ -12,11 +12,7 @@ export interface Style {
   cyan(s: string): string;
 }
 
-export function colorWanted(
-  stream: { isTTY?: boolean },
-  env: NodeJS.ProcessEnv,
-  flag: boolean | undefined,
-): boolean {
+export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, flag: boolean | undefined): boolean {
   if (flag === false) return false;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0') return true;

@@ -8,8 +8,16 @@ import { skeinVersion } from './version.js';
  * forkedFromId, the parent's meta, its history, an unfinished last turn marked aborted). No turn
  * runs, so the model client is only a placeholder the session requires.
  */
-export async function forkThroughManager(store: ThreadStore, source: StoredThread, turns: number | undefined): Promise<StoredThread> {
-  const manager = new ThreadManager({ store, model: new EchoModelClient(), defaults: { originator: 'skein', cliVersion: skeinVersion() } });
+export async function forkThroughManager(
+  store: ThreadStore,
+  source: StoredThread,
+  turns: number | undefined,
+): Promise<StoredThread> {
+  const manager = new ThreadManager({
+    store,
+    model: new EchoModelClient(),
+    defaults: { originator: 'skein', cliVersion: skeinVersion() },
+  });
   try {
     const fork = await manager.forkThread({
       threadId: source.threadId,

@@ -26,7 +26,11 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 /** The store's filters, sort and paging, shared by `threads list` and `threads search`. */
 export function addListOptions(cmd: Command, withSearch: boolean): Command {
   cmd
-    .addOption(new Option('--sort <key>', 'sort by created, updated or recency time').choices(Object.keys(SORTS)).default('created'))
+    .addOption(
+      new Option('--sort <key>', 'sort by created, updated or recency time')
+        .choices(Object.keys(SORTS))
+        .default('created'),
+    )
     .option('--asc', 'oldest first (default: newest first)')
     .option(
       '--source <kind>',
@@ -34,7 +38,11 @@ export function addListOptions(cmd: Command, withSearch: boolean): Command {
       collect,
     )
     .option('--all-sources', 'threads from every source')
-    .option('--provider <name>', "only this model provider (repeatable; default: the store's default provider)", collect)
+    .option(
+      '--provider <name>',
+      "only this model provider (repeatable; default: the store's default provider)",
+      collect,
+    )
     .option('--all-providers', 'threads of every model provider')
     .option('--cwd <dir>', 'only threads whose working directory is exactly this (repeatable)', collect)
     .option('--archived', 'the archived threads instead of the active ones');
@@ -51,12 +59,15 @@ function parseSource(value: string): SessionSourceFilter {
   const m = /^(custom|internal):(.+)$/.exec(value);
   if (m?.[1] === 'custom') return { kind: 'custom', name: m[2]! };
   if (m?.[1] === 'internal') return { kind: 'internal', name: m[2]! };
-  throw new UsageError(`unknown source "${value}": use one of ${SESSION_SOURCE_KINDS.join(', ')}, custom:NAME or internal:NAME`);
+  throw new UsageError(
+    `unknown source "${value}": use one of ${SESSION_SOURCE_KINDS.join(', ')}, custom:NAME or internal:NAME`,
+  );
 }
 
 export function parseLimit(value: string | undefined): number {
   const n = Number(value ?? '25');
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) throw new UsageError(`--limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE)
+    throw new UsageError(`--limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got "${value}"`);
   return n;
 }
 

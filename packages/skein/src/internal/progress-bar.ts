@@ -27,7 +27,10 @@ function fmtDuration(seconds: number): string {
 }
 
 /** Rate and ETA from the bytes done so far (files when sizes are unknown). */
-export function progressFigures(p: ProgressSnapshot, elapsedMs: number): { mbPerSec: number; etaSeconds: number | null; fraction: number | null } {
+export function progressFigures(
+  p: ProgressSnapshot,
+  elapsedMs: number,
+): { mbPerSec: number; etaSeconds: number | null; fraction: number | null } {
   const secs = Math.max(elapsedMs, 1) / 1000;
   const mbPerSec = p.bytesDone / MB / secs;
   let fraction: number | null = null;
@@ -50,7 +53,12 @@ export function progressLine(p: ProgressSnapshot, elapsedMs: number): string {
  * On a terminal: one bar redrawn in place (at most ~10 times a second). Elsewhere: a plain line
  * per update, at most one a second, so logs stay readable.
  */
-export function progressView(write: (s: string) => void, tty: boolean, columns: number, now: () => number = Date.now): ProgressView {
+export function progressView(
+  write: (s: string) => void,
+  tty: boolean,
+  columns: number,
+  now: () => number = Date.now,
+): ProgressView {
   const start = now();
   let lastDraw = -Infinity;
   const minGap = tty ? 100 : 1000;

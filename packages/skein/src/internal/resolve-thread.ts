@@ -45,7 +45,8 @@ function ambiguous(ref: string, how: string, candidates: StoredThread[]): Thread
  */
 export async function resolveThread(store: ThreadStore, ref: string): Promise<StoredThread> {
   const wanted = ref.trim();
-  if (wanted === '') throw ThreadStoreError.invalidRequest('a thread reference cannot be empty: give an id, an id prefix or a name');
+  if (wanted === '')
+    throw ThreadStoreError.invalidRequest('a thread reference cannot be empty: give an id, an id prefix or a name');
   if (UUID_RE.test(wanted)) {
     return store.readThread({ threadId: parseThreadId(wanted), includeArchived: true });
   }
@@ -69,10 +70,18 @@ export async function resolveThread(store: ThreadStore, ref: string): Promise<St
   for (const t of [...byName, ...byPrefix]) all.set(t.threadId, t);
   if (all.size === 1) return [...all.values()][0]!;
   if (all.size > 1) {
-    const how = byName.length > 0 && byPrefix.length > 0 ? 'is a name or id prefix of' : byName.length > 0 ? 'names' : 'is an id prefix of';
+    const how =
+      byName.length > 0 && byPrefix.length > 0
+        ? 'is a name or id prefix of'
+        : byName.length > 0
+          ? 'names'
+          : 'is an id prefix of';
     throw ambiguous(wanted, how, [...all.values()]);
   }
-  const hint = PREFIX_RE.test(wanted) && wanted.length < MIN_PREFIX ? ` (an id prefix needs at least ${MIN_PREFIX} characters)` : '';
+  const hint =
+    PREFIX_RE.test(wanted) && wanted.length < MIN_PREFIX
+      ? ` (an id prefix needs at least ${MIN_PREFIX} characters)`
+      : '';
   throw new ThreadStoreError(
     'not_found',
     `no thread matches "${wanted}" by id, id prefix or name${hint}; run \`skein threads list --all-sources --all-providers\` to see them`,

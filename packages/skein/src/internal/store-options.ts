@@ -42,7 +42,10 @@ export function addStoreOptions(cmd: Command): Command {
     .option('--endpoint <url>', 'a thread store server, e.g. http://127.0.0.1:7077 (env SKEIN_ENDPOINT)')
     .option('--token <token>', 'bearer token for --endpoint (env SKEIN_TOKEN)')
     .addOption(new Option('--protocol <protocol>', 'wire protocol for --endpoint').choices(['grpc', 'connect']))
-    .option('--default-provider <name>', `the local store's default model provider (default: ${DEFAULT_MODEL_PROVIDER})`);
+    .option(
+      '--default-provider <name>',
+      `the local store's default model provider (default: ${DEFAULT_MODEL_PROVIDER})`,
+    );
 }
 
 export function endpointUrl(raw: string): string {
@@ -74,10 +77,13 @@ export function openLocalStore(home: string, defaultProvider?: string): LocalThr
 export function openStore(flags: StoreFlags, options: { create?: boolean; env?: NodeJS.ProcessEnv } = {}): OpenedStore {
   const env = options.env ?? process.env;
   const endpoint = flags.endpoint ?? (flags.home === undefined ? env.SKEIN_ENDPOINT || undefined : undefined);
-  if (flags.home !== undefined && flags.endpoint !== undefined) throw new UsageError('use either --home or --endpoint, not both');
+  if (flags.home !== undefined && flags.endpoint !== undefined)
+    throw new UsageError('use either --home or --endpoint, not both');
   if (endpoint !== undefined) {
     if (flags.defaultProvider !== undefined)
-      throw new UsageError('--default-provider applies to a local home only; the server chooses its own default provider');
+      throw new UsageError(
+        '--default-provider applies to a local home only; the server chooses its own default provider',
+      );
     const baseUrl = endpointUrl(endpoint);
     const token = flags.token ?? (env.SKEIN_TOKEN || undefined);
     const store = new RemoteThreadStore({

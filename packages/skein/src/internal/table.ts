@@ -36,7 +36,15 @@ export function renderTable(columns: Column[], rows: string[][], style: Style, t
       })
       .join(' '.repeat(gap))
       .trimEnd();
-  return [fmt(columns.map((c) => c.header), true), ...rows.map((r) => fmt(r, false))].join('\n') + '\n';
+  return (
+    [
+      fmt(
+        columns.map((c) => c.header),
+        true,
+      ),
+      ...rows.map((r) => fmt(r, false)),
+    ].join('\n') + '\n'
+  );
 }
 
 /** One line: newlines and tabs folded into spaces, so tab-separated output stays one row per thread. */

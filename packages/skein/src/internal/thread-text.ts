@@ -22,7 +22,8 @@ function shortTime(d: Date): string {
  */
 export function printThreadList(o: Output, threads: readonly StoredThread[]): void {
   if (!o.isTTY) {
-    for (const t of threads) o.line([t.threadId, t.updatedAt.toISOString(), t.modelProvider, threadTitle(t)].join('\t'));
+    for (const t of threads)
+      o.line([t.threadId, t.updatedAt.toISOString(), t.modelProvider, threadTitle(t)].join('\t'));
     return;
   }
   if (threads.length === 0) {
@@ -48,7 +49,10 @@ export function printThreadList(o: Output, threads: readonly StoredThread[]): vo
 /** Search hits: like a listing, with the snippet on the next line (indented). */
 export function printSearchResults(o: Output, results: readonly ThreadSearchResult[]): void {
   if (!o.isTTY) {
-    for (const r of results) o.line([r.thread.threadId, r.thread.updatedAt.toISOString(), threadTitle(r.thread), oneLine(r.snippet)].join('\t'));
+    for (const r of results)
+      o.line(
+        [r.thread.threadId, r.thread.updatedAt.toISOString(), threadTitle(r.thread), oneLine(r.snippet)].join('\t'),
+      );
     return;
   }
   if (results.length === 0) {
@@ -56,7 +60,9 @@ export function printSearchResults(o: Output, results: readonly ThreadSearchResu
     return;
   }
   for (const r of results) {
-    o.line(`${o.style.cyan(r.thread.threadId)}  ${shortTime(r.thread.updatedAt)}  ${o.style.bold(threadTitle(r.thread))}`);
+    o.line(
+      `${o.style.cyan(r.thread.threadId)}  ${shortTime(r.thread.updatedAt)}  ${o.style.bold(threadTitle(r.thread))}`,
+    );
     o.line(`    ${o.style.dim(oneLine(r.snippet))}`);
   }
 }
@@ -83,7 +89,12 @@ export function printThreadDetail(o: Output, t: StoredThread, transcript: readon
   field(o, 'Archived', t.archivedAt ? t.archivedAt.toISOString() : 'no');
   if (t.forkedFromId) field(o, 'Forked from', t.forkedFromId);
   if (t.parentThreadId) field(o, 'Parent', t.parentThreadId);
-  if (t.tokenUsage) field(o, 'Tokens', `${t.tokenUsage.totalTokens} total (${t.tokenUsage.inputTokens} in, ${t.tokenUsage.outputTokens} out)`);
+  if (t.tokenUsage)
+    field(
+      o,
+      'Tokens',
+      `${t.tokenUsage.totalTokens} total (${t.tokenUsage.inputTokens} in, ${t.tokenUsage.outputTokens} out)`,
+    );
   o.line();
   if (transcript.length === 0) {
     o.line(o.style.dim('(no messages)'));

@@ -40,7 +40,11 @@ function modelClient(flags: ChatFlags): ModelClient {
     } catch {
       throw new UsageError(`--responses-url must be a URL like http://127.0.0.1:8080/v1, got "${flags.responsesUrl}"`);
     }
-    return new OpenAIResponsesModelClient({ model: flags.model, baseUrl: url.toString().replace(/\/$/, ''), apiKeyEnv: flags.apiKeyEnv });
+    return new OpenAIResponsesModelClient({
+      model: flags.model,
+      baseUrl: url.toString().replace(/\/$/, ''),
+      apiKeyEnv: flags.apiKeyEnv,
+    });
   }
   if (flags.model === undefined || flags.model === 'echo') return new EchoModelClient();
   // A model name alone asks the OpenAI Responses API itself (needs the API key variable).
@@ -89,7 +93,8 @@ class EventPump {
       case 'error':
         if (this.streamed) this.o.out('\n');
         this.streamed = false;
-        if (msg.type === 'turn_aborted' && msg.reason === 'interrupted') this.o.err(this.o.errStyle.yellow('(interrupted)\n'));
+        if (msg.type === 'turn_aborted' && msg.reason === 'interrupted')
+          this.o.err(this.o.errStyle.yellow('(interrupted)\n'));
         if (msg.type === 'error') this.o.err(`skein: ${msg.message} [${msg.code}]\n`);
         this.settle(ev.id, msg);
         return;
@@ -113,7 +118,10 @@ export function chatCommand(): Command {
       .description('an interactive session: type a message, see the reply stream; the thread is recorded')
       .option('--resume <thread>', 'continue a thread (id, unique id prefix, or name)')
       .option('--model <name>', 'echo (offline, the default) or a model name for the Responses API')
-      .option('--responses-url <url>', 'an OpenAI Responses API base URL, e.g. http://127.0.0.1:8080/v1 (needs --model NAME)')
+      .option(
+        '--responses-url <url>',
+        'an OpenAI Responses API base URL, e.g. http://127.0.0.1:8080/v1 (needs --model NAME)',
+      )
       .option('--api-key-env <var>', 'environment variable holding the API key', 'OPENAI_API_KEY')
       .option('--cwd <dir>', 'working directory recorded on a new thread (default: the current one)'),
   );
@@ -125,21 +133,29 @@ export function chatCommand(): Command {
     const flags = flagsOf<ChatFlags>(c);
     const o = outputFor(c);
     const model = modelClient(flags);
-    const code = await withStore(flags, async (store) => {
-      const manager = new ThreadManager({ store, model, defaults: { originator: 'skein', cliVersion: skeinVersion() } });
-      let thread: CodexThread;
-      if (flags.resume !== undefined) {
-        const found = await resolveThread(store, flags.resume);
-        thread = await manager.resumeThread({ threadId: found.threadId, includeArchived: true });
-      } else {
-        thread = await manager.startThread({ cwd: flags.cwd ?? process.cwd() });
-      }
-      try {
-        return await chatLoop(thread, o, model, flags.resume !== undefined);
-      } finally {
-        await manager.shutdownAll();
-      }
-    }, { create: true });
+    const code = await withStore(
+      flags,
+      async (store) => {
+        const manager = new ThreadManager({
+          store,
+          model,
+          defaults: { originator: 'skein', cliVersion: skeinVersion() },
+        });
+        let thread: CodexThread;
+        if (flags.resume !== undefined) {
+          const found = await resolveThread(store, flags.resume);
+          thread = await manager.resumeThread({ threadId: found.threadId, includeArchived: true });
+        } else {
+          thread = await manager.startThread({ cwd: flags.cwd ?? process.cwd() });
+        }
+        try {
+          return await chatLoop(thread, o, model, flags.resume !== undefined);
+        } finally {
+          await manager.shutdownAll();
+        }
+      },
+      { create: true },
+    );
     if (code !== EXIT_CODES.ok) throw new ExitWith(code);
   });
   return cmd;
@@ -152,7 +168,11 @@ async function chatLoop(thread: CodexThread, o: Output, model: ModelClient, resu
   if (interactive) o.line(o.style.dim('Type a message and press Enter. Ctrl-C interrupts a reply, Ctrl-D ends.'));
 
   const pump = new EventPump(thread, o);
-  const rl = createInterface({ input: process.stdin, terminal: interactive, ...(interactive ? { output: process.stdout } : {}) });
+  const rl = createInterface({
+    input: process.stdin,
+    terminal: interactive,
+    ...(interactive ? { output: process.stdout } : {}),
+  });
   rl.setPrompt(interactive ? o.style.green('> ') : '');
   let running: string | null = null;
   let interruptSent = false;
@@ -217,4 +237,3 @@ async function chatLoop(thread: CodexThread, o: Output, model: ModelClient, resu
 export function isExitWith(err: unknown): err is ExitWith {
   return err instanceof ExitWith;
 }
-

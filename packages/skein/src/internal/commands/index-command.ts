@@ -17,7 +17,10 @@ export function indexCommand(): Command {
     .description("bring a local home's search index up to date with its rollout files")
     .option('--home <dir>', 'the Codex-shaped home (default: $CODEX_HOME, else ~/.codex)')
     .option('--rebuild', 'drop the index and build it again from the files')
-    .option('--default-provider <name>', `model provider for threads that name none (default: ${DEFAULT_MODEL_PROVIDER})`)
+    .option(
+      '--default-provider <name>',
+      `model provider for threads that name none (default: ${DEFAULT_MODEL_PROVIDER})`,
+    )
     .option('--json', 'print the final counts as JSON instead of progress');
   cmd.action(async (_opts: unknown, c: Command) => {
     const flags = flagsOf<IndexFlags>(c);
@@ -45,7 +48,9 @@ export function indexCommand(): Command {
       return;
     }
     view.done(last);
-    o.line(`Indexed ${home}: ${last.filesDone} files, ${(last.bytesDone / 1024 / 1024).toFixed(1)} MB in ${seconds.toFixed(1)} s${flags.rebuild ? ' (rebuilt)' : ''}.`);
+    o.line(
+      `Indexed ${home}: ${last.filesDone} files, ${(last.bytesDone / 1024 / 1024).toFixed(1)} MB in ${seconds.toFixed(1)} s${flags.rebuild ? ' (rebuilt)' : ''}.`,
+    );
   });
   return cmd;
 }

@@ -3,7 +3,12 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { startThreadStoreServer } from '@skein/thread-store-remote';
-import type { AuthOptions, ServerLogEntry, ServerLogger, StartThreadStoreServerOptions } from '@skein/thread-store-remote';
+import type {
+  AuthOptions,
+  ServerLogEntry,
+  ServerLogger,
+  StartThreadStoreServerOptions,
+} from '@skein/thread-store-remote';
 import { DEFAULT_TENANT } from '@skein/thread-store-remote';
 import { UsageError } from '../cli-error.js';
 import { flagsOf, outputFor } from '../command-context.js';
@@ -24,7 +29,8 @@ interface ServeFlags {
 
 function parsePort(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0..65535 (0 picks a free port), got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--port must be 0..65535 (0 picks a free port), got "${value}"`);
   return n;
 }
 
@@ -32,7 +38,9 @@ function textLogger(o: Output): (entry: ServerLogEntry) => void {
   return (e) => {
     if (e.event === 'call') {
       const code = e.code === 'ok' ? o.errStyle.green('ok') : o.errStyle.red(e.code);
-      o.err(`${e.time} ${e.method} tenant=${e.tenant ?? '-'} ${code} ${e.durationMs}ms${e.message ? ` ${e.message}` : ''}\n`);
+      o.err(
+        `${e.time} ${e.method} tenant=${e.tenant ?? '-'} ${code} ${e.durationMs}ms${e.message ? ` ${e.message}` : ''}\n`,
+      );
     } else {
       o.err(`${e.time} ${e.event}${e.threadId ? ` thread=${e.threadId}` : ''}${e.message ? ` ${e.message}` : ''}\n`);
     }
@@ -69,10 +77,18 @@ export function serveCommand(): Command {
     .option('--home <dir>', 'the Codex-shaped home to serve (default: $CODEX_HOME, else ~/.codex)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on; 0 picks a free one (printed)', String(DEFAULT_PORT))
-    .option('--tokens <file>', 'require bearer tokens: one "<token> [tenant]" per line, or JSON {"<token>": "<tenant>"}')
-    .option('--tenants-dir <dir>', 'where tenants other than "default" keep their homes (default: <home>/skein-tenants)')
+    .option(
+      '--tokens <file>',
+      'require bearer tokens: one "<token> [tenant]" per line, or JSON {"<token>": "<tenant>"}',
+    )
+    .option(
+      '--tenants-dir <dir>',
+      'where tenants other than "default" keep their homes (default: <home>/skein-tenants)',
+    )
     .option('--default-provider <name>', `default model provider for listings (default: ${DEFAULT_MODEL_PROVIDER})`)
-    .addOption(new Option('--log <format>', 'one line per call on stderr').choices(['text', 'json', 'off']).default('text'));
+    .addOption(
+      new Option('--log <format>', 'one line per call on stderr').choices(['text', 'json', 'off']).default('text'),
+    );
 
   cmd.action(async (_opts: unknown, c: Command) => {
     const flags = flagsOf<ServeFlags>(c);
@@ -82,7 +98,8 @@ export function serveCommand(): Command {
     mkdirSync(home, { recursive: true });
     const tenantsDir = flags.tenantsDir === undefined ? join(home, 'skein-tenants') : resolve(flags.tenantsDir);
     // json: the server's own JSON lines on stderr (its default logger).
-    const logger: ServerLogger | undefined = flags.log === 'off' ? false : flags.log === 'json' ? undefined : textLogger(o);
+    const logger: ServerLogger | undefined =
+      flags.log === 'off' ? false : flags.log === 'json' ? undefined : textLogger(o);
 
     const common = {
       host: flags.host,

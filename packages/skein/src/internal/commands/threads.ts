@@ -1,7 +1,13 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { ThreadStoreError } from '@skein/thread-store-api';
-import type { ListThreadsParams, SearchThreadsParams, StoredThread, ThreadSearchResult, ThreadStore } from '@skein/thread-store-api';
+import type {
+  ListThreadsParams,
+  SearchThreadsParams,
+  StoredThread,
+  ThreadSearchResult,
+  ThreadStore,
+} from '@skein/thread-store-api';
 import { UsageError } from '../cli-error.js';
 import { flagsOf, outputFor, withStore } from '../command-context.js';
 import { forkThroughManager } from '../fork.js';
@@ -26,7 +32,9 @@ function nextPageHint(o: Output, cursor: string | null, json: boolean | undefine
 
 /** Pages through a listing; `--all` follows cursors to the end. */
 async function listPages<T>(
-  fetch: (cursor: string | null | undefined) => Promise<{ items: T[]; nextCursor: string | null; backwardsCursor: string | null }>,
+  fetch: (
+    cursor: string | null | undefined,
+  ) => Promise<{ items: T[]; nextCursor: string | null; backwardsCursor: string | null }>,
   first: string | null | undefined,
   all: boolean,
 ): Promise<{ items: T[]; nextCursor: string | null; backwardsCursor: string | null }> {
@@ -62,7 +70,9 @@ async function confirm(o: Output, question: string): Promise<boolean> {
 }
 
 export function threadsCommand(): Command {
-  const threads = new Command('threads').description('list, read, search, rename, archive, delete, fork and export threads');
+  const threads = new Command('threads').description(
+    'list, read, search, rename, archive, delete, fork and export threads',
+  );
 
   const list = withJson(addListOptions(storeCommand('list', 'list threads, newest first'), true));
   list.action(async (_opts: unknown, cmd: Command) => {
@@ -70,16 +80,26 @@ export function threadsCommand(): Command {
     const o = outputFor(cmd);
     const params = listParams(flags);
     await withStore(flags, async (store) => {
-      const page = await listPages((cursor) => store.listThreads({ ...params, cursor: cursor ?? null }), params.cursor, flags.all === true);
+      const page = await listPages(
+        (cursor) => store.listThreads({ ...params, cursor: cursor ?? null }),
+        params.cursor,
+        flags.all === true,
+      );
       if (flags.json) {
-        const doc: ThreadPageJson = { threads: page.items.map(threadJson), nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+        const doc: ThreadPageJson = {
+          threads: page.items.map(threadJson),
+          nextCursor: page.nextCursor,
+          backwardsCursor: page.backwardsCursor,
+        };
         o.json(doc);
       } else printThreadList(o, page.items);
       nextPageHint(o, page.nextCursor, flags.json);
     });
   });
 
-  const show = withJson(storeCommand('show', "a thread's details and conversation").argument('<thread>', 'id, unique id prefix, or name'));
+  const show = withJson(
+    storeCommand('show', "a thread's details and conversation").argument('<thread>', 'id, unique id prefix, or name'),
+  );
   show.action(async (ref: string, _opts: unknown, cmd: Command) => {
     const flags = flagsOf<StoreFlags & JsonFlag>(cmd);
     const o = outputFor(cmd);
@@ -94,7 +114,13 @@ export function threadsCommand(): Command {
   });
 
   const search = withJson(
-    addListOptions(storeCommand('search', 'find threads whose messages contain text').argument('<text>', 'text to find in user and agent messages'), false),
+    addListOptions(
+      storeCommand('search', 'find threads whose messages contain text').argument(
+        '<text>',
+        'text to find in user and agent messages',
+      ),
+      false,
+    ),
   );
   search.action(async (text: string, _opts: unknown, cmd: Command) => {
     const flags = flagsOf<StoreFlags & ListFlags & JsonFlag>(cmd);
@@ -109,7 +135,11 @@ export function threadsCommand(): Command {
         flags.all === true,
       );
       if (flags.json) {
-        const doc: SearchPageJson = { results: page.items.map(searchResultJson), nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+        const doc: SearchPageJson = {
+          results: page.items.map(searchResultJson),
+          nextCursor: page.nextCursor,
+          backwardsCursor: page.backwardsCursor,
+        };
         o.json(doc);
       } else printSearchResults(o, page.items);
       nextPageHint(o, page.nextCursor, flags.json);
@@ -126,7 +156,8 @@ export function threadsCommand(): Command {
     const flags = flagsOf<StoreFlags & JsonFlag & { clear?: boolean }>(cmd);
     const o = outputFor(cmd);
     if (flags.clear && name !== undefined) throw new UsageError('give either a name or --clear, not both');
-    if (!flags.clear && (name === undefined || name.trim() === '')) throw new UsageError('a name is required (or --clear to remove it)');
+    if (!flags.clear && (name === undefined || name.trim() === ''))
+      throw new UsageError('a name is required (or --clear to remove it)');
     await withStore(flags, async (store) => {
       const thread = await resolveThread(store, ref);
       const updated = await store.updateThreadMetadata({
@@ -135,17 +166,25 @@ export function threadsCommand(): Command {
         includeArchived: true,
       });
       if (flags.json) o.json(threadJson(updated));
-      else o.line(updated.name === null ? `Cleared the name of ${updated.threadId}` : `Renamed ${updated.threadId} to "${updated.name}"`);
+      else
+        o.line(
+          updated.name === null
+            ? `Cleared the name of ${updated.threadId}`
+            : `Renamed ${updated.threadId} to "${updated.name}"`,
+        );
     });
   });
 
-  const archive = withJson(storeCommand('archive', 'move a thread to the archive').argument('<thread>', 'id, unique id prefix, or name'));
+  const archive = withJson(
+    storeCommand('archive', 'move a thread to the archive').argument('<thread>', 'id, unique id prefix, or name'),
+  );
   archive.action(async (ref: string, _opts: unknown, cmd: Command) => {
     const flags = flagsOf<StoreFlags & JsonFlag>(cmd);
     const o = outputFor(cmd);
     await withStore(flags, async (store) => {
       const thread = await resolveThread(store, ref);
-      if (thread.archivedAt !== null) throw ThreadStoreError.invalidRequest(`thread ${thread.threadId} is already archived`);
+      if (thread.archivedAt !== null)
+        throw ThreadStoreError.invalidRequest(`thread ${thread.threadId} is already archived`);
       await store.archiveThread({ threadId: thread.threadId });
       const after = await store.readThread({ threadId: thread.threadId, includeArchived: true });
       if (flags.json) o.json(threadJson(after));
@@ -153,13 +192,19 @@ export function threadsCommand(): Command {
     });
   });
 
-  const unarchive = withJson(storeCommand('unarchive', 'bring a thread back from the archive').argument('<thread>', 'id, unique id prefix, or name'));
+  const unarchive = withJson(
+    storeCommand('unarchive', 'bring a thread back from the archive').argument(
+      '<thread>',
+      'id, unique id prefix, or name',
+    ),
+  );
   unarchive.action(async (ref: string, _opts: unknown, cmd: Command) => {
     const flags = flagsOf<StoreFlags & JsonFlag>(cmd);
     const o = outputFor(cmd);
     await withStore(flags, async (store) => {
       const thread = await resolveThread(store, ref);
-      if (thread.archivedAt === null) throw ThreadStoreError.invalidRequest(`thread ${thread.threadId} is not archived`);
+      if (thread.archivedAt === null)
+        throw ThreadStoreError.invalidRequest(`thread ${thread.threadId} is not archived`);
       const after = await store.unarchiveThread({ threadId: thread.threadId });
       if (flags.json) o.json(threadJson(after));
       else o.line(`Unarchived ${after.threadId} (${threadTitle(after)})`);
@@ -200,7 +245,8 @@ export function threadsCommand(): Command {
     let turns: number | undefined;
     if (flags.turn !== undefined) {
       turns = Number(flags.turn);
-      if (!Number.isInteger(turns) || turns < 0) throw new UsageError(`--turn must be a whole number of turns (0 or more), got "${flags.turn}"`);
+      if (!Number.isInteger(turns) || turns < 0)
+        throw new UsageError(`--turn must be a whole number of turns (0 or more), got "${flags.turn}"`);
     }
     await withStore(flags, async (store) => {
       const source = await resolveThread(store, ref);
@@ -212,7 +258,11 @@ export function threadsCommand(): Command {
 
   const exp = storeCommand('export', "write a thread's history to stdout")
     .argument('<thread>', 'id, unique id prefix, or name')
-    .addOption(new Option('--format <format>', 'jsonl: the rollout lines as stored; markdown: the conversation').choices(['jsonl', 'markdown']).default('jsonl'));
+    .addOption(
+      new Option('--format <format>', 'jsonl: the rollout lines as stored; markdown: the conversation')
+        .choices(['jsonl', 'markdown'])
+        .default('jsonl'),
+    );
   exp.action(async (ref: string, _opts: unknown, cmd: Command) => {
     const flags = flagsOf<StoreFlags & { format: 'jsonl' | 'markdown' }>(cmd);
     const o = outputFor(cmd);
@@ -223,7 +273,8 @@ export function threadsCommand(): Command {
         return;
       }
       // Streamed line by line: a long thread never has to fit in memory here.
-      for await (const item of store.loadHistory({ threadId: thread.threadId, includeArchived: true })) o.line(JSON.stringify(item));
+      for await (const item of store.loadHistory({ threadId: thread.threadId, includeArchived: true }))
+        o.line(JSON.stringify(item));
     });
   });
 
