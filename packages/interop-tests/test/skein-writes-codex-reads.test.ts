@@ -16,7 +16,7 @@ import {
   type CodexHome,
   type MockResponsesServer,
 } from '../src/harness.js';
-import { openSkeinStore, seconds, skeinHistory } from './support/skein.js';
+import { listAllSkein, openSkeinStore, seconds, skeinHistory } from './support/skein.js';
 import { writeSkeinThread } from './support/skein-writer.js';
 
 /**
@@ -107,7 +107,10 @@ describe('Skein writes, Codex reads', () => {
 
     await withAppServer(async (c) => {
       const active = await c.listAllThreads();
-      expect(active.map((t) => t.id).sort()).toEqual([ids.single, ids.multi, ids.renamed, ids.bounced].sort());
+      expect(active.map((t) => t.id)).toEqual([ids.bounced, ids.renamed, ids.multi, ids.single]);
+      // Skein's own listing agrees, in the same order.
+      expect((await listAllSkein(store)).map((t) => t.threadId)).toEqual(active.map((t) => t.id));
+      expect((await listAllSkein(store, { archived: true })).map((t) => t.threadId)).toEqual([ids.archived]);
       expect(active.find((t) => t.id === ids.renamed)?.name).toBe('Renamed by Skein ✓');
       const archived = await c.listAllThreads({ archived: true });
       expect(archived.map((t) => t.id)).toEqual([ids.archived]);
@@ -150,6 +153,10 @@ describe('Skein writes, Codex reads', () => {
     expect(after.historyMode).toBe('legacy');
     expect(after.preview).toBe(prompts[ids.multi]?.[0]);
     expect(after.updatedAt.getTime()).toBeGreaterThanOrEqual(before.updatedAt.getTime());
+
+    // Skein's index noticed the append: the thread is now the most recently updated one.
+    const byUpdate = await listAllSkein(store, { sortKey: 'updatedAt' });
+    expect(byUpdate[0]?.threadId).toBe(ids.multi);
 
     // Codex reads its own appended turn after Skein's three.
     await withAppServer(async (c) => {
