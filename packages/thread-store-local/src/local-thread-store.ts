@@ -122,12 +122,15 @@ export class LocalThreadStore implements ThreadStore {
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
-      throw ThreadStoreError.invalidRequest('LocalThreadStore needs a home folder: new LocalThreadStore({ home: "/path/to/.codex" })');
+      throw ThreadStoreError.invalidRequest(
+        'LocalThreadStore needs a home folder: new LocalThreadStore({ home: "/path/to/.codex" })',
+      );
     const provider = options.defaultModelProvider ?? 'openai';
     if (typeof provider !== 'string' || provider === '')
       throw ThreadStoreError.invalidRequest('defaultModelProvider must be a non-empty string');
     const fsync = options.fsync ?? 'always';
-    if (fsync !== 'always' && fsync !== 'never') throw ThreadStoreError.invalidRequest('fsync must be "always" or "never"');
+    if (fsync !== 'always' && fsync !== 'never')
+      throw ThreadStoreError.invalidRequest('fsync must be "always" or "never"');
     try {
       mkdirSync(options.home, { recursive: true });
       this.home = realpathSync(path.resolve(options.home));
@@ -181,7 +184,11 @@ export class LocalThreadStore implements ThreadStore {
 
   private writer(threadId: ThreadId): Writer {
     const w = this.writers.get(threadId);
-    if (!w) throw new ThreadStoreError('not_found', `thread ${threadId} has no live writer in this store; create or resume it first`);
+    if (!w)
+      throw new ThreadStoreError(
+        'not_found',
+        `thread ${threadId} has no live writer in this store; create or resume it first`,
+      );
     return w;
   }
 
@@ -197,7 +204,10 @@ export class LocalThreadStore implements ThreadStore {
   }
 
   private archivedNotFound(threadId: string): ThreadStoreError {
-    return new ThreadStoreError('not_found', `thread ${threadId} is archived; pass includeArchived: true or unarchive it first`);
+    return new ThreadStoreError(
+      'not_found',
+      `thread ${threadId} is archived; pass includeArchived: true or unarchive it first`,
+    );
   }
 
   private readonly resolveParent: ParentResolver = async (threadId) => {
@@ -223,7 +233,9 @@ export class LocalThreadStore implements ThreadStore {
         const md = params.metadata;
         if (!isObject(md)) throw ThreadStoreError.invalidRequest('createThread needs metadata: { cwd, modelProvider }');
         if (typeof md.cwd !== 'string' || md.cwd === '')
-          throw ThreadStoreError.invalidRequest('metadata.cwd must be a non-empty path: the local store records where the thread runs');
+          throw ThreadStoreError.invalidRequest(
+            'metadata.cwd must be a non-empty path: the local store records where the thread runs',
+          );
         if (typeof md.modelProvider !== 'string' || md.modelProvider === '')
           throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
         if (!isObject(params.source) || typeof params.source.kind !== 'string')
@@ -235,13 +247,17 @@ export class LocalThreadStore implements ThreadStore {
         const createdAt = params.createdAt ?? new Date();
         if (!(createdAt instanceof Date) || Number.isNaN(createdAt.getTime()))
           throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
-        if (this.writers.has(threadId)) throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
+        if (this.writers.has(threadId))
+          throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
         const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
         if (!lock) throw writerLockConflict(threadId);
         try {
           if (this.index.findFilesByName(threadId).length > 0 || this.index.locate(threadId))
             throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
-          const payload = sessionMetaPayload(params, createdAt, { originator: this.originator, cliVersion: this.cliVersion });
+          const payload = sessionMetaPayload(params, createdAt, {
+            originator: this.originator,
+            cliVersion: this.cliVersion,
+          });
           const head = serializeLine({ type: 'session_meta', payload }, createdAt.toISOString());
           const file = this.layout.newRolloutPath(createdAt, threadId);
           this.writers.set(threadId, { threadId, lock, recorder: RolloutRecorder.forNewFile(file, this.fsync, head) });
@@ -258,7 +274,8 @@ export class LocalThreadStore implements ThreadStore {
     return this.guard('resumeThread', () =>
       this.serial(threadId, async () => {
         this.ensureOpen();
-        if (this.writers.has(threadId)) throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
+        if (this.writers.has(threadId))
+          throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
         const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
         if (!lock) throw writerLockConflict(threadId);
         try {
@@ -266,7 +283,10 @@ export class LocalThreadStore implements ThreadStore {
           if (!loc) throw ThreadStoreError.notFound(threadId);
           if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
           if (loc.thread.historyMode === 'paginated')
-            throw ThreadStoreError.unsupported('resuming a paginated thread', 'the local store appends to legacy rollouts only');
+            throw ThreadStoreError.unsupported(
+              'resuming a paginated thread',
+              'the local store appends to legacy rollouts only',
+            );
           const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
           const recorder = await RolloutRecorder.resume(file, this.fsync);
           this.writers.set(threadId, { threadId, lock, recorder });
@@ -297,7 +317,8 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('appendItems', async () => {
       const w = this.writer(threadId);
-      if (!Array.isArray(params.items)) throw ThreadStoreError.invalidRequest('items must be an array of rollout items');
+      if (!Array.isArray(params.items))
+        throw ThreadStoreError.invalidRequest('items must be an array of rollout items');
       params.items.forEach((item, i) => {
         const problem = rolloutItemProblem(item);
         if (problem) throw ThreadStoreError.invalidRequest(`item ${i}: ${problem}`);
@@ -368,7 +389,9 @@ export class LocalThreadStore implements ThreadStore {
     try {
       yield* this.historyOf(loc);
     } catch (e) {
-      throw isThreadStoreError(e) ? e : ThreadStoreError.internal(`reading ${loc.abs} failed: ${(e as Error).message}`, e);
+      throw isThreadStoreError(e)
+        ? e
+        : ThreadStoreError.internal(`reading ${loc.abs} failed: ${(e as Error).message}`, e);
     }
   }
 
@@ -402,7 +425,9 @@ export class LocalThreadStore implements ThreadStore {
       if (!st) throw new ThreadStoreError('not_found', `no rollout file at ${given}`);
       if (!st.isFile()) throw ThreadStoreError.invalidRequest(`${given} is not a rollout file`);
       if (!this.layout.contains(abs))
-        throw ThreadStoreError.invalidRequest(`${given} is outside the store's home ${this.home}; only files inside it can be read`);
+        throw ThreadStoreError.invalidRequest(
+          `${given} is outside the store's home ${this.home}; only files inside it can be read`,
+        );
       const real = realpathSync(abs);
       if (!parseRolloutFileName(path.basename(real)))
         throw ThreadStoreError.invalidRequest(`${given} is not named like a rollout (rollout-<time>-<uuid>.jsonl)`);
@@ -473,7 +498,9 @@ export class LocalThreadStore implements ThreadStore {
         if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
 
         const { name, ...rest } = patch;
-        const restKeys = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k]) => k);
+        const restKeys = Object.entries(rest)
+          .filter(([, v]) => v !== undefined)
+          .map(([k]) => k);
         // A cleared name must also beat a name recorded in the rollout itself.
         const clearInFile = name === null && loc.thread.name !== null;
         if (restKeys.length > 0 || clearInFile) {
@@ -500,12 +527,28 @@ export class LocalThreadStore implements ThreadStore {
    * mode go into the line's own `git` / `memory_mode` fields, the way Codex records them. The file
    * keeps its mtime (updatedAt) unless the patch sets updatedAt.
    */
-  private async appendPatchLine(threadId: ThreadId, loc: LocatedThread, patch: ThreadMetadataPatch, w: Writer | undefined): Promise<void> {
+  private async appendPatchLine(
+    threadId: ThreadId,
+    loc: LocatedThread,
+    patch: ThreadMetadataPatch,
+    w: Writer | undefined,
+  ): Promise<void> {
     const first = await readFirstItem(loc.abs, loc.zst);
     const meta = first && first.type === 'session_meta' && isObject(first.payload) ? first.payload : null;
     const payload: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(meta ?? { id: threadId, timestamp: loc.thread.createdAt.toISOString() })) {
-      if (['git', 'memory_mode', 'base_instructions', 'dynamic_tools', 'history_base', 'history_mode', SKEIN_PATCH_KEY].includes(k)) continue;
+      if (
+        [
+          'git',
+          'memory_mode',
+          'base_instructions',
+          'dynamic_tools',
+          'history_base',
+          'history_mode',
+          SKEIN_PATCH_KEY,
+        ].includes(k)
+      )
+        continue;
       payload[k] = v;
     }
     payload.id = loc.thread.threadId;
@@ -551,7 +594,8 @@ export class LocalThreadStore implements ThreadStore {
   }
 
   private lastOrdinal(loc: LocatedThread): number | null {
-    const row = this.dbHandle?.prepare('SELECT state FROM files WHERE rel = ?').get(loc.rel) as { state: string } | undefined;
+    const row = this.dbHandle?.prepare('SELECT state FROM files WHERE rel = ?').get(loc.rel) as
+      { state: string } | undefined;
     if (!row) return null;
     const s = JSON.parse(row.state) as { lastOrdinal?: number | null };
     return typeof s.lastOrdinal === 'number' ? s.lastOrdinal : null;
@@ -562,7 +606,9 @@ export class LocalThreadStore implements ThreadStore {
     const w = this.writers.get(threadId);
     if (!w) return;
     if (!w.recorder.materialized) throw ThreadStoreError.notFound(threadId);
-    throw ThreadStoreError.conflict(`thread ${threadId} has a live writer in this store; shut it down before you ${what} it`);
+    throw ThreadStoreError.conflict(
+      `thread ${threadId} has a live writer in this store; shut it down before you ${what} it`,
+    );
   }
 
   async archiveThread(params: ArchiveThreadParams): Promise<void> {
@@ -611,7 +657,9 @@ export class LocalThreadStore implements ThreadStore {
           for (const f of this.index.filesOf(threadId).filter((x) => x.archived)) {
             const name = parseRolloutFileName(path.basename(f.abs));
             if (!name?.day)
-              throw ThreadStoreError.invalidRequest(`cannot unarchive ${f.abs}: its file name has no date to choose the sessions folder`);
+              throw ThreadStoreError.invalidRequest(
+                `cannot unarchive ${f.abs}: its file name has no date to choose the sessions folder`,
+              );
             if (!this.layout.contains(f.abs)) continue;
             const dir = path.join(this.layout.sessions, name.day.y, name.day.m, name.day.d);
             await mkdir(dir, { recursive: true });

@@ -39,38 +39,177 @@ function codexHome(): { home: string; forkBase: number } {
     })(),
     userItem('<environment_context>cwd</environment_context>'),
     userMsg('## My request for Codex:\n  fix the failing test  '),
-    { timestamp: '2025-10-01T12:00:01.500Z', type: 'turn_context', payload: { cwd: '/home/me/proj', model: 'gpt-5-codex', effort: 'high', approval_policy: 'on-request', sandbox_policy: { type: 'read-only' } } },
-    { timestamp: '2025-10-01T12:00:01.600Z', type: 'response_item', payload: { type: 'ghost_snapshot', ghost_commit: { id: 'x' } } },
+    {
+      timestamp: '2025-10-01T12:00:01.500Z',
+      type: 'turn_context',
+      payload: {
+        cwd: '/home/me/proj',
+        model: 'gpt-5-codex',
+        effort: 'high',
+        approval_policy: 'on-request',
+        sandbox_policy: { type: 'read-only' },
+      },
+    },
+    {
+      timestamp: '2025-10-01T12:00:01.600Z',
+      type: 'response_item',
+      payload: { type: 'ghost_snapshot', ghost_commit: { id: 'x' } },
+    },
     '',
     '{"timestamp": "broken',
-    { timestamp: '2025-10-01T12:00:01.700Z', type: 'world_state', payload: { full: true, state: { x: 1 } }, extra_field: 42 },
+    {
+      timestamp: '2025-10-01T12:00:01.700Z',
+      type: 'world_state',
+      payload: { full: true, state: { x: 1 } },
+      extra_field: 42,
+    },
     agentMsg('All tests pass now.'),
-    { timestamp: '2025-10-01T12:00:02.100Z', type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 2000, cached_input_tokens: 0, output_tokens: 20, reasoning_output_tokens: 5, total_tokens: 2020 } }, rate_limits: null } },
+    {
+      timestamp: '2025-10-01T12:00:02.100Z',
+      type: 'event_msg',
+      payload: {
+        type: 'token_count',
+        info: {
+          total_token_usage: {
+            input_tokens: 2000,
+            cached_input_tokens: 0,
+            output_tokens: 20,
+            reasoning_output_tokens: 5,
+            total_tokens: 2020,
+          },
+        },
+        rate_limits: null,
+      },
+    },
   ]);
 
   // Paginated parent and a paginated fork that points at a prefix of it.
   const pLines = [
-    { timestamp: '2026-11-24T22:48:10.105Z', ordinal: 0, type: 'session_meta', payload: { session_id: P, id: P, timestamp: '2026-11-24T22:48:10.083Z', cwd: '/home/me/proj', originator: 'codex_exec', cli_version: '0.169.0', source: 'exec', model_provider: 'openai', history_mode: 'paginated', git: {} } },
-    { timestamp: '2026-11-24T22:48:10.110Z', ordinal: 1, type: 'event_msg', payload: { type: 'task_started', turn_id: 't1', started_at: 1795560490 } },
-    { timestamp: '2026-11-24T22:48:10.139Z', ordinal: 2, type: 'event_msg', payload: { type: 'item_completed', thread_id: P, turn_id: 't1', item: { type: 'UserMessage', id: 'u1', content: [{ type: 'text', text: 'paginated hello', text_elements: [] }] } } },
-    { timestamp: '2026-11-24T22:48:10.211Z', ordinal: 3, type: 'event_msg', payload: { type: 'item_completed', thread_id: P, turn_id: 't1', item: { type: 'AgentMessage', id: 'a1', content: [{ type: 'Text', text: 'paginated answer' }] } } },
-    { timestamp: '2026-11-24T22:48:10.221Z', ordinal: 4, type: 'event_msg', payload: { type: 'task_complete', turn_id: 't1', last_agent_message: 'paginated answer' } },
-    { timestamp: '2026-11-24T22:49:00.000Z', ordinal: 5, type: 'event_msg', payload: { type: 'item_completed', thread_id: P, turn_id: 't2', item: { type: 'UserMessage', id: 'u2', content: [{ type: 'text', text: 'second turn after the fork point' }] } } },
+    {
+      timestamp: '2026-11-24T22:48:10.105Z',
+      ordinal: 0,
+      type: 'session_meta',
+      payload: {
+        session_id: P,
+        id: P,
+        timestamp: '2026-11-24T22:48:10.083Z',
+        cwd: '/home/me/proj',
+        originator: 'codex_exec',
+        cli_version: '0.169.0',
+        source: 'exec',
+        model_provider: 'openai',
+        history_mode: 'paginated',
+        git: {},
+      },
+    },
+    {
+      timestamp: '2026-11-24T22:48:10.110Z',
+      ordinal: 1,
+      type: 'event_msg',
+      payload: { type: 'task_started', turn_id: 't1', started_at: 1795560490 },
+    },
+    {
+      timestamp: '2026-11-24T22:48:10.139Z',
+      ordinal: 2,
+      type: 'event_msg',
+      payload: {
+        type: 'item_completed',
+        thread_id: P,
+        turn_id: 't1',
+        item: {
+          type: 'UserMessage',
+          id: 'u1',
+          content: [{ type: 'text', text: 'paginated hello', text_elements: [] }],
+        },
+      },
+    },
+    {
+      timestamp: '2026-11-24T22:48:10.211Z',
+      ordinal: 3,
+      type: 'event_msg',
+      payload: {
+        type: 'item_completed',
+        thread_id: P,
+        turn_id: 't1',
+        item: { type: 'AgentMessage', id: 'a1', content: [{ type: 'Text', text: 'paginated answer' }] },
+      },
+    },
+    {
+      timestamp: '2026-11-24T22:48:10.221Z',
+      ordinal: 4,
+      type: 'event_msg',
+      payload: { type: 'task_complete', turn_id: 't1', last_agent_message: 'paginated answer' },
+    },
+    {
+      timestamp: '2026-11-24T22:49:00.000Z',
+      ordinal: 5,
+      type: 'event_msg',
+      payload: {
+        type: 'item_completed',
+        thread_id: P,
+        turn_id: 't2',
+        item: { type: 'UserMessage', id: 'u2', content: [{ type: 'text', text: 'second turn after the fork point' }] },
+      },
+    },
   ];
   const forkBase = pLines.slice(0, 5).reduce((n, l) => n + Buffer.byteLength(line(l)) + 1, 0);
   writeRollout(home, `sessions/2026/11/24/rollout-2026-11-24T22-48-10-${P}.jsonl`, pLines);
   writeRollout(home, `sessions/2026/11/25/rollout-2026-11-25T09-00-00-${F}.jsonl`, [
-    { timestamp: '2026-11-25T09:00:00.000Z', ordinal: 5, type: 'session_meta', payload: { session_id: F, id: F, forked_from_id: P, timestamp: '2026-11-25T09:00:00.000Z', cwd: '/home/me/proj', originator: 'codex_exec', cli_version: '0.169.0', source: 'exec', model_provider: 'openai', history_mode: 'paginated', forked_from_ordinal_exclusive: 5, history_base: { thread_id: P, end_ordinal_exclusive: 5, end_byte_offset: forkBase } } },
-    { timestamp: '2026-11-25T09:00:01.000Z', ordinal: 6, type: 'event_msg', payload: { type: 'item_completed', thread_id: F, turn_id: 't3', item: { type: 'UserMessage', id: 'u3', content: [{ type: 'text', text: 'fork prompt' }] } } },
-    { timestamp: '2026-11-25T09:00:02.000Z', ordinal: 7, type: 'event_msg', payload: { type: 'item_completed', thread_id: F, turn_id: 't3', item: { type: 'AgentMessage', id: 'a3', content: [{ type: 'Text', text: 'fork answer' }] } } },
+    {
+      timestamp: '2026-11-25T09:00:00.000Z',
+      ordinal: 5,
+      type: 'session_meta',
+      payload: {
+        session_id: F,
+        id: F,
+        forked_from_id: P,
+        timestamp: '2026-11-25T09:00:00.000Z',
+        cwd: '/home/me/proj',
+        originator: 'codex_exec',
+        cli_version: '0.169.0',
+        source: 'exec',
+        model_provider: 'openai',
+        history_mode: 'paginated',
+        forked_from_ordinal_exclusive: 5,
+        history_base: { thread_id: P, end_ordinal_exclusive: 5, end_byte_offset: forkBase },
+      },
+    },
+    {
+      timestamp: '2026-11-25T09:00:01.000Z',
+      ordinal: 6,
+      type: 'event_msg',
+      payload: {
+        type: 'item_completed',
+        thread_id: F,
+        turn_id: 't3',
+        item: { type: 'UserMessage', id: 'u3', content: [{ type: 'text', text: 'fork prompt' }] },
+      },
+    },
+    {
+      timestamp: '2026-11-25T09:00:02.000Z',
+      ordinal: 7,
+      type: 'event_msg',
+      payload: {
+        type: 'item_completed',
+        thread_id: F,
+        turn_id: 't3',
+        item: { type: 'AgentMessage', id: 'a3', content: [{ type: 'Text', text: 'fork answer' }] },
+      },
+    },
   ]);
 
   // Archived (flat folder), compressed, mismatched id, legacy fork, undated, no user message.
-  writeRollout(home, `archived_sessions/rollout-2025-09-01T10-00-00-${R}.jsonl`, [meta(R, {}, '2025-09-01T10:00:00.000Z'), userMsg('an archived thread')]);
+  writeRollout(home, `archived_sessions/rollout-2025-09-01T10-00-00-${R}.jsonl`, [
+    meta(R, {}, '2025-09-01T10:00:00.000Z'),
+    userMsg('an archived thread'),
+  ]);
   mkdirSync(path.join(home, 'sessions/2025/11/02'), { recursive: true });
   const zName = `rollout-2025-11-02T08-00-00-${Z}.jsonl.zst`;
   copyFileSync(path.join(fixtures, zName), path.join(home, 'sessions/2025/11/02', zName));
-  writeRollout(home, `sessions/2025/10/03/rollout-2025-10-03T10-00-00-${FILE_ID}.jsonl`, [meta(META_ID, {}, '2025-10-03T10:00:00.000Z'), userMsg('listed under its session_meta id')]);
+  writeRollout(home, `sessions/2025/10/03/rollout-2025-10-03T10-00-00-${FILE_ID}.jsonl`, [
+    meta(META_ID, {}, '2025-10-03T10:00:00.000Z'),
+    userMsg('listed under its session_meta id'),
+  ]);
   writeRollout(home, `sessions/2025/10/04/rollout-2025-10-04T10-00-00-${L}.jsonl`, [
     meta(L, { forked_from_id: A }, '2025-10-04T10:00:00.000Z'),
     meta(A),
@@ -78,8 +217,14 @@ function codexHome(): { home: string; forkBase: number } {
     agentMsg('All tests pass now.'),
     userMsg('and now the fork continues'),
   ]);
-  writeRollout(home, `sessions/rollout-2025-10-05T10-00-00-${X}.jsonl`, [meta(X, {}, '2025-10-05T10:00:00.000Z'), userMsg('not in a dated folder')]);
-  writeRollout(home, `sessions/2025/10/06/rollout-2025-10-06T10-00-00-${N}.jsonl`, [meta(N, {}, '2025-10-06T10:00:00.000Z'), agentMsg('nobody asked')]);
+  writeRollout(home, `sessions/rollout-2025-10-05T10-00-00-${X}.jsonl`, [
+    meta(X, {}, '2025-10-05T10:00:00.000Z'),
+    userMsg('not in a dated folder'),
+  ]);
+  writeRollout(home, `sessions/2025/10/06/rollout-2025-10-06T10-00-00-${N}.jsonl`, [
+    meta(N, {}, '2025-10-06T10:00:00.000Z'),
+    agentMsg('nobody asked'),
+  ]);
 
   writeFileSync(
     path.join(home, 'session_index.jsonl'),
@@ -116,8 +261,21 @@ describe('reading a Codex home', () => {
     const history = await collectHistory(t.history);
     // session_meta, env message, user event, turn_context, world_state, agent, token_count: the
     // ghost snapshot, the blank and the broken line are gone; the unknown line is verbatim.
-    expect(history.map((i) => i.type)).toEqual(['session_meta', 'response_item', 'event_msg', 'turn_context', 'world_state', 'event_msg', 'event_msg']);
-    expect(history[4]).toEqual({ timestamp: '2025-10-01T12:00:01.700Z', type: 'world_state', payload: { full: true, state: { x: 1 } }, extra_field: 42 });
+    expect(history.map((i) => i.type)).toEqual([
+      'session_meta',
+      'response_item',
+      'event_msg',
+      'turn_context',
+      'world_state',
+      'event_msg',
+      'event_msg',
+    ]);
+    expect(history[4]).toEqual({
+      timestamp: '2025-10-01T12:00:01.700Z',
+      type: 'world_state',
+      payload: { full: true, state: { x: 1 } },
+      extra_field: 42,
+    });
   });
 
   it('uses a different default provider when configured', async () => {
@@ -152,7 +310,10 @@ describe('reading a Codex home', () => {
     expect(z.preview).toBe('compress me please');
     expect(z.rolloutPath?.endsWith(`${Z}.jsonl`)).toBe(true);
     expect((await collectHistory(z.history)).filter((i) => isEventMsg(i, 'agent_message'))).toHaveLength(1);
-    await expect(store.readThread({ threadId: R })).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('archived') });
+    await expect(store.readThread({ threadId: R })).rejects.toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining('archived'),
+    });
     const r = await store.readThread({ threadId: R, includeArchived: true });
     expect(r.archivedAt).not.toBeNull();
     expect((await store.listThreads({ archived: true })).items.map((t) => t.threadId)).toEqual([R]);
@@ -186,7 +347,9 @@ describe('reading a Codex home', () => {
     const { home } = codexHome();
     const store = openStore(home);
     const hits = async (term: string): Promise<string[]> =>
-      (await store.searchThreads({ ...all, searchTerm: term, pageSize: 100 })).items.map((r) => r.thread.threadId).sort();
+      (await store.searchThreads({ ...all, searchTerm: term, pageSize: 100 })).items
+        .map((r) => r.thread.threadId)
+        .sort();
     expect(await hits('TESTS PASS')).toEqual([A, L].sort());
     expect(await hits('paginated answer')).toEqual([P]);
     expect(await hits('fork answer')).toEqual([F]);

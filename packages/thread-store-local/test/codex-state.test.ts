@@ -10,10 +10,21 @@ const P = '0a1b2c3d-0000-4000-8000-0000000000c2' as ThreadId;
 
 function home(withState: 'full' | 'minimal' | 'none'): { home: string; file: string } {
   const h = tmpHome();
-  const file = writeRollout(h, `sessions/2025/10/01/rollout-2025-10-01T12-00-00-${A}.jsonl`, [meta(A), userMsg('first message')]);
+  const file = writeRollout(h, `sessions/2025/10/01/rollout-2025-10-01T12-00-00-${A}.jsonl`, [
+    meta(A),
+    userMsg('first message'),
+  ]);
   writeRollout(h, `sessions/2025/10/02/rollout-2025-10-02T12-00-00-${P}.jsonl`, [
     { ...(meta(P, { history_mode: 'paginated' }) as object), ordinal: 0 },
-    { timestamp: '2025-10-02T12:00:01.000Z', ordinal: 1, type: 'event_msg', payload: { type: 'item_completed', item: { type: 'UserMessage', id: 'u', content: [{ type: 'text', text: 'paginated' }] } } },
+    {
+      timestamp: '2025-10-02T12:00:01.000Z',
+      ordinal: 1,
+      type: 'event_msg',
+      payload: {
+        type: 'item_completed',
+        item: { type: 'UserMessage', id: 'u', content: [{ type: 'text', text: 'paginated' }] },
+      },
+    },
   ]);
   if (withState !== 'none') {
     const db = new Database(path.join(h, 'state_5.sqlite'));
@@ -23,7 +34,9 @@ function home(withState: 'full' | 'minimal' | 'none'): { home: string; file: str
         updated_at_ms INTEGER, title TEXT NOT NULL, first_user_message TEXT NOT NULL DEFAULT '', preview TEXT NOT NULL DEFAULT '',
         name TEXT, archived INTEGER DEFAULT 0, archived_at INTEGER, history_mode TEXT NOT NULL DEFAULT 'legacy');
         CREATE TABLE thread_dynamic_tools (thread_id TEXT NOT NULL REFERENCES threads(id) ON DELETE CASCADE, position INTEGER, name TEXT);`);
-      const ins = db.prepare('INSERT INTO threads (id, rollout_path, created_at, updated_at, title, first_user_message, preview, history_mode) VALUES (?, ?, 1, 1, ?, ?, ?, ?)');
+      const ins = db.prepare(
+        'INSERT INTO threads (id, rollout_path, created_at, updated_at, title, first_user_message, preview, history_mode) VALUES (?, ?, 1, 1, ?, ?, ?, ?)',
+      );
       ins.run(A, file, 'first message', 'first message', 'first message', 'legacy');
       ins.run(P, 'x', 'paginated', 'paginated', 'paginated', 'paginated');
       db.prepare('INSERT INTO thread_dynamic_tools VALUES (?, 0, ?)').run(A, 'tool');
@@ -52,7 +65,10 @@ describe("Codex's state_5.sqlite", () => {
     const before = Math.floor(Date.now() / 1000);
     await store.archiveThread({ threadId: A });
     const archived = row(h, A);
-    expect(archived).toMatchObject({ archived: 1, rollout_path: path.join(h, 'archived_sessions', path.basename(file)) });
+    expect(archived).toMatchObject({
+      archived: 1,
+      rollout_path: path.join(h, 'archived_sessions', path.basename(file)),
+    });
     expect(archived?.archived_at as number).toBeGreaterThanOrEqual(before);
 
     await store.unarchiveThread({ threadId: A });

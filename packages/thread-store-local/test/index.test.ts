@@ -24,14 +24,28 @@ async function seed(store: LocalThreadStore, n: number): Promise<ThreadId[]> {
       items: [
         userMsg(`question number ${i} about ${i % 3 === 0 ? 'sqlite' : 'jsonl'}`) as RolloutItem,
         agentMsg(`answer ${i}: ${'lorem ipsum '.repeat(i % 4)}done`) as RolloutItem,
-        { type: 'event_msg', timestamp: new Date(Date.UTC(2026, 1, 1, i)).toISOString(), payload: { type: 'task_started', turn_id: `t${i}` } },
+        {
+          type: 'event_msg',
+          timestamp: new Date(Date.UTC(2026, 1, 1, i)).toISOString(),
+          payload: { type: 'task_started', turn_id: `t${i}` },
+        },
       ],
     });
     await store.shutdownThread(id);
   }
   await store.updateThreadMetadata({ threadId: ids[1] as ThreadId, patch: { name: 'named one', model: 'gpt-test' } });
-  await store.updateThreadMetadata({ threadId: ids[2] as ThreadId, patch: { preview: 'patched preview', advanceRecencyAt: new Date(Date.UTC(2027, 0, 1)) } });
-  await store.updateThreadMetadata({ threadId: ids[3] as ThreadId, patch: { gitInfo: { sha: 'deadbeef', branch: 'dev' }, memoryMode: 'disabled', updatedAt: new Date(Date.UTC(2020, 5, 5, 5, 5, 5, 555)) } });
+  await store.updateThreadMetadata({
+    threadId: ids[2] as ThreadId,
+    patch: { preview: 'patched preview', advanceRecencyAt: new Date(Date.UTC(2027, 0, 1)) },
+  });
+  await store.updateThreadMetadata({
+    threadId: ids[3] as ThreadId,
+    patch: {
+      gitInfo: { sha: 'deadbeef', branch: 'dev' },
+      memoryMode: 'disabled',
+      updatedAt: new Date(Date.UTC(2020, 5, 5, 5, 5, 5, 555)),
+    },
+  });
   await store.archiveThread({ threadId: ids[4] as ThreadId });
   await store.deleteThread({ threadId: ids[5] as ThreadId });
   return ids;
@@ -42,8 +56,14 @@ async function answers(store: LocalThreadStore, ids: ThreadId[]): Promise<unknow
   const out: Record<string, unknown> = {};
   const listings: ListThreadsParams[] = [];
   for (const sortKey of ['createdAt', 'updatedAt', 'recencyAt'] as const)
-    for (const sortDirection of ['asc', 'desc'] as const) listings.push({ sortKey, sortDirection, pageSize: 3, modelProviders: [] });
-  listings.push({ archived: true }, { cwdFilters: ['/a'] }, { allowedSources: ['exec'], modelProviders: [] }, { searchTerm: 'NAMED' });
+    for (const sortDirection of ['asc', 'desc'] as const)
+      listings.push({ sortKey, sortDirection, pageSize: 3, modelProviders: [] });
+  listings.push(
+    { archived: true },
+    { cwdFilters: ['/a'] },
+    { allowedSources: ['exec'], modelProviders: [] },
+    { searchTerm: 'NAMED' },
+  );
   for (const params of listings) {
     const pages: unknown[] = [];
     let cursor: string | null = null;
@@ -55,7 +75,11 @@ async function answers(store: LocalThreadStore, ids: ThreadId[]): Promise<unknow
     out[JSON.stringify(params)] = pages;
   }
   for (const term of ['sqlite', 'lorem', 'number 1', 'zz'])
-    out[`search ${term}`] = await store.searchThreads({ searchTerm: term, modelProviders: [], allowedSources: ['cli', 'exec'] });
+    out[`search ${term}`] = await store.searchThreads({
+      searchTerm: term,
+      modelProviders: [],
+      allowedSources: ['cli', 'exec'],
+    });
   for (const id of ids) {
     try {
       const t = await store.readThread({ threadId: id, includeArchived: true, includeHistory: true });
@@ -130,7 +154,9 @@ describe('the index', () => {
     const moved = await a.listThreads({ archived: true, modelProviders: [] });
     expect(moved.items.map((x) => x.threadId)).toContain(ids[1]);
     rmSync(dest);
-    await expect(a.readThread({ threadId: ids[1] as ThreadId, includeArchived: true })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(a.readThread({ threadId: ids[1] as ThreadId, includeArchived: true })).rejects.toMatchObject({
+      code: 'not_found',
+    });
     expect((await a.searchThreads({ searchTerm: 'second needle', modelProviders: [] })).items).toEqual([]);
   });
 

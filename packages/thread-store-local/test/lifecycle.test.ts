@@ -113,7 +113,11 @@ describe('live writers', () => {
     await store.appendItems({ threadId: id, items: [agentMsg('after resume') as RolloutItem] });
     await store.shutdownThread(id);
     const h = await collectHistory((await store.readThread({ threadId: id, includeHistory: true })).history);
-    expect(h.map((i) => (i.payload as { message?: string }).message ?? i.type)).toEqual(['session_meta', 'durable', 'after resume']);
+    expect(h.map((i) => (i.payload as { message?: string }).message ?? i.type)).toEqual([
+      'session_meta',
+      'durable',
+      'after resume',
+    ]);
   });
 
   it('a torn last line is ignored on read and cut off before the next append', async () => {
@@ -152,7 +156,11 @@ describe('live writers', () => {
     await store.resumeThread({ threadId: id });
     await store.appendItems({ threadId: id, items: [agentMsg('next') as RolloutItem] });
     await store.shutdownThread(id);
-    expect(lines(file).map((l) => (l.payload as { message?: string }).message ?? l.type)).toEqual(['session_meta', 'no newline after me', 'next']);
+    expect(lines(file).map((l) => (l.payload as { message?: string }).message ?? l.type)).toEqual([
+      'session_meta',
+      'no newline after me',
+      'next',
+    ]);
   });
 
   it('flush with the never-fsync policy still makes items readable', async () => {

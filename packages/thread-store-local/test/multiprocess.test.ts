@@ -14,10 +14,16 @@ describe('two processes on one home', () => {
       const here = openStore(home);
 
       // The thread is held by the child: creating, resuming, archiving or deleting it here conflicts.
-      const c = await here.createThread({ threadId: id, source: { kind: 'cli' }, metadata: { cwd: '/x', modelProvider: 'openai' } }).catch((e: unknown) => e);
+      const c = await here
+        .createThread({ threadId: id, source: { kind: 'cli' }, metadata: { cwd: '/x', modelProvider: 'openai' } })
+        .catch((e: unknown) => e);
       expect(c).toMatchObject({ code: 'conflict', message: expect.stringContaining('another process') });
 
-      await child.send({ op: 'append', threadId: id, items: [userMsg('written by the child'), agentMsg('first answer')] });
+      await child.send({
+        op: 'append',
+        threadId: id,
+        items: [userMsg('written by the child'), agentMsg('first answer')],
+      });
       // Not flushed yet: nothing to read.
       await expect(here.readThread({ threadId: id })).rejects.toMatchObject({ code: 'not_found' });
       expect(await child.send({ op: 'flush', threadId: id })).toMatchObject({ ok: true });
@@ -30,17 +36,25 @@ describe('two processes on one home', () => {
       // A name needs no writer lock (session_index.jsonl), as in Codex.
       await here.updateThreadMetadata({ threadId: id, patch: { name: 'renamed from outside' } });
       // Other patches append to the rollout: refused while the child writes it.
-      await expect(here.updateThreadMetadata({ threadId: id, patch: { model: 'x' } })).rejects.toMatchObject({ code: 'conflict' });
+      await expect(here.updateThreadMetadata({ threadId: id, patch: { model: 'x' } })).rejects.toMatchObject({
+        code: 'conflict',
+      });
 
       await child.send({ op: 'append', threadId: id, items: [agentMsg('second answer')] });
       await child.send({ op: 'flush', threadId: id });
       const h = await collectHistory((await here.readThread({ threadId: id, includeHistory: true })).history);
       expect(h).toHaveLength(4);
-      expect((await here.searchThreads({ searchTerm: 'second answer' })).items.map((r) => r.thread.name)).toEqual(['renamed from outside']);
+      expect((await here.searchThreads({ searchTerm: 'second answer' })).items.map((r) => r.thread.name)).toEqual([
+        'renamed from outside',
+      ]);
 
       // Threads created here are seen by the child.
       const mine = newThreadId();
-      await here.createThread({ threadId: mine, source: { kind: 'cli' }, metadata: { cwd: '/x', modelProvider: 'openai' } });
+      await here.createThread({
+        threadId: mine,
+        source: { kind: 'cli' },
+        metadata: { cwd: '/x', modelProvider: 'openai' },
+      });
       await here.appendItems({ threadId: mine, items: [userMsg('written here') as never] });
       await here.flushThread(mine);
       const listed = await child.send({ op: 'list' });

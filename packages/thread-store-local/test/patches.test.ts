@@ -16,7 +16,12 @@ describe('durable metadata patches', () => {
     const home = tmpHome();
     const store = openStore(home);
     const id = newThreadId();
-    await store.createThread({ threadId: id, source: { kind: 'cli' }, baseInstructions: { text: 'long instructions' }, metadata: { cwd: '/p', modelProvider: 'openai' } });
+    await store.createThread({
+      threadId: id,
+      source: { kind: 'cli' },
+      baseInstructions: { text: 'long instructions' },
+      metadata: { cwd: '/p', modelProvider: 'openai' },
+    });
     await store.appendItems({ threadId: id, items: [userMsg('hello') as RolloutItem] });
     await store.shutdownThread(id);
     const file = (await store.readThread({ threadId: id })).rolloutPath as string;
@@ -24,9 +29,22 @@ describe('durable metadata patches', () => {
 
     const t = await store.updateThreadMetadata({
       threadId: id,
-      patch: { name: 'Named', model: 'gpt-9', reasoningEffort: 'low', gitInfo: { branch: 'feature' }, memoryMode: 'disabled', tokenUsage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 2, reasoningOutputTokens: 0, totalTokens: 3 } },
+      patch: {
+        name: 'Named',
+        model: 'gpt-9',
+        reasoningEffort: 'low',
+        gitInfo: { branch: 'feature' },
+        memoryMode: 'disabled',
+        tokenUsage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 2, reasoningOutputTokens: 0, totalTokens: 3 },
+      },
     });
-    expect(t).toMatchObject({ name: 'Named', model: 'gpt-9', reasoningEffort: 'low', gitInfo: { sha: null, branch: 'feature', originUrl: null }, memoryMode: 'disabled' });
+    expect(t).toMatchObject({
+      name: 'Named',
+      model: 'gpt-9',
+      reasoningEffort: 'low',
+      gitInfo: { sha: null, branch: 'feature', originUrl: null },
+      memoryMode: 'disabled',
+    });
     expect(t.tokenUsage?.totalTokens).toBe(3);
     // updatedAt did not move: the file keeps its mtime.
     expect(Math.floor(statSync(file).mtimeMs)).toBe(Math.floor(mtime));
@@ -40,7 +58,14 @@ describe('durable metadata patches', () => {
     const lines = rawLines(file);
     const last = lines.at(-1) as { type: string; payload: Record<string, unknown> };
     expect(last.type).toBe('session_meta');
-    expect(last.payload).toMatchObject({ id, cwd: '/p', source: 'cli', model_provider: 'openai', git: { branch: 'feature' }, memory_mode: 'disabled' });
+    expect(last.payload).toMatchObject({
+      id,
+      cwd: '/p',
+      source: 'cli',
+      model_provider: 'openai',
+      git: { branch: 'feature' },
+      memory_mode: 'disabled',
+    });
     expect(last.payload.base_instructions).toBeUndefined();
     expect(last.payload.skein_metadata_patch).toMatchObject({ model: 'gpt-9', reasoningEffort: 'low' });
 
@@ -59,7 +84,11 @@ describe('durable metadata patches', () => {
     const home = tmpHome();
     const store = openStore(home);
     const id = newThreadId();
-    await store.createThread({ threadId: id, source: { kind: 'cli' }, metadata: { cwd: '/p', modelProvider: 'openai' } });
+    await store.createThread({
+      threadId: id,
+      source: { kind: 'cli' },
+      metadata: { cwd: '/p', modelProvider: 'openai' },
+    });
     await store.persistThread(id);
     const when = new Date('2024-02-03T04:05:06.789Z');
     const t = await store.updateThreadMetadata({ threadId: id, patch: { updatedAt: when } });
@@ -77,7 +106,11 @@ describe('durable metadata patches', () => {
     const id = newThreadId();
     const other = newThreadId();
     for (const x of [id, other]) {
-      await store.createThread({ threadId: x, source: { kind: 'cli' }, metadata: { cwd: '/p', modelProvider: 'openai' } });
+      await store.createThread({
+        threadId: x,
+        source: { kind: 'cli' },
+        metadata: { cwd: '/p', modelProvider: 'openai' },
+      });
       await store.persistThread(x);
       await store.updateThreadMetadata({ threadId: x, patch: { name: `name of ${x}` } });
     }

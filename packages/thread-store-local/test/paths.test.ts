@@ -16,8 +16,14 @@ afterEach(() => {
 function setup(): { home: string; inside: string; outsideFile: string } {
   const home = tmpHome();
   outside = mkdtempSync(path.join(tmpdir(), 'skein-outside-'));
-  const inside = writeRollout(home, `sessions/2025/10/01/rollout-2025-10-01T12-00-00-${A}.jsonl`, [meta(A), userMsg('inside')]);
-  const outsideFile = writeRollout(outside, `rollout-2025-10-01T12-00-00-${OUT}.jsonl`, [meta(OUT), userMsg('secret outside the home')]);
+  const inside = writeRollout(home, `sessions/2025/10/01/rollout-2025-10-01T12-00-00-${A}.jsonl`, [
+    meta(A),
+    userMsg('inside'),
+  ]);
+  const outsideFile = writeRollout(outside, `rollout-2025-10-01T12-00-00-${OUT}.jsonl`, [
+    meta(OUT),
+    userMsg('secret outside the home'),
+  ]);
   return { home, inside, outsideFile };
 }
 
@@ -34,15 +40,25 @@ describe('path safety', () => {
     const store = openStore(home);
     const rel = path.relative(home, outsideFile);
     expect(rel.startsWith('..')).toBe(true);
-    await expect(store.readThreadByRolloutPath({ rolloutPath: rel })).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(store.readThreadByRolloutPath({ rolloutPath: outsideFile })).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(store.readThreadByRolloutPath({ rolloutPath: `sessions/../../${path.basename(outside)}/${path.basename(outsideFile)}` })).rejects.toMatchObject({
+    await expect(store.readThreadByRolloutPath({ rolloutPath: rel })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(store.readThreadByRolloutPath({ rolloutPath: outsideFile })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(
+      store.readThreadByRolloutPath({
+        rolloutPath: `sessions/../../${path.basename(outside)}/${path.basename(outsideFile)}`,
+      }),
+    ).rejects.toMatchObject({
       code: 'invalid_request',
     });
     const link = path.join(home, 'sessions/2025/10/02', path.basename(outsideFile));
     mkdirSync(path.dirname(link), { recursive: true });
     symlinkSync(outsideFile, link);
-    await expect(store.readThreadByRolloutPath({ rolloutPath: link })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(store.readThreadByRolloutPath({ rolloutPath: link })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
     // The walk does not follow the link either: the outside thread is neither listed nor readable.
     expect((await store.listThreads({ pageSize: 100 })).items.map((t) => t.threadId)).toEqual([A]);
     await expect(store.readThread({ threadId: OUT })).rejects.toMatchObject({ code: 'not_found' });
@@ -53,10 +69,16 @@ describe('path safety', () => {
     const { home } = setup();
     const store = openStore(home);
     writeFileSync(path.join(home, 'notes.txt'), 'hello');
-    await expect(store.readThreadByRolloutPath({ rolloutPath: 'notes.txt' })).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(store.readThreadByRolloutPath({ rolloutPath: 'sessions' })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(store.readThreadByRolloutPath({ rolloutPath: 'notes.txt' })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(store.readThreadByRolloutPath({ rolloutPath: 'sessions' })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
     await expect(store.readThreadByRolloutPath({ rolloutPath: '' })).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(store.readThreadByRolloutPath({ rolloutPath: 'sessions/none.jsonl' })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(store.readThreadByRolloutPath({ rolloutPath: 'sessions/none.jsonl' })).rejects.toMatchObject({
+      code: 'not_found',
+    });
   });
 
   it('thread ids that look like paths never reach the filesystem', async () => {
@@ -65,7 +87,12 @@ describe('path safety', () => {
     for (const bad of ['../x', `/${A}`, `${A}/../../etc`, `${A}.jsonl`])
       for (const op of [
         () => store.readThread({ threadId: bad as ThreadId }),
-        () => store.createThread({ threadId: bad as ThreadId, source: { kind: 'cli' }, metadata: { cwd: '/x', modelProvider: 'openai' } }),
+        () =>
+          store.createThread({
+            threadId: bad as ThreadId,
+            source: { kind: 'cli' },
+            metadata: { cwd: '/x', modelProvider: 'openai' },
+          }),
         () => store.deleteThread({ threadId: bad as ThreadId }),
         () => store.archiveThread({ threadId: bad as ThreadId }),
       ])

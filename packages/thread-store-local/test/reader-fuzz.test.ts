@@ -11,9 +11,21 @@ import { tmpHome } from './helpers/home.js';
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
 const validItem: fc.Arbitrary<RolloutItem> = fc.record({
   timestamp: fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
-  type: fc.constantFrom('session_meta', 'response_item', 'event_msg', 'turn_context', 'compacted', 'world_state', 'brand_new_type'),
+  type: fc.constantFrom(
+    'session_meta',
+    'response_item',
+    'event_msg',
+    'turn_context',
+    'compacted',
+    'world_state',
+    'brand_new_type',
+  ),
   payload: fc.oneof(
-    fc.record({ type: fc.constantFrom('user_message', 'agent_message', 'message', 'token_count', 'task_started'), message: fc.string(), extra: jsonValue }),
+    fc.record({
+      type: fc.constantFrom('user_message', 'agent_message', 'message', 'token_count', 'task_started'),
+      message: fc.string(),
+      extra: jsonValue,
+    }),
     fc.record({ id: fc.uuid(), cwd: fc.string(), source: jsonValue }),
     jsonValue,
   ),
@@ -22,11 +34,25 @@ const validItem: fc.Arbitrary<RolloutItem> = fc.record({
 type Line = { kind: 'item'; item: RolloutItem } | { kind: 'bad'; text: string } | { kind: 'blank'; text: string };
 
 /** Garbage that is certainly not a rollout item. */
-const badText = fc.oneof(
-  fc.string().filter((s) => !s.includes('\n') && s.trim() !== '' && parseLine(s).kind === 'bad'),
-  validItem.map((i) => JSON.stringify(i)).chain((s) => fc.integer({ min: 1, max: Math.max(1, s.length - 1) }).map((n) => s.slice(0, n))),
-  fc.constantFrom('[]', 'null', '42', '"str"', '{"type":1,"payload":{}}', '{"payload":{}}', '{"type":"x"}', '\u0000\u0001', '{"type":"a","payload":1,"ordinal":-1}'),
-).filter((s) => !s.includes('\n') && s.trim() !== '' && parseLine(s).kind === 'bad');
+const badText = fc
+  .oneof(
+    fc.string().filter((s) => !s.includes('\n') && s.trim() !== '' && parseLine(s).kind === 'bad'),
+    validItem
+      .map((i) => JSON.stringify(i))
+      .chain((s) => fc.integer({ min: 1, max: Math.max(1, s.length - 1) }).map((n) => s.slice(0, n))),
+    fc.constantFrom(
+      '[]',
+      'null',
+      '42',
+      '"str"',
+      '{"type":1,"payload":{}}',
+      '{"payload":{}}',
+      '{"type":"x"}',
+      '\u0000\u0001',
+      '{"type":"a","payload":1,"ordinal":-1}',
+    ),
+  )
+  .filter((s) => !s.includes('\n') && s.trim() !== '' && parseLine(s).kind === 'bad');
 
 const line: fc.Arbitrary<Line> = fc.oneof(
   { weight: 5, arbitrary: validItem.map((item) => ({ kind: 'item' as const, item })) },
@@ -35,7 +61,10 @@ const line: fc.Arbitrary<Line> = fc.oneof(
 );
 
 const isGhost = (i: RolloutItem): boolean =>
-  i.type === 'response_item' && typeof i.payload === 'object' && i.payload !== null && (i.payload as { type?: unknown }).type === 'ghost_snapshot';
+  i.type === 'response_item' &&
+  typeof i.payload === 'object' &&
+  i.payload !== null &&
+  (i.payload as { type?: unknown }).type === 'ghost_snapshot';
 
 describe('reader fuzzing', () => {
   let n = 0;
@@ -43,24 +72,31 @@ describe('reader fuzzing', () => {
   it('random line mixes: valid items come back in order, bad lines are counted, nothing throws', async () => {
     const dir = tmpHome();
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { maxLength: 40 }), fc.integer({ min: 1, max: 64 }), fc.boolean(), async (lines, chunkSize, trailingNewline) => {
-        const file = path.join(dir, `f${n++}.jsonl`);
-        const text = lines.map((l) => (l.kind === 'item' ? JSON.stringify(l.item) : l.text)).join('\n');
-        writeFileSync(file, text + (trailingNewline && lines.length > 0 ? '\n' : ''));
-        const counts: LineCounts = { blank: 0, bad: 0, tornTail: 0 };
-        const got: RolloutItem[] = [];
-        for await (const item of readHistory(file, { zst: false, counts, chunkSize })) got.push(item);
-        const expected = lines.flatMap((l) => (l.kind === 'item' && !isGhost(l.item) ? [JSON.parse(JSON.stringify(l.item)) as RolloutItem] : []));
-        expect(got).toEqual(expected);
-        expect(counts.bad + counts.tornTail).toBe(lines.filter((l) => l.kind === 'bad').length);
-        // Offsets cover the file exactly.
-        let pos = 0;
-        for await (const raw of readRawLines(file, { chunkSize })) {
-          expect(raw.start).toBe(pos);
-          pos = raw.end;
-        }
-        expect(pos).toBe(Buffer.byteLength(text) + (trailingNewline && lines.length > 0 ? 1 : 0));
-      }),
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 40 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.boolean(),
+        async (lines, chunkSize, trailingNewline) => {
+          const file = path.join(dir, `f${n++}.jsonl`);
+          const text = lines.map((l) => (l.kind === 'item' ? JSON.stringify(l.item) : l.text)).join('\n');
+          writeFileSync(file, text + (trailingNewline && lines.length > 0 ? '\n' : ''));
+          const counts: LineCounts = { blank: 0, bad: 0, tornTail: 0 };
+          const got: RolloutItem[] = [];
+          for await (const item of readHistory(file, { zst: false, counts, chunkSize })) got.push(item);
+          const expected = lines.flatMap((l) =>
+            l.kind === 'item' && !isGhost(l.item) ? [JSON.parse(JSON.stringify(l.item)) as RolloutItem] : [],
+          );
+          expect(got).toEqual(expected);
+          expect(counts.bad + counts.tornTail).toBe(lines.filter((l) => l.kind === 'bad').length);
+          // Offsets cover the file exactly.
+          let pos = 0;
+          for await (const raw of readRawLines(file, { chunkSize })) {
+            expect(raw.start).toBe(pos);
+            pos = raw.end;
+          }
+          expect(pos).toBe(Buffer.byteLength(text) + (trailingNewline && lines.length > 0 ? 1 : 0));
+        },
+      ),
       { numRuns: 150, seed: 4242 },
     );
   });
@@ -69,7 +105,9 @@ describe('reader fuzzing', () => {
     fc.assert(
       fc.property(
         validItem,
-        fc.array(fc.tuple(fc.nat(), fc.constantFrom('delete', 'insert', 'replace'), fc.string({ maxLength: 3 })), { maxLength: 6 }),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom('delete', 'insert', 'replace'), fc.string({ maxLength: 3 })), {
+          maxLength: 6,
+        }),
         (item, edits) => {
           let s = JSON.stringify(item);
           for (const [at, op, text] of edits) {
@@ -97,7 +135,8 @@ describe('reader fuzzing', () => {
         const file = path.join(dir, `b${n++}.jsonl`);
         writeFileSync(file, bytes);
         const counts: LineCounts = { blank: 0, bad: 0, tornTail: 0 };
-        for await (const item of readHistory(file, { zst: false, counts, chunkSize })) expect(typeof item.type).toBe('string');
+        for await (const item of readHistory(file, { zst: false, counts, chunkSize }))
+          expect(typeof item.type).toBe('string');
         const scanner = new FileScanner(emptyFileState());
         for await (const raw of readRawLines(file, { chunkSize })) scanner.line(raw.text);
         scanner.finish();

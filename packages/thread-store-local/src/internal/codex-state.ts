@@ -22,7 +22,9 @@ export function updateCodexState(layout: HomeLayout, threadId: string, change: C
     db.pragma('busy_timeout = 5000');
     // Codex declares cascades (spawn edges, dynamic tools…) on its threads rows.
     if (change.kind === 'delete') db.pragma('foreign_keys = ON');
-    const cols = new Set((db.prepare("SELECT name FROM pragma_table_info('threads')").all() as { name: string }[]).map((c) => c.name));
+    const cols = new Set(
+      (db.prepare("SELECT name FROM pragma_table_info('threads')").all() as { name: string }[]).map((c) => c.name),
+    );
     if (!cols.has('id')) return false;
     const conn = db;
     const set = (assignments: Record<string, unknown>): void => {
@@ -41,17 +43,25 @@ export function updateCodexState(layout: HomeLayout, threadId: string, change: C
         }
         case 'unarchive': {
           const s = Math.floor(change.at.getTime() / 1000);
-          set({ rollout_path: change.rolloutPath, archived: 0, archived_at: null, updated_at: s, updated_at_ms: change.at.getTime() });
+          set({
+            rollout_path: change.rolloutPath,
+            archived: 0,
+            archived_at: null,
+            updated_at: s,
+            updated_at_ms: change.at.getTime(),
+          });
           break;
         }
         case 'rename': {
           // Codex keeps paginated names in `name` and legacy ones in `title`.
           const row = cols.has('history_mode')
-            ? (conn.prepare('SELECT history_mode FROM threads WHERE id = ?').get(threadId) as { history_mode: string } | undefined)
+            ? (conn.prepare('SELECT history_mode FROM threads WHERE id = ?').get(threadId) as
+                { history_mode: string } | undefined)
             : undefined;
           if (row?.history_mode === 'paginated' || !cols.has('title')) set({ name: change.name });
           else if (change.name !== null) set({ title: change.name });
-          else if (cols.has('first_user_message')) conn.prepare('UPDATE threads SET title = first_user_message WHERE id = ?').run(threadId);
+          else if (cols.has('first_user_message'))
+            conn.prepare('UPDATE threads SET title = first_user_message WHERE id = ?').run(threadId);
           break;
         }
         case 'delete': {
@@ -76,7 +86,11 @@ function deleteHistoryRows(layout: HomeLayout, threadId: string): void {
     db = new Database(layout.codexHistoryDb, { fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     const conn = db;
-    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+    const tables = new Set(
+      (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+        (r) => r.name,
+      ),
+    );
     db.transaction(() => {
       for (const t of ['thread_turns', 'thread_items', 'thread_history_projection_state', 'thread_realtime_items'])
         if (tables.has(t)) conn.prepare(`DELETE FROM ${t} WHERE thread_id = ?`).run(threadId);

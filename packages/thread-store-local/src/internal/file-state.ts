@@ -27,7 +27,15 @@ export interface FileState {
 }
 
 export function emptyFileState(): FileState {
-  return { derived: emptyDerivedMetadata(), patches: [], lastOrdinal: null, badLines: 0, blankLines: 0, historyBase: null, lines: 0 };
+  return {
+    derived: emptyDerivedMetadata(),
+    patches: [],
+    lastOrdinal: null,
+    badLines: 0,
+    blankLines: 0,
+    historyBase: null,
+    lines: 0,
+  };
 }
 
 export function stateToJson(s: FileState): string {
@@ -40,7 +48,8 @@ export function stateToJson(s: FileState): string {
 
 export function stateFromJson(text: string): FileState {
   return JSON.parse(text, (_key, value: unknown) => {
-    if (isObject(value) && typeof value.$date === 'number' && Object.keys(value).length === 1) return new Date(value.$date);
+    if (isObject(value) && typeof value.$date === 'number' && Object.keys(value).length === 1)
+      return new Date(value.$date);
     return value;
   }) as FileState;
 }

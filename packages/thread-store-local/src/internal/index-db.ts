@@ -62,7 +62,8 @@ function tryOpen(file: string): Db {
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new Error(`quick_check: ${String(check)}`);
     const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this Skein (${SCHEMA_VERSION})`);
+    if (version > SCHEMA_VERSION)
+      throw new Error(`schema version ${version} is newer than this Skein (${SCHEMA_VERSION})`);
     if (version < SCHEMA_VERSION) {
       // Version 0 is a fresh file; later versions migrate here, step by step.
       db.exec('BEGIN IMMEDIATE');
@@ -104,7 +105,8 @@ export function openIndexDb(file: string): { db: Db; rebuilt: boolean } {
   try {
     return { db: tryOpen(file), rebuilt: !existed };
   } catch (e) {
-    if (isBusy(e)) throw new ThreadStoreError('unavailable', `the index ${file} is busy; retry in a moment`, { cause: e });
+    if (isBusy(e))
+      throw new ThreadStoreError('unavailable', `the index ${file} is busy; retry in a moment`, { cause: e });
     const aside = `${file}.corrupt-${Date.now()}`;
     try {
       if (existsSync(file)) renameSync(file, aside);
@@ -118,7 +120,10 @@ export function openIndexDb(file: string): { db: Db; rebuilt: boolean } {
     try {
       return { db: tryOpen(file), rebuilt: true };
     } catch (e2) {
-      throw ThreadStoreError.internal(`cannot create the index ${file}: ${(e2 as Error).message}; check the home folder`, e2);
+      throw ThreadStoreError.internal(
+        `cannot create the index ${file}: ${(e2 as Error).message}; check the home folder`,
+        e2,
+      );
     }
   }
 }

@@ -199,7 +199,14 @@ export class ThreadIndex {
       if (m) {
         moved.add(m.rel);
         this.moveRow(r.rel, m);
-        rows.set(m.rel, { ...r, rel: m.rel, archived: m.archived ? 1 : 0, listable: m.listable ? 1 : 0, mtime_ms: m.mtimeMs, ctime_ms: m.ctimeMs });
+        rows.set(m.rel, {
+          ...r,
+          rel: m.rel,
+          archived: m.archived ? 1 : 0,
+          listable: m.listable ? 1 : 0,
+          mtime_ms: m.mtimeMs,
+          ctime_ms: m.ctimeMs,
+        });
       } else {
         this.deleteRow(r.rel);
       }
@@ -213,7 +220,9 @@ export class ThreadIndex {
       if (r.size !== f.size || r.mtime_ms !== f.mtimeMs || r.ino !== f.ino) return true;
       if (r.ctime_ms !== f.ctimeMs || r.archived !== (f.archived ? 1 : 0)) {
         // Renamed or touched without new content: only the row's facts change.
-        this.db.prepare('UPDATE files SET ctime_ms = ?, archived = ?, listable = ? WHERE rel = ?').run(f.ctimeMs, f.archived ? 1 : 0, f.listable ? 1 : 0, f.rel);
+        this.db
+          .prepare('UPDATE files SET ctime_ms = ?, archived = ?, listable = ? WHERE rel = ?')
+          .run(f.ctimeMs, f.archived ? 1 : 0, f.listable ? 1 : 0, f.rel);
         affected.add(r.thread_id);
       }
       return false;
@@ -257,7 +266,14 @@ export class ThreadIndex {
   }
 
   private static canReadTail(f: Found, prev: FileRow | undefined): prev is FileRow {
-    return prev !== undefined && !f.zst && prev.zst === 0 && prev.ino === f.ino && f.size >= prev.size && prev.indexed_bytes <= f.size;
+    return (
+      prev !== undefined &&
+      !f.zst &&
+      prev.zst === 0 &&
+      prev.ino === f.ino &&
+      f.size >= prev.size &&
+      prev.indexed_bytes <= f.size
+    );
   }
 
   /** Bytes the next pass reads from a file: the appended tail, or all of it. */
@@ -296,7 +312,8 @@ export class ThreadIndex {
     if (prev) ids.add(prev.thread_id);
     this.db.transaction(() => {
       if (tail) {
-        const now = this.db.prepare('SELECT indexed_bytes FROM files WHERE rel = ?').get(f.rel) as { indexed_bytes: number } | undefined;
+        const now = this.db.prepare('SELECT indexed_bytes FROM files WHERE rel = ?').get(f.rel) as
+          { indexed_bytes: number } | undefined;
         // Another process indexed this tail meanwhile: keep its work.
         if (!now || now.indexed_bytes !== start) return;
       } else {
@@ -369,7 +386,13 @@ export class ThreadIndex {
     if (!f) return null;
     const prev = this.db.prepare('SELECT * FROM files WHERE rel = ?').get(f.rel) as FileRow | undefined;
     const affected = new Set<string>();
-    if (!prev || prev.size !== f.size || prev.mtime_ms !== f.mtimeMs || prev.ino !== f.ino || prev.ctime_ms !== f.ctimeMs)
+    if (
+      !prev ||
+      prev.size !== f.size ||
+      prev.mtime_ms !== f.mtimeMs ||
+      prev.ino !== f.ino ||
+      prev.ctime_ms !== f.ctimeMs
+    )
       for (const id of await this.indexFile(f, prev)) affected.add(id);
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
     this.rebuildThreads(affected);
@@ -388,7 +411,8 @@ export class ThreadIndex {
     } catch {
       // no session_index.jsonl
     }
-    const prev = this.db.prepare("SELECT value FROM kv WHERE key = 'session_index'").get() as { value: string } | undefined;
+    const prev = this.db.prepare("SELECT value FROM kv WHERE key = 'session_index'").get() as
+      { value: string } | undefined;
     if (prev?.value === key) return null;
     const names = key === 'absent' ? new Map<string, string>() : await readSessionIndex(this.layout);
     this.db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES ('session_index', ?)").run(key);
@@ -400,7 +424,9 @@ export class ThreadIndex {
     const changed: string[] = [];
     this.db.transaction(() => {
       const old = new Map(
-        (this.db.prepare('SELECT thread_id, name FROM names').all() as { thread_id: string; name: string }[]).map((r) => [r.thread_id, r.name]),
+        (this.db.prepare('SELECT thread_id, name FROM names').all() as { thread_id: string; name: string }[]).map(
+          (r) => [r.thread_id, r.name],
+        ),
       );
       for (const [id, name] of names) if (old.get(id) !== name) changed.push(id);
       for (const id of old.keys()) if (!names.has(id)) changed.push(id);
@@ -421,10 +447,12 @@ export class ThreadIndex {
 
   private threadForFile(row: FileRow): StoredThread {
     const state = stateFromJson(row.state);
-    const name = this.db.prepare('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as { name: string } | undefined;
+    const name = this.db.prepare('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as
+      { name: string } | undefined;
     let parentPreview: string | null = null;
     if (state.historyBase) {
-      const p = this.db.prepare('SELECT data FROM threads WHERE thread_id = ?').get(state.historyBase.threadId) as { data: string } | undefined;
+      const p = this.db.prepare('SELECT data FROM threads WHERE thread_id = ?').get(state.historyBase.threadId) as
+        { data: string } | undefined;
       if (p) parentPreview = threadFromJson(p.data).preview || null;
     }
     const parsed = parseRolloutFileName(path.basename(row.rel));
@@ -443,7 +471,13 @@ export class ThreadIndex {
   }
 
   private locatedFromFile(row: FileRow): Omit<LocatedThread, 'thread'> {
-    return { rel: row.rel, abs: this.layout.abs(row.rel), zst: row.zst === 1, archived: row.archived === 1, listable: row.listable === 1 };
+    return {
+      rel: row.rel,
+      abs: this.layout.abs(row.rel),
+      zst: row.zst === 1,
+      archived: row.archived === 1,
+      listable: row.listable === 1,
+    };
   }
 
   rebuildThreads(ids: Iterable<string>): void {
@@ -503,8 +537,7 @@ export class ThreadIndex {
 
   locate(threadId: string): LocatedThread | null {
     const row = this.db.prepare('SELECT * FROM threads WHERE thread_id = ?').get(threadId) as
-      | { rel: string; data: string; archived: number; listable: number }
-      | undefined;
+      { rel: string; data: string; archived: number; listable: number } | undefined;
     if (!row) return null;
     const f = this.db.prepare('SELECT zst FROM files WHERE rel = ?').get(row.rel) as { zst: number } | undefined;
     return {
@@ -564,7 +597,10 @@ export class ThreadIndex {
     const out = new Map<string, string>();
     const byRel = new Map(rows.map((r) => [r.rel, r.text]));
     if (byRel.size === 0) return out;
-    const threadRows = this.db.prepare('SELECT thread_id, rel FROM threads').all() as { thread_id: string; rel: string }[];
+    const threadRows = this.db.prepare('SELECT thread_id, rel FROM threads').all() as {
+      thread_id: string;
+      rel: string;
+    }[];
     for (const t of threadRows) {
       const text = byRel.get(t.rel);
       if (text !== undefined) out.set(t.thread_id, snippetOf(text, term));

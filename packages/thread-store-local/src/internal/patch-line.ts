@@ -25,8 +25,10 @@ export function patchToJson(patch: ThreadMetadataPatch): Record<string, unknown>
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
     if ((DATE_KEYS as readonly string[]).includes(k)) out[k] = v === null ? null : (v as Date).toISOString();
-    else if (k === 'source') out[k] = v === null ? null : sessionSourceToJson(v as Parameters<typeof sessionSourceToJson>[0]);
-    else if (k === 'tokenUsage') out[k] = v === null ? null : tokenUsageToJson(v as Parameters<typeof tokenUsageToJson>[0]);
+    else if (k === 'source')
+      out[k] = v === null ? null : sessionSourceToJson(v as Parameters<typeof sessionSourceToJson>[0]);
+    else if (k === 'tokenUsage')
+      out[k] = v === null ? null : tokenUsageToJson(v as Parameters<typeof tokenUsageToJson>[0]);
     else if (k === 'gitInfo') {
       if (v === null) out[k] = null;
       else {

@@ -55,7 +55,10 @@ async function* fileChunks(file: string, range: ReadRange): AsyncGenerator<Buffe
     return;
   }
   if (range.end !== undefined && range.end <= start) return;
-  const opts: { start: number; end?: number; highWaterMark: number } = { start, highWaterMark: range.chunkSize ?? CHUNK };
+  const opts: { start: number; end?: number; highWaterMark: number } = {
+    start,
+    highWaterMark: range.chunkSize ?? CHUNK,
+  };
   if (range.end !== undefined) opts.end = range.end - 1;
   for await (const c of createReadStream(file, opts)) yield c as Buffer;
 }
@@ -195,7 +198,12 @@ export async function* readHistory(file: string, opts: HistoryReadOptions): Asyn
     if (base) {
       const parent = await opts.resolveParent(base.threadId);
       if (parent) {
-        const sub: HistoryReadOptions = { zst: parent.zst, end: base.endByteOffset, resolveParent: opts.resolveParent, depth: depth + 1 };
+        const sub: HistoryReadOptions = {
+          zst: parent.zst,
+          end: base.endByteOffset,
+          resolveParent: opts.resolveParent,
+          depth: depth + 1,
+        };
         if (counts) sub.counts = counts;
         yield* readHistory(parent.path, sub);
       }

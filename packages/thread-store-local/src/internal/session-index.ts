@@ -37,10 +37,7 @@ export async function readSessionIndex(layout: HomeLayout): Promise<Map<string, 
 async function withIndexLock<T>(layout: HomeLayout, op: () => Promise<T>): Promise<T> {
   const lock = await FileLock.acquire(layout.sessionIndexLock, layout.home, 10_000);
   if (!lock)
-    throw new ThreadStoreError(
-      'unavailable',
-      `${layout.sessionIndex} is locked by another process; retry in a moment`,
-    );
+    throw new ThreadStoreError('unavailable', `${layout.sessionIndex} is locked by another process; retry in a moment`);
   try {
     return await op();
   } finally {
@@ -49,7 +46,12 @@ async function withIndexLock<T>(layout: HomeLayout, op: () => Promise<T>): Promi
 }
 
 /** Appends a name line the way Codex does (one O_APPEND write, fsynced). */
-export async function appendSessionName(layout: HomeLayout, threadId: string, name: string, fsync: boolean): Promise<void> {
+export async function appendSessionName(
+  layout: HomeLayout,
+  threadId: string,
+  name: string,
+  fsync: boolean,
+): Promise<void> {
   const line = JSON.stringify({ id: threadId, thread_name: name, updated_at: new Date().toISOString() }) + '\n';
   await withIndexLock(layout, async () => {
     if (!fsync) {

@@ -5,7 +5,11 @@ export const SKEIN_ORIGINATOR = 'skein';
 export const SKEIN_CLI_VERSION = '0.1.0';
 
 /** The `session_meta` payload of a new thread, in the field order Codex writes. */
-export function sessionMetaPayload(params: CreateThreadParams, createdAt: Date, defaults: { originator: string; cliVersion: string }): Record<string, unknown> {
+export function sessionMetaPayload(
+  params: CreateThreadParams,
+  createdAt: Date,
+  defaults: { originator: string; cliVersion: string },
+): Record<string, unknown> {
   const p: Record<string, unknown> = {};
   const id = params.threadId;
   p.session_id = params.sessionId ?? id;

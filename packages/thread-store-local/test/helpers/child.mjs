@@ -20,7 +20,10 @@ if (mode === 'loop') {
   const size = Number(sizeArg);
   if (start === 0) {
     await store.createThread({ threadId, source: { kind: 'cli' }, metadata: { cwd: '/tmp', modelProvider: 'openai' } });
-    await store.appendItems({ threadId, items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'crash test' } }] });
+    await store.appendItems({
+      threadId,
+      items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'crash test' } }],
+    });
   } else {
     await store.resumeThread({ threadId });
   }
@@ -45,7 +48,11 @@ if (mode === 'loop') {
       let result = null;
       switch (cmd.op) {
         case 'create':
-          await store.createThread({ threadId: cmd.threadId, source: { kind: 'cli' }, metadata: { cwd: '/tmp', modelProvider: 'openai' } });
+          await store.createThread({
+            threadId: cmd.threadId,
+            source: { kind: 'cli' },
+            metadata: { cwd: '/tmp', modelProvider: 'openai' },
+          });
           break;
         case 'resume':
           await store.resumeThread({ threadId: cmd.threadId });

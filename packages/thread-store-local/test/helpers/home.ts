@@ -35,7 +35,16 @@ export function writeRollout(home: string, rel: string, lines: (object | string)
 export const meta = (id: string, extra: Record<string, unknown> = {}, ts = '2025-10-01T12:00:00.100Z'): object => ({
   timestamp: ts,
   type: 'session_meta',
-  payload: { id, timestamp: ts, cwd: '/home/me/proj', originator: 'codex_cli_rs', cli_version: '0.50.0', source: 'cli', model_provider: 'openai', ...extra },
+  payload: {
+    id,
+    timestamp: ts,
+    cwd: '/home/me/proj',
+    originator: 'codex_cli_rs',
+    cli_version: '0.50.0',
+    source: 'cli',
+    model_provider: 'openai',
+    ...extra,
+  },
 });
 export const userMsg = (text: string, ts = '2025-10-01T12:00:01.000Z'): object => ({
   timestamp: ts,

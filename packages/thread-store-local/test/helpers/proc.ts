@@ -17,7 +17,8 @@ export interface Child {
 }
 
 export function spawnChild(args: string[]): Child {
-  if (!existsSync(DIST)) throw new Error('build the package first (pnpm turbo run build --filter=@skein/thread-store-local)');
+  if (!existsSync(DIST))
+    throw new Error('build the package first (pnpm turbo run build --filter=@skein/thread-store-local)');
   const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const messages: Record<string, unknown>[] = [];
   const waiting: ((m: Record<string, unknown> | null) => void)[] = [];
