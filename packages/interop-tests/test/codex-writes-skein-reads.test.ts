@@ -1,9 +1,11 @@
-import { parseThreadId, type StoredThread, type ThreadStore } from '@skein/thread-store-api';
+import { isThreadStoreError, parseThreadId, type StoredThread, type ThreadStore } from '@skein/thread-store-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALL_SOURCE_KINDS,
   AppServerClient,
+  assertRunOk,
   makeCodexHome,
+  runCodexExec,
   startMockResponsesServer,
   turnAgentTexts,
   turnUserTexts,
@@ -126,6 +128,42 @@ describe('Codex writes, Skein reads', () => {
   it('finds the named thread by its name', async () => {
     const page = await store.listThreads({ ...everything, searchTerm: 'release notes' });
     expect(page.items.map((t) => t.threadId)).toEqual([set.named]);
+  });
+
+  // Last, because it changes the home: Skein's index is warm now, and must follow what Codex does.
+  it('follows Codex’s later rename, archive, unarchive, delete and append with a warm index', async () => {
+    await listAllSkein(store, everything); // make sure Skein has indexed the current state
+    await withClient(async () => {
+      await client.request('thread/name/set', { threadId: set.single, name: 'renamed by Codex' });
+      await client.request('thread/archive', { threadId: set.unicode });
+      await client.request('thread/unarchive', { threadId: set.archived });
+      await client.request('thread/delete', { threadId: set.failed });
+    });
+    const resumed = await runCodexExec(home, ['resume', set.multi, 'beta: fourth turn, later'], { cwd: set.workDir });
+    assertRunOk(resumed);
+
+    const all = { sourceKinds: ALL_SOURCE_KINDS, modelProviders: [] };
+    const [codexActive2, codexArchived2] = await withClient(async () => [
+      await client.listAllThreads(all),
+      await client.listAllThreads({ ...all, archived: true }),
+    ]);
+    expect((await listAllSkein(store, everything)).map((t) => t.threadId)).toEqual(codexActive2.map((t) => t.id));
+    expect((await listAllSkein(store, { ...everything, archived: true })).map((t) => t.threadId)).toEqual(
+      codexArchived2.map((t) => t.id),
+    );
+    expect(codexArchived2.map((t) => t.id)).toEqual([set.unicode]);
+
+    expect((await store.readThread({ threadId: parseThreadId(set.single) })).name).toBe('renamed by Codex');
+    expect((await store.readThread({ threadId: parseThreadId(set.archived) })).archivedAt).toBeNull();
+    const deleted = await store.readThread({ threadId: parseThreadId(set.failed), includeArchived: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isThreadStoreError(deleted) && deleted.code).toBe('not_found');
+    expect((await skeinHistory(store, set.multi)).user).toEqual([...(set.prompts[set.multi] ?? []), 'beta: fourth turn, later']);
+    const byUpdate = await listAllSkein(store, { ...everything, sortKey: 'updatedAt' });
+    const codexByUpdate = await withClient(() => client.listAllThreads({ ...all, sortKey: 'updated_at' }));
+    expect(byUpdate.map((t) => t.threadId)).toEqual(codexByUpdate.map((t) => t.id));
   });
 
   /** Runs one app-server query on a fresh server (the one from beforeAll is closed). */
