@@ -3,6 +3,7 @@ import type { ThreadStoreHarness } from './harness.js';
 import { SuiteContext } from './internal/context.js';
 import { archiveTests } from './internal/groups/archive.js';
 import { badInputTests } from './internal/groups/bad-input.js';
+import { concurrencyTests } from './internal/groups/concurrency.js';
 import { durabilityTests } from './internal/groups/durability.js';
 import { lifecycleTests } from './internal/groups/lifecycle.js';
 import { listTests } from './internal/groups/list.js';
@@ -33,6 +34,7 @@ export function describeThreadStoreConformance(harness: ThreadStoreHarness): voi
     patchTests(ctx);
     archiveTests(ctx);
     badInputTests(ctx);
+    concurrencyTests(ctx);
     durabilityTests(ctx);
     sharedStorageTests(ctx);
   });

@@ -206,6 +206,21 @@ export function badInputTests(ctx: SuiteContext): void {
       await expect(ctx.store.readThread({ threadId: p.threadId })).resolves.toMatchObject({ preview: 'after big' });
     });
 
+    it('an item of 16 MiB is accepted and round-trips', { timeout: 120_000 }, async () => {
+      const big = 'y'.repeat(16 * 1024 * 1024);
+      const p = createParams(ctx.provider);
+      await ctx.store.createThread(p);
+      await ctx.store.appendItems({
+        threadId: p.threadId,
+        items: [{ type: 'response_item', payload: { type: 'function_call_output', call_id: 'c16', output: big } }],
+      });
+      await ctx.store.shutdownThread(p.threadId);
+      const history = await loadHistoryItems(ctx.store, { threadId: p.threadId });
+      const out = (history[1]?.payload as { output?: string } | undefined)?.output;
+      expect(out?.length).toBe(big.length);
+      expect(out === big).toBe(true);
+    });
+
     it('items that are not rollout items are invalid_request', async () => {
       const p = createParams(ctx.provider);
       await ctx.store.createThread(p);

@@ -90,6 +90,19 @@ export function durabilityTests(ctx: SuiteContext): void {
       expect(text.indexOf('written before close')).toBeLessThan(text.indexOf('after reopen'));
     });
 
+    it('items dropped by a discard stay gone after a reopen', async () => {
+      const p = createParams(ctx.provider);
+      await ctx.store.createThread(p);
+      await ctx.store.appendItems({ threadId: p.threadId, items: turnItems('kept', 'ok') });
+      await ctx.store.flushThread(p.threadId);
+      await ctx.store.appendItems({ threadId: p.threadId, items: turnItems('discarded', 'no') });
+      await ctx.store.discardThread(p.threadId);
+      const store = await ctx.reopen();
+      const text = JSON.stringify(await loadHistoryItems(store, { threadId: p.threadId }));
+      expect(text).toContain('kept');
+      expect(text).not.toContain('discarded');
+    });
+
     it('listing order and cursors are the same after a reopen', async () => {
       for (let i = 0; i < 5; i += 1) await seedThread(ctx.store, ctx.provider, { createdAt: at(i) });
       const first = await ctx.store.listThreads({ pageSize: 2 });

@@ -75,6 +75,7 @@ export function lifecycleTests(ctx: SuiteContext): void {
       expect(meta.model_provider).toBe(ctx.provider);
       expect(meta.originator).toBe('skein_conformance');
       expect(meta.cli_version).toBe('0.0.0-conformance');
+      expect(meta.session_id ?? p.threadId).toBe(p.threadId);
       expect(meta.git).toEqual({
         commit_hash: 'abc123',
         branch: 'main',
@@ -101,6 +102,8 @@ export function lifecycleTests(ctx: SuiteContext): void {
       for (const item of history)
         expect(parseRolloutTime(item.timestamp), JSON.stringify(item).slice(0, 200)).not.toBeNull();
       expect(history[2]?.timestamp).toBe('2024-02-03T04:05:06.789Z');
+      // Filled timestamps are UTC ISO-8601 with milliseconds, like Codex writes them.
+      expect(history[1]?.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     });
 
     it('applies the persistence policy: streaming deltas, *_begin events and approvals are dropped', async () => {
@@ -284,6 +287,26 @@ export function lifecycleTests(ctx: SuiteContext): void {
       expect(JSON.stringify(await loadHistoryItems(ctx.store, { threadId: id, includeArchived: true }))).toContain(
         'while archived',
       );
+    });
+
+    it('resuming and shutting down without appending leaves the history as it was', async () => {
+      const id = await seedThread(ctx.store, ctx.provider);
+      const before = await loadHistoryItems(ctx.store, { threadId: id });
+      await ctx.store.resumeThread({ threadId: id });
+      await ctx.store.persistThread(id);
+      await ctx.store.flushThread(id);
+      await ctx.store.shutdownThread(id);
+      expect(await loadHistoryItems(ctx.store, { threadId: id })).toEqual(before);
+    });
+
+    it('persistThread after items were appended makes them durable too', async () => {
+      const p = createParams(ctx.provider);
+      await ctx.store.createThread(p);
+      await ctx.store.appendItems({ threadId: p.threadId, items: userTurn('persisted') });
+      await ctx.store.persistThread(p.threadId);
+      await expect(ctx.store.readThread({ threadId: p.threadId })).resolves.toMatchObject({ preview: 'persisted' });
+      await ctx.store.discardThread(p.threadId);
+      await expect(ctx.store.readThread({ threadId: p.threadId })).resolves.toMatchObject({ preview: 'persisted' });
     });
 
     it('createThread with historyMode "paginated" is unsupported', async () => {

@@ -87,6 +87,32 @@ export function patchTests(ctx: SuiteContext): void {
       expect((await ctx.store.readThread({ threadId: id })).gitInfo).toBeNull();
     });
 
+    it('a title distinct from the first user message becomes the name; one equal to it does not', async () => {
+      const id = await seedThread(ctx.store, ctx.provider, { user: 'fix the flaky test' });
+      let t = await ctx.store.updateThreadMetadata({ threadId: id, patch: { title: 'fix the flaky test' } });
+      expect(t.name).toBeNull();
+      t = await ctx.store.updateThreadMetadata({ threadId: id, patch: { title: 'Flaky test hunt' } });
+      expect(t.name).toBe('Flaky test hunt');
+      expect((await ctx.store.readThread({ threadId: id })).name).toBe('Flaky test hunt');
+    });
+
+    it('sets and clears approval mode and sandbox policy', async () => {
+      const id = await seedThread(ctx.store, ctx.provider);
+      const policy = { type: 'workspace-write', writable_roots: ['/tmp'], network_access: false };
+      let t = await ctx.store.updateThreadMetadata({
+        threadId: id,
+        patch: { approvalMode: 'never', sandboxPolicy: policy },
+      });
+      expect(t).toMatchObject({ approvalMode: 'never', sandboxPolicy: policy });
+      expect(await ctx.store.readThread({ threadId: id })).toMatchObject({
+        approvalMode: 'never',
+        sandboxPolicy: policy,
+      });
+      t = await ctx.store.updateThreadMetadata({ threadId: id, patch: { approvalMode: null } });
+      expect(t.approvalMode).toBeNull();
+      expect(t.sandboxPolicy).toEqual(policy);
+    });
+
     it('advanceRecencyAt only moves recency forward', async () => {
       const id = await seedThread(ctx.store, ctx.provider, { createdAt: at(10) });
       let t = await ctx.store.updateThreadMetadata({ threadId: id, patch: { advanceRecencyAt: at(50) } });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collectHistory, loadHistoryItems, newThreadId } from '@skein/thread-store-api';
+import type { ThreadId } from '@skein/thread-store-api';
 import type { SuiteContext } from '../context.js';
 import { CWD_B, at, createParams, expectCode, expectIterCode, seedThread, shape } from '../fixtures.js';
 
@@ -186,6 +187,13 @@ export function readTests(ctx: SuiteContext): void {
       const id = await seedThread(ctx.store, ctx.provider, { extra: [item] });
       const history = await loadHistoryItems(ctx.store, { threadId: id });
       expect(history[history.length - 1]).toEqual(item);
+    });
+
+    it('loadHistory reports errors when iterated, not when called', async () => {
+      const history = ctx.store.loadHistory({ threadId: newThreadId() });
+      await expectIterCode(() => history, 'not_found');
+      const bad = ctx.store.loadHistory({ threadId: '../x' as ThreadId });
+      await expectIterCode(() => bad, 'invalid_request');
     });
 
     it('a missing thread is not_found in readThread and loadHistory', async () => {

@@ -17,6 +17,8 @@ export function searchTests(ctx: SuiteContext): void {
         const page = await ctx.store.searchThreads({ searchTerm: term });
         expect(threadIds(page.items), term).toEqual([hit]);
         expect(page.items[0]?.snippet.toLowerCase()).toContain('flamingo');
+        // Some context around the match, not the bare term.
+        expect(page.items[0]?.snippet.length).toBeGreaterThan(term.length);
         expect(page.items[0]?.thread.preview).toBe('please look at the flamingo config loader');
       }
     });
