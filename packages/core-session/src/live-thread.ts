@@ -19,6 +19,7 @@ import type {
   ThreadStore,
 } from '@skein/thread-store-api';
 import { DEFAULT_TOUCH_WINDOW_MS, ThreadMetadataSync } from './internal/metadata-sync.js';
+import { collectGitInfo } from './internal/git-info.js';
 import { MetadataWorker } from './internal/metadata-worker.js';
 import { sessionMetaItem, storedThreadFromHistory } from './internal/session-meta.js';
 
@@ -30,6 +31,11 @@ export interface LiveThreadOptions {
    * Default 5000 ms.
    */
   touchWindowMs?: number;
+  /**
+   * Read git info (commit, branch, origin URL) from `metadata.cwd` when the create params carry
+   * none (`gitInfo: undefined`). Default true; pass `gitInfo: null` to record none.
+   */
+  collectGitInfo?: boolean;
 }
 
 export interface LiveThreadCreateParams extends CreateThreadParams {
@@ -88,6 +94,15 @@ export class LiveThread {
     const { ephemeral = false, ...storeParams } = params;
     // One creation time for the store's session_meta and the derived createdAt.
     const full = { ...storeParams, threadId, createdAt: params.createdAt ?? now() };
+    if (
+      full.gitInfo === undefined &&
+      options.collectGitInfo !== false &&
+      typeof full.metadata?.cwd === 'string' &&
+      full.metadata.cwd !== ''
+    ) {
+      const git = await collectGitInfo(full.metadata.cwd);
+      if (git) full.gitInfo = git;
+    }
     if (!full.metadata || typeof full.metadata.modelProvider !== 'string' || full.metadata.modelProvider === '')
       throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
     const sync = ThreadMetadataSync.forCreate(full, now, window);

@@ -255,3 +255,56 @@ describe.each(factories)('LiveThread lifecycle over $name', (factory) => {
     await live.shutdown();
   });
 });
+
+describe('LiveThread git info', () => {
+  it('records the commit, branch and origin of the cwd repository at create', async () => {
+    const { mkdtemp, mkdir, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { InMemoryThreadStore } = await import('@skein/thread-store-api');
+    const repo = await mkdtemp(path.join(tmpdir(), 'skein-git-'));
+    try {
+      const sha = 'a'.repeat(40);
+      await mkdir(path.join(repo, '.git', 'refs', 'heads'), { recursive: true });
+      await writeFile(path.join(repo, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+      await writeFile(path.join(repo, '.git', 'refs', 'heads', 'main'), `${sha}\n`);
+      await writeFile(
+        path.join(repo, '.git', 'config'),
+        '[core]\n\tbare = false\n[remote "origin"]\n\turl = https://example.com/repo.git\n',
+      );
+      const cwd = path.join(repo, 'sub', 'dir');
+      await mkdir(cwd, { recursive: true });
+      const store = new InMemoryThreadStore();
+      const live = await LiveThread.create(store, {
+        threadId: newThreadId(),
+        source: { kind: 'cli' },
+        metadata: { cwd, modelProvider: 'openai' },
+      });
+      await live.appendItems([userMessage('in a repo')]);
+      await live.flush();
+      expect((await live.readThread()).gitInfo).toEqual({
+        sha,
+        branch: 'main',
+        originUrl: 'https://example.com/repo.git',
+      });
+      const history = await collectHistory(live.loadHistory());
+      expect(history[0]?.payload).toMatchObject({
+        git: { commit_hash: sha, branch: 'main', repository_url: 'https://example.com/repo.git' },
+      });
+      await live.shutdown();
+
+      const none = await LiveThread.create(store, {
+        threadId: newThreadId(),
+        source: { kind: 'cli' },
+        gitInfo: null,
+        metadata: { cwd, modelProvider: 'openai' },
+      });
+      await none.appendItems([userMessage('no git please')]);
+      await none.flush();
+      expect((await none.readThread()).gitInfo).toBeNull();
+      await none.shutdown();
+    } finally {
+      await rm(repo, { recursive: true, force: true });
+    }
+  });
+});
