@@ -84,10 +84,12 @@ function checkPackage(pkg, outDir) {
   const manifest = JSON.parse(runCapture('tar', ['-xzOf', tgz, 'package/package.json']).stdout);
   problems.push(...tarballProblems(files, manifest));
 
-  const publint = runCapture(bin('publint'), ['run', tgz, '--strict']);
+  // The output is re-indented into this script's report, so no colour codes.
+  const plain = { env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } };
+  const publint = runCapture(bin('publint'), ['run', tgz, '--strict'], plain);
   if (publint.status !== 0) problems.push(`publint --strict failed:\n${publint.stdout}${publint.stderr}`);
 
-  const attw = runCapture(bin('attw'), [tgz, '--profile', 'esm-only', '--format', 'ascii', '--no-color']);
+  const attw = runCapture(bin('attw'), [tgz, '--profile', 'esm-only', '--format', 'ascii', '--no-color'], plain);
   if (attw.status !== 0) problems.push(`attw --profile esm-only failed:\n${attw.stdout}${attw.stderr}`);
 
   if (problems.length === 0) console.log(`  ✓ ${pkg.name}: ${files.length} files packed; publint and attw clean`);

@@ -30,10 +30,10 @@ export function runInherit(command, args, options = {}) {
 }
 
 /**
- * Runs a command and captures its output (stdout and stderr interleaved is not needed here).
+ * Runs a command and captures its output.
  * @param {string} command
  * @param {string[]} args
- * @param {{ cwd?: string }} [options]
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv }} [options]
  */
 export function runCapture(command, args, options = {}) {
   const result = spawnSync(command, args, {
