@@ -39,7 +39,7 @@ export const inMemoryFactory: StoreFactory = {
 };
 
 /** The LocalThreadStore in a temp home (a real rollout folder and SQLite index). */
-export async function localFactory(): Promise<StoreFactory | null> {
+export async function localFactory(fsync: 'always' | 'never' = 'never'): Promise<StoreFactory | null> {
   return {
     name: 'LocalThreadStore',
     localPaths: true,
@@ -47,7 +47,7 @@ export async function localFactory(): Promise<StoreFactory | null> {
       const home = await mkdtemp(path.join(tmpdir(), 'skein-core-session-'));
       const opened: ThreadStore[] = [];
       const open = (): ThreadStore => {
-        const s = new LocalThreadStore({ home, defaultModelProvider: 'openai', fsync: 'never' });
+        const s = new LocalThreadStore({ home, defaultModelProvider: 'openai', fsync });
         opened.push(s);
         return s;
       };
