@@ -135,6 +135,20 @@ export function readTests(ctx: SuiteContext): void {
       expect(o.recencyAt.toISOString()).toBe(at(10).toISOString());
     });
 
+    it('updatedAt never goes back as more history is written, and is not before createdAt', async () => {
+      const id = await seedThread(ctx.store, ctx.provider, { createdAt: at(0) });
+      const first = await ctx.store.readThread({ threadId: id });
+      expect(first.updatedAt.getTime()).toBeGreaterThanOrEqual(first.createdAt.getTime());
+      await ctx.store.resumeThread({ threadId: id });
+      await ctx.store.appendItems({
+        threadId: id,
+        items: [{ type: 'event_msg', payload: { type: 'agent_message', message: 'more' } }],
+      });
+      await ctx.store.shutdownThread(id);
+      const second = await ctx.store.readThread({ threadId: id });
+      expect(second.updatedAt.getTime()).toBeGreaterThanOrEqual(first.updatedAt.getTime());
+    });
+
     it('sub-agent and fork lineage is read back', async () => {
       const parent = await seedThread(ctx.store, ctx.provider);
       const child = await seedThread(ctx.store, ctx.provider, {
