@@ -25,7 +25,7 @@ export async function withStore<T>(
   work: (store: ThreadStore, opened: OpenedStore) => Promise<T>,
   options: { create?: boolean } = {},
 ): Promise<T> {
-  const opened = openStore(flags, options);
+  const opened = await openStore(flags, options);
   let result: T;
   try {
     result = await work(opened.store, opened);

@@ -1,6 +1,4 @@
-import { EchoModelClient } from '@skein/core-session';
 import type { StoredThread, ThreadStore } from '@skein/thread-store-api';
-import { ThreadManager } from '@skein/thread-manager';
 import { skeinVersion } from './version.js';
 
 /**
@@ -13,6 +11,10 @@ export async function forkThroughManager(
   source: StoredThread,
   turns: number | undefined,
 ): Promise<StoredThread> {
+  const [{ EchoModelClient }, { ThreadManager }] = await Promise.all([
+    import('@skein/core-session'),
+    import('@skein/thread-manager'),
+  ]);
   const manager = new ThreadManager({
     store,
     model: new EchoModelClient(),

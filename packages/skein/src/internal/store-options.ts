@@ -5,8 +5,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import type { ThreadStore } from '@skein/thread-store-api';
-import { LocalThreadStore } from '@skein/thread-store-local';
-import { RemoteThreadStore } from '@skein/thread-store-remote';
+import type { LocalThreadStore } from '@skein/thread-store-local';
 import { UsageError } from './cli-error.js';
 import { skeinVersion } from './version.js';
 
@@ -60,7 +59,9 @@ export function endpointUrl(raw: string): string {
   return url.toString().replace(/\/$/, '');
 }
 
-export function openLocalStore(home: string, defaultProvider?: string): LocalThreadStore {
+/** Backends load on first use: `skein --version` or `--help` should not pay for SQLite or HTTP/2. */
+export async function openLocalStore(home: string, defaultProvider?: string): Promise<LocalThreadStore> {
+  const { LocalThreadStore } = await import('@skein/thread-store-local');
   return new LocalThreadStore({
     home,
     defaultModelProvider: defaultProvider ?? DEFAULT_MODEL_PROVIDER,
@@ -74,7 +75,10 @@ export function openLocalStore(home: string, defaultProvider?: string): LocalThr
  * A local home must exist unless `create` is set: reading a mistyped --home should fail, not
  * quietly make an empty folder.
  */
-export function openStore(flags: StoreFlags, options: { create?: boolean; env?: NodeJS.ProcessEnv } = {}): OpenedStore {
+export async function openStore(
+  flags: StoreFlags,
+  options: { create?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<OpenedStore> {
   const env = options.env ?? process.env;
   const endpoint = flags.endpoint ?? (flags.home === undefined ? env.SKEIN_ENDPOINT || undefined : undefined);
   if (flags.home !== undefined && flags.endpoint !== undefined)
@@ -86,6 +90,7 @@ export function openStore(flags: StoreFlags, options: { create?: boolean; env?: 
       );
     const baseUrl = endpointUrl(endpoint);
     const token = flags.token ?? (env.SKEIN_TOKEN || undefined);
+    const { RemoteThreadStore } = await import('@skein/thread-store-remote');
     const store = new RemoteThreadStore({
       baseUrl,
       ...(token === undefined ? {} : { token }),
@@ -100,6 +105,6 @@ export function openStore(flags: StoreFlags, options: { create?: boolean; env?: 
       'not_found',
       `no Codex home at ${home}: pass --home DIR (or set CODEX_HOME), or --endpoint URL for a server`,
     );
-  const local = openLocalStore(home, flags.defaultProvider);
+  const local = await openLocalStore(home, flags.defaultProvider);
   return { store: local, local, where: `home ${home}` };
 }

@@ -1,10 +1,8 @@
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
-import { EchoModelClient, OpenAIResponsesModelClient } from '@skein/core-session';
 import type { ModelClient, SessionEvent } from '@skein/core-session';
 import { isThreadStoreErrorCode } from '@skein/thread-store-api';
 import type { ThreadStoreErrorCode } from '@skein/thread-store-api';
-import { ThreadManager } from '@skein/thread-manager';
 import type { CodexThread } from '@skein/thread-manager';
 import { UsageError } from '../cli-error.js';
 import { flagsOf, outputFor, withStore } from '../command-context.js';
@@ -30,7 +28,8 @@ export class ExitWith extends Error {
   }
 }
 
-function modelClient(flags: ChatFlags): ModelClient {
+async function modelClient(flags: ChatFlags): Promise<ModelClient> {
+  const { EchoModelClient, OpenAIResponsesModelClient } = await import('@skein/core-session');
   if (flags.responsesUrl !== undefined) {
     if (flags.model === undefined || flags.model === 'echo')
       throw new UsageError('--responses-url needs --model NAME: the model to ask at that server');
@@ -132,7 +131,8 @@ export function chatCommand(): Command {
   cmd.action(async (_opts: unknown, c: Command) => {
     const flags = flagsOf<ChatFlags>(c);
     const o = outputFor(c);
-    const model = modelClient(flags);
+    const model = await modelClient(flags);
+    const { ThreadManager } = await import('@skein/thread-manager');
     const code = await withStore(
       flags,
       async (store) => {
@@ -193,8 +193,14 @@ async function chatLoop(thread: CodexThread, o: Output, model: ModelClient, resu
     }
     rl.close();
   };
+  // SIGTERM (a supervisor stopping us) ends the session like Ctrl-D: the thread is flushed.
+  const onTerminate = (): void => {
+    forceQuit = running !== null;
+    rl.close();
+  };
   rl.on('SIGINT', onInterrupt);
   process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onTerminate);
 
   try {
     if (interactive) rl.prompt();
@@ -216,6 +222,7 @@ async function chatLoop(thread: CodexThread, o: Output, model: ModelClient, resu
     }
   } finally {
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
     rl.close();
   }
   if (forceQuit) {

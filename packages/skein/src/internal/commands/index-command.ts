@@ -26,7 +26,7 @@ export function indexCommand(): Command {
     const flags = flagsOf<IndexFlags>(c);
     const o = outputFor(c);
     const home = flags.home === undefined ? defaultHome() : resolve(flags.home);
-    const store = openLocalStore(home, flags.defaultProvider);
+    const store = await openLocalStore(home, flags.defaultProvider);
     // The bar goes to stderr so stdout stays clean for --json; it is a bar only on a terminal.
     const view = progressView(o.err, o.errIsTTY, process.stderr.columns || 80);
     const started = Date.now();

@@ -2,14 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { ThreadStore } from '@skein/thread-store-api';
-import { startThreadStoreServer } from '@skein/thread-store-remote';
 import type {
   AuthOptions,
   ServerLogEntry,
   ServerLogger,
   StartThreadStoreServerOptions,
 } from '@skein/thread-store-remote';
-import { DEFAULT_TENANT } from '@skein/thread-store-remote';
 import { UsageError } from '../cli-error.js';
 import { flagsOf, outputFor } from '../command-context.js';
 import type { Output } from '../output.js';
@@ -47,7 +45,14 @@ function textLogger(o: Output): (entry: ServerLogEntry) => void {
   };
 }
 
-function printBanner(o: Output, home: string, url: string, tokens: string | undefined, tenantsDir: string): void {
+function printBanner(
+  o: Output,
+  home: string,
+  url: string,
+  tokens: string | undefined,
+  tenantsDir: string,
+  defaultTenant: string,
+): void {
   const s = o.style;
   const tokenFlag = tokens ? ' --token <your token>' : '';
   const tokenOpt = tokens ? ', token: process.env.SKEIN_TOKEN' : '';
@@ -56,7 +61,7 @@ function printBanner(o: Output, home: string, url: string, tokens: string | unde
   o.line(`  Endpoint:  ${s.cyan(url)}`);
   o.line(
     tokens
-      ? `  Auth:      bearer tokens from ${tokens} (tenant "${DEFAULT_TENANT}" uses the home, others ${join(tenantsDir, '<tenant>')})`
+      ? `  Auth:      bearer tokens from ${tokens} (tenant "${defaultTenant}" uses the home, others ${join(tenantsDir, '<tenant>')})`
       : '  Auth:      none (loopback only; pass --tokens FILE to require tokens)',
   );
   o.line();
@@ -92,6 +97,7 @@ export function serveCommand(): Command {
 
   cmd.action(async (_opts: unknown, c: Command) => {
     const flags = flagsOf<ServeFlags>(c);
+    const { startThreadStoreServer, DEFAULT_TENANT } = await import('@skein/thread-store-remote');
     const o = outputFor(c);
     const port = parsePort(flags.port);
     const home = flags.home === undefined ? defaultHome() : resolve(flags.home);
@@ -123,7 +129,7 @@ export function serveCommand(): Command {
         },
       };
     } else {
-      const store = openLocalStore(home, flags.defaultProvider);
+      const store = await openLocalStore(home, flags.defaultProvider);
       ownStore = store;
       options = { ...common, auth: 'none', store };
     }
@@ -135,7 +141,7 @@ export function serveCommand(): Command {
       await ownStore?.close().catch(() => {});
       throw err;
     }
-    printBanner(o, home, server.url, flags.tokens, tenantsDir);
+    printBanner(o, home, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
 
     await new Promise<void>((done, fail) => {
       let stopping = false;
