@@ -33,6 +33,8 @@ export interface ModelClient {
   stream(request: ModelRequest): AsyncIterable<ModelStreamEvent>;
 }
 
+const HARNESS_TAGS = ['<turn_aborted>', '<environment_context>', '<user_instructions>', '<user_shell_command>'];
+
 /** The text of the last user message in a model input (what the echo client answers). */
 export function lastUserText(input: readonly ResponseItemPayload[]): string {
   for (let i = input.length - 1; i >= 0; i--) {
@@ -46,8 +48,8 @@ export function lastUserText(input: readonly ResponseItemPayload[]): string {
       }
     }
     const text = texts.join('\n');
-    // Harness-injected context (environment, aborted-turn markers) is not a prompt.
-    if (text.startsWith('<')) continue;
+    // Harness-injected context (environment, instructions, aborted-turn markers) is not a prompt.
+    if (HARNESS_TAGS.some((tag) => text.startsWith(tag))) continue;
     return text;
   }
   return '';

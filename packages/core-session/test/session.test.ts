@@ -275,3 +275,50 @@ describe.each(factories)('Session over $name', (factory) => {
     expect(thread.preview).toBe('first');
   });
 });
+
+describe('Session failures', () => {
+  it('reports a store that refuses the history as an error and still ends the turn', async () => {
+    const { InMemoryThreadStore } = await import('@skein/thread-store-api');
+    const store = new InMemoryThreadStore();
+    const session = await Session.start({ store, model: new EchoModelClient(), cwd: '/work/proj' });
+    const events = new EventReader(session);
+    await store.close();
+    session.submit({ type: 'user_turn', items: [{ type: 'text', text: '<b>bold</b> prompt' }] });
+    const msgs = await events.until('turn_complete');
+    expect(shape(msgs)).toEqual(['turn_started', 'error', 'turn_complete']);
+    expect(msgs[1]).toMatchObject({ type: 'error', code: 'invalid_request' });
+    session.submit({ type: 'shutdown' });
+    await events.until('shutdown_complete');
+  });
+
+  it('rejects malformed ops with invalid_request', async () => {
+    const { InMemoryThreadStore } = await import('@skein/thread-store-api');
+    const session = await Session.start({
+      store: new InMemoryThreadStore(),
+      model: new EchoModelClient(),
+      cwd: '/work/proj',
+    });
+    const bad: unknown[] = [
+      null,
+      { type: 'nope' },
+      { type: 'user_turn', items: [] },
+      { type: 'user_turn', items: [{ type: 'image', imageUrl: '' }] },
+      { type: 'set_name', name: '   ' },
+    ];
+    for (const op of bad) {
+      let err: unknown;
+      try {
+        session.submit(op as never);
+      } catch (e) {
+        err = e;
+      }
+      expect(isThreadStoreError(err, 'invalid_request'), JSON.stringify(op)).toBe(true);
+    }
+    const events = new EventReader(session);
+    session.submit({ type: 'user_turn', items: [{ type: 'text', text: '<b>bold</b> prompt' }] });
+    const msgs = await events.until('turn_complete');
+    expect(msgs.find((m) => m.type === 'agent_message')).toMatchObject({ message: 'echo: <b>bold</b> prompt' });
+    session.submit({ type: 'shutdown' });
+    await events.until('shutdown_complete');
+  });
+});

@@ -238,6 +238,7 @@ describe.each(factories)('ThreadManager over $name', (factory) => {
     expect(isThreadStoreError(await errorOf(() => m.routeOp(unknown, { type: 'interrupt' })), 'not_found')).toBe(true);
     expect(isThreadStoreError(await errorOf(() => m.getThread('../etc/passwd')), 'invalid_request')).toBe(true);
     const t = await m.startThread();
+    expect(isThreadStoreError(await errorOf(m.startThread({ threadId: t.threadId })), 'conflict')).toBe(true);
     expect(m.removeThread(t.threadId)).toBe(t);
     expect(m.removeThread(t.threadId)).toBeUndefined();
     expect(m.listLoaded()).toEqual([]);
