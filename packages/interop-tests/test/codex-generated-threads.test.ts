@@ -42,7 +42,7 @@ describe('threads written by real Codex, as its app-server reports them', () => 
   const byId = (id: string) => active.find((t) => t.id === id) ?? archived.find((t) => t.id === id);
 
   it('lists every thread once, newest first, with the archived one only in the archived collection', () => {
-    expect(active.map((t) => t.id)).toEqual([set.legacy, set.named, set.unicode, set.failed, set.fork, set.multi, set.single, set.farTz]);
+    expect(active.map((t) => t.id)).toEqual([set.legacyFork, set.legacy, set.named, set.unicode, set.failed, set.fork, set.multi, set.single, set.farTz]);
     expect(archived.map((t) => t.id)).toEqual([set.archived]);
     expect(mock.unexpectedRequests).toEqual([]);
   });
@@ -55,12 +55,17 @@ describe('threads written by real Codex, as its app-server reports them', () => 
     expect(byId(set.farTz)).toMatchObject({ source: 'vscode', preview: 'made fourteen hours ahead of UTC' });
     // Codex quirk: a fork's preview is its parent's first prompt, not its own.
     expect(byId(set.fork)).toMatchObject({ preview: 'beta: first turn', name: null });
+    // Forking a legacy thread makes a legacy fork (a copy of the parent's history plus its own).
+    expect(byId(set.legacyFork)).toMatchObject({ historyMode: 'legacy', source: 'exec', preview: 'eta: a legacy-mode thread' });
   });
 
   it('reports a fork parent in thread/read but not in thread/list (Codex quirk)', async () => {
     expect(byId(set.fork)?.forkedFromId).toBeNull();
+    expect(byId(set.legacyFork)?.forkedFromId).toBeNull();
     const read = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: set.fork });
     expect(read.thread.forkedFromId).toBe(set.multi);
+    const readLegacy = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: set.legacyFork });
+    expect(readLegacy.thread.forkedFromId).toBe(set.legacy);
   });
 
   it('reads back every turn: prompts, echoed replies, and the failed turn', async () => {
@@ -76,6 +81,11 @@ describe('threads written by real Codex, as its app-server reports them', () => 
     // A paginated fork's history is its parent's turns followed by its own.
     const fork = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: set.fork, includeTurns: true });
     expect(fork.thread.turns.map(turnUserTexts).flat()).toEqual([...(set.prompts[set.multi] ?? []), ...(set.prompts[set.fork] ?? [])]);
+    const legacyFork = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: set.legacyFork, includeTurns: true });
+    expect(legacyFork.thread.turns.map(turnUserTexts).flat()).toEqual([
+      ...(set.prompts[set.legacy] ?? []),
+      ...(set.prompts[set.legacyFork] ?? []),
+    ]);
   });
 
   it('orders its default listing by the local-time file name, so a far-off-TZ thread comes first (Codex bug)', async () => {

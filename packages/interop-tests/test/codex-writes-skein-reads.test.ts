@@ -58,7 +58,7 @@ describe('Codex writes, Skein reads', () => {
   it('lists the same active threads in the same order (created_at desc, all sources, all providers)', async () => {
     const skein = await listAllSkein(store, everything);
     expect(skein.map((t) => t.threadId)).toEqual(codexActive.map((t) => t.id));
-    expect(skein).toHaveLength(8);
+    expect(skein).toHaveLength(9);
   });
 
   it('lists the same archived threads', async () => {
@@ -110,7 +110,7 @@ describe('Codex writes, Skein reads', () => {
         expect.soft(t.forkedFromId, id).toBe(codex.forkedFromId);
       }
     }
-    expect(codexRead.size).toBe(9);
+    expect(codexRead.size).toBe(10);
     expect(codexRead.get(set.fork)?.forkedFromId).toBe(set.multi);
   });
 
@@ -123,6 +123,9 @@ describe('Codex writes, Skein reads', () => {
     }
     const fork = await skeinHistory(store, set.fork);
     expect(fork.user).toEqual([...(set.prompts[set.multi] ?? []), ...(set.prompts[set.fork] ?? [])]);
+    // A legacy fork holds a copy of its parent's session_meta and history: read once, not twice.
+    const legacyFork = await skeinHistory(store, set.legacyFork);
+    expect(legacyFork.user).toEqual([...(set.prompts[set.legacy] ?? []), ...(set.prompts[set.legacyFork] ?? [])]);
   });
 
   it('finds the named thread by its name', async () => {

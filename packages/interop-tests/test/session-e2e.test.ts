@@ -2,15 +2,18 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { OpenAIResponsesModelClient, Session } from '@skein/core-session';
 import type { SessionEventMsg } from '@skein/core-session';
+import { collectHistory, parseThreadId, userMessageText } from '@skein/thread-store-api';
 import { LocalThreadStore } from '@skein/thread-store-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AppServerClient,
+  assertRunOk,
   defaultReply,
   makeCodexHome,
   MOCK_API_KEY_ENV,
   MOCK_MODEL,
   MOCK_PROVIDER_ID,
+  runCodexExec,
   startMockResponsesServer,
   turnAgentTexts,
   turnUserTexts,
@@ -101,6 +104,21 @@ describe('a thread written by a Session is read by real Codex', () => {
       expect(read.thread.turns.map(turnAgentTexts)).toEqual(prompts.map((p) => [defaultReply(p)]));
     } finally {
       await c.close();
+    }
+  });
+
+  it('codex exec resumes the thread and appends a turn that a Session reads back', async () => {
+    const run = await runCodexExec(home, ['resume', threadId, 'e2e: third turn, by Codex'], { cwd });
+    assertRunOk(run);
+    expect(run.threadId).toBe(threadId);
+    expect(run.agentMessages).toEqual([defaultReply('e2e: third turn, by Codex')]);
+    const store = new LocalThreadStore({ home: home.path, defaultModelProvider: MOCK_PROVIDER_ID });
+    try {
+      const history = await collectHistory(store.loadHistory({ threadId: parseThreadId(threadId) }));
+      const users = history.map(userMessageText).filter((t): t is string => t !== undefined);
+      expect(users).toEqual([...prompts, 'e2e: third turn, by Codex']);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -30,6 +30,8 @@ export interface CodexThreadSet {
   archived: string;
   named: string;
   legacy: string;
+  /** `codex exec fork` of the legacy thread: a legacy fork, which copies its parent's history. */
+  legacyFork: string;
   /** Every prompt sent, per thread, in order. */
   prompts: Record<string, string[]>;
 }
@@ -119,5 +121,9 @@ export async function generateCodexThreads(home: CodexHome): Promise<CodexThread
     await client.close();
   }
 
-  return { workDir, unicodeDir, farTz, single, multi, fork, failed, unicode, archived, named, legacy, prompts };
+  const legacyForkPrompt = 'theta: a fork of the legacy thread';
+  const legacyFork = ok(await exec(['fork', legacy], legacyForkPrompt));
+  record(legacyFork, legacyForkPrompt);
+
+  return { workDir, unicodeDir, farTz, single, multi, fork, failed, unicode, archived, named, legacy, legacyFork, prompts };
 }
