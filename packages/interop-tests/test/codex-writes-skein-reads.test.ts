@@ -85,6 +85,34 @@ describe('Codex writes, Skein reads', () => {
     expect(skein.map((t) => t.threadId)).toEqual([set.legacy, set.farTz]);
   });
 
+  it('lists the same fields as thread/list (active and archived)', async () => {
+    const skein = [...(await listAllSkein(store, everything)), ...(await listAllSkein(store, { ...everything, archived: true }))];
+    const codex = [...codexActive, ...codexArchived];
+    expect(skein.map((t) => t.threadId)).toEqual(codex.map((t) => t.id));
+    for (const [i, c] of codex.entries()) {
+      const t = skein[i]!;
+      expect.soft({
+        preview: t.preview,
+        name: t.name,
+        cwd: t.cwd,
+        source: v2Source(t.source),
+        modelProvider: t.modelProvider,
+        historyMode: t.historyMode,
+        createdAt: seconds(t.createdAt),
+        path: t.rolloutPath,
+      }, c.id).toEqual({
+        preview: c.preview,
+        name: c.name,
+        cwd: c.cwd,
+        source: c.source,
+        modelProvider: c.modelProvider,
+        historyMode: c.historyMode,
+        createdAt: c.createdAt,
+        path: c.path,
+      });
+    }
+  });
+
   it('reports the same fields for every thread as thread/read', async () => {
     for (const [id, codex] of codexRead) {
       const skein = await store.readThread({ threadId: parseThreadId(id), includeArchived: true });
