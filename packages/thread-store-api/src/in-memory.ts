@@ -189,8 +189,9 @@ export class InMemoryThreadStore implements ThreadStore {
       if (problem !== undefined) throw ThreadStoreError.invalidRequest(`item ${i} is not a rollout item: ${problem}`);
     });
     const at = isoMillis(this.now());
-    for (const item of persistedRolloutItems(params.items, 'legacy')) {
-      const copy = copyInput(item, 'a rollout item');
+    // Copy everything before buffering anything, so a bad item leaves the buffer untouched.
+    const copies = persistedRolloutItems(params.items, 'legacy').map((item) => copyInput(item, 'a rollout item'));
+    for (const copy of copies) {
       if (copy.timestamp === undefined) copy.timestamp = at;
       writer.pending.push(copy);
     }

@@ -180,6 +180,17 @@ describe('InMemoryThreadStore', () => {
         }),
       ),
     ).toBe('invalid_request');
+    // Nothing of a rejected append is kept, not even its good items.
+    expect(
+      await code(
+        store.appendItems({
+          threadId: p.threadId,
+          items: [userMsg('good'), { type: 'x', payload: { f: () => 1 } } as unknown as RolloutItem],
+        }),
+      ),
+    ).toBe('invalid_request');
+    await store.flushThread(p.threadId);
+    expect(await loadHistoryItems(store, { threadId: p.threadId })).toHaveLength(1);
   });
 
   it('rejects params that are not objects with invalid_request', async () => {
