@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OpenAIResponsesModelClient, Session } from '@skein/core-session';
 import type { SessionEventMsg } from '@skein/core-session';
@@ -78,6 +78,7 @@ describe('a thread written by a Session is read by real Codex', () => {
     delete process.env[MOCK_API_KEY_ENV];
     await mock?.close();
     await home?.remove();
+    if (cwd) await rm(cwd, { recursive: true, force: true });
   });
 
   it('the session talked to the mock model once per turn', () => {
