@@ -187,10 +187,17 @@ export function buildThread(
   return t;
 }
 
+const THREAD_DATES = ['createdAt', 'updatedAt', 'recencyAt', 'archivedAt'] as const;
+
+/** Thread rows are parsed on every listing: dates become epoch ms, parsed without a reviver. */
 export function threadToJson(t: StoredThread): string {
-  return stateToJson(t as unknown as FileState);
+  const o: Record<string, unknown> = { ...t };
+  for (const k of THREAD_DATES) o[k] = t[k] === null ? null : t[k].getTime();
+  return JSON.stringify(o);
 }
 
 export function threadFromJson(text: string): StoredThread {
-  return stateFromJson(text) as unknown as StoredThread;
+  const o = JSON.parse(text) as Record<string, unknown>;
+  for (const k of THREAD_DATES) o[k] = typeof o[k] === 'number' ? new Date(o[k]) : null;
+  return o as unknown as StoredThread;
 }

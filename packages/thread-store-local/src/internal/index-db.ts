@@ -8,7 +8,7 @@ import { ThreadStoreError } from '@skein/thread-store-api';
  * rebuilt rather than repaired. `user_version` holds the schema version; the file name's number
  * is the schema generation.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -48,8 +48,15 @@ CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS messages USING fts5(rel UNINDEXED, text, tokenize = 'trigram case_sensitive 0');
+CREATE VIRTUAL TABLE IF NOT EXISTS messages USING fts5(text, tokenize = 'trigram case_sensitive 0');
+CREATE TABLE IF NOT EXISTS message_files (
+  rid INTEGER PRIMARY KEY,
+  rel TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS message_files_rel ON message_files(rel);
 `;
+
+const TABLES = ['files', 'threads', 'names', 'kv', 'messages', 'message_files'];
 
 export type Db = Database.Database;
 
@@ -70,6 +77,8 @@ function tryOpen(file: string): Db {
       try {
         const again = db.pragma('user_version', { simple: true }) as number;
         if (again < SCHEMA_VERSION) {
+          // The index is a cache: an older layout is dropped and rebuilt from the files.
+          if (again > 0) for (const t of TABLES) db.exec(`DROP TABLE IF EXISTS ${t}`);
           db.exec(SCHEMA);
           db.pragma(`user_version = ${SCHEMA_VERSION}`);
         }

@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { StoredThread } from '@skein/thread-store-api';
+import type Database from 'better-sqlite3';
 import type { Db } from './index-db.js';
 import {
   buildThread,
@@ -54,7 +55,8 @@ interface FileRow {
   ctime_ms: number;
   ino: number;
   indexed_bytes: number;
-  state: string;
+  /** Absent when the row was read without it (the sync pass); fetched when a tail is read. */
+  state?: string;
 }
 
 export interface LocatedThread {
@@ -94,11 +96,22 @@ export class ThreadIndex {
   private readonly db: Db;
   private readonly defaultModelProvider: string;
   private syncing: Promise<void> | null = null;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(layout: HomeLayout, db: Db, defaultModelProvider: string) {
     this.layout = layout;
     this.db = db;
     this.defaultModelProvider = defaultModelProvider;
+  }
+
+  /** Prepared statements are cached: preparing per file was a large part of indexing time. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   // ---- discovery ---------------------------------------------------------------------------
@@ -180,7 +193,8 @@ export class ThreadIndex {
   private async doSyncAll(onProgress?: IndexProgressListener): Promise<void> {
     const found = this.walk();
     const rows = new Map<string, FileRow>();
-    for (const r of this.db.prepare('SELECT * FROM files').all() as FileRow[]) rows.set(r.rel, r);
+    const cols = 'rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes';
+    for (const r of this.stmt(`SELECT ${cols} FROM files`).all() as FileRow[]) rows.set(r.rel, r);
     const onDisk = new Map(found.map((f) => [f.rel, f]));
     const affected = new Set<string>();
 
@@ -235,15 +249,31 @@ export class ThreadIndex {
       bytesTotal: todo.reduce((n, f) => n + this.bytesToRead(f, rows.get(f.rel)), 0),
     };
     onProgress?.({ ...progress, phase: 'scanning' });
+    let batch: (() => void)[] = [];
+    let batchBytes = 0;
+    const commit = (): void => {
+      const writes = batch;
+      batch = [];
+      batchBytes = 0;
+      if (writes.length > 0) this.db.transaction(() => writes.forEach((w) => w()))();
+    };
     for (const f of todo) {
-      const ids = await this.indexFile(f, rows.get(f.rel), (bytes) => {
-        if (onProgress) onProgress({ ...progress, bytesDone: progress.bytesDone + bytes });
-      });
+      const ids = await this.indexFile(
+        f,
+        rows.get(f.rel),
+        (bytes) => {
+          if (onProgress) onProgress({ ...progress, bytesDone: progress.bytesDone + bytes });
+        },
+        (w) => batch.push(w),
+      );
       for (const id of ids) affected.add(id);
+      batchBytes += this.bytesToRead(f, rows.get(f.rel));
+      if (batch.length >= 500 || batchBytes >= 32 << 20) commit();
       progress.filesDone += 1;
       progress.bytesDone += this.bytesToRead(f, rows.get(f.rel));
       onProgress?.({ ...progress });
     }
+    commit();
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
     this.rebuildThreads(affected);
     onProgress?.({ ...progress, phase: 'done' });
@@ -254,15 +284,25 @@ export class ThreadIndex {
       this.db
         .prepare('UPDATE files SET rel = ?, archived = ?, listable = ?, mtime_ms = ?, ctime_ms = ? WHERE rel = ?')
         .run(f.rel, f.archived ? 1 : 0, f.listable ? 1 : 0, f.mtimeMs, f.ctimeMs, oldRel);
-      this.db.prepare('UPDATE messages SET rel = ? WHERE rel = ?').run(f.rel, oldRel);
+      this.stmt('UPDATE message_files SET rel = ? WHERE rel = ?').run(f.rel, oldRel);
     })();
+  }
+
+  private deleteMessages(rel: string): void {
+    this.stmt('DELETE FROM messages WHERE rowid IN (SELECT rid FROM message_files WHERE rel = ?)').run(rel);
+    this.stmt('DELETE FROM message_files WHERE rel = ?').run(rel);
   }
 
   private deleteRow(rel: string): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM files WHERE rel = ?').run(rel);
-      this.db.prepare('DELETE FROM messages WHERE rel = ?').run(rel);
+      this.stmt('DELETE FROM files WHERE rel = ?').run(rel);
+      this.deleteMessages(rel);
     })();
+  }
+
+  private stateOf(rel: string): string {
+    const r = this.stmt('SELECT state FROM files WHERE rel = ?').get(rel) as { state: string } | undefined;
+    return r?.state ?? stateToJson(emptyFileState());
   }
 
   private static canReadTail(f: Found, prev: FileRow | undefined): prev is FileRow {
@@ -285,10 +325,15 @@ export class ThreadIndex {
    * Indexes one file: only the appended tail when the file grew in place, else the whole file.
    * Returns the thread ids whose rows must be rebuilt.
    */
-  private async indexFile(f: Found, prev: FileRow | undefined, onBytes?: (n: number) => void): Promise<string[]> {
+  private async indexFile(
+    f: Found,
+    prev: FileRow | undefined,
+    onBytes?: (n: number) => void,
+    defer?: (write: () => void) => void,
+  ): Promise<string[]> {
     const tail = ThreadIndex.canReadTail(f, prev);
     const start = tail ? prev.indexed_bytes : 0;
-    const initial: FileState = tail ? stateFromJson(prev.state) : emptyFileState();
+    const initial: FileState = tail ? stateFromJson(prev.state ?? this.stateOf(f.rel)) : emptyFileState();
     const scanner = new FileScanner(initial);
     let indexed = start;
     let sinceReport = 0;
@@ -310,14 +355,14 @@ export class ThreadIndex {
     const threadId = (state.derived.threadId ?? f.fileNameThreadId).toLowerCase();
     const ids = new Set<string>([threadId]);
     if (prev) ids.add(prev.thread_id);
-    this.db.transaction(() => {
+    const write = this.db.transaction(() => {
       if (tail) {
-        const now = this.db.prepare('SELECT indexed_bytes FROM files WHERE rel = ?').get(f.rel) as
+        const now = this.stmt('SELECT indexed_bytes FROM files WHERE rel = ?').get(f.rel) as
           { indexed_bytes: number } | undefined;
         // Another process indexed this tail meanwhile: keep its work.
         if (!now || now.indexed_bytes !== start) return;
       } else {
-        this.db.prepare('DELETE FROM messages WHERE rel = ?').run(f.rel);
+        this.deleteMessages(f.rel);
       }
       this.db
         .prepare(
@@ -340,15 +385,19 @@ export class ThreadIndex {
           indexed_bytes: indexed,
           state: stateToJson(state),
         });
-      const ins = this.db.prepare('INSERT INTO messages (rel, text) VALUES (?, ?)');
-      for (const m of scanner.messages) ins.run(f.rel, m.text);
-    })();
+      const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
+      const link = this.stmt('INSERT INTO message_files (rid, rel) VALUES (?, ?)');
+      for (const m of scanner.messages) link.run(ins.run(m.text).lastInsertRowid, f.rel);
+    });
+    // Writes of a big pass are committed in batches (one commit per file is slow).
+    if (defer) defer(() => write());
+    else write();
     return [...ids];
   }
 
   /** Refreshes the rows of one thread cheaply; falls back to a full sync when files moved. */
   async refreshThread(threadId: string): Promise<void> {
-    const rows = this.db.prepare('SELECT * FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
+    const rows = this.stmt('SELECT * FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
     const named = this.findFilesByName(threadId).map((abs) => this.layout.rel(abs));
     const known = new Set(rows.map((r) => r.rel));
     if (rows.length === 0 || named.some((rel) => !known.has(rel))) {
@@ -384,7 +433,7 @@ export class ThreadIndex {
     }
     const f = foundFrom(this.layout, abs, st);
     if (!f) return null;
-    const prev = this.db.prepare('SELECT * FROM files WHERE rel = ?').get(f.rel) as FileRow | undefined;
+    const prev = this.stmt('SELECT * FROM files WHERE rel = ?').get(f.rel) as FileRow | undefined;
     const affected = new Set<string>();
     if (
       !prev ||
@@ -396,7 +445,7 @@ export class ThreadIndex {
       for (const id of await this.indexFile(f, prev)) affected.add(id);
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
     this.rebuildThreads(affected);
-    const row = this.db.prepare('SELECT * FROM files WHERE rel = ?').get(f.rel) as FileRow | undefined;
+    const row = this.stmt('SELECT * FROM files WHERE rel = ?').get(f.rel) as FileRow | undefined;
     if (!row) return null;
     return { ...this.locatedFromFile(row), thread: this.threadForFile(row) };
   }
@@ -411,11 +460,10 @@ export class ThreadIndex {
     } catch {
       // no session_index.jsonl
     }
-    const prev = this.db.prepare("SELECT value FROM kv WHERE key = 'session_index'").get() as
-      { value: string } | undefined;
+    const prev = this.stmt("SELECT value FROM kv WHERE key = 'session_index'").get() as { value: string } | undefined;
     if (prev?.value === key) return null;
     const names = key === 'absent' ? new Map<string, string>() : await readSessionIndex(this.layout);
-    this.db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES ('session_index', ?)").run(key);
+    this.stmt("INSERT OR REPLACE INTO kv (key, value) VALUES ('session_index', ?)").run(key);
     return names;
   }
 
@@ -424,14 +472,15 @@ export class ThreadIndex {
     const changed: string[] = [];
     this.db.transaction(() => {
       const old = new Map(
-        (this.db.prepare('SELECT thread_id, name FROM names').all() as { thread_id: string; name: string }[]).map(
-          (r) => [r.thread_id, r.name],
-        ),
+        (this.stmt('SELECT thread_id, name FROM names').all() as { thread_id: string; name: string }[]).map((r) => [
+          r.thread_id,
+          r.name,
+        ]),
       );
       for (const [id, name] of names) if (old.get(id) !== name) changed.push(id);
       for (const id of old.keys()) if (!names.has(id)) changed.push(id);
-      this.db.prepare('DELETE FROM names').run();
-      const ins = this.db.prepare('INSERT INTO names (thread_id, name) VALUES (?, ?)');
+      this.stmt('DELETE FROM names').run();
+      const ins = this.stmt('INSERT INTO names (thread_id, name) VALUES (?, ?)');
       for (const [id, name] of names) ins.run(id, name);
     })();
     return changed;
@@ -446,12 +495,12 @@ export class ThreadIndex {
   }
 
   private threadForFile(row: FileRow): StoredThread {
-    const state = stateFromJson(row.state);
-    const name = this.db.prepare('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as
+    const state = stateFromJson(row.state ?? this.stateOf(row.rel));
+    const name = this.stmt('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as
       { name: string } | undefined;
     let parentPreview: string | null = null;
     if (state.historyBase) {
-      const p = this.db.prepare('SELECT data FROM threads WHERE thread_id = ?').get(state.historyBase.threadId) as
+      const p = this.stmt('SELECT data FROM threads WHERE thread_id = ?').get(state.historyBase.threadId) as
         { data: string } | undefined;
       if (p) parentPreview = threadFromJson(p.data).preview || null;
     }
@@ -485,13 +534,13 @@ export class ThreadIndex {
     if (all.length === 0) return;
     const forks: string[] = [];
     const build = (id: string, allowDefer: boolean): void => {
-      const rows = this.db.prepare('SELECT * FROM files WHERE thread_id = ?').all(id) as FileRow[];
+      const rows = this.stmt('SELECT * FROM files WHERE thread_id = ?').all(id) as FileRow[];
       const w = this.pickWinner(rows);
       if (!w) {
-        this.db.prepare('DELETE FROM threads WHERE thread_id = ?').run(id);
+        this.stmt('DELETE FROM threads WHERE thread_id = ?').run(id);
         return;
       }
-      if (allowDefer && stateFromJson(w.state).historyBase) {
+      if (allowDefer && stateFromJson(w.state ?? this.stateOf(w.rel)).historyBase) {
         forks.push(id);
         return;
       }
@@ -524,7 +573,8 @@ export class ThreadIndex {
   /** Clears everything (the next sync re-indexes the whole home). */
   clear(): void {
     this.db.transaction(() => {
-      for (const t of ['files', 'threads', 'names', 'kv', 'messages']) this.db.prepare(`DELETE FROM ${t}`).run();
+      for (const t of ['files', 'threads', 'names', 'kv', 'messages', 'message_files'])
+        this.stmt(`DELETE FROM ${t}`).run();
     })();
   }
 
@@ -536,10 +586,10 @@ export class ThreadIndex {
   // ---- queries -----------------------------------------------------------------------------
 
   locate(threadId: string): LocatedThread | null {
-    const row = this.db.prepare('SELECT * FROM threads WHERE thread_id = ?').get(threadId) as
+    const row = this.stmt('SELECT * FROM threads WHERE thread_id = ?').get(threadId) as
       { rel: string; data: string; archived: number; listable: number } | undefined;
     if (!row) return null;
-    const f = this.db.prepare('SELECT zst FROM files WHERE rel = ?').get(row.rel) as { zst: number } | undefined;
+    const f = this.stmt('SELECT zst FROM files WHERE rel = ?').get(row.rel) as { zst: number } | undefined;
     return {
       thread: threadFromJson(row.data),
       rel: row.rel,
@@ -552,7 +602,7 @@ export class ThreadIndex {
 
   /** Every file of a thread (active, archived, compressed copies). */
   filesOf(threadId: string): { rel: string; abs: string; zst: boolean; archived: boolean }[] {
-    const rows = this.db.prepare('SELECT rel, zst, archived FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
+    const rows = this.stmt('SELECT rel, zst, archived FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
     return rows.map((r) => ({ rel: r.rel, abs: this.layout.abs(r.rel), zst: r.zst === 1, archived: r.archived === 1 }));
   }
 
@@ -569,7 +619,7 @@ export class ThreadIndex {
       sql += ` AND cwd IN (${cwds.map(() => '?').join(',')})`;
       args.push(...cwds);
     }
-    return (this.db.prepare(sql).all(...args) as { data: string }[]).map((r) => threadFromJson(r.data));
+    return (this.stmt(sql).all(...args) as { data: string }[]).map((r) => threadFromJson(r.data));
   }
 
   /**
@@ -577,27 +627,30 @@ export class ThreadIndex {
    * first matching message. Uses the FTS5 trigram index for terms of 3+ characters.
    */
   searchContent(term: string): Map<string, string> {
-    let rows: { rel: string; text: string }[];
+    let hits: { rel: string; rid: number }[];
     if ([...term].length >= 3) {
-      rows = this.db
+      hits = this.db
         .prepare(
-          `SELECT m.rel AS rel, m.text AS text FROM messages m
-           JOIN (SELECT rel, min(rowid) AS rid FROM messages WHERE messages MATCH ? GROUP BY rel) hit ON hit.rid = m.rowid`,
+          `SELECT mf.rel AS rel, min(m.rowid) AS rid FROM messages m JOIN message_files mf ON mf.rid = m.rowid
+           WHERE messages MATCH ? GROUP BY mf.rel`,
         )
-        .all(`"${term.replace(/"/g, '""')}"`) as { rel: string; text: string }[];
+        .all(`"${term.replace(/"/g, '""')}"`) as { rel: string; rid: number }[];
     } else {
+      // Too short for trigrams: scan the message text.
       const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      rows = this.db
+      hits = this.db
         .prepare(
-          `SELECT m.rel AS rel, m.text AS text FROM messages m
-           JOIN (SELECT rel, min(rowid) AS rid FROM messages WHERE text LIKE ? ESCAPE '\\' GROUP BY rel) hit ON hit.rid = m.rowid`,
+          `SELECT mf.rel AS rel, min(m.rowid) AS rid FROM messages m JOIN message_files mf ON mf.rid = m.rowid
+           WHERE m.text LIKE ? ESCAPE '\\' GROUP BY mf.rel`,
         )
-        .all(like) as { rel: string; text: string }[];
+        .all(like) as { rel: string; rid: number }[];
     }
+    const text = this.stmt('SELECT text FROM messages WHERE rowid = ?');
+    const rows = hits.map((h) => ({ rel: h.rel, text: (text.get(h.rid) as { text: string } | undefined)?.text ?? '' }));
     const out = new Map<string, string>();
     const byRel = new Map(rows.map((r) => [r.rel, r.text]));
     if (byRel.size === 0) return out;
-    const threadRows = this.db.prepare('SELECT thread_id, rel FROM threads').all() as {
+    const threadRows = this.stmt('SELECT thread_id, rel FROM threads').all() as {
       thread_id: string;
       rel: string;
     }[];

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Decompress } from 'fzstd';
 import { isObject, rolloutItemProblem } from '@skein/thread-store-api';
 import type { RolloutItem, ThreadMetadataPatch } from '@skein/thread-store-api';
@@ -55,12 +56,23 @@ async function* fileChunks(file: string, range: ReadRange): AsyncGenerator<Buffe
     return;
   }
   if (range.end !== undefined && range.end <= start) return;
-  const opts: { start: number; end?: number; highWaterMark: number } = {
-    start,
-    highWaterMark: range.chunkSize ?? CHUNK,
-  };
-  if (range.end !== undefined) opts.end = range.end - 1;
-  for await (const c of createReadStream(file, opts)) yield c as Buffer;
+  // Plain reads sized to what is left: small rollouts cost one read and no 1 MiB buffer each.
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const end = Math.min(size, range.end ?? size);
+    const step = range.chunkSize ?? CHUNK;
+    let pos = start;
+    while (pos < end) {
+      const buf = Buffer.allocUnsafe(Math.min(step, end - pos));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
