@@ -11,8 +11,8 @@ import type {
 } from '@skein/thread-store-api';
 
 /** Fixed times: tests never depend on the wall clock. */
-export const T0 = Date.UTC(2024, 0, 15, 12, 0, 0, 0);
-export const MINUTE = 60_000;
+const T0 = Date.UTC(2024, 0, 15, 12, 0, 0, 0);
+const MINUTE = 60_000;
 export const at = (minutes: number): Date => new Date(T0 + minutes * MINUTE);
 
 export const CWD_A = '/srv/skein-conformance/alpha';
@@ -147,9 +147,4 @@ export function withoutTimestamp(item: RolloutItem): RolloutItem {
   const { timestamp, ...rest } = item;
   void timestamp;
   return rest as RolloutItem;
-}
-
-/** A UUID string that sorts after/before nothing in particular, never stored. */
-export function missingId(): ThreadId {
-  return newThreadId();
 }
