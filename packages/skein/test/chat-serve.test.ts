@@ -1,10 +1,13 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newThreadId } from '@skein/thread-store-api';
 import { RemoteThreadStore } from '@skein/thread-store-remote';
-import { cleanEnv, ok, requireBuiltBinary, run, serve } from './cli-harness.js';
+import { BIN, cleanEnv, ok, requireBuiltBinary, run, serve } from './cli-harness.js';
 
 const env = cleanEnv();
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -87,6 +90,61 @@ describe('chat with the echo model, driven through stdin', () => {
       expect(remote).toContain('assistant: echo: over the wire');
     } finally {
       expect((await server.stop()).code).toBe(0);
+    }
+  });
+});
+
+describe('chat: Ctrl-C interrupts a reply', () => {
+  it('a slow model is interrupted by SIGINT, the turn is recorded as interrupted, and end of input ends the chat', async () => {
+    // A Responses API server that starts a reply and never finishes it.
+    const sse = (type: string, body: Record<string, unknown>): string =>
+      `event: ${type}\ndata: ${JSON.stringify({ type, ...body })}\n\n`;
+    const model = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sse('response.created', { response: { id: 'resp_slow' } }));
+      res.write(
+        sse('response.output_item.added', {
+          item: { type: 'message', id: 'msg_slow', role: 'assistant', content: [] },
+        }),
+      );
+      res.write(sse('response.output_text.delta', { item_id: 'msg_slow', delta: 'thinking slowly' }));
+    });
+    await new Promise<void>((r) => model.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(model.address() as AddressInfo).port}/v1`;
+    const home = emptyHome();
+    try {
+      const chat = spawn(
+        process.execPath,
+        [BIN, 'chat', '--responses-url', url, '--model', 'slow-model', '--home', home],
+        {
+          env: { ...env, OPENAI_API_KEY: 'test-key' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
+      let out = '';
+      let err = '';
+      chat.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      chat.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      const exited = new Promise<number | null>((r) => chat.on('exit', (code) => r(code)));
+      const until = async (pred: () => boolean, what: string): Promise<void> => {
+        for (let i = 0; i < 600 && !pred(); i++) await new Promise((r) => setTimeout(r, 50));
+        if (!pred()) throw new Error(`timed out waiting for ${what}\nstdout: ${out}\nstderr: ${err}`);
+      };
+      chat.stdin.write('take your time\n');
+      await until(() => out.includes('thinking slowly'), 'the first delta');
+      chat.kill('SIGINT');
+      await until(() => err.includes('(interrupted)'), 'the interruption');
+      chat.stdin.end();
+      expect(await exited).toBe(0);
+      const id = threadIdOf(out);
+      const shown = await ok(['threads', 'show', id, '--home', home], { env });
+      expect(shown).toContain('user: take your time');
+      expect(shown).toContain('-- turn interrupted --');
+      expect(shown).toMatch(/^Model\s+slow-model$/m);
+    } finally {
+      model.closeAllConnections();
+      await new Promise<void>((r) => model.close(() => r()));
     }
   });
 });

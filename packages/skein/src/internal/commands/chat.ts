@@ -19,6 +19,7 @@ interface ChatFlags extends StoreFlags {
   responsesUrl?: string;
   apiKeyEnv: string;
   cwd?: string;
+  name?: string;
 }
 
 /** Raised to end the command with an exit code after the session was closed properly. */
@@ -87,6 +88,9 @@ class EventPump {
         this.o.out('\n');
         this.streamed = false;
         return;
+      case 'thread_name_updated':
+        this.settle(ev.id, msg);
+        return;
       case 'turn_complete':
       case 'turn_aborted':
       case 'error':
@@ -122,7 +126,8 @@ export function chatCommand(): Command {
         'an OpenAI Responses API base URL, e.g. http://127.0.0.1:8080/v1 (needs --model NAME)',
       )
       .option('--api-key-env <var>', 'environment variable holding the API key', 'OPENAI_API_KEY')
-      .option('--cwd <dir>', 'working directory recorded on a new thread (default: the current one)'),
+      .option('--cwd <dir>', 'working directory recorded on a new thread (default: the current one)')
+      .option('--name <name>', 'name the thread (once it has its first message), to find it by name later'),
   );
   cmd.addHelpText(
     'after',
@@ -149,7 +154,7 @@ export function chatCommand(): Command {
           thread = await manager.startThread({ cwd: flags.cwd ?? process.cwd() });
         }
         try {
-          return await chatLoop(thread, o, model, flags.resume !== undefined);
+          return await chatLoop(thread, o, model, flags.resume !== undefined, flags.name);
         } finally {
           await manager.shutdownAll();
         }
@@ -161,7 +166,13 @@ export function chatCommand(): Command {
   return cmd;
 }
 
-async function chatLoop(thread: CodexThread, o: Output, model: ModelClient, resumed: boolean): Promise<number> {
+async function chatLoop(
+  thread: CodexThread,
+  o: Output,
+  model: ModelClient,
+  resumed: boolean,
+  name: string | undefined,
+): Promise<number> {
   const id = thread.threadId;
   const interactive = process.stdin.isTTY === true && o.isTTY;
   o.line(`Thread ${id} (${resumed ? 'resumed' : 'new'}; model ${model.model}, provider ${model.provider})`);
@@ -179,6 +190,19 @@ async function chatLoop(thread: CodexThread, o: Output, model: ModelClient, resu
   let forceQuit = false;
   let lastError: ThreadStoreErrorCode | null = null;
   let turns = 0;
+  let nameToSet = name;
+
+  // A name is stored once the thread exists: right away when resumed, else after the first turn.
+  const applyName = async (): Promise<void> => {
+    if (nameToSet === undefined) return;
+    const wanted = nameToSet;
+    nameToSet = undefined;
+    const end = await Promise.race([
+      pump.waitFor(thread.submit({ type: 'set_name', name: wanted })),
+      pump.finished.then(() => null),
+    ]);
+    if (end?.type === 'error') lastError = isThreadStoreErrorCode(end.code) ? end.code : 'internal';
+  };
 
   const onInterrupt = (): void => {
     if (running !== null && !interruptSent) {
@@ -203,6 +227,7 @@ async function chatLoop(thread: CodexThread, o: Output, model: ModelClient, resu
   process.on('SIGTERM', onTerminate);
 
   try {
+    if (resumed) await applyName();
     if (interactive) rl.prompt();
     for await (const line of rl) {
       if (forceQuit) break;
@@ -218,6 +243,7 @@ async function chatLoop(thread: CodexThread, o: Output, model: ModelClient, resu
       turns += 1;
       if (end?.type === 'error') lastError = isThreadStoreErrorCode(end.code) ? end.code : 'internal';
       if (end === null || forceQuit) break;
+      if (end.type === 'turn_complete') await applyName();
       if (interactive) rl.prompt();
     }
   } finally {
