@@ -226,7 +226,13 @@ export class AppServerClient {
   private onLine(line: string): void {
     const t = line.trim();
     if (!t) return;
-    let msg: { id?: number | string; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
+    let msg: {
+      id?: number | string;
+      method?: string;
+      params?: unknown;
+      result?: unknown;
+      error?: { code: number; message: string; data?: unknown };
+    };
     try {
       msg = JSON.parse(t) as typeof msg;
     } catch {
@@ -234,7 +240,11 @@ export class AppServerClient {
     }
     if (msg.method !== undefined && msg.id !== undefined) {
       // A server→client request: we never approve anything.
-      this.write({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'the interop test client does not handle server requests' } });
+      this.write({
+        jsonrpc: '2.0',
+        id: msg.id,
+        error: { code: -32601, message: 'the interop test client does not handle server requests' },
+      });
       return;
     }
     if (msg.method !== undefined) {

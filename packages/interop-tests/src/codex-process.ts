@@ -49,7 +49,11 @@ export interface CodexRunResult {
 }
 
 /** Runs `codex <args>` once with stdin closed (`codex exec` otherwise waits for stdin). */
-export function runCodex(home: HomeArg, args: readonly string[], options: RunCodexOptions = {}): Promise<CodexRunResult> {
+export function runCodex(
+  home: HomeArg,
+  args: readonly string[],
+  options: RunCodexOptions = {},
+): Promise<CodexRunResult> {
   const timeoutMs = options.timeoutMs ?? 90_000;
   return new Promise((resolve, reject) => {
     const [cmd, ...rest] = [...(options.wrapper ?? []), codexBinaryPath(), ...args];
@@ -127,7 +131,8 @@ export function parseJsonLines(text: string): ExecEvent[] {
     if (!t.startsWith('{')) continue;
     try {
       const v: unknown = JSON.parse(t);
-      if (typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string') out.push(v as ExecEvent);
+      if (typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string')
+        out.push(v as ExecEvent);
     } catch {
       // Not an event line (Codex prints occasional plain diagnostics).
     }

@@ -71,7 +71,10 @@ describe('items appended while a flush is in flight', () => {
         await inFlight;
         await store.flushThread(threadId);
         await store.shutdownThread(threadId);
-        await store.updateThreadMetadata({ threadId, patch: { preview: `turn ${run}`, firstUserMessage: `turn ${run}` } });
+        await store.updateThreadMetadata({
+          threadId,
+          patch: { preview: `turn ${run}`, firstUserMessage: `turn ${run}` },
+        });
       }
 
       for (const [run, threadId] of ids.entries()) {
@@ -80,9 +83,19 @@ describe('items appended while a flush is in flight', () => {
       const client = await AppServerClient.start(home);
       try {
         for (const [run, threadId] of ids.entries()) {
-          const read = await client.request<{ thread: AppServerThread }>('thread/read', { threadId, includeTurns: true });
-          expect.soft(read.thread.turns.map((t) => t.status), `run ${run}`).toEqual(['completed']);
-          expect.soft(read.thread.turns.map(turnAgentTexts).flat(), `run ${run}`).toEqual([defaultReply(`turn ${run}`)]);
+          const read = await client.request<{ thread: AppServerThread }>('thread/read', {
+            threadId,
+            includeTurns: true,
+          });
+          expect
+            .soft(
+              read.thread.turns.map((t) => t.status),
+              `run ${run}`,
+            )
+            .toEqual(['completed']);
+          expect
+            .soft(read.thread.turns.map(turnAgentTexts).flat(), `run ${run}`)
+            .toEqual([defaultReply(`turn ${run}`)]);
         }
       } finally {
         await client.close();

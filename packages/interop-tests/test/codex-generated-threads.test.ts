@@ -42,21 +42,47 @@ describe('threads written by real Codex, as its app-server reports them', () => 
   const byId = (id: string) => active.find((t) => t.id === id) ?? archived.find((t) => t.id === id);
 
   it('lists every thread once, newest first, with the archived one only in the archived collection', () => {
-    expect(active.map((t) => t.id)).toEqual([set.legacyFork, set.legacy, set.named, set.unicode, set.failed, set.fork, set.multi, set.single, set.farTz]);
+    expect(active.map((t) => t.id)).toEqual([
+      set.legacyFork,
+      set.legacy,
+      set.named,
+      set.unicode,
+      set.failed,
+      set.fork,
+      set.multi,
+      set.single,
+      set.farTz,
+    ]);
     expect(archived.map((t) => t.id)).toEqual([set.archived]);
     expect(mock.unexpectedRequests).toEqual([]);
   });
 
   it('reports previews, names, sources, providers, cwds and history modes', () => {
-    expect(byId(set.single)).toMatchObject({ preview: 'alpha: a single-turn thread', name: null, source: 'exec', modelProvider: 'mock', cwd: set.workDir, historyMode: 'paginated' });
+    expect(byId(set.single)).toMatchObject({
+      preview: 'alpha: a single-turn thread',
+      name: null,
+      source: 'exec',
+      modelProvider: 'mock',
+      cwd: set.workDir,
+      historyMode: 'paginated',
+    });
     expect(byId(set.unicode)).toMatchObject({ preview: UNICODE_PROMPT, cwd: set.unicodeDir });
     expect(byId(set.named)).toMatchObject({ preview: 'zeta: to be named', name: THREAD_NAME });
-    expect(byId(set.legacy)).toMatchObject({ historyMode: 'legacy', source: 'vscode', originator: 'skein_interop', preview: 'eta: a legacy-mode thread' });
+    expect(byId(set.legacy)).toMatchObject({
+      historyMode: 'legacy',
+      source: 'vscode',
+      originator: 'skein_interop',
+      preview: 'eta: a legacy-mode thread',
+    });
     expect(byId(set.farTz)).toMatchObject({ source: 'vscode', preview: 'made fourteen hours ahead of UTC' });
     // Codex quirk: a fork's preview is its parent's first prompt, not its own.
     expect(byId(set.fork)).toMatchObject({ preview: 'beta: first turn', name: null });
     // Forking a legacy thread makes a legacy fork (a copy of the parent's history plus its own).
-    expect(byId(set.legacyFork)).toMatchObject({ historyMode: 'legacy', source: 'exec', preview: 'eta: a legacy-mode thread' });
+    expect(byId(set.legacyFork)).toMatchObject({
+      historyMode: 'legacy',
+      source: 'exec',
+      preview: 'eta: a legacy-mode thread',
+    });
   });
 
   it('reports a fork parent in thread/read but not in thread/list (Codex quirk)', async () => {
@@ -70,18 +96,33 @@ describe('threads written by real Codex, as its app-server reports them', () => 
 
   it('reads back every turn: prompts, echoed replies, and the failed turn', async () => {
     for (const id of [set.single, set.multi, set.failed, set.unicode, set.named, set.legacy, set.farTz, set.archived]) {
-      const read = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: id, includeTurns: true });
+      const read = await client.request<{ thread: AppServerThread }>('thread/read', {
+        threadId: id,
+        includeTurns: true,
+      });
       const prompts = set.prompts[id] ?? [];
       expect(read.thread.turns.map(turnUserTexts).flat()).toEqual(prompts);
       const replies = prompts.filter((p) => !p.includes('FAIL_TURN')).map(defaultReply);
       expect(read.thread.turns.map(turnAgentTexts).flat()).toEqual(replies);
     }
-    const failed = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: set.failed, includeTurns: true });
+    const failed = await client.request<{ thread: AppServerThread }>('thread/read', {
+      threadId: set.failed,
+      includeTurns: true,
+    });
     expect(failed.thread.turns.map((t) => t.status)).toEqual(['completed', 'failed']);
     // A paginated fork's history is its parent's turns followed by its own.
-    const fork = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: set.fork, includeTurns: true });
-    expect(fork.thread.turns.map(turnUserTexts).flat()).toEqual([...(set.prompts[set.multi] ?? []), ...(set.prompts[set.fork] ?? [])]);
-    const legacyFork = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: set.legacyFork, includeTurns: true });
+    const fork = await client.request<{ thread: AppServerThread }>('thread/read', {
+      threadId: set.fork,
+      includeTurns: true,
+    });
+    expect(fork.thread.turns.map(turnUserTexts).flat()).toEqual([
+      ...(set.prompts[set.multi] ?? []),
+      ...(set.prompts[set.fork] ?? []),
+    ]);
+    const legacyFork = await client.request<{ thread: AppServerThread }>('thread/read', {
+      threadId: set.legacyFork,
+      includeTurns: true,
+    });
     expect(legacyFork.thread.turns.map(turnUserTexts).flat()).toEqual([
       ...(set.prompts[set.legacy] ?? []),
       ...(set.prompts[set.legacyFork] ?? []),

@@ -39,7 +39,10 @@ describe('Codex writes, Skein reads', () => {
     codexActive = await client.listAllThreads(all);
     codexArchived = await client.listAllThreads({ ...all, archived: true });
     for (const t of [...codexActive, ...codexArchived]) {
-      const read = await client.request<{ thread: AppServerThread }>('thread/read', { threadId: t.id, includeTurns: true });
+      const read = await client.request<{ thread: AppServerThread }>('thread/read', {
+        threadId: t.id,
+        includeTurns: true,
+      });
       codexRead.set(t.id, read.thread);
     }
     // Codex is done with the home; Skein opens it afterwards (cold: no Skein index yet).
@@ -70,7 +73,9 @@ describe('Codex writes, Skein reads', () => {
 
   it('lists the same threads in updated_at order', async () => {
     const skein = await listAllSkein(store, { ...everything, sortKey: 'updatedAt' });
-    const codex = await withClient(() => client.listAllThreads({ sourceKinds: ALL_SOURCE_KINDS, modelProviders: [], sortKey: 'updated_at' }));
+    const codex = await withClient(() =>
+      client.listAllThreads({ sourceKinds: ALL_SOURCE_KINDS, modelProviders: [], sortKey: 'updated_at' }),
+    );
     expect(skein.map((t) => t.threadId)).toEqual(codex.map((t) => t.id));
   });
 
@@ -86,30 +91,38 @@ describe('Codex writes, Skein reads', () => {
   });
 
   it('lists the same fields as thread/list (active and archived)', async () => {
-    const skein = [...(await listAllSkein(store, everything)), ...(await listAllSkein(store, { ...everything, archived: true }))];
+    const skein = [
+      ...(await listAllSkein(store, everything)),
+      ...(await listAllSkein(store, { ...everything, archived: true })),
+    ];
     const codex = [...codexActive, ...codexArchived];
     expect(skein.map((t) => t.threadId)).toEqual(codex.map((t) => t.id));
     for (const [i, c] of codex.entries()) {
       const t = skein[i]!;
-      expect.soft({
-        preview: t.preview,
-        name: t.name,
-        cwd: t.cwd,
-        source: v2Source(t.source),
-        modelProvider: t.modelProvider,
-        historyMode: t.historyMode,
-        createdAt: seconds(t.createdAt),
-        path: t.rolloutPath,
-      }, c.id).toEqual({
-        preview: c.preview,
-        name: c.name,
-        cwd: c.cwd,
-        source: c.source,
-        modelProvider: c.modelProvider,
-        historyMode: c.historyMode,
-        createdAt: c.createdAt,
-        path: c.path,
-      });
+      expect
+        .soft(
+          {
+            preview: t.preview,
+            name: t.name,
+            cwd: t.cwd,
+            source: v2Source(t.source),
+            modelProvider: t.modelProvider,
+            historyMode: t.historyMode,
+            createdAt: seconds(t.createdAt),
+            path: t.rolloutPath,
+          },
+          c.id,
+        )
+        .toEqual({
+          preview: c.preview,
+          name: c.name,
+          cwd: c.cwd,
+          source: c.source,
+          modelProvider: c.modelProvider,
+          historyMode: c.historyMode,
+          createdAt: c.createdAt,
+          path: c.path,
+        });
     }
   });
 
@@ -191,7 +204,10 @@ describe('Codex writes, Skein reads', () => {
       (e: unknown) => e,
     );
     expect(isThreadStoreError(deleted) && deleted.code).toBe('not_found');
-    expect((await skeinHistory(store, set.multi)).user).toEqual([...(set.prompts[set.multi] ?? []), 'beta: fourth turn, later']);
+    expect((await skeinHistory(store, set.multi)).user).toEqual([
+      ...(set.prompts[set.multi] ?? []),
+      'beta: fourth turn, later',
+    ]);
     const byUpdate = await listAllSkein(store, { ...everything, sortKey: 'updatedAt' });
     const codexByUpdate = await withClient(() => client.listAllThreads({ ...all, sortKey: 'updated_at' }));
     expect(byUpdate.map((t) => t.threadId)).toEqual(codexByUpdate.map((t) => t.id));

@@ -45,7 +45,10 @@ describe('the offline Codex harness', () => {
     const files = await rolloutFiles(path.join(home.path, 'sessions'));
     expect(files).toHaveLength(1);
     expect(files[0]).toContain(run.threadId);
-    const first = JSON.parse((await readFile(files[0]!, 'utf8')).split('\n')[0]!) as { type: string; payload: { id: string; model_provider: string } };
+    const first = JSON.parse((await readFile(files[0]!, 'utf8')).split('\n')[0]!) as {
+      type: string;
+      payload: { id: string; model_provider: string };
+    };
     expect(first.type).toBe('session_meta');
     expect(first.payload.id).toBe(run.threadId);
     expect(first.payload.model_provider).toBe('mock');
@@ -71,7 +74,9 @@ describe('the offline Codex harness', () => {
       const all = await client.listAllThreads({ sourceKinds: ALL_SOURCE_KINDS, modelProviders: [] });
       expect(all.map((t) => t.preview).sort()).toEqual(['harness: hello', 'harness: this one fails']);
 
-      const started = await client.request<{ thread: { id: string; historyMode: string } }>('thread/start', { historyMode: 'legacy' });
+      const started = await client.request<{ thread: { id: string; historyMode: string } }>('thread/start', {
+        historyMode: 'legacy',
+      });
       expect(started.thread.historyMode).toBe('legacy');
       const turn = await client.runTurn(started.thread.id, 'harness: legacy turn');
       expect(turn.status).toBe('completed');
@@ -111,12 +116,16 @@ describe('network isolation', () => {
     const traceDir = await mkdtemp(path.join(tmpdir(), 'skein-strace-'));
     try {
       const execTrace = path.join(traceDir, 'exec.txt');
-      const run = await runCodexExec(home, ['traced turn'], { wrapper: ['strace', '-f', '-e', 'trace=connect', '-o', execTrace] });
+      const run = await runCodexExec(home, ['traced turn'], {
+        wrapper: ['strace', '-f', '-e', 'trace=connect', '-o', execTrace],
+      });
       assertRunOk(run);
       expect(run.agentMessages).toEqual(['echo: traced turn']);
 
       const serverTrace = path.join(traceDir, 'app-server.txt');
-      const client = await AppServerClient.start(home, { wrapper: ['strace', '-f', '-e', 'trace=connect', '-o', serverTrace] });
+      const client = await AppServerClient.start(home, {
+        wrapper: ['strace', '-f', '-e', 'trace=connect', '-o', serverTrace],
+      });
       try {
         await client.listAllThreads({ sourceKinds: ALL_SOURCE_KINDS, modelProviders: [] });
         const started = await client.request<{ thread: { id: string } }>('thread/start', {});
@@ -125,7 +134,10 @@ describe('network isolation', () => {
         await client.close();
       }
 
-      const connects = [...inetConnects(await readFile(execTrace, 'utf8')), ...inetConnects(await readFile(serverTrace, 'utf8'))];
+      const connects = [
+        ...inetConnects(await readFile(execTrace, 'utf8')),
+        ...inetConnects(await readFile(serverTrace, 'utf8')),
+      ];
       // At least one connection each (exec's turn and the app-server's turn), all to the mock.
       expect(connects.length).toBeGreaterThanOrEqual(2);
       expect(new Set(connects)).toEqual(new Set([`AF_INET 127.0.0.1:${mock.port}`]));

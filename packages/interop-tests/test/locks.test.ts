@@ -65,7 +65,11 @@ describe('writer locks shared with the real Codex CLI', () => {
     // Skein can still append under its own writer.
     await store.appendItems({ threadId: id, items: turnItems(cwd, { prompt: 'Skein appends under its lock' }) });
     await store.shutdownThread(id);
-    expect((await skeinHistory(store, id)).user).toEqual(['held by Skein', 'codex appends now', 'Skein appends under its lock']);
+    expect((await skeinHistory(store, id)).user).toEqual([
+      'held by Skein',
+      'codex appends now',
+      'Skein appends under its lock',
+    ]);
   });
 
   it('LocalThreadStore.resumeThread is a conflict while codex app-server has the thread loaded', async () => {

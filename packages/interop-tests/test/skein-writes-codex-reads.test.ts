@@ -90,7 +90,12 @@ describe('Skein writes, Codex reads', () => {
       }
       for (const id of expected) {
         const read = await c.request<{ thread: AppServerThread }>('thread/read', { threadId: id, includeTurns: true });
-        expect.soft(read.thread.turns.map((t) => t.status), id).toEqual(prompts[id]?.map(() => 'completed'));
+        expect
+          .soft(
+            read.thread.turns.map((t) => t.status),
+            id,
+          )
+          .toEqual(prompts[id]?.map(() => 'completed'));
         expect.soft(read.thread.turns.map(turnUserTexts), id).toEqual(prompts[id]?.map((p) => [p]));
         expect.soft(read.thread.turns.map(turnAgentTexts), id).toEqual(prompts[id]?.map((p) => [defaultReply(p)]));
       }
@@ -117,7 +122,10 @@ describe('Skein writes, Codex reads', () => {
 
       const renamed = await c.request<{ thread: AppServerThread }>('thread/read', { threadId: ids.renamed });
       expect(renamed.thread.name).toBe('Renamed by Skein ✓');
-      const bounced = await c.request<{ thread: AppServerThread }>('thread/read', { threadId: ids.bounced, includeTurns: true });
+      const bounced = await c.request<{ thread: AppServerThread }>('thread/read', {
+        threadId: ids.bounced,
+        includeTurns: true,
+      });
       expect(bounced.thread.turns.map(turnUserTexts)).toEqual([[prompts[ids.bounced]?.[0]]]);
       expect(bounced.thread.path).toContain(`${path.sep}sessions${path.sep}`);
 
@@ -160,7 +168,10 @@ describe('Skein writes, Codex reads', () => {
 
     // Codex reads its own appended turn after Skein's three.
     await withAppServer(async (c) => {
-      const read = await c.request<{ thread: AppServerThread }>('thread/read', { threadId: ids.multi, includeTurns: true });
+      const read = await c.request<{ thread: AppServerThread }>('thread/read', {
+        threadId: ids.multi,
+        includeTurns: true,
+      });
       expect(read.thread.turns.map(turnUserTexts).flat()).toEqual(history.user);
       expect(read.thread.historyMode).toBe('legacy');
     });

@@ -7,7 +7,9 @@ import * as zlib from 'node:zlib';
 export function zstdDecompressIfAvailable(raw: Buffer): Buffer {
   const fn = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync;
   if (typeof fn !== 'function') {
-    throw new Error('request body is zstd-compressed and this Node has no zstd; use a provider without request compression');
+    throw new Error(
+      'request body is zstd-compressed and this Node has no zstd; use a provider without request compression',
+    );
   }
   return fn(raw);
 }

@@ -110,7 +110,10 @@ export async function generateCodexThreads(home: CodexHome): Promise<CodexThread
   let legacy: string;
   try {
     await client.request('thread/name/set', { threadId: named, name: THREAD_NAME });
-    const started = await client.request<{ thread: { id: string } }>('thread/start', { historyMode: 'legacy', cwd: workDir });
+    const started = await client.request<{ thread: { id: string } }>('thread/start', {
+      historyMode: 'legacy',
+      cwd: workDir,
+    });
     legacy = started.thread.id;
     for (const p of ['eta: a legacy-mode thread', 'eta: its second turn']) {
       const turn = await client.runTurn(legacy, p);
@@ -125,5 +128,19 @@ export async function generateCodexThreads(home: CodexHome): Promise<CodexThread
   const legacyFork = ok(await exec(['fork', legacy], legacyForkPrompt));
   record(legacyFork, legacyForkPrompt);
 
-  return { workDir, unicodeDir, farTz, single, multi, fork, failed, unicode, archived, named, legacy, legacyFork, prompts };
+  return {
+    workDir,
+    unicodeDir,
+    farTz,
+    single,
+    multi,
+    fork,
+    failed,
+    unicode,
+    archived,
+    named,
+    legacy,
+    legacyFork,
+    prompts,
+  };
 }

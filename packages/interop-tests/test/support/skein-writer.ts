@@ -1,4 +1,10 @@
-import { newThreadId, SessionSources, type RolloutItem, type ThreadId, type ThreadStore } from '@skein/thread-store-api';
+import {
+  newThreadId,
+  SessionSources,
+  type RolloutItem,
+  type ThreadId,
+  type ThreadStore,
+} from '@skein/thread-store-api';
 import { defaultReply, MOCK_MODEL, MOCK_PROVIDER_ID } from '../../src/harness.js';
 
 /**
@@ -31,12 +37,24 @@ export function turnItems(cwd: string, turn: SkeinTurn, at = Date.now()): Rollou
   const turnId = newThreadId();
   const reply = turn.reply ?? defaultReply(turn.prompt);
   const startedAt = Math.floor(at / 1000);
-  const usage = { input_tokens: 120, cached_input_tokens: 0, output_tokens: 30, reasoning_output_tokens: 0, total_tokens: 150 };
+  const usage = {
+    input_tokens: 120,
+    cached_input_tokens: 0,
+    output_tokens: 30,
+    reasoning_output_tokens: 0,
+    total_tokens: 150,
+  };
   return [
     {
       timestamp: stamp(at),
       type: 'event_msg',
-      payload: { type: 'task_started', turn_id: turnId, started_at: startedAt, model_context_window: 272000, collaboration_mode_kind: 'default' },
+      payload: {
+        type: 'task_started',
+        turn_id: turnId,
+        started_at: startedAt,
+        model_context_window: 272000,
+        collaboration_mode_kind: 'default',
+      },
     },
     {
       timestamp: stamp(at),
@@ -64,7 +82,12 @@ export function turnItems(cwd: string, turn: SkeinTurn, at = Date.now()): Rollou
     {
       timestamp: stamp(at),
       type: 'response_item',
-      payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: reply }], phase: 'final_answer' },
+      payload: {
+        type: 'message',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: reply }],
+        phase: 'final_answer',
+      },
     },
     {
       timestamp: stamp(at),
@@ -83,7 +106,13 @@ export function turnItems(cwd: string, turn: SkeinTurn, at = Date.now()): Rollou
     {
       timestamp: stamp(at),
       type: 'event_msg',
-      payload: { type: 'task_complete', turn_id: turnId, last_agent_message: reply, completed_at: startedAt, duration_ms: 5 },
+      payload: {
+        type: 'task_complete',
+        turn_id: turnId,
+        last_agent_message: reply,
+        completed_at: startedAt,
+        duration_ms: 5,
+      },
     },
   ];
 }

@@ -20,7 +20,15 @@ export function openSkeinStore(home: string): ThreadStore {
 }
 
 /** Every source kind Codex can list (internal threads are hidden from every Codex kind). */
-export const ALL_SKEIN_SOURCES: readonly SessionSourceFilter[] = ['cli', 'vscode', 'exec', 'mcp', 'custom', 'subagent', 'unknown'];
+export const ALL_SKEIN_SOURCES: readonly SessionSourceFilter[] = [
+  'cli',
+  'vscode',
+  'exec',
+  'mcp',
+  'custom',
+  'subagent',
+  'unknown',
+];
 
 /** Pages through listThreads and returns every thread in order. */
 export async function listAllSkein(store: ThreadStore, params: ListThreadsParams = {}): Promise<StoredThread[]> {
@@ -43,7 +51,11 @@ export interface HistoryTexts {
   items: RolloutItem[];
 }
 
-export async function skeinHistory(store: ThreadStore, threadId: string, includeArchived = false): Promise<HistoryTexts> {
+export async function skeinHistory(
+  store: ThreadStore,
+  threadId: string,
+  includeArchived = false,
+): Promise<HistoryTexts> {
   const thread = await store.readThread({ threadId: parseThreadId(threadId), includeHistory: true, includeArchived });
   const items = await collectHistory(thread.history);
   const user: string[] = [];
