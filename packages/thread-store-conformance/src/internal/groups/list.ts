@@ -231,6 +231,44 @@ export function listTests(ctx: SuiteContext): void {
         expect(ids((await ctx.store.listThreads({ archived: true })).items)).toEqual([gone2]);
       });
 
+      it('filters and sorting follow patched metadata', async () => {
+        const a = await seedThread(ctx.store, ctx.provider, { createdAt: at(1), user: 'alpha thread' });
+        const b = await seedThread(ctx.store, ctx.provider, { createdAt: at(2), user: 'beta thread' });
+        await ctx.store.updateThreadMetadata({ threadId: a, patch: { modelProvider: 'moved-provider', cwd: CWD_B } });
+        await ctx.store.updateThreadMetadata({ threadId: b, patch: { preview: 'gamma renamed preview' } });
+        expect(ids((await ctx.store.listThreads({})).items)).toEqual([b]);
+        expect(ids((await ctx.store.listThreads({ modelProviders: ['moved-provider'] })).items)).toEqual([a]);
+        expect(ids((await ctx.store.listThreads({ modelProviders: [], cwdFilters: [CWD_B] })).items)).toEqual([a]);
+        expect(ids((await ctx.store.listThreads({ searchTerm: 'gamma' })).items)).toEqual([b]);
+        expect(ids((await ctx.store.listThreads({ searchTerm: 'beta' })).items)).toEqual([]);
+        await ctx.store.updateThreadMetadata({ threadId: a, patch: { createdAt: at(3) } });
+        expect(ids((await ctx.store.listThreads({ modelProviders: [] })).items)).toEqual([a, b]);
+        // A thread whose preview is cleared leaves every listing.
+        await ctx.store.updateThreadMetadata({ threadId: b, patch: { preview: null } });
+        expect(ids((await ctx.store.listThreads({ modelProviders: [] })).items)).toEqual([a]);
+      });
+
+      it('recencyAt sorting follows the latest turn start in the history', async () => {
+        const turn = (minutes: number) => ({
+          timestamp: at(minutes).toISOString(),
+          type: 'event_msg',
+          payload: { type: 'task_started', turn_id: `t${minutes}` },
+        });
+        const a = await seedThread(ctx.store, ctx.provider, { createdAt: at(1), extra: [turn(50)] });
+        const b = await seedThread(ctx.store, ctx.provider, { createdAt: at(2), extra: [turn(30)] });
+        const c = await seedThread(ctx.store, ctx.provider, { createdAt: at(40) });
+        expect(ids((await ctx.store.listThreads({ sortKey: 'recencyAt' })).items)).toEqual([a, c, b]);
+        await ctx.store.resumeThread({ threadId: b });
+        await ctx.store.appendItems({ threadId: b, items: [turn(60)] });
+        await ctx.store.shutdownThread(b);
+        expect(ids((await ctx.store.listThreads({ sortKey: 'recencyAt' })).items)).toEqual([b, a, c]);
+        expect(ids((await ctx.store.listThreads({ sortKey: 'recencyAt', sortDirection: 'asc' })).items)).toEqual([
+          c,
+          a,
+          b,
+        ]);
+      });
+
       it('searchTerm matches the name or the preview, case-insensitively', async () => {
         const byPreview = await seedThread(ctx.store, ctx.provider, {
           createdAt: at(1),
