@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { OpenAIResponsesModelClient, Session } from '@skein/core-session';
+import { EchoModelClient, OpenAIResponsesModelClient, Session } from '@skein/core-session';
 import type { SessionEventMsg } from '@skein/core-session';
 import { collectHistory, parseThreadId, userMessageText } from '@skein/thread-store-api';
 import { LocalThreadStore } from '@skein/thread-store-local';
@@ -120,6 +120,54 @@ describe('a thread written by a Session is read by real Codex', () => {
       expect(users).toEqual([...prompts, 'e2e: third turn, by Codex']);
     } finally {
       await store.close();
+    }
+  });
+
+  it('an interrupted Session turn reads as interrupted in codex app-server', async () => {
+    const store = new LocalThreadStore({ home: home.path, defaultModelProvider: MOCK_PROVIDER_ID });
+    let interruptedId: string;
+    try {
+      // The echo model holds any prompt containing "hold" open until the turn is aborted.
+      const model = new EchoModelClient({
+        provider: MOCK_PROVIDER_ID,
+        model: MOCK_MODEL,
+        pause: (prompt, signal) =>
+          prompt.includes('hold')
+            ? new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+            : Promise.resolve(),
+      });
+      const session = await Session.start({ store, model, cwd, source: { kind: 'cli' } });
+      interruptedId = session.threadId;
+      const events = session.events()[Symbol.asyncIterator]();
+      const until = async (type: SessionEventMsg['type']): Promise<void> => {
+        for (;;) {
+          const r = await events.next();
+          if (r.done) throw new Error(`session events ended before ${type}`);
+          if (r.value.msg.type === type) return;
+        }
+      };
+      session.submit({ type: 'user_turn', items: [{ type: 'text', text: 'e2e: answered' }] });
+      await until('turn_complete');
+      session.submit({ type: 'user_turn', items: [{ type: 'text', text: 'e2e: hold, then interrupt' }] });
+      await until('agent_message_delta');
+      session.submit({ type: 'interrupt' });
+      await until('turn_aborted');
+      session.submit({ type: 'shutdown' });
+      await until('shutdown_complete');
+    } finally {
+      await store.close();
+    }
+    const c = await AppServerClient.start(home);
+    try {
+      const read = await c.request<{ thread: AppServerThread }>('thread/read', {
+        threadId: interruptedId,
+        includeTurns: true,
+      });
+      expect(read.thread.preview).toBe('e2e: answered');
+      expect(read.thread.turns.map((t) => t.status)).toEqual(['completed', 'interrupted']);
+      expect(read.thread.turns.map(turnUserTexts)).toEqual([['e2e: answered'], ['e2e: hold, then interrupt']]);
+    } finally {
+      await c.close();
     }
   });
 });
