@@ -1,6 +1,7 @@
 import {
   applyPatch,
   collectHistory,
+  isObject,
   isThreadStoreError,
   mergePatches,
   parseThreadId,
@@ -90,7 +91,14 @@ export class LiveThread {
   ): Promise<LiveThread> {
     const now = options.now ?? (() => new Date());
     const window = options.touchWindowMs ?? DEFAULT_TOUCH_WINDOW_MS;
+    requireParams(params, 'LiveThread.create');
     const threadId = parseThreadId(params.threadId);
+    if (
+      !isObject(params.metadata) ||
+      typeof params.metadata.modelProvider !== 'string' ||
+      params.metadata.modelProvider === ''
+    )
+      throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
     const { ephemeral = false, ...storeParams } = params;
     // One creation time for the store's session_meta and the derived createdAt.
     const full = { ...storeParams, threadId, createdAt: params.createdAt ?? now() };
@@ -103,8 +111,6 @@ export class LiveThread {
       const git = await collectGitInfo(full.metadata.cwd);
       if (git) full.gitInfo = git;
     }
-    if (!full.metadata || typeof full.metadata.modelProvider !== 'string' || full.metadata.modelProvider === '')
-      throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
     const sync = ThreadMetadataSync.forCreate(full, now, window);
     if (ephemeral) {
       return new LiveThread(store, threadId, sync, now, true, full.metadata.modelProvider, [sessionMetaItem(full)]);
@@ -124,7 +130,10 @@ export class LiveThread {
   ): Promise<LiveThread> {
     const now = options.now ?? (() => new Date());
     const window = options.touchWindowMs ?? DEFAULT_TOUCH_WINDOW_MS;
+    requireParams(params, 'LiveThread.resume');
     const threadId = parseThreadId(params.threadId);
+    if (params.history !== undefined && !Array.isArray(params.history))
+      throw ThreadStoreError.invalidRequest('history must be an array of rollout items');
     const { history: given, ...resumeParams } = params;
     const history =
       given ??
@@ -291,6 +300,10 @@ export class LiveThread {
     if (path === null) throw ThreadStoreError.notFound(this.threadId);
     return path;
   }
+}
+
+function requireParams(params: unknown, what: string): void {
+  if (!isObject(params)) throw ThreadStoreError.invalidRequest(`${what} needs a params object`);
 }
 
 /** Throws `unsupported` when `store` keeps no files on this machine. */

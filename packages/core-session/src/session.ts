@@ -184,6 +184,7 @@ export class Session {
 
   /** Starts a new thread. Nothing is stored until the first turn (lazy persistence). */
   static async start(options: StartSessionOptions): Promise<Session> {
+    requireSessionOptions(options, 'Session.start');
     if (typeof options.cwd !== 'string' || options.cwd === '')
       throw ThreadStoreError.invalidRequest('a session needs a cwd (the working directory recorded on the thread)');
     const threadId = options.threadId ? parseThreadId(options.threadId) : newThreadId();
@@ -214,6 +215,7 @@ export class Session {
 
   /** Resumes a stored thread; later turns append after its history. */
   static async resume(options: ResumeSessionOptions): Promise<Session> {
+    requireSessionOptions(options, 'Session.resume');
     const threadId = parseThreadId(options.threadId);
     const history =
       options.history ??
@@ -449,6 +451,14 @@ export class Session {
   get isShutDown(): boolean {
     return this.finished;
   }
+}
+
+function requireSessionOptions(options: unknown, what: string): void {
+  const o = options as Partial<SessionOptions> | null;
+  if (typeof o !== 'object' || o === null) throw ThreadStoreError.invalidRequest(`${what} needs an options object`);
+  if (typeof o.store !== 'object' || o.store === null) throw ThreadStoreError.invalidRequest(`${what} needs a store`);
+  if (typeof o.model !== 'object' || o.model === null || typeof o.model.stream !== 'function')
+    throw ThreadStoreError.invalidRequest(`${what} needs a model client (an object with stream())`);
 }
 
 function abortReason(signal: AbortSignal): 'interrupted' | 'shutdown' {

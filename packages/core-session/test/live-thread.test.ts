@@ -308,3 +308,34 @@ describe('LiveThread git info', () => {
     }
   });
 });
+
+describe('LiveThread bad input', () => {
+  it('rejects malformed params with invalid_request, never a TypeError', async () => {
+    const { InMemoryThreadStore } = await import('@skein/thread-store-api');
+    const store = new InMemoryThreadStore();
+    const bad: unknown[] = [
+      null,
+      {},
+      { threadId: 'not-a-uuid', source: { kind: 'cli' }, metadata: { cwd: '/p', modelProvider: 'x' } },
+      { threadId: newThreadId(), source: { kind: 'cli' } },
+      { threadId: newThreadId(), source: { kind: 'cli' }, metadata: { cwd: '/p', modelProvider: '' } },
+    ];
+    for (const params of bad) {
+      const err = await errorOfCall(() => LiveThread.create(store, params as never));
+      expect(isThreadStoreError(err, 'invalid_request'), JSON.stringify(params)).toBe(true);
+    }
+    for (const params of [null, { threadId: '../x' }, { threadId: newThreadId(), history: 'nope' }]) {
+      const err = await errorOfCall(() => LiveThread.resume(store, params as never));
+      expect(isThreadStoreError(err, 'invalid_request'), JSON.stringify(params)).toBe(true);
+    }
+  });
+});
+
+async function errorOfCall(f: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await f();
+    return null;
+  } catch (e) {
+    return e;
+  }
+}

@@ -291,8 +291,20 @@ describe('Session failures', () => {
     await events.until('shutdown_complete');
   });
 
-  it('rejects malformed ops with invalid_request', async () => {
+  it('rejects malformed options and ops with invalid_request', async () => {
     const { InMemoryThreadStore } = await import('@skein/thread-store-api');
+    for (const options of [
+      null,
+      {},
+      { store: new InMemoryThreadStore(), model: {}, cwd: '/p' },
+      { store: new InMemoryThreadStore(), model: new EchoModelClient() },
+    ]) {
+      const err = await Session.start(options as never).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isThreadStoreError(err, 'invalid_request'), JSON.stringify(options)).toBe(true);
+    }
     const session = await Session.start({
       store: new InMemoryThreadStore(),
       model: new EchoModelClient(),
