@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { ThreadStoreError } from '@skein/thread-store-api';
 import { flagsOf, outputFor } from '../command-context.js';
 import { progressView } from '../progress-bar.js';
 import type { ProgressSnapshot } from '../progress-bar.js';
@@ -26,6 +28,8 @@ export function indexCommand(): Command {
     const flags = flagsOf<IndexFlags>(c);
     const o = outputFor(c);
     const home = flags.home === undefined ? defaultHome() : resolve(flags.home);
+    if (!existsSync(home))
+      throw new ThreadStoreError('not_found', `no Codex home at ${home}: pass --home DIR (or set CODEX_HOME)`);
     const store = await openLocalStore(home, flags.defaultProvider);
     // The bar goes to stderr so stdout stays clean for --json; it is a bar only on a terminal.
     const view = progressView(o.err, o.errIsTTY, process.stderr.columns || 80);
@@ -48,8 +52,10 @@ export function indexCommand(): Command {
       return;
     }
     view.done(last);
+    const files = `${last.filesDone} ${last.filesDone === 1 ? 'file' : 'files'}`;
+    const mb = (last.bytesDone / 1024 / 1024).toFixed(1);
     o.line(
-      `Indexed ${home}: ${last.filesDone} files, ${(last.bytesDone / 1024 / 1024).toFixed(1)} MB in ${seconds.toFixed(1)} s${flags.rebuild ? ' (rebuilt)' : ''}.`,
+      `Index of ${home} is up to date: ${flags.rebuild ? 'rebuilt from' : 'read'} ${files} (${mb} MB) in ${seconds.toFixed(1)} s.`,
     );
   });
   return cmd;

@@ -94,6 +94,12 @@ export function threadsCommand(): Command {
         o.json(doc);
       } else printThreadList(o, page.items);
       nextPageHint(o, page.nextCursor, flags.json);
+      if (page.items.length === 0 && !flags.json && o.errIsTTY && !flags.allProviders && !flags.allSources)
+        o.err(
+          o.errStyle.dim(
+            "Listings show the store's default provider and interactive sources (cli, vscode) unless told otherwise: try --all-providers --all-sources.",
+          ) + '\n',
+        );
     });
   });
 
