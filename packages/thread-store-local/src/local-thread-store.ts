@@ -732,6 +732,7 @@ export class LocalThreadStore implements ThreadStore {
       }
     }
     await Promise.allSettled([...this.threadOps.values()]);
+    await this.indexHandle?.whenIdle();
     this.dbHandle?.close();
     this.dbHandle = null;
     this.indexHandle = null;

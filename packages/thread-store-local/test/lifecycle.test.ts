@@ -205,3 +205,31 @@ describe('live writers', () => {
     expect(t.updatedAt.getTime()).toBe(Math.floor(statSync(file).mtimeMs));
   });
 });
+
+describe('appends during a flush', () => {
+  it('lines appended while a flush is writing are kept for the next flush', async () => {
+    const home = tmpHome();
+    const store = openStore(home);
+    const id = newThreadId();
+    await create(store, id);
+    await store.appendItems({ threadId: id, items: [userMsg('start') as RolloutItem] });
+    await store.flushThread(id);
+    for (let round = 0; round < 5; round++) {
+      await store.appendItems({
+        threadId: id,
+        items: [agentMsg(`big ${round} ${'z'.repeat(3_000_000)}`) as RolloutItem],
+      });
+      const inFlight = store.flushThread(id);
+      await new Promise((resolve) => setImmediate(resolve));
+      await store.appendItems({ threadId: id, items: [agentMsg(`small ${round}`) as RolloutItem] });
+      await inFlight;
+      await store.flushThread(id);
+    }
+    const h = await collectHistory((await store.readThread({ threadId: id, includeHistory: true })).history);
+    expect(h.map((i) => String((i.payload as { message?: string }).message ?? i.type).slice(0, 7))).toEqual([
+      'session',
+      'start',
+      ...[0, 1, 2, 3, 4].flatMap((r) => [`big ${r} z`, `small ${r}`]),
+    ]);
+  });
+});

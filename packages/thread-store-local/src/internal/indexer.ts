@@ -180,6 +180,11 @@ export class ThreadIndex {
 
   // ---- syncing -----------------------------------------------------------------------------
 
+  /** Resolves when no sync pass is running (close waits for it before closing the database). */
+  async whenIdle(): Promise<void> {
+    await this.syncing?.catch(() => undefined);
+  }
+
   /** Brings the whole index up to date with the files (one pass at a time). */
   syncAll(onProgress?: IndexProgressListener): Promise<void> {
     if (this.syncing) return this.syncing;

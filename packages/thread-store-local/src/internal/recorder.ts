@@ -81,6 +81,7 @@ export class RolloutRecorder {
   private headLine: string | null;
   private exists: boolean;
   private closed = false;
+  private discarded = false;
   private chain: Promise<unknown> = Promise.resolve();
 
   private constructor(file: string, fsync: FsyncPolicy, headLine: string | null, exists: boolean) {
@@ -156,7 +157,9 @@ export class RolloutRecorder {
       this.size = 0;
       created = true;
     }
+    // Take the buffer before awaiting: lines appended while this write runs belong to the next flush.
     const lines = this.buffer;
+    this.buffer = [];
     const head = this.exists ? null : this.headLine;
     const all = head === null ? lines : [head, ...lines];
     const data = Buffer.from(all.join('\n') + '\n', 'utf8');
@@ -167,10 +170,10 @@ export class RolloutRecorder {
     } catch (e) {
       // Take the partial write back so the file ends on a line boundary; keep the lines buffered.
       await this.fh.truncate(before).catch(() => undefined);
+      if (!this.discarded) this.buffer = [...lines, ...this.buffer];
       throw ThreadStoreError.internal(`writing ${this.path} failed: ${(e as Error).message}`, e);
     }
     this.size = before + data.length;
-    this.buffer = [];
     this.exists = true;
     this.headLine = null;
     if (created && this.fsync === 'always') await fsyncDir(path.dirname(this.path));
@@ -178,6 +181,7 @@ export class RolloutRecorder {
 
   /** Drops unflushed lines and closes; what is on disk stays. */
   discard(): Promise<void> {
+    this.discarded = true;
     this.buffer = [];
     return this.run(async () => {
       this.closed = true;
