@@ -169,6 +169,25 @@ describe('Codex writes, Skein reads', () => {
     expect(legacyFork.user).toEqual([...(set.prompts[set.legacy] ?? []), ...(set.prompts[set.legacyFork] ?? [])]);
   });
 
+  it('filters by cwd (unicode included) like thread/list, in the true order', async () => {
+    const list = (cwd: string) =>
+      withClient(() => client.listAllThreads({ sourceKinds: ALL_SOURCE_KINDS, modelProviders: [], cwd }));
+    const unicode = await listAllSkein(store, { ...everything, cwdFilters: [set.unicodeDir] });
+    expect(unicode.map((t) => t.threadId)).toEqual([set.unicode]);
+    expect((await list(set.unicodeDir)).map((t) => t.id)).toEqual([set.unicode]);
+
+    const work = await listAllSkein(store, { ...everything, cwdFilters: [set.workDir] });
+    const codex = await list(set.workDir);
+    expect(new Set(work.map((t) => t.threadId))).toEqual(new Set(codex.map((t) => t.id)));
+    // Skein: true creation order, so the far-TZ thread (the oldest) comes last.
+    const sorted = [...work].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    expect(work.map((t) => t.threadId)).toEqual(sorted.map((t) => t.threadId));
+    expect(work.at(-1)?.threadId).toBe(set.farTz);
+    // Codex 0.169 is wrong here: a cwd filter makes it answer in file-name order (local time read
+    // as UTC), so the far-TZ thread comes first.
+    expect(codex.map((t) => t.id)).toEqual([set.farTz, ...work.slice(0, -1).map((t) => t.threadId)]);
+  });
+
   it('finds the named thread by its name', async () => {
     const page = await store.listThreads({ ...everything, searchTerm: 'release notes' });
     expect(page.items.map((t) => t.threadId)).toEqual([set.named]);
