@@ -85,6 +85,11 @@ export class ThreadManager {
   private closed = false;
 
   constructor(options: ThreadManagerOptions) {
+    requireObject(options, 'ThreadManager options');
+    if (typeof options.store !== 'object' || options.store === null)
+      throw ThreadStoreError.invalidRequest('ThreadManager needs a store');
+    if (typeof options.model !== 'object' || options.model === null)
+      throw ThreadStoreError.invalidRequest('ThreadManager needs a model client');
     this.store = options.store;
     this.model = options.model;
     this.defaults = options.defaults ?? {};
@@ -123,6 +128,7 @@ export class ThreadManager {
   /** Starts a new thread (stored lazily: nothing is written before its first turn). */
   async startThread(options: StartThreadOptions = {}): Promise<CodexThread> {
     this.assertOpen();
+    requireObject(options, 'startThread options');
     const start: StartSessionOptions = { ...this.sessionOptions(options) };
     if (options.threadId !== undefined) start.threadId = parseThreadId(options.threadId);
     if (options.ephemeral !== undefined) start.ephemeral = options.ephemeral;
@@ -140,6 +146,7 @@ export class ThreadManager {
    */
   async resumeThread(options: ResumeThreadOptions): Promise<CodexThread> {
     this.assertOpen();
+    requireObject(options, 'resumeThread options');
     const threadId = parseThreadId(options.threadId);
     const existing = this.loaded.get(threadId);
     if (existing && !existing.isShutDown) return existing;
@@ -182,6 +189,7 @@ export class ThreadManager {
    */
   async forkThread(options: ForkThreadOptions): Promise<CodexThread> {
     this.assertOpen();
+    requireObject(options, 'forkThread options');
     const parentId = parseThreadId(options.threadId);
     const parent = this.loaded.get(parentId);
     let history: RolloutItem[];
@@ -271,6 +279,10 @@ export class ThreadManager {
     this.loaded.clear();
     await Promise.all(threads.map((t) => t.shutdown()));
   }
+}
+
+function requireObject(v: unknown, what: string): void {
+  if (typeof v !== 'object' || v === null) throw ThreadStoreError.invalidRequest(`${what} must be an object`);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

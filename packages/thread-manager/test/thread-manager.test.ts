@@ -237,6 +237,18 @@ describe.each(factories)('ThreadManager over $name', (factory) => {
     expect(isThreadStoreError(await errorOf(() => m.getThread(unknown)), 'not_found')).toBe(true);
     expect(isThreadStoreError(await errorOf(() => m.routeOp(unknown, { type: 'interrupt' })), 'not_found')).toBe(true);
     expect(isThreadStoreError(await errorOf(() => m.getThread('../etc/passwd')), 'invalid_request')).toBe(true);
+    for (const call of [
+      () => m.resumeThread(null as never),
+      () => m.forkThread(null as never),
+      () => m.startThread(null as never),
+      () => m.forkThread({ threadId: newThreadId(), turns: -1 }),
+      () => new ThreadManager(null as never),
+    ]) {
+      const err = await errorOf(call);
+      expect(isThreadStoreError(err, 'invalid_request') || isThreadStoreError(err, 'not_found'), String(err)).toBe(
+        true,
+      );
+    }
     const t = await m.startThread();
     expect(isThreadStoreError(await errorOf(m.startThread({ threadId: t.threadId })), 'conflict')).toBe(true);
     expect(m.removeThread(t.threadId)).toBe(t);
