@@ -64,6 +64,15 @@ describe('Codex writes, Skein reads', () => {
     expect(skein).toHaveLength(9);
   });
 
+  it('pages the same way: small pages on both sides give the same sequence', async () => {
+    const skein = await listAllSkein(store, { ...everything, pageSize: 2 });
+    const codex = await withClient(() =>
+      client.listAllThreads({ sourceKinds: ALL_SOURCE_KINDS, modelProviders: [], limit: 2 }),
+    );
+    expect(skein.map((t) => t.threadId)).toEqual(codex.map((t) => t.id));
+    expect(skein.map((t) => t.threadId)).toEqual(codexActive.map((t) => t.id));
+  });
+
   it('lists the same archived threads', async () => {
     const skein = await listAllSkein(store, { ...everything, archived: true });
     expect(skein.map((t) => t.threadId)).toEqual(codexArchived.map((t) => t.id));
