@@ -173,7 +173,8 @@ export class ThreadMetadataAccumulator {
         v.forkedFromId = str(p.forked_from_id);
         v.parentThreadId = str(p.parent_thread_id);
         v.threadSource = str(p.thread_source);
-        const spawn = v.source.kind === 'subagent' && v.source.subagent.kind === 'thread_spawn' ? v.source.subagent : null;
+        const spawn =
+          v.source.kind === 'subagent' && v.source.subagent.kind === 'thread_spawn' ? v.source.subagent : null;
         v.agentNickname = str(p.agent_nickname) ?? spawn?.agentNickname ?? null;
         v.agentRole = str(p.agent_role) ?? spawn?.agentRole ?? null;
         v.agentPath = str(p.agent_path) ?? spawn?.agentPath ?? null;
@@ -193,7 +194,10 @@ export class ThreadMetadataAccumulator {
       const p = item.payload;
       if (!this.cwdFromMeta && v.cwd === null) v.cwd = str(p.cwd);
       if (str(p.model)) v.model = str(p.model);
-      const collab = isObject(p.collaboration_mode) && isObject(p.collaboration_mode.settings) ? p.collaboration_mode.settings : null;
+      const collab =
+        isObject(p.collaboration_mode) && isObject(p.collaboration_mode.settings)
+          ? p.collaboration_mode.settings
+          : null;
       const effort = str(p.effort) ?? (collab ? str(collab.reasoning_effort) : null);
       if (effort) v.reasoningEffort = effort;
       if (p.approval_policy !== undefined) v.approvalMode = policyString(p.approval_policy);

@@ -30,7 +30,9 @@ export function normalizeListParams(params: ListThreadsParams, defaultModelProvi
   const p = params ?? {};
   const pageSize = p.pageSize ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
-    throw ThreadStoreError.invalidRequest(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${String(pageSize)}`);
+    throw ThreadStoreError.invalidRequest(
+      `pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${String(pageSize)}`,
+    );
   const sortKey = p.sortKey ?? 'createdAt';
   if (!SORT_KEYS.includes(sortKey))
     throw ThreadStoreError.invalidRequest(`sortKey must be one of ${SORT_KEYS.join(', ')}, got ${String(sortKey)}`);
@@ -52,7 +54,17 @@ export function normalizeListParams(params: ListThreadsParams, defaultModelProvi
     archived,
     searchTerm,
   ]);
-  return { pageSize, sortKey, sortDirection, allowedSources, modelProviders, cwdFilters, archived, searchTerm, filters };
+  return {
+    pageSize,
+    sortKey,
+    sortDirection,
+    allowedSources,
+    modelProviders,
+    cwdFilters,
+    archived,
+    searchTerm,
+    filters,
+  };
 }
 
 export function sortValue(thread: StoredThread, key: ThreadSortKey): number {
@@ -126,7 +138,8 @@ export function paginateSorted<T>(
     return {
       items,
       nextCursor: from + p.pageSize < sorted.length && last ? mk(threadOf(last), 'next') : null,
-      backwardsCursor: from > 0 ? (first ? mk(threadOf(first), 'prev') : encodeListCursor({ ...c, towards: 'prev' })) : null,
+      backwardsCursor:
+        from > 0 ? (first ? mk(threadOf(first), 'prev') : encodeListCursor({ ...c, towards: 'prev' })) : null,
     };
   }
   let end = sorted.findIndex((x) => cmpAnchor(threadOf(x), c.value, c.threadId) >= 0);
@@ -137,7 +150,8 @@ export function paginateSorted<T>(
   const last = items[items.length - 1];
   return {
     items,
-    nextCursor: end < sorted.length ? (last ? mk(threadOf(last), 'next') : encodeListCursor({ ...c, towards: 'next' })) : null,
+    nextCursor:
+      end < sorted.length ? (last ? mk(threadOf(last), 'next') : encodeListCursor({ ...c, towards: 'next' })) : null,
     backwardsCursor: from > 0 && first ? mk(threadOf(first), 'prev') : null,
   };
 }

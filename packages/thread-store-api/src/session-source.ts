@@ -90,7 +90,12 @@ function subAgentFromJson(v: unknown): SubAgentSource | undefined {
   if (typeof spawn === 'object' && spawn !== null) {
     const s = spawn as Record<string, unknown>;
     if (typeof s.parent_thread_id !== 'string' || typeof s.depth !== 'number') return undefined;
-    const out: { -readonly [K in keyof Extract<SubAgentSource, { kind: 'thread_spawn' }>]: Extract<SubAgentSource, { kind: 'thread_spawn' }>[K] } = {
+    const out: {
+      -readonly [K in keyof Extract<SubAgentSource, { kind: 'thread_spawn' }>]: Extract<
+        SubAgentSource,
+        { kind: 'thread_spawn' }
+      >[K];
+    } = {
       kind: 'thread_spawn',
       parentThreadId: s.parent_thread_id,
       depth: s.depth,
@@ -175,7 +180,13 @@ export function sessionSourceKinds(s: SessionSource): SessionSourceKind[] {
     case 'subagent': {
       const k = s.subagent.kind;
       const specific: SessionSourceKind =
-        k === 'review' ? 'subagent_review' : k === 'compact' ? 'subagent_compact' : k === 'thread_spawn' ? 'subagent_thread_spawn' : 'subagent_other';
+        k === 'review'
+          ? 'subagent_review'
+          : k === 'compact'
+            ? 'subagent_compact'
+            : k === 'thread_spawn'
+              ? 'subagent_thread_spawn'
+              : 'subagent_other';
       return ['subagent', specific];
     }
     default:

@@ -17,7 +17,9 @@ export function isThreadId(value: unknown): value is ThreadId {
 export function parseThreadId(value: unknown, what = 'thread id'): ThreadId {
   if (typeof value !== 'string' || !UUID_RE.test(value)) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value;
-    throw ThreadStoreError.invalidRequest(`invalid ${what} ${shown}: expected a UUID like 0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b`);
+    throw ThreadStoreError.invalidRequest(
+      `invalid ${what} ${shown}: expected a UUID like 0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b`,
+    );
   }
   return value.toLowerCase() as ThreadId;
 }
