@@ -19,7 +19,8 @@ import { turnItems } from './support/skein-writer.js';
 /**
  * A session appends the model's answer while an earlier flush (or a metadata update, which
  * flushes) is still writing. Those items must reach the file: otherwise Codex shows the turn as
- * interrupted and its answer is gone.
+ * interrupted and its answer is gone. (The recorder once cleared its whole buffer after a write,
+ * dropping lines appended during it; a Session's second turn then read back as `interrupted`.)
  */
 describe('items appended while a flush is in flight', () => {
   let mock: MockResponsesServer;
@@ -40,66 +41,55 @@ describe('items appended while a flush is in flight', () => {
     await home?.remove();
   });
 
-  it.fails(
-    // Known gap (thread-store-local recorder): writeOut serializes `this.buffer`, awaits the
-    // write and fsync, then sets `this.buffer = []`, dropping every line appended during the
-    // await; the flush queued after it then finds nothing to write. Seen in real use: a Session's
-    // second turn read back by Codex as `interrupted` with no answer. Fix: take the buffer
-    // (`const lines = this.buffer; this.buffer = []`) before writing, and put it back in front on
-    // failure. When fixed, this test passes and `it.fails` turns red: make it a plain `it`.
-    'keeps every appended item, and Codex reads the turn as completed',
-    async () => {
-      const ids: ThreadId[] = [];
-      for (let run = 0; run < 5; run++) {
-        const threadId = newThreadId();
-        ids.push(threadId);
-        await store.createThread({
-          threadId,
-          source: SessionSources.cli,
-          metadata: { cwd, modelProvider: MOCK_PROVIDER_ID },
-        });
-        const prompt = `turn ${run}: ${'long context '.repeat(20_000)}`.trim();
-        const items = turnItems(cwd, { prompt, reply: defaultReply(`turn ${run}`) });
-        // The turn's start is flushed (materializing the file)…
-        await store.appendItems({ threadId, items: items.slice(0, 2) });
-        await store.flushThread(threadId);
-        // …then the big user message is being written when the answer arrives.
-        await store.appendItems({ threadId, items: items.slice(2, 4) });
-        const inFlight = store.flushThread(threadId);
-        await new Promise((resolve) => setImmediate(resolve));
-        await store.appendItems({ threadId, items: items.slice(4) });
-        await inFlight;
-        await store.flushThread(threadId);
-        await store.shutdownThread(threadId);
-        await store.updateThreadMetadata({
-          threadId,
-          patch: { preview: `turn ${run}`, firstUserMessage: `turn ${run}` },
-        });
-      }
+  it('keeps every appended item, and Codex reads the turn as completed', async () => {
+    const ids: ThreadId[] = [];
+    for (let run = 0; run < 5; run++) {
+      const threadId = newThreadId();
+      ids.push(threadId);
+      await store.createThread({
+        threadId,
+        source: SessionSources.cli,
+        metadata: { cwd, modelProvider: MOCK_PROVIDER_ID },
+      });
+      const prompt = `turn ${run}: ${'long context '.repeat(20_000)}`.trim();
+      const items = turnItems(cwd, { prompt, reply: defaultReply(`turn ${run}`) });
+      // The turn's start is flushed (materializing the file)…
+      await store.appendItems({ threadId, items: items.slice(0, 2) });
+      await store.flushThread(threadId);
+      // …then the big user message is being written when the answer arrives.
+      await store.appendItems({ threadId, items: items.slice(2, 4) });
+      const inFlight = store.flushThread(threadId);
+      await new Promise((resolve) => setImmediate(resolve));
+      await store.appendItems({ threadId, items: items.slice(4) });
+      await inFlight;
+      await store.flushThread(threadId);
+      await store.shutdownThread(threadId);
+      await store.updateThreadMetadata({
+        threadId,
+        patch: { preview: `turn ${run}`, firstUserMessage: `turn ${run}` },
+      });
+    }
 
+    for (const [run, threadId] of ids.entries()) {
+      expect.soft((await skeinHistory(store, threadId)).agent, `run ${run}`).toEqual([defaultReply(`turn ${run}`)]);
+    }
+    const client = await AppServerClient.start(home);
+    try {
       for (const [run, threadId] of ids.entries()) {
-        expect.soft((await skeinHistory(store, threadId)).agent, `run ${run}`).toEqual([defaultReply(`turn ${run}`)]);
+        const read = await client.request<{ thread: AppServerThread }>('thread/read', {
+          threadId,
+          includeTurns: true,
+        });
+        expect
+          .soft(
+            read.thread.turns.map((t) => t.status),
+            `run ${run}`,
+          )
+          .toEqual(['completed']);
+        expect.soft(read.thread.turns.map(turnAgentTexts).flat(), `run ${run}`).toEqual([defaultReply(`turn ${run}`)]);
       }
-      const client = await AppServerClient.start(home);
-      try {
-        for (const [run, threadId] of ids.entries()) {
-          const read = await client.request<{ thread: AppServerThread }>('thread/read', {
-            threadId,
-            includeTurns: true,
-          });
-          expect
-            .soft(
-              read.thread.turns.map((t) => t.status),
-              `run ${run}`,
-            )
-            .toEqual(['completed']);
-          expect
-            .soft(read.thread.turns.map(turnAgentTexts).flat(), `run ${run}`)
-            .toEqual([defaultReply(`turn ${run}`)]);
-        }
-      } finally {
-        await client.close();
-      }
-    },
-  );
+    } finally {
+      await client.close();
+    }
+  });
 });
