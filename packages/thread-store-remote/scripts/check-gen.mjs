@@ -37,14 +37,18 @@ step('buf lint', buf, ['lint']);
 const refs = [];
 if (git('rev-parse', '--verify', '--quiet', 'HEAD~1').status === 0 && hasProtoAt('HEAD~1')) refs.push('HEAD~1');
 const branch = git('rev-parse', '--abbrev-ref', 'HEAD').stdout.trim();
-if (branch !== 'main' && git('rev-parse', '--verify', '--quiet', 'main').status === 0 && hasProtoAt('main')) refs.push('main');
+if (branch !== 'main' && git('rev-parse', '--verify', '--quiet', 'main').status === 0 && hasProtoAt('main'))
+  refs.push('main');
 if (refs.length === 0) process.stdout.write('check:gen: buf breaking skipped: no earlier commit has proto/\n');
-for (const ref of refs) step(`buf breaking against ${ref}`, buf, ['breaking', '--against', `.git#ref=${ref},subdir=proto`]);
+for (const ref of refs)
+  step(`buf breaking against ${ref}`, buf, ['breaking', '--against', `.git#ref=${ref},subdir=proto`]);
 
 step('buf generate', buf, ['generate']);
 const status = git('status', '--porcelain', '--untracked-files=all', '--', path.join(pkg, 'src/gen'));
 if (status.stdout.trim() !== '') {
-  process.stderr.write(`check:gen: regenerating changed committed code; run \`pnpm generate\` and commit:\n${status.stdout}`);
+  process.stderr.write(
+    `check:gen: regenerating changed committed code; run \`pnpm generate\` and commit:\n${status.stdout}`,
+  );
   process.exit(1);
 }
 process.stdout.write('check:gen: ok\n');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { InMemoryThreadStore, isThreadStoreError, newThreadId } from '@skein/thread-store-api';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { RunningThreadStoreServer, ServerLogEntry } from '../src/index.js';
+import type { CallLogEntry, RunningThreadStoreServer, ServerLogEntry } from '../src/index.js';
 import { parseTokenList, RemoteThreadStore, startThreadStoreServer } from '../src/index.js';
 import { createParams, userMessage } from './helpers/fixtures.js';
 
@@ -43,7 +43,11 @@ describe('bearer-token auth', () => {
     const tokensFile = path.join(dir, 'tokens.txt');
     writeFileSync(tokensFile, `# token tenant\n${TOKEN_A} alpha\n\n${TOKEN_B} bravo # second\n`);
     const logs: ServerLogEntry[] = [];
-    server = await startThreadStoreServer({ store: new InMemoryThreadStore(), auth: { tokensFile }, logger: (e) => logs.push(e) });
+    server = await startThreadStoreServer({
+      store: new InMemoryThreadStore(),
+      auth: { tokensFile },
+      logger: (e) => logs.push(e),
+    });
     expect(await codeOf(client().listThreads({}))).toBe('unauthenticated');
     expect(await codeOf(client('wrong-token-0123456789').listThreads({}))).toBe('unauthenticated');
     expect(await codeOf(client(TOKEN_A.slice(0, -1)).listThreads({}))).toBe('unauthenticated');
@@ -52,7 +56,7 @@ describe('bearer-token auth', () => {
     // Streams are guarded too, and the refusal is logged without a tenant.
     const it = client().loadHistory({ threadId: newThreadId() })[Symbol.asyncIterator]();
     expect(await codeOf(it.next())).toBe('unauthenticated');
-    const calls = logs.filter((l) => l.event === 'call');
+    const calls = logs.filter((l): l is CallLogEntry => l.event === 'call');
     expect(calls.filter((l) => l.code === 'unauthenticated' && l.tenant === null).length).toBe(4);
     expect(calls.filter((l) => l.code === 'ok').map((l) => l.tenant)).toEqual(['alpha', 'bravo']);
   });
@@ -106,11 +110,19 @@ describe('token lists', () => {
     ]);
     expect([...parseTokenList(`${TOKEN_A} alpha,${TOKEN_B} bravo`, 't')].length).toBe(2);
     expect([...parseTokenList(JSON.stringify({ [TOKEN_A]: 'alpha' }), 't')]).toEqual([[TOKEN_A, 'alpha']]);
-    expect([...parseTokenList(JSON.stringify([{ token: TOKEN_B, tenant: 'bravo' }]), 't')]).toEqual([[TOKEN_B, 'bravo']]);
+    expect([...parseTokenList(JSON.stringify([{ token: TOKEN_B, tenant: 'bravo' }]), 't')]).toEqual([
+      [TOKEN_B, 'bravo'],
+    ]);
   });
 
   it('rejects short tokens, bad tenants and a token given to two tenants', () => {
-    for (const text of ['short alpha', `${TOKEN_A} ../etc`, `${TOKEN_A} a\n${TOKEN_A} b`, `${TOKEN_A} a extra`, '{bad json']) {
+    for (const text of [
+      'short alpha',
+      `${TOKEN_A} ../etc`,
+      `${TOKEN_A} a\n${TOKEN_A} b`,
+      `${TOKEN_A} a extra`,
+      '{bad json',
+    ]) {
       expect(() => parseTokenList(text, 't')).toThrow();
     }
   });

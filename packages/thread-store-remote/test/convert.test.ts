@@ -3,18 +3,29 @@ import type { SessionSource, StoredThread, ThreadMetadataPatch } from '@skein/th
 import { isThreadStoreError, newThreadId } from '@skein/thread-store-api';
 import { describe, expect, it } from 'vitest';
 import { ThreadMetadataPatchSchema } from '../src/gen/skein/threadstore/v1/patch_pb.js';
-import { CreateThreadRequestSchema, ListThreadsRequestSchema } from '../src/gen/skein/threadstore/v1/thread_store_pb.js';
+import {
+  CreateThreadRequestSchema,
+  ListThreadsRequestSchema,
+} from '../src/gen/skein/threadstore/v1/thread_store_pb.js';
 import { SessionSourceSchema, StoredThreadSchema } from '../src/gen/skein/threadstore/v1/types_pb.js';
-import { createParamsFromProto, createParamsToProto, listParamsFromProto, listParamsToProto } from '../src/internal/convert/params.js';
+import {
+  createParamsFromProto,
+  createParamsToProto,
+  listParamsFromProto,
+  listParamsToProto,
+} from '../src/internal/convert/params.js';
 import { patchFromProto, patchToProto } from '../src/internal/convert/patch.js';
 import { sessionSourceFromProto, sessionSourceToProto } from '../src/internal/convert/session-source.js';
 import { storedThreadFromProto, storedThreadToProto } from '../src/internal/convert/thread.js';
 
 // Everything goes through the binary wire form, as it does between client and server.
 const viaWire = {
-  source: (s: SessionSource) => sessionSourceFromProto(fromBinary(SessionSourceSchema, toBinary(SessionSourceSchema, sessionSourceToProto(s)))),
-  thread: (t: StoredThread) => storedThreadFromProto(fromBinary(StoredThreadSchema, toBinary(StoredThreadSchema, storedThreadToProto(t)))),
-  patch: (p: ThreadMetadataPatch) => patchFromProto(fromBinary(ThreadMetadataPatchSchema, toBinary(ThreadMetadataPatchSchema, patchToProto(p)))),
+  source: (s: SessionSource) =>
+    sessionSourceFromProto(fromBinary(SessionSourceSchema, toBinary(SessionSourceSchema, sessionSourceToProto(s)))),
+  thread: (t: StoredThread) =>
+    storedThreadFromProto(fromBinary(StoredThreadSchema, toBinary(StoredThreadSchema, storedThreadToProto(t)))),
+  patch: (p: ThreadMetadataPatch) =>
+    patchFromProto(fromBinary(ThreadMetadataPatchSchema, toBinary(ThreadMetadataPatchSchema, patchToProto(p)))),
 };
 
 const SOURCES: SessionSource[] = [
@@ -31,7 +42,14 @@ const SOURCES: SessionSource[] = [
   { kind: 'subagent', subagent: { kind: 'thread_spawn', parentThreadId: newThreadId(), depth: 2 } },
   {
     kind: 'subagent',
-    subagent: { kind: 'thread_spawn', parentThreadId: newThreadId(), depth: 1, agentPath: null, agentNickname: 'Ada', agentRole: '' },
+    subagent: {
+      kind: 'thread_spawn',
+      parentThreadId: newThreadId(),
+      depth: 1,
+      agentPath: null,
+      agentNickname: 'Ada',
+      agentRole: '',
+    },
   },
   { kind: 'unknown' },
   { kind: 'unknown', raw: 'future_source' },
@@ -63,7 +81,13 @@ function fullThread(): StoredThread {
     gitInfo: { sha: 'abc', branch: null, originUrl: 'https://x/y.git' },
     approvalMode: 'on-request',
     sandboxPolicy: { type: 'workspace-write', network_access: false, extra: [1, { deep: null }] },
-    tokenUsage: { inputTokens: 1, cachedInputTokens: 2, outputTokens: 3, reasoningOutputTokens: 4, totalTokens: 2 ** 40 },
+    tokenUsage: {
+      inputTokens: 1,
+      cachedInputTokens: 2,
+      outputTokens: 3,
+      reasoningOutputTokens: 4,
+      totalTokens: 2 ** 40,
+    },
     firstUserMessage: 'first',
     historyMode: 'paginated',
     memoryMode: 'disabled',
@@ -162,9 +186,16 @@ describe('wire conversions are lossless', () => {
       createdAt: new Date(1_700_000_000_001),
       metadata: { cwd: '/w', modelProvider: 'p', memoryMode: 'disabled' as const },
     };
-    const wire = fromBinary(CreateThreadRequestSchema, toBinary(CreateThreadRequestSchema, createParamsToProto(params)));
+    const wire = fromBinary(
+      CreateThreadRequestSchema,
+      toBinary(CreateThreadRequestSchema, createParamsToProto(params)),
+    );
     expect(createParamsFromProto(wire)).toStrictEqual(params);
-    const minimal = { threadId: newThreadId(), source: { kind: 'cli' } as SessionSource, metadata: { cwd: '', modelProvider: 'x' } };
+    const minimal = {
+      threadId: newThreadId(),
+      source: { kind: 'cli' } as SessionSource,
+      metadata: { cwd: '', modelProvider: 'x' },
+    };
     expect(createParamsFromProto(createParamsToProto(minimal))).toStrictEqual(minimal);
   });
 
@@ -184,7 +215,10 @@ describe('wire conversions are lossless', () => {
         searchTerm: 'needle',
       },
     ]) {
-      const wire = fromBinary(ListThreadsRequestSchema, toBinary(ListThreadsRequestSchema, create(ListThreadsRequestSchema, listParamsToProto(params))));
+      const wire = fromBinary(
+        ListThreadsRequestSchema,
+        toBinary(ListThreadsRequestSchema, create(ListThreadsRequestSchema, listParamsToProto(params))),
+      );
       expect(listParamsFromProto(wire)).toStrictEqual(params);
     }
   });

@@ -1,6 +1,12 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { ThreadStoreErrorCode } from '@skein/thread-store-api';
-import { InMemoryThreadStore, isThreadStoreError, newThreadId, THREAD_STORE_ERROR_CODES, ThreadStoreError } from '@skein/thread-store-api';
+import {
+  InMemoryThreadStore,
+  isThreadStoreError,
+  newThreadId,
+  THREAD_STORE_ERROR_CODES,
+  ThreadStoreError,
+} from '@skein/thread-store-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GRPC_STATUS_OF_ERROR_CODE } from '../src/index.js';
 import { fromConnectError, toConnectError } from '../src/internal/convert/errors.js';
@@ -69,7 +75,9 @@ describe.each(['grpc', 'connect'] as const)('error mapping over %s', (protocol) 
     const store = served.client({ protocol });
     expect(isThreadStoreError(await caught(store.readThread({ threadId: newThreadId() })), 'not_found')).toBe(true);
     expect(isThreadStoreError(await caught(store.flushThread(newThreadId())), 'not_found')).toBe(true);
-    expect(isThreadStoreError(await caught(store.readThread({ threadId: '../etc' as never })), 'invalid_request')).toBe(true);
+    expect(isThreadStoreError(await caught(store.readThread({ threadId: '../etc' as never })), 'invalid_request')).toBe(
+      true,
+    );
   });
 });
 

@@ -50,7 +50,10 @@ describe('faults', () => {
     const home = tempHome();
     let running: { server: RunningThreadStoreServer; close: () => Promise<void> } = await startOver(home);
     const port = running.server.port;
-    const client = new RemoteThreadStore({ baseUrl: running.server.url, retry: { maxAttempts: 2, initialDelayMs: 10 } });
+    const client = new RemoteThreadStore({
+      baseUrl: running.server.url,
+      retry: { maxAttempts: 2, initialDelayMs: 10 },
+    });
     cleanups.push(() => client.close());
     const id = newThreadId();
     await client.createThread(createParams(id));
@@ -60,8 +63,12 @@ describe('faults', () => {
     await running.close();
     const down = await client.listThreads({}).catch((e: unknown) => e);
     expect(isThreadStoreError(down, 'unavailable')).toBe(true);
-    expect((down as Error).message).toMatch(new RegExp(`remote thread store at http://127\\.0\\.0\\.1:${port} is unavailable`));
-    const writeDown = await client.appendItems({ threadId: id, items: [userMessage('lost?')] }).catch((e: unknown) => e);
+    expect((down as Error).message).toMatch(
+      new RegExp(`remote thread store at http://127\\.0\\.0\\.1:${port} is unavailable`),
+    );
+    const writeDown = await client
+      .appendItems({ threadId: id, items: [userMessage('lost?')] })
+      .catch((e: unknown) => e);
     expect(isThreadStoreError(writeDown, 'unavailable')).toBe(true);
 
     running = await startOver(home, port);
@@ -74,14 +81,20 @@ describe('faults', () => {
     await client.resumeThread({ threadId: id });
     await client.appendItems({ threadId: id, items: [userMessage('after restart')] });
     await client.flushThread(id);
-    expect(messages(await collectHistory(client.loadHistory({ threadId: id })))).toEqual(['before restart', 'after restart']);
+    expect(messages(await collectHistory(client.loadHistory({ threadId: id })))).toEqual([
+      'before restart',
+      'after restart',
+    ]);
   });
 
   it('retries a read until the server is back', async () => {
     const home = tempHome();
     const first = await startOver(home);
     const port = first.server.port;
-    const client = new RemoteThreadStore({ baseUrl: first.server.url, retry: { maxAttempts: 12, initialDelayMs: 50, maxDelayMs: 1000 } });
+    const client = new RemoteThreadStore({
+      baseUrl: first.server.url,
+      retry: { maxAttempts: 12, initialDelayMs: 50, maxDelayMs: 1000 },
+    });
     cleanups.push(() => client.close());
     await client.listThreads({});
     await first.close();
@@ -96,9 +109,13 @@ describe('faults', () => {
     const logs: ServerLogEntry[] = [];
     const { server } = await startOver(home, 0, { leaseMs: 500, logs });
     const id = newThreadId();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'helpers/append-child.ts'), server.url, id], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(here, 'helpers/append-child.ts'), server.url, id],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -107,7 +124,10 @@ describe('faults', () => {
     cleanups.push(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
-    await waitFor(() => (out.match(/flushed/g) ?? []).length >= 5 || child.exitCode !== null, `the child to flush (stderr: ${err})`);
+    await waitFor(
+      () => (out.match(/flushed/g) ?? []).length >= 5 || child.exitCode !== null,
+      `the child to flush (stderr: ${err})`,
+    );
     expect(child.exitCode).toBeNull();
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');

@@ -63,7 +63,11 @@ describe('live-writer leases', () => {
     const gone = silentClient(served.server.url, 'client-that-vanished');
     const id = newThreadId();
     const p = createParams(id);
-    await gone.createThread({ threadId: id, source: { kind: 1 }, metadata: { cwd: p.metadata.cwd, modelProvider: 'openai' } });
+    await gone.createThread({
+      threadId: id,
+      source: { kind: 1 },
+      metadata: { cwd: p.metadata.cwd, modelProvider: 'openai' },
+    });
     const item = (t: string) => enc.encode(JSON.stringify(userMessage(t)));
     await gone.appendItems({ threadId: id, itemsJson: [item('flushed')] });
     await gone.flushThread({ threadId: id });

@@ -34,7 +34,9 @@ describe('server limits', () => {
   it('refuses a message above maxMessageBytes with resource_exhausted, and keeps serving', async () => {
     served = await serve(undefined, { limits: { maxMessageBytes: 64 * 1024 } });
     const { store, id } = await liveThread(served);
-    expect(await codeOf(store.appendItems({ threadId: id, items: [bulkyItem(1, 100 * 1024)] }))).toBe('resource_exhausted');
+    expect(await codeOf(store.appendItems({ threadId: id, items: [bulkyItem(1, 100 * 1024)] }))).toBe(
+      'resource_exhausted',
+    );
     await store.appendItems({ threadId: id, items: [bulkyItem(2, 1024)] });
     await store.flushThread(id);
     expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(2);
@@ -76,7 +78,9 @@ describe('server limits', () => {
     const splitter = served.client({ maxAppendItems: 1, clientId: store.clientId });
     expect(await codeOf(splitter.appendItems({ threadId: id, items }))).toBe('invalid_request');
     await store.flushThread(id);
-    expect((await collectHistory(store.loadHistory({ threadId: id }))).filter((i) => i.type === 'event_msg').length).toBe(1);
+    expect(
+      (await collectHistory(store.loadHistory({ threadId: id }))).filter((i) => i.type === 'event_msg').length,
+    ).toBe(1);
   });
 
   it('refuses history streams beyond maxConcurrentStreams with resource_exhausted', async () => {

@@ -20,7 +20,10 @@ interface Peak {
   heapGrowth: number;
 }
 
-function run(script: string, args: string[]): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string } {
+function run(
+  script: string,
+  args: string[],
+): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string } {
   const child = spawn(process.execPath, [...NODE_ARGS, path.join(here, 'helpers', script), ...args]);
   let out = '';
   let err = '';
@@ -53,16 +56,20 @@ async function serverPeak(): Promise<Peak> {
 }
 
 describe('a 200 MiB history streams with bounded memory on both sides', () => {
-  it.each(['load', 'read'] as const)('%s', async (mode) => {
-    const client = run('big-history-client.ts', [url, threadId, mode]);
-    const code = await new Promise<number | null>((r) => client.child.once('exit', r));
-    expect(code, client.err()).toBe(0);
-    const got = JSON.parse(client.out().trim()) as Peak & { items: number; bytes: number; inOrder: boolean };
-    expect(got.items).toBe(ITEMS);
-    expect(got.bytes).toBe(HISTORY_BYTES);
-    expect(got.inOrder).toBe(true);
-    expect(got.rssGrowth).toBeLessThan(BOUND);
-    const peak = await serverPeak();
-    expect(peak.rssGrowth).toBeLessThan(BOUND);
-  }, 120_000);
+  it.each(['load', 'read'] as const)(
+    '%s',
+    async (mode) => {
+      const client = run('big-history-client.ts', [url, threadId, mode]);
+      const code = await new Promise<number | null>((r) => client.child.once('exit', r));
+      expect(code, client.err()).toBe(0);
+      const got = JSON.parse(client.out().trim()) as Peak & { items: number; bytes: number; inOrder: boolean };
+      expect(got.items).toBe(ITEMS);
+      expect(got.bytes).toBe(HISTORY_BYTES);
+      expect(got.inOrder).toBe(true);
+      expect(got.rssGrowth).toBeLessThan(BOUND);
+      const peak = await serverPeak();
+      expect(peak.rssGrowth).toBeLessThan(BOUND);
+    },
+    120_000,
+  );
 });

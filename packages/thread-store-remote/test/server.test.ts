@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { ListThreadsParams, ThreadPage } from '@skein/thread-store-api';
-import { collectHistory, InMemoryThreadStore, InMemoryThreadStorage, isThreadStoreError, newThreadId } from '@skein/thread-store-api';
+import {
+  collectHistory,
+  InMemoryThreadStore,
+  InMemoryThreadStorage,
+  isThreadStoreError,
+  newThreadId,
+} from '@skein/thread-store-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallLogEntry, RunningThreadStoreServer } from '../src/index.js';
 import { RemoteThreadStore, startThreadStoreServer } from '../src/index.js';
@@ -50,7 +56,9 @@ describe('graceful shutdown', () => {
     // The live writer was flushed and closed: a fresh store over the same storage resumes it.
     const after = new InMemoryThreadStore({ storage });
     await after.resumeThread({ threadId: id });
-    const texts = (await collectHistory(after.loadHistory({ threadId: id }))).map((i) => (i.payload as { message?: string }).message);
+    const texts = (await collectHistory(after.loadHistory({ threadId: id }))).map(
+      (i) => (i.payload as { message?: string }).message,
+    );
     expect(texts).toContain('appended before shutdown');
     await after.close();
     // The server did not own the store it was given.

@@ -11,7 +11,9 @@ let items = 0;
 let bytes = 0;
 let inOrder = true;
 const history: AsyncIterable<RolloutItem> | undefined =
-  mode === 'load' ? store.loadHistory({ threadId }) : (await store.readThread({ threadId, includeHistory: true })).history;
+  mode === 'load'
+    ? store.loadHistory({ threadId })
+    : (await store.readThread({ threadId, includeHistory: true })).history;
 for await (const item of history ?? []) {
   const text = (item.payload as { content: { text: string }[] }).content[0]!.text;
   if (!text.startsWith(`${items}:`)) inOrder = false;

@@ -17,6 +17,10 @@ export function agentMessage(text: string): RolloutItem {
 export function bulkyItem(i: number, size: number): RolloutItem {
   return {
     type: 'response_item',
-    payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `${i}:`.padEnd(size, 'x') }] },
+    payload: {
+      type: 'message',
+      role: 'assistant',
+      content: [{ type: 'output_text', text: `${i}:`.padEnd(size, 'x') }],
+    },
   };
 }

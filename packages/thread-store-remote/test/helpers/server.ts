@@ -1,6 +1,11 @@
 import type { ThreadStore } from '@skein/thread-store-api';
 import { InMemoryThreadStore } from '@skein/thread-store-api';
-import type { RemoteThreadStoreOptions, RunningThreadStoreServer, ServerLogEntry, StartThreadStoreServerOptions } from '../../src/index.js';
+import type {
+  RemoteThreadStoreOptions,
+  RunningThreadStoreServer,
+  ServerLogEntry,
+  StartThreadStoreServerOptions,
+} from '../../src/index.js';
 import { RemoteThreadStore, startThreadStoreServer } from '../../src/index.js';
 
 export interface Served {
@@ -16,7 +21,11 @@ type Extra = Partial<Omit<StartThreadStoreServerOptions, 'store' | 'storeForTena
 /** A real HTTP/2 server on 127.0.0.1:0 over `backend`, plus clients that get closed with it. */
 export async function serve(backend: ThreadStore = new InMemoryThreadStore(), extra: Extra = {}): Promise<Served> {
   const logs: ServerLogEntry[] = [];
-  const server = await startThreadStoreServer({ ...extra, store: backend, logger: (e) => logs.push(e) } as StartThreadStoreServerOptions);
+  const server = await startThreadStoreServer({
+    ...extra,
+    store: backend,
+    logger: (e) => logs.push(e),
+  } as StartThreadStoreServerOptions);
   const clients: RemoteThreadStore[] = [];
   return {
     server,

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import type { CallOptions, Client, Interceptor, Transport } from '@connectrpc/connect';
 import { createClient } from '@connectrpc/connect';
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  Http2SessionManager,
+} from '@connectrpc/connect-node';
 import type {
   AppendItemsParams,
   ArchiveThreadParams,
@@ -24,9 +29,18 @@ import type {
   ThreadStoreCapabilities,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
-import { normalizeListParams, parseThreadId, rolloutItemProblem, ThreadStoreError, validatePatch } from '@skein/thread-store-api';
+import {
+  normalizeListParams,
+  parseThreadId,
+  rolloutItemProblem,
+  ThreadStoreError,
+  validatePatch,
+} from '@skein/thread-store-api';
 import type { ReadThreadResponse } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
-import { ThreadStoreService, UpdateThreadMetadataRequestSchema } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
+import {
+  ThreadStoreService,
+  UpdateThreadMetadataRequestSchema,
+} from '../../gen/skein/threadstore/v1/thread_store_pb.js';
 import { fromConnectError } from '../convert/errors.js';
 import { jsonBytes, parseJsonBytes } from '../convert/json-bytes.js';
 import { createParamsToProto, listParamsToProto, resumeParamsToProto, searchParamsToProto } from '../convert/params.js';
@@ -101,7 +115,9 @@ export class RemoteThreadStore implements ThreadStore {
     try {
       url = new URL(options.baseUrl);
     } catch {
-      throw ThreadStoreError.invalidRequest(`baseUrl ${JSON.stringify(options.baseUrl)} is not a URL; expected e.g. http://127.0.0.1:7070`);
+      throw ThreadStoreError.invalidRequest(
+        `baseUrl ${JSON.stringify(options.baseUrl)} is not a URL; expected e.g. http://127.0.0.1:7070`,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw ThreadStoreError.invalidRequest(`baseUrl must be http:// or https://, got ${url.protocol}`);
@@ -115,13 +131,22 @@ export class RemoteThreadStore implements ThreadStore {
     const tlsOptions: { ca?: string | Buffer; rejectUnauthorized?: boolean } = {};
     if (options.tls?.ca !== undefined) tlsOptions.ca = options.tls.ca;
     if (options.tls?.rejectUnauthorized !== undefined) tlsOptions.rejectUnauthorized = options.tls.rejectUnauthorized;
-    this.session = new Http2SessionManager(this.baseUrl, { pingIntervalMs: 15_000, pingIdleConnection: false, idleConnectionTimeoutMs: 60_000 }, tlsOptions);
+    this.session = new Http2SessionManager(
+      this.baseUrl,
+      { pingIntervalMs: 15_000, pingIdleConnection: false, idleConnectionTimeoutMs: 60_000 },
+      tlsOptions,
+    );
     const headers: Interceptor = (next) => (req) => {
       req.header.set(CLIENT_ID_HEADER, this.clientId);
       if (options.token !== undefined) req.header.set('authorization', `Bearer ${options.token}`);
       return next(req);
     };
-    const common = { baseUrl: this.baseUrl, httpVersion: '2' as const, sessionManager: this.session, interceptors: [headers] };
+    const common = {
+      baseUrl: this.baseUrl,
+      httpVersion: '2' as const,
+      sessionManager: this.session,
+      interceptors: [headers],
+    };
     const protocol = options.protocol ?? 'grpc';
     const transport: Transport =
       protocol === 'connect'
@@ -135,7 +160,8 @@ export class RemoteThreadStore implements ThreadStore {
   // ---- plumbing -------------------------------------------------------------------------------
 
   private ensureOpen(method: string): void {
-    if (this.closed) throw ThreadStoreError.invalidRequest(`${method} called on a closed RemoteThreadStore; create a new one`);
+    if (this.closed)
+      throw ThreadStoreError.invalidRequest(`${method} called on a closed RemoteThreadStore; create a new one`);
   }
 
   private mapError(e: unknown, method: string): ThreadStoreError {
@@ -150,7 +176,8 @@ export class RemoteThreadStore implements ThreadStore {
         return await fn({ timeoutMs: this.timeoutMs });
       } catch (e) {
         const err = this.mapError(e, method);
-        if (!idempotent || err.code !== 'unavailable' || attempt + 1 >= this.retry.maxAttempts || this.closed) throw err;
+        if (!idempotent || err.code !== 'unavailable' || attempt + 1 >= this.retry.maxAttempts || this.closed)
+          throw err;
         await sleep(backoffMs(this.retry, attempt));
       }
     }
@@ -176,7 +203,11 @@ export class RemoteThreadStore implements ThreadStore {
           r = await it.next();
         } catch (e) {
           if (timedOut)
-            throw new ThreadStoreError('unavailable', `remote thread store at ${this.baseUrl} sent nothing on ${method} for ${this.timeoutMs} ms; retry`, { cause: e });
+            throw new ThreadStoreError(
+              'unavailable',
+              `remote thread store at ${this.baseUrl} sent nothing on ${method} for ${this.timeoutMs} ms; retry`,
+              { cause: e },
+            );
           throw this.mapError(e, method);
         } finally {
           clearTimeout(timer);
@@ -304,7 +335,11 @@ export class RemoteThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     let delivered = alreadyDelivered;
     for (let attempt = 0; ; attempt++) {
-      const req = { threadId, skipItems: BigInt(delivered), ...(params.includeArchived === undefined ? {} : { includeArchived: params.includeArchived }) };
+      const req = {
+        threadId,
+        skipItems: BigInt(delivered),
+        ...(params.includeArchived === undefined ? {} : { includeArchived: params.includeArchived }),
+      };
       try {
         for await (const res of this.pull('LoadHistory', (o) => this.client.loadHistory(req, o))) {
           attempt = 0;
@@ -326,13 +361,19 @@ export class RemoteThreadStore implements ThreadStore {
   async readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory> {
     const threadId = parseThreadId(params?.threadId);
     const includeHistory = params.includeHistory === true;
-    const req = { threadId, includeHistory, ...(params.includeArchived === undefined ? {} : { includeArchived: params.includeArchived }) };
+    const req = {
+      threadId,
+      includeHistory,
+      ...(params.includeArchived === undefined ? {} : { includeArchived: params.includeArchived }),
+    };
     const open = async (): Promise<{ thread: StoredThread; rest: AsyncGenerator<ReadThreadResponse> }> => {
       const stream = this.pull('ReadThread', (o) => this.client.readThread(req, o));
       const first = await stream.next();
       if (first.done || first.value.part.case !== 'thread') {
         await stream.return(undefined);
-        throw ThreadStoreError.internal(`remote thread store at ${this.baseUrl} answered ReadThread without the thread`);
+        throw ThreadStoreError.internal(
+          `remote thread store at ${this.baseUrl} answered ReadThread without the thread`,
+        );
       }
       return { thread: storedThreadFromProto(first.value.part.value), rest: stream };
     };
@@ -345,7 +386,10 @@ export class RemoteThreadStore implements ThreadStore {
   }
 
   /** The history part of a ReadThread stream; if the stream breaks, LoadHistory fetches the rest. */
-  private async *readHistory(rest: AsyncGenerator<ReadThreadResponse>, params: ReadThreadParams): AsyncGenerator<RolloutItem> {
+  private async *readHistory(
+    rest: AsyncGenerator<ReadThreadResponse>,
+    params: ReadThreadParams,
+  ): AsyncGenerator<RolloutItem> {
     let delivered = 0;
     try {
       for await (const res of rest) {
@@ -450,7 +494,9 @@ export class RemoteThreadStore implements ThreadStore {
       const live = [...this.live];
       this.live.clear();
       await Promise.all(
-        live.map((threadId) => this.client.shutdownThread({ threadId }, { timeoutMs: this.timeoutMs }).catch(() => undefined)),
+        live.map((threadId) =>
+          this.client.shutdownThread({ threadId }, { timeoutMs: this.timeoutMs }).catch(() => undefined),
+        ),
       );
       this.session.abort();
     })();

@@ -16,8 +16,13 @@ export interface ResolvedRetry {
 
 export function resolveRetry(r: RetryOptions | false | undefined): ResolvedRetry {
   if (r === false) return { maxAttempts: 1, initialDelayMs: 0, maxDelayMs: 0 };
-  const out = { maxAttempts: r?.maxAttempts ?? 4, initialDelayMs: r?.initialDelayMs ?? 100, maxDelayMs: r?.maxDelayMs ?? 2000 };
-  if (!Number.isInteger(out.maxAttempts) || out.maxAttempts < 1) throw new RangeError('retry.maxAttempts must be an integer >= 1');
+  const out = {
+    maxAttempts: r?.maxAttempts ?? 4,
+    initialDelayMs: r?.initialDelayMs ?? 100,
+    maxDelayMs: r?.maxDelayMs ?? 2000,
+  };
+  if (!Number.isInteger(out.maxAttempts) || out.maxAttempts < 1)
+    throw new RangeError('retry.maxAttempts must be an integer >= 1');
   return out;
 }
 

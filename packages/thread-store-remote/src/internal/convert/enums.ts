@@ -1,4 +1,9 @@
-import type { HistoryMode as ApiHistoryMode, MemoryMode as ApiMemoryMode, SortDirection as ApiSortDirection, ThreadSortKey as ApiSortKey } from '@skein/thread-store-api';
+import type {
+  HistoryMode as ApiHistoryMode,
+  MemoryMode as ApiMemoryMode,
+  SortDirection as ApiSortDirection,
+  ThreadSortKey as ApiSortKey,
+} from '@skein/thread-store-api';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { SortDirection, ThreadSortKey } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
 import { HistoryMode, MemoryMode } from '../../gen/skein/threadstore/v1/types_pb.js';

@@ -71,7 +71,8 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
   if (isThreadStoreError(e)) return e;
   const ce = ConnectError.from(e);
   const detail = ce.findDetails(ThreadStoreErrorDetailSchema)[0];
-  if (detail && isThreadStoreErrorCode(detail.code)) return new ThreadStoreError(detail.code, ce.rawMessage, { cause: ce });
+  if (detail && isThreadStoreErrorCode(detail.code))
+    return new ThreadStoreError(detail.code, ce.rawMessage, { cause: ce });
   const where = `remote thread store at ${ctx.baseUrl}`;
   const tls = tlsFailure(ce);
   if (tls !== undefined)
@@ -94,7 +95,9 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
         { cause: ce },
       );
     case Code.Canceled:
-      return new ThreadStoreError('unavailable', `${ctx.method} on the ${where} was cancelled: ${ce.rawMessage}`, { cause: ce });
+      return new ThreadStoreError('unavailable', `${ctx.method} on the ${where} was cancelled: ${ce.rawMessage}`, {
+        cause: ce,
+      });
     case Code.ResourceExhausted:
       return new ThreadStoreError(
         'resource_exhausted',
@@ -102,7 +105,11 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
         { cause: ce },
       );
     case Code.Unauthenticated:
-      return new ThreadStoreError('unauthenticated', `${where} refused ${ctx.method}: ${ce.rawMessage}; check the token`, { cause: ce });
+      return new ThreadStoreError(
+        'unauthenticated',
+        `${where} refused ${ctx.method}: ${ce.rawMessage}; check the token`,
+        { cause: ce },
+      );
     case Code.Unknown:
     case Code.Internal:
     case Code.DataLoss:
@@ -118,7 +125,8 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
 function tlsFailure(e: unknown): string | undefined {
   for (let c: unknown = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
     const code = (c as { code?: unknown }).code;
-    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return `${code}: ${c.message}`;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))
+      return `${code}: ${c.message}`;
   }
   return undefined;
 }

@@ -17,8 +17,22 @@ import {
   SessionSourceFilterSchema,
   StringListSchema,
 } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
-import type { CreateThreadRequest, ListFilters, ResumeThreadRequest, SessionSourceFilter } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
-import { historyModeFromProto, historyModeToProto, memoryModeFromProto, memoryModeToProto, sortDirectionFromProto, sortDirectionToProto, sortKeyFromProto, sortKeyToProto } from './enums.js';
+import type {
+  CreateThreadRequest,
+  ListFilters,
+  ResumeThreadRequest,
+  SessionSourceFilter,
+} from '../../gen/skein/threadstore/v1/thread_store_pb.js';
+import {
+  historyModeFromProto,
+  historyModeToProto,
+  memoryModeFromProto,
+  memoryModeToProto,
+  sortDirectionFromProto,
+  sortDirectionToProto,
+  sortKeyFromProto,
+  sortKeyToProto,
+} from './enums.js';
 import { jsonBytes, parseJsonBytes } from './json-bytes.js';
 import { nullableFromProto, nullableToProto } from './nullable.js';
 import { sessionSourceFromProto, sessionSourceToProto } from './session-source.js';
@@ -76,7 +90,8 @@ export function createParamsFromProto(r: CreateThreadRequest): CreateThreadParam
   if (threadSource !== undefined) out.threadSource = threadSource;
   if (r.originator !== undefined) out.originator = r.originator;
   if (r.cliVersion !== undefined) out.cliVersion = r.cliVersion;
-  if (r.baseInstructionsJson !== undefined) out.baseInstructions = parseJsonBytes(r.baseInstructionsJson, 'baseInstructions');
+  if (r.baseInstructionsJson !== undefined)
+    out.baseInstructions = parseJsonBytes(r.baseInstructionsJson, 'baseInstructions');
   if (r.dynamicToolsJson !== undefined) {
     const tools = parseJsonBytes(r.dynamicToolsJson, 'dynamicTools');
     if (!Array.isArray(tools)) throw ThreadStoreError.invalidRequest('dynamicTools must be a JSON array');
@@ -168,17 +183,24 @@ export function listParamsToProto(p: ListThreadsParams): { filters: ListFilters;
   return out;
 }
 
-export function listParamsFromProto(r: { filters?: ListFilters | undefined; searchTerm?: string | undefined }): ListThreadsParams {
+export function listParamsFromProto(r: {
+  filters?: ListFilters | undefined;
+  searchTerm?: string | undefined;
+}): ListThreadsParams {
   const out: ListThreadsParams = listFiltersFromProto(r.filters);
   if (r.searchTerm !== undefined) out.searchTerm = r.searchTerm;
   return out;
 }
 
 export function searchParamsToProto(p: SearchThreadsParams): { filters: ListFilters; searchTerm: string } {
-  if (typeof p.searchTerm !== 'string') throw ThreadStoreError.invalidRequest('searchThreads needs a searchTerm string');
+  if (typeof p.searchTerm !== 'string')
+    throw ThreadStoreError.invalidRequest('searchThreads needs a searchTerm string');
   return { filters: listFiltersToProto(p), searchTerm: p.searchTerm };
 }
 
-export function searchParamsFromProto(r: { filters?: ListFilters | undefined; searchTerm: string }): SearchThreadsParams {
+export function searchParamsFromProto(r: {
+  filters?: ListFilters | undefined;
+  searchTerm: string;
+}): SearchThreadsParams {
   return { ...listFiltersFromProto(r.filters), searchTerm: r.searchTerm };
 }

@@ -1,5 +1,9 @@
 import { create } from '@bufbuild/protobuf';
-import type { Clearable, GitInfoPatch as ApiGitInfoPatch, ThreadMetadataPatch as ApiPatch } from '@skein/thread-store-api';
+import type {
+  Clearable,
+  GitInfoPatch as ApiGitInfoPatch,
+  ThreadMetadataPatch as ApiPatch,
+} from '@skein/thread-store-api';
 import {
   GitInfoFieldsPatchSchema,
   GitInfoPatchSchema,
@@ -30,7 +34,10 @@ function op<T, U>(v: Clearable<T>, map: (x: T) => U): Op<U> | undefined {
   return { case: 'set', value: map(v) };
 }
 
-function back<T, U>(o: { case: 'set'; value: T } | { case: 'clear'; value: boolean } | { case: undefined; value?: undefined } | undefined, map: (x: T) => U): U | null | undefined {
+function back<T, U>(
+  o: { case: 'set'; value: T } | { case: 'clear'; value: boolean } | { case: undefined; value?: undefined } | undefined,
+  map: (x: T) => U,
+): U | null | undefined {
   if (o === undefined || o.case === undefined) return undefined;
   if (o.case === 'clear') return null;
   return map(o.value);
@@ -90,7 +97,8 @@ export function patchToProto(patch: ApiPatch): ThreadMetadataPatch {
   }
   const source = op(patch.source, sessionSourceToProto);
   if (source) out.source = create(SessionSourcePatchSchema, { op: source });
-  if (patch.sandboxPolicy !== undefined) out.sandboxPolicyJson = jsonBytes(patch.sandboxPolicy, 'patch field "sandboxPolicy"');
+  if (patch.sandboxPolicy !== undefined)
+    out.sandboxPolicyJson = jsonBytes(patch.sandboxPolicy, 'patch field "sandboxPolicy"');
   const usage = op(patch.tokenUsage, tokenUsageToProto);
   if (usage) out.tokenUsage = create(TokenUsagePatchSchema, { op: usage });
   const memory = op(patch.memoryMode, memoryModeToProto);
@@ -123,7 +131,8 @@ export function patchFromProto(p: ThreadMetadataPatch | undefined): ApiPatch {
   }
   const source = back(p.source?.op, sessionSourceFromProto);
   if (source !== undefined) out.source = source;
-  if (p.sandboxPolicyJson !== undefined) out.sandboxPolicy = parseJsonBytes(p.sandboxPolicyJson, 'patch field "sandboxPolicy"');
+  if (p.sandboxPolicyJson !== undefined)
+    out.sandboxPolicy = parseJsonBytes(p.sandboxPolicyJson, 'patch field "sandboxPolicy"');
   const usage = back(p.tokenUsage?.op, tokenUsageFromProto);
   if (usage !== undefined) out.tokenUsage = usage;
   const memory = back(p.memoryMode?.op, memoryModeFromProto);

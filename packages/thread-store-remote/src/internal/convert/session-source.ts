@@ -33,7 +33,9 @@ function subAgentToProto(s: ApiSubAgentSource): SubAgentSource {
       return create(SubAgentSourceSchema, { kind: SubAgentKind.THREAD_SPAWN, threadSpawn: spawn });
     }
     default:
-      throw ThreadStoreError.invalidRequest(`unknown sub-agent source kind ${JSON.stringify((s as { kind?: unknown }).kind)}`);
+      throw ThreadStoreError.invalidRequest(
+        `unknown sub-agent source kind ${JSON.stringify((s as { kind?: unknown }).kind)}`,
+      );
   }
 }
 
@@ -60,7 +62,9 @@ export function sessionSourceToProto(s: ApiSessionSource): SessionSource {
       return out;
     }
     default:
-      throw ThreadStoreError.invalidRequest(`unknown session source kind ${JSON.stringify((s as { kind?: unknown }).kind)}`);
+      throw ThreadStoreError.invalidRequest(
+        `unknown session source kind ${JSON.stringify((s as { kind?: unknown }).kind)}`,
+      );
   }
 }
 
@@ -81,7 +85,12 @@ function subAgentFromProto(s: SubAgentSource | undefined): ApiSubAgentSource {
     case SubAgentKind.THREAD_SPAWN: {
       const t = s.threadSpawn;
       if (!t) throw bad('a thread_spawn sub-agent without its details');
-      const out: { -readonly [K in keyof Extract<ApiSubAgentSource, { kind: 'thread_spawn' }>]: Extract<ApiSubAgentSource, { kind: 'thread_spawn' }>[K] } = {
+      const out: {
+        -readonly [K in keyof Extract<ApiSubAgentSource, { kind: 'thread_spawn' }>]: Extract<
+          ApiSubAgentSource,
+          { kind: 'thread_spawn' }
+        >[K];
+      } = {
         kind: 'thread_spawn',
         parentThreadId: t.parentThreadId,
         depth: t.depth,

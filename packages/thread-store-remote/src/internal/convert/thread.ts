@@ -1,5 +1,9 @@
 import { create } from '@bufbuild/protobuf';
-import type { GitInfo as ApiGitInfo, StoredThread as ApiStoredThread, TokenUsage as ApiTokenUsage } from '@skein/thread-store-api';
+import type {
+  GitInfo as ApiGitInfo,
+  StoredThread as ApiStoredThread,
+  TokenUsage as ApiTokenUsage,
+} from '@skein/thread-store-api';
 import { parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
 import { GitInfoSchema, StoredThreadSchema, TokenUsageSchema } from '../../gen/skein/threadstore/v1/types_pb.js';
 import type { GitInfo, StoredThread, TokenUsage } from '../../gen/skein/threadstore/v1/types_pb.js';

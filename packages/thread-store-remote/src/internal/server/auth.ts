@@ -32,9 +32,12 @@ export function parseTokenList(text: string, origin: string): Map<string, string
     if (typeof token !== 'string' || token.length < 8)
       throw ThreadStoreError.invalidRequest(`${origin}: every token must be a string of at least 8 characters`);
     if (typeof tenant !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(tenant))
-      throw ThreadStoreError.invalidRequest(`${origin}: tenant ${JSON.stringify(tenant)} must be 1-128 of A-Z a-z 0-9 . _ -`);
+      throw ThreadStoreError.invalidRequest(
+        `${origin}: tenant ${JSON.stringify(tenant)} must be 1-128 of A-Z a-z 0-9 . _ -`,
+      );
     const prev = out.get(token);
-    if (prev !== undefined && prev !== tenant) throw ThreadStoreError.invalidRequest(`${origin}: a token is listed for two tenants`);
+    if (prev !== undefined && prev !== tenant)
+      throw ThreadStoreError.invalidRequest(`${origin}: a token is listed for two tenants`);
     out.set(token, tenant);
   };
   const trimmed = text.trim();
@@ -47,7 +50,8 @@ export function parseTokenList(text: string, origin: string): Map<string, string
     }
     if (Array.isArray(json)) {
       for (const entry of json) {
-        if (typeof entry !== 'object' || entry === null) throw ThreadStoreError.invalidRequest(`${origin}: entries must be {token, tenant}`);
+        if (typeof entry !== 'object' || entry === null)
+          throw ThreadStoreError.invalidRequest(`${origin}: entries must be {token, tenant}`);
         const e = entry as Record<string, unknown>;
         add(e.token, e.tenant ?? DEFAULT_TENANT);
       }
@@ -83,7 +87,8 @@ export class Authenticator {
     const merge = (m: Map<string, string>, origin: string): void => {
       for (const [token, tenant] of m) {
         const prev = all.get(token);
-        if (prev !== undefined && prev !== tenant) throw ThreadStoreError.invalidRequest(`${origin}: a token is listed for two tenants`);
+        if (prev !== undefined && prev !== tenant)
+          throw ThreadStoreError.invalidRequest(`${origin}: a token is listed for two tenants`);
         all.set(token, tenant);
       }
     };
@@ -93,7 +98,9 @@ export class Authenticator {
       try {
         text = readFileSync(options.tokensFile, 'utf8');
       } catch (e) {
-        throw ThreadStoreError.invalidRequest(`cannot read the token file ${options.tokensFile}: ${(e as Error).message}`);
+        throw ThreadStoreError.invalidRequest(
+          `cannot read the token file ${options.tokensFile}: ${(e as Error).message}`,
+        );
       }
       merge(parseTokenList(text, options.tokensFile), options.tokensFile);
     }
@@ -104,7 +111,9 @@ export class Authenticator {
       merge(parseTokenList(text, `$${options.tokensEnv}`), `$${options.tokensEnv}`);
     }
     if (all.size === 0)
-      throw ThreadStoreError.invalidRequest('auth is configured but no token was given: pass tokens, tokensFile or tokensEnv, or auth: "none"');
+      throw ThreadStoreError.invalidRequest(
+        'auth is configured but no token was given: pass tokens, tokensFile or tokensEnv, or auth: "none"',
+      );
     for (const [token, tenant] of all) this.entries.push({ digest: digest(token), tenant });
   }
 
@@ -112,16 +121,21 @@ export class Authenticator {
   authenticate(authorization: string | null): string {
     if (!this.enabled) return DEFAULT_TENANT;
     if (authorization === null || authorization === '')
-      throw new ThreadStoreError('unauthenticated', 'this thread store requires a bearer token: send "authorization: Bearer <token>"');
+      throw new ThreadStoreError(
+        'unauthenticated',
+        'this thread store requires a bearer token: send "authorization: Bearer <token>"',
+      );
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m?.[1]) throw new ThreadStoreError('unauthenticated', 'malformed authorization header: expected "Bearer <token>"');
+    if (!m?.[1])
+      throw new ThreadStoreError('unauthenticated', 'malformed authorization header: expected "Bearer <token>"');
     const presented = digest(m[1]);
     // Every entry is compared, so the time taken does not depend on which one matches.
     let tenant: string | undefined;
     for (const e of this.entries) {
       if (timingSafeEqual(e.digest, presented) && tenant === undefined) tenant = e.tenant;
     }
-    if (tenant === undefined) throw new ThreadStoreError('unauthenticated', 'the bearer token is not valid for this thread store');
+    if (tenant === undefined)
+      throw new ThreadStoreError('unauthenticated', 'the bearer token is not valid for this thread store');
     return tenant;
   }
 }

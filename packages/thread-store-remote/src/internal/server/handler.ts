@@ -10,7 +10,12 @@ import {
 } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
 import { toConnectError } from '../convert/errors.js';
 import { parseJsonBytes } from '../convert/json-bytes.js';
-import { createParamsFromProto, listParamsFromProto, resumeParamsFromProto, searchParamsFromProto } from '../convert/params.js';
+import {
+  createParamsFromProto,
+  listParamsFromProto,
+  resumeParamsFromProto,
+  searchParamsFromProto,
+} from '../convert/params.js';
 import { patchFromProto } from '../convert/patch.js';
 import { storedThreadToProto } from '../convert/thread.js';
 import type { AuthOptions } from './auth.js';
@@ -22,8 +27,6 @@ import { resolveLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 import { resolveLogger } from './logger.js';
 import { CLIENT_ID_HEADER } from '../headers.js';
-
-
 
 /** One store for every caller, or a store per tenant (opened on first use, closed by the server). */
 export type StoreSource = ThreadStore | ((tenant: string) => ThreadStore | Promise<ThreadStore>);
@@ -62,12 +65,16 @@ interface CallScope {
 
 const CLIENT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createThreadStoreHandler(source: StoreSource, options: ThreadStoreHandlerOptions = {}): ThreadStoreRoutes {
+export function createThreadStoreHandler(
+  source: StoreSource,
+  options: ThreadStoreHandlerOptions = {},
+): ThreadStoreRoutes {
   const limits = resolveLimits(options.limits);
   const log = resolveLogger(options.logger);
   const auth = new Authenticator(options.auth ?? 'none');
   const leaseMs = options.leaseMs ?? 30_000;
-  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1) throw new RangeError(`leaseMs must be a positive integer, got ${String(leaseMs)}`);
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1)
+    throw new RangeError(`leaseMs must be a positive integer, got ${String(leaseMs)}`);
   const leases = new LeaseTable(leaseMs);
   const tenantStores = new Map<string, Promise<ThreadStore>>();
   let inFlight = 0;
@@ -84,7 +91,9 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
         .then(() => source(tenant))
         .catch((e: unknown) => {
           tenantStores.delete(tenant);
-          throw isThreadStoreError(e) ? e : ThreadStoreError.internal(`cannot open the store of tenant ${tenant}: ${(e as Error).message}`, e);
+          throw isThreadStoreError(e)
+            ? e
+            : ThreadStoreError.internal(`cannot open the store of tenant ${tenant}: ${(e as Error).message}`, e);
         });
       tenantStores.set(tenant, p);
     }
@@ -92,35 +101,57 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
   };
 
   /** Closes writers whose client went silent, so another client can resume their threads. */
-  const closeWriters = async (writers: { tenant: string; clientId: string; threadId: string }[], why: 'lease_expired' | 'shutdown'): Promise<void> => {
+  const closeWriters = async (
+    writers: { tenant: string; clientId: string; threadId: string }[],
+    why: 'lease_expired' | 'shutdown',
+  ): Promise<void> => {
     await Promise.all(
       writers.map(async (w) => {
         try {
           const store = await storeFor(w.tenant);
           await store.shutdownThread(w.threadId as ThreadId);
           if (why === 'lease_expired')
-            log({ event: 'lease_expired', time: new Date().toISOString(), tenant: w.tenant, clientId: w.clientId, threadId: w.threadId });
+            log({
+              event: 'lease_expired',
+              time: new Date().toISOString(),
+              tenant: w.tenant,
+              clientId: w.clientId,
+              threadId: w.threadId,
+            });
         } catch (e) {
           // Already closed by the store (not_found) is fine; anything else is worth a line.
           if (!isThreadStoreError(e, 'not_found'))
-            log({ event: 'writer_close_failed', time: new Date().toISOString(), tenant: w.tenant, clientId: w.clientId, threadId: w.threadId, message: (e as Error).message });
+            log({
+              event: 'writer_close_failed',
+              time: new Date().toISOString(),
+              tenant: w.tenant,
+              clientId: w.clientId,
+              threadId: w.threadId,
+              message: (e as Error).message,
+            });
         }
       }),
     );
   };
 
-  const sweeper = setInterval(() => {
-    const expired = leases.sweep();
-    if (expired.length > 0) void closeWriters(expired, 'lease_expired');
-  }, Math.max(10, Math.floor(leaseMs / 4)));
+  const sweeper = setInterval(
+    () => {
+      const expired = leases.sweep();
+      if (expired.length > 0) void closeWriters(expired, 'lease_expired');
+    },
+    Math.max(10, Math.floor(leaseMs / 4)),
+  );
   sweeper.unref();
 
-  const begin = (ctx: HandlerContext): { tenant: string | null; clientId: string | null; scope: Promise<CallScope> } => {
+  const begin = (
+    ctx: HandlerContext,
+  ): { tenant: string | null; clientId: string | null; scope: Promise<CallScope> } => {
     const rawClient = ctx.requestHeader.get(CLIENT_ID_HEADER);
     const clientId = rawClient !== null && CLIENT_ID_RE.test(rawClient) ? rawClient : null;
     let tenant: string | null = null;
     const scope = (async (): Promise<CallScope> => {
-      if (closing) throw new ThreadStoreError('unavailable', 'the thread store server is shutting down; retry after it restarts');
+      if (closing)
+        throw new ThreadStoreError('unavailable', 'the thread store server is shutting down; retry after it restarts');
       if (rawClient !== null && clientId === null)
         throw ThreadStoreError.invalidRequest(`the ${CLIENT_ID_HEADER} header must be 1-128 of A-Z a-z 0-9 . _ : -`);
       tenant = auth.authenticate(ctx.requestHeader.get('authorization'));
@@ -136,7 +167,13 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
     };
   };
 
-  const finish = (method: string, started: number, call: { tenant: string | null; clientId: string | null }, code: 'ok' | ThreadStoreErrorCode, message?: string): void => {
+  const finish = (
+    method: string,
+    started: number,
+    call: { tenant: string | null; clientId: string | null },
+    code: 'ok' | ThreadStoreErrorCode,
+    message?: string,
+  ): void => {
     inFlight -= 1;
     const entry = {
       event: 'call' as const,
@@ -168,8 +205,7 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
       }
     };
 
-  const streaming =
-    <Req, Res>(method: string, fn: (req: Req, scope: CallScope) => AsyncGenerator<Res>) =>
+  const streaming = <Req, Res>(method: string, fn: (req: Req, scope: CallScope) => AsyncGenerator<Res>) =>
     async function* (req: Req, ctx: HandlerContext): AsyncGenerator<Res> {
       inFlight += 1;
       const started = performance.now();
@@ -209,7 +245,11 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
     try {
       return await fn(threadId);
     } catch (e) {
-      if (isThreadStoreError(e, 'not_found') && scope.clientId !== null && leases.expiredOwner(scope.tenant, threadId) === scope.clientId)
+      if (
+        isThreadStoreError(e, 'not_found') &&
+        scope.clientId !== null &&
+        leases.expiredOwner(scope.tenant, threadId) === scope.clientId
+      )
         throw new ThreadStoreError(
           'not_found',
           `thread ${threadId} has no live writer: the server closed it after this client's lease expired (no call or heartbeat for ${leaseMs} ms); resume the thread`,
@@ -222,7 +262,9 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
 
   const checkPageSize = (pageSize: number | undefined): void => {
     if (pageSize !== undefined && pageSize > limits.maxPageSize)
-      throw ThreadStoreError.invalidRequest(`pageSize ${pageSize} is above this server's limit of ${limits.maxPageSize}; ask for smaller pages`);
+      throw ThreadStoreError.invalidRequest(
+        `pageSize ${pageSize} is above this server's limit of ${limits.maxPageSize}; ask for smaller pages`,
+      );
   };
 
   const impl: ServiceImpl<typeof ThreadStoreService> = {
@@ -278,26 +320,41 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
     }),
     loadHistory: streaming('LoadHistory', async function* (req, s) {
       const threadId = parseThreadId(req.threadId);
-      const params = req.includeArchived === undefined ? { threadId } : { threadId, includeArchived: req.includeArchived };
-      const chunks = historyChunks(s.store.loadHistory(params), { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems }, Number(req.skipItems));
+      const params =
+        req.includeArchived === undefined ? { threadId } : { threadId, includeArchived: req.includeArchived };
+      const chunks = historyChunks(
+        s.store.loadHistory(params),
+        { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems },
+        Number(req.skipItems),
+      );
       for await (const itemsJson of chunks) yield { chunk: create(HistoryChunkSchema, { itemsJson }) };
     }),
     readThread: streaming('ReadThread', async function* (req, s) {
       const threadId = parseThreadId(req.threadId);
-      const params = { threadId, includeHistory: req.includeHistory, ...(req.includeArchived === undefined ? {} : { includeArchived: req.includeArchived }) };
+      const params = {
+        threadId,
+        includeHistory: req.includeHistory,
+        ...(req.includeArchived === undefined ? {} : { includeArchived: req.includeArchived }),
+      };
       const thread = await s.store.readThread(params);
       yield { part: { case: 'thread', value: storedThreadToProto(thread) } };
       if (!req.includeHistory || !thread.history) return;
-      const chunks = historyChunks(thread.history, { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems }, 0);
-      for await (const itemsJson of chunks) yield { part: { case: 'history', value: create(HistoryChunkSchema, { itemsJson }) } };
+      const chunks = historyChunks(
+        thread.history,
+        { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems },
+        0,
+      );
+      for await (const itemsJson of chunks)
+        yield { part: { case: 'history', value: create(HistoryChunkSchema, { itemsJson }) } };
     }),
     listThreads: unary('ListThreads', async (req, s) => {
       const params = listParamsFromProto(req);
       checkPageSize(params.pageSize);
       const page = await s.store.listThreads(params);
-      const out: { threads: ReturnType<typeof storedThreadToProto>[]; nextCursor?: string; backwardsCursor?: string } = {
-        threads: page.items.map(storedThreadToProto),
-      };
+      const out: { threads: ReturnType<typeof storedThreadToProto>[]; nextCursor?: string; backwardsCursor?: string } =
+        {
+          threads: page.items.map(storedThreadToProto),
+        };
       if (page.nextCursor !== null) out.nextCursor = page.nextCursor;
       if (page.backwardsCursor !== null) out.backwardsCursor = page.backwardsCursor;
       return out;
@@ -306,7 +363,11 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
       const params = searchParamsFromProto(req);
       checkPageSize(params.pageSize);
       const page = await s.store.searchThreads(params);
-      const out: { results: { thread: ReturnType<typeof storedThreadToProto>; snippet: string }[]; nextCursor?: string; backwardsCursor?: string } = {
+      const out: {
+        results: { thread: ReturnType<typeof storedThreadToProto>; snippet: string }[];
+        nextCursor?: string;
+        backwardsCursor?: string;
+      } = {
         results: page.items.map((r) => ({ thread: storedThreadToProto(r.thread), snippet: r.snippet })),
       };
       if (page.nextCursor !== null) out.nextCursor = page.nextCursor;
@@ -316,7 +377,10 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
     updateThreadMetadata: unary('UpdateThreadMetadata', async (req, s) => {
       const threadId = parseThreadId(req.threadId);
       const patch = patchFromProto(req.patch);
-      const params = req.includeArchived === undefined ? { threadId, patch } : { threadId, patch, includeArchived: req.includeArchived };
+      const params =
+        req.includeArchived === undefined
+          ? { threadId, patch }
+          : { threadId, patch, includeArchived: req.includeArchived };
       return { thread: storedThreadToProto(await s.store.updateThreadMetadata(params)) };
     }),
     archiveThread: unary('ArchiveThread', async (req, s) => {
@@ -371,7 +435,11 @@ export function createThreadStoreHandler(source: StoreSource, options: ThreadSto
           try {
             await (await p).close();
           } catch (e) {
-            log({ event: 'writer_close_failed', time: new Date().toISOString(), message: `closing a store failed: ${(e as Error).message}` });
+            log({
+              event: 'writer_close_failed',
+              time: new Date().toISOString(),
+              message: `closing a store failed: ${(e as Error).message}`,
+            });
           }
         }),
       );

@@ -28,7 +28,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
 export function resolveLimits(partial: Partial<ServerLimits> | undefined): ServerLimits {
   const out = { ...DEFAULT_LIMITS, ...partial };
   for (const [k, v] of Object.entries(out)) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`limits.${k} must be a positive integer, got ${String(v)}`);
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw new RangeError(`limits.${k} must be a positive integer, got ${String(v)}`);
   }
   return out;
 }

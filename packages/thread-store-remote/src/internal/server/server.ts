@@ -27,7 +27,11 @@ interface ServerCommonOptions {
 
 export type StartThreadStoreServerOptions = ServerCommonOptions &
   (
-    | { store: ThreadStore; storeForTenant?: never; /** Close `store` when the server closes (default false). */ ownsStore?: boolean }
+    | {
+        store: ThreadStore;
+        storeForTenant?: never;
+        /** Close `store` when the server closes (default false). */ ownsStore?: boolean;
+      }
     | { storeForTenant: (tenant: string) => ThreadStore | Promise<ThreadStore>; store?: never }
   );
 
@@ -42,7 +46,9 @@ export interface RunningThreadStoreServer {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Serves gRPC, gRPC-Web and Connect for one ThreadStore (or one per tenant) on one HTTP/2 port. */
-export async function startThreadStoreServer(options: StartThreadStoreServerOptions): Promise<RunningThreadStoreServer> {
+export async function startThreadStoreServer(
+  options: StartThreadStoreServerOptions,
+): Promise<RunningThreadStoreServer> {
   const host = options.host ?? '127.0.0.1';
   const auth = options.auth ?? 'none';
   if (auth === 'none' && !LOOPBACK.has(host))
@@ -71,7 +77,8 @@ export async function startThreadStoreServer(options: StartThreadStoreServerOpti
   server.on('error', () => {});
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error): void => reject(ThreadStoreError.internal(`cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, e));
+    const onError = (e: Error): void =>
+      reject(ThreadStoreError.internal(`cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, e));
     server.once('error', onError);
     server.listen(options.port ?? 0, host, () => {
       server.off('error', onError);
@@ -94,7 +101,7 @@ export async function startThreadStoreServer(options: StartThreadStoreServerOpti
       // A call leaves the handler before its last bytes are written: let the sessions end on
       // their own (GOAWAY closes them once their streams finish) before cutting what remains.
       await Promise.race([
-        Promise.all([...sessions].map((s) => (s.closed && s.destroyed ? undefined : new Promise((r) => s.once('close', r))))),
+        Promise.all([...sessions].map((s) => new Promise<void>((r) => s.once('close', () => r())))),
         new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
       ]);
       for (const s of sessions) if (!s.destroyed) s.destroy();
