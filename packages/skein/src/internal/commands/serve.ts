@@ -37,7 +37,7 @@ function textLogger(o: Output): (entry: ServerLogEntry) => void {
     if (e.event === 'call') {
       const code = e.code === 'ok' ? o.errStyle.green('ok') : o.errStyle.red(e.code);
       o.err(
-        `${e.time} ${e.method} tenant=${e.tenant ?? '-'} ${code} ${e.durationMs}ms${e.message ? ` ${e.message}` : ''}\n`,
+        `${e.time} ${e.method} tenant=${e.tenant ?? '-'} ${code} ${e.durationMs.toFixed(1)}ms${e.message ? ` ${e.message}` : ''}\n`,
       );
     } else {
       o.err(`${e.time} ${e.event}${e.threadId ? ` thread=${e.threadId}` : ''}${e.message ? ` ${e.message}` : ''}\n`);
