@@ -64,11 +64,7 @@ describe('appends while metadata is being written', () => {
     await appendWhileMetadataIsWritten(inMemoryFactory, harnesses);
   });
 
-  // Known gap in LocalThreadStore (thread-store-local src/internal/recorder.ts, writeOut): the
-  // lines appended while a flush is writing are pushed into the array being written and then
-  // dropped by `this.buffer = []`. The fix is to swap the buffer out before the write (and put
-  // it back in front on failure). Remove `.fails` once that lands.
-  it.fails('LocalThreadStore keeps every item (fails until its writer keeps appends made during a flush)', async () => {
+  it('LocalThreadStore keeps every item', async () => {
     await appendWhileMetadataIsWritten(local, harnesses);
   });
 });
