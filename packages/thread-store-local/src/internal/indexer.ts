@@ -360,7 +360,7 @@ export class ThreadIndex {
     const threadId = (state.derived.threadId ?? f.fileNameThreadId).toLowerCase();
     const ids = new Set<string>([threadId]);
     if (prev) ids.add(prev.thread_id);
-    const write = this.db.transaction(() => {
+    const write = (): void => {
       if (tail) {
         const now = this.stmt('SELECT indexed_bytes FROM files WHERE rel = ?').get(f.rel) as
           { indexed_bytes: number } | undefined;
@@ -393,10 +393,12 @@ export class ThreadIndex {
       const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
       const link = this.stmt('INSERT INTO message_files (rid, rel) VALUES (?, ?)');
       for (const m of scanner.messages) link.run(ins.run(m.text).lastInsertRowid, f.rel);
-    });
+    };
     // Writes of a big pass are committed in batches (one commit per file is slow).
-    if (defer) defer(() => write());
-    else write();
+    // Deferred writes run inside the pass's batch transaction (one commit per file is slow, and
+    // so is making a transaction function per file).
+    if (defer) defer(write);
+    else this.db.transaction(write)();
     return [...ids];
   }
 
@@ -499,8 +501,8 @@ export class ThreadIndex {
     )[0];
   }
 
-  private threadForFile(row: FileRow): StoredThread {
-    const state = stateFromJson(row.state ?? this.stateOf(row.rel));
+  private threadForFile(row: FileRow, saved?: FileState): StoredThread {
+    const state = saved ?? stateFromJson(row.state ?? this.stateOf(row.rel));
     const name = this.stmt('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as
       { name: string } | undefined;
     let parentPreview: string | null = null;
@@ -545,11 +547,12 @@ export class ThreadIndex {
         this.stmt('DELETE FROM threads WHERE thread_id = ?').run(id);
         return;
       }
-      if (allowDefer && stateFromJson(w.state ?? this.stateOf(w.rel)).historyBase) {
+      const state = stateFromJson(w.state ?? this.stateOf(w.rel));
+      if (allowDefer && state.historyBase) {
         forks.push(id);
         return;
       }
-      const t = this.threadForFile(w);
+      const t = this.threadForFile(w, state);
       this.db
         .prepare(
           `INSERT OR REPLACE INTO threads (thread_id, rel, archived, listable, has_preview, model_provider, cwd, created_ms, updated_ms, recency_ms, data)
