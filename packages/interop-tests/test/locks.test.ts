@@ -4,6 +4,7 @@ import { isThreadStoreError, type ThreadStore } from '@skein/thread-store-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AppServerClient,
+  AppServerError,
   assertRunOk,
   makeCodexHome,
   runCodexExec,
@@ -60,6 +61,20 @@ describe('writer locks shared with the real Codex CLI', () => {
     const again = await runCodexExec(home, ['resume', id, 'codex tries again'], { cwd });
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain('already has an active writer');
+    expect(await readFile(file)).toEqual(held);
+
+    // The app-server refuses to load it too, and writes nothing.
+    const client = await AppServerClient.start(home, { cwd });
+    try {
+      const err = await client.request('thread/resume', { threadId: id }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(AppServerError);
+      expect((err as AppServerError).rpcMessage).toContain('already has an active writer');
+    } finally {
+      await client.close();
+    }
     expect(await readFile(file)).toEqual(held);
 
     // Skein can still append under its own writer.
