@@ -98,4 +98,16 @@ describe('path safety', () => {
       ])
         await expect(op()).rejects.toMatchObject({ code: 'invalid_request' });
   });
+
+  it('a session_meta id that is not a UUID is ignored in favour of the file name id', async () => {
+    const home = tmpHome();
+    const B = '0a1b2c3d-0000-4000-8000-0000000000b1' as ThreadId;
+    writeRollout(home, `sessions/2025/10/01/rollout-2025-10-01T12-00-00-${B}.jsonl`, [
+      meta('../../../etc/passwd'),
+      userMsg('odd id'),
+    ]);
+    const store = openStore(home);
+    expect((await store.listThreads({})).items.map((t) => t.threadId)).toEqual([B]);
+    expect((await store.readThread({ threadId: B })).preview).toBe('odd id');
+  });
 });

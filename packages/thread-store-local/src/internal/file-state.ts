@@ -116,6 +116,16 @@ export class FileScanner {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The id a file's thread is known by: `session_meta.id` wins over the file name (as in Codex),
+ * but only when it is a UUID — an id from file content never reaches a path or a lock otherwise.
+ */
+export function fileThreadId(metaId: string | null, fileNameId: string): string {
+  return metaId !== null && UUID.test(metaId) ? metaId.toLowerCase() : fileNameId.toLowerCase();
+}
+
 export interface FileFacts {
   /** Absolute `.jsonl` path. */
   rolloutPath: string;
@@ -137,7 +147,7 @@ export function buildThread(
   opts: { defaultModelProvider: string; indexName: string | undefined; parentPreview: string | null },
 ): StoredThread {
   const d = state.derived;
-  const threadId = (d.threadId ?? facts.fileNameThreadId).toLowerCase();
+  const threadId = fileThreadId(d.threadId, facts.fileNameThreadId);
   const createdAt = d.createdAt ?? facts.fileNameTime ?? new Date(Math.floor(facts.mtimeMs));
   const updatedAt = new Date(Math.floor(facts.mtimeMs));
   const turn = d.lastTurnStartedAt;

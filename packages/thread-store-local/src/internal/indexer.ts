@@ -8,6 +8,7 @@ import {
   buildThread,
   emptyFileState,
   FileScanner,
+  fileThreadId,
   stateFromJson,
   stateToJson,
   threadFromJson,
@@ -357,7 +358,7 @@ export class ThreadIndex {
       // Unreadable (vanished, permissions, damaged zstd): index what was read.
     }
     const state = scanner.finish();
-    const threadId = (state.derived.threadId ?? f.fileNameThreadId).toLowerCase();
+    const threadId = fileThreadId(state.derived.threadId, f.fileNameThreadId);
     const ids = new Set<string>([threadId]);
     if (prev) ids.add(prev.thread_id);
     const write = (): void => {
