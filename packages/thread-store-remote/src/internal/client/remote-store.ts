@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import * as net from 'node:net';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
 import { create } from '@bufbuild/protobuf';
 import type { CallOptions, Client, Interceptor, Transport } from '@connectrpc/connect';
 import { createClient } from '@connectrpc/connect';
@@ -131,10 +135,21 @@ export class RemoteThreadStore implements ThreadStore {
     const tlsOptions: { ca?: string | Buffer; rejectUnauthorized?: boolean } = {};
     if (options.tls?.ca !== undefined) tlsOptions.ca = options.tls.ca;
     if (options.tls?.rejectUnauthorized !== undefined) tlsOptions.rejectUnauthorized = options.tls.rejectUnauthorized;
+    // Our own socket, so small calls are not held back by Nagle's algorithm.
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const createConnection = (): Duplex => {
+      const socket =
+        url.protocol === 'https:'
+          ? tls.connect({ host, port, ALPNProtocols: ['h2'], ...(isIP(host) ? {} : { servername: host }), ...tlsOptions })
+          : net.connect({ host, port });
+      socket.setNoDelay(true);
+      return socket;
+    };
     this.session = new Http2SessionManager(
       this.baseUrl,
       { pingIntervalMs: 15_000, pingIdleConnection: false, idleConnectionTimeoutMs: 60_000 },
-      tlsOptions,
+      { createConnection },
     );
     const headers: Interceptor = (next) => (req) => {
       req.header.set(CLIENT_ID_HEADER, this.clientId);

@@ -1,5 +1,5 @@
 import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { ThreadStoreError } from '@skein/thread-store-api';
@@ -75,6 +75,9 @@ export async function startThreadStoreServer(
     s.on('error', () => {});
   });
   server.on('error', () => {});
+  // Small unary responses must not wait for Nagle's algorithm.
+  server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  server.on('secureConnection', (socket: Socket) => socket.setNoDelay(true));
 
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error): void =>
