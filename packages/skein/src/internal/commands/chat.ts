@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import type { ModelClient, SessionEvent } from '@skein/core-session';
-import { isThreadStoreErrorCode } from '@skein/thread-store-api';
+import { isThreadStoreErrorCode, ThreadStoreError } from '@skein/thread-store-api';
 import type { ThreadStoreErrorCode } from '@skein/thread-store-api';
 import type { CodexThread } from '@skein/thread-manager';
 import { UsageError } from '../cli-error.js';
@@ -29,6 +29,16 @@ export class ExitWith extends Error {
   }
 }
 
+/** Fails before a thread is started, rather than recording a first turn that cannot run. */
+function requireApiKey(variable: string): void {
+  const value = process.env[variable];
+  if (value === undefined || value === '')
+    throw new ThreadStoreError(
+      'unauthenticated',
+      `no API key: set the environment variable ${variable} (or name another with --api-key-env)`,
+    );
+}
+
 async function modelClient(flags: ChatFlags): Promise<ModelClient> {
   const { EchoModelClient, OpenAIResponsesModelClient } = await import('@skein/core-session');
   if (flags.responsesUrl !== undefined) {
@@ -40,6 +50,7 @@ async function modelClient(flags: ChatFlags): Promise<ModelClient> {
     } catch {
       throw new UsageError(`--responses-url must be a URL like http://127.0.0.1:8080/v1, got "${flags.responsesUrl}"`);
     }
+    requireApiKey(flags.apiKeyEnv);
     return new OpenAIResponsesModelClient({
       model: flags.model,
       baseUrl: url.toString().replace(/\/$/, ''),
@@ -48,6 +59,7 @@ async function modelClient(flags: ChatFlags): Promise<ModelClient> {
   }
   if (flags.model === undefined || flags.model === 'echo') return new EchoModelClient();
   // A model name alone asks the OpenAI Responses API itself (needs the API key variable).
+  requireApiKey(flags.apiKeyEnv);
   return new OpenAIResponsesModelClient({ model: flags.model, apiKeyEnv: flags.apiKeyEnv });
 }
 
