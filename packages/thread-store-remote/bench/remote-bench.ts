@@ -25,19 +25,34 @@ const userTurn = (i: number): RolloutItem[] => [
 ];
 const bulky = (i: number): RolloutItem => ({
   type: 'response_item',
-  payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `${i}:`.padEnd(HISTORY_ITEM_BYTES, 'x') }] },
+  payload: {
+    type: 'message',
+    role: 'assistant',
+    content: [{ type: 'output_text', text: `${i}:`.padEnd(HISTORY_ITEM_BYTES, 'x') }],
+  },
 });
-const small = (i: number): RolloutItem => ({ type: 'event_msg', payload: { type: 'agent_message', message: `item ${i} of the append benchmark` } });
+const small = (i: number): RolloutItem => ({
+  type: 'event_msg',
+  payload: { type: 'agent_message', message: `item ${i} of the append benchmark` },
+});
 
 async function populate(store: ThreadStore): Promise<ThreadId> {
   for (let i = 0; i < THREADS; i++) {
     const threadId = newThreadId();
-    await store.createThread({ threadId, source: { kind: 'cli' }, metadata: { cwd: '/bench', modelProvider: 'openai' } });
+    await store.createThread({
+      threadId,
+      source: { kind: 'cli' },
+      metadata: { cwd: '/bench', modelProvider: 'openai' },
+    });
     await store.appendItems({ threadId, items: userTurn(i) });
     await store.shutdownThread(threadId);
   }
   const big = newThreadId();
-  await store.createThread({ threadId: big, source: { kind: 'cli' }, metadata: { cwd: '/bench', modelProvider: 'openai' } });
+  await store.createThread({
+    threadId: big,
+    source: { kind: 'cli' },
+    metadata: { cwd: '/bench', modelProvider: 'openai' },
+  });
   await store.appendItems({ threadId: big, items: userTurn(-1) });
   for (let i = 0; i < HISTORY_ITEMS; i += 50)
     await store.appendItems({ threadId: big, items: Array.from({ length: 50 }, (_, k) => bulky(i + k)) });
@@ -45,7 +60,8 @@ async function populate(store: ThreadStore): Promise<ThreadId> {
   return big;
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 interface Result {
   listP50Ms: number;
@@ -80,13 +96,21 @@ async function measure(store: ThreadStore, big: ThreadId): Promise<Result> {
   await store.flushThread(threadId);
   const appendItemsPerSec = APPEND_ITEMS / ((performance.now() - a0) / 1000);
   await store.shutdownThread(threadId);
-  return { listP50Ms: pct(lat, 50), listP99Ms: pct(lat, 99), listCallsPerSec: LIST_CALLS / listSecs, historyMBps, appendItemsPerSec };
+  return {
+    listP50Ms: pct(lat, 50),
+    listP99Ms: pct(lat, 99),
+    listCallsPerSec: LIST_CALLS / listSecs,
+    historyMBps,
+    appendItemsPerSec,
+  };
 }
 
 const home = mkdtempSync(path.join(tmpdir(), 'skein-remote-bench-'));
 try {
   const local = new LocalThreadStore({ home, defaultModelProvider: 'openai' });
-  process.stderr.write(`populating ${THREADS} threads and a ${(HISTORY_ITEMS * HISTORY_ITEM_BYTES) / 2 ** 20} MiB history…\n`);
+  process.stderr.write(
+    `populating ${THREADS} threads and a ${(HISTORY_ITEMS * HISTORY_ITEM_BYTES) / 2 ** 20} MiB history…\n`,
+  );
   const big = await populate(local);
   process.stderr.write('direct…\n');
   const direct = await measure(local, big);

@@ -102,4 +102,17 @@ describe('server limits', () => {
     await waitFor(finished, 'both read streams to end on the server');
     expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(64);
   });
+
+  it('releases the stream of a history nobody reads, and still serves it when read later', async () => {
+    served = await serve(undefined, { limits: { maxConcurrentStreams: 1 } });
+    const items = Array.from({ length: 64 }, (_, i) => bulkyItem(i, 64 * 1024));
+    const { id } = await liveThread(served, items);
+    const store = served.client({ timeoutMs: 300 });
+    const read = await store.readThread({ threadId: id, includeHistory: true });
+    const ended = () => served!.logs.some((l) => l.event === 'call' && l.method === 'ReadThread');
+    await waitFor(ended, 'the unread stream to be released');
+    // The slot is free again, and the history is still all there.
+    expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(64);
+    expect(await collectHistory(read.history)).toEqual(await collectHistory(store.loadHistory({ threadId: id })));
+  });
 });

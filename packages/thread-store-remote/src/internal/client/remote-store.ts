@@ -141,7 +141,13 @@ export class RemoteThreadStore implements ThreadStore {
     const createConnection = (): Duplex => {
       const socket =
         url.protocol === 'https:'
-          ? tls.connect({ host, port, ALPNProtocols: ['h2'], ...(isIP(host) ? {} : { servername: host }), ...tlsOptions })
+          ? tls.connect({
+              host,
+              port,
+              ALPNProtocols: ['h2'],
+              ...(isIP(host) ? {} : { servername: host }),
+              ...tlsOptions,
+            })
           : net.connect({ host, port });
       socket.setNoDelay(true);
       return socket;
@@ -397,15 +403,34 @@ export class RemoteThreadStore implements ThreadStore {
       await rest.return(undefined);
       return thread;
     }
-    return { ...thread, history: this.readHistory(rest, params) };
+    // A history nobody starts reading would hold a server stream open: after timeoutMs the
+    // stream is released, and a later first read fetches the history with LoadHistory instead.
+    const state = { started: false, released: false };
+    const release = setTimeout(() => {
+      if (state.started) return;
+      state.released = true;
+      void rest.return(undefined);
+    }, this.timeoutMs);
+    release.unref();
+    return { ...thread, history: this.readHistory(rest, params, state, () => clearTimeout(release)) };
   }
 
   /** The history part of a ReadThread stream; if the stream breaks, LoadHistory fetches the rest. */
   private async *readHistory(
     rest: AsyncGenerator<ReadThreadResponse>,
     params: ReadThreadParams,
+    state: { started: boolean; released: boolean },
+    started: () => void,
   ): AsyncGenerator<RolloutItem> {
+    state.started = true;
+    started();
     let delivered = 0;
+    const load: LoadHistoryParams = { threadId: parseThreadId(params.threadId) };
+    if (params.includeArchived !== undefined) load.includeArchived = params.includeArchived;
+    if (state.released) {
+      yield* this.history(load, 0);
+      return;
+    }
     try {
       for await (const res of rest) {
         if (res.part.case !== 'history') continue;
@@ -417,8 +442,6 @@ export class RemoteThreadStore implements ThreadStore {
       }
     } catch (e) {
       if ((e as ThreadStoreError).code !== 'unavailable' || this.retry.maxAttempts <= 1) throw e;
-      const load: LoadHistoryParams = { threadId: parseThreadId(params.threadId) };
-      if (params.includeArchived !== undefined) load.includeArchived = params.includeArchived;
       yield* this.history(load, delivered);
     }
   }
