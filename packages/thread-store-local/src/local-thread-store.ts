@@ -252,7 +252,13 @@ export class LocalThreadStore implements ThreadStore {
         const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
         if (!lock) throw writerLockConflict(threadId);
         try {
-          if (this.index.findFilesByName(threadId).length > 0 || this.index.locate(threadId))
+          // A file named after the id, or (rarely) a file whose session_meta carries it.
+          let exists = this.index.findFilesByName(threadId).length > 0;
+          if (!exists && this.index.locate(threadId)) {
+            await this.index.refreshThread(threadId); // the row may be stale
+            exists = this.index.locate(threadId) !== null;
+          }
+          if (exists)
             throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
           const payload = sessionMetaPayload(params, createdAt, {
             originator: this.originator,
@@ -502,7 +508,7 @@ export class LocalThreadStore implements ThreadStore {
           .filter(([, v]) => v !== undefined)
           .map(([k]) => k);
         // A cleared name must also beat a name recorded in the rollout itself.
-        const clearInFile = name === null && loc.thread.name !== null;
+        const clearInFile = name === null && this.index.nameInFile(threadId) !== null;
         if (restKeys.length > 0 || clearInFile) {
           const filePatch: ThreadMetadataPatch = { ...rest };
           if (clearInFile) filePatch.name = null;

@@ -34,6 +34,8 @@ describe('two processes on one home', () => {
       await expect(here.archiveThread({ threadId: id })).rejects.toMatchObject({ code: 'conflict' });
       await expect(here.deleteThread({ threadId: id })).rejects.toMatchObject({ code: 'conflict' });
       // A name needs no writer lock (session_index.jsonl), as in Codex.
+      await here.updateThreadMetadata({ threadId: id, patch: { name: 'to be cleared' } });
+      await here.updateThreadMetadata({ threadId: id, patch: { name: null } });
       await here.updateThreadMetadata({ threadId: id, patch: { name: 'renamed from outside' } });
       // Other patches append to the rollout: refused while the child writes it.
       await expect(here.updateThreadMetadata({ threadId: id, patch: { model: 'x' } })).rejects.toMatchObject({

@@ -502,10 +502,11 @@ export class ThreadIndex {
     )[0];
   }
 
-  private threadForFile(row: FileRow, saved?: FileState): StoredThread {
+  private threadForFile(row: FileRow, saved?: FileState, ignoreIndexName = false): StoredThread {
     const state = saved ?? stateFromJson(row.state ?? this.stateOf(row.rel));
-    const name = this.stmt('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as
-      { name: string } | undefined;
+    const name = ignoreIndexName
+      ? undefined
+      : (this.stmt('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as { name: string } | undefined);
     let parentPreview: string | null = null;
     if (state.historyBase) {
       const p = this.stmt('SELECT data FROM threads WHERE thread_id = ?').get(state.historyBase.threadId) as
@@ -607,6 +608,12 @@ export class ThreadIndex {
       archived: row.archived === 1,
       listable: row.listable === 1,
     };
+  }
+
+  /** The name the thread's file itself records (rename events, patch lines), ignoring session_index.jsonl. */
+  nameInFile(threadId: string): string | null {
+    const w = this.pickWinner(this.stmt('SELECT * FROM files WHERE thread_id = ?').all(threadId) as FileRow[]);
+    return w ? this.threadForFile(w, undefined, true).name : null;
   }
 
   /** Every file of a thread (active, archived, compressed copies). */
