@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -377,5 +377,20 @@ describe('reading a Codex home', () => {
     await expect(store.resumeThread({ threadId: P })).rejects.toMatchObject({ code: 'unsupported' });
     // The refusal released the writer lock.
     await expect(store.resumeThread({ threadId: A })).resolves.toBeUndefined();
+  });
+
+  it('a patch of a paginated thread continues its ordinals', async () => {
+    const { home } = codexHome();
+    const store = openStore(home);
+    const t = await store.updateThreadMetadata({ threadId: P, patch: { model: 'patched-model' } });
+    expect(t.model).toBe('patched-model');
+    const lines = readFileSync(t.rolloutPath as string, 'utf8')
+      .trim()
+      .split('\n');
+    const last = JSON.parse(lines.at(-1) as string) as { ordinal: number; type: string };
+    expect(last).toMatchObject({ ordinal: 6, type: 'session_meta' });
+    // History is unchanged by the bookkeeping line.
+    const h = await collectHistory((await store.readThread({ threadId: P, includeHistory: true })).history);
+    expect(h.map((i) => i.ordinal)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });
