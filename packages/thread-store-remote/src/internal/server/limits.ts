@@ -2,7 +2,7 @@ import { MAX_PAGE_SIZE } from '@skein/thread-store-api';
 
 /** What the server enforces; breaking a limit is `resource_exhausted` or `invalid_request`. */
 export interface ServerLimits {
-  /** Largest request message, bytes (default 16 MiB): larger is `resource_exhausted`. */
+  /** Largest request message, bytes (default 64 MiB; a single rollout item may be 16 MiB or more): larger is `resource_exhausted`. */
   maxMessageBytes: number;
   /** Largest list/search page (default and ceiling: the API's MAX_PAGE_SIZE): larger is `invalid_request`. */
   maxPageSize: number;
@@ -17,7 +17,7 @@ export interface ServerLimits {
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
-  maxMessageBytes: 16 * 1024 * 1024,
+  maxMessageBytes: 64 * 1024 * 1024,
   maxPageSize: MAX_PAGE_SIZE,
   maxAppendItems: 10_000,
   maxConcurrentStreams: 64,
