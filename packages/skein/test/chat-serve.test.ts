@@ -95,7 +95,7 @@ describe('chat with the echo model, driven through stdin', () => {
 });
 
 describe('chat: Ctrl-C interrupts a reply', () => {
-  it('a slow model is interrupted by SIGINT, the turn is recorded as interrupted, and end of input ends the chat', async () => {
+  it('a slow model is interrupted by SIGINT, the turn is recorded as interrupted, and a second Ctrl-C ends the chat', async () => {
     // A Responses API server that starts a reply and never finishes it.
     const sse = (type: string, body: Record<string, unknown>): string =>
       `event: ${type}\ndata: ${JSON.stringify({ type, ...body })}\n\n`;
@@ -135,8 +135,10 @@ describe('chat: Ctrl-C interrupts a reply', () => {
       await until(() => out.includes('thinking slowly'), 'the first delta');
       chat.kill('SIGINT');
       await until(() => err.includes('(interrupted)'), 'the interruption');
-      chat.stdin.end();
+      // A second Ctrl-C (nothing running now) ends the chat, though stdin is still open.
+      chat.kill('SIGINT');
       expect(await exited).toBe(0);
+      expect(out.trimEnd().split('\n').at(-1)).toMatch(/saved\. Resume with: skein chat --resume/);
       const id = threadIdOf(out);
       const shown = await ok(['threads', 'show', id, '--home', home], { env });
       expect(shown).toContain('user: take your time');
@@ -187,7 +189,14 @@ describe('serve shuts down cleanly', () => {
   it('SIGINT stops it too', async () => {
     const server = await serve(emptyHome(), [], env);
     const exit = await server.stop('SIGINT');
-    expect(exit.code).toBe(0);
+    expect(exit, JSON.stringify(server.output())).toEqual({ code: 0, signal: null });
+    expect(server.output().stdout).toMatch(/Received SIGINT/);
+  });
+
+  it('will not listen beyond loopback without tokens', async () => {
+    const r = await run(['serve', '--home', emptyHome(), '--host', '0.0.0.0', '--port', '0'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/needs --tokens FILE/);
   });
 
   it('a port in use is a clear error', async () => {

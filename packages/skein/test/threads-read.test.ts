@@ -160,6 +160,18 @@ describe('threads list: the same listing from a local home and from a server', (
     else expect(thread!.rolloutPath).toBeNull();
   });
 
+  it('the Connect protocol gives the same listing as gRPC (the default)', async () => {
+    const grpc = await ok(['threads', 'list', '--all-sources', '--all-providers', '--endpoint', server.url], { env });
+    const connect = await ok(
+      ['threads', 'list', '--all-sources', '--all-providers', '--endpoint', server.url, '--protocol', 'connect'],
+      {
+        env,
+      },
+    );
+    expect(connect).toBe(grpc);
+    expect(ids(connect)).toHaveLength(4);
+  });
+
   it('--json is the same from both stores, apart from rolloutPath', async () => {
     const out = await both(['threads', 'list', '--json', '--all-sources', '--all-providers']);
     expect(withoutPaths(JSON.parse(out.remote))).toEqual(withoutPaths(JSON.parse(out.local)));

@@ -100,6 +100,8 @@ export function serveCommand(): Command {
     const { startThreadStoreServer, DEFAULT_TENANT } = await import('@skein/thread-store-remote');
     const o = outputFor(c);
     const port = parsePort(flags.port);
+    if (flags.tokens === undefined && !['127.0.0.1', '::1', 'localhost'].includes(flags.host))
+      throw new UsageError(`serving ${flags.host} needs --tokens FILE: without tokens, listen on 127.0.0.1 only`);
     const home = flags.home === undefined ? defaultHome() : resolve(flags.home);
     mkdirSync(home, { recursive: true });
     const tenantsDir = flags.tenantsDir === undefined ? join(home, 'skein-tenants') : resolve(flags.tenantsDir);
@@ -134,40 +136,54 @@ export function serveCommand(): Command {
       options = { ...common, auth: 'none', store };
     }
 
-    let server;
+    // Signals are caught from here on: one arriving while the server starts or the banner is
+    // being written must still end in a graceful stop, never in the default kill.
+    const stopper = new Stopper(o);
     try {
-      server = await startThreadStoreServer(options);
-    } catch (err) {
-      await ownStore?.close().catch(() => {});
-      throw err;
+      let server;
+      try {
+        server = await startThreadStoreServer(options);
+      } catch (err) {
+        await ownStore?.close().catch(() => {});
+        throw err;
+      }
+      printBanner(o, home, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
+      const signal = await stopper.requested;
+      o.line(`Received ${signal}: stopping (finishing calls in flight, flushing live threads)...`);
+      await server.close();
+      await ownStore?.close();
+      o.line('Stopped. Everything written is on disk.');
+    } finally {
+      stopper.dispose();
     }
-    printBanner(o, home, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
-
-    await new Promise<void>((done, fail) => {
-      let stopping = false;
-      const stop = (signal: NodeJS.Signals): void => {
-        if (stopping) {
-          o.err(`skein: ${signal} again, exiting without waiting\n`);
-          process.exit(130);
-        }
-        stopping = true;
-        o.line(`Received ${signal}: stopping (finishing calls in flight, flushing live threads)...`);
-        void (async () => {
-          await server.close();
-          await ownStore?.close();
-        })().then(
-          () => {
-            o.line('Stopped. Everything written is on disk.');
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-            done();
-          },
-          (err: unknown) => fail(err),
-        );
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
   });
   return cmd;
+}
+
+/** The first SIGINT/SIGTERM asks for a graceful stop; a second one exits at once. */
+class Stopper {
+  readonly requested: Promise<NodeJS.Signals>;
+  private signalled = false;
+  private resolve!: (signal: NodeJS.Signals) => void;
+  private readonly handler = (signal: NodeJS.Signals): void => {
+    if (this.signalled) {
+      this.o.err(`skein: ${signal} again, exiting without waiting\n`);
+      process.exit(130);
+    }
+    this.signalled = true;
+    this.resolve(signal);
+  };
+
+  constructor(private readonly o: Output) {
+    this.requested = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+    process.on('SIGINT', this.handler);
+    process.on('SIGTERM', this.handler);
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.handler);
+    process.off('SIGTERM', this.handler);
+  }
 }
