@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { collectHistory, newThreadId } from '@skein/thread-store-api';
 import type { ListThreadsParams, RolloutItem, ThreadId } from '@skein/thread-store-api';
 import type { IndexProgress, LocalThreadStore } from '../src/index.js';
-import { agentMsg, openStore, tmpHome, userMsg } from './helpers/home.js';
+import { agentMsg, meta, openStore, tmpHome, userMsg, writeRollout } from './helpers/home.js';
 
 const INDEX = 'skein_index_1.sqlite';
 
@@ -177,6 +177,25 @@ describe('the index', () => {
     const again: IndexProgress[] = [];
     await b.indexNow({ rebuild: true, onProgress: (p) => again.push(p) });
     expect(again.at(-1)).toMatchObject({ phase: 'done', filesTotal: 5 });
+  });
+
+  it('a file rewritten in place (same inode, longer) is indexed again from the start', async () => {
+    const home = tmpHome();
+    const id = '0a1b2c3d-0000-4000-8000-0000000000e1';
+    const rel = `sessions/2025/10/01/rollout-2025-10-01T12-00-00-${id}.jsonl`;
+    const file = writeRollout(home, rel, [meta(id), userMsg('first version')]);
+    const a = openStore(home);
+    expect((await a.listThreads({})).items.map((t) => t.preview)).toEqual(['first version']);
+    const ino = statSync(file).ino;
+    writeFileSync(
+      file,
+      [meta(id), userMsg('second version, rewritten'), agentMsg('with more lines')]
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
+    expect(statSync(file).ino).toBe(ino);
+    expect((await a.listThreads({})).items.map((t) => t.preview)).toEqual(['second version, rewritten']);
+    expect((await a.searchThreads({ searchTerm: 'first version' })).items).toEqual([]);
   });
 
   it('a nearly empty or foreign home works', async () => {

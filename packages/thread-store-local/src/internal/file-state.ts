@@ -24,6 +24,12 @@ export interface FileState {
   blankLines: number;
   historyBase: HistoryBase | null;
   lines: number;
+  /**
+   * Bytes that must still be in the file for a tail read to be valid: the first bytes and the
+   * bytes just before the indexed offset (base64). A file rewritten in place fails the check and
+   * is indexed again from the start.
+   */
+  fingerprint?: string;
 }
 
 export function emptyFileState(): FileState {

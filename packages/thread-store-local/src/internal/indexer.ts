@@ -1,4 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { StoredThread } from '@skein/thread-store-api';
@@ -337,9 +339,15 @@ export class ThreadIndex {
     onBytes?: (n: number) => void,
     defer?: (write: () => void) => void,
   ): Promise<string[]> {
-    const tail = ThreadIndex.canReadTail(f, prev);
-    const start = tail ? prev.indexed_bytes : 0;
-    const initial: FileState = tail ? stateFromJson(prev.state ?? this.stateOf(f.rel)) : emptyFileState();
+    let tail = ThreadIndex.canReadTail(f, prev);
+    let saved: FileState | null = tail && prev ? stateFromJson(prev.state ?? this.stateOf(f.rel)) : null;
+    if (tail && prev && saved && saved.fingerprint !== (await fingerprint(f.abs, prev.indexed_bytes))) {
+      // Rewritten in place (same inode, not an append): start over.
+      tail = false;
+      saved = null;
+    }
+    const start = tail && prev ? prev.indexed_bytes : 0;
+    const initial: FileState = saved ?? emptyFileState();
     const scanner = new FileScanner(initial);
     let indexed = start;
     let sinceReport = 0;
@@ -358,6 +366,7 @@ export class ThreadIndex {
       // Unreadable (vanished, permissions, damaged zstd): index what was read.
     }
     const state = scanner.finish();
+    if (!f.zst) state.fingerprint = await fingerprint(f.abs, indexed);
     const threadId = fileThreadId(state.derived.threadId, f.fileNameThreadId);
     const ids = new Set<string>([threadId]);
     if (prev) ids.add(prev.thread_id);
@@ -675,6 +684,24 @@ export class ThreadIndex {
       if (text !== undefined) out.set(t.thread_id, snippetOf(text, term));
     }
     return out;
+  }
+}
+
+/** See FileState.fingerprint. */
+async function fingerprint(file: string, upTo: number): Promise<string> {
+  let fh: FileHandle | null = null;
+  try {
+    fh = await open(file, 'r');
+    const head = Buffer.alloc(Math.min(256, upTo));
+    await fh.read(head, 0, head.length, 0);
+    const n = Math.min(64, upTo);
+    const tail = Buffer.alloc(n);
+    await fh.read(tail, 0, n, upTo - n);
+    return `${head.toString('base64')}.${tail.toString('base64')}`;
+  } catch {
+    return '';
+  } finally {
+    await fh?.close();
   }
 }
 
