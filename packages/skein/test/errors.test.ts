@@ -58,12 +58,17 @@ describe('basics', () => {
       expect(out).toContain(sub);
     expect(await ok(['help', 'serve'], { env })).toContain('--tokens');
     expect(await ok(['threads', 'help', 'list'], { env })).toContain('--all-providers');
+    expect(await ok(['help', 'threads', 'list'], { env })).toContain('Usage: skein threads list');
   });
 });
 
 describe('errors are one line and a distinct exit code', () => {
   it('unknown command: usage (2)', async () => {
     expectOneLineError(await run(['frobnicate'], { env }), 2, /unknown command 'frobnicate'/);
+  });
+
+  it('a near miss suggests the command, on the same line', async () => {
+    expectOneLineError(await run(['threads', 'lst'], { env }), 2, /unknown command 'lst'.*Did you mean list\?/);
   });
 
   it('unknown option: usage (2)', async () => {

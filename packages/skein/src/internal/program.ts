@@ -40,7 +40,14 @@ function configure(cmd: Command, writeErr: (s: string) => void): void {
   cmd.exitOverride();
   cmd.configureOutput({
     // Commander's own messages ("error: unknown command 'x'") become one "skein: …" line.
-    outputError: (str) => writeErr(`skein: ${str.replace(/^error: /, '').trimEnd()}\n`),
+    // Suggestions ("(Did you mean list?)") join the same line.
+    outputError: (str) =>
+      writeErr(
+        `skein: ${str
+          .replace(/^error: /, '')
+          .trim()
+          .replace(/\s*\n\s*/g, ' ')}\n`,
+      ),
   });
   for (const sub of cmd.commands) configure(sub, writeErr);
 }
@@ -52,7 +59,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   configure(program, writeErr);
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync(helpForNestedCommand(argv));
     return EXIT_CODES.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -63,4 +70,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (isExitWith(err)) return err.exitCode;
     return reportError(err, verbose, writeErr);
   }
+}
+
+/**
+ * `skein help threads list` means `skein threads list --help`: commander's own help command
+ * stops at the first level.
+ */
+function helpForNestedCommand(argv: readonly string[]): string[] {
+  const [node = 'node', script = 'skein', first, ...rest] = argv;
+  if (first === 'help' && rest.length > 1 && rest.every((a) => !a.startsWith('-')))
+    return [node, script, ...rest, '--help'];
+  return [...argv];
 }
