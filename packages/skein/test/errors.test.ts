@@ -9,15 +9,18 @@ import { copyHome, makeFixtureHome, THREADS } from './fixture-home.js';
 const env = cleanEnv();
 const T = THREADS;
 let home: string;
+let securedHome: string;
 let secured: Server;
 const TOKEN = 'right-token-0123456789';
+const ALICE = 'alice-token-0123456789';
 
 beforeAll(async () => {
   requireBuiltBinary();
   home = makeFixtureHome();
   const tokens = join(copyHome(home), 'tokens.txt');
-  writeFileSync(tokens, `# token tenant\n${TOKEN} default\n`);
-  secured = await serve(copyHome(home), ['--tokens', tokens], env);
+  writeFileSync(tokens, `# token tenant\n${TOKEN} default\n${ALICE} alice\n`);
+  securedHome = copyHome(home);
+  secured = await serve(securedHome, ['--tokens', tokens], env);
 });
 
 afterAll(async () => {
@@ -137,5 +140,22 @@ describe('errors are one line and a distinct exit code', () => {
     expect(out.split('\n').filter(Boolean)).toHaveLength(2);
     const viaEnv = await ok(['threads', 'list'], { env: { ...env, SKEIN_ENDPOINT: secured.url, SKEIN_TOKEN: TOKEN } });
     expect(viaEnv).toBe(out);
+  });
+
+  it("each tenant has its own home: another tenant's token sees none of the default tenant's threads", async () => {
+    const asAlice = ['--endpoint', secured.url, '--token', ALICE];
+    expect(await ok(['threads', 'list', '--all-sources', '--all-providers', ...asAlice], { env })).toBe('');
+    const r = await run(['threads', 'show', T.docs.id, ...asAlice], { env });
+    expect(r.code).toBe(3);
+    const chat = await ok(['chat', '--model', 'echo', ...asAlice], { env, input: 'alice was here\n' });
+    const id = /^Thread (\S+)/m.exec(chat)![1]!;
+    expect(await ok(['threads', 'show', id, ...asAlice], { env })).toContain('user: alice was here');
+    // Stored in the tenant's own home, not in the served one.
+    expect(
+      await ok(['threads', 'list', '--provider', 'echo', '--home', join(securedHome, 'skein-tenants', 'alice')], {
+        env,
+      }),
+    ).toContain(id);
+    expect((await run(['threads', 'show', id, '--home', securedHome], { env })).code).toBe(3);
   });
 });
