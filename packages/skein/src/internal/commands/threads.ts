@@ -58,14 +58,13 @@ function withJson(cmd: Command): Command {
   return cmd.option('--json', 'machine-readable output (shapes in the README)');
 }
 
-async function confirm(o: Output, question: string): Promise<boolean> {
+async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(`${question} [y/N] `);
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();
-    o.err('');
   }
 }
 
@@ -229,7 +228,7 @@ export function threadsCommand(): Command {
       const thread = await resolveThread(store, ref);
       // Asking only makes sense when a person is typing; scripts pass --yes or pipe stdin.
       if (!flags.yes && process.stdin.isTTY && o.errIsTTY) {
-        if (!(await confirm(o, `Delete thread ${thread.threadId} (${threadTitle(thread)})?`))) {
+        if (!(await confirm(`Delete thread ${thread.threadId} (${threadTitle(thread)})?`))) {
           o.err('Nothing deleted.\n');
           return;
         }
