@@ -69,7 +69,7 @@ export function updateCodexState(layout: HomeLayout, threadId: string, change: C
           break;
         }
       }
-    })();
+    }).immediate();
     if (change.kind === 'delete') deleteHistoryRows(layout, threadId);
     return true;
   } catch {
@@ -94,7 +94,7 @@ function deleteHistoryRows(layout: HomeLayout, threadId: string): void {
     db.transaction(() => {
       for (const t of ['thread_turns', 'thread_items', 'thread_history_projection_state', 'thread_realtime_items'])
         if (tables.has(t)) conn.prepare(`DELETE FROM ${t} WHERE thread_id = ?`).run(threadId);
-    })();
+    }).immediate();
   } catch {
     // Codex rebuilds its projection from the files.
   } finally {

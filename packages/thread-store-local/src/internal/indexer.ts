@@ -263,7 +263,7 @@ export class ThreadIndex {
       const writes = batch;
       batch = [];
       batchBytes = 0;
-      if (writes.length > 0) this.db.transaction(() => writes.forEach((w) => w()))();
+      if (writes.length > 0) this.db.transaction(() => writes.forEach((w) => w())).immediate();
     };
     for (const f of todo) {
       const ids = await this.indexFile(
@@ -288,12 +288,14 @@ export class ThreadIndex {
   }
 
   private moveRow(oldRel: string, f: Found): void {
-    this.db.transaction(() => {
-      this.db
-        .prepare('UPDATE files SET rel = ?, archived = ?, listable = ?, mtime_ms = ?, ctime_ms = ? WHERE rel = ?')
-        .run(f.rel, f.archived ? 1 : 0, f.listable ? 1 : 0, f.mtimeMs, f.ctimeMs, oldRel);
-      this.stmt('UPDATE message_files SET rel = ? WHERE rel = ?').run(f.rel, oldRel);
-    })();
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare('UPDATE files SET rel = ?, archived = ?, listable = ?, mtime_ms = ?, ctime_ms = ? WHERE rel = ?')
+          .run(f.rel, f.archived ? 1 : 0, f.listable ? 1 : 0, f.mtimeMs, f.ctimeMs, oldRel);
+        this.stmt('UPDATE message_files SET rel = ? WHERE rel = ?').run(f.rel, oldRel);
+      })
+      .immediate();
   }
 
   private deleteMessages(rel: string): void {
@@ -302,10 +304,12 @@ export class ThreadIndex {
   }
 
   private deleteRow(rel: string): void {
-    this.db.transaction(() => {
-      this.stmt('DELETE FROM files WHERE rel = ?').run(rel);
-      this.deleteMessages(rel);
-    })();
+    this.db
+      .transaction(() => {
+        this.stmt('DELETE FROM files WHERE rel = ?').run(rel);
+        this.deleteMessages(rel);
+      })
+      .immediate();
   }
 
   private stateOf(rel: string): string {
@@ -408,7 +412,7 @@ export class ThreadIndex {
     // Deferred writes run inside the pass's batch transaction (one commit per file is slow, and
     // so is making a transaction function per file).
     if (defer) defer(write);
-    else this.db.transaction(write)();
+    else this.db.transaction(write).immediate();
     return [...ids];
   }
 
@@ -487,19 +491,21 @@ export class ThreadIndex {
   private syncNamesChanged(names: Map<string, string> | null): string[] {
     if (!names) return [];
     const changed: string[] = [];
-    this.db.transaction(() => {
-      const old = new Map(
-        (this.stmt('SELECT thread_id, name FROM names').all() as { thread_id: string; name: string }[]).map((r) => [
-          r.thread_id,
-          r.name,
-        ]),
-      );
-      for (const [id, name] of names) if (old.get(id) !== name) changed.push(id);
-      for (const id of old.keys()) if (!names.has(id)) changed.push(id);
-      this.stmt('DELETE FROM names').run();
-      const ins = this.stmt('INSERT INTO names (thread_id, name) VALUES (?, ?)');
-      for (const [id, name] of names) ins.run(id, name);
-    })();
+    this.db
+      .transaction(() => {
+        const old = new Map(
+          (this.stmt('SELECT thread_id, name FROM names').all() as { thread_id: string; name: string }[]).map((r) => [
+            r.thread_id,
+            r.name,
+          ]),
+        );
+        for (const [id, name] of names) if (old.get(id) !== name) changed.push(id);
+        for (const id of old.keys()) if (!names.has(id)) changed.push(id);
+        this.stmt('DELETE FROM names').run();
+        const ins = this.stmt('INSERT INTO names (thread_id, name) VALUES (?, ?)');
+        for (const [id, name] of names) ins.run(id, name);
+      })
+      .immediate();
     return changed;
   }
 
@@ -583,18 +589,22 @@ export class ThreadIndex {
           threadToJson(t),
         );
     };
-    this.db.transaction(() => {
-      for (const id of all) build(id, true);
-      for (const id of forks) build(id, false);
-    })();
+    this.db
+      .transaction(() => {
+        for (const id of all) build(id, true);
+        for (const id of forks) build(id, false);
+      })
+      .immediate();
   }
 
   /** Clears everything (the next sync re-indexes the whole home). */
   clear(): void {
-    this.db.transaction(() => {
-      for (const t of ['files', 'threads', 'names', 'kv', 'messages', 'message_files'])
-        this.stmt(`DELETE FROM ${t}`).run();
-    })();
+    this.db
+      .transaction(() => {
+        for (const t of ['files', 'threads', 'names', 'kv', 'messages', 'message_files'])
+          this.stmt(`DELETE FROM ${t}`).run();
+      })
+      .immediate();
   }
 
   /** Forgets a file (after Skein deleted it). */
