@@ -162,11 +162,14 @@ export class RemoteThreadStore implements ThreadStore {
       if (options.token !== undefined) req.header.set('authorization', `Bearer ${options.token}`);
       return next(req);
     };
+    // No response compression by default: on the LAN or loopback links a store is served over,
+    // gzip costs far more CPU than the bytes it saves (items are often already-compact JSON).
     const common = {
       baseUrl: this.baseUrl,
       httpVersion: '2' as const,
       sessionManager: this.session,
       interceptors: [headers],
+      acceptCompression: [],
     };
     const protocol = options.protocol ?? 'grpc';
     const transport: Transport =
