@@ -203,6 +203,11 @@ async function chatLoop(
   let lastError: ThreadStoreErrorCode | null = null;
   let turns = 0;
   let nameToSet = name;
+  // Resolved when the user insists on leaving while a reply is still running.
+  let quitNow!: () => void;
+  const quit = new Promise<null>((resolve) => {
+    quitNow = () => resolve(null);
+  });
 
   // A name is stored once the thread exists: right away when resumed, else after the first turn.
   const applyName = async (): Promise<void> => {
@@ -225,6 +230,7 @@ async function chatLoop(
     if (running !== null) {
       // Second Ctrl-C while the turn is still winding down: leave now (what is written stays).
       forceQuit = true;
+      quitNow();
       o.err('\n');
     }
     rl.close();
@@ -232,6 +238,7 @@ async function chatLoop(
   // SIGTERM (a supervisor stopping us) ends the session like Ctrl-D: the thread is flushed.
   const onTerminate = (): void => {
     forceQuit = running !== null;
+    if (forceQuit) quitNow();
     rl.close();
   };
   rl.on('SIGINT', onInterrupt);
@@ -250,7 +257,7 @@ async function chatLoop(
       }
       running = thread.submit({ type: 'user_turn', items: [{ type: 'text', text }] });
       interruptSent = false;
-      const end = await Promise.race([pump.waitFor(running), pump.finished.then(() => null)]);
+      const end = await Promise.race([pump.waitFor(running), pump.finished.then(() => null), quit]);
       running = null;
       turns += 1;
       if (end?.type === 'error') lastError = isThreadStoreErrorCode(end.code) ? end.code : 'internal';
@@ -264,7 +271,9 @@ async function chatLoop(
     rl.close();
   }
   if (forceQuit) {
-    await thread.shutdown().catch(() => {});
+    // Shutting down aborts the turn and writes what was accepted; a model that ignores the
+    // abort does not get to keep us here for more than a few seconds.
+    await Promise.race([thread.shutdown().catch(() => {}), new Promise((r) => setTimeout(r, 3000).unref())]);
     o.line(`Thread ${id}: stopped before the reply finished.`);
     return EXIT_CODES.interrupted;
   }
