@@ -11,7 +11,7 @@ export const BIN = resolve(fileURLToPath(new URL('.', import.meta.url)), '../dis
 export function requireBuiltBinary(): void {
   if (!existsSync(BIN))
     throw new Error(
-      `${BIN} is missing: build the CLI first with \`pnpm turbo run build --filter=skein...\` (the root \`pnpm test\` builds before testing)`,
+      `${BIN} is missing: build the CLI first with \`pnpm turbo run build --filter=skein...\` (\`pnpm run ci\` at the root builds before it tests)`,
     );
 }
 
