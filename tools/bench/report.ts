@@ -347,7 +347,9 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
     out.push('');
     out.push(`Measured ${r.remote.date} at commit \`${r.remote.commit}\` with \`${r.remote.command}\`${r.remote.ok ? '' : ' (FAILED)'}; its own output:`);
     out.push('');
-    out.push(r.remote.output.includes('|') ? r.remote.output : '```\n' + r.remote.output + '\n```');
+    // Its headings sit under this section's: demote them two levels.
+    const body = r.remote.output.replace(/^(#{1,4}) /gm, '$1## ');
+    out.push(body.includes('|') ? body : '```\n' + body + '\n```');
     out.push('');
   }
   out.push(notes);
