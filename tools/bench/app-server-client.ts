@@ -35,7 +35,9 @@ export function codexBinary(): string {
 }
 
 export function codexVersion(): string {
-  const launcher = createRequire(path.join(REPO, 'packages/interop-tests/package.json')).resolve('@openai/codex/package.json');
+  const launcher = createRequire(path.join(REPO, 'packages/interop-tests/package.json')).resolve(
+    '@openai/codex/package.json',
+  );
   return (createRequire(launcher)('./package.json') as { version: string }).version;
 }
 
@@ -102,7 +104,12 @@ export class AppServerClient {
       }
       if (msg.id === undefined || msg.method !== undefined) {
         // A notification, or a request from the server (none are expected while listing).
-        if (msg.id !== undefined) this.write({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'not supported by the benchmark client' } });
+        if (msg.id !== undefined)
+          this.write({
+            jsonrpc: '2.0',
+            id: msg.id,
+            error: { code: -32601, message: 'not supported by the benchmark client' },
+          });
         continue;
       }
       const p = this.pending.get(msg.id);

@@ -27,16 +27,38 @@ function itemPool(): RolloutItem[] {
     const text = `Step ${i}: updated the cursor handling in src/listing.ts and re-ran the tests; ${'all green. '.repeat(1 + (i % 20))}`;
     switch (i % 5) {
       case 0:
-        out.push({ type: 'response_item', payload: { type: 'reasoning', summary: [{ type: 'summary_text', text: `**Step ${i}**` }], content: null, encrypted_content: 'gAAAAB' + 'x'.repeat(200) } });
+        out.push({
+          type: 'response_item',
+          payload: {
+            type: 'reasoning',
+            summary: [{ type: 'summary_text', text: `**Step ${i}**` }],
+            content: null,
+            encrypted_content: 'gAAAAB' + 'x'.repeat(200),
+          },
+        });
         break;
       case 1:
-        out.push({ type: 'response_item', payload: { type: 'function_call', name: 'exec_command', arguments: JSON.stringify({ cmd: `pnpm test --filter pkg${i}` }), call_id: `call_${i}` } });
+        out.push({
+          type: 'response_item',
+          payload: {
+            type: 'function_call',
+            name: 'exec_command',
+            arguments: JSON.stringify({ cmd: `pnpm test --filter pkg${i}` }),
+            call_id: `call_${i}`,
+          },
+        });
         break;
       case 2:
-        out.push({ type: 'response_item', payload: { type: 'function_call_output', call_id: `call_${i - 1}`, output: `Exit code: 0\nOutput:\n${text}` } });
+        out.push({
+          type: 'response_item',
+          payload: { type: 'function_call_output', call_id: `call_${i - 1}`, output: `Exit code: 0\nOutput:\n${text}` },
+        });
         break;
       case 3:
-        out.push({ type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] } });
+        out.push({
+          type: 'response_item',
+          payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] },
+        });
         break;
       default:
         out.push({ type: 'event_msg', payload: { type: 'agent_message', message: text, phase: null } });
@@ -58,7 +80,18 @@ async function newThread(store: LocalStore, cwd: string): Promise<ThreadId> {
   });
   await store.appendItems({
     threadId,
-    items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'benchmark the append path', images: [], local_images: [], text_elements: [] } }],
+    items: [
+      {
+        type: 'event_msg',
+        payload: {
+          type: 'user_message',
+          message: 'benchmark the append path',
+          images: [],
+          local_images: [],
+          text_elements: [],
+        },
+      },
+    ],
   });
   await store.flushThread(threadId);
   return threadId;
@@ -84,7 +117,9 @@ export async function runAppend(baseDir: string, items: number, flushSamples: nu
     const read = await store.readThread({ threadId });
     const bytesWritten = read.rolloutPath ? statSync(read.rolloutPath).size : 0;
     await store.shutdownThread(threadId);
-    log(`  append: ${items} single-item calls in ${singleMs.toFixed(0)} ms (${((items / singleMs) * 1000).toFixed(0)} items/s), ${(bytesWritten / 1e6).toFixed(1)} MB`);
+    log(
+      `  append: ${items} single-item calls in ${singleMs.toFixed(0)} ms (${((items / singleMs) * 1000).toFixed(0)} items/s), ${(bytesWritten / 1e6).toFixed(1)} MB`,
+    );
 
     // Batches of 100.
     threadId = await newThread(store, home);
@@ -100,7 +135,9 @@ export async function runAppend(baseDir: string, items: number, flushSamples: nu
     log(`  append: ${items} items in batches of 100 in ${batchMs.toFixed(0)} ms`);
 
     const flushFsyncMs = await flushLatency(store, home, pool, flushSamples);
-    log(`  flush with fsync: p50 ${median(flushFsyncMs).toFixed(2)} ms, p99 ${percentile(flushFsyncMs, 99).toFixed(2)} ms`);
+    log(
+      `  flush with fsync: p50 ${median(flushFsyncMs).toFixed(2)} ms, p99 ${percentile(flushFsyncMs, 99).toFixed(2)} ms`,
+    );
     await store.close();
 
     const noSync = new LocalThreadStore({ home, defaultModelProvider: SYNTH_PROVIDER, fsync: 'never' });

@@ -31,7 +31,9 @@ interface ListResult {
  */
 async function startCodex(home: string, timeoutMs: number): Promise<{ client: Client; initializeMs: number }> {
   try {
-    const mod = (await import(pathToFileURL(path.join(REPO, 'packages/interop-tests/src/app-server-client.ts')).href)) as {
+    const mod = (await import(
+      pathToFileURL(path.join(REPO, 'packages/interop-tests/src/app-server-client.ts')).href
+    )) as {
       AppServerClient: { start(home: string, o: { requestTimeoutMs: number; clientName: string }): Promise<Client> };
     };
     const t0 = performance.now();
@@ -68,11 +70,17 @@ async function pageAll(client: Client, useStateDbOnly: boolean, budgetMs: number
   let count = 0;
   let pages = 0;
   do {
-    const page: ListResult = await client.request<ListResult>('thread/list', { ...LIST_PARAMS, limit: 50, cursor, ...(useStateDbOnly ? { useStateDbOnly } : {}) });
+    const page: ListResult = await client.request<ListResult>('thread/list', {
+      ...LIST_PARAMS,
+      limit: 50,
+      cursor,
+      ...(useStateDbOnly ? { useStateDbOnly } : {}),
+    });
     count += page.data.length;
     pages++;
     cursor = page.nextCursor;
-    if (cursor && performance.now() - t0 > budgetMs) return { ms: performance.now() - t0, count, pages, truncated: true };
+    if (cursor && performance.now() - t0 > budgetMs)
+      return { ms: performance.now() - t0, count, pages, truncated: true };
   } while (cursor);
   return { ms: performance.now() - t0, count, pages, truncated: false };
 }
@@ -89,7 +97,9 @@ export async function runCodexList(home: BenchHome, pagingBudgetMs: number): Pro
     const warmFirstPageMs = await timeRuns(30, 3, () => client.request('thread/list', { ...LIST_PARAMS, limit: 50 }));
     log(`  codex warm first page: median ${median(warmFirstPageMs).toFixed(1)} ms`);
     const pagingDefault = await pageAll(client, false, pagingBudgetMs);
-    log(`  codex paging (default): ${pagingDefault.ms.toFixed(0)} ms, ${pagingDefault.count} threads${pagingDefault.truncated ? ' (stopped at the time budget)' : ''}`);
+    log(
+      `  codex paging (default): ${pagingDefault.ms.toFixed(0)} ms, ${pagingDefault.count} threads${pagingDefault.truncated ? ' (stopped at the time budget)' : ''}`,
+    );
     const pagingStateDb = await pageAll(client, true, pagingBudgetMs);
     log(`  codex paging (useStateDbOnly): ${pagingStateDb.ms.toFixed(0)} ms, ${pagingStateDb.count} threads`);
     await client.close();

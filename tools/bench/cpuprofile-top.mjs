@@ -57,8 +57,12 @@ const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 /** @param {string} title @param {Map<string, number>} m */
 const show = (title, m) => {
   console.log(`\n${title} (total ${(total / 1000).toFixed(0)} ms sampled)`);
-  const rows = [...m.entries()].filter(([k]) => !filter || k.includes(filter)).sort((a, b) => b[1] - a[1]).slice(0, top);
-  for (const [k, us] of rows) console.log(`${(us / 1000).toFixed(0).padStart(8)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+  const rows = [...m.entries()]
+    .filter(([k]) => !filter || k.includes(filter))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top);
+  for (const [k, us] of rows)
+    console.log(`${(us / 1000).toFixed(0).padStart(8)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
 };
 show('Self time', self);
 show('Inclusive time', incl);

@@ -42,7 +42,11 @@ function diskOf(dir: string): string {
     let best: string[] | undefined;
     for (const f of mounts) {
       const mp = f[1] ?? '';
-      if ((abs === mp || abs.startsWith(mp.endsWith('/') ? mp : mp + '/')) && (!best || mp.length > (best[1] ?? '').length)) best = f;
+      if (
+        (abs === mp || abs.startsWith(mp.endsWith('/') ? mp : mp + '/')) &&
+        (!best || mp.length > (best[1] ?? '').length)
+      )
+        best = f;
     }
     const dev = best?.[0] ?? '?';
     const fs = best?.[2] ?? '?';
@@ -84,7 +88,11 @@ export function describeMachine(benchDir: string): MachineInfo {
 export function gitRevision(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages/thread-store-local', 'packages/thread-store-api'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync(
+      'git',
+      ['status', '--porcelain', '--', 'packages/thread-store-local', 'packages/thread-store-api'],
+      { encoding: 'utf8' },
+    ).trim();
     return dirty ? `${head} +local changes` : head;
   } catch {
     return 'unknown';

@@ -150,7 +150,12 @@ async function main(): Promise<void> {
   const machine = describeMachine(opts.dir);
   const commit = gitRevision();
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-  const command = `pnpm bench -- ${process.argv.slice(2).filter((a) => a !== '--').join(' ')}`.trim().replace(/ --$/, '');
+  const command = `pnpm bench -- ${process.argv
+    .slice(2)
+    .filter((a) => a !== '--')
+    .join(' ')}`
+    .trim()
+    .replace(/ --$/, '');
   const meta = { date, commit, command };
   const version = opts.skipCodex ? '' : codexVersion();
   log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory}, node ${machine.node}; homes in ${opts.dir}`);
@@ -179,7 +184,7 @@ async function main(): Promise<void> {
       printed.push(t);
       console.log(t);
       resetHome(home.dir);
-      if (opts.write) saveResults(resultsFile, results);
+      if (opts.write) await saveResults(resultsFile, results);
     }
   }
 
@@ -214,13 +219,13 @@ async function main(): Promise<void> {
   }
 
   if (opts.write) {
-    saveResults(resultsFile, results);
+    await saveResults(resultsFile, results);
     writeFileSync(path.join(REPO, 'BENCHMARKS.md'), renderMarkdown(results, NOTES));
     log('wrote BENCHMARKS.md and tools/bench/results.json');
   }
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   process.exit(1);
 });

@@ -26,8 +26,15 @@ export function remoteBenchCommand(): { cmd: string; args: string[]; display: st
     if (existsSync(file)) return { cmd: tsx, args: [file], display: `npx tsx packages/thread-store-remote/bench/${e}` };
   }
   try {
-    const pkg = JSON.parse(readFileSync(path.join(REPO, 'packages/thread-store-remote/package.json'), 'utf8')) as { scripts?: Record<string, string> };
-    if (pkg.scripts?.bench) return { cmd: 'pnpm', args: ['--silent', '--filter', '@skein/thread-store-remote', 'run', 'bench'], display: 'pnpm --filter @skein/thread-store-remote run bench' };
+    const pkg = JSON.parse(readFileSync(path.join(REPO, 'packages/thread-store-remote/package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+    };
+    if (pkg.scripts?.bench)
+      return {
+        cmd: 'pnpm',
+        args: ['--silent', '--filter', '@skein/thread-store-remote', 'run', 'bench'],
+        display: 'pnpm --filter @skein/thread-store-remote run bench',
+      };
   } catch {
     // No package.json script either.
   }
@@ -38,9 +45,20 @@ export function runRemoteBench(): RemoteResult | undefined {
   const c = remoteBenchCommand();
   if (!c) return undefined;
   log(`remote store benchmark: ${c.display}`);
-  const r = spawnSync(c.cmd, c.args, { cwd: REPO, encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(c.cmd, c.args, {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 30 * 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const ok = r.status === 0;
   const output = (r.stdout || '').trim();
   if (!ok) log(`  remote benchmark failed (${r.status ?? r.signal}): ${(r.stderr || '').slice(-2000)}`);
-  return { command: c.display, ok, output: ok ? output : `${output}\n\n(failed: exit ${r.status ?? r.signal})\n${(r.stderr || '').slice(-2000)}`.trim() };
+  return {
+    command: c.display,
+    ok,
+    output: ok
+      ? output
+      : `${output}\n\n(failed: exit ${r.status ?? r.signal})\n${(r.stderr || '').slice(-2000)}`.trim(),
+  };
 }

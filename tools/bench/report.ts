@@ -22,7 +22,13 @@ export interface Summary {
 }
 
 export function summarize(values: readonly number[]): Summary {
-  return { median: median(values), p99: percentile(values, 99), min: Math.min(...values), max: Math.max(...values), runs: values.length };
+  return {
+    median: median(values),
+    p99: percentile(values, 99),
+    min: Math.min(...values),
+    max: Math.max(...values),
+    runs: values.length,
+  };
 }
 
 export interface SizeEntry {
@@ -69,9 +75,25 @@ export interface GlobalEntry {
   date: string;
   commit: string;
   command: string;
-  history: { megabytes: number; bytes: number; items: number; mbPerSec: number; ms: Summary; baseHeapUsed: number; peakHeapUsed: number; baseRss: number; peakRss: number }[];
+  history: {
+    megabytes: number;
+    bytes: number;
+    items: number;
+    mbPerSec: number;
+    ms: Summary;
+    baseHeapUsed: number;
+    peakHeapUsed: number;
+    baseRss: number;
+    peakRss: number;
+  }[];
   heapCap: HeapCapResult | null;
-  append: { items: number; singleItemsPerSec: number; batchItemsPerSec: number; flushFsync: Summary; flushNoFsync: Summary } | null;
+  append: {
+    items: number;
+    singleItemsPerSec: number;
+    batchItemsPerSec: number;
+    flushFsync: Summary;
+    flushNoFsync: Summary;
+  } | null;
 }
 
 export interface ResultsFile {
@@ -92,8 +114,11 @@ export function loadResults(file: string, machine: MachineInfo): ResultsFile {
   return { machine, sizes: {}, global: null, remote: null };
 }
 
-export function saveResults(file: string, r: ResultsFile): void {
-  writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+/** Written through Prettier with the repo's config, so `prettier --check .` stays clean. */
+export async function saveResults(file: string, r: ResultsFile): Promise<void> {
+  const prettier = await import('prettier');
+  const config = (await prettier.resolveConfig(file)) ?? {};
+  writeFileSync(file, await prettier.format(JSON.stringify(r, null, 2), { ...config, filepath: file }));
 }
 
 export function sizeEntry(
@@ -135,7 +160,9 @@ export function sizeEntry(
           pagingDefault: c.pagingDefault,
           pagingStateDb: c.pagingStateDb,
           warmStartMs: c.warmStartMs,
-          sameFirstPage: c.firstPageIds.length === s.firstPageIds.length && c.firstPageIds.every((id, i) => id === s.firstPageIds[i]),
+          sameFirstPage:
+            c.firstPageIds.length === s.firstPageIds.length &&
+            c.firstPageIds.every((id, i) => id === s.firstPageIds[i]),
         }
       : null,
   };
@@ -193,7 +220,9 @@ type Row = [string, string, string, string, string, string];
 
 function table(rows: Row[]): string {
   const head: Row = ['Workload', 'Skein', 'Codex', 'Codex ÷ Skein', 'Target', 'Status'];
-  const lines = [head, ['---', '---:', '---:', '---:', '---', '---'] as Row, ...rows].map((r) => `| ${r.join(' | ')} |`);
+  const lines = [head, ['---', '---:', '---:', '---:', '---', '---'] as Row, ...rows].map(
+    (r) => `| ${r.join(' | ')} |`,
+  );
   return lines.join('\n');
 }
 
@@ -220,8 +249,23 @@ export function sizeTable(e: SizeEntry): string {
     '',
     '',
   ]);
-  if (c) rows.push(['… of which Codex `initialize` (indexes every rollout into `state_5.sqlite`)', '—', fmtMs(c.coldStartMs), '', '', '']);
-  rows.push(['Re-index, nothing changed (open + `indexNow`)', fmtMs(s.reindexUnchangedMs), c ? fmtMs(c.warmStartMs) + ' (start with state DB)' : '—', c ? ratio(c.warmStartMs, s.reindexUnchangedMs) : '—', '', '']);
+  if (c)
+    rows.push([
+      '… of which Codex `initialize` (indexes every rollout into `state_5.sqlite`)',
+      '—',
+      fmtMs(c.coldStartMs),
+      '',
+      '',
+      '',
+    ]);
+  rows.push([
+    'Re-index, nothing changed (open + `indexNow`)',
+    fmtMs(s.reindexUnchangedMs),
+    c ? fmtMs(c.warmStartMs) + ' (start with state DB)' : '—',
+    c ? ratio(c.warmStartMs, s.reindexUnchangedMs) : '—',
+    '',
+    '',
+  ]);
   rows.push([
     `Incremental re-index after 1% of files grew (${fmtCount(s.changedFiles)} files)${s.incrementalVerified ? '' : ' — grown threads NOT all on top by updatedAt'}`,
     fmtMs(s.incrementalMs),
@@ -245,8 +289,12 @@ export function sizeTable(e: SizeEntry): string {
   const codexFull = pd ? (pd.truncated ? (pd.ms * n) / Math.max(1, pd.count) : pd.ms) : Number.NaN;
   const extrapolated = s.pagingTruncated || (pd?.truncated ?? false);
   const pagingRatio = codexFull / skeinFull;
-  const skeinPaging = s.pagingTruncated ? `${fmtMs(s.paging50.median)} for ${fmtCount(s.pagedCount)} threads (stopped at the time budget)` : fmtMs(s.paging50.median);
-  const codexPaging = pd ? `${fmtMs(pd.ms)}${pd.truncated ? ` for ${fmtCount(pd.count)} threads (stopped at the time budget)` : ''}${pd.count !== n && !pd.truncated ? ` (${fmtCount(pd.count)} threads)` : ''}` : '—';
+  const skeinPaging = s.pagingTruncated
+    ? `${fmtMs(s.paging50.median)} for ${fmtCount(s.pagedCount)} threads (stopped at the time budget)`
+    : fmtMs(s.paging50.median);
+  const codexPaging = pd
+    ? `${fmtMs(pd.ms)}${pd.truncated ? ` for ${fmtCount(pd.count)} threads (stopped at the time budget)` : ''}${pd.count !== n && !pd.truncated ? ` (${fmtCount(pd.count)} threads)` : ''}`
+    : '—';
   rows.push([
     `Paging through all ${fmtCount(n)} threads, 50/page (Codex default)${s.pagedCount !== n && !s.pagingTruncated ? ` — Skein returned ${fmtCount(s.pagedCount)}` : ''}`,
     skeinPaging,
@@ -267,7 +315,14 @@ export function sizeTable(e: SizeEntry): string {
     ]);
   }
   if (!s.pagingTruncated) rows.push(['Paging through all, 100/page', fmtMs(s.paging100.median), '—', '—', '', '']);
-  rows.push([`Content search, term in ~1% of threads, first page (${s.searchHitCount} hits)`, fmtMs(s.searchHit.median), 'n/a', '—', '', '']);
+  rows.push([
+    `Content search, term in ~1% of threads, first page (${s.searchHitCount} hits)`,
+    fmtMs(s.searchHit.median),
+    'n/a',
+    '—',
+    '',
+    '',
+  ]);
   rows.push(['Content search, term in no thread (whole corpus)', fmtMs(s.searchMiss.median), 'n/a', '—', '', '']);
   rows.push(['`listThreads` with `searchTerm` (name/preview filter)', fmtMs(s.titleFilter.median), '—', '—', '', '']);
   return table(rows);
@@ -275,11 +330,18 @@ export function sizeTable(e: SizeEntry): string {
 
 export function globalTable(g: GlobalEntry): string {
   const rows: Row[] = [];
-  const big = g.history.reduce<GlobalEntry['history'][number] | undefined>((a, h) => (!a || h.megabytes > a.megabytes ? h : a), undefined);
+  const big = g.history.reduce<GlobalEntry['history'][number] | undefined>(
+    (a, h) => (!a || h.megabytes > a.megabytes ? h : a),
+    undefined,
+  );
   const small = g.history.find((h) => h !== big);
   for (const h of g.history) {
     const isBig = h === big;
-    const flat = isBig && small ? h.peakHeapUsed - h.baseHeapUsed < Math.max(64 * 2 ** 20, 2 * (small.peakHeapUsed - small.baseHeapUsed)) && (g.heapCap?.ok ?? false) : true;
+    const flat =
+      isBig && small
+        ? h.peakHeapUsed - h.baseHeapUsed < Math.max(64 * 2 ** 20, 2 * (small.peakHeapUsed - small.baseHeapUsed)) &&
+          (g.heapCap?.ok ?? false)
+        : true;
     rows.push([
       `\`readThread\` + stream history of a ${h.megabytes} MB thread (${fmtCount(h.items)} items; median of ${h.ms.runs})`,
       `${h.mbPerSec.toFixed(0)} MB/s (${fmtMs(h.ms.median)})`,
@@ -297,13 +359,42 @@ export function globalTable(g: GlobalEntry): string {
       isBig ? (flat ? MET : MISSED) : '',
     ]);
   }
-  if (g.heapCap) rows.push([`… streaming ${big?.megabytes ?? '?'} MB with \`--max-old-space-size=${g.heapCap.capMb}\``, g.heapCap.ok ? 'completed' : 'failed', '—', '—', 'completes', g.heapCap.ok ? MET : MISSED]);
+  if (g.heapCap)
+    rows.push([
+      `… streaming ${big?.megabytes ?? '?'} MB with \`--max-old-space-size=${g.heapCap.capMb}\``,
+      g.heapCap.ok ? 'completed' : 'failed',
+      '—',
+      '—',
+      'completes',
+      g.heapCap.ok ? MET : MISSED,
+    ]);
   const a = g.append;
   if (a) {
-    rows.push([`Append, one \`appendItems\` call per item, buffered (${fmtCount(a.items)} items, then one flush)`, fmtRate(a.singleItemsPerSec, 'items'), '—', '—', '≥ 100k items/s', a.singleItemsPerSec >= 100_000 ? MET : MISSED]);
+    rows.push([
+      `Append, one \`appendItems\` call per item, buffered (${fmtCount(a.items)} items, then one flush)`,
+      fmtRate(a.singleItemsPerSec, 'items'),
+      '—',
+      '—',
+      '≥ 100k items/s',
+      a.singleItemsPerSec >= 100_000 ? MET : MISSED,
+    ]);
     rows.push([`Append, 100 items per call, buffered`, fmtRate(a.batchItemsPerSec, 'items'), '—', '—', '', '']);
-    rows.push([`\`flushThread\` after one append, fsync on (p50 / p99 of ${a.flushFsync.runs})`, `${fmtMs(a.flushFsync.median)} / ${fmtMs(a.flushFsync.p99)}`, '—', '—', 'report', '']);
-    rows.push([`\`flushThread\` after one append, fsync off (p50 / p99)`, `${fmtMs(a.flushNoFsync.median)} / ${fmtMs(a.flushNoFsync.p99)}`, '—', '—', '', '']);
+    rows.push([
+      `\`flushThread\` after one append, fsync on (p50 / p99 of ${a.flushFsync.runs})`,
+      `${fmtMs(a.flushFsync.median)} / ${fmtMs(a.flushFsync.p99)}`,
+      '—',
+      '—',
+      'report',
+      '',
+    ]);
+    rows.push([
+      `\`flushThread\` after one append, fsync off (p50 / p99)`,
+      `${fmtMs(a.flushNoFsync.median)} / ${fmtMs(a.flushNoFsync.p99)}`,
+      '—',
+      '—',
+      '',
+      '',
+    ]);
   }
   return table(rows);
 }
@@ -313,8 +404,12 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
   const out: string[] = [];
   out.push('# Benchmarks');
   out.push('');
-  out.push('Skein\'s local store (`@skein/thread-store-local`) measured on synthetic Codex homes, side by side with the real');
-  out.push('`codex app-server` (0.169.0) on the same files in the same run. Produced by `pnpm bench` (`tools/bench/`); do not');
+  out.push(
+    "Skein's local store (`@skein/thread-store-local`) measured on synthetic Codex homes, side by side with the real",
+  );
+  out.push(
+    '`codex app-server` (0.169.0) on the same files in the same run. Produced by `pnpm bench` (`tools/bench/`); do not',
+  );
   out.push('edit by hand — the figures come from `tools/bench/results.json`.');
   out.push('');
   out.push('## Machine');
@@ -329,7 +424,9 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
   for (const e of sizes) {
     out.push(`## ${fmtCount(e.threads)} threads (${e.megabytes.toFixed(0)} MB of rollouts)`);
     out.push('');
-    out.push(`Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\`${e.load ? ` (load average ${e.load})` : ''}${e.codex ? `; Codex ${e.codex.version}${e.codex.sameFirstPage ? ' (its first page held the same 50 threads in the same order as Skein\'s)' : ' (NOTE: its first page differed from Skein\'s)'}` : '; Codex skipped'}.`);
+    out.push(
+      `Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\`${e.load ? ` (load average ${e.load})` : ''}${e.codex ? `; Codex ${e.codex.version}${e.codex.sameFirstPage ? " (its first page held the same 50 threads in the same order as Skein's)" : " (NOTE: its first page differed from Skein's)"}` : '; Codex skipped'}.`,
+    );
     out.push('');
     out.push(sizeTable(e));
     out.push('');
@@ -337,7 +434,9 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
   if (r.global) {
     out.push('## One large thread, and writes');
     out.push('');
-    out.push(`Measured ${r.global.date} at commit \`${r.global.commit}\` with \`${r.global.command}\`${r.global.load ? ` (load average ${r.global.load})` : ''}.`);
+    out.push(
+      `Measured ${r.global.date} at commit \`${r.global.commit}\` with \`${r.global.command}\`${r.global.load ? ` (load average ${r.global.load})` : ''}.`,
+    );
     out.push('');
     out.push(globalTable(r.global));
     out.push('');
@@ -345,7 +444,9 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
   if (r.remote) {
     out.push('## Remote store (`@skein/thread-store-remote`)');
     out.push('');
-    out.push(`Measured ${r.remote.date} at commit \`${r.remote.commit}\` with \`${r.remote.command}\`${r.remote.ok ? '' : ' (FAILED)'}; its own output:`);
+    out.push(
+      `Measured ${r.remote.date} at commit \`${r.remote.commit}\` with \`${r.remote.command}\`${r.remote.ok ? '' : ' (FAILED)'}; its own output:`,
+    );
     out.push('');
     // Its headings sit under this section's: demote them two levels.
     const body = r.remote.output.replace(/^(#{1,4}) /gm, '$1## ');

@@ -17,10 +17,14 @@ const cpuProf = args.includes('--cpu-prof');
 const rest = args.filter((a) => a !== '--no-build' && a !== '--cpu-prof');
 
 if (!noBuild) {
-  const build = spawnSync('pnpm', ['turbo', 'run', 'build', '--filter=@skein/thread-store-local...', '--output-logs=errors-only'], {
-    cwd: repo,
-    stdio: 'inherit',
-  });
+  const build = spawnSync(
+    'pnpm',
+    ['turbo', 'run', 'build', '--filter=@skein/thread-store-local...', '--output-logs=errors-only'],
+    {
+      cwd: repo,
+      stdio: 'inherit',
+    },
+  );
   if (build.status !== 0) {
     console.error('bench: building @skein/thread-store-local failed');
     process.exit(build.status ?? 1);

@@ -6,7 +6,14 @@ import type { ListThreadsParams, ThreadPage } from '@skein/thread-store-api';
 import { log, newRootEntries, removeEntries, rootEntries, type BenchHome } from './homes.js';
 import { median, percentile, timeRuns, timeRunsBudget } from './stats.js';
 import { loadLocalStore, type LocalStore } from './store-loader.js';
-import { appendTails, setManifestDirty, undoTails, SEARCH_HIT_TERM, SEARCH_MISS_TERM, SYNTH_PROVIDER } from './synth-home.js';
+import {
+  appendTails,
+  setManifestDirty,
+  undoTails,
+  SEARCH_HIT_TERM,
+  SEARCH_MISS_TERM,
+  SYNTH_PROVIDER,
+} from './synth-home.js';
 
 /** Every source the synthetic homes use, every provider: the whole home is listed. */
 export const LIST_FILTERS: Pick<ListThreadsParams, 'allowedSources' | 'modelProviders'> = {
@@ -42,7 +49,11 @@ async function openStore(home: string): Promise<LocalStore> {
 }
 
 /** Pages through the whole home; stops after `budgetMs` (then `truncated`). */
-async function pageAll(store: LocalStore, pageSize: number, budgetMs = Infinity): Promise<{ count: number; truncated: boolean }> {
+async function pageAll(
+  store: LocalStore,
+  pageSize: number,
+  budgetMs = Infinity,
+): Promise<{ count: number; truncated: boolean }> {
   const t0 = performance.now();
   let cursor: string | null = null;
   let count = 0;
@@ -55,7 +66,11 @@ async function pageAll(store: LocalStore, pageSize: number, budgetMs = Infinity)
   return { count, truncated: false };
 }
 
-export async function runSkeinList(home: BenchHome, coldRuns: number, pagingBudgetMs: number): Promise<SkeinListResult> {
+export async function runSkeinList(
+  home: BenchHome,
+  coldRuns: number,
+  pagingBudgetMs: number,
+): Promise<SkeinListResult> {
   const before = rootEntries(home.dir);
   const coldIndexMs: number[] = [];
   let coldStartToFirstPageMs = Number.NaN;
@@ -84,7 +99,8 @@ export async function runSkeinList(home: BenchHome, coldRuns: number, pagingBudg
 
   // 20 unmeasured calls warm the JIT and SQLite's page cache; then up to 200 measured ones.
   const warmStart = performance.now();
-  for (let i = 0; i < 19 && performance.now() - warmStart < 10_000; i++) await s.listThreads({ ...LIST_FILTERS, pageSize: 50 });
+  for (let i = 0; i < 19 && performance.now() - warmStart < 10_000; i++)
+    await s.listThreads({ ...LIST_FILTERS, pageSize: 50 });
   const warmFirstPageMs = await timeRunsBudget(200, 10, 30_000, () => s.listThreads({ ...LIST_FILTERS, pageSize: 50 }));
   log(`  skein warm first page: median ${median(warmFirstPageMs).toFixed(2)} ms`);
 
@@ -98,7 +114,8 @@ export async function runSkeinList(home: BenchHome, coldRuns: number, pagingBudg
     if ((paging50Ms[0] ?? 0) > 20_000) break; // slow enough that one run says it
   }
   const pagingRuns = paging50Ms.length;
-  if (pagedCount !== home.threads && !pagingTruncated) log(`  WARNING: paging returned ${pagedCount} threads, expected ${home.threads}`);
+  if (pagedCount !== home.threads && !pagingTruncated)
+    log(`  WARNING: paging returned ${pagedCount} threads, expected ${home.threads}`);
   const paging100Ms = await timeRuns(pagingRuns, 0, () => pageAll(s, 100, pagingTruncated ? 1 : Infinity));
   log(`  skein paging: ${median(paging50Ms).toFixed(0)} ms (50/page), ${median(paging100Ms).toFixed(0)} ms (100/page)`);
 
@@ -107,9 +124,15 @@ export async function runSkeinList(home: BenchHome, coldRuns: number, pagingBudg
     const page = await s.searchThreads({ ...LIST_FILTERS, pageSize: 50, searchTerm: SEARCH_HIT_TERM });
     searchHitCount = page.items.length;
   });
-  const searchMissMs = await timeRunsBudget(5, 1, 20_000, () => s.searchThreads({ ...LIST_FILTERS, pageSize: 50, searchTerm: SEARCH_MISS_TERM }));
-  const titleFilterMs = await timeRunsBudget(5, 1, 20_000, () => s.listThreads({ ...LIST_FILTERS, pageSize: 50, searchTerm: SEARCH_HIT_TERM }));
-  log(`  skein search: hit ${median(searchHitMs).toFixed(1)} ms (${searchHitCount} results), miss ${median(searchMissMs).toFixed(1)} ms`);
+  const searchMissMs = await timeRunsBudget(5, 1, 20_000, () =>
+    s.searchThreads({ ...LIST_FILTERS, pageSize: 50, searchTerm: SEARCH_MISS_TERM }),
+  );
+  const titleFilterMs = await timeRunsBudget(5, 1, 20_000, () =>
+    s.listThreads({ ...LIST_FILTERS, pageSize: 50, searchTerm: SEARCH_HIT_TERM }),
+  );
+  log(
+    `  skein search: hit ${median(searchHitMs).toFixed(1)} ms (${searchHitCount} results), miss ${median(searchMissMs).toFixed(1)} ms`,
+  );
 
   await s.close();
   let t0 = performance.now();
@@ -125,10 +148,17 @@ export async function runSkeinList(home: BenchHome, coldRuns: number, pagingBudg
     reopened = await openStore(home.dir);
     await reopened.indexNow();
     const incrementalMs = performance.now() - t0;
-    log(`  skein re-index: unchanged ${reindexUnchangedMs.toFixed(0)} ms, ${tails.length} grown ${incrementalMs.toFixed(0)} ms`);
-    const page = await reopened.listThreads({ ...LIST_FILTERS, sortKey: 'updatedAt', pageSize: Math.min(1000, tails.length) });
+    log(
+      `  skein re-index: unchanged ${reindexUnchangedMs.toFixed(0)} ms, ${tails.length} grown ${incrementalMs.toFixed(0)} ms`,
+    );
+    const page = await reopened.listThreads({
+      ...LIST_FILTERS,
+      sortKey: 'updatedAt',
+      pageSize: Math.min(1000, tails.length),
+    });
     const grown = new Set(tails.map((t) => /-([0-9a-f-]{36})\.jsonl$/.exec(t.abs)?.[1]));
-    const incrementalVerified = tails.length <= 1000 && page.items.length === tails.length && page.items.every((t) => grown.has(t.threadId));
+    const incrementalVerified =
+      tails.length <= 1000 && page.items.length === tails.length && page.items.every((t) => grown.has(t.threadId));
     await reopened.close();
     return {
       coldIndexMs,

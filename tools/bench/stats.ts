@@ -27,7 +27,12 @@ export async function timeRuns(runs: number, warmup: number, fn: () => Promise<u
  * Like timeRuns, but stops early once `budgetMs` has been spent (after at least `minRuns`), so a
  * slow store at a large N still finishes: the number of runs is reported next to the figure.
  */
-export async function timeRunsBudget(maxRuns: number, minRuns: number, budgetMs: number, fn: () => Promise<unknown>): Promise<number[]> {
+export async function timeRunsBudget(
+  maxRuns: number,
+  minRuns: number,
+  budgetMs: number,
+  fn: () => Promise<unknown>,
+): Promise<number[]> {
   await fn();
   const out: number[] = [];
   const start = performance.now();

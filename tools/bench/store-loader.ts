@@ -35,7 +35,9 @@ export async function loadLocalStore(): Promise<LocalStoreCtor> {
   try {
     entry = createRequire(pkgJson).resolve('@skein/thread-store-local');
   } catch (err) {
-    throw new Error(`cannot resolve @skein/thread-store-local (build it: pnpm turbo run build --filter=@skein/thread-store-local...): ${String(err)}`);
+    throw new Error(
+      `cannot resolve @skein/thread-store-local (build it: pnpm turbo run build --filter=@skein/thread-store-local...): ${String(err)}`,
+    );
   }
   const mod = (await import(pathToFileURL(entry).href)) as { LocalThreadStore?: LocalStoreCtor };
   if (typeof mod.LocalThreadStore !== 'function') throw new Error(`${entry} does not export LocalThreadStore yet`);

@@ -13,7 +13,21 @@
  * CLI: tsx tools/bench/synth-home.ts --out DIR --threads N [--seed S]
  *      tsx tools/bench/synth-home.ts --out DIR --big-thread-mb 100 [--seed S]
  */
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Rng } from './rng.js';
@@ -45,9 +59,26 @@ const WORDS = (
 ).split(' ');
 
 const PROJECTS = [
-  'api-gateway', 'billing', 'web-app', 'mobile', 'infra', 'data-pipeline', 'auth-service', 'docs',
-  'cli', 'search', 'payments', 'notifications', 'analytics', 'ml-training', 'design-system',
-  'monorepo', 'scheduler', 'storage', 'edge-proxy', 'compiler',
+  'api-gateway',
+  'billing',
+  'web-app',
+  'mobile',
+  'infra',
+  'data-pipeline',
+  'auth-service',
+  'docs',
+  'cli',
+  'search',
+  'payments',
+  'notifications',
+  'analytics',
+  'ml-training',
+  'design-system',
+  'monorepo',
+  'scheduler',
+  'storage',
+  'edge-proxy',
+  'compiler',
 ];
 
 interface Pools {
@@ -88,21 +119,28 @@ function buildPools(seed: number): Pools {
     const lines: string[] = [];
     const n = rng.int(3, 24);
     for (let j = 0; j < n; j++) {
-      lines.push(`${rng.pick(['src', 'test', 'lib', 'pkg'])}/${rng.pick(WORDS)}_${rng.pick(WORDS)}.ts:${rng.int(1, 900)}: ${sentence(rng, 3, 10)}`);
+      lines.push(
+        `${rng.pick(['src', 'test', 'lib', 'pkg'])}/${rng.pick(WORDS)}_${rng.pick(WORDS)}.ts:${rng.int(1, 900)}: ${sentence(rng, 3, 10)}`,
+      );
     }
-    outputs.push(esc(`Exit code: ${rng.int(0, 2)}\nWall time: ${rng.int(1, 90) / 10} seconds\nOutput:\n${lines.join('\n')}`));
+    outputs.push(
+      esc(`Exit code: ${rng.int(0, 2)}\nWall time: ${rng.int(1, 90) / 10} seconds\nOutput:\n${lines.join('\n')}`),
+    );
   }
   // One long instruction text, headed like Codex's; shorter variants are its prefixes.
   const sections: string[] = ['You are a coding agent. You and the user share one workspace.'];
   for (let i = 0; sections.join('\n\n').length < 21_000; i++) {
-    sections.push(`# ${sentence(rng, 2, 4).slice(0, -1)}\n\n${paragraph(rng, rng.int(3, 9))}\n\n- ${sentence(rng, 5, 12)}\n- ${sentence(rng, 5, 12)}`);
+    sections.push(
+      `# ${sentence(rng, 2, 4).slice(0, -1)}\n\n${paragraph(rng, rng.int(3, 9))}\n\n- ${sentence(rng, 5, 12)}\n- ${sentence(rng, 5, 12)}`,
+    );
   }
   const full = sections.join('\n\n');
   const instructions: string[] = [];
   for (let i = 0; i < 8; i++) instructions.push(esc(full.slice(0, 10_000 + i * 1_000)));
   const developerText = esc(`<permissions instructions>\n${paragraph(rng, 14)}\n</permissions instructions>`);
   const encrypted: string[] = [];
-  for (let i = 0; i < 64; i++) encrypted.push('gAAAAB' + Buffer.from(rng.hex(rng.int(300, 900)), 'hex').toString('base64'));
+  for (let i = 0; i < 64; i++)
+    encrypted.push('gAAAAB' + Buffer.from(rng.hex(rng.int(300, 900)), 'hex').toString('base64'));
   return { sentences, outputs, instructions, developerText, encrypted };
 }
 
@@ -139,46 +177,82 @@ interface ThreadSpec {
 }
 
 /** Writes the lines of one turn; returns the time after its last line. */
-function writeTurn(out: string[], rng: Rng, pools: Pools, spec: ThreadSpec, t: number, first: boolean, turnIdx: number): number {
+function writeTurn(
+  out: string[],
+  rng: Rng,
+  pools: Pools,
+  spec: ThreadSpec,
+  t: number,
+  first: boolean,
+  turnIdx: number,
+): number {
   const turnId = rng.uuidv7(t);
   const tick = (): string => iso((t += rng.int(1, 40)));
-  out.push(`{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"task_started","turn_id":"${turnId}","root_turn_id":"${turnId}","started_at":${Math.floor(t / 1000)},"model_context_window":258400,"collaboration_mode_kind":"default"}}`);
+  out.push(
+    `{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"task_started","turn_id":"${turnId}","root_turn_id":"${turnId}","started_at":${Math.floor(t / 1000)},"model_context_window":258400,"collaboration_mode_kind":"default"}}`,
+  );
   if (first) {
-    out.push(`{"timestamp":"${tick()}","type":"response_item","payload":{"type":"message","role":"developer","content":[{"type":"input_text","text":"${pools.developerText}"}]}}`);
-    out.push(`{"timestamp":"${tick()}","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>\\n  <cwd>${spec.cwd}</cwd>\\n  <shell>bash</shell>\\n  <current_date>${iso(t).slice(0, 10)}</current_date>\\n  <timezone>Etc/UTC</timezone>\\n</environment_context>"}]}}`);
-    out.push(`{"timestamp":"${tick()}","type":"world_state","payload":{"full":true,"state":{"environments":{"environments":{"local":{"cwd":"${spec.cwd}","status":"available","shell":"bash"}},"current_date":"${iso(t).slice(0, 10)}","timezone":"Etc/UTC"},"model":"${SYNTH_MODEL}"}}}`);
+    out.push(
+      `{"timestamp":"${tick()}","type":"response_item","payload":{"type":"message","role":"developer","content":[{"type":"input_text","text":"${pools.developerText}"}]}}`,
+    );
+    out.push(
+      `{"timestamp":"${tick()}","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>\\n  <cwd>${spec.cwd}</cwd>\\n  <shell>bash</shell>\\n  <current_date>${iso(t).slice(0, 10)}</current_date>\\n  <timezone>Etc/UTC</timezone>\\n</environment_context>"}]}}`,
+    );
+    out.push(
+      `{"timestamp":"${tick()}","type":"world_state","payload":{"full":true,"state":{"environments":{"environments":{"local":{"cwd":"${spec.cwd}","status":"available","shell":"bash"}},"current_date":"${iso(t).slice(0, 10)}","timezone":"Etc/UTC"},"model":"${SYNTH_MODEL}"}}}`,
+    );
   }
-  out.push(`{"timestamp":"${tick()}","type":"turn_context","payload":{"turn_id":"${turnId}","root_turn_id":"${turnId}","disabled_plugin_ids":[],"cwd":"${spec.cwd}","approval_policy":"on-request","approvals_reviewer":"user","sandbox_policy":{"type":"workspace-write","writable_roots":[],"network_access":false,"exclude_tmpdir_env_var":false,"exclude_slash_tmp":false},"model":"${SYNTH_MODEL}","effort":"medium","collaboration_mode":{"mode":"default","settings":{"model":"${SYNTH_MODEL}","reasoning_effort":"medium","developer_instructions":null}},"multi_agent_version":"v1","realtime_active":false,"summary":"auto"}}`);
+  out.push(
+    `{"timestamp":"${tick()}","type":"turn_context","payload":{"turn_id":"${turnId}","root_turn_id":"${turnId}","disabled_plugin_ids":[],"cwd":"${spec.cwd}","approval_policy":"on-request","approvals_reviewer":"user","sandbox_policy":{"type":"workspace-write","writable_roots":[],"network_access":false,"exclude_tmpdir_env_var":false,"exclude_slash_tmp":false},"model":"${SYNTH_MODEL}","effort":"medium","collaboration_mode":{"mode":"default","settings":{"model":"${SYNTH_MODEL}","reasoning_effort":"medium","developer_instructions":null}},"multi_agent_version":"v1","realtime_active":false,"summary":"auto"}}`,
+  );
   let prompt = `${rng.pick(pools.sentences)} ${rng.pick(pools.sentences)}`;
   if (first && spec.searchHit) prompt = `${prompt.slice(0, -1)} for the ${SEARCH_HIT_TERM} rollout.`;
   if (rng.float() < 0.3) prompt += ` ${rng.pick(pools.sentences)} ${rng.pick(pools.sentences)}`;
   const p = esc(prompt);
-  out.push(`{"timestamp":"${tick()}","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"${p}"}]}}`);
-  out.push(`{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"user_message","message":"${p}","images":[],"local_images":[],"text_elements":[]}}`);
+  out.push(
+    `{"timestamp":"${tick()}","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"${p}"}]}}`,
+  );
+  out.push(
+    `{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"user_message","message":"${p}","images":[],"local_images":[],"text_elements":[]}}`,
+  );
   const calls = rng.int(1, 2);
   for (let c = 0; c < calls; c++) {
     const summary = esc(`**${rng.pick(pools.sentences).slice(0, -1)}**`);
-    out.push(`{"timestamp":"${tick()}","type":"response_item","payload":{"type":"reasoning","summary":[{"type":"summary_text","text":"${summary}"}],"content":null,"encrypted_content":"${rng.pick(pools.encrypted)}"}}`);
+    out.push(
+      `{"timestamp":"${tick()}","type":"response_item","payload":{"type":"reasoning","summary":[{"type":"summary_text","text":"${summary}"}],"content":null,"encrypted_content":"${rng.pick(pools.encrypted)}"}}`,
+    );
     out.push(`{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"agent_reasoning","text":"${summary}"}}`);
     const callId = `call_${rng.hex(24)}`;
     const cmd = esc(JSON.stringify({ cmd: `rg -n ${rng.pick(WORDS)} src`, workdir: spec.cwd, yield_time_ms: 10000 }));
-    out.push(`{"timestamp":"${tick()}","type":"response_item","payload":{"type":"function_call","name":"exec_command","arguments":"${cmd}","call_id":"${callId}"}}`);
+    out.push(
+      `{"timestamp":"${tick()}","type":"response_item","payload":{"type":"function_call","name":"exec_command","arguments":"${cmd}","call_id":"${callId}"}}`,
+    );
     t += rng.int(50, 4000);
-    out.push(`{"timestamp":"${tick()}","type":"response_item","payload":{"type":"function_call_output","call_id":"${callId}","output":"${rng.pick(pools.outputs)}"}}`);
+    out.push(
+      `{"timestamp":"${tick()}","type":"response_item","payload":{"type":"function_call_output","call_id":"${callId}","output":"${rng.pick(pools.outputs)}"}}`,
+    );
   }
   const answerParts: string[] = [];
   const k = rng.int(2, 8);
   for (let i = 0; i < k; i++) answerParts.push(rng.pick(pools.sentences));
   const answer = esc(answerParts.join(' '));
   t += rng.int(200, 9000);
-  out.push(`{"timestamp":"${tick()}","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"${answer}"}],"phase":"final_answer"}}`);
-  out.push(`{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"agent_message","message":"${answer}","phase":"final_answer"}}`);
+  out.push(
+    `{"timestamp":"${tick()}","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"${answer}"}],"phase":"final_answer"}}`,
+  );
+  out.push(
+    `{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"agent_message","message":"${answer}","phase":"final_answer"}}`,
+  );
   const inTok = 9000 + turnIdx * 2500 + rng.int(0, 2000);
   const outTok = rng.int(100, 1500);
   const usage = `{"input_tokens":${inTok},"cached_input_tokens":${Math.floor(inTok * 0.8)},"output_tokens":${outTok},"reasoning_output_tokens":${Math.floor(outTok / 3)},"total_tokens":${inTok + outTok}}`;
-  out.push(`{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":${usage},"last_token_usage":${usage},"model_context_window":258400},"rate_limits":null}}`);
+  out.push(
+    `{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":${usage},"last_token_usage":${usage},"model_context_window":258400},"rate_limits":null}}`,
+  );
   const started = Math.floor(t / 1000);
-  out.push(`{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"task_complete","turn_id":"${turnId}","last_agent_message":"${answer}","started_at":${started},"completed_at":${Math.floor(t / 1000)},"duration_ms":${rng.int(500, 60000)}}}`);
+  out.push(
+    `{"timestamp":"${tick()}","type":"event_msg","payload":{"type":"task_complete","turn_id":"${turnId}","last_agent_message":"${answer}","started_at":${started},"completed_at":${Math.floor(t / 1000)},"duration_ms":${rng.int(500, 60000)}}}`,
+  );
   return t;
 }
 
@@ -265,7 +339,10 @@ export function generateHome(options: GenerateHomeOptions): GeneratedHome {
       turns: rng.int(1, 4),
       instructions: rng.pick(pools.instructions),
       searchHit: rng.float() < 0.01,
-      git: rng.float() < 0.8 ? `,"git":{"commit_hash":"${rng.hex(40)}","branch":"${rng.pick(['main', 'dev', 'feature/' + rng.pick(WORDS)])}","repository_url":"git@github.com:acme/${project}.git"}` : '',
+      git:
+        rng.float() < 0.8
+          ? `,"git":{"commit_hash":"${rng.hex(40)}","branch":"${rng.pick(['main', 'dev', 'feature/' + rng.pick(WORDS)])}","repository_url":"git@github.com:acme/${project}.git"}`
+          : '',
     };
     const lines: string[] = [sessionMetaLine(spec)];
     let t = createdMs + 25;
@@ -289,13 +366,28 @@ export function generateHome(options: GenerateHomeOptions): GeneratedHome {
     bytes += Buffer.byteLength(body);
     files.push(rel);
     if (rng.float() < 0.02) {
-      names.push(JSON.stringify({ id: spec.id, thread_name: `${project}: ${rng.pick(pools.sentences).slice(0, 40)}`, updated_at: iso(lastLineMs) }));
+      names.push(
+        JSON.stringify({
+          id: spec.id,
+          thread_name: `${project}: ${rng.pick(pools.sentences).slice(0, 40)}`,
+          updated_at: iso(lastLineMs),
+        }),
+      );
     }
     if ((i + 1) % 1000 === 0) options.onProgress?.(i + 1, n);
   }
   if (names.length > 0) writeFileSync(path.join(options.dir, 'session_index.jsonl'), names.join('\n') + '\n');
-  const result: GeneratedHome = { dir: options.dir, threads: n, bytes, seconds: (performance.now() - started) / 1000, files };
-  writeFileSync(path.join(options.dir, MANIFEST), JSON.stringify({ version: GENERATOR_VERSION, seed, threads: n, bytes, dirty: false }));
+  const result: GeneratedHome = {
+    dir: options.dir,
+    threads: n,
+    bytes,
+    seconds: (performance.now() - started) / 1000,
+    files,
+  };
+  writeFileSync(
+    path.join(options.dir, MANIFEST),
+    JSON.stringify({ version: GENERATOR_VERSION, seed, threads: n, bytes, dirty: false }),
+  );
   return result;
 }
 
@@ -361,7 +453,8 @@ export function generateBigThread(dir: string, megabytes: number, seed = 7): Big
 export function readManifest(dir: string, threads: number, seed: number): { bytes: number } | undefined {
   try {
     const m = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8')) as Record<string, unknown>;
-    if (m.version !== GENERATOR_VERSION || m.seed !== seed || m.threads !== threads || m.dirty !== false) return undefined;
+    if (m.version !== GENERATOR_VERSION || m.seed !== seed || m.threads !== threads || m.dirty !== false)
+      return undefined;
     return { bytes: Number(m.bytes) };
   } catch {
     return undefined;
@@ -394,7 +487,17 @@ export function appendTails(home: string, files: readonly string[], every: numbe
     const abs = path.join(home, files[i] ?? '');
     const st = statSync(abs);
     undo.push({ abs, size: st.size, mtime: st.mtime });
-    const spec: ThreadSpec = { id: '', createdMs: 0, cwd: '/home/dev/src/monorepo', source: 'cli', provider: SYNTH_PROVIDER, turns: 0, instructions: '', searchHit: false, git: '' };
+    const spec: ThreadSpec = {
+      id: '',
+      createdMs: 0,
+      cwd: '/home/dev/src/monorepo',
+      source: 'cli',
+      provider: SYNTH_PROVIDER,
+      turns: 0,
+      instructions: '',
+      searchHit: false,
+      git: '',
+    };
     const lines: string[] = [];
     const end = writeTurn(lines, rng, pools, spec, now + i * 10, false, 3);
     appendFileSync(abs, lines.join('\n') + '\n');
@@ -460,6 +563,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       seed,
       onProgress: (d, t) => process.stderr.write(`\r${d}/${t}`),
     });
-    console.log(`\nwrote ${home.threads} threads, ${(home.bytes / 1e6).toFixed(1)} MB in ${home.seconds.toFixed(1)} s: ${home.dir}`);
+    console.log(
+      `\nwrote ${home.threads} threads, ${(home.bytes / 1e6).toFixed(1)} MB in ${home.seconds.toFixed(1)} s: ${home.dir}`,
+    );
   }
 }
