@@ -107,7 +107,7 @@ describe('faults', () => {
   it('a client killed mid-append: its lease expires and another client resumes with the flushed items', async () => {
     const home = tempHome();
     const logs: ServerLogEntry[] = [];
-    const { server } = await startOver(home, 0, { leaseMs: 500, logs });
+    const { server } = await startOver(home, 0, { leaseMs: 2000, logs });
     const id = newThreadId();
     const child = spawn(
       process.execPath,

@@ -59,7 +59,7 @@ describe('live-writer leases', () => {
   });
 
   it('flushes and closes the writers of a silent client when its lease expires; another client resumes', async () => {
-    served = await serve(undefined, { leaseMs: 300 });
+    served = await serve(undefined, { leaseMs: 1000 });
     const gone = silentClient(served.server.url, 'client-that-vanished');
     const id = newThreadId();
     const p = createParams(id);
@@ -88,17 +88,17 @@ describe('live-writer leases', () => {
   });
 
   it('keeps the writers of a client that heartbeats', async () => {
-    served = await serve(undefined, { leaseMs: 1500 });
+    served = await serve(undefined, { leaseMs: 2400 });
     const store = served.client();
     const id = newThreadId();
     await store.createThread(createParams(id));
     // Several lease lengths of silence from the caller: only heartbeats keep the writer.
-    await new Promise((r) => setTimeout(r, 4500));
+    await new Promise((r) => setTimeout(r, 6000));
     expect(served.logs.some((l) => l.event === 'lease_expired')).toBe(false);
     expect(served.logs.filter((l) => l.event === 'call' && l.method === 'Heartbeat').length).toBeGreaterThan(0);
     await store.appendItems({ threadId: id, items: [userMessage('still mine')] });
     await store.shutdownThread(id);
-  });
+  }, 30_000);
 
   it('shuts down its live writers when the client closes', async () => {
     served = await serve();
