@@ -90,4 +90,46 @@ describe('two processes on one home', () => {
     await here.shutdownThread(id);
     await here.deleteThread({ threadId: id });
   });
+
+  it('three processes index one home at the same time without errors', async () => {
+    const home = tmpHome();
+    const children = [spawnChild([home, 'command']), spawnChild([home, 'command'])];
+    try {
+      for (const c of children) expect(await c.next()).toEqual({ ready: true });
+      const here = openStore(home);
+      const ids: string[] = [];
+      const writer = (async () => {
+        for (let i = 0; i < 12; i++) {
+          const id = newThreadId();
+          ids.push(id);
+          await here.createThread({
+            threadId: id,
+            source: { kind: 'cli' },
+            metadata: { cwd: '/x', modelProvider: 'openai' },
+          });
+          await here.appendItems({
+            threadId: id,
+            items: [userMsg(`thread ${i}`) as never, agentMsg(`reply ${i}`) as never],
+          });
+          await here.shutdownThread(id);
+          await here.listThreads({ pageSize: 100 });
+        }
+      })();
+      const listers = children.map(async (c) => {
+        for (let i = 0; i < 12; i++) {
+          const r = await c.send({ op: 'list' });
+          expect(r.message ?? null).toBeNull();
+        }
+      });
+      await Promise.all([writer, ...listers]);
+      for (const c of children) {
+        const r = await c.send({ op: 'list' });
+        expect((r.result as string[]).sort()).toEqual([...ids].sort());
+      }
+      expect((await here.searchThreads({ searchTerm: 'reply 11' })).items).toHaveLength(1);
+    } finally {
+      for (const c of children) c.proc.kill('SIGKILL');
+      await Promise.all(children.map((c) => c.exited));
+    }
+  });
 });

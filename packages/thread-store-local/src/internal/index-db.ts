@@ -60,6 +60,9 @@ const TABLES = ['files', 'threads', 'names', 'kv', 'messages', 'message_files'];
 
 export type Db = Database.Database;
 
+/** The file opened but is not a usable index: it is moved aside and rebuilt. */
+class DamagedIndex extends Error {}
+
 function tryOpen(file: string): Db {
   const db = new Database(file);
   try {
@@ -67,10 +70,10 @@ function tryOpen(file: string): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new Error(`quick_check: ${String(check)}`);
+    if (check !== 'ok') throw new DamagedIndex(`quick_check: ${String(check)}`);
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION)
-      throw new Error(`schema version ${version} is newer than this Skein (${SCHEMA_VERSION})`);
+      throw new DamagedIndex(`schema version ${version} is newer than this Skein (${SCHEMA_VERSION})`);
     if (version < SCHEMA_VERSION) {
       // Version 0 is a fresh file; later versions migrate here, step by step.
       db.exec('BEGIN IMMEDIATE');
@@ -89,9 +92,14 @@ function tryOpen(file: string): Db {
       }
     }
     // A cheap probe that every table answers (a truncated file can pass the header checks).
-    db.prepare('SELECT count(*) FROM files').get();
-    db.prepare('SELECT count(*) FROM threads').get();
-    db.prepare("SELECT count(*) FROM messages WHERE messages MATCH 'probe'").get();
+    try {
+      for (const t of ['files', 'threads', 'names', 'kv', 'message_files'])
+        db.prepare(`SELECT count(*) FROM ${t}`).get();
+      db.prepare("SELECT count(*) FROM messages WHERE messages MATCH 'probe'").get();
+    } catch (e) {
+      if (isBusy(e)) throw e;
+      throw new DamagedIndex(`probe: ${(e as Error).message}`);
+    }
     return db;
   } catch (e) {
     db.close();
@@ -99,9 +107,15 @@ function tryOpen(file: string): Db {
   }
 }
 
+function isDamaged(e: unknown): boolean {
+  if (e instanceof DamagedIndex) return true;
+  const code = (e as { code?: string }).code ?? '';
+  return code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB');
+}
+
 function isBusy(e: unknown): boolean {
   const code = (e as { code?: string }).code ?? '';
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
 }
 
 /**
@@ -116,6 +130,12 @@ export function openIndexDb(file: string): { db: Db; rebuilt: boolean } {
   } catch (e) {
     if (isBusy(e))
       throw new ThreadStoreError('unavailable', `the index ${file} is busy; retry in a moment`, { cause: e });
+    // Only a file that is certainly damaged is moved aside: another process may be using it.
+    if (!isDamaged(e))
+      throw ThreadStoreError.internal(
+        `cannot open the index ${file}: ${(e as Error).message}; check the home folder's permissions and free space`,
+        e,
+      );
     const aside = `${file}.corrupt-${Date.now()}`;
     try {
       if (existsSync(file)) renameSync(file, aside);
