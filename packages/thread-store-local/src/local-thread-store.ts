@@ -51,7 +51,7 @@ import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
 import { readFirstItem, readHistory } from './internal/reader.js';
 import type { LineCounts, ParentResolver } from './internal/reader.js';
-import { repairTornTail, RolloutRecorder } from './internal/recorder.js';
+import { fsyncDir, repairTornTail, RolloutRecorder } from './internal/recorder.js';
 import type { FsyncPolicy } from './internal/recorder.js';
 import { appendSessionName, removeSessionNames } from './internal/session-index.js';
 import { serializeLine, sessionMetaPayload, SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
@@ -635,6 +635,8 @@ export class LocalThreadStore implements ThreadStore {
             if (!this.layout.contains(f.abs)) continue;
             const dest = path.join(this.layout.archived, path.basename(f.abs));
             await rename(f.abs, dest); // rename keeps the mtime (updatedAt)
+            if (this.fsync === 'always')
+              await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(path.dirname(dest))]);
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
           updateCodexState(this.layout, threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
@@ -671,6 +673,7 @@ export class LocalThreadStore implements ThreadStore {
             await mkdir(dir, { recursive: true });
             const dest = path.join(dir, path.basename(f.abs));
             await rename(f.abs, dest);
+            if (this.fsync === 'always') await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(dir)]);
             // Codex touches the file so the thread's updatedAt becomes now.
             await utimes(dest, now, mtimeSeconds(now));
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);

@@ -54,7 +54,8 @@ async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes a directory entry change (create, rename) durable. */
+export async function fsyncDir(dir: string): Promise<void> {
   let fh: FileHandle | null = null;
   try {
     fh = await open(dir, 'r');
