@@ -450,11 +450,17 @@ export class LocalThreadStore implements ThreadStore {
     return this.guard('listThreads', async () => {
       const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
       await this.index.syncAll(this.onIndexProgress);
-      const threads = this.index
-        .candidates(p.archived, p.modelProviders, p.cwdFilters)
-        .filter((t) => threadMatchesFilters(t, p))
-        .sort((a, b) => compareThreads(a, b, p.sortKey, p.sortDirection));
-      return paginateSorted(threads, (t) => t, p, STORE_KIND, params?.cursor);
+      const index = this.index;
+      return index.snapshot(() => {
+        // Filter, sort and page on the listing fields, with the shared functions; load the page.
+        const threads = index
+          .candidates(p.archived, p.modelProviders, p.cwdFilters)
+          .filter((t) => threadMatchesFilters(t, p))
+          .sort((a, b) => compareThreads(a, b, p.sortKey, p.sortDirection));
+        const page = paginateSorted(threads, (t) => t, p, STORE_KIND, params?.cursor);
+        const full = index.fullThreads(page.items.map((t) => t.threadId));
+        return { ...page, items: page.items.map((t) => full.get(t.threadId) ?? t) };
+      });
     });
   }
 
@@ -467,16 +473,24 @@ export class LocalThreadStore implements ThreadStore {
       const p = normalizeListParams(params as ListThreadsParams, this.defaultModelProvider);
       const filters = { ...p, searchTerm: null };
       await this.index.syncAll(this.onIndexProgress);
-      const hits = this.index.searchContent(term);
-      const results: ThreadSearchResult[] = [];
-      if (hits.size > 0) {
-        for (const t of this.index.candidates(p.archived, p.modelProviders, p.cwdFilters)) {
-          const snippet = hits.get(t.threadId);
-          if (snippet !== undefined && threadMatchesFilters(t, filters)) results.push({ thread: t, snippet });
+      const index = this.index;
+      return index.snapshot(() => {
+        const hits = index.searchContent(term);
+        const results: ThreadSearchResult[] = [];
+        if (hits.size > 0) {
+          for (const t of index.candidates(p.archived, p.modelProviders, p.cwdFilters)) {
+            const snippet = hits.get(t.threadId);
+            if (snippet !== undefined && threadMatchesFilters(t, filters)) results.push({ thread: t, snippet });
+          }
         }
-      }
-      results.sort((a, b) => compareThreads(a.thread, b.thread, p.sortKey, p.sortDirection));
-      return paginateSorted(results, (r) => r.thread, p, STORE_KIND, params.cursor);
+        results.sort((a, b) => compareThreads(a.thread, b.thread, p.sortKey, p.sortDirection));
+        const page = paginateSorted(results, (r) => r.thread, p, STORE_KIND, params.cursor);
+        const full = index.fullThreads(page.items.map((r) => r.thread.threadId));
+        return {
+          ...page,
+          items: page.items.map((r) => ({ thread: full.get(r.thread.threadId) ?? r.thread, snippet: r.snippet })),
+        };
+      });
     });
   }
 

@@ -1,12 +1,13 @@
 import { appendFileSync, existsSync, readdirSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../src/internal/index-db.js';
 import { collectHistory, newThreadId } from '@skein/thread-store-api';
 import type { ListThreadsParams, RolloutItem, ThreadId } from '@skein/thread-store-api';
 import type { IndexProgress, LocalThreadStore } from '../src/index.js';
 import { agentMsg, meta, openStore, tmpHome, userMsg, writeRollout } from './helpers/home.js';
 
-const INDEX = 'skein_index_1.sqlite';
+const INDEX = `skein_index_${SCHEMA_VERSION}.sqlite`;
 
 async function seed(store: LocalThreadStore, n: number): Promise<ThreadId[]> {
   const ids: ThreadId[] = [];

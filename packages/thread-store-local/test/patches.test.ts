@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../src/internal/index-db.js';
 import { collectHistory, newThreadId } from '@skein/thread-store-api';
 import type { RolloutItem } from '@skein/thread-store-api';
 import { openStore, tmpHome, userMsg } from './helpers/home.js';
@@ -75,7 +76,7 @@ describe('durable metadata patches', () => {
 
     // Everything survives losing the index.
     await store.close();
-    rmSync(path.join(home, 'skein_index_1.sqlite'));
+    rmSync(path.join(home, `skein_index_${SCHEMA_VERSION}.sqlite`));
     const again = openStore(home);
     expect(await again.readThread({ threadId: id })).toEqual({ ...t });
   });

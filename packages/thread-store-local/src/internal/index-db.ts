@@ -5,10 +5,10 @@ import { ThreadStoreError } from '@skein/thread-store-api';
 /**
  * Skein's own SQLite index in the home. It is a cache: every answer can be rebuilt from the
  * rollout files and `session_index.jsonl`, so a damaged or foreign file is moved aside and
- * rebuilt rather than repaired. `user_version` holds the schema version; the file name's number
- * is the schema generation.
+ * rebuilt rather than repaired. The schema version is both in the file name
+ * (`skein_index_<version>.sqlite`) and in `user_version`; a new version starts a new file.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS threads (
   created_ms INTEGER NOT NULL,
   updated_ms INTEGER NOT NULL,
   recency_ms INTEGER NOT NULL,
+  archived_ms INTEGER,
+  name TEXT,
+  preview TEXT NOT NULL,
+  source TEXT NOT NULL,
   data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS threads_list ON threads(archived, listable, has_preview);

@@ -47,6 +47,19 @@ interface Found {
   ino: number;
 }
 
+interface LiteRow {
+  thread_id: string;
+  model_provider: string;
+  cwd: string;
+  created_ms: number;
+  updated_ms: number;
+  recency_ms: number;
+  archived_ms: number | null;
+  name: string | null;
+  preview: string;
+  source: string;
+}
+
 interface FileRow {
   rel: string;
   thread_id: string;
@@ -572,8 +585,9 @@ export class ThreadIndex {
       const t = this.threadForFile(w, state);
       this.db
         .prepare(
-          `INSERT OR REPLACE INTO threads (thread_id, rel, archived, listable, has_preview, model_provider, cwd, created_ms, updated_ms, recency_ms, data)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR REPLACE INTO threads (thread_id, rel, archived, listable, has_preview, model_provider, cwd,
+             created_ms, updated_ms, recency_ms, archived_ms, name, preview, source, data)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -586,6 +600,10 @@ export class ThreadIndex {
           t.createdAt.getTime(),
           t.updatedAt.getTime(),
           t.recencyAt.getTime(),
+          t.archivedAt?.getTime() ?? null,
+          t.name,
+          t.preview,
+          JSON.stringify(t.source),
           threadToJson(t),
         );
     };
@@ -642,9 +660,15 @@ export class ThreadIndex {
   }
 
   /** Listable threads of one collection with a preview, pre-filtered by provider and cwd. */
+  /**
+   * The fields listing filters and sorts on, for every listable thread with a preview in one
+   * collection (narrowed by provider and cwd in SQL). The full rows are loaded only for the page
+   * (`fullThreads`), so a listing never parses every thread.
+   */
   candidates(archived: boolean, providers: readonly string[] | null, cwds: readonly string[] | null): StoredThread[] {
     if (cwds && cwds.length === 0) return [];
-    let sql = 'SELECT data FROM threads WHERE archived = ? AND listable = 1 AND has_preview = 1';
+    let sql = `SELECT thread_id, model_provider, cwd, created_ms, updated_ms, recency_ms, archived_ms, name, preview, source
+      FROM threads WHERE archived = ? AND listable = 1 AND has_preview = 1`;
     const args: unknown[] = [archived ? 1 : 0];
     if (providers) {
       sql += ` AND model_provider IN (${providers.map(() => '?').join(',')})`;
@@ -654,7 +678,42 @@ export class ThreadIndex {
       sql += ` AND cwd IN (${cwds.map(() => '?').join(',')})`;
       args.push(...cwds);
     }
-    return (this.stmt(sql).all(...args) as { data: string }[]).map((r) => threadFromJson(r.data));
+    const sources = new Map<string, unknown>();
+    return (this.stmt(sql).all(...args) as LiteRow[]).map((r) => {
+      let source = sources.get(r.source);
+      if (source === undefined) {
+        source = JSON.parse(r.source) as unknown;
+        sources.set(r.source, source);
+      }
+      return {
+        threadId: r.thread_id,
+        modelProvider: r.model_provider,
+        cwd: r.cwd,
+        createdAt: new Date(r.created_ms),
+        updatedAt: new Date(r.updated_ms),
+        recencyAt: new Date(r.recency_ms),
+        archivedAt: r.archived_ms === null ? null : new Date(r.archived_ms),
+        name: r.name,
+        preview: r.preview,
+        source,
+      } as unknown as StoredThread;
+    });
+  }
+
+  /** Full threads by id (for the items of a page). */
+  fullThreads(ids: readonly string[]): Map<string, StoredThread> {
+    const out = new Map<string, StoredThread>();
+    const get = this.stmt('SELECT data FROM threads WHERE thread_id = ?');
+    for (const id of ids) {
+      const r = get.get(id) as { data: string } | undefined;
+      if (r) out.set(id, threadFromJson(r.data));
+    }
+    return out;
+  }
+
+  /** Runs reads against one snapshot of the index (another process may commit in between). */
+  snapshot<T>(read: () => T): T {
+    return this.db.transaction(read)();
   }
 
   /**

@@ -1,12 +1,14 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { SCHEMA_VERSION } from './index-db.js';
 
 /**
  * The layout of a Codex-shaped home. Rollout files live in `sessions/YYYY/MM/DD/` (local time)
  * and in the flat `archived_sessions/`; names go to `session_index.jsonl`; writer locks to
- * `thread-writer-locks/<id>.lock`. Skein's own index is `skein_index_1.sqlite` (the number is a
- * schema generation, as Codex does for its own SQLite files).
+ * `thread-writer-locks/<id>.lock`. Skein's own index is `skein_index_<n>.sqlite`: the number is
+ * the schema version, so Skein versions with different schemas sharing a home each keep their own
+ * index instead of rebuilding each other's (Codex numbers its SQLite files the same way).
  */
 export class HomeLayout {
   readonly home: string;
@@ -26,7 +28,7 @@ export class HomeLayout {
     this.sessionIndex = path.join(home, 'session_index.jsonl');
     this.sessionIndexLock = path.join(home, 'session_index.jsonl.lock');
     this.locks = path.join(home, 'thread-writer-locks');
-    this.indexDb = path.join(home, 'skein_index_1.sqlite');
+    this.indexDb = path.join(home, `skein_index_${SCHEMA_VERSION}.sqlite`);
     this.codexStateDb = path.join(home, 'state_5.sqlite');
     this.codexHistoryDb = path.join(home, 'thread_history_1.sqlite');
   }
