@@ -147,7 +147,15 @@ export class RolloutRecorder {
     if (this.buffer.length === 0 && (this.exists || !materialize)) return;
     let created = false;
     if (!this.fh) {
-      await mkdir(path.dirname(this.path), { recursive: true });
+      const dir = path.dirname(this.path);
+      const firstMade = await mkdir(dir, { recursive: true });
+      if (firstMade !== undefined && this.fsync === 'always') {
+        // New day folders: make each new entry durable in its parent.
+        for (let d = dir; ; d = path.dirname(d)) {
+          await fsyncDir(path.dirname(d));
+          if (d === firstMade || path.dirname(d) === d) break;
+        }
+      }
       try {
         this.fh = await open(this.path, 'wx');
       } catch (e) {
