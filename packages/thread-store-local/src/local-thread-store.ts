@@ -53,7 +53,7 @@ import { readFirstItem, readHistory } from './internal/reader.js';
 import type { LineCounts, ParentResolver } from './internal/reader.js';
 import { fsyncDir, repairTornTail, RolloutRecorder } from './internal/recorder.js';
 import type { FsyncPolicy } from './internal/recorder.js';
-import { appendSessionName, removeSessionNames } from './internal/session-index.js';
+import { appendSessionName, readSessionIndex, removeSessionNames } from './internal/session-index.js';
 import { serializeLine, sessionMetaPayload, SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
 
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
@@ -523,18 +523,29 @@ export class LocalThreadStore implements ThreadStore {
           .map(([k]) => k);
         // A cleared name must also beat a name recorded in the rollout itself.
         const clearInFile = name === null && this.index.nameInFile(threadId) !== null;
-        if (restKeys.length > 0 || clearInFile) {
+        const needsLine = restKeys.length > 0 || clearInFile;
+        // All or nothing: the name goes first; if the rollout line then fails, the name is put back.
+        const before =
+          name !== undefined && needsLine ? (await readSessionIndex(this.layout)).get(threadId) : undefined;
+        if (typeof name === 'string') await appendSessionName(this.layout, threadId, name, this.fsync === 'always');
+        else if (name === null) await removeSessionNames(this.layout, threadId);
+        if (needsLine) {
           const filePatch: ThreadMetadataPatch = { ...rest };
           if (clearInFile) filePatch.name = null;
-          await this.appendPatchLine(threadId, loc, filePatch, w);
+          try {
+            await this.appendPatchLine(threadId, loc, filePatch, w);
+          } catch (e) {
+            if (name !== undefined) {
+              const restore =
+                before === undefined
+                  ? removeSessionNames(this.layout, threadId)
+                  : appendSessionName(this.layout, threadId, before, this.fsync === 'always');
+              await restore.catch(() => undefined);
+            }
+            throw e;
+          }
         }
-        if (typeof name === 'string') {
-          await appendSessionName(this.layout, threadId, name, this.fsync === 'always');
-          updateCodexState(this.layout, threadId, { kind: 'rename', name });
-        } else if (name === null) {
-          await removeSessionNames(this.layout, threadId);
-          updateCodexState(this.layout, threadId, { kind: 'rename', name: null });
-        }
+        if (name !== undefined) updateCodexState(this.layout, threadId, { kind: 'rename', name });
         const after = await this.locate(threadId);
         if (!after) throw ThreadStoreError.notFound(threadId);
         return after.thread;

@@ -41,6 +41,11 @@ describe('two processes on one home', () => {
       await expect(here.updateThreadMetadata({ threadId: id, patch: { model: 'x' } })).rejects.toMatchObject({
         code: 'conflict',
       });
+      // A patch with a name and other fields is all or nothing: the name is not left behind.
+      await expect(
+        here.updateThreadMetadata({ threadId: id, patch: { name: 'must not stick', model: 'x' } }),
+      ).rejects.toMatchObject({ code: 'conflict' });
+      expect((await here.readThread({ threadId: id })).name).toBe('renamed from outside');
 
       await child.send({ op: 'append', threadId: id, items: [agentMsg('second answer')] });
       await child.send({ op: 'flush', threadId: id });
