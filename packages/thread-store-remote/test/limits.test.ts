@@ -115,4 +115,18 @@ describe('server limits', () => {
     expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(64);
     expect(await collectHistory(read.history)).toEqual(await collectHistory(store.loadHistory({ threadId: id })));
   });
+
+  it('a paused history reader does not stall other calls on the same connection', async () => {
+    served = await serve();
+    const { store, id } = await liveThread(
+      served,
+      Array.from({ length: 64 }, (_, i) => bulkyItem(i, 64 * 1024)),
+    );
+    const paused = store.loadHistory({ threadId: id })[Symbol.asyncIterator]();
+    await paused.next();
+    const read = await store.readThread({ threadId: id, includeHistory: true });
+    await expect(store.listThreads({})).resolves.toMatchObject({ items: expect.any(Array) });
+    expect((await collectHistory(read.history)).length).toBeGreaterThanOrEqual(64);
+    await paused.return?.(undefined);
+  });
 });

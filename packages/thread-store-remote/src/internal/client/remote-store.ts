@@ -6,12 +6,7 @@ import * as tls from 'node:tls';
 import { create } from '@bufbuild/protobuf';
 import type { CallOptions, Client, Interceptor, Transport } from '@connectrpc/connect';
 import { createClient } from '@connectrpc/connect';
-import {
-  createConnectTransport,
-  createGrpcTransport,
-  createGrpcWebTransport,
-  Http2SessionManager,
-} from '@connectrpc/connect-node';
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import type {
   AppendItemsParams,
   ArchiveThreadParams,
@@ -50,6 +45,7 @@ import { jsonBytes, parseJsonBytes } from '../convert/json-bytes.js';
 import { createParamsToProto, listParamsToProto, resumeParamsToProto, searchParamsToProto } from '../convert/params.js';
 import { patchToProto } from '../convert/patch.js';
 import { storedThreadFromProto } from '../convert/thread.js';
+import { STREAM_WINDOW_BYTES, WideWindowSessionManager } from '../flow-control.js';
 import { CLIENT_ID_HEADER } from '../headers.js';
 import type { ResolvedRetry, RetryOptions } from './retry.js';
 import { backoffMs, resolveRetry, sleep } from './retry.js';
@@ -107,7 +103,7 @@ export class RemoteThreadStore implements ThreadStore {
   private readonly retry: ResolvedRetry;
   private readonly maxAppendItems: number;
   private readonly maxAppendBytes: number;
-  private readonly session: Http2SessionManager;
+  private readonly session: WideWindowSessionManager;
   private readonly client: Client<Svc>;
   private readonly live = new Set<ThreadId>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -152,10 +148,10 @@ export class RemoteThreadStore implements ThreadStore {
       socket.setNoDelay(true);
       return socket;
     };
-    this.session = new Http2SessionManager(
+    this.session = new WideWindowSessionManager(
       this.baseUrl,
       { pingIntervalMs: 15_000, pingIdleConnection: false, idleConnectionTimeoutMs: 60_000 },
-      { createConnection },
+      { createConnection, settings: { initialWindowSize: STREAM_WINDOW_BYTES } },
     );
     const headers: Interceptor = (next) => (req) => {
       req.header.set(CLIENT_ID_HEADER, this.clientId);

@@ -57,6 +57,8 @@ export interface ThreadStoreRoutes {
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
+type CallCode = 'ok' | 'cancelled' | ThreadStoreErrorCode;
+
 interface CallScope {
   store: ThreadStore;
   tenant: string;
@@ -171,7 +173,7 @@ export function createThreadStoreHandler(
     method: string,
     started: number,
     call: { tenant: string | null; clientId: string | null },
-    code: 'ok' | ThreadStoreErrorCode,
+    code: CallCode,
     message?: string,
   ): void => {
     inFlight -= 1;
@@ -211,7 +213,22 @@ export function createThreadStoreHandler(
       const started = performance.now();
       const call = begin(ctx);
       let counted = false;
-      let code: 'ok' | ThreadStoreErrorCode = 'ok';
+      let ended = false;
+      let inner: AsyncGenerator<Res> | undefined;
+      const end = (code: CallCode, message?: string): void => {
+        if (ended) return;
+        ended = true;
+        if (counted) activeStreams -= 1;
+        finish(method, started, call, code, message);
+      };
+      // A client that goes away mid-stream may leave the response writer waiting for a drain
+      // that never comes: end the call here, and release the store's iterator.
+      const onAbort = (): void => {
+        end('cancelled', 'the client cancelled the stream');
+        void inner?.return(undefined).catch(() => undefined);
+      };
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      let code: CallCode = 'ok';
       let message: string | undefined;
       try {
         const scope = await call.scope;
@@ -222,15 +239,16 @@ export function createThreadStoreHandler(
           );
         activeStreams += 1;
         counted = true;
-        yield* fn(req, scope);
+        inner = fn(req, scope);
+        yield* inner;
       } catch (e) {
         const mapped = toConnectError(e);
         code = mapped.code;
         message = mapped.error.rawMessage;
         throw mapped.error;
       } finally {
-        if (counted) activeStreams -= 1;
-        finish(method, started, call, code, message);
+        ctx.signal.removeEventListener('abort', onAbort);
+        end(code, message);
       }
     };
 

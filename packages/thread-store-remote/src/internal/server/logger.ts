@@ -7,7 +7,8 @@ export interface CallLogEntry {
   method: string;
   tenant: string | null;
   clientId: string | null;
-  code: 'ok' | ThreadStoreErrorCode;
+  /** `cancelled`: the client went away before the end of a stream. */
+  code: 'ok' | 'cancelled' | ThreadStoreErrorCode;
   durationMs: number;
   message?: string;
 }

@@ -63,7 +63,9 @@ export async function startThreadStoreServer(
   if (options.store && options.ownsStore) handlerOptions.ownsStore = true;
   const routes = createThreadStoreHandler(source, handlerOptions);
   const adapter = connectNodeAdapter({ routes });
-  const settings: http2.Settings = { maxConcurrentStreams: Math.max(100, routes.limits.maxConcurrentStreams * 2) };
+  const settings: http2.Settings = {
+    maxConcurrentStreams: Math.max(100, routes.limits.maxConcurrentStreams * 2),
+  };
   const server = options.tls
     ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, settings }, adapter)
     : http2.createServer({ settings }, adapter);
