@@ -2,10 +2,9 @@ import type * as http2 from 'node:http2';
 import { Http2SessionManager } from '@connectrpc/connect-node';
 
 /**
- * The client's HTTP/2 receive windows. With the protocol's 64 KiB defaults, one history stream
- * whose reader pauses fills the whole connection's window, and every other call on that
- * connection stalls behind it. Each stream gets 1 MiB and the connection 64 MiB, so many paused
- * streams fit before anything waits, and a bulk transfer is not throttled by window updates.
+ * The client's HTTP/2 receive windows. The protocol's 64 KiB defaults make a history stream wait
+ * for a window update every 64 KiB; each stream gets 1 MiB, and the connection 64 MiB so that
+ * many streams (some of them paused by their readers) share it without waiting on each other.
  */
 export const STREAM_WINDOW_BYTES = 1024 * 1024;
 export const CONNECTION_WINDOW_BYTES = 64 * 1024 * 1024;
