@@ -2,30 +2,26 @@
 // @generated from file skein/threadstore/v1/thread_store.proto (package skein.threadstore.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenFile, GenMessage, GenService } from '@bufbuild/protobuf/codegenv2';
-import { enumDesc, fileDesc, messageDesc, serviceDesc } from '@bufbuild/protobuf/codegenv2';
-import type { ThreadMetadataPatch } from './patch_pb.js';
-import { file_skein_threadstore_v1_patch } from './patch_pb.js';
-import type { GitInfo, HistoryMode, MemoryMode, NullableString, SessionSource, StoredThread } from './types_pb.js';
-import { file_skein_threadstore_v1_types } from './types_pb.js';
-import type { Message } from '@bufbuild/protobuf';
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { ThreadMetadataPatch } from "./patch_pb.js";
+import { file_skein_threadstore_v1_patch } from "./patch_pb.js";
+import type { GitInfo, HistoryMode, MemoryMode, NullableString, SessionSource, StoredThread } from "./types_pb.js";
+import { file_skein_threadstore_v1_types } from "./types_pb.js";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file skein/threadstore/v1/thread_store.proto.
  */
-export const file_skein_threadstore_v1_thread_store: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    'Cidza2Vpbi90aHJlYWRzdG9yZS92MS90aHJlYWRfc3RvcmUucHJvdG8SFHNrZWluLnRocmVhZHN0b3JlLnYxIoYBChNQZXJzaXN0ZW5jZU1ldGFkYXRhEgsKA2N3ZBgBIAEoCRIWCg5tb2RlbF9wcm92aWRlchgCIAEoCRI6CgttZW1vcnlfbW9kZRgDIAEoDjIgLnNrZWluLnRocmVhZHN0b3JlLnYxLk1lbW9yeU1vZGVIAIgBAUIOCgxfbWVtb3J5X21vZGUisgEKGlBhcnRpYWxQZXJzaXN0ZW5jZU1ldGFkYXRhEhAKA2N3ZBgBIAEoCUgAiAEBEhsKDm1vZGVsX3Byb3ZpZGVyGAIgASgJSAGIAQESOgoLbWVtb3J5X21vZGUYAyABKA4yIC5za2Vpbi50aHJlYWRzdG9yZS52MS5NZW1vcnlNb2RlSAKIAQFCBgoEX2N3ZEIRCg9fbW9kZWxfcHJvdmlkZXJCDgoMX21lbW9yeV9tb2RlIh8KC1dyaXRlckxlYXNlEhAKCGxlYXNlX21zGAEgASgDIowGChNDcmVhdGVUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIXCgpzZXNzaW9uX2lkGAIgASgJSACIAQESPAoOZm9ya2VkX2Zyb21faWQYAyABKAsyJC5za2Vpbi50aHJlYWRzdG9yZS52MS5OdWxsYWJsZVN0cmluZxI+ChBwYXJlbnRfdGhyZWFkX2lkGAQgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSMwoGc291cmNlGAUgASgLMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZRI7Cg10aHJlYWRfc291cmNlGAYgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSFwoKb3JpZ2luYXRvchgHIAEoCUgBiAEBEhgKC2NsaV92ZXJzaW9uGAggASgJSAKIAQESIwoWYmFzZV9pbnN0cnVjdGlvbnNfanNvbhgJIAEoDEgDiAEBEh8KEmR5bmFtaWNfdG9vbHNfanNvbhgKIAEoDEgEiAEBEi8KCGdpdF9pbmZvGAsgASgLMh0uc2tlaW4udGhyZWFkc3RvcmUudjEuR2l0SW5mbxIVCg1naXRfaW5mb19udWxsGAwgASgIEjwKDGhpc3RvcnlfbW9kZRgNIAEoDjIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlNb2RlSAWIAQESGgoNY3JlYXRlZF9hdF9tcxgOIAEoA0gGiAEBEjsKCG1ldGFkYXRhGA8gASgLMikuc2tlaW4udGhyZWFkc3RvcmUudjEuUGVyc2lzdGVuY2VNZXRhZGF0YUINCgtfc2Vzc2lvbl9pZEINCgtfb3JpZ2luYXRvckIOCgxfY2xpX3ZlcnNpb25CGQoXX2Jhc2VfaW5zdHJ1Y3Rpb25zX2pzb25CFQoTX2R5bmFtaWNfdG9vbHNfanNvbkIPCg1faGlzdG9yeV9tb2RlQhAKDl9jcmVhdGVkX2F0X21zIkgKFENyZWF0ZVRocmVhZFJlc3BvbnNlEjAKBWxlYXNlGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuV3JpdGVyTGVhc2UioAEKE1Jlc3VtZVRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEh0KEGluY2x1ZGVfYXJjaGl2ZWQYAiABKAhIAIgBARJCCghtZXRhZGF0YRgDIAEoCzIwLnNrZWluLnRocmVhZHN0b3JlLnYxLlBhcnRpYWxQZXJzaXN0ZW5jZU1ldGFkYXRhQhMKEV9pbmNsdWRlX2FyY2hpdmVkIkgKFFJlc3VtZVRocmVhZFJlc3BvbnNlEjAKBWxlYXNlGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuV3JpdGVyTGVhc2UiOwoSQXBwZW5kSXRlbXNSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRISCgppdGVtc19qc29uGAIgAygMIhUKE0FwcGVuZEl0ZW1zUmVzcG9uc2UiKQoUUGVyc2lzdFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhcKFVBlcnNpc3RUaHJlYWRSZXNwb25zZSInChJGbHVzaFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhUKE0ZsdXNoVGhyZWFkUmVzcG9uc2UiKgoVU2h1dGRvd25UaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIYChZTaHV0ZG93blRocmVhZFJlc3BvbnNlIikKFERpc2NhcmRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIXChVEaXNjYXJkVGhyZWFkUmVzcG9uc2UiIgoMSGlzdG9yeUNodW5rEhIKCml0ZW1zX2pzb24YASADKAwibwoSTG9hZEhpc3RvcnlSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIdChBpbmNsdWRlX2FyY2hpdmVkGAIgASgISACIAQESEgoKc2tpcF9pdGVtcxgDIAEoBEITChFfaW5jbHVkZV9hcmNoaXZlZCJIChNMb2FkSGlzdG9yeVJlc3BvbnNlEjEKBWNodW5rGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuSGlzdG9yeUNodW5rInMKEVJlYWRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIdChBpbmNsdWRlX2FyY2hpdmVkGAIgASgISACIAQESFwoPaW5jbHVkZV9oaXN0b3J5GAMgASgIQhMKEV9pbmNsdWRlX2FyY2hpdmVkIokBChJSZWFkVGhyZWFkUmVzcG9uc2USNAoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkSAASNQoHaGlzdG9yeRgCIAEoCzIiLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlDaHVua0gAQgYKBHBhcnQiZgoTU2Vzc2lvblNvdXJjZUZpbHRlchIOCgRraW5kGAEgASgJSAASNQoGc291cmNlGAIgASgLMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZUgAQggKBmZpbHRlciIcCgpTdHJpbmdMaXN0Eg4KBnZhbHVlcxgBIAMoCSKPAwoLTGlzdEZpbHRlcnMSFgoJcGFnZV9zaXplGAEgASgNSACIAQESEwoGY3Vyc29yGAIgASgJSAGIAQESNQoIc29ydF9rZXkYAyABKA4yIy5za2Vpbi50aHJlYWRzdG9yZS52MS5UaHJlYWRTb3J0S2V5EjsKDnNvcnRfZGlyZWN0aW9uGAQgASgOMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU29ydERpcmVjdGlvbhJCCg9hbGxvd2VkX3NvdXJjZXMYBSADKAsyKS5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXNzaW9uU291cmNlRmlsdGVyEjkKD21vZGVsX3Byb3ZpZGVycxgGIAEoCzIgLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ0xpc3QSNQoLY3dkX2ZpbHRlcnMYByABKAsyIC5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdMaXN0EhAKCGFyY2hpdmVkGAggASgIQgwKCl9wYWdlX3NpemVCCQoHX2N1cnNvciJyChJMaXN0VGhyZWFkc1JlcXVlc3QSMgoHZmlsdGVycxgBIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkxpc3RGaWx0ZXJzEhgKC3NlYXJjaF90ZXJtGAIgASgJSACIAQFCDgoMX3NlYXJjaF90ZXJtIqgBChNMaXN0VGhyZWFkc1Jlc3BvbnNlEjMKB3RocmVhZHMYASADKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TdG9yZWRUaHJlYWQSGAoLbmV4dF9jdXJzb3IYAiABKAlIAIgBARIdChBiYWNrd2FyZHNfY3Vyc29yGAMgASgJSAGIAQFCDgoMX25leHRfY3Vyc29yQhMKEV9iYWNrd2FyZHNfY3Vyc29yIl8KFFNlYXJjaFRocmVhZHNSZXF1ZXN0EjIKB2ZpbHRlcnMYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5MaXN0RmlsdGVycxITCgtzZWFyY2hfdGVybRgCIAEoCSJZChJUaHJlYWRTZWFyY2hSZXN1bHQSMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkEg8KB3NuaXBwZXQYAiABKAkisAEKFVNlYXJjaFRocmVhZHNSZXNwb25zZRI5CgdyZXN1bHRzGAEgAygLMiguc2tlaW4udGhyZWFkc3RvcmUudjEuVGhyZWFkU2VhcmNoUmVzdWx0EhgKC25leHRfY3Vyc29yGAIgASgJSACIAQESHQoQYmFja3dhcmRzX2N1cnNvchgDIAEoCUgBiAEBQg4KDF9uZXh0X2N1cnNvckITChFfYmFja3dhcmRzX2N1cnNvciKeAQobVXBkYXRlVGhyZWFkTWV0YWRhdGFSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRI4CgVwYXRjaBgCIAEoCzIpLnNrZWluLnRocmVhZHN0b3JlLnYxLlRocmVhZE1ldGFkYXRhUGF0Y2gSHQoQaW5jbHVkZV9hcmNoaXZlZBgDIAEoCEgAiAEBQhMKEV9pbmNsdWRlX2FyY2hpdmVkIlIKHFVwZGF0ZVRocmVhZE1ldGFkYXRhUmVzcG9uc2USMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkIikKFEFyY2hpdmVUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIXChVBcmNoaXZlVGhyZWFkUmVzcG9uc2UiKwoWVW5hcmNoaXZlVGhyZWFkUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkiTQoXVW5hcmNoaXZlVGhyZWFkUmVzcG9uc2USMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkIigKE0RlbGV0ZVRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhYKFERlbGV0ZVRocmVhZFJlc3BvbnNlIhIKEEhlYXJ0YmVhdFJlcXVlc3QiWwoRSGVhcnRiZWF0UmVzcG9uc2USMAoFbGVhc2UYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5Xcml0ZXJMZWFzZRIUCgxsaXZlX3dyaXRlcnMYAiABKA0iFgoUR2V0U2VydmVySW5mb1JlcXVlc3QitAEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoDRIVCg1tYXhfcGFnZV9zaXplGAIgASgNEhgKEG1heF9hcHBlbmRfaXRlbXMYAyABKA0SHgoWbWF4X2NvbmN1cnJlbnRfc3RyZWFtcxgEIAEoDRIbChNoaXN0b3J5X2NodW5rX2J5dGVzGAUgASgNEhsKE2hpc3RvcnlfY2h1bmtfaXRlbXMYBiABKA0ilQEKFUdldFNlcnZlckluZm9SZXNwb25zZRIWCg5jb250ZW50X3NlYXJjaBgBIAEoCBIyCgZsaW1pdHMYAiABKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXJ2ZXJMaW1pdHMSMAoFbGVhc2UYAyABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5Xcml0ZXJMZWFzZSqQAQoNVGhyZWFkU29ydEtleRIfChtUSFJFQURfU09SVF9LRVlfVU5TUEVDSUZJRUQQABIeChpUSFJFQURfU09SVF9LRVlfQ1JFQVRFRF9BVBABEh4KGlRIUkVBRF9TT1JUX0tFWV9VUERBVEVEX0FUEAISHgoaVEhSRUFEX1NPUlRfS0VZX1JFQ0VOQ1lfQVQQAypgCg1Tb3J0RGlyZWN0aW9uEh4KGlNPUlRfRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFgoSU09SVF9ESVJFQ1RJT05fQVNDEAESFwoTU09SVF9ESVJFQ1RJT05fREVTQxACMooOChJUaHJlYWRTdG9yZVNlcnZpY2USZQoMQ3JlYXRlVGhyZWFkEikuc2tlaW4udGhyZWFkc3RvcmUudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBoqLnNrZWluLnRocmVhZHN0b3JlLnYxLkNyZWF0ZVRocmVhZFJlc3BvbnNlEmUKDFJlc3VtZVRocmVhZBIpLnNrZWluLnRocmVhZHN0b3JlLnYxLlJlc3VtZVRocmVhZFJlcXVlc3QaKi5za2Vpbi50aHJlYWRzdG9yZS52MS5SZXN1bWVUaHJlYWRSZXNwb25zZRJiCgtBcHBlbmRJdGVtcxIoLnNrZWluLnRocmVhZHN0b3JlLnYxLkFwcGVuZEl0ZW1zUmVxdWVzdBopLnNrZWluLnRocmVhZHN0b3JlLnYxLkFwcGVuZEl0ZW1zUmVzcG9uc2USaAoNUGVyc2lzdFRocmVhZBIqLnNrZWluLnRocmVhZHN0b3JlLnYxLlBlcnNpc3RUaHJlYWRSZXF1ZXN0Gisuc2tlaW4udGhyZWFkc3RvcmUudjEuUGVyc2lzdFRocmVhZFJlc3BvbnNlEmIKC0ZsdXNoVGhyZWFkEiguc2tlaW4udGhyZWFkc3RvcmUudjEuRmx1c2hUaHJlYWRSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuRmx1c2hUaHJlYWRSZXNwb25zZRJrCg5TaHV0ZG93blRocmVhZBIrLnNrZWluLnRocmVhZHN0b3JlLnYxLlNodXRkb3duVGhyZWFkUmVxdWVzdBosLnNrZWluLnRocmVhZHN0b3JlLnYxLlNodXRkb3duVGhyZWFkUmVzcG9uc2USaAoNRGlzY2FyZFRocmVhZBIqLnNrZWluLnRocmVhZHN0b3JlLnYxLkRpc2NhcmRUaHJlYWRSZXF1ZXN0Gisuc2tlaW4udGhyZWFkc3RvcmUudjEuRGlzY2FyZFRocmVhZFJlc3BvbnNlEmQKC0xvYWRIaXN0b3J5Eiguc2tlaW4udGhyZWFkc3RvcmUudjEuTG9hZEhpc3RvcnlSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuTG9hZEhpc3RvcnlSZXNwb25zZTABEmEKClJlYWRUaHJlYWQSJy5za2Vpbi50aHJlYWRzdG9yZS52MS5SZWFkVGhyZWFkUmVxdWVzdBooLnNrZWluLnRocmVhZHN0b3JlLnYxLlJlYWRUaHJlYWRSZXNwb25zZTABEmIKC0xpc3RUaHJlYWRzEiguc2tlaW4udGhyZWFkc3RvcmUudjEuTGlzdFRocmVhZHNSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuTGlzdFRocmVhZHNSZXNwb25zZRJoCg1TZWFyY2hUaHJlYWRzEiouc2tlaW4udGhyZWFkc3RvcmUudjEuU2VhcmNoVGhyZWFkc1JlcXVlc3QaKy5za2Vpbi50aHJlYWRzdG9yZS52MS5TZWFyY2hUaHJlYWRzUmVzcG9uc2USfQoUVXBkYXRlVGhyZWFkTWV0YWRhdGESMS5za2Vpbi50aHJlYWRzdG9yZS52MS5VcGRhdGVUaHJlYWRNZXRhZGF0YVJlcXVlc3QaMi5za2Vpbi50aHJlYWRzdG9yZS52MS5VcGRhdGVUaHJlYWRNZXRhZGF0YVJlc3BvbnNlEmgKDUFyY2hpdmVUaHJlYWQSKi5za2Vpbi50aHJlYWRzdG9yZS52MS5BcmNoaXZlVGhyZWFkUmVxdWVzdBorLnNrZWluLnRocmVhZHN0b3JlLnYxLkFyY2hpdmVUaHJlYWRSZXNwb25zZRJuCg9VbmFyY2hpdmVUaHJlYWQSLC5za2Vpbi50aHJlYWRzdG9yZS52MS5VbmFyY2hpdmVUaHJlYWRSZXF1ZXN0Gi0uc2tlaW4udGhyZWFkc3RvcmUudjEuVW5hcmNoaXZlVGhyZWFkUmVzcG9uc2USZQoMRGVsZXRlVGhyZWFkEikuc2tlaW4udGhyZWFkc3RvcmUudjEuRGVsZXRlVGhyZWFkUmVxdWVzdBoqLnNrZWluLnRocmVhZHN0b3JlLnYxLkRlbGV0ZVRocmVhZFJlc3BvbnNlElwKCUhlYXJ0YmVhdBImLnNrZWluLnRocmVhZHN0b3JlLnYxLkhlYXJ0YmVhdFJlcXVlc3QaJy5za2Vpbi50aHJlYWRzdG9yZS52MS5IZWFydGJlYXRSZXNwb25zZRJoCg1HZXRTZXJ2ZXJJbmZvEiouc2tlaW4udGhyZWFkc3RvcmUudjEuR2V0U2VydmVySW5mb1JlcXVlc3QaKy5za2Vpbi50aHJlYWRzdG9yZS52MS5HZXRTZXJ2ZXJJbmZvUmVzcG9uc2ViBnByb3RvMw',
-    [file_skein_threadstore_v1_patch, file_skein_threadstore_v1_types],
-  );
+export const file_skein_threadstore_v1_thread_store: GenFile = /*@__PURE__*/
+  fileDesc("Cidza2Vpbi90aHJlYWRzdG9yZS92MS90aHJlYWRfc3RvcmUucHJvdG8SFHNrZWluLnRocmVhZHN0b3JlLnYxIoYBChNQZXJzaXN0ZW5jZU1ldGFkYXRhEgsKA2N3ZBgBIAEoCRIWCg5tb2RlbF9wcm92aWRlchgCIAEoCRI6CgttZW1vcnlfbW9kZRgDIAEoDjIgLnNrZWluLnRocmVhZHN0b3JlLnYxLk1lbW9yeU1vZGVIAIgBAUIOCgxfbWVtb3J5X21vZGUisgEKGlBhcnRpYWxQZXJzaXN0ZW5jZU1ldGFkYXRhEhAKA2N3ZBgBIAEoCUgAiAEBEhsKDm1vZGVsX3Byb3ZpZGVyGAIgASgJSAGIAQESOgoLbWVtb3J5X21vZGUYAyABKA4yIC5za2Vpbi50aHJlYWRzdG9yZS52MS5NZW1vcnlNb2RlSAKIAQFCBgoEX2N3ZEIRCg9fbW9kZWxfcHJvdmlkZXJCDgoMX21lbW9yeV9tb2RlIh8KC1dyaXRlckxlYXNlEhAKCGxlYXNlX21zGAEgASgDIowGChNDcmVhdGVUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIXCgpzZXNzaW9uX2lkGAIgASgJSACIAQESPAoOZm9ya2VkX2Zyb21faWQYAyABKAsyJC5za2Vpbi50aHJlYWRzdG9yZS52MS5OdWxsYWJsZVN0cmluZxI+ChBwYXJlbnRfdGhyZWFkX2lkGAQgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSMwoGc291cmNlGAUgASgLMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZRI7Cg10aHJlYWRfc291cmNlGAYgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSFwoKb3JpZ2luYXRvchgHIAEoCUgBiAEBEhgKC2NsaV92ZXJzaW9uGAggASgJSAKIAQESIwoWYmFzZV9pbnN0cnVjdGlvbnNfanNvbhgJIAEoDEgDiAEBEh8KEmR5bmFtaWNfdG9vbHNfanNvbhgKIAEoDEgEiAEBEi8KCGdpdF9pbmZvGAsgASgLMh0uc2tlaW4udGhyZWFkc3RvcmUudjEuR2l0SW5mbxIVCg1naXRfaW5mb19udWxsGAwgASgIEjwKDGhpc3RvcnlfbW9kZRgNIAEoDjIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlNb2RlSAWIAQESGgoNY3JlYXRlZF9hdF9tcxgOIAEoA0gGiAEBEjsKCG1ldGFkYXRhGA8gASgLMikuc2tlaW4udGhyZWFkc3RvcmUudjEuUGVyc2lzdGVuY2VNZXRhZGF0YUINCgtfc2Vzc2lvbl9pZEINCgtfb3JpZ2luYXRvckIOCgxfY2xpX3ZlcnNpb25CGQoXX2Jhc2VfaW5zdHJ1Y3Rpb25zX2pzb25CFQoTX2R5bmFtaWNfdG9vbHNfanNvbkIPCg1faGlzdG9yeV9tb2RlQhAKDl9jcmVhdGVkX2F0X21zIkgKFENyZWF0ZVRocmVhZFJlc3BvbnNlEjAKBWxlYXNlGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuV3JpdGVyTGVhc2UioAEKE1Jlc3VtZVRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEh0KEGluY2x1ZGVfYXJjaGl2ZWQYAiABKAhIAIgBARJCCghtZXRhZGF0YRgDIAEoCzIwLnNrZWluLnRocmVhZHN0b3JlLnYxLlBhcnRpYWxQZXJzaXN0ZW5jZU1ldGFkYXRhQhMKEV9pbmNsdWRlX2FyY2hpdmVkIkgKFFJlc3VtZVRocmVhZFJlc3BvbnNlEjAKBWxlYXNlGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuV3JpdGVyTGVhc2UiOwoSQXBwZW5kSXRlbXNSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRISCgppdGVtc19qc29uGAIgAygMIhUKE0FwcGVuZEl0ZW1zUmVzcG9uc2UiKQoUUGVyc2lzdFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhcKFVBlcnNpc3RUaHJlYWRSZXNwb25zZSInChJGbHVzaFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhUKE0ZsdXNoVGhyZWFkUmVzcG9uc2UiKgoVU2h1dGRvd25UaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIYChZTaHV0ZG93blRocmVhZFJlc3BvbnNlIikKFERpc2NhcmRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIXChVEaXNjYXJkVGhyZWFkUmVzcG9uc2UiIgoMSGlzdG9yeUNodW5rEhIKCml0ZW1zX2pzb24YASADKAwibwoSTG9hZEhpc3RvcnlSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIdChBpbmNsdWRlX2FyY2hpdmVkGAIgASgISACIAQESEgoKc2tpcF9pdGVtcxgDIAEoBEITChFfaW5jbHVkZV9hcmNoaXZlZCJIChNMb2FkSGlzdG9yeVJlc3BvbnNlEjEKBWNodW5rGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuSGlzdG9yeUNodW5rInMKEVJlYWRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIdChBpbmNsdWRlX2FyY2hpdmVkGAIgASgISACIAQESFwoPaW5jbHVkZV9oaXN0b3J5GAMgASgIQhMKEV9pbmNsdWRlX2FyY2hpdmVkIokBChJSZWFkVGhyZWFkUmVzcG9uc2USNAoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkSAASNQoHaGlzdG9yeRgCIAEoCzIiLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlDaHVua0gAQgYKBHBhcnQiZgoTU2Vzc2lvblNvdXJjZUZpbHRlchIOCgRraW5kGAEgASgJSAASNQoGc291cmNlGAIgASgLMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZUgAQggKBmZpbHRlciIcCgpTdHJpbmdMaXN0Eg4KBnZhbHVlcxgBIAMoCSKPAwoLTGlzdEZpbHRlcnMSFgoJcGFnZV9zaXplGAEgASgNSACIAQESEwoGY3Vyc29yGAIgASgJSAGIAQESNQoIc29ydF9rZXkYAyABKA4yIy5za2Vpbi50aHJlYWRzdG9yZS52MS5UaHJlYWRTb3J0S2V5EjsKDnNvcnRfZGlyZWN0aW9uGAQgASgOMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU29ydERpcmVjdGlvbhJCCg9hbGxvd2VkX3NvdXJjZXMYBSADKAsyKS5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXNzaW9uU291cmNlRmlsdGVyEjkKD21vZGVsX3Byb3ZpZGVycxgGIAEoCzIgLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ0xpc3QSNQoLY3dkX2ZpbHRlcnMYByABKAsyIC5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdMaXN0EhAKCGFyY2hpdmVkGAggASgIQgwKCl9wYWdlX3NpemVCCQoHX2N1cnNvciJyChJMaXN0VGhyZWFkc1JlcXVlc3QSMgoHZmlsdGVycxgBIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkxpc3RGaWx0ZXJzEhgKC3NlYXJjaF90ZXJtGAIgASgJSACIAQFCDgoMX3NlYXJjaF90ZXJtIqgBChNMaXN0VGhyZWFkc1Jlc3BvbnNlEjMKB3RocmVhZHMYASADKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TdG9yZWRUaHJlYWQSGAoLbmV4dF9jdXJzb3IYAiABKAlIAIgBARIdChBiYWNrd2FyZHNfY3Vyc29yGAMgASgJSAGIAQFCDgoMX25leHRfY3Vyc29yQhMKEV9iYWNrd2FyZHNfY3Vyc29yIl8KFFNlYXJjaFRocmVhZHNSZXF1ZXN0EjIKB2ZpbHRlcnMYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5MaXN0RmlsdGVycxITCgtzZWFyY2hfdGVybRgCIAEoCSJZChJUaHJlYWRTZWFyY2hSZXN1bHQSMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkEg8KB3NuaXBwZXQYAiABKAkisAEKFVNlYXJjaFRocmVhZHNSZXNwb25zZRI5CgdyZXN1bHRzGAEgAygLMiguc2tlaW4udGhyZWFkc3RvcmUudjEuVGhyZWFkU2VhcmNoUmVzdWx0EhgKC25leHRfY3Vyc29yGAIgASgJSACIAQESHQoQYmFja3dhcmRzX2N1cnNvchgDIAEoCUgBiAEBQg4KDF9uZXh0X2N1cnNvckITChFfYmFja3dhcmRzX2N1cnNvciKeAQobVXBkYXRlVGhyZWFkTWV0YWRhdGFSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRI4CgVwYXRjaBgCIAEoCzIpLnNrZWluLnRocmVhZHN0b3JlLnYxLlRocmVhZE1ldGFkYXRhUGF0Y2gSHQoQaW5jbHVkZV9hcmNoaXZlZBgDIAEoCEgAiAEBQhMKEV9pbmNsdWRlX2FyY2hpdmVkIlIKHFVwZGF0ZVRocmVhZE1ldGFkYXRhUmVzcG9uc2USMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkIikKFEFyY2hpdmVUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIXChVBcmNoaXZlVGhyZWFkUmVzcG9uc2UiKwoWVW5hcmNoaXZlVGhyZWFkUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkiTQoXVW5hcmNoaXZlVGhyZWFkUmVzcG9uc2USMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkIigKE0RlbGV0ZVRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhYKFERlbGV0ZVRocmVhZFJlc3BvbnNlIhIKEEhlYXJ0YmVhdFJlcXVlc3QiWwoRSGVhcnRiZWF0UmVzcG9uc2USMAoFbGVhc2UYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5Xcml0ZXJMZWFzZRIUCgxsaXZlX3dyaXRlcnMYAiABKA0iFgoUR2V0U2VydmVySW5mb1JlcXVlc3QitAEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoDRIVCg1tYXhfcGFnZV9zaXplGAIgASgNEhgKEG1heF9hcHBlbmRfaXRlbXMYAyABKA0SHgoWbWF4X2NvbmN1cnJlbnRfc3RyZWFtcxgEIAEoDRIbChNoaXN0b3J5X2NodW5rX2J5dGVzGAUgASgNEhsKE2hpc3RvcnlfY2h1bmtfaXRlbXMYBiABKA0ilQEKFUdldFNlcnZlckluZm9SZXNwb25zZRIWCg5jb250ZW50X3NlYXJjaBgBIAEoCBIyCgZsaW1pdHMYAiABKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXJ2ZXJMaW1pdHMSMAoFbGVhc2UYAyABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5Xcml0ZXJMZWFzZSqQAQoNVGhyZWFkU29ydEtleRIfChtUSFJFQURfU09SVF9LRVlfVU5TUEVDSUZJRUQQABIeChpUSFJFQURfU09SVF9LRVlfQ1JFQVRFRF9BVBABEh4KGlRIUkVBRF9TT1JUX0tFWV9VUERBVEVEX0FUEAISHgoaVEhSRUFEX1NPUlRfS0VZX1JFQ0VOQ1lfQVQQAypgCg1Tb3J0RGlyZWN0aW9uEh4KGlNPUlRfRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFgoSU09SVF9ESVJFQ1RJT05fQVNDEAESFwoTU09SVF9ESVJFQ1RJT05fREVTQxACMooOChJUaHJlYWRTdG9yZVNlcnZpY2USZQoMQ3JlYXRlVGhyZWFkEikuc2tlaW4udGhyZWFkc3RvcmUudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBoqLnNrZWluLnRocmVhZHN0b3JlLnYxLkNyZWF0ZVRocmVhZFJlc3BvbnNlEmUKDFJlc3VtZVRocmVhZBIpLnNrZWluLnRocmVhZHN0b3JlLnYxLlJlc3VtZVRocmVhZFJlcXVlc3QaKi5za2Vpbi50aHJlYWRzdG9yZS52MS5SZXN1bWVUaHJlYWRSZXNwb25zZRJiCgtBcHBlbmRJdGVtcxIoLnNrZWluLnRocmVhZHN0b3JlLnYxLkFwcGVuZEl0ZW1zUmVxdWVzdBopLnNrZWluLnRocmVhZHN0b3JlLnYxLkFwcGVuZEl0ZW1zUmVzcG9uc2USaAoNUGVyc2lzdFRocmVhZBIqLnNrZWluLnRocmVhZHN0b3JlLnYxLlBlcnNpc3RUaHJlYWRSZXF1ZXN0Gisuc2tlaW4udGhyZWFkc3RvcmUudjEuUGVyc2lzdFRocmVhZFJlc3BvbnNlEmIKC0ZsdXNoVGhyZWFkEiguc2tlaW4udGhyZWFkc3RvcmUudjEuRmx1c2hUaHJlYWRSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuRmx1c2hUaHJlYWRSZXNwb25zZRJrCg5TaHV0ZG93blRocmVhZBIrLnNrZWluLnRocmVhZHN0b3JlLnYxLlNodXRkb3duVGhyZWFkUmVxdWVzdBosLnNrZWluLnRocmVhZHN0b3JlLnYxLlNodXRkb3duVGhyZWFkUmVzcG9uc2USaAoNRGlzY2FyZFRocmVhZBIqLnNrZWluLnRocmVhZHN0b3JlLnYxLkRpc2NhcmRUaHJlYWRSZXF1ZXN0Gisuc2tlaW4udGhyZWFkc3RvcmUudjEuRGlzY2FyZFRocmVhZFJlc3BvbnNlEmQKC0xvYWRIaXN0b3J5Eiguc2tlaW4udGhyZWFkc3RvcmUudjEuTG9hZEhpc3RvcnlSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuTG9hZEhpc3RvcnlSZXNwb25zZTABEmEKClJlYWRUaHJlYWQSJy5za2Vpbi50aHJlYWRzdG9yZS52MS5SZWFkVGhyZWFkUmVxdWVzdBooLnNrZWluLnRocmVhZHN0b3JlLnYxLlJlYWRUaHJlYWRSZXNwb25zZTABEmIKC0xpc3RUaHJlYWRzEiguc2tlaW4udGhyZWFkc3RvcmUudjEuTGlzdFRocmVhZHNSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuTGlzdFRocmVhZHNSZXNwb25zZRJoCg1TZWFyY2hUaHJlYWRzEiouc2tlaW4udGhyZWFkc3RvcmUudjEuU2VhcmNoVGhyZWFkc1JlcXVlc3QaKy5za2Vpbi50aHJlYWRzdG9yZS52MS5TZWFyY2hUaHJlYWRzUmVzcG9uc2USfQoUVXBkYXRlVGhyZWFkTWV0YWRhdGESMS5za2Vpbi50aHJlYWRzdG9yZS52MS5VcGRhdGVUaHJlYWRNZXRhZGF0YVJlcXVlc3QaMi5za2Vpbi50aHJlYWRzdG9yZS52MS5VcGRhdGVUaHJlYWRNZXRhZGF0YVJlc3BvbnNlEmgKDUFyY2hpdmVUaHJlYWQSKi5za2Vpbi50aHJlYWRzdG9yZS52MS5BcmNoaXZlVGhyZWFkUmVxdWVzdBorLnNrZWluLnRocmVhZHN0b3JlLnYxLkFyY2hpdmVUaHJlYWRSZXNwb25zZRJuCg9VbmFyY2hpdmVUaHJlYWQSLC5za2Vpbi50aHJlYWRzdG9yZS52MS5VbmFyY2hpdmVUaHJlYWRSZXF1ZXN0Gi0uc2tlaW4udGhyZWFkc3RvcmUudjEuVW5hcmNoaXZlVGhyZWFkUmVzcG9uc2USZQoMRGVsZXRlVGhyZWFkEikuc2tlaW4udGhyZWFkc3RvcmUudjEuRGVsZXRlVGhyZWFkUmVxdWVzdBoqLnNrZWluLnRocmVhZHN0b3JlLnYxLkRlbGV0ZVRocmVhZFJlc3BvbnNlElwKCUhlYXJ0YmVhdBImLnNrZWluLnRocmVhZHN0b3JlLnYxLkhlYXJ0YmVhdFJlcXVlc3QaJy5za2Vpbi50aHJlYWRzdG9yZS52MS5IZWFydGJlYXRSZXNwb25zZRJoCg1HZXRTZXJ2ZXJJbmZvEiouc2tlaW4udGhyZWFkc3RvcmUudjEuR2V0U2VydmVySW5mb1JlcXVlc3QaKy5za2Vpbi50aHJlYWRzdG9yZS52MS5HZXRTZXJ2ZXJJbmZvUmVzcG9uc2ViBnByb3RvMw", [file_skein_threadstore_v1_patch, file_skein_threadstore_v1_types]);
 
 /**
  * PersistenceMetadata is what a store needs to write a thread.
  *
  * @generated from message skein.threadstore.v1.PersistenceMetadata
  */
-export type PersistenceMetadata = Message<'skein.threadstore.v1.PersistenceMetadata'> & {
+export type PersistenceMetadata = Message<"skein.threadstore.v1.PersistenceMetadata"> & {
   /**
    * @generated from field: string cwd = 1;
    */
@@ -46,8 +42,7 @@ export type PersistenceMetadata = Message<'skein.threadstore.v1.PersistenceMetad
  * Describes the message skein.threadstore.v1.PersistenceMetadata.
  * Use `create(PersistenceMetadataSchema)` to create a new message.
  */
-export const PersistenceMetadataSchema: GenMessage<PersistenceMetadata> =
-  /*@__PURE__*/
+export const PersistenceMetadataSchema: GenMessage<PersistenceMetadata> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 0);
 
 /**
@@ -55,7 +50,7 @@ export const PersistenceMetadataSchema: GenMessage<PersistenceMetadata> =
  *
  * @generated from message skein.threadstore.v1.PartialPersistenceMetadata
  */
-export type PartialPersistenceMetadata = Message<'skein.threadstore.v1.PartialPersistenceMetadata'> & {
+export type PartialPersistenceMetadata = Message<"skein.threadstore.v1.PartialPersistenceMetadata"> & {
   /**
    * @generated from field: optional string cwd = 1;
    */
@@ -76,8 +71,7 @@ export type PartialPersistenceMetadata = Message<'skein.threadstore.v1.PartialPe
  * Describes the message skein.threadstore.v1.PartialPersistenceMetadata.
  * Use `create(PartialPersistenceMetadataSchema)` to create a new message.
  */
-export const PartialPersistenceMetadataSchema: GenMessage<PartialPersistenceMetadata> =
-  /*@__PURE__*/
+export const PartialPersistenceMetadataSchema: GenMessage<PartialPersistenceMetadata> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 1);
 
 /**
@@ -85,7 +79,7 @@ export const PartialPersistenceMetadataSchema: GenMessage<PartialPersistenceMeta
  *
  * @generated from message skein.threadstore.v1.WriterLease
  */
-export type WriterLease = Message<'skein.threadstore.v1.WriterLease'> & {
+export type WriterLease = Message<"skein.threadstore.v1.WriterLease"> & {
   /**
    * @generated from field: int64 lease_ms = 1;
    */
@@ -96,8 +90,7 @@ export type WriterLease = Message<'skein.threadstore.v1.WriterLease'> & {
  * Describes the message skein.threadstore.v1.WriterLease.
  * Use `create(WriterLeaseSchema)` to create a new message.
  */
-export const WriterLeaseSchema: GenMessage<WriterLease> =
-  /*@__PURE__*/
+export const WriterLeaseSchema: GenMessage<WriterLease> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 2);
 
 /**
@@ -105,7 +98,7 @@ export const WriterLeaseSchema: GenMessage<WriterLease> =
  *
  * @generated from message skein.threadstore.v1.CreateThreadRequest
  */
-export type CreateThreadRequest = Message<'skein.threadstore.v1.CreateThreadRequest'> & {
+export type CreateThreadRequest = Message<"skein.threadstore.v1.CreateThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -190,8 +183,7 @@ export type CreateThreadRequest = Message<'skein.threadstore.v1.CreateThreadRequ
  * Describes the message skein.threadstore.v1.CreateThreadRequest.
  * Use `create(CreateThreadRequestSchema)` to create a new message.
  */
-export const CreateThreadRequestSchema: GenMessage<CreateThreadRequest> =
-  /*@__PURE__*/
+export const CreateThreadRequestSchema: GenMessage<CreateThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 3);
 
 /**
@@ -199,7 +191,7 @@ export const CreateThreadRequestSchema: GenMessage<CreateThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.CreateThreadResponse
  */
-export type CreateThreadResponse = Message<'skein.threadstore.v1.CreateThreadResponse'> & {
+export type CreateThreadResponse = Message<"skein.threadstore.v1.CreateThreadResponse"> & {
   /**
    * @generated from field: skein.threadstore.v1.WriterLease lease = 1;
    */
@@ -210,8 +202,7 @@ export type CreateThreadResponse = Message<'skein.threadstore.v1.CreateThreadRes
  * Describes the message skein.threadstore.v1.CreateThreadResponse.
  * Use `create(CreateThreadResponseSchema)` to create a new message.
  */
-export const CreateThreadResponseSchema: GenMessage<CreateThreadResponse> =
-  /*@__PURE__*/
+export const CreateThreadResponseSchema: GenMessage<CreateThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 4);
 
 /**
@@ -219,7 +210,7 @@ export const CreateThreadResponseSchema: GenMessage<CreateThreadResponse> =
  *
  * @generated from message skein.threadstore.v1.ResumeThreadRequest
  */
-export type ResumeThreadRequest = Message<'skein.threadstore.v1.ResumeThreadRequest'> & {
+export type ResumeThreadRequest = Message<"skein.threadstore.v1.ResumeThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -240,8 +231,7 @@ export type ResumeThreadRequest = Message<'skein.threadstore.v1.ResumeThreadRequ
  * Describes the message skein.threadstore.v1.ResumeThreadRequest.
  * Use `create(ResumeThreadRequestSchema)` to create a new message.
  */
-export const ResumeThreadRequestSchema: GenMessage<ResumeThreadRequest> =
-  /*@__PURE__*/
+export const ResumeThreadRequestSchema: GenMessage<ResumeThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 5);
 
 /**
@@ -249,7 +239,7 @@ export const ResumeThreadRequestSchema: GenMessage<ResumeThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.ResumeThreadResponse
  */
-export type ResumeThreadResponse = Message<'skein.threadstore.v1.ResumeThreadResponse'> & {
+export type ResumeThreadResponse = Message<"skein.threadstore.v1.ResumeThreadResponse"> & {
   /**
    * @generated from field: skein.threadstore.v1.WriterLease lease = 1;
    */
@@ -260,8 +250,7 @@ export type ResumeThreadResponse = Message<'skein.threadstore.v1.ResumeThreadRes
  * Describes the message skein.threadstore.v1.ResumeThreadResponse.
  * Use `create(ResumeThreadResponseSchema)` to create a new message.
  */
-export const ResumeThreadResponseSchema: GenMessage<ResumeThreadResponse> =
-  /*@__PURE__*/
+export const ResumeThreadResponseSchema: GenMessage<ResumeThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 6);
 
 /**
@@ -269,7 +258,7 @@ export const ResumeThreadResponseSchema: GenMessage<ResumeThreadResponse> =
  *
  * @generated from message skein.threadstore.v1.AppendItemsRequest
  */
-export type AppendItemsRequest = Message<'skein.threadstore.v1.AppendItemsRequest'> & {
+export type AppendItemsRequest = Message<"skein.threadstore.v1.AppendItemsRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -285,8 +274,7 @@ export type AppendItemsRequest = Message<'skein.threadstore.v1.AppendItemsReques
  * Describes the message skein.threadstore.v1.AppendItemsRequest.
  * Use `create(AppendItemsRequestSchema)` to create a new message.
  */
-export const AppendItemsRequestSchema: GenMessage<AppendItemsRequest> =
-  /*@__PURE__*/
+export const AppendItemsRequestSchema: GenMessage<AppendItemsRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 7);
 
 /**
@@ -294,14 +282,14 @@ export const AppendItemsRequestSchema: GenMessage<AppendItemsRequest> =
  *
  * @generated from message skein.threadstore.v1.AppendItemsResponse
  */
-export type AppendItemsResponse = Message<'skein.threadstore.v1.AppendItemsResponse'> & {};
+export type AppendItemsResponse = Message<"skein.threadstore.v1.AppendItemsResponse"> & {
+};
 
 /**
  * Describes the message skein.threadstore.v1.AppendItemsResponse.
  * Use `create(AppendItemsResponseSchema)` to create a new message.
  */
-export const AppendItemsResponseSchema: GenMessage<AppendItemsResponse> =
-  /*@__PURE__*/
+export const AppendItemsResponseSchema: GenMessage<AppendItemsResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 8);
 
 /**
@@ -309,7 +297,7 @@ export const AppendItemsResponseSchema: GenMessage<AppendItemsResponse> =
  *
  * @generated from message skein.threadstore.v1.PersistThreadRequest
  */
-export type PersistThreadRequest = Message<'skein.threadstore.v1.PersistThreadRequest'> & {
+export type PersistThreadRequest = Message<"skein.threadstore.v1.PersistThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -320,8 +308,7 @@ export type PersistThreadRequest = Message<'skein.threadstore.v1.PersistThreadRe
  * Describes the message skein.threadstore.v1.PersistThreadRequest.
  * Use `create(PersistThreadRequestSchema)` to create a new message.
  */
-export const PersistThreadRequestSchema: GenMessage<PersistThreadRequest> =
-  /*@__PURE__*/
+export const PersistThreadRequestSchema: GenMessage<PersistThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 9);
 
 /**
@@ -329,14 +316,14 @@ export const PersistThreadRequestSchema: GenMessage<PersistThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.PersistThreadResponse
  */
-export type PersistThreadResponse = Message<'skein.threadstore.v1.PersistThreadResponse'> & {};
+export type PersistThreadResponse = Message<"skein.threadstore.v1.PersistThreadResponse"> & {
+};
 
 /**
  * Describes the message skein.threadstore.v1.PersistThreadResponse.
  * Use `create(PersistThreadResponseSchema)` to create a new message.
  */
-export const PersistThreadResponseSchema: GenMessage<PersistThreadResponse> =
-  /*@__PURE__*/
+export const PersistThreadResponseSchema: GenMessage<PersistThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 10);
 
 /**
@@ -344,7 +331,7 @@ export const PersistThreadResponseSchema: GenMessage<PersistThreadResponse> =
  *
  * @generated from message skein.threadstore.v1.FlushThreadRequest
  */
-export type FlushThreadRequest = Message<'skein.threadstore.v1.FlushThreadRequest'> & {
+export type FlushThreadRequest = Message<"skein.threadstore.v1.FlushThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -355,8 +342,7 @@ export type FlushThreadRequest = Message<'skein.threadstore.v1.FlushThreadReques
  * Describes the message skein.threadstore.v1.FlushThreadRequest.
  * Use `create(FlushThreadRequestSchema)` to create a new message.
  */
-export const FlushThreadRequestSchema: GenMessage<FlushThreadRequest> =
-  /*@__PURE__*/
+export const FlushThreadRequestSchema: GenMessage<FlushThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 11);
 
 /**
@@ -364,14 +350,14 @@ export const FlushThreadRequestSchema: GenMessage<FlushThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.FlushThreadResponse
  */
-export type FlushThreadResponse = Message<'skein.threadstore.v1.FlushThreadResponse'> & {};
+export type FlushThreadResponse = Message<"skein.threadstore.v1.FlushThreadResponse"> & {
+};
 
 /**
  * Describes the message skein.threadstore.v1.FlushThreadResponse.
  * Use `create(FlushThreadResponseSchema)` to create a new message.
  */
-export const FlushThreadResponseSchema: GenMessage<FlushThreadResponse> =
-  /*@__PURE__*/
+export const FlushThreadResponseSchema: GenMessage<FlushThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 12);
 
 /**
@@ -379,7 +365,7 @@ export const FlushThreadResponseSchema: GenMessage<FlushThreadResponse> =
  *
  * @generated from message skein.threadstore.v1.ShutdownThreadRequest
  */
-export type ShutdownThreadRequest = Message<'skein.threadstore.v1.ShutdownThreadRequest'> & {
+export type ShutdownThreadRequest = Message<"skein.threadstore.v1.ShutdownThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -390,8 +376,7 @@ export type ShutdownThreadRequest = Message<'skein.threadstore.v1.ShutdownThread
  * Describes the message skein.threadstore.v1.ShutdownThreadRequest.
  * Use `create(ShutdownThreadRequestSchema)` to create a new message.
  */
-export const ShutdownThreadRequestSchema: GenMessage<ShutdownThreadRequest> =
-  /*@__PURE__*/
+export const ShutdownThreadRequestSchema: GenMessage<ShutdownThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 13);
 
 /**
@@ -399,14 +384,14 @@ export const ShutdownThreadRequestSchema: GenMessage<ShutdownThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.ShutdownThreadResponse
  */
-export type ShutdownThreadResponse = Message<'skein.threadstore.v1.ShutdownThreadResponse'> & {};
+export type ShutdownThreadResponse = Message<"skein.threadstore.v1.ShutdownThreadResponse"> & {
+};
 
 /**
  * Describes the message skein.threadstore.v1.ShutdownThreadResponse.
  * Use `create(ShutdownThreadResponseSchema)` to create a new message.
  */
-export const ShutdownThreadResponseSchema: GenMessage<ShutdownThreadResponse> =
-  /*@__PURE__*/
+export const ShutdownThreadResponseSchema: GenMessage<ShutdownThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 14);
 
 /**
@@ -414,7 +399,7 @@ export const ShutdownThreadResponseSchema: GenMessage<ShutdownThreadResponse> =
  *
  * @generated from message skein.threadstore.v1.DiscardThreadRequest
  */
-export type DiscardThreadRequest = Message<'skein.threadstore.v1.DiscardThreadRequest'> & {
+export type DiscardThreadRequest = Message<"skein.threadstore.v1.DiscardThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -425,8 +410,7 @@ export type DiscardThreadRequest = Message<'skein.threadstore.v1.DiscardThreadRe
  * Describes the message skein.threadstore.v1.DiscardThreadRequest.
  * Use `create(DiscardThreadRequestSchema)` to create a new message.
  */
-export const DiscardThreadRequestSchema: GenMessage<DiscardThreadRequest> =
-  /*@__PURE__*/
+export const DiscardThreadRequestSchema: GenMessage<DiscardThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 15);
 
 /**
@@ -434,14 +418,14 @@ export const DiscardThreadRequestSchema: GenMessage<DiscardThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.DiscardThreadResponse
  */
-export type DiscardThreadResponse = Message<'skein.threadstore.v1.DiscardThreadResponse'> & {};
+export type DiscardThreadResponse = Message<"skein.threadstore.v1.DiscardThreadResponse"> & {
+};
 
 /**
  * Describes the message skein.threadstore.v1.DiscardThreadResponse.
  * Use `create(DiscardThreadResponseSchema)` to create a new message.
  */
-export const DiscardThreadResponseSchema: GenMessage<DiscardThreadResponse> =
-  /*@__PURE__*/
+export const DiscardThreadResponseSchema: GenMessage<DiscardThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 16);
 
 /**
@@ -449,7 +433,7 @@ export const DiscardThreadResponseSchema: GenMessage<DiscardThreadResponse> =
  *
  * @generated from message skein.threadstore.v1.HistoryChunk
  */
-export type HistoryChunk = Message<'skein.threadstore.v1.HistoryChunk'> & {
+export type HistoryChunk = Message<"skein.threadstore.v1.HistoryChunk"> & {
   /**
    * @generated from field: repeated bytes items_json = 1;
    */
@@ -460,8 +444,7 @@ export type HistoryChunk = Message<'skein.threadstore.v1.HistoryChunk'> & {
  * Describes the message skein.threadstore.v1.HistoryChunk.
  * Use `create(HistoryChunkSchema)` to create a new message.
  */
-export const HistoryChunkSchema: GenMessage<HistoryChunk> =
-  /*@__PURE__*/
+export const HistoryChunkSchema: GenMessage<HistoryChunk> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 17);
 
 /**
@@ -469,7 +452,7 @@ export const HistoryChunkSchema: GenMessage<HistoryChunk> =
  *
  * @generated from message skein.threadstore.v1.LoadHistoryRequest
  */
-export type LoadHistoryRequest = Message<'skein.threadstore.v1.LoadHistoryRequest'> & {
+export type LoadHistoryRequest = Message<"skein.threadstore.v1.LoadHistoryRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -492,8 +475,7 @@ export type LoadHistoryRequest = Message<'skein.threadstore.v1.LoadHistoryReques
  * Describes the message skein.threadstore.v1.LoadHistoryRequest.
  * Use `create(LoadHistoryRequestSchema)` to create a new message.
  */
-export const LoadHistoryRequestSchema: GenMessage<LoadHistoryRequest> =
-  /*@__PURE__*/
+export const LoadHistoryRequestSchema: GenMessage<LoadHistoryRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 18);
 
 /**
@@ -501,7 +483,7 @@ export const LoadHistoryRequestSchema: GenMessage<LoadHistoryRequest> =
  *
  * @generated from message skein.threadstore.v1.LoadHistoryResponse
  */
-export type LoadHistoryResponse = Message<'skein.threadstore.v1.LoadHistoryResponse'> & {
+export type LoadHistoryResponse = Message<"skein.threadstore.v1.LoadHistoryResponse"> & {
   /**
    * @generated from field: skein.threadstore.v1.HistoryChunk chunk = 1;
    */
@@ -512,8 +494,7 @@ export type LoadHistoryResponse = Message<'skein.threadstore.v1.LoadHistoryRespo
  * Describes the message skein.threadstore.v1.LoadHistoryResponse.
  * Use `create(LoadHistoryResponseSchema)` to create a new message.
  */
-export const LoadHistoryResponseSchema: GenMessage<LoadHistoryResponse> =
-  /*@__PURE__*/
+export const LoadHistoryResponseSchema: GenMessage<LoadHistoryResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 19);
 
 /**
@@ -521,7 +502,7 @@ export const LoadHistoryResponseSchema: GenMessage<LoadHistoryResponse> =
  *
  * @generated from message skein.threadstore.v1.ReadThreadRequest
  */
-export type ReadThreadRequest = Message<'skein.threadstore.v1.ReadThreadRequest'> & {
+export type ReadThreadRequest = Message<"skein.threadstore.v1.ReadThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -542,8 +523,7 @@ export type ReadThreadRequest = Message<'skein.threadstore.v1.ReadThreadRequest'
  * Describes the message skein.threadstore.v1.ReadThreadRequest.
  * Use `create(ReadThreadRequestSchema)` to create a new message.
  */
-export const ReadThreadRequestSchema: GenMessage<ReadThreadRequest> =
-  /*@__PURE__*/
+export const ReadThreadRequestSchema: GenMessage<ReadThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 20);
 
 /**
@@ -551,34 +531,30 @@ export const ReadThreadRequestSchema: GenMessage<ReadThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.ReadThreadResponse
  */
-export type ReadThreadResponse = Message<'skein.threadstore.v1.ReadThreadResponse'> & {
+export type ReadThreadResponse = Message<"skein.threadstore.v1.ReadThreadResponse"> & {
   /**
    * @generated from oneof skein.threadstore.v1.ReadThreadResponse.part
    */
-  part:
-    | {
-        /**
-         * @generated from field: skein.threadstore.v1.StoredThread thread = 1;
-         */
-        value: StoredThread;
-        case: 'thread';
-      }
-    | {
-        /**
-         * @generated from field: skein.threadstore.v1.HistoryChunk history = 2;
-         */
-        value: HistoryChunk;
-        case: 'history';
-      }
-    | { case: undefined; value?: undefined };
+  part: {
+    /**
+     * @generated from field: skein.threadstore.v1.StoredThread thread = 1;
+     */
+    value: StoredThread;
+    case: "thread";
+  } | {
+    /**
+     * @generated from field: skein.threadstore.v1.HistoryChunk history = 2;
+     */
+    value: HistoryChunk;
+    case: "history";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message skein.threadstore.v1.ReadThreadResponse.
  * Use `create(ReadThreadResponseSchema)` to create a new message.
  */
-export const ReadThreadResponseSchema: GenMessage<ReadThreadResponse> =
-  /*@__PURE__*/
+export const ReadThreadResponseSchema: GenMessage<ReadThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 21);
 
 /**
@@ -586,36 +562,32 @@ export const ReadThreadResponseSchema: GenMessage<ReadThreadResponse> =
  *
  * @generated from message skein.threadstore.v1.SessionSourceFilter
  */
-export type SessionSourceFilter = Message<'skein.threadstore.v1.SessionSourceFilter'> & {
+export type SessionSourceFilter = Message<"skein.threadstore.v1.SessionSourceFilter"> & {
   /**
    * @generated from oneof skein.threadstore.v1.SessionSourceFilter.filter
    */
-  filter:
-    | {
-        /**
-         * A session source kind as the API spells it: cli, subagent_review, ...
-         *
-         * @generated from field: string kind = 1;
-         */
-        value: string;
-        case: 'kind';
-      }
-    | {
-        /**
-         * @generated from field: skein.threadstore.v1.SessionSource source = 2;
-         */
-        value: SessionSource;
-        case: 'source';
-      }
-    | { case: undefined; value?: undefined };
+  filter: {
+    /**
+     * A session source kind as the API spells it: cli, subagent_review, ...
+     *
+     * @generated from field: string kind = 1;
+     */
+    value: string;
+    case: "kind";
+  } | {
+    /**
+     * @generated from field: skein.threadstore.v1.SessionSource source = 2;
+     */
+    value: SessionSource;
+    case: "source";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message skein.threadstore.v1.SessionSourceFilter.
  * Use `create(SessionSourceFilterSchema)` to create a new message.
  */
-export const SessionSourceFilterSchema: GenMessage<SessionSourceFilter> =
-  /*@__PURE__*/
+export const SessionSourceFilterSchema: GenMessage<SessionSourceFilter> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 22);
 
 /**
@@ -623,7 +595,7 @@ export const SessionSourceFilterSchema: GenMessage<SessionSourceFilter> =
  *
  * @generated from message skein.threadstore.v1.StringList
  */
-export type StringList = Message<'skein.threadstore.v1.StringList'> & {
+export type StringList = Message<"skein.threadstore.v1.StringList"> & {
   /**
    * @generated from field: repeated string values = 1;
    */
@@ -634,8 +606,7 @@ export type StringList = Message<'skein.threadstore.v1.StringList'> & {
  * Describes the message skein.threadstore.v1.StringList.
  * Use `create(StringListSchema)` to create a new message.
  */
-export const StringListSchema: GenMessage<StringList> =
-  /*@__PURE__*/
+export const StringListSchema: GenMessage<StringList> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 23);
 
 /**
@@ -643,7 +614,7 @@ export const StringListSchema: GenMessage<StringList> =
  *
  * @generated from message skein.threadstore.v1.ListFilters
  */
-export type ListFilters = Message<'skein.threadstore.v1.ListFilters'> & {
+export type ListFilters = Message<"skein.threadstore.v1.ListFilters"> & {
   /**
    * @generated from field: optional uint32 page_size = 1;
    */
@@ -693,8 +664,7 @@ export type ListFilters = Message<'skein.threadstore.v1.ListFilters'> & {
  * Describes the message skein.threadstore.v1.ListFilters.
  * Use `create(ListFiltersSchema)` to create a new message.
  */
-export const ListFiltersSchema: GenMessage<ListFilters> =
-  /*@__PURE__*/
+export const ListFiltersSchema: GenMessage<ListFilters> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 24);
 
 /**
@@ -702,7 +672,7 @@ export const ListFiltersSchema: GenMessage<ListFilters> =
  *
  * @generated from message skein.threadstore.v1.ListThreadsRequest
  */
-export type ListThreadsRequest = Message<'skein.threadstore.v1.ListThreadsRequest'> & {
+export type ListThreadsRequest = Message<"skein.threadstore.v1.ListThreadsRequest"> & {
   /**
    * @generated from field: skein.threadstore.v1.ListFilters filters = 1;
    */
@@ -718,8 +688,7 @@ export type ListThreadsRequest = Message<'skein.threadstore.v1.ListThreadsReques
  * Describes the message skein.threadstore.v1.ListThreadsRequest.
  * Use `create(ListThreadsRequestSchema)` to create a new message.
  */
-export const ListThreadsRequestSchema: GenMessage<ListThreadsRequest> =
-  /*@__PURE__*/
+export const ListThreadsRequestSchema: GenMessage<ListThreadsRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 25);
 
 /**
@@ -727,7 +696,7 @@ export const ListThreadsRequestSchema: GenMessage<ListThreadsRequest> =
  *
  * @generated from message skein.threadstore.v1.ListThreadsResponse
  */
-export type ListThreadsResponse = Message<'skein.threadstore.v1.ListThreadsResponse'> & {
+export type ListThreadsResponse = Message<"skein.threadstore.v1.ListThreadsResponse"> & {
   /**
    * @generated from field: repeated skein.threadstore.v1.StoredThread threads = 1;
    */
@@ -748,8 +717,7 @@ export type ListThreadsResponse = Message<'skein.threadstore.v1.ListThreadsRespo
  * Describes the message skein.threadstore.v1.ListThreadsResponse.
  * Use `create(ListThreadsResponseSchema)` to create a new message.
  */
-export const ListThreadsResponseSchema: GenMessage<ListThreadsResponse> =
-  /*@__PURE__*/
+export const ListThreadsResponseSchema: GenMessage<ListThreadsResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 26);
 
 /**
@@ -757,7 +725,7 @@ export const ListThreadsResponseSchema: GenMessage<ListThreadsResponse> =
  *
  * @generated from message skein.threadstore.v1.SearchThreadsRequest
  */
-export type SearchThreadsRequest = Message<'skein.threadstore.v1.SearchThreadsRequest'> & {
+export type SearchThreadsRequest = Message<"skein.threadstore.v1.SearchThreadsRequest"> & {
   /**
    * @generated from field: skein.threadstore.v1.ListFilters filters = 1;
    */
@@ -773,8 +741,7 @@ export type SearchThreadsRequest = Message<'skein.threadstore.v1.SearchThreadsRe
  * Describes the message skein.threadstore.v1.SearchThreadsRequest.
  * Use `create(SearchThreadsRequestSchema)` to create a new message.
  */
-export const SearchThreadsRequestSchema: GenMessage<SearchThreadsRequest> =
-  /*@__PURE__*/
+export const SearchThreadsRequestSchema: GenMessage<SearchThreadsRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 27);
 
 /**
@@ -782,7 +749,7 @@ export const SearchThreadsRequestSchema: GenMessage<SearchThreadsRequest> =
  *
  * @generated from message skein.threadstore.v1.ThreadSearchResult
  */
-export type ThreadSearchResult = Message<'skein.threadstore.v1.ThreadSearchResult'> & {
+export type ThreadSearchResult = Message<"skein.threadstore.v1.ThreadSearchResult"> & {
   /**
    * @generated from field: skein.threadstore.v1.StoredThread thread = 1;
    */
@@ -798,8 +765,7 @@ export type ThreadSearchResult = Message<'skein.threadstore.v1.ThreadSearchResul
  * Describes the message skein.threadstore.v1.ThreadSearchResult.
  * Use `create(ThreadSearchResultSchema)` to create a new message.
  */
-export const ThreadSearchResultSchema: GenMessage<ThreadSearchResult> =
-  /*@__PURE__*/
+export const ThreadSearchResultSchema: GenMessage<ThreadSearchResult> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 28);
 
 /**
@@ -807,7 +773,7 @@ export const ThreadSearchResultSchema: GenMessage<ThreadSearchResult> =
  *
  * @generated from message skein.threadstore.v1.SearchThreadsResponse
  */
-export type SearchThreadsResponse = Message<'skein.threadstore.v1.SearchThreadsResponse'> & {
+export type SearchThreadsResponse = Message<"skein.threadstore.v1.SearchThreadsResponse"> & {
   /**
    * @generated from field: repeated skein.threadstore.v1.ThreadSearchResult results = 1;
    */
@@ -828,8 +794,7 @@ export type SearchThreadsResponse = Message<'skein.threadstore.v1.SearchThreadsR
  * Describes the message skein.threadstore.v1.SearchThreadsResponse.
  * Use `create(SearchThreadsResponseSchema)` to create a new message.
  */
-export const SearchThreadsResponseSchema: GenMessage<SearchThreadsResponse> =
-  /*@__PURE__*/
+export const SearchThreadsResponseSchema: GenMessage<SearchThreadsResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 29);
 
 /**
@@ -837,7 +802,7 @@ export const SearchThreadsResponseSchema: GenMessage<SearchThreadsResponse> =
  *
  * @generated from message skein.threadstore.v1.UpdateThreadMetadataRequest
  */
-export type UpdateThreadMetadataRequest = Message<'skein.threadstore.v1.UpdateThreadMetadataRequest'> & {
+export type UpdateThreadMetadataRequest = Message<"skein.threadstore.v1.UpdateThreadMetadataRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -858,8 +823,7 @@ export type UpdateThreadMetadataRequest = Message<'skein.threadstore.v1.UpdateTh
  * Describes the message skein.threadstore.v1.UpdateThreadMetadataRequest.
  * Use `create(UpdateThreadMetadataRequestSchema)` to create a new message.
  */
-export const UpdateThreadMetadataRequestSchema: GenMessage<UpdateThreadMetadataRequest> =
-  /*@__PURE__*/
+export const UpdateThreadMetadataRequestSchema: GenMessage<UpdateThreadMetadataRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 30);
 
 /**
@@ -867,7 +831,7 @@ export const UpdateThreadMetadataRequestSchema: GenMessage<UpdateThreadMetadataR
  *
  * @generated from message skein.threadstore.v1.UpdateThreadMetadataResponse
  */
-export type UpdateThreadMetadataResponse = Message<'skein.threadstore.v1.UpdateThreadMetadataResponse'> & {
+export type UpdateThreadMetadataResponse = Message<"skein.threadstore.v1.UpdateThreadMetadataResponse"> & {
   /**
    * @generated from field: skein.threadstore.v1.StoredThread thread = 1;
    */
@@ -878,8 +842,7 @@ export type UpdateThreadMetadataResponse = Message<'skein.threadstore.v1.UpdateT
  * Describes the message skein.threadstore.v1.UpdateThreadMetadataResponse.
  * Use `create(UpdateThreadMetadataResponseSchema)` to create a new message.
  */
-export const UpdateThreadMetadataResponseSchema: GenMessage<UpdateThreadMetadataResponse> =
-  /*@__PURE__*/
+export const UpdateThreadMetadataResponseSchema: GenMessage<UpdateThreadMetadataResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 31);
 
 /**
@@ -887,7 +850,7 @@ export const UpdateThreadMetadataResponseSchema: GenMessage<UpdateThreadMetadata
  *
  * @generated from message skein.threadstore.v1.ArchiveThreadRequest
  */
-export type ArchiveThreadRequest = Message<'skein.threadstore.v1.ArchiveThreadRequest'> & {
+export type ArchiveThreadRequest = Message<"skein.threadstore.v1.ArchiveThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -898,8 +861,7 @@ export type ArchiveThreadRequest = Message<'skein.threadstore.v1.ArchiveThreadRe
  * Describes the message skein.threadstore.v1.ArchiveThreadRequest.
  * Use `create(ArchiveThreadRequestSchema)` to create a new message.
  */
-export const ArchiveThreadRequestSchema: GenMessage<ArchiveThreadRequest> =
-  /*@__PURE__*/
+export const ArchiveThreadRequestSchema: GenMessage<ArchiveThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 32);
 
 /**
@@ -907,14 +869,14 @@ export const ArchiveThreadRequestSchema: GenMessage<ArchiveThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.ArchiveThreadResponse
  */
-export type ArchiveThreadResponse = Message<'skein.threadstore.v1.ArchiveThreadResponse'> & {};
+export type ArchiveThreadResponse = Message<"skein.threadstore.v1.ArchiveThreadResponse"> & {
+};
 
 /**
  * Describes the message skein.threadstore.v1.ArchiveThreadResponse.
  * Use `create(ArchiveThreadResponseSchema)` to create a new message.
  */
-export const ArchiveThreadResponseSchema: GenMessage<ArchiveThreadResponse> =
-  /*@__PURE__*/
+export const ArchiveThreadResponseSchema: GenMessage<ArchiveThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 33);
 
 /**
@@ -922,7 +884,7 @@ export const ArchiveThreadResponseSchema: GenMessage<ArchiveThreadResponse> =
  *
  * @generated from message skein.threadstore.v1.UnarchiveThreadRequest
  */
-export type UnarchiveThreadRequest = Message<'skein.threadstore.v1.UnarchiveThreadRequest'> & {
+export type UnarchiveThreadRequest = Message<"skein.threadstore.v1.UnarchiveThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -933,8 +895,7 @@ export type UnarchiveThreadRequest = Message<'skein.threadstore.v1.UnarchiveThre
  * Describes the message skein.threadstore.v1.UnarchiveThreadRequest.
  * Use `create(UnarchiveThreadRequestSchema)` to create a new message.
  */
-export const UnarchiveThreadRequestSchema: GenMessage<UnarchiveThreadRequest> =
-  /*@__PURE__*/
+export const UnarchiveThreadRequestSchema: GenMessage<UnarchiveThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 34);
 
 /**
@@ -942,7 +903,7 @@ export const UnarchiveThreadRequestSchema: GenMessage<UnarchiveThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.UnarchiveThreadResponse
  */
-export type UnarchiveThreadResponse = Message<'skein.threadstore.v1.UnarchiveThreadResponse'> & {
+export type UnarchiveThreadResponse = Message<"skein.threadstore.v1.UnarchiveThreadResponse"> & {
   /**
    * @generated from field: skein.threadstore.v1.StoredThread thread = 1;
    */
@@ -953,8 +914,7 @@ export type UnarchiveThreadResponse = Message<'skein.threadstore.v1.UnarchiveThr
  * Describes the message skein.threadstore.v1.UnarchiveThreadResponse.
  * Use `create(UnarchiveThreadResponseSchema)` to create a new message.
  */
-export const UnarchiveThreadResponseSchema: GenMessage<UnarchiveThreadResponse> =
-  /*@__PURE__*/
+export const UnarchiveThreadResponseSchema: GenMessage<UnarchiveThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 35);
 
 /**
@@ -962,7 +922,7 @@ export const UnarchiveThreadResponseSchema: GenMessage<UnarchiveThreadResponse> 
  *
  * @generated from message skein.threadstore.v1.DeleteThreadRequest
  */
-export type DeleteThreadRequest = Message<'skein.threadstore.v1.DeleteThreadRequest'> & {
+export type DeleteThreadRequest = Message<"skein.threadstore.v1.DeleteThreadRequest"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -973,8 +933,7 @@ export type DeleteThreadRequest = Message<'skein.threadstore.v1.DeleteThreadRequ
  * Describes the message skein.threadstore.v1.DeleteThreadRequest.
  * Use `create(DeleteThreadRequestSchema)` to create a new message.
  */
-export const DeleteThreadRequestSchema: GenMessage<DeleteThreadRequest> =
-  /*@__PURE__*/
+export const DeleteThreadRequestSchema: GenMessage<DeleteThreadRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 36);
 
 /**
@@ -982,14 +941,14 @@ export const DeleteThreadRequestSchema: GenMessage<DeleteThreadRequest> =
  *
  * @generated from message skein.threadstore.v1.DeleteThreadResponse
  */
-export type DeleteThreadResponse = Message<'skein.threadstore.v1.DeleteThreadResponse'> & {};
+export type DeleteThreadResponse = Message<"skein.threadstore.v1.DeleteThreadResponse"> & {
+};
 
 /**
  * Describes the message skein.threadstore.v1.DeleteThreadResponse.
  * Use `create(DeleteThreadResponseSchema)` to create a new message.
  */
-export const DeleteThreadResponseSchema: GenMessage<DeleteThreadResponse> =
-  /*@__PURE__*/
+export const DeleteThreadResponseSchema: GenMessage<DeleteThreadResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 37);
 
 /**
@@ -997,14 +956,14 @@ export const DeleteThreadResponseSchema: GenMessage<DeleteThreadResponse> =
  *
  * @generated from message skein.threadstore.v1.HeartbeatRequest
  */
-export type HeartbeatRequest = Message<'skein.threadstore.v1.HeartbeatRequest'> & {};
+export type HeartbeatRequest = Message<"skein.threadstore.v1.HeartbeatRequest"> & {
+};
 
 /**
  * Describes the message skein.threadstore.v1.HeartbeatRequest.
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
-export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> =
-  /*@__PURE__*/
+export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 38);
 
 /**
@@ -1012,7 +971,7 @@ export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> =
  *
  * @generated from message skein.threadstore.v1.HeartbeatResponse
  */
-export type HeartbeatResponse = Message<'skein.threadstore.v1.HeartbeatResponse'> & {
+export type HeartbeatResponse = Message<"skein.threadstore.v1.HeartbeatResponse"> & {
   /**
    * @generated from field: skein.threadstore.v1.WriterLease lease = 1;
    */
@@ -1030,8 +989,7 @@ export type HeartbeatResponse = Message<'skein.threadstore.v1.HeartbeatResponse'
  * Describes the message skein.threadstore.v1.HeartbeatResponse.
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
-export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> =
-  /*@__PURE__*/
+export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 39);
 
 /**
@@ -1039,14 +997,14 @@ export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> =
  *
  * @generated from message skein.threadstore.v1.GetServerInfoRequest
  */
-export type GetServerInfoRequest = Message<'skein.threadstore.v1.GetServerInfoRequest'> & {};
+export type GetServerInfoRequest = Message<"skein.threadstore.v1.GetServerInfoRequest"> & {
+};
 
 /**
  * Describes the message skein.threadstore.v1.GetServerInfoRequest.
  * Use `create(GetServerInfoRequestSchema)` to create a new message.
  */
-export const GetServerInfoRequestSchema: GenMessage<GetServerInfoRequest> =
-  /*@__PURE__*/
+export const GetServerInfoRequestSchema: GenMessage<GetServerInfoRequest> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 40);
 
 /**
@@ -1054,7 +1012,7 @@ export const GetServerInfoRequestSchema: GenMessage<GetServerInfoRequest> =
  *
  * @generated from message skein.threadstore.v1.ServerLimits
  */
-export type ServerLimits = Message<'skein.threadstore.v1.ServerLimits'> & {
+export type ServerLimits = Message<"skein.threadstore.v1.ServerLimits"> & {
   /**
    * @generated from field: uint32 max_message_bytes = 1;
    */
@@ -1090,8 +1048,7 @@ export type ServerLimits = Message<'skein.threadstore.v1.ServerLimits'> & {
  * Describes the message skein.threadstore.v1.ServerLimits.
  * Use `create(ServerLimitsSchema)` to create a new message.
  */
-export const ServerLimitsSchema: GenMessage<ServerLimits> =
-  /*@__PURE__*/
+export const ServerLimitsSchema: GenMessage<ServerLimits> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 41);
 
 /**
@@ -1099,7 +1056,7 @@ export const ServerLimitsSchema: GenMessage<ServerLimits> =
  *
  * @generated from message skein.threadstore.v1.GetServerInfoResponse
  */
-export type GetServerInfoResponse = Message<'skein.threadstore.v1.GetServerInfoResponse'> & {
+export type GetServerInfoResponse = Message<"skein.threadstore.v1.GetServerInfoResponse"> & {
   /**
    * @generated from field: bool content_search = 1;
    */
@@ -1120,8 +1077,7 @@ export type GetServerInfoResponse = Message<'skein.threadstore.v1.GetServerInfoR
  * Describes the message skein.threadstore.v1.GetServerInfoResponse.
  * Use `create(GetServerInfoResponseSchema)` to create a new message.
  */
-export const GetServerInfoResponseSchema: GenMessage<GetServerInfoResponse> =
-  /*@__PURE__*/
+export const GetServerInfoResponseSchema: GenMessage<GetServerInfoResponse> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_thread_store, 42);
 
 /**
@@ -1154,8 +1110,7 @@ export enum ThreadSortKey {
 /**
  * Describes the enum skein.threadstore.v1.ThreadSortKey.
  */
-export const ThreadSortKeySchema: GenEnum<ThreadSortKey> =
-  /*@__PURE__*/
+export const ThreadSortKeySchema: GenEnum<ThreadSortKey> = /*@__PURE__*/
   enumDesc(file_skein_threadstore_v1_thread_store, 0);
 
 /**
@@ -1183,8 +1138,7 @@ export enum SortDirection {
 /**
  * Describes the enum skein.threadstore.v1.SortDirection.
  */
-export const SortDirectionSchema: GenEnum<SortDirection> =
-  /*@__PURE__*/
+export const SortDirectionSchema: GenEnum<SortDirection> = /*@__PURE__*/
   enumDesc(file_skein_threadstore_v1_thread_store, 1);
 
 /**
@@ -1202,168 +1156,170 @@ export const ThreadStoreService: GenService<{
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.CreateThread
    */
   createThread: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof CreateThreadRequestSchema;
     output: typeof CreateThreadResponseSchema;
-  };
+  },
   /**
    * ResumeThread opens the live writer of an existing thread.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.ResumeThread
    */
   resumeThread: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof ResumeThreadRequestSchema;
     output: typeof ResumeThreadResponseSchema;
-  };
+  },
   /**
    * AppendItems appends rollout items to a live thread (bounded by the server's limits).
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.AppendItems
    */
   appendItems: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof AppendItemsRequestSchema;
     output: typeof AppendItemsResponseSchema;
-  };
+  },
   /**
    * PersistThread materializes a live thread.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.PersistThread
    */
   persistThread: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof PersistThreadRequestSchema;
     output: typeof PersistThreadResponseSchema;
-  };
+  },
   /**
    * FlushThread returns once appended items are durable and readable.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.FlushThread
    */
   flushThread: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof FlushThreadRequestSchema;
     output: typeof FlushThreadResponseSchema;
-  };
+  },
   /**
    * ShutdownThread flushes and closes a live writer.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.ShutdownThread
    */
   shutdownThread: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof ShutdownThreadRequestSchema;
     output: typeof ShutdownThreadResponseSchema;
-  };
+  },
   /**
    * DiscardThread drops unflushed items and closes a live writer.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.DiscardThread
    */
   discardThread: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof DiscardThreadRequestSchema;
     output: typeof DiscardThreadResponseSchema;
-  };
+  },
   /**
    * LoadHistory streams a thread's history in bounded chunks.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.LoadHistory
    */
   loadHistory: {
-    methodKind: 'server_streaming';
+    methodKind: "server_streaming";
     input: typeof LoadHistoryRequestSchema;
     output: typeof LoadHistoryResponseSchema;
-  };
+  },
   /**
    * ReadThread sends the thread first, then (when asked) its history in bounded chunks.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.ReadThread
    */
   readThread: {
-    methodKind: 'server_streaming';
+    methodKind: "server_streaming";
     input: typeof ReadThreadRequestSchema;
     output: typeof ReadThreadResponseSchema;
-  };
+  },
   /**
    * ListThreads returns one page of threads.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.ListThreads
    */
   listThreads: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof ListThreadsRequestSchema;
     output: typeof ListThreadsResponseSchema;
-  };
+  },
   /**
    * SearchThreads returns one page of threads whose messages contain a term.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.SearchThreads
    */
   searchThreads: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof SearchThreadsRequestSchema;
     output: typeof SearchThreadsResponseSchema;
-  };
+  },
   /**
    * UpdateThreadMetadata applies a patch and returns the updated thread.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.UpdateThreadMetadata
    */
   updateThreadMetadata: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof UpdateThreadMetadataRequestSchema;
     output: typeof UpdateThreadMetadataResponseSchema;
-  };
+  },
   /**
    * ArchiveThread moves a thread to the archived collection.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.ArchiveThread
    */
   archiveThread: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof ArchiveThreadRequestSchema;
     output: typeof ArchiveThreadResponseSchema;
-  };
+  },
   /**
    * UnarchiveThread moves a thread back and returns it.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.UnarchiveThread
    */
   unarchiveThread: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof UnarchiveThreadRequestSchema;
     output: typeof UnarchiveThreadResponseSchema;
-  };
+  },
   /**
    * DeleteThread deletes a thread and its history.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.DeleteThread
    */
   deleteThread: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof DeleteThreadRequestSchema;
     output: typeof DeleteThreadResponseSchema;
-  };
+  },
   /**
    * Heartbeat renews the calling client's lease on its live writers.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.Heartbeat
    */
   heartbeat: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof HeartbeatRequestSchema;
     output: typeof HeartbeatResponseSchema;
-  };
+  },
   /**
    * GetServerInfo describes the store and the limits the server enforces.
    *
    * @generated from rpc skein.threadstore.v1.ThreadStoreService.GetServerInfo
    */
   getServerInfo: {
-    methodKind: 'unary';
+    methodKind: "unary";
     input: typeof GetServerInfoRequestSchema;
     output: typeof GetServerInfoResponseSchema;
-  };
-}> = /*@__PURE__*/ serviceDesc(file_skein_threadstore_v1_thread_store, 0);
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_skein_threadstore_v1_thread_store, 0);
+
