@@ -4,16 +4,13 @@ import path from 'node:path';
 import { Decompress } from 'fzstd';
 import {
   applyGitPatch,
-  compareThreads,
   gitInfoToJson,
   isObject,
   isThreadStoreError,
   normalizeListParams,
-  paginateSorted,
   parseThreadId,
   persistedRolloutItems,
   rolloutItemProblem,
-  threadMatchesFilters,
   ThreadStoreError,
   toThreadStoreError,
   validatePatch,
@@ -36,7 +33,6 @@ import type {
   ThreadMetadataPatch,
   ThreadPage,
   ThreadSearchPage,
-  ThreadSearchResult,
   ThreadStore,
   ThreadStoreCapabilities,
   UpdateThreadMetadataParams,
@@ -452,14 +448,8 @@ export class LocalThreadStore implements ThreadStore {
       await this.index.syncAll(this.onIndexProgress);
       const index = this.index;
       return index.snapshot(() => {
-        // Filter, sort and page on the listing fields, with the shared functions; load the page.
-        const threads = index
-          .candidates(p.archived, p.modelProviders, p.cwdFilters)
-          .filter((t) => threadMatchesFilters(t, p))
-          .sort((a, b) => compareThreads(a, b, p.sortKey, p.sortDirection));
-        const page = paginateSorted(threads, (t) => t, p, STORE_KIND, params?.cursor);
-        const full = index.fullThreads(page.items.map((t) => t.threadId));
-        return { ...page, items: page.items.map((t) => full.get(t.threadId) ?? t) };
+        const page = index.listPage(p, STORE_KIND, params?.cursor);
+        return { ...page, items: page.items.map((i) => i.thread) };
       });
     });
   }
@@ -474,23 +464,7 @@ export class LocalThreadStore implements ThreadStore {
       const filters = { ...p, searchTerm: null };
       await this.index.syncAll(this.onIndexProgress);
       const index = this.index;
-      return index.snapshot(() => {
-        const hits = index.searchContent(term);
-        const results: ThreadSearchResult[] = [];
-        if (hits.size > 0) {
-          for (const t of index.candidates(p.archived, p.modelProviders, p.cwdFilters)) {
-            const snippet = hits.get(t.threadId);
-            if (snippet !== undefined && threadMatchesFilters(t, filters)) results.push({ thread: t, snippet });
-          }
-        }
-        results.sort((a, b) => compareThreads(a.thread, b.thread, p.sortKey, p.sortDirection));
-        const page = paginateSorted(results, (r) => r.thread, p, STORE_KIND, params.cursor);
-        const full = index.fullThreads(page.items.map((r) => r.thread.threadId));
-        return {
-          ...page,
-          items: page.items.map((r) => ({ thread: full.get(r.thread.threadId) ?? r.thread, snippet: r.snippet })),
-        };
-      });
+      return index.snapshot(() => index.listPage(filters, STORE_KIND, params.cursor, term));
     });
   }
 

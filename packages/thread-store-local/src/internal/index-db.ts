@@ -8,7 +8,7 @@ import { ThreadStoreError } from '@skein/thread-store-api';
  * rebuilt rather than repaired. The schema version is both in the file name
  * (`skein_index_<version>.sqlite`) and in `user_version`; a new version starts a new file.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -40,9 +40,23 @@ CREATE TABLE IF NOT EXISTS threads (
   name TEXT,
   preview TEXT NOT NULL,
   source TEXT NOT NULL,
+  -- The listing filters as columns, so a page is one indexed SQL query: the source's kind, the
+  -- sub-agent kind (subagent_review, …) or NULL, sessionSourceKey, and name / preview lowercased
+  -- the way String.prototype.toLowerCase does it (SQLite's own folding is ASCII-only).
+  source_kind TEXT NOT NULL,
+  subagent_kind TEXT,
+  source_key TEXT NOT NULL,
+  name_lc TEXT NOT NULL,
+  preview_lc TEXT NOT NULL,
   data TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS threads_list ON threads(archived, listable, has_preview);
+-- Keyset paging walks one of these in order (listings only show listable threads with a preview).
+CREATE INDEX IF NOT EXISTS threads_by_created ON threads(archived, created_ms, thread_id)
+  WHERE listable = 1 AND has_preview = 1;
+CREATE INDEX IF NOT EXISTS threads_by_updated ON threads(archived, updated_ms, thread_id)
+  WHERE listable = 1 AND has_preview = 1;
+CREATE INDEX IF NOT EXISTS threads_by_recency ON threads(archived, recency_ms, thread_id)
+  WHERE listable = 1 AND has_preview = 1;
 CREATE INDEX IF NOT EXISTS threads_rel ON threads(rel);
 CREATE TABLE IF NOT EXISTS names (
   thread_id TEXT PRIMARY KEY,

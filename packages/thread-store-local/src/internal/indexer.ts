@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import type { StoredThread } from '@skein/thread-store-api';
+import type { NormalizedListParams, StoredThread } from '@skein/thread-store-api';
 import type Database from 'better-sqlite3';
 import type { Db } from './index-db.js';
 import {
@@ -20,6 +20,8 @@ import type { FileState } from './file-state.js';
 import { isArchivedRel, isDatedSessionRel, parseRolloutFileName, plainRolloutPath } from './paths.js';
 import type { HomeLayout } from './paths.js';
 import { parseLine, readRawLines } from './reader.js';
+import { filterSql, pageSql, sourceColumns } from './list-query.js';
+import type { PageRow, SqlFilter } from './list-query.js';
 import { readSessionIndex } from './session-index.js';
 
 export interface IndexProgress {
@@ -45,19 +47,6 @@ interface Found {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
-}
-
-interface LiteRow {
-  thread_id: string;
-  model_provider: string;
-  cwd: string;
-  created_ms: number;
-  updated_ms: number;
-  recency_ms: number;
-  archived_ms: number | null;
-  name: string | null;
-  preview: string;
-  source: string;
 }
 
 interface FileRow {
@@ -583,29 +572,31 @@ export class ThreadIndex {
         return;
       }
       const t = this.threadForFile(w, state);
-      this.db
-        .prepare(
-          `INSERT OR REPLACE INTO threads (thread_id, rel, archived, listable, has_preview, model_provider, cwd,
-             created_ms, updated_ms, recency_ms, archived_ms, name, preview, source, data)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          w.rel,
-          w.archived,
-          w.listable,
-          t.preview === '' ? 0 : 1,
-          t.modelProvider,
-          t.cwd,
-          t.createdAt.getTime(),
-          t.updatedAt.getTime(),
-          t.recencyAt.getTime(),
-          t.archivedAt?.getTime() ?? null,
-          t.name,
-          t.preview,
-          JSON.stringify(t.source),
-          threadToJson(t),
-        );
+      this.stmt(
+        `INSERT OR REPLACE INTO threads (thread_id, rel, archived, listable, has_preview, model_provider, cwd,
+             created_ms, updated_ms, recency_ms, archived_ms, name, preview, source,
+             source_kind, subagent_kind, source_key, name_lc, preview_lc, data)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        id,
+        w.rel,
+        w.archived,
+        w.listable,
+        t.preview === '' ? 0 : 1,
+        t.modelProvider,
+        t.cwd,
+        t.createdAt.getTime(),
+        t.updatedAt.getTime(),
+        t.recencyAt.getTime(),
+        t.archivedAt?.getTime() ?? null,
+        t.name,
+        t.preview,
+        JSON.stringify(t.source),
+        ...sourceColumns(t.source),
+        (t.name ?? '').toLowerCase(),
+        t.preview.toLowerCase(),
+        threadToJson(t),
+      );
     };
     this.db
       .transaction(() => {
@@ -659,101 +650,68 @@ export class ThreadIndex {
     return rows.map((r) => ({ rel: r.rel, abs: this.layout.abs(r.rel), zst: r.zst === 1, archived: r.archived === 1 }));
   }
 
-  /** Listable threads of one collection with a preview, pre-filtered by provider and cwd. */
   /**
-   * The fields listing filters and sorts on, for every listable thread with a preview in one
-   * collection (narrowed by provider and cwd in SQL). The full rows are loaded only for the page
-   * (`fullThreads`), so a listing never parses every thread.
+   * One listing page in SQL (see list-query.ts): filters, order and keyset paging in the query,
+   * full rows parsed for the page only. `content` restricts it to threads whose file has a
+   * message containing the term, and adds each item's snippet.
    */
-  candidates(archived: boolean, providers: readonly string[] | null, cwds: readonly string[] | null): StoredThread[] {
-    if (cwds && cwds.length === 0) return [];
-    let sql = `SELECT thread_id, model_provider, cwd, created_ms, updated_ms, recency_ms, archived_ms, name, preview, source
-      FROM threads WHERE archived = ? AND listable = 1 AND has_preview = 1`;
-    const args: unknown[] = [archived ? 1 : 0];
-    if (providers) {
-      sql += ` AND model_provider IN (${providers.map(() => '?').join(',')})`;
-      args.push(...providers);
+  listPage(
+    p: NormalizedListParams,
+    storeKind: string,
+    cursor: string | null | undefined,
+    content?: string,
+  ): { items: { thread: StoredThread; snippet: string }[]; nextCursor: string | null; backwardsCursor: string | null } {
+    let extra: SqlFilter | undefined;
+    if (content !== undefined) {
+      const m = contentMatch(content);
+      extra = {
+        where: `t.rel IN (SELECT mf.rel FROM messages m JOIN message_files mf ON mf.rid = m.rowid WHERE ${m.where})`,
+        args: [m.arg],
+      };
     }
-    if (cwds) {
-      sql += ` AND cwd IN (${cwds.map(() => '?').join(',')})`;
-      args.push(...cwds);
+    const page = pageSql<PageRow & { data: string; rel: string }>(
+      p,
+      storeKind,
+      cursor,
+      filterSql(p, extra),
+      't.thread_id, t.rel, t.data',
+      (sql, args) => this.stmt(sql).all(...args) as (PageRow & { data: string; rel: string })[],
+      (sql, args) => this.stmt(sql).get(...args) !== undefined,
+    );
+    const snippets = new Map<string, string>();
+    if (content !== undefined && page.rows.length > 0) {
+      const m = contentMatch(content);
+      const rels = page.rows.map((r) => r.rel);
+      const hits = this.db
+        .prepare(
+          `SELECT mf.rel AS rel, min(m.rowid) AS rid FROM messages m JOIN message_files mf ON mf.rid = m.rowid
+           WHERE ${m.where} AND mf.rel IN (${rels.map(() => '?').join(',')}) GROUP BY mf.rel`,
+        )
+        .all(m.arg, ...rels) as { rel: string; rid: number }[];
+      const text = this.stmt('SELECT text FROM messages WHERE rowid = ?');
+      for (const h of hits)
+        snippets.set(h.rel, snippetOf((text.get(h.rid) as { text: string } | undefined)?.text ?? '', content));
     }
-    const sources = new Map<string, unknown>();
-    return (this.stmt(sql).all(...args) as LiteRow[]).map((r) => {
-      let source = sources.get(r.source);
-      if (source === undefined) {
-        source = JSON.parse(r.source) as unknown;
-        sources.set(r.source, source);
-      }
-      return {
-        threadId: r.thread_id,
-        modelProvider: r.model_provider,
-        cwd: r.cwd,
-        createdAt: new Date(r.created_ms),
-        updatedAt: new Date(r.updated_ms),
-        recencyAt: new Date(r.recency_ms),
-        archivedAt: r.archived_ms === null ? null : new Date(r.archived_ms),
-        name: r.name,
-        preview: r.preview,
-        source,
-      } as unknown as StoredThread;
-    });
-  }
-
-  /** Full threads by id (for the items of a page). */
-  fullThreads(ids: readonly string[]): Map<string, StoredThread> {
-    const out = new Map<string, StoredThread>();
-    const get = this.stmt('SELECT data FROM threads WHERE thread_id = ?');
-    for (const id of ids) {
-      const r = get.get(id) as { data: string } | undefined;
-      if (r) out.set(id, threadFromJson(r.data));
-    }
-    return out;
+    return {
+      items: page.rows.map((r) => ({ thread: threadFromJson(r.data), snippet: snippets.get(r.rel) ?? '' })),
+      nextCursor: page.nextCursor,
+      backwardsCursor: page.backwardsCursor,
+    };
   }
 
   /** Runs reads against one snapshot of the index (another process may commit in between). */
   snapshot<T>(read: () => T): T {
     return this.db.transaction(read)();
   }
+}
 
-  /**
-   * Threads whose user or agent message text contains `term` (case-insensitive), each with the
-   * first matching message. Uses the FTS5 trigram index for terms of 3+ characters.
-   */
-  searchContent(term: string): Map<string, string> {
-    let hits: { rel: string; rid: number }[];
-    if ([...term].length >= 3) {
-      hits = this.db
-        .prepare(
-          `SELECT mf.rel AS rel, min(m.rowid) AS rid FROM messages m JOIN message_files mf ON mf.rid = m.rowid
-           WHERE messages MATCH ? GROUP BY mf.rel`,
-        )
-        .all(`"${term.replace(/"/g, '""')}"`) as { rel: string; rid: number }[];
-    } else {
-      // Too short for trigrams: scan the message text.
-      const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      hits = this.db
-        .prepare(
-          `SELECT mf.rel AS rel, min(m.rowid) AS rid FROM messages m JOIN message_files mf ON mf.rid = m.rowid
-           WHERE m.text LIKE ? ESCAPE '\\' GROUP BY mf.rel`,
-        )
-        .all(like) as { rel: string; rid: number }[];
-    }
-    const text = this.stmt('SELECT text FROM messages WHERE rowid = ?');
-    const rows = hits.map((h) => ({ rel: h.rel, text: (text.get(h.rid) as { text: string } | undefined)?.text ?? '' }));
-    const out = new Map<string, string>();
-    const byRel = new Map(rows.map((r) => [r.rel, r.text]));
-    if (byRel.size === 0) return out;
-    const threadRows = this.stmt('SELECT thread_id, rel FROM threads').all() as {
-      thread_id: string;
-      rel: string;
-    }[];
-    for (const t of threadRows) {
-      const text = byRel.get(t.rel);
-      if (text !== undefined) out.set(t.thread_id, snippetOf(text, term));
-    }
-    return out;
-  }
+/**
+ * The message condition for a content search: the FTS5 trigram index for terms of 3+ characters
+ * (case-insensitive substring), a LIKE scan for shorter ones (too short for trigrams).
+ */
+function contentMatch(term: string): { where: string; arg: string } {
+  if ([...term].length >= 3) return { where: 'messages MATCH ?', arg: `"${term.replace(/"/g, '""')}"` };
+  return { where: "m.text LIKE ? ESCAPE '\\'", arg: `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
 }
 
 /** See FileState.fingerprint. */
