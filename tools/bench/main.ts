@@ -13,6 +13,7 @@
  *     --paging-budget-s 900  stop paging (Codex or Skein) after this long and extrapolate
  *     --seed 1               generator seed
  *     --no-write             print the tables, leave BENCHMARKS.md and results.json alone
+ *     --render-only          measure nothing: re-render BENCHMARKS.md from results.json
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -42,6 +43,7 @@ interface Options {
   codexBudgetMs: number;
   seed: number;
   write: boolean;
+  renderOnly: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -57,6 +59,7 @@ function parseOptions(argv: string[]): Options {
     codexBudgetMs: 900_000,
     seed: 1,
     write: true,
+    renderOnly: false,
   };
   const args = argv.filter((a) => a !== '--');
   for (let i = 0; i < args.length; i++) {
@@ -99,6 +102,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--seed':
         o.seed = Number(val());
+        break;
+      case '--render-only':
+        o.renderOnly = true;
         break;
       case '--no-write':
         o.write = false;
@@ -148,14 +154,18 @@ async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   mkdirSync(opts.dir, { recursive: true });
   const machine = describeMachine(opts.dir);
-  const commit = gitRevision();
+  // SKEIN_BENCH_COMMIT labels a run made with SKEIN_BENCH_LOCAL_STORE pointing at another build.
+  const commit = process.env.SKEIN_BENCH_COMMIT ?? gitRevision();
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-  const command = `pnpm bench -- ${process.argv
+  const plain = `pnpm bench -- ${process.argv
     .slice(2)
     .filter((a) => a !== '--')
     .join(' ')}`
     .trim()
     .replace(/ --$/, '');
+  const command = process.env.SKEIN_BENCH_LOCAL_STORE
+    ? `SKEIN_BENCH_LOCAL_STORE=<a build of thread-store-local> ${plain}`
+    : plain;
   const meta = { date, commit, command };
   const version = opts.skipCodex ? '' : codexVersion();
   log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory}, node ${machine.node}; homes in ${opts.dir}`);
@@ -163,6 +173,11 @@ async function main(): Promise<void> {
   const resultsFile = path.join(REPO, 'tools/bench/results.json');
   const results = loadResults(resultsFile, machine);
   const printed: string[] = [];
+  if (opts.renderOnly) {
+    opts.onlySingle = true;
+    opts.skipSingle = true;
+    opts.skipRemote = true;
+  }
 
   if (!opts.onlySingle) {
     for (const n of opts.sizes) {
@@ -212,9 +227,12 @@ async function main(): Promise<void> {
 
   if (!opts.skipRemote) {
     const remote = runRemoteBench();
-    if (remote) {
+    if (remote?.ok || (remote && !results.remote?.ok)) {
       results.remote = { ...remote, date, commit };
       console.log(`### Remote store\n\n${remote.output}\n`);
+    } else if (remote) {
+      // Keep the last good figures rather than replace them with a failure; the log says why.
+      log(`  keeping the remote figures measured ${results.remote?.date ?? '?'}`);
     }
   }
 

@@ -209,6 +209,7 @@ const MISSED = '**missed**';
 function ratio(codexMs: number, skeinMs: number): string {
   if (!Number.isFinite(codexMs) || !Number.isFinite(skeinMs) || skeinMs <= 0) return '—';
   const r = codexMs / skeinMs;
+  if (r > 0.95 && r < 1.05) return 'about the same';
   return r >= 1 ? `${r.toFixed(r >= 10 ? 0 : 1)}× faster` : `${(1 / r).toFixed(1)}× slower`;
 }
 

@@ -33,7 +33,8 @@ export async function loadLocalStore(): Promise<LocalStoreCtor> {
   const pkgJson = path.join(REPO, 'packages/thread-store-local/package.json');
   let entry: string;
   try {
-    entry = createRequire(pkgJson).resolve('@skein/thread-store-local');
+    // SKEIN_BENCH_LOCAL_STORE: another build of the package's entry (e.g. of a given commit).
+    entry = process.env.SKEIN_BENCH_LOCAL_STORE ?? createRequire(pkgJson).resolve('@skein/thread-store-local');
   } catch (err) {
     throw new Error(
       `cannot resolve @skein/thread-store-local (build it: pnpm turbo run build --filter=@skein/thread-store-local...): ${String(err)}`,
