@@ -43,6 +43,7 @@ import type { Db } from './internal/index-db.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { FileLock, writerLockConflict } from './internal/lock.js';
+import { HomeWatcher } from './internal/watcher.js';
 import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
 import { readFirstItem, readHistory } from './internal/reader.js';
@@ -68,6 +69,16 @@ export interface LocalThreadStoreOptions {
   originator?: string;
   /** `session_meta.cli_version` of new threads when the caller gives none. */
   cliVersion?: string;
+  /**
+   * `true` (default): while the store is open, watch the rollout folders (inotify) and re-index
+   * only changed files before a listing or search. `false`: walk and stat every file before each.
+   */
+  watch?: boolean;
+  /**
+   * With `watch`, a listing still walks the whole home when the last full walk is older than
+   * this (milliseconds; default 60000), as a safety net for changes the kernel did not report.
+   */
+  fullSweepIntervalMs?: number;
 }
 
 export interface IndexNowOptions {
@@ -92,6 +103,18 @@ function mtimeSeconds(d: Date): number {
   return (d.getTime() + 0.5) / 1000;
 }
 
+/**
+ * Lets libuv's poll phase read the inotify queue: a change another process completed before this
+ * call has queued its event already, so the watcher's dirty list holds it afterwards. Two turns:
+ * when this runs in the poll phase (after an fs callback), the first immediate fires in the same
+ * iteration's check phase, before any new poll; an immediate queued from the check phase fires
+ * only in the next iteration, after its poll phase has read the queue.
+ */
+async function drainWatchEvents(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 function nowIso(): string {
   return new Date().toISOString();
 }
@@ -112,6 +135,9 @@ export class LocalThreadStore implements ThreadStore {
   private readonly cliVersion: string;
   private readonly writers = new Map<string, Writer>();
   private readonly threadOps = new Map<string, Promise<unknown>>();
+  private readonly watch: boolean;
+  private readonly fullSweepIntervalMs: number;
+  private watcher: HomeWatcher | null = null;
   private dbHandle: Db | null = null;
   private indexHandle: ThreadIndex | null = null;
   private closed = false;
@@ -140,6 +166,11 @@ export class LocalThreadStore implements ThreadStore {
     this.onIndexProgress = options.onIndexProgress;
     this.originator = options.originator ?? SKEIN_ORIGINATOR;
     this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
+    this.watch = options.watch ?? true;
+    if (typeof this.watch !== 'boolean') throw ThreadStoreError.invalidRequest('watch must be true or false');
+    this.fullSweepIntervalMs = options.fullSweepIntervalMs ?? 60_000;
+    if (typeof this.fullSweepIntervalMs !== 'number' || !(this.fullSweepIntervalMs >= 0))
+      throw ThreadStoreError.invalidRequest('fullSweepIntervalMs must be a number of milliseconds >= 0');
   }
 
   // ---- plumbing ------------------------------------------------------------------------------
@@ -153,8 +184,43 @@ export class LocalThreadStore implements ThreadStore {
       const { db } = openIndexDb(this.layout.indexDb);
       this.dbHandle = db;
       this.indexHandle = new ThreadIndex(this.layout, db, this.defaultModelProvider);
+      if (this.watch) {
+        this.watcher = new HomeWatcher(this.layout);
+        this.indexHandle.watcher = this.watcher;
+      }
     }
     return this.indexHandle;
+  }
+
+  /**
+   * Brings the index up to date before a listing or search. With a healthy watcher only the
+   * files it reported are re-indexed; otherwise (first call, a watch that could not be added or
+   * failed, a folder created or removed, too many events, or the last full walk older than
+   * `fullSweepIntervalMs`) the whole home is walked and stat-ed, which also (re)adds watches.
+   */
+  private async freshen(onProgress: IndexProgressListener | undefined): Promise<void> {
+    const index = this.index;
+    const watcher = this.watcher;
+    if (!watcher) return index.syncAll(onProgress);
+    await drainWatchEvents();
+    if (!watcher.healthy || performance.now() - index.lastSweepStartedAt > this.fullSweepIntervalMs) {
+      await index.syncAll(onProgress);
+      // Events from watches the walk just added (and from changes during it) are read now.
+      await drainWatchEvents();
+      // A walk already under way when this call came may have passed a folder before our
+      // change: events that arrived after it started are still dirty, so take them too.
+      if (!watcher.healthy) return;
+      const late = watcher.takeDirty();
+      if (late.size > 0) await index.syncPaths(late, onProgress);
+      return;
+    }
+    // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
+    await index.syncPaths(watcher.takeDirty(), onProgress);
+  }
+
+  /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
+  private wrote(abs: string): void {
+    this.watcher?.markDirty(abs);
   }
 
   /** Runs operations on one thread one at a time (mutations and writer lifecycle). */
@@ -340,12 +406,20 @@ export class LocalThreadStore implements ThreadStore {
 
   async persistThread(threadId: ThreadId): Promise<void> {
     const id = parseThreadId(threadId);
-    return this.guard('persistThread', () => this.writer(id).recorder.persist());
+    return this.guard('persistThread', async () => {
+      const w = this.writer(id);
+      await w.recorder.persist();
+      this.wrote(w.recorder.path);
+    });
   }
 
   async flushThread(threadId: ThreadId): Promise<void> {
     const id = parseThreadId(threadId);
-    return this.guard('flushThread', () => this.writer(id).recorder.flush());
+    return this.guard('flushThread', async () => {
+      const w = this.writer(id);
+      await w.recorder.flush();
+      this.wrote(w.recorder.path);
+    });
   }
 
   async shutdownThread(threadId: ThreadId): Promise<void> {
@@ -357,6 +431,7 @@ export class LocalThreadStore implements ThreadStore {
         await w.recorder.shutdown();
       } finally {
         w.lock.release();
+        this.wrote(w.recorder.path);
       }
     });
   }
@@ -445,7 +520,7 @@ export class LocalThreadStore implements ThreadStore {
   async listThreads(params: ListThreadsParams = {}): Promise<ThreadPage> {
     return this.guard('listThreads', async () => {
       const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
-      await this.index.syncAll(this.onIndexProgress);
+      await this.freshen(this.onIndexProgress);
       const index = this.index;
       return index.snapshot(() => {
         const page = index.listPage(p, STORE_KIND, params?.cursor);
@@ -462,7 +537,7 @@ export class LocalThreadStore implements ThreadStore {
       // The term is part of the cursor fingerprint, but it matches content, not names.
       const p = normalizeListParams(params as ListThreadsParams, this.defaultModelProvider);
       const filters = { ...p, searchTerm: null };
-      await this.index.syncAll(this.onIndexProgress);
+      await this.freshen(this.onIndexProgress);
       const index = this.index;
       return index.snapshot(() => index.listPage(filters, STORE_KIND, params.cursor, term));
     });
@@ -740,6 +815,8 @@ export class LocalThreadStore implements ThreadStore {
       }
     }
     await Promise.allSettled([...this.threadOps.values()]);
+    this.watcher?.close();
+    this.watcher = null;
     await this.indexHandle?.whenIdle();
     this.dbHandle?.close();
     this.dbHandle = null;

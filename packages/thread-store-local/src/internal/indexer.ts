@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
@@ -23,6 +23,7 @@ import { parseLine, readRawLines } from './reader.js';
 import { filterSql, pageSql, sourceColumns } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
 import { readSessionIndex } from './session-index.js';
+import type { HomeWatcher } from './watcher.js';
 
 export interface IndexProgress {
   phase: 'scanning' | 'indexing' | 'done';
@@ -101,6 +102,11 @@ export class ThreadIndex {
   private readonly db: Db;
   private readonly defaultModelProvider: string;
   private syncing: Promise<void> | null = null;
+  private pathPasses: Promise<void> = Promise.resolve();
+  /** Set by the store when it watches the home: full sweeps (re)add folder watches. */
+  watcher: HomeWatcher | null = null;
+  /** performance.now() when the last full walk started. */
+  lastSweepStartedAt = -Infinity;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(layout: HomeLayout, db: Db, defaultModelProvider: string) {
@@ -135,6 +141,8 @@ export class ThreadIndex {
   private walk(): Found[] {
     const out: Found[] = [];
     const visit = (dir: string, recurse: boolean): void => {
+      // Watched before it is read: a file created after the read is then reported.
+      this.watcher?.visitDir(dir);
       let entries;
       try {
         entries = readdirSync(dir, { withFileTypes: true });
@@ -157,6 +165,32 @@ export class ThreadIndex {
     };
     visit(this.layout.sessions, true);
     visit(this.layout.archived, false);
+    return out;
+  }
+
+  /** Rollout files among the given paths (the dirty list of the watcher), one stat each. */
+  private statPaths(paths: Iterable<string>): Found[] {
+    const out: Found[] = [];
+    for (const abs of paths) {
+      let rel: string;
+      try {
+        rel = this.layout.rel(abs);
+      } catch {
+        continue;
+      }
+      // Only where the walk would find it: under sessions/, or directly in archived_sessions/.
+      if (!rel.startsWith('sessions/') && !/^archived_sessions\/[^/]+$/.test(rel)) continue;
+      let isLink = false;
+      try {
+        isLink = lstatSync(abs).isSymbolicLink();
+      } catch {
+        continue;
+      }
+      const st = this.statInside(abs, isLink);
+      if (!st) continue;
+      const f = foundFrom(this.layout, abs, st);
+      if (f) out.push(f);
+    }
     return out;
   }
 
@@ -188,23 +222,68 @@ export class ThreadIndex {
   /** Resolves when no sync pass is running (close waits for it before closing the database). */
   async whenIdle(): Promise<void> {
     await this.syncing?.catch(() => undefined);
+    await this.pathPasses;
   }
 
   /** Brings the whole index up to date with the files (one pass at a time). */
   syncAll(onProgress?: IndexProgressListener): Promise<void> {
     if (this.syncing) return this.syncing;
-    const run = this.doSyncAll(onProgress).finally(() => {
+    const paths = this.pathPasses;
+    const run = (async () => {
+      await paths;
+      await this.doSyncAll(onProgress);
+    })().finally(() => {
       this.syncing = null;
     });
     this.syncing = run;
     return run;
   }
 
-  private async doSyncAll(onProgress?: IndexProgressListener): Promise<void> {
-    const found = this.walk();
+  /**
+   * Brings the index up to date for the given files only (absolute paths reported by the
+   * watcher): each is stat-ed and compared with its row; vanished ones are dropped, and a file
+   * that moved between two of them keeps its indexed state. Passes run one at a time.
+   */
+  syncPaths(paths: ReadonlySet<string>, onProgress?: IndexProgressListener): Promise<void> {
+    const prev = this.pathPasses;
+    const full = this.syncing;
+    const run = (async () => {
+      await full?.catch(() => undefined);
+      await prev;
+      await this.doSyncAll(onProgress, paths);
+    })();
+    const settled = run.catch(() => undefined);
+    this.pathPasses = settled;
+    return run;
+  }
+
+  private async doSyncAll(onProgress?: IndexProgressListener, paths?: ReadonlySet<string>): Promise<void> {
     const rows = new Map<string, FileRow>();
     const cols = 'rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes';
-    for (const r of this.stmt(`SELECT ${cols} FROM files`).all() as FileRow[]) rows.set(r.rel, r);
+    let found: Found[];
+    if (paths) {
+      found = this.statPaths(paths);
+      const one = this.stmt(`SELECT ${cols} FROM files WHERE rel = ?`);
+      for (const abs of paths) {
+        let rel: string;
+        try {
+          rel = this.layout.rel(abs);
+        } catch {
+          continue;
+        }
+        const r = one.get(rel) as FileRow | undefined;
+        if (r) rows.set(r.rel, r);
+      }
+    } else {
+      this.lastSweepStartedAt = performance.now();
+      this.watcher?.beginSweep();
+      try {
+        found = this.walk();
+      } finally {
+        this.watcher?.endSweep();
+      }
+      for (const r of this.stmt(`SELECT ${cols} FROM files`).all() as FileRow[]) rows.set(r.rel, r);
+    }
     const onDisk = new Map(found.map((f) => [f.rel, f]));
     const affected = new Set<string>();
 

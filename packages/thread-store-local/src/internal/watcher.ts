@@ -1,0 +1,151 @@
+import { statSync, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { parseRolloutFileName } from './paths.js';
+import type { HomeLayout } from './paths.js';
+
+/** More dirty paths than this between two calls: a full sweep is cheaper than the list. */
+const MAX_DIRTY = 5000;
+
+/**
+ * Watches the rollout folders (inotify through `fs.watch`) so that, while a store is open, a
+ * listing re-indexes only the files that changed instead of walking and stat-ing the whole home.
+ *
+ * Watched: the home itself (for `sessions/` and `archived_sessions/` appearing or vanishing),
+ * `sessions/` and every folder under it, and `archived_sessions/`. Folders are added by the full
+ * sweep (`visitDir` is called for each folder it walks, before it is read, so a file created after
+ * the read is reported by the new watch). A change that the dirty list cannot describe (a folder
+ * created, removed or renamed, an event without a file name, a watch error, too many events) sets
+ * `needsSweep`, and the next call walks everything again, re-adding watches as it goes.
+ */
+export class HomeWatcher {
+  private readonly layout: HomeLayout;
+  private readonly watchers = new Map<string, FSWatcher>();
+  private dirty = new Set<string>();
+  private sweepWanted = true;
+  /** False when a watch could not be added during the last sweep: every call sweeps then. */
+  private complete = false;
+  private visited: Set<string> | null = null;
+  private sweepFailed = false;
+  private closed = false;
+
+  constructor(layout: HomeLayout) {
+    this.layout = layout;
+  }
+
+  /** Whether the dirty list describes every change since the last sweep. */
+  get healthy(): boolean {
+    return !this.closed && this.complete && !this.sweepWanted;
+  }
+
+  /** Takes the dirty paths (absolute) gathered since the last call. */
+  takeDirty(): Set<string> {
+    const d = this.dirty;
+    this.dirty = new Set();
+    return d;
+  }
+
+  /** A write this store made itself. */
+  markDirty(abs: string): void {
+    if (this.closed) return;
+    this.dirty.add(abs);
+    if (this.dirty.size > MAX_DIRTY) this.wantSweep();
+  }
+
+  private wantSweep(): void {
+    this.sweepWanted = true;
+    this.dirty.clear();
+  }
+
+  /**
+   * Starts a full sweep: what is dirty now is covered by it. Events that arrive while it runs are
+   * kept for the next call. The home is watched first, so `sessions/` appearing is never missed.
+   */
+  beginSweep(): void {
+    this.sweepWanted = false;
+    this.dirty.clear();
+    this.visited = new Set();
+    this.sweepFailed = false;
+    this.add(this.layout.home, 'home');
+  }
+
+  /** A folder the sweep is about to read. */
+  visitDir(dir: string): void {
+    if (!this.visited) return;
+    this.visited.add(dir);
+    this.add(dir, dir === this.layout.archived ? 'archived' : 'sessions');
+  }
+
+  /** Ends a sweep: folders it did not see (removed) lose their watch. */
+  endSweep(): void {
+    const visited = this.visited;
+    if (!visited) return;
+    this.visited = null;
+    for (const dir of [...this.watchers.keys()])
+      if (dir !== this.layout.home && !visited.has(dir)) this.unwatch(dir, false);
+    this.complete = !this.sweepFailed && !this.closed;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    this.dirty.clear();
+  }
+
+  private add(dir: string, kind: 'home' | 'sessions' | 'archived'): void {
+    if (this.closed || this.watchers.has(dir)) return;
+    let w: FSWatcher;
+    try {
+      // Not persistent: an open store must not keep the process alive.
+      w = watch(dir, { persistent: false }, (_event, name) => this.onEvent(dir, kind, name));
+    } catch (e) {
+      // A folder that does not exist (yet) is reported by its parent's watch when it appears;
+      // anything else (inotify limits, permissions) leaves the watcher incomplete.
+      if ((e as { code?: string }).code !== 'ENOENT') this.sweepFailed = true;
+      return;
+    }
+    w.on('error', () => {
+      this.unwatch(dir, false);
+      this.complete = false;
+    });
+    this.watchers.set(dir, w);
+  }
+
+  /** Closes the watch of `dir` (and of the folders under it). */
+  private unwatch(dir: string, subtree: boolean): void {
+    const prefix = dir + path.sep;
+    for (const [d, w] of [...this.watchers])
+      if (d === dir || (subtree && d.startsWith(prefix))) {
+        w.close();
+        this.watchers.delete(d);
+      }
+  }
+
+  private onEvent(dir: string, kind: 'home' | 'sessions' | 'archived', name: string | Buffer | null): void {
+    if (this.closed) return;
+    if (name === null) return this.wantSweep();
+    const base = typeof name === 'string' ? name : name.toString('utf8');
+    const abs = path.join(dir, base);
+    if (kind === 'home') {
+      // session_index.jsonl is checked with one stat per pass; only the two folders matter here.
+      if (abs === this.layout.sessions || abs === this.layout.archived) {
+        this.unwatch(abs, true);
+        this.wantSweep();
+      }
+      return;
+    }
+    if (parseRolloutFileName(base)) return this.markDirty(abs);
+    if (kind === 'archived') return; // flat: folders and other files there are never listed
+    // A folder appeared, vanished or was renamed under sessions/: re-walk (and re-watch) it.
+    if (this.watchers.has(abs)) {
+      this.unwatch(abs, true);
+      return this.wantSweep();
+    }
+    try {
+      if (statSync(abs).isDirectory()) this.wantSweep();
+    } catch {
+      // gone already: a temporary file, or a folder we never watched
+    }
+  }
+}
