@@ -15,7 +15,7 @@
  *     --no-write             print the tables, leave BENCHMARKS.md and results.json alone
  *     --render-only          measure nothing: re-render BENCHMARKS.md from results.json
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -238,7 +238,10 @@ async function main(): Promise<void> {
 
   if (opts.write) {
     await saveResults(resultsFile, results);
-    writeFileSync(path.join(REPO, 'BENCHMARKS.md'), renderMarkdown(results, NOTES));
+    // Hand-written analysis of the latest profiles, kept next to the driver (it names the commit it read).
+    const findingsFile = path.join(REPO, 'tools/bench/findings.md');
+    const findings = existsSync(findingsFile) ? `\n${readFileSync(findingsFile, 'utf8').trim()}\n` : '';
+    writeFileSync(path.join(REPO, 'BENCHMARKS.md'), renderMarkdown(results, NOTES + findings));
     log('wrote BENCHMARKS.md and tools/bench/results.json');
   }
 }
