@@ -78,6 +78,18 @@ export class FileScanner {
 
   /** Consumes one line; returns false for a bad line. */
   line(text: string): boolean {
+    const skipped = irrelevantLineTime(text);
+    if (skipped !== null) {
+      // Only its time matters (lastItemAt): no JSON.parse of the bulk of a rollout.
+      this.state.lines += 1;
+      this.acc.observe({ timestamp: skipped, type: 'skipped_by_index', payload: {} } as RolloutItem);
+      return true;
+    }
+    return this.parsedLine(text);
+  }
+
+  /** The full path: parse and observe (also used by tests to check the shortcut). */
+  parsedLine(text: string): boolean {
     const p = parseLine(text);
     if (p.kind === 'blank') {
       this.state.blankLines += 1;
@@ -120,6 +132,59 @@ export class FileScanner {
     this.state.derived = this.acc.value;
     return this.state;
   }
+}
+
+/**
+ * The `event_msg` payload types that ThreadMetadataAccumulator (derive.ts) or the content index
+ * (userMessageText / agentMessageText) look at. Keep in step with derive.ts; the test
+ * "the line shortcut derives the same state" compares both paths.
+ */
+const RELEVANT_EVENTS = new Set([
+  'user_message',
+  'agent_message',
+  'item_completed',
+  'task_started',
+  'token_count',
+  'thread_goal_updated',
+  'thread_name_updated',
+]);
+
+const HEAD = '{"timestamp":"';
+const TYPE_KEY = '","type":"';
+const PAYLOAD_KEY = '","payload":';
+const EVENT_TYPE_KEY = '","payload":{"type":"';
+
+/**
+ * For a line in Codex's exact shape (`{"timestamp":"…","type":"…","payload":…}`) whose content
+ * cannot change the metadata or the content index — response items, unknown line types, event
+ * messages of other kinds — its timestamp; otherwise null and the line is parsed. Looks only at
+ * the line's prefix: most of a rollout's bytes are response items, and JSON.parse of them was the
+ * largest cost of indexing. Lines with an `ordinal` (paginated rollouts) are always parsed.
+ */
+export function irrelevantLineTime(text: string): string | null {
+  if (!text.startsWith(HEAD)) return null;
+  const tsEnd = text.indexOf('"', HEAD.length);
+  if (tsEnd < 0 || tsEnd - HEAD.length > 64 || !text.startsWith(TYPE_KEY, tsEnd)) return null;
+  const ts = text.slice(HEAD.length, tsEnd);
+  if (ts.includes('\\')) return null;
+  const typeStart = tsEnd + TYPE_KEY.length;
+  const typeEnd = text.indexOf('"', typeStart);
+  if (typeEnd < 0 || typeEnd - typeStart > 64) return null;
+  const type = text.slice(typeStart, typeEnd);
+  if (type === 'session_meta' || type === 'turn_context' || type.includes('\\')) return null;
+  if (type === 'event_msg') {
+    if (!text.startsWith(EVENT_TYPE_KEY, typeEnd)) return null;
+    const ptStart = typeEnd + EVENT_TYPE_KEY.length;
+    const ptEnd = text.indexOf('"', ptStart);
+    if (ptEnd < 0 || ptEnd - ptStart > 64) return null;
+    const pt = text.slice(ptStart, ptEnd);
+    if (RELEVANT_EVENTS.has(pt) || pt.includes('\\')) return null;
+  } else if (!text.startsWith(PAYLOAD_KEY, typeEnd)) return null;
+  // A torn or cut line is left to the parser (it counts it as bad).
+  if (text.charCodeAt(text.length - 1) !== 0x7d) return null;
+  // Raw `"ordinal":` can only be a key: inside a JSON string its quotes would be escaped.
+  if (text.includes('"ordinal":')) return null;
+  return ts;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

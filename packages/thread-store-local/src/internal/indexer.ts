@@ -1,6 +1,4 @@
-import { lstatSync, readdirSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { NormalizedListParams, StoredThread } from '@skein/thread-store-api';
@@ -19,11 +17,15 @@ import {
 import type { FileState } from './file-state.js';
 import { isArchivedRel, isDatedSessionRel, parseRolloutFileName, plainRolloutPath } from './paths.js';
 import type { HomeLayout } from './paths.js';
-import { parseLine, readRawLines } from './reader.js';
+import { parseLine, readRawLines, readRawLinesSync } from './reader.js';
+import type { RawLine } from './reader.js';
 import { filterSql, pageSql, sourceColumns } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
 import { readSessionIndex } from './session-index.js';
 import type { HomeWatcher } from './watcher.js';
+
+/** Files with at most this much to read are read in one synchronous read (see readRawLinesSync). */
+const SYNC_READ_MAX = 8 << 20;
 
 export interface IndexProgress {
   phase: 'scanning' | 'indexing' | 'done';
@@ -380,7 +382,11 @@ export class ThreadIndex {
   }
 
   private deleteMessages(rel: string): void {
-    this.stmt('DELETE FROM messages WHERE rowid IN (SELECT rid FROM message_files WHERE rel = ?)').run(rel);
+    // Row by row: FTS5 answers `rowid IN (subquery)` with a scan of the whole table.
+    const rids = this.stmt('SELECT rid FROM message_files WHERE rel = ?').pluck().all(rel) as number[];
+    if (rids.length === 0) return;
+    const del = this.stmt('DELETE FROM messages WHERE rowid = ?');
+    for (const rid of rids) del.run(rid);
     this.stmt('DELETE FROM message_files WHERE rel = ?').run(rel);
   }
 
@@ -437,7 +443,9 @@ export class ThreadIndex {
     let indexed = start;
     let sinceReport = 0;
     try {
-      for await (const line of readRawLines(f.abs, { start, zst: f.zst })) {
+      const all = f.zst ? null : readRawLinesSync(f.abs, start, SYNC_READ_MAX);
+      const lines: Iterable<RawLine> | AsyncIterable<RawLine> = all ?? readRawLines(f.abs, { start, zst: f.zst });
+      for await (const line of lines) {
         // A last line without newline that does not parse is torn or still being written.
         if (!line.complete && parseLine(line.text).kind === 'bad') break;
         scanner.line(line.text);
@@ -464,27 +472,25 @@ export class ThreadIndex {
       } else {
         this.deleteMessages(f.rel);
       }
-      this.db
-        .prepare(
-          `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state)
+      this.stmt(
+        `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state)
            VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state)
            ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
              listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
              ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state`,
-        )
-        .run({
-          rel: f.rel,
-          thread_id: threadId,
-          archived: f.archived ? 1 : 0,
-          listable: f.listable ? 1 : 0,
-          zst: f.zst ? 1 : 0,
-          size: f.size,
-          mtime_ms: f.mtimeMs,
-          ctime_ms: f.ctimeMs,
-          ino: f.ino,
-          indexed_bytes: indexed,
-          state: stateToJson(state),
-        });
+      ).run({
+        rel: f.rel,
+        thread_id: threadId,
+        archived: f.archived ? 1 : 0,
+        listable: f.listable ? 1 : 0,
+        zst: f.zst ? 1 : 0,
+        size: f.size,
+        mtime_ms: f.mtimeMs,
+        ctime_ms: f.ctimeMs,
+        ino: f.ino,
+        indexed_bytes: indexed,
+        state: stateToJson(state),
+      });
       const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
       const link = this.stmt('INSERT INTO message_files (rid, rel) VALUES (?, ?)');
       for (const m of scanner.messages) link.run(ins.run(m.text).lastInsertRowid, f.rel);
@@ -793,21 +799,21 @@ function contentMatch(term: string): { where: string; arg: string } {
   return { where: "m.text LIKE ? ESCAPE '\\'", arg: `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
 }
 
-/** See FileState.fingerprint. */
+/** See FileState.fingerprint. Synchronous: two tiny reads, cheaper than a thread-pool round trip. */
 async function fingerprint(file: string, upTo: number): Promise<string> {
-  let fh: FileHandle | null = null;
+  let fd: number | null = null;
   try {
-    fh = await open(file, 'r');
+    fd = openSync(file, 'r');
     const head = Buffer.alloc(Math.min(256, upTo));
-    await fh.read(head, 0, head.length, 0);
+    readSync(fd, head, 0, head.length, 0);
     const n = Math.min(64, upTo);
     const tail = Buffer.alloc(n);
-    await fh.read(tail, 0, n, upTo - n);
+    readSync(fd, tail, 0, n, upTo - n);
     return `${head.toString('base64')}.${tail.toString('base64')}`;
   } catch {
     return '';
   } finally {
-    await fh?.close();
+    if (fd !== null) closeSync(fd);
   }
 }
 

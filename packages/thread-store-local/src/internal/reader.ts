@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Decompress } from 'fzstd';
 import { isObject, rolloutItemProblem } from '@skein/thread-store-api';
@@ -73,6 +73,42 @@ async function* fileChunks(file: string, range: ReadRange): AsyncGenerator<Buffe
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The lines of a plain (not zstd) file from `start` to its end, read with one synchronous read:
+ * indexing a home of many small rollouts spent most of its time waiting for the thread pool and
+ * in per-line async iteration. Returns null when more than `maxBytes` are left (stream those).
+ */
+export function readRawLinesSync(file: string, start: number, maxBytes: number): RawLine[] | null {
+  const fd = openSync(file, 'r');
+  let buf: Buffer;
+  try {
+    const left = fstatSync(fd).size - start;
+    if (left > maxBytes) return null;
+    buf = Buffer.allocUnsafe(Math.max(0, left));
+    let n = 0;
+    while (n < buf.length) {
+      const r = readSync(fd, buf, n, buf.length - n, start + n);
+      if (r === 0) break;
+      n += r;
+    }
+    buf = buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+  const out: RawLine[] = [];
+  let from = 0;
+  while (from < buf.length) {
+    const nl = buf.indexOf(NL, from);
+    const complete = nl >= 0;
+    const stop = complete ? nl : buf.length;
+    const e = stop > from && buf[stop - 1] === 0x0d ? stop - 1 : stop;
+    const end = complete ? nl + 1 : buf.length;
+    out.push({ text: buf.toString('utf8', from, e), start: start + from, end: start + end, complete });
+    from = end;
+  }
+  return out;
 }
 
 /**
