@@ -260,23 +260,64 @@ export async function* readHistory(file: string, opts: HistoryReadOptions): Asyn
   const range: ReadRange = { zst: opts.zst };
   if (opts.end !== undefined) range.end = opts.end;
   if (opts.chunkSize !== undefined) range.chunkSize = opts.chunkSize;
-  for await (const line of readRawLines(file, range)) {
-    const p = parseLine(line.text);
-    switch (p.kind) {
-      case 'blank':
-        if (counts) counts.blank += 1;
-        break;
-      case 'bad':
-        if (counts) {
-          if (line.complete) counts.bad += 1;
-          else counts.tornTail += 1;
-        }
-        break;
-      case 'patch':
-        break;
-      case 'item':
-        if (isHistoryItem(p.item)) yield p.item;
-        break;
+  for await (const batch of lineBatches(file, range)) {
+    for (const text of batch.lines) {
+      const p = parseLine(text);
+      switch (p.kind) {
+        case 'blank':
+          if (counts) counts.blank += 1;
+          break;
+        case 'bad':
+          if (counts) {
+            if (batch.complete) counts.bad += 1;
+            else counts.tornTail += 1;
+          }
+          break;
+        case 'patch':
+          break;
+        case 'item':
+          if (isHistoryItem(p.item)) yield p.item;
+          break;
+      }
     }
   }
+}
+
+/**
+ * A file's lines as strings, one batch per chunk read (the history reader needs no byte
+ * offsets): each chunk is decoded once up to its last `\n` and split, instead of a Buffer slice,
+ * a decode and an async step per line. A line longer than a chunk is carried over as bytes (so a
+ * multi-byte character split between chunks decodes whole). `complete: false` marks the last
+ * line when the file does not end with `\n` (torn by a crash or still being written).
+ */
+async function* lineBatches(file: string, range: ReadRange): AsyncGenerator<{ lines: string[]; complete: boolean }> {
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  const strip = (line: string): string => (line.endsWith('\r') ? line.slice(0, -1) : line);
+  for await (const chunk of fileChunks(file, range)) {
+    const lastNl = chunk.lastIndexOf(NL);
+    if (lastNl < 0) {
+      pending.push(chunk);
+      pendingLen += chunk.length;
+      continue;
+    }
+    let buf = chunk;
+    let upTo = lastNl;
+    if (pendingLen > 0) {
+      buf = Buffer.concat([...pending, chunk], pendingLen + chunk.length);
+      upTo = pendingLen + lastNl;
+      pending = [];
+      pendingLen = 0;
+    }
+    const lines = buf.toString('utf8', 0, upTo).split('\n');
+    for (let i = 0; i < lines.length; i++) lines[i] = strip(lines[i] as string);
+    if (upTo + 1 < buf.length) {
+      // Copy the rest: keeping a subarray would pin the whole chunk.
+      const rest = Buffer.from(buf.subarray(upTo + 1));
+      pending.push(rest);
+      pendingLen = rest.length;
+    }
+    yield { lines, complete: true };
+  }
+  if (pendingLen > 0) yield { lines: [strip(Buffer.concat(pending, pendingLen).toString('utf8'))], complete: false };
 }
