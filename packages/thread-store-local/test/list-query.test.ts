@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from '@skein/thread-store-api';
 import type { ListThreadsParams, StoredThread, ThreadId } from '@skein/thread-store-api';
-import { meta, openStore, tmpHome, userMsg, writeRollout } from './helpers/home.js';
+import { agentMsg, meta, openStore, tmpHome, userMsg, writeRollout } from './helpers/home.js';
 
 /** A small deterministic generator, so a failure names the case that broke. */
 function rng(seed: number): () => number {
@@ -105,5 +105,24 @@ describe('listing pages computed in SQL', () => {
     // Items carry the full thread, the same as readThread gives.
     const page = await store.listThreads({ modelProviders: [], pageSize: 5 });
     for (const t of page.items) expect(t).toEqual(all.find((a) => a.threadId === t.threadId));
+  });
+});
+
+describe('content search rows', () => {
+  it('snippets come from the first message that matches, never spanning two messages', async () => {
+    const home = tmpHome();
+    const id = '0a1b2c3d-0000-4000-8000-0000000000c1';
+    writeRollout(home, `sessions/2025/10/01/rollout-2025-10-01T12-00-00-${id}.jsonl`, [
+      meta(id),
+      userMsg('alpha message ends with foo'),
+      agentMsg('bar starts the second, which has the needle'),
+      agentMsg('a later Needle too'),
+    ]);
+    const store = openStore(home);
+    const hit = await store.searchThreads({ searchTerm: 'NEEDLE', modelProviders: [] });
+    expect(hit.items.map((r) => r.snippet)).toEqual(['bar starts the second, which has the needle']);
+    // Text across the boundary of two messages is not a match.
+    expect((await store.searchThreads({ searchTerm: 'foo bar', modelProviders: [] })).items).toEqual([]);
+    expect((await store.searchThreads({ searchTerm: 'foo\nbar', modelProviders: [] })).items).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { ThreadStoreError } from '@skein/thread-store-api';
  * rebuilt rather than repaired. The schema version is both in the file name
  * (`skein_index_<version>.sqlite`) and in `user_version`; a new version starts a new file.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (

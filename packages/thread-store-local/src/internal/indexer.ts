@@ -493,7 +493,10 @@ export class ThreadIndex {
       });
       const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
       const link = this.stmt('INSERT INTO message_files (rid, rel) VALUES (?, ?)');
-      for (const m of scanner.messages) link.run(ins.run(m.text).lastInsertRowid, f.rel);
+      // One FTS row per file and pass, the messages joined by MESSAGE_SEP: per-row FTS5 costs
+      // (a doclist entry per distinct trigram per row) were the largest part of indexing.
+      if (scanner.messages.length > 0)
+        link.run(ins.run(scanner.messages.map((m) => m.text).join(MESSAGE_SEP)).lastInsertRowid, f.rel);
     };
     // Writes of a big pass are committed in batches (one commit per file is slow).
     // Deferred writes run inside the pass's batch transaction (one commit per file is slow, and
@@ -775,7 +778,7 @@ export class ThreadIndex {
         .all(m.arg, ...rels) as { rel: string; rid: number }[];
       const text = this.stmt('SELECT text FROM messages WHERE rowid = ?');
       for (const h of hits)
-        snippets.set(h.rel, snippetOf((text.get(h.rid) as { text: string } | undefined)?.text ?? '', content));
+        snippets.set(h.rel, messageSnippet((text.get(h.rid) as { text: string } | undefined)?.text ?? '', content));
     }
     return {
       items: page.rows.map((r) => ({ thread: threadFromJson(r.data), snippet: snippets.get(r.rel) ?? '' })),
@@ -815,6 +818,20 @@ async function fingerprint(file: string, upTo: number): Promise<string> {
   } finally {
     if (fd !== null) closeSync(fd);
   }
+}
+
+/**
+ * Separates the messages of one FTS row. No search term contains a NUL, so a match never spans
+ * two messages (the `\n` around it keeps trigrams of neighbours apart for short-term LIKE too).
+ */
+const MESSAGE_SEP = '\n\u0000\n';
+
+/** The snippet of the first message in an FTS row that contains the term. */
+function messageSnippet(row: string, term: string): string {
+  const parts = row.split(MESSAGE_SEP);
+  const lower = term.toLowerCase();
+  const hit = parts.find((p) => p.toLowerCase().includes(lower)) ?? parts[0] ?? '';
+  return snippetOf(hit, term);
 }
 
 /** The match with up to ~60 characters of context on each side. */
