@@ -105,6 +105,8 @@ export class ThreadIndex {
   private readonly defaultModelProvider: string;
   private syncing: Promise<void> | null = null;
   private pathPasses: Promise<void> = Promise.resolve();
+  /** States written by the running pass, by rel (see parseState). */
+  private readonly passStates = new Map<string, { json: string; state: FileState }>();
   /** Set by the store when it watches the home: full sweeps (re)add folder watches. */
   watcher: HomeWatcher | null = null;
   /** performance.now() when the last full walk started. */
@@ -404,6 +406,16 @@ export class ThreadIndex {
     return r?.state ?? stateToJson(emptyFileState());
   }
 
+  /**
+   * A file row's saved state. The states a pass just wrote are reused while their JSON is still
+   * what the row holds (parsing them back was a tenth of a cold index).
+   */
+  private parseState(row: FileRow): FileState {
+    const json = row.state ?? this.stateOf(row.rel);
+    const fresh = this.passStates.get(row.rel);
+    return fresh && fresh.json === json ? fresh.state : stateFromJson(json);
+  }
+
   private static canReadTail(f: Found, prev: FileRow | undefined): prev is FileRow {
     return (
       prev !== undefined &&
@@ -463,6 +475,7 @@ export class ThreadIndex {
     const threadId = fileThreadId(state.derived.threadId, f.fileNameThreadId);
     const ids = new Set<string>([threadId]);
     if (prev) ids.add(prev.thread_id);
+    const stateJson = stateToJson(state);
     const write = (): void => {
       if (tail) {
         const now = this.stmt('SELECT indexed_bytes FROM files WHERE rel = ?').get(f.rel) as
@@ -489,8 +502,9 @@ export class ThreadIndex {
         ctime_ms: f.ctimeMs,
         ino: f.ino,
         indexed_bytes: indexed,
-        state: stateToJson(state),
+        state: stateJson,
       });
+      this.passStates.set(f.rel, { json: stateJson, state });
       const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
       const link = this.stmt('INSERT INTO message_files (rid, rel) VALUES (?, ?)');
       // One FTS row per file and pass, the messages joined by MESSAGE_SEP: per-row FTS5 costs
@@ -608,7 +622,7 @@ export class ThreadIndex {
   }
 
   private threadForFile(row: FileRow, saved?: FileState, ignoreIndexName = false): StoredThread {
-    const state = saved ?? stateFromJson(row.state ?? this.stateOf(row.rel));
+    const state = saved ?? this.parseState(row);
     const name = ignoreIndexName
       ? undefined
       : (this.stmt('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as { name: string } | undefined);
@@ -645,7 +659,10 @@ export class ThreadIndex {
 
   rebuildThreads(ids: Iterable<string>): void {
     const all = [...new Set(ids)];
-    if (all.length === 0) return;
+    if (all.length === 0) {
+      this.passStates.clear();
+      return;
+    }
     const forks: string[] = [];
     const build = (id: string, allowDefer: boolean): void => {
       const rows = this.stmt('SELECT * FROM files WHERE thread_id = ?').all(id) as FileRow[];
@@ -654,7 +671,7 @@ export class ThreadIndex {
         this.stmt('DELETE FROM threads WHERE thread_id = ?').run(id);
         return;
       }
-      const state = stateFromJson(w.state ?? this.stateOf(w.rel));
+      const state = this.parseState(w);
       if (allowDefer && state.historyBase) {
         forks.push(id);
         return;
@@ -686,12 +703,16 @@ export class ThreadIndex {
         threadToJson(t),
       );
     };
-    this.db
-      .transaction(() => {
-        for (const id of all) build(id, true);
-        for (const id of forks) build(id, false);
-      })
-      .immediate();
+    try {
+      this.db
+        .transaction(() => {
+          for (const id of all) build(id, true);
+          for (const id of forks) build(id, false);
+        })
+        .immediate();
+    } finally {
+      this.passStates.clear();
+    }
   }
 
   /** Clears everything (the next sync re-indexes the whole home). */
