@@ -3,7 +3,8 @@
 // .ci/run are the same thing. Uses only Node built-ins until the install step has run.
 // A failing check does not hide the others: every step runs, and the summary names each
 // failure. Only install and build stop the run, since everything after them needs their output.
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pnpm, runInherit } from './lib/exec.mjs';
@@ -57,6 +58,19 @@ function codegenSteps() {
     });
 }
 
+/** @type {{ passed: number, failed: number, skipped: number } | null} */
+let testCounts = null;
+
+/** @param {string} file @returns {{ passed: number, failed: number, skipped: number } | null} */
+function readTestCounts(file) {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    return { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + (r.numTodoTests ?? 0) };
+  } catch {
+    return null;
+  }
+}
+
 function main() {
   const startTree = snapshotTree(root);
   /** @type {Step[]} */
@@ -69,7 +83,24 @@ function main() {
     pnpmStep('typecheck', ['run', 'typecheck']),
     pnpmStep('lint', ['run', 'lint']),
     pnpmStep('publish check', ['run', 'check:publish']),
-    pnpmStep('tests', ['run', 'test']),
+    {
+      name: 'tests',
+      run: () => {
+        // vitest's own summary is printed as usual; a JSON report beside it gives the plain
+        // "N passed, N failed" line at the end of the run.
+        const report = path.join(mkdtempSync(path.join(tmpdir(), 'skein-ci-')), 'vitest.json');
+        const [cmd, args] = pnpm([
+          'run',
+          'test',
+          '--reporter=default',
+          '--reporter=json',
+          `--outputFile.json=${report}`,
+        ]);
+        const status = runInherit(cmd, args, { cwd: root });
+        testCounts = readTestCounts(report);
+        return status;
+      },
+    },
     {
       name: 'nothing above changed the working tree',
       run: () => {
@@ -102,6 +133,9 @@ function main() {
     console.log(`  ${status === 0 ? '✓' : '✗'} ${seconds.toFixed(1).padStart(7)}s  ${name}`);
   }
   const total = `${((Date.now() - started) / 1000).toFixed(0)}s`;
+  if (testCounts !== null) {
+    console.log(`\ntests: ${testCounts.passed} passed, ${testCounts.failed} failed, ${testCounts.skipped} skipped`);
+  }
   if (failed.length > 0 || results.length < steps.length) {
     console.error(`\nCI failed in ${total}: ${failed.map((r) => r.name).join(', ')}.`);
     process.exit(1);
