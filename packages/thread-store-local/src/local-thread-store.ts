@@ -38,7 +38,7 @@ import type {
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import { updateCodexState } from './internal/codex-state.js';
-import { openIndexDb } from './internal/index-db.js';
+import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal/index-db.js';
 import type { Db } from './internal/index-db.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
@@ -139,6 +139,8 @@ export class LocalThreadStore implements ThreadStore {
   private readonly fullSweepIntervalMs: number;
   private watcher: HomeWatcher | null = null;
   private dbHandle: Db | null = null;
+  /** Bumped when a damaged index is replaced, so a call can tell its index went away under it. */
+  private indexGeneration = 0;
   private indexHandle: ThreadIndex | null = null;
   private closed = false;
 
@@ -180,16 +182,60 @@ export class LocalThreadStore implements ThreadStore {
   }
 
   private get index(): ThreadIndex {
-    if (!this.indexHandle) {
-      const { db } = openIndexDb(this.layout.indexDb);
-      this.dbHandle = db;
-      this.indexHandle = new ThreadIndex(this.layout, db, this.defaultModelProvider);
-      if (this.watch) {
-        this.watcher = new HomeWatcher(this.layout);
-        this.indexHandle.watcher = this.watcher;
-      }
+    return this.indexHandle ?? this.attachIndex(openIndexDb(this.layout.indexDb).db);
+  }
+
+  private attachIndex(db: Db): ThreadIndex {
+    const index = new ThreadIndex(this.layout, db, this.defaultModelProvider);
+    this.dbHandle = db;
+    this.indexHandle = index;
+    if (this.watch) {
+      this.watcher = new HomeWatcher(this.layout);
+      index.watcher = this.watcher;
     }
-    return this.indexHandle;
+    return index;
+  }
+
+  /**
+   * A large index is not fully checked on open (see index-db.ts), so damage can surface in any
+   * query: the connection is closed, the file moved aside and a fresh index opened, which the
+   * next freshen fills from the rollout files. Synchronous, so no other call sees a half state.
+   */
+  private replaceDamagedIndex(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    this.indexHandle = null;
+    try {
+      this.dbHandle?.close();
+    } catch {
+      // A damaged file may fail to close cleanly; it is moved aside either way.
+    }
+    this.dbHandle = null;
+    this.indexGeneration++;
+    this.attachIndex(reopenDamagedIndexDb(this.layout.indexDb));
+  }
+
+  /**
+   * Runs an index operation; if it finds the index damaged (or another call replaced the index
+   * under it), the index is replaced and a read-only operation runs once more. A mutation is not
+   * redone, since its file write may already have happened: the caller is told to check and retry.
+   */
+  private async recovering<T>(context: string, op: () => Promise<T>, redo: boolean): Promise<T> {
+    const generation = this.indexGeneration;
+    try {
+      return await op();
+    } catch (e) {
+      const damaged = isIndexCorruption(e);
+      const replaced = this.indexGeneration !== generation;
+      if ((!damaged && !replaced) || this.closed) throw e;
+      if (damaged && !replaced) this.replaceDamagedIndex();
+      if (redo) return await op();
+      throw new ThreadStoreError(
+        'unavailable',
+        `${context}: the index was found damaged and has been replaced (it is rebuilt from the rollout files); check whether the change was applied and retry`,
+        { cause: e },
+      );
+    }
   }
 
   /**
@@ -235,10 +281,11 @@ export class LocalThreadStore implements ThreadStore {
     return next;
   }
 
-  private async guard<T>(context: string, op: () => Promise<T>): Promise<T> {
+  /** `redo`: the operation only reads, so it can run again after the index was replaced. */
+  private async guard<T>(context: string, op: () => Promise<T>, redo = false): Promise<T> {
     try {
       this.ensureOpen();
-      return await op();
+      return await this.recovering(context, op, redo);
     } catch (e) {
       throw toThreadStoreError(e, context);
     }
@@ -457,7 +504,7 @@ export class LocalThreadStore implements ThreadStore {
     try {
       this.ensureOpen();
       const threadId = parseThreadId(params?.threadId);
-      loc = await this.locate(threadId);
+      loc = await this.recovering('loadHistory', () => this.locate(threadId), true);
       if (!loc) throw ThreadStoreError.notFound(threadId);
       if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
     } catch (e) {
@@ -474,81 +521,101 @@ export class LocalThreadStore implements ThreadStore {
 
   async readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory> {
     const threadId = parseThreadId(params?.threadId);
-    return this.guard('readThread', async () => {
-      const loc = await this.locate(threadId);
-      if (!loc) throw ThreadStoreError.notFound(threadId);
-      if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
-      const out: StoredThreadWithHistory = { ...loc.thread };
-      if (params.includeHistory === true) out.history = this.historyOf(loc);
-      return out;
-    });
+    return this.guard(
+      'readThread',
+      async () => {
+        const loc = await this.locate(threadId);
+        if (!loc) throw ThreadStoreError.notFound(threadId);
+        if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
+        const out: StoredThreadWithHistory = { ...loc.thread };
+        if (params.includeHistory === true) out.history = this.historyOf(loc);
+        return out;
+      },
+      true,
+    );
   }
 
   async readThreadByRolloutPath(params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory> {
-    return this.guard('readThreadByRolloutPath', async () => {
-      const given = params?.rolloutPath;
-      if (typeof given !== 'string' || given === '' || given.includes('\0'))
-        throw ThreadStoreError.invalidRequest('rolloutPath must be a non-empty path');
-      let abs = path.isAbsolute(given) ? path.normalize(given) : path.join(this.home, given);
-      let st = await stat(abs).catch(() => null);
-      if (!st && !abs.endsWith('.zst')) {
-        const z = `${abs}.zst`;
-        const zst = await stat(z).catch(() => null);
-        if (zst) {
-          abs = z;
-          st = zst;
+    return this.guard(
+      'readThreadByRolloutPath',
+      async () => {
+        const given = params?.rolloutPath;
+        if (typeof given !== 'string' || given === '' || given.includes('\0'))
+          throw ThreadStoreError.invalidRequest('rolloutPath must be a non-empty path');
+        let abs = path.isAbsolute(given) ? path.normalize(given) : path.join(this.home, given);
+        let st = await stat(abs).catch(() => null);
+        if (!st && !abs.endsWith('.zst')) {
+          const z = `${abs}.zst`;
+          const zst = await stat(z).catch(() => null);
+          if (zst) {
+            abs = z;
+            st = zst;
+          }
         }
-      }
-      if (!st) throw new ThreadStoreError('not_found', `no rollout file at ${given}`);
-      if (!st.isFile()) throw ThreadStoreError.invalidRequest(`${given} is not a rollout file`);
-      if (!this.layout.contains(abs))
-        throw ThreadStoreError.invalidRequest(
-          `${given} is outside the store's home ${this.home}; only files inside it can be read`,
-        );
-      const real = realpathSync(abs);
-      if (!parseRolloutFileName(path.basename(real)))
-        throw ThreadStoreError.invalidRequest(`${given} is not named like a rollout (rollout-<time>-<uuid>.jsonl)`);
-      const loc = await this.index.refreshFile(real);
-      if (!loc) throw new ThreadStoreError('not_found', `no rollout file at ${given}`);
-      if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(loc.thread.threadId);
-      const out: StoredThreadWithHistory = { ...loc.thread };
-      if (params.includeHistory === true) out.history = this.historyOf(loc);
-      return out;
-    });
+        if (!st) throw new ThreadStoreError('not_found', `no rollout file at ${given}`);
+        if (!st.isFile()) throw ThreadStoreError.invalidRequest(`${given} is not a rollout file`);
+        if (!this.layout.contains(abs))
+          throw ThreadStoreError.invalidRequest(
+            `${given} is outside the store's home ${this.home}; only files inside it can be read`,
+          );
+        const real = realpathSync(abs);
+        if (!parseRolloutFileName(path.basename(real)))
+          throw ThreadStoreError.invalidRequest(`${given} is not named like a rollout (rollout-<time>-<uuid>.jsonl)`);
+        const loc = await this.index.refreshFile(real);
+        if (!loc) throw new ThreadStoreError('not_found', `no rollout file at ${given}`);
+        if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(loc.thread.threadId);
+        const out: StoredThreadWithHistory = { ...loc.thread };
+        if (params.includeHistory === true) out.history = this.historyOf(loc);
+        return out;
+      },
+      true,
+    );
   }
 
   async listThreads(params: ListThreadsParams = {}): Promise<ThreadPage> {
-    return this.guard('listThreads', async () => {
-      const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
-      await this.freshen(this.onIndexProgress);
-      const index = this.index;
-      return index.snapshot(() => {
-        const page = index.listPage(p, STORE_KIND, params?.cursor);
-        return { ...page, items: page.items.map((i) => i.thread) };
-      });
-    });
+    return this.guard(
+      'listThreads',
+      async () => {
+        const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
+        await this.freshen(this.onIndexProgress);
+        const index = this.index;
+        return index.snapshot(() => {
+          const page = index.listPage(p, STORE_KIND, params?.cursor);
+          return { ...page, items: page.items.map((i) => i.thread) };
+        });
+      },
+      true,
+    );
   }
 
   async searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {
-    return this.guard('searchThreads', async () => {
-      const term = params?.searchTerm;
-      if (typeof term !== 'string' || term.trim() === '')
-        throw ThreadStoreError.invalidRequest('searchTerm must be non-empty text to look for in messages');
-      // The term is part of the cursor fingerprint, but it matches content, not names.
-      const p = normalizeListParams(params as ListThreadsParams, this.defaultModelProvider);
-      const filters = { ...p, searchTerm: null };
-      await this.freshen(this.onIndexProgress);
-      const index = this.index;
-      return index.snapshot(() => index.listPage(filters, STORE_KIND, params.cursor, term));
-    });
+    return this.guard(
+      'searchThreads',
+      async () => {
+        const term = params?.searchTerm;
+        if (typeof term !== 'string' || term.trim() === '')
+          throw ThreadStoreError.invalidRequest('searchTerm must be non-empty text to look for in messages');
+        // The term is part of the cursor fingerprint, but it matches content, not names.
+        const p = normalizeListParams(params as ListThreadsParams, this.defaultModelProvider);
+        const filters = { ...p, searchTerm: null };
+        await this.freshen(this.onIndexProgress);
+        const index = this.index;
+        return index.snapshot(() => index.listPage(filters, STORE_KIND, params.cursor, term));
+      },
+      true,
+    );
   }
 
   /** Brings the index up to date now (`rebuild`: from scratch), reporting progress. */
   async indexNow(options: IndexNowOptions = {}): Promise<void> {
-    return this.guard('indexNow', async () => {
-      if (options.rebuild === true) this.index.clear();
-      await this.index.syncAll(options.onProgress ?? this.onIndexProgress);
-    });
+    return this.guard(
+      'indexNow',
+      async () => {
+        if (options.rebuild === true) this.index.clear();
+        await this.index.syncAll(options.onProgress ?? this.onIndexProgress);
+      },
+      true,
+    );
   }
 
   // ---- mutations -----------------------------------------------------------------------------

@@ -1,7 +1,19 @@
-import { appendFileSync, existsSync, readdirSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION } from '../src/internal/index-db.js';
+import { QUICK_CHECK_MAX_BYTES, SCHEMA_VERSION } from '../src/internal/index-db.js';
 import { collectHistory, newThreadId } from '@skein/thread-store-api';
 import type { ListThreadsParams, RolloutItem, ThreadId } from '@skein/thread-store-api';
 import type { IndexProgress, LocalThreadStore } from '../src/index.js';
@@ -120,6 +132,61 @@ describe('the index', () => {
       expect(readdirSync(home).some((n) => n.startsWith(`${INDEX}.corrupt-`))).toBe(true);
     });
   }
+
+  it('rebuilds an index damaged in the middle, past the cheap checks on open, when a query meets the damage', async () => {
+    const home = tmpHome();
+    const a = openStore(home, { fsync: 'never' });
+    const ids = await seed(a, 8);
+    // Bulky, varied message text makes the index larger than QUICK_CHECK_MAX_BYTES, so opening
+    // it runs only the header, version and per-table checks, not quick_check.
+    let x = 0x9e3779b9;
+    const word = (): string => {
+      x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6b43a9b5) >>> 0;
+      return x.toString(36);
+    };
+    for (let t = 0; t < 24; t++) {
+      const id = newThreadId();
+      ids.push(id);
+      await a.createThread({
+        threadId: id,
+        source: { kind: 'cli' },
+        createdAt: new Date(Date.UTC(2026, 2, 1, t)),
+        metadata: { cwd: '/bulk', modelProvider: 'openai' },
+      });
+      const items: RolloutItem[] = [];
+      for (let m = 0; m < 8; m++)
+        items.push(userMsg(`bulk ${t} ${Array.from({ length: 2000 }, word).join(' ')}`) as RolloutItem);
+      await a.appendItems({ threadId: id, items });
+      await a.shutdownThread(id);
+    }
+    const bulk = { searchTerm: 'bulk', modelProviders: [], pageSize: 100 };
+    const before = { answers: await answers(a, ids), bulk: await a.searchThreads(bulk) };
+    await a.close();
+    const file = path.join(home, INDEX);
+    for (const ext of ['-wal', '-shm']) rmSync(file + ext, { force: true });
+    const size = statSync(file).size;
+    expect(size).toBeGreaterThan(QUICK_CHECK_MAX_BYTES);
+    // Zero the thread rows' overflow pages (their long previews) in the middle half of the file:
+    // the header, the schema and every b-tree page that the open probe's count(*) walks stay
+    // intact, so opening succeeds and the damage is first met by a listing.
+    const inspect = new Database(file, { readonly: true });
+    const pages = (
+      inspect.prepare("SELECT pageno FROM dbstat WHERE name = 'threads' AND pagetype = 'overflow'").all() as {
+        pageno: number;
+      }[]
+    ).map((r) => r.pageno);
+    const pageSize = inspect.pragma('page_size', { simple: true }) as number;
+    inspect.close();
+    const middle = pages.filter((n) => n * pageSize > size / 4 && n * pageSize < (size * 3) / 4);
+    expect(middle.length).toBeGreaterThan(10);
+    const fd = openSync(file, 'r+');
+    for (const n of middle) writeSync(fd, Buffer.alloc(pageSize), 0, pageSize, (n - 1) * pageSize);
+    closeSync(fd);
+    const b = openStore(home, { fsync: 'never' });
+    const after = { answers: await answers(b, ids), bulk: await b.searchThreads(bulk) };
+    expect(after).toEqual(before);
+    expect(readdirSync(home).some((n) => n.startsWith(`${INDEX}.corrupt-`))).toBe(true);
+  }, 60_000);
 
   it('reads only the appended tail of a grown file, and new, moved and deleted files', async () => {
     const home = tmpHome();
