@@ -10,3 +10,4 @@ export * from './listing.js';
 export * from './store.js';
 export * from './derive.js';
 export * from './in-memory.js';
+export * from './session-meta.js';

@@ -11,6 +11,7 @@ import {
   parseThreadId,
   persistedRolloutItems,
   rolloutItemProblem,
+  sessionMetaPayloadFor,
   ThreadStoreError,
   toThreadStoreError,
   validatePatch,
@@ -51,7 +52,7 @@ import type { LineCounts, ParentResolver } from './internal/reader.js';
 import { fsyncDir, repairTornTail, RolloutRecorder } from './internal/recorder.js';
 import type { FsyncPolicy } from './internal/recorder.js';
 import { appendSessionName, readSessionIndex, removeSessionNames } from './internal/session-index.js';
-import { serializeLine, sessionMetaPayload, SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
+import { serializeLine, SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
 
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
 export type { FsyncPolicy } from './internal/recorder.js';
@@ -369,7 +370,7 @@ export class LocalThreadStore implements ThreadStore {
           }
           if (exists)
             throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
-          const payload = sessionMetaPayload(params, createdAt, {
+          const payload = sessionMetaPayloadFor(params, createdAt, {
             originator: this.originator,
             cliVersion: this.cliVersion,
           });

@@ -1,4 +1,4 @@
-import { deriveThreadMetadata, gitInfoToJson, sessionSourceToJson } from '@skein/thread-store-api';
+import { deriveThreadMetadata, sessionMetaPayloadFor } from '@skein/thread-store-api';
 import type { CreateThreadParams, RolloutItem, SessionMetaItem, StoredThread, ThreadId } from '@skein/thread-store-api';
 
 /**
@@ -6,25 +6,8 @@ import type { CreateThreadParams, RolloutItem, SessionMetaItem, StoredThread, Th
  * reach a store, so they build the same line themselves to stay readable while loaded.
  */
 export function sessionMetaItem(params: CreateThreadParams & { createdAt: Date }): SessionMetaItem {
-  const ts = params.createdAt.toISOString();
-  const payload: SessionMetaItem['payload'] = {
-    id: params.threadId,
-    session_id: params.sessionId ?? params.threadId,
-    timestamp: ts,
-    cwd: params.metadata.cwd,
-    originator: params.originator ?? 'skein',
-    cli_version: params.cliVersion ?? '',
-    source: sessionSourceToJson(params.source),
-    model_provider: params.metadata.modelProvider,
-    history_mode: 'legacy',
-  };
-  if (params.baseInstructions !== undefined) payload.base_instructions = params.baseInstructions;
-  if (params.forkedFromId) payload.forked_from_id = params.forkedFromId;
-  if (params.parentThreadId) payload.parent_thread_id = params.parentThreadId;
-  if (params.threadSource) payload.thread_source = params.threadSource;
-  if (params.metadata.memoryMode) payload.memory_mode = params.metadata.memoryMode;
-  if (params.gitInfo) payload.git = gitInfoToJson(params.gitInfo);
-  return { timestamp: ts, type: 'session_meta', payload };
+  const payload = sessionMetaPayloadFor(params, params.createdAt);
+  return { timestamp: params.createdAt.toISOString(), type: 'session_meta', payload };
 }
 
 /** A StoredThread summary computed from an in-memory history (ephemeral threads). */
