@@ -2,7 +2,8 @@ import { isEventMsg, isObject, isSessionMeta, isTurnContext, userMessageText } f
 import type { HistoryMode, MemoryMode, RolloutItem } from './rollout-item.js';
 import { sessionSourceFromJson } from './session-source.js';
 import type { SessionSource } from './session-source.js';
-import type { GitInfo, TokenUsage } from './types.js';
+import type { ThreadId } from './thread-id.js';
+import type { GitInfo, StoredThread, TokenUsage } from './types.js';
 
 /**
  * What a thread's history says about it, derived the way Codex derives its index rows: the first
@@ -253,4 +254,62 @@ export function deriveThreadMetadata(items: Iterable<RolloutItem>): DerivedThrea
   for (const item of items) acc.observe(item);
   if (acc.value.preview === null && acc.value.goalPreview !== null) acc.value.preview = acc.value.goalPreview;
   return acc.value;
+}
+
+/** What a store knows about a thread besides its history. */
+export interface StoredThreadFacts {
+  /** The preview to show (usually the accumulator's `preview`). */
+  preview: string;
+  defaultModelProvider: string;
+  /** The time of the last durable write. */
+  updatedAt: Date;
+  /** Creation time when the history carries none. */
+  createdAtFallback: Date;
+  archivedAt: Date | null;
+  rolloutPath: string | null;
+}
+
+/**
+ * The StoredThread summary of derived history metadata, before any patch: every store builds its
+ * threads this way, so the same history reads the same from each. A history with no
+ * `session_meta` source counts as `vscode`, as in Codex; recency is never before creation.
+ */
+export function storedThreadFromDerived(
+  threadId: ThreadId,
+  d: DerivedThreadMetadata,
+  f: StoredThreadFacts,
+): StoredThread {
+  const createdAt = d.createdAt ?? f.createdAtFallback;
+  const turn = d.lastTurnStartedAt;
+  const recencyAt = turn && turn.getTime() > createdAt.getTime() ? turn : createdAt;
+  return {
+    threadId,
+    sessionId: d.sessionId ?? threadId,
+    forkedFromId: (d.forkedFromId?.toLowerCase() ?? null) as ThreadId | null,
+    parentThreadId: (d.parentThreadId?.toLowerCase() ?? null) as ThreadId | null,
+    preview: f.preview,
+    name: d.name ?? null,
+    modelProvider: d.modelProvider ?? f.defaultModelProvider,
+    model: d.model,
+    reasoningEffort: d.reasoningEffort,
+    createdAt: new Date(createdAt.getTime()),
+    updatedAt: new Date(f.updatedAt.getTime()),
+    recencyAt: new Date(recencyAt.getTime()),
+    archivedAt: f.archivedAt,
+    cwd: d.cwd ?? '',
+    cliVersion: d.cliVersion ?? '',
+    source: d.source ?? { kind: 'vscode' },
+    threadSource: d.threadSource,
+    agentNickname: d.agentNickname,
+    agentRole: d.agentRole,
+    agentPath: d.agentPath,
+    gitInfo: d.gitInfo,
+    approvalMode: d.approvalMode,
+    sandboxPolicy: d.sandboxPolicy ?? null,
+    tokenUsage: d.tokenUsage,
+    firstUserMessage: d.firstUserMessage,
+    historyMode: d.historyMode,
+    memoryMode: d.memoryMode ?? 'enabled',
+    rolloutPath: f.rolloutPath,
+  };
 }

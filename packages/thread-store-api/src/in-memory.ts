@@ -1,5 +1,5 @@
 import { ThreadStoreError } from './errors.js';
-import { ThreadMetadataAccumulator, parseRolloutTime } from './derive.js';
+import { ThreadMetadataAccumulator, parseRolloutTime, storedThreadFromDerived } from './derive.js';
 import type { DerivedThreadMetadata } from './derive.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
@@ -431,39 +431,14 @@ export class InMemoryThreadStore implements ThreadStore {
 
   private toStored(rec: DurableThread): StoredThread {
     const d = rec.derived.value;
-    const createdAt = d.createdAt ?? parseRolloutTime(rec.history[0]?.timestamp) ?? rec.writtenAt;
-    const turnAt = d.lastTurnStartedAt;
-    const recencyAt = turnAt && turnAt.getTime() > createdAt.getTime() ? turnAt : createdAt;
-    const base: StoredThread = {
-      threadId: rec.threadId,
-      sessionId: d.sessionId ?? rec.threadId,
-      forkedFromId: (d.forkedFromId as ThreadId | null) ?? null,
-      parentThreadId: (d.parentThreadId as ThreadId | null) ?? null,
+    const base = storedThreadFromDerived(rec.threadId, d, {
       preview: rec.derived.preview,
-      name: d.name ?? null,
-      modelProvider: d.modelProvider ?? this.defaultModelProvider,
-      model: d.model,
-      reasoningEffort: d.reasoningEffort,
-      createdAt: new Date(createdAt.getTime()),
-      updatedAt: new Date(rec.writtenAt.getTime()),
-      recencyAt: new Date(recencyAt.getTime()),
+      defaultModelProvider: this.defaultModelProvider,
+      updatedAt: rec.writtenAt,
+      createdAtFallback: parseRolloutTime(rec.history[0]?.timestamp) ?? rec.writtenAt,
       archivedAt: rec.archivedAt ? new Date(rec.archivedAt.getTime()) : null,
-      cwd: d.cwd ?? '',
-      cliVersion: d.cliVersion ?? '',
-      source: d.source ?? { kind: 'unknown' },
-      threadSource: d.threadSource,
-      agentNickname: d.agentNickname,
-      agentRole: d.agentRole,
-      agentPath: d.agentPath,
-      gitInfo: d.gitInfo ? { ...d.gitInfo } : null,
-      approvalMode: d.approvalMode,
-      sandboxPolicy: d.sandboxPolicy === undefined ? null : clone(d.sandboxPolicy),
-      tokenUsage: d.tokenUsage ? { ...d.tokenUsage } : null,
-      firstUserMessage: d.firstUserMessage,
-      historyMode: d.historyMode,
-      memoryMode: d.memoryMode ?? 'enabled',
       rolloutPath: null,
-    };
+    });
     return clone(applyPatch(base, rec.patch));
   }
 

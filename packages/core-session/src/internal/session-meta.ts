@@ -1,4 +1,4 @@
-import { deriveThreadMetadata, sessionMetaPayloadFor } from '@skein/thread-store-api';
+import { deriveThreadMetadata, sessionMetaPayloadFor, storedThreadFromDerived } from '@skein/thread-store-api';
 import type { CreateThreadParams, RolloutItem, SessionMetaItem, StoredThread, ThreadId } from '@skein/thread-store-api';
 
 /**
@@ -18,36 +18,12 @@ export function storedThreadFromHistory(
   updatedAt: Date,
 ): StoredThread {
   const d = deriveThreadMetadata(items);
-  const createdAt = d.createdAt ?? updatedAt;
-  const recencyAt = d.lastTurnStartedAt && d.lastTurnStartedAt > createdAt ? d.lastTurnStartedAt : createdAt;
-  return {
-    threadId,
-    sessionId: d.sessionId ?? threadId,
-    forkedFromId: (d.forkedFromId as ThreadId | null) ?? null,
-    parentThreadId: (d.parentThreadId as ThreadId | null) ?? null,
+  return storedThreadFromDerived(threadId, d, {
     preview: d.preview ?? '',
-    name: typeof d.name === 'string' ? d.name : null,
-    modelProvider: d.modelProvider ?? fallbackProvider,
-    model: d.model,
-    reasoningEffort: d.reasoningEffort,
-    createdAt,
+    defaultModelProvider: fallbackProvider,
     updatedAt,
-    recencyAt,
+    createdAtFallback: updatedAt,
     archivedAt: null,
-    cwd: d.cwd ?? '',
-    cliVersion: d.cliVersion ?? '',
-    source: d.source ?? { kind: 'unknown' },
-    threadSource: d.threadSource,
-    agentNickname: d.agentNickname,
-    agentRole: d.agentRole,
-    agentPath: d.agentPath,
-    gitInfo: d.gitInfo,
-    approvalMode: d.approvalMode,
-    sandboxPolicy: d.sandboxPolicy,
-    tokenUsage: d.tokenUsage,
-    firstUserMessage: d.firstUserMessage,
-    historyMode: 'legacy',
-    memoryMode: d.memoryMode ?? 'enabled',
     rolloutPath: null,
-  };
+  });
 }

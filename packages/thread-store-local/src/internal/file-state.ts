@@ -5,6 +5,7 @@ import {
   agentMessageText,
   userMessageText,
   ThreadMetadataAccumulator,
+  storedThreadFromDerived,
 } from '@skein/thread-store-api';
 import type { DerivedThreadMetadata, RolloutItem, StoredThread, ThreadMetadataPatch } from '@skein/thread-store-api';
 import type { HistoryBase } from './reader.js';
@@ -219,42 +220,17 @@ export function buildThread(
 ): StoredThread {
   const d = state.derived;
   const threadId = fileThreadId(d.threadId, facts.fileNameThreadId);
-  const createdAt = d.createdAt ?? facts.fileNameTime ?? new Date(Math.floor(facts.mtimeMs));
   const updatedAt = new Date(Math.floor(facts.mtimeMs));
-  const turn = d.lastTurnStartedAt;
-  const recencyAt = turn && turn.getTime() > createdAt.getTime() ? turn : createdAt;
   let preview = d.preview ?? d.goalPreview ?? '';
   if (state.historyBase && opts.parentPreview) preview = opts.parentPreview;
-  let t: StoredThread = {
-    threadId: threadId as StoredThread['threadId'],
-    sessionId: d.sessionId ?? threadId,
-    forkedFromId: (d.forkedFromId?.toLowerCase() ?? null) as StoredThread['forkedFromId'],
-    parentThreadId: (d.parentThreadId?.toLowerCase() ?? null) as StoredThread['parentThreadId'],
+  let t = storedThreadFromDerived(threadId as StoredThread['threadId'], d, {
     preview,
-    name: d.name ?? null,
-    modelProvider: d.modelProvider ?? opts.defaultModelProvider,
-    model: d.model,
-    reasoningEffort: d.reasoningEffort,
-    createdAt,
+    defaultModelProvider: opts.defaultModelProvider,
     updatedAt,
-    recencyAt,
+    createdAtFallback: facts.fileNameTime ?? updatedAt,
     archivedAt: facts.archived ? new Date(Math.floor(facts.ctimeMs)) : null,
-    cwd: d.cwd ?? '',
-    cliVersion: d.cliVersion ?? '',
-    source: d.source ?? { kind: 'vscode' },
-    threadSource: d.threadSource,
-    agentNickname: d.agentNickname,
-    agentRole: d.agentRole,
-    agentPath: d.agentPath,
-    gitInfo: d.gitInfo,
-    approvalMode: d.approvalMode,
-    sandboxPolicy: d.sandboxPolicy ?? null,
-    tokenUsage: d.tokenUsage,
-    firstUserMessage: d.firstUserMessage,
-    historyMode: d.historyMode,
-    memoryMode: d.memoryMode ?? 'enabled',
     rolloutPath: facts.rolloutPath,
-  };
+  });
   for (const raw of state.patches) {
     const patch: ThreadMetadataPatch | null = patchFromJson(raw);
     if (patch) t = applyPatch(t, patch);
