@@ -371,12 +371,19 @@ describe('reading a Codex home', () => {
     expect((h[4]?.payload as { message: string }).message).toBe('appended after resume');
   });
 
-  it('refuses to append to paginated threads', async () => {
+  it('continues a paginated thread in its own format, ordinals and all', async () => {
     const { home } = codexHome();
     const store = openStore(home);
-    await expect(store.resumeThread({ threadId: P })).rejects.toMatchObject({ code: 'unsupported' });
-    // The refusal released the writer lock.
-    await expect(store.resumeThread({ threadId: A })).resolves.toBeUndefined();
+    await store.resumeThread({ threadId: P });
+    await store.appendItems({ threadId: P, items: [agentMsg('appended to a paginated thread') as RolloutItem] });
+    await store.shutdownThread(P);
+    const t = await store.readThread({ threadId: P, includeHistory: true });
+    const h = await collectHistory(t.history);
+    expect(h.map((i) => i.ordinal)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(h[6]).toMatchObject({
+      type: 'event_msg',
+      payload: { type: 'item_completed', thread_id: P, item: { type: 'AgentMessage' } },
+    });
   });
 
   it('a patch of a paginated thread continues its ordinals', async () => {

@@ -25,7 +25,7 @@ function rolloutFile(): string {
 
 /** Sequence numbers of the `item-N` messages in the history, in order. */
 async function sequences(): Promise<number[]> {
-  const store = new LocalThreadStore({ home });
+  const store = new LocalThreadStore({ home, historyMode: 'legacy' });
   try {
     const t = await store.readThread({ threadId, includeHistory: true });
     const seqs: number[] = [];
