@@ -45,7 +45,7 @@ import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { FileLock, writerLockConflict } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
-import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
+import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
 import { readFirstItem, readHistory } from './internal/reader.js';
 import type { LineCounts, ParentResolver } from './internal/reader.js';
@@ -777,20 +777,24 @@ export class LocalThreadStore implements ThreadStore {
     }
     payload.id = loc.thread.threadId;
     const { gitInfo, memoryMode, updatedAt, ...recorded } = patch;
+    const gitAndMemory: ThreadMetadataPatch = {};
+    if (gitInfo !== undefined) gitAndMemory.gitInfo = gitInfo;
+    if (memoryMode !== undefined) gitAndMemory.memoryMode = memoryMode;
     if (gitInfo !== undefined) {
       const g = applyGitPatch(loc.thread.gitInfo, gitInfo);
       payload.git = g ? gitInfoToJson(g) : {};
     }
     if (memoryMode != null) payload.memory_mode = memoryMode;
     payload[SKEIN_PATCH_KEY] = patchToJson(recorded);
-    // A paginated line gets the file's next ordinal from its writer: Codex refuses to resume a
-    // paginated rollout whose last record has none.
-    const item: Record<string, unknown> = { type: 'session_meta', payload };
+    const paginated = loc.thread.historyMode === 'paginated';
+    const item: Record<string, unknown> = paginated
+      ? { type: SKEIN_PATCH_LINE_TYPE, payload: { [SKEIN_PATCH_KEY]: patchToJson({ ...recorded, ...gitAndMemory }) } }
+      : { type: 'session_meta', payload };
     const stamp = nowIso();
     const mtime = updatedAt ?? loc.thread.updatedAt;
 
     if (w) {
-      w.recorder.appendItems([item], () => stamp);
+      w.recorder.appendItems([item], () => stamp, !paginated);
       await w.recorder.flush();
       await utimes(w.recorder.path, new Date(), mtimeSeconds(mtime));
       return;
@@ -801,7 +805,7 @@ export class LocalThreadStore implements ThreadStore {
       const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
       const recorder = await RolloutRecorder.resume(file, this.recorderOptions(loc.thread.historyMode, threadId));
       try {
-        recorder.appendItems([item], () => stamp);
+        recorder.appendItems([item], () => stamp, !paginated);
       } finally {
         await recorder.shutdown();
       }

@@ -229,13 +229,22 @@ export class RolloutRecorder {
     this.bufferedBytes += bytes;
   }
 
-  /** Queues records (without ordinals: a paginated writer numbers them here). */
-  appendItems(items: readonly Record<string, unknown>[], timestamp: (item: Record<string, unknown>) => string): void {
+  /**
+   * Queues records (without ordinals: a paginated writer numbers them here). `numbered: false`
+   * writes a line without an ordinal (a line type Codex skips, which must not use one up).
+   */
+  appendItems(
+    items: readonly Record<string, unknown>[],
+    timestamp: (item: Record<string, unknown>) => string,
+    numbered = true,
+  ): void {
     const add: Pending[] = [];
     let next = this.nextOrdinal;
     for (const item of items) {
       const ts = timestamp(item);
-      if (this.mode === 'paginated') {
+      if (this.mode === 'paginated' && !numbered) {
+        add.push({ text: envelopeLine(item, ts), item: { ...item, timestamp: ts }, ordinal: -1 });
+      } else if (this.mode === 'paginated') {
         add.push({ text: envelopeLine(item, ts, next), item: { ...item, timestamp: ts }, ordinal: next });
         next += 1;
       } else add.push({ text: envelopeLine(item, ts) });
