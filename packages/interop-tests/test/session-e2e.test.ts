@@ -99,7 +99,7 @@ describe('a thread written by a Session is read by real Codex', () => {
       expect(mine?.path).toBe(rolloutPath);
 
       const read = await c.request<{ thread: AppServerThread }>('thread/read', { threadId, includeTurns: true });
-      expect(read.thread.historyMode).toBe('legacy');
+      expect(read.thread.historyMode).toBe('paginated');
       expect(read.thread.turns.map((t) => t.status)).toEqual(['completed', 'completed']);
       expect(read.thread.turns.map(turnUserTexts)).toEqual(prompts.map((p) => [p]));
       expect(read.thread.turns.map(turnAgentTexts)).toEqual(prompts.map((p) => [defaultReply(p)]));
