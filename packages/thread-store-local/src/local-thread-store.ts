@@ -55,6 +55,7 @@ import { shapeForMode } from './internal/history-shape.js';
 import type { ShapeState } from './internal/history-shape.js';
 import { projectAppended } from './internal/history-projection.js';
 import { paginatedForkBase } from './internal/paginated-fork.js';
+import { codexRolloutPath, findSegmentFile } from './internal/segments.js';
 import { appendSessionName, readSessionIndex, removeSessionNames } from './internal/session-index.js';
 import { SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
 
@@ -345,12 +346,45 @@ export class LocalThreadStore implements ThreadStore {
     );
   }
 
-  private readonly resolveParent: ParentResolver = async (threadId) => {
-    const id = threadId as ThreadId;
+  /**
+   * Finds the file of a rollout id (a `history_base` target): a thread's first file carries the
+   * thread id; a later segment is found by the id after the `_` in its name.
+   */
+  private readonly resolveParent: ParentResolver = async (rolloutId) => {
+    const id = rolloutId as ThreadId;
     await this.index.refreshThread(id);
-    const loc = this.index.locate(id);
-    return loc ? { path: loc.abs, zst: loc.zst } : null;
+    const own = this.index
+      .filesOf(id)
+      .filter((f) => parseRolloutFileName(path.basename(f.abs))?.rolloutId === id)
+      .sort((a, b) => Number(a.archived) - Number(b.archived) || Number(a.zst) - Number(b.zst))[0];
+    if (own) return { path: own.abs, zst: own.zst };
+    return findSegmentFile(this.layout, id);
   };
+
+  /** A thread's current file (its newest segment), for a fork's parent. */
+  private readonly currentFile: ParentResolver = async (threadId) => {
+    const loc = await this.locate(threadId as ThreadId);
+    if (!loc) return null;
+    const t = this.appendTarget(loc);
+    return { path: t.abs, zst: t.zst };
+  };
+
+  /**
+   * The file a writer appends to: for a paginated thread, the segment Codex's state names (when
+   * it exists), else the index's choice (the newest segment).
+   */
+  private appendTarget(loc: LocatedThread): { abs: string; zst: boolean } {
+    if (loc.thread.historyMode === 'paginated') {
+      const named = codexRolloutPath(this.layout, loc.thread.threadId);
+      if (named && this.layout.contains(named)) return { abs: named, zst: named.endsWith('.zst') };
+    }
+    return { abs: loc.abs, zst: loc.zst };
+  }
+
+  /** The rollout id of a file (Codex keys its projection by it). */
+  private rolloutIdOf(file: string, threadId: string): string {
+    return parseRolloutFileName(path.basename(file))?.rolloutId ?? threadId;
+  }
 
   private historyOf(loc: { abs: string; zst: boolean }, counts?: LineCounts): AsyncIterable<RolloutItem> {
     const opts: Parameters<typeof readHistory>[1] = { zst: loc.zst, resolveParent: this.resolveParent };
@@ -407,7 +441,7 @@ export class LocalThreadStore implements ThreadStore {
           if (mode === 'paginated') {
             payload.history_mode = 'paginated';
             if (params.forkBase !== undefined) {
-              const base = await paginatedForkBase(params.forkBase, this.resolveParent);
+              const base = await paginatedForkBase(params.forkBase, this.currentFile, this.resolveParent);
               payload.forked_from_id = params.forkedFromId ?? params.forkBase.threadId;
               payload.forked_from_ordinal_exclusive = base.endOrdinalExclusive;
               payload.history_base = {
@@ -448,9 +482,13 @@ export class LocalThreadStore implements ThreadStore {
           const loc = await this.locate(threadId);
           if (!loc) throw ThreadStoreError.notFound(threadId);
           if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
-          const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
+          const target = this.appendTarget(loc);
+          const file = target.zst ? await this.decompressInPlace(target.abs) : target.abs;
           const mode = loc.thread.historyMode;
-          const recorder = await RolloutRecorder.resume(file, this.recorderOptions(mode, threadId));
+          const recorder = await RolloutRecorder.resume(
+            file,
+            this.recorderOptions(mode, this.rolloutIdOf(file, threadId)),
+          );
           this.writers.set(threadId, { threadId, lock, recorder, shape: { threadId, turnId: null } });
         } catch (e) {
           lock.release();
@@ -802,8 +840,12 @@ export class LocalThreadStore implements ThreadStore {
     const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
     if (!lock) throw writerLockConflict(threadId);
     try {
-      const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
-      const recorder = await RolloutRecorder.resume(file, this.recorderOptions(loc.thread.historyMode, threadId));
+      const target = this.appendTarget(loc);
+      const file = target.zst ? await this.decompressInPlace(target.abs) : target.abs;
+      const recorder = await RolloutRecorder.resume(
+        file,
+        this.recorderOptions(loc.thread.historyMode, this.rolloutIdOf(file, threadId)),
+      );
       try {
         recorder.appendItems([item], () => stamp, !paginated);
       } finally {

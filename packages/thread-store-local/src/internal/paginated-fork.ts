@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { isEventMsg, isObject, ThreadStoreError } from '@skein/thread-store-api';
+import { parseRolloutFileName } from './paths.js';
 import { historyBaseOf, parseLine, readFirstItem, readRawLines } from './reader.js';
 import type { ParentResolver } from './reader.js';
 
@@ -33,13 +35,17 @@ interface TurnSpan {
 
 const MAX_DEPTH = 32;
 
-/** The parent's lineage, oldest segment first, following `history_base` like Codex does. */
-async function lineage(threadId: string, resolve: ParentResolver): Promise<Segment[]> {
+/**
+ * The parent's lineage, oldest segment first, following `history_base` like Codex does. The
+ * parent itself is its current file (`current`, the newest segment); its ancestors are found by
+ * rollout id (`resolve`).
+ */
+async function lineage(threadId: string, current: ParentResolver, resolve: ParentResolver): Promise<Segment[]> {
   const out: Segment[] = [];
   let id = threadId.toLowerCase();
   let end: number | undefined;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    const loc = await resolve(id);
+    const loc = depth === 0 ? await current(id) : await resolve(id);
     if (!loc) {
       if (depth === 0) throw ThreadStoreError.notFound(threadId);
       throw ThreadStoreError.invalidRequest(
@@ -60,7 +66,8 @@ async function lineage(threadId: string, resolve: ParentResolver): Promise<Segme
       hb && isObject(rawHb) && typeof rawHb.end_ordinal_exclusive === 'number'
         ? { rolloutId: hb.threadId, endOrdinalExclusive: rawHb.end_ordinal_exclusive, endByteOffset: hb.endByteOffset }
         : null;
-    out.unshift({ rolloutId: id, path: loc.path, zst: loc.zst, end, base });
+    const rolloutId = depth === 0 ? (parseRolloutFileName(path.basename(loc.path))?.rolloutId ?? id) : id;
+    out.unshift({ rolloutId, path: loc.path, zst: loc.zst, end, base });
     if (!hb) return out;
     id = hb.threadId;
     end = hb.endByteOffset;
@@ -77,6 +84,7 @@ async function lineage(threadId: string, resolve: ParentResolver): Promise<Segme
  */
 export async function paginatedForkBase(
   fork: { threadId: string; turns?: number },
+  current: ParentResolver,
   resolve: ParentResolver,
 ): Promise<ForkBase> {
   const turnsWanted = fork.turns;
@@ -84,7 +92,7 @@ export async function paginatedForkBase(
     throw ThreadStoreError.invalidRequest(
       `a fork keeps at least one whole turn: turns must be a whole number >= 1, got ${String(turnsWanted)}`,
     );
-  const segs = await lineage(fork.threadId, resolve);
+  const segs = await lineage(fork.threadId, current, resolve);
   const turns: TurnSpan[] = [];
   let last: Cut | null = null;
   const metaEnd: number[] = [];
