@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { EchoModelClient, Session } from '@skein/core-session';
 import type { SessionEventMsg } from '@skein/core-session';
 import { parseThreadId, type ThreadId } from '@skein/thread-store-api';
@@ -245,5 +247,85 @@ describe('Skein and Codex alternate on paginated threads', () => {
     expect(listed.find((t) => t.id === id)?.name).toBe('renamed by Skein ✓');
     await codexTurn(id, 'codex resumes after the patches');
     await expectCodexSeesAll(id);
+  });
+});
+
+/**
+ * Codex compresses idle rollouts to `.jsonl.zst` (feature `local_thread_store_compression`, files
+ * a week old). Skein continues such a thread the way Codex does: the plain file comes back under
+ * the writer lock, the `.zst` goes, and Codex reads and resumes the result.
+ */
+describe('a compressed paginated rollout', () => {
+  let mock: MockResponsesServer;
+  let home: CodexHome;
+  let work: string;
+
+  beforeAll(async () => {
+    mock = await startMockResponsesServer();
+    home = await makeCodexHome(mock.url);
+    work = path.join(home.path, '..', `${path.basename(home.path)}-zst-work`);
+    await mkdir(work, { recursive: true });
+  });
+  afterAll(async () => {
+    await mock?.close();
+    await home?.remove();
+  });
+
+  it('is decompressed, continued by Skein, and read and resumed by Codex', async () => {
+    const run = await runCodexExec(home, ['zst: first turn'], { cwd: work });
+    assertRunOk(run);
+    const id = run.threadId as string;
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes(id));
+    const sessions = path.join(home.path, 'sessions');
+    const plain = files(sessions).find((f) => f.endsWith('.jsonl')) as string;
+    // Only now: a run with the feature on leaves a marker that holds the next run off for hours.
+    const config = path.join(home.path, 'config.toml');
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace('[features]\n', '[features]\nlocal_thread_store_compression = true\n'),
+    );
+    const old = new Date(Date.now() - 10 * 24 * 3600 * 1000);
+    utimesSync(path.join(sessions, plain), old, old);
+    const c = await AppServerClient.start(home, { cwd: work });
+    try {
+      for (let i = 0; i < 150 && !files(sessions).some((f) => f.endsWith('.jsonl.zst')); i++)
+        await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await c.close();
+    }
+    expect(files(sessions)).toEqual([`${plain}.zst`]);
+
+    const store = new LocalThreadStore({ home: home.path, defaultModelProvider: MOCK_PROVIDER_ID });
+    try {
+      const session = await Session.resume({
+        store,
+        model: new EchoModelClient({ provider: MOCK_PROVIDER_ID, model: MOCK_MODEL }),
+        threadId: parseThreadId(id),
+      });
+      session.submit({ type: 'user_turn', items: [{ type: 'text', text: 'zst: a Skein turn' }] });
+      for await (const ev of session.events())
+        if (ev.msg.type === 'turn_complete') session.submit({ type: 'shutdown' });
+    } finally {
+      await store.close();
+    }
+    expect(files(sessions)).toEqual([plain]);
+
+    const resumed = await runCodexExec(home, ['resume', id, 'zst: Codex again'], { cwd: work });
+    assertRunOk(resumed);
+    const reader = await AppServerClient.start(home, { cwd: work });
+    try {
+      const read = await reader.request<{ thread: AppServerThread }>('thread/read', {
+        threadId: id,
+        includeTurns: true,
+      });
+      expect(read.thread.turns.map(turnUserTexts).flat()).toEqual([
+        'zst: first turn',
+        'zst: a Skein turn',
+        'zst: Codex again',
+      ]);
+    } finally {
+      await reader.close();
+    }
   });
 });
