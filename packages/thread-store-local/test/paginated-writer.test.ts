@@ -66,24 +66,27 @@ describe('paginated writer', () => {
     expect(records(file).map((r) => r.ordinal)).toEqual([0, 1, 2]);
   });
 
-  it('refuses to write over bytes another writer appended, and caps unflushed lines', async () => {
-    const home = tmpHome();
-    const store = openStore(home, { historyMode: 'paginated', maxBufferedBytes: 4096 });
-    const id = newThreadId();
-    await store.createThread(create(id));
-    await store.appendItems({ threadId: id, items: [userMsg('one') as RolloutItem] });
-    await store.flushThread(id);
-    const file = (await store.readThread({ threadId: id })).rolloutPath as string;
-    const before = readFileSync(file, 'utf8');
-    appendFileSync(file, '{"foreign":true}\n');
-    await store.appendItems({ threadId: id, items: [agentMsg('two') as RolloutItem] });
-    await expect(store.flushThread(id)).rejects.toMatchObject({ code: 'conflict' });
-    expect(readFileSync(file, 'utf8')).toBe(before + '{"foreign":true}\n');
-    await expect(
-      store.appendItems({ threadId: id, items: [agentMsg('x'.repeat(5000)) as RolloutItem] }),
-    ).rejects.toMatchObject({ code: 'resource_exhausted' });
-    await store.discardThread(id);
-  });
+  it.each(['paginated', 'legacy'] as const)(
+    'a %s writer refuses to write after bytes another writer appended, and caps unflushed lines',
+    async (historyMode) => {
+      const home = tmpHome();
+      const store = openStore(home, { historyMode, maxBufferedBytes: 4096 });
+      const id = newThreadId();
+      await store.createThread(create(id));
+      await store.appendItems({ threadId: id, items: [userMsg('one') as RolloutItem] });
+      await store.flushThread(id);
+      const file = (await store.readThread({ threadId: id })).rolloutPath as string;
+      const before = readFileSync(file, 'utf8');
+      appendFileSync(file, '{"foreign":true}\n');
+      await store.appendItems({ threadId: id, items: [agentMsg('two') as RolloutItem] });
+      await expect(store.flushThread(id)).rejects.toMatchObject({ code: 'conflict' });
+      expect(readFileSync(file, 'utf8')).toBe(before + '{"foreign":true}\n');
+      await expect(
+        store.appendItems({ threadId: id, items: [agentMsg('x'.repeat(5000)) as RolloutItem] }),
+      ).rejects.toMatchObject({ code: 'resource_exhausted' });
+      await store.discardThread(id);
+    },
+  );
 
   it('a fork references its parent (history_base) and reads back the parent prefix; turns 0 is refused', async () => {
     const home = tmpHome();
