@@ -358,7 +358,11 @@ export class LocalThreadStore implements ThreadStore {
       .filter((f) => parseRolloutFileName(path.basename(f.abs))?.rolloutId === id)
       .sort((a, b) => Number(a.archived) - Number(b.archived) || Number(a.zst) - Number(b.zst))[0];
     if (own) return { path: own.abs, zst: own.zst };
-    return findSegmentFile(this.layout, id);
+    const segment = findSegmentFile(this.layout, id);
+    if (segment) return segment;
+    // A file named after another id whose session_meta carries this one.
+    const loc = this.index.locate(id);
+    return loc ? { path: loc.abs, zst: loc.zst } : null;
   };
 
   /** A thread's current file (its newest segment), for a fork's parent. */
