@@ -7,13 +7,17 @@ import {
   gitInfoToJson,
   isObject,
   isThreadStoreError,
+  itemPageFromHistory,
+  normalizeListItemsParams,
   normalizeListParams,
+  normalizeListTurnsParams,
   parseThreadId,
   persistedRolloutItems,
   rolloutItemProblem,
   sessionMetaPayloadFor,
   ThreadStoreError,
   toThreadStoreError,
+  turnPageFromHistory,
   validatePatch,
 } from '@skein/thread-store-api';
 import type {
@@ -21,7 +25,10 @@ import type {
   ArchiveThreadParams,
   CreateThreadParams,
   DeleteThreadParams,
+  ItemPage,
+  ListItemsParams,
   ListThreadsParams,
+  ListTurnsParams,
   LoadHistoryParams,
   ReadThreadByRolloutPathParams,
   ReadThreadParams,
@@ -36,6 +43,7 @@ import type {
   ThreadSearchPage,
   ThreadStore,
   ThreadStoreCapabilities,
+  TurnPage,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import { updateCodexState } from './internal/codex-state.js';
@@ -605,6 +613,38 @@ export class LocalThreadStore implements ThreadStore {
       },
       true,
     );
+  }
+
+  async listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    return this.guard(
+      'listTurns',
+      async () => {
+        const p = normalizeListTurnsParams(params);
+        const loc = await this.readable(p.threadId, p.includeArchived);
+        return turnPageFromHistory(this.historyOf(loc), p, STORE_KIND, this.writers.has(p.threadId));
+      },
+      true,
+    );
+  }
+
+  async listItems(params: ListItemsParams): Promise<ItemPage> {
+    return this.guard(
+      'listItems',
+      async () => {
+        const p = normalizeListItemsParams(params);
+        const loc = await this.readable(p.threadId, p.includeArchived);
+        return itemPageFromHistory(this.historyOf(loc), p, STORE_KIND);
+      },
+      true,
+    );
+  }
+
+  /** Where a thread is read from; not_found when missing, or archived and not included. */
+  private async readable(threadId: ThreadId, includeArchived: boolean): Promise<LocatedThread> {
+    const loc = await this.locate(threadId);
+    if (!loc) throw ThreadStoreError.notFound(threadId);
+    if (loc.archived && !includeArchived) throw this.archivedNotFound(threadId);
+    return loc;
   }
 
   /** Brings the index up to date now (`rebuild`: from scratch), reporting progress. */

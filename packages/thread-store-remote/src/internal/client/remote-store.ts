@@ -12,7 +12,10 @@ import type {
   ArchiveThreadParams,
   CreateThreadParams,
   DeleteThreadParams,
+  ItemPage,
+  ListItemsParams,
   ListThreadsParams,
+  ListTurnsParams,
   LoadHistoryParams,
   ReadThreadByRolloutPathParams,
   ReadThreadParams,
@@ -26,9 +29,14 @@ import type {
   ThreadSearchPage,
   ThreadStore,
   ThreadStoreCapabilities,
+  TurnPage,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import {
+  itemPageFromHistory,
+  normalizeListItemsParams,
+  normalizeListTurnsParams,
+  turnPageFromHistory,
   normalizeListParams,
   parseThreadId,
   rolloutItemProblem,
@@ -477,6 +485,18 @@ export class RemoteThreadStore implements ThreadStore {
   }
 
   // ---- metadata -------------------------------------------------------------------------------
+
+  async listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    const p = normalizeListTurnsParams(params);
+    const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
+    return turnPageFromHistory(history, p, 'remote', this.live.has(p.threadId));
+  }
+
+  async listItems(params: ListItemsParams): Promise<ItemPage> {
+    const p = normalizeListItemsParams(params);
+    const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
+    return itemPageFromHistory(history, p, 'remote');
+  }
 
   async updateThreadMetadata(params: UpdateThreadMetadataParams): Promise<StoredThread> {
     const threadId = parseThreadId(params?.threadId);
