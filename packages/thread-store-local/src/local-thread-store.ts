@@ -7,7 +7,6 @@ import {
   gitInfoToJson,
   isObject,
   isThreadStoreError,
-  itemPageFromHistory,
   normalizeListItemsParams,
   normalizeListParams,
   normalizeListTurnsParams,
@@ -17,7 +16,6 @@ import {
   sessionMetaPayloadFor,
   ThreadStoreError,
   toThreadStoreError,
-  turnPageFromHistory,
   validatePatch,
 } from '@skein/thread-store-api';
 import type {
@@ -53,6 +51,7 @@ import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { FileLock, writerLockConflict } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
+import { localItemPage, localTurnPage } from './internal/turn-pages.js';
 import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
 import { readFirstItem, readHistory } from './internal/reader.js';
@@ -621,7 +620,9 @@ export class LocalThreadStore implements ThreadStore {
       async () => {
         const p = normalizeListTurnsParams(params);
         const loc = await this.readable(p.threadId, p.includeArchived);
-        return turnPageFromHistory(this.historyOf(loc), p, STORE_KIND, this.writers.has(p.threadId));
+        const index = this.index;
+        const segments = await index.turnSegments(loc, (id) => index.refreshThread(id));
+        return localTurnPage(index, segments, p, STORE_KIND, this.writers.has(p.threadId));
       },
       true,
     );
@@ -633,7 +634,9 @@ export class LocalThreadStore implements ThreadStore {
       async () => {
         const p = normalizeListItemsParams(params);
         const loc = await this.readable(p.threadId, p.includeArchived);
-        return itemPageFromHistory(this.historyOf(loc), p, STORE_KIND);
+        const index = this.index;
+        const segments = await index.turnSegments(loc, (id) => index.refreshThread(id));
+        return localItemPage(index, segments, p, STORE_KIND);
       },
       true,
     );
