@@ -33,10 +33,8 @@ import type {
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import {
-  itemPageFromHistory,
   normalizeListItemsParams,
   normalizeListTurnsParams,
-  turnPageFromHistory,
   normalizeListParams,
   parseThreadId,
   rolloutItemProblem,
@@ -49,6 +47,12 @@ import {
   UpdateThreadMetadataRequestSchema,
 } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
 import { fromConnectError } from '../convert/errors.js';
+import {
+  itemPageFromProto,
+  listItemsParamsToProto,
+  listTurnsParamsToProto,
+  turnPageFromProto,
+} from '../convert/history-pages.js';
 import { jsonBytes, parseJsonBytes } from '../convert/json-bytes.js';
 import { createParamsToProto, listParamsToProto, resumeParamsToProto, searchParamsToProto } from '../convert/params.js';
 import { patchToProto } from '../convert/patch.js';
@@ -488,14 +492,16 @@ export class RemoteThreadStore implements ThreadStore {
 
   async listTurns(params: ListTurnsParams): Promise<TurnPage> {
     const p = normalizeListTurnsParams(params);
-    const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
-    return turnPageFromHistory(history, p, 'remote', this.live.has(p.threadId));
+    const req = listTurnsParamsToProto({ ...params, threadId: p.threadId });
+    const res = await this.call('ListTurns', true, (o) => this.client.listTurns(req, o));
+    return turnPageFromProto(res);
   }
 
   async listItems(params: ListItemsParams): Promise<ItemPage> {
     const p = normalizeListItemsParams(params);
-    const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
-    return itemPageFromHistory(history, p, 'remote');
+    const req = listItemsParamsToProto({ ...params, threadId: p.threadId });
+    const res = await this.call('ListItems', true, (o) => this.client.listItems(req, o));
+    return itemPageFromProto(res);
   }
 
   async updateThreadMetadata(params: UpdateThreadMetadataParams): Promise<StoredThread> {
