@@ -7,6 +7,7 @@ import type {
   TurnSink,
   TurnTerminal,
 } from '@skein/thread-store-api';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { isHistoryItem, parseLine, readRawLines } from './reader.js';
 
@@ -227,10 +228,8 @@ export function turnRowById(
   return null;
 }
 
-/** The items of one turn: its bytes only, projected again from the turn's saved position. */
-export async function readTurnItems(row: TurnRow, segment: TurnSegment): Promise<ProjectedItem[]> {
-  const end = segment.cut === null ? row.end_byte : Math.min(row.end_byte, segment.cut);
-  if (end <= row.start_byte) return [];
+/** A projector that rebuilds one turn from its first line, with the counters saved in its row. */
+function turnReplayer(row: TurnRow): { projector: TurnProjector; result: () => ProjectedItem[] } {
   const list = new TurnList();
   const projector = new TurnProjector(list, {
     keepItems: true,
@@ -242,12 +241,69 @@ export async function readTurnItems(row: TurnRow, segment: TurnSegment): Promise
       current: null,
     },
   });
-  for await (const line of readRawLines(segment.abs, { start: row.start_byte, end, zst: segment.zst })) {
+  return {
+    projector,
+    result: () => {
+      projector.finish();
+      return list.turns.find((t) => t.ordinal === row.ordinal)?.items ?? [];
+    },
+  };
+}
+
+function byteEnd(row: TurnRow, segment: TurnSegment): number {
+  return segment.cut === null ? row.end_byte : Math.min(row.end_byte, segment.cut);
+}
+
+/** The items of one turn: its bytes only, projected again from the turn's saved position. */
+export async function readTurnItems(row: TurnRow, segment: TurnSegment): Promise<ProjectedItem[]> {
+  const end = byteEnd(row, segment);
+  if (end <= row.start_byte) return [];
+  if (!segment.zst) return readTurnsItemsSync([{ row, segment }])[0] ?? [];
+  const { projector, result } = turnReplayer(row);
+  for await (const line of readRawLines(segment.abs, { start: row.start_byte, end, zst: true })) {
     if (!line.complete) break;
     const p = parseLine(line.text);
     if (p.kind === 'item' && isHistoryItem(p.item)) projector.observe(p.item, line);
   }
-  projector.finish();
-  const turn = list.turns.find((t) => t.ordinal === row.ordinal);
-  return turn ? turn.items : [];
+  return result();
+}
+
+/**
+ * The items of several turns of plain files: one open per file and one synchronous read per
+ * turn (a page's turns are a few KB each; an async step per line cost more than the reading).
+ */
+export function readTurnsItemsSync(turns: readonly { row: TurnRow; segment: TurnSegment }[]): ProjectedItem[][] {
+  const fds = new Map<string, number>();
+  try {
+    return turns.map(({ row, segment }) => {
+      const end = byteEnd(row, segment);
+      if (end <= row.start_byte) return [];
+      let fd = fds.get(segment.abs);
+      if (fd === undefined) {
+        fd = openSync(segment.abs, 'r');
+        fds.set(segment.abs, fd);
+      }
+      const buf = Buffer.allocUnsafe(end - row.start_byte);
+      let n = 0;
+      while (n < buf.length) {
+        const r = readSync(fd, buf, n, buf.length - n, row.start_byte + n);
+        if (r === 0) break;
+        n += r;
+      }
+      const { projector, result } = turnReplayer(row);
+      let from = 0;
+      for (;;) {
+        const nl = buf.indexOf(0x0a, from);
+        if (nl < 0 || nl >= n) break;
+        const stop = nl > from && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+        const p = parseLine(buf.toString('utf8', from, stop));
+        const range = { start: row.start_byte + from, end: row.start_byte + nl + 1 };
+        if (p.kind === 'item' && isHistoryItem(p.item)) projector.observe(p.item, range);
+        from = nl + 1;
+      }
+      return result();
+    });
+  } finally {
+    for (const fd of fds.values()) closeSync(fd);
+  }
 }

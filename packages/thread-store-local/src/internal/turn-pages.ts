@@ -9,7 +9,7 @@ import type {
   TurnPage,
 } from '@skein/thread-store-api';
 import type { ThreadIndex } from './indexer.js';
-import { readTurnItems, turnFromRow } from './turn-index.js';
+import { readTurnItems, readTurnsItemsSync, turnFromRow } from './turn-index.js';
 import type { TurnRow, TurnSegment } from './turn-index.js';
 
 /** Turns read per query while collecting a page of items. */
@@ -33,12 +33,19 @@ export async function localTurnPage(
     storeKind,
   );
   const last = live ? index.turnsInWindow(segments, { order: 'desc', limit: 1 })[0] : undefined;
-  const turns = [];
-  for (const { row, segment } of page.items) {
-    const items = p.itemsView === 'notLoaded' ? [] : await readTurnItems(row, segment);
-    turns.push(storedTurn(turnFromRow(row), items, p.itemsView, last?.row.ordinal === row.ordinal));
-  }
+  const items = p.itemsView === 'notLoaded' ? page.items.map(() => []) : await readPageItems(page.items);
+  const turns = page.items.map(({ row }, i) =>
+    storedTurn(turnFromRow(row), items[i] ?? [], p.itemsView, last?.row.ordinal === row.ordinal),
+  );
   return { turns, nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+}
+
+/** The items of each turn of a page: plain files in one synchronous pass, compressed ones streamed. */
+async function readPageItems(turns: readonly { row: TurnRow; segment: TurnSegment }[]): Promise<ProjectedItem[][]> {
+  if (turns.every((t) => !t.segment.zst)) return readTurnsItemsSync(turns);
+  const out: ProjectedItem[][] = [];
+  for (const { row, segment } of turns) out.push(await readTurnItems(row, segment));
+  return out;
 }
 
 function inside(position: number, q: PositionQuery): boolean {
@@ -53,8 +60,8 @@ function itemFetch(index: ThreadIndex, segments: readonly TurnSegment[]): Positi
     const out: ProjectedItem[] = [];
     let batch = index.turnsInWindow(segments, { ...q, limit: TURN_BATCH }, true);
     for (;;) {
-      for (const { row, segment } of batch) {
-        const items = (await readTurnItems(row, segment)).filter((i) => inside(i.ordinal, q));
+      for (const turnItems of await readPageItems(batch)) {
+        const items = turnItems.filter((i) => inside(i.ordinal, q));
         if (q.order === 'desc') items.reverse();
         out.push(...items);
         if (out.length >= q.limit) return out.slice(0, q.limit);

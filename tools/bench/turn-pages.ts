@@ -1,0 +1,89 @@
+/**
+ * Turn and item pages at the end of one large thread: the turn index must make the newest page
+ * cost the same whatever the thread's size. Standalone (not part of `pnpm bench`):
+ *
+ *   pnpm turbo run build --filter=@skein/thread-store-local
+ *   node --import tsx tools/bench/turn-pages.ts [--dir DIR] [--mb 100] [--runs 200]
+ *
+ * Uses the cached single-thread home of the history benchmark (`big-<mb>mb` under --dir,
+ * generated when missing) and prints a Markdown table.
+ */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ThreadId } from '@skein/thread-store-api';
+import { ensureBigThread } from './homes.js';
+import { loadLocalStore } from './store-loader.js';
+import { SYNTH_PROVIDER } from './synth-home.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const baseDir = args.get('dir') ?? path.join(tmpdir(), 'skein-bench');
+const mb = Number(args.get('mb') ?? '100');
+const runs = Number(args.get('runs') ?? '200');
+
+const big = ensureBigThread(baseDir, mb);
+const LocalThreadStore = await loadLocalStore();
+const threadId = big.id as ThreadId;
+
+function fmt(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`;
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await work();
+  return { ms: performance.now() - t0, value };
+}
+
+async function repeat(work: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) ms.push((await timed(work)).ms);
+  ms.sort((a, b) => a - b);
+  return {
+    p50: ms[Math.floor(ms.length / 2)] ?? NaN,
+    p99: ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))] ?? NaN,
+  };
+}
+
+const store = new LocalThreadStore({ home: big.dir, defaultModelProvider: SYNTH_PROVIDER });
+const rows: [string, string][] = [];
+try {
+  const cold = await timed(() => store.listTurns({ threadId, pageSize: 20 }));
+  const page = cold.value as { turns: { turnId: string }[] };
+  rows.push([`First call on a new index: index the ${mb} MB file + last page of 20 turns`, fmt(cold.ms)]);
+  const all = await timed(async () => {
+    let n = 0;
+    let cursor: string | null = null;
+    do {
+      const p: { turns: unknown[]; nextCursor: string | null } = await store.listTurns({
+        threadId,
+        pageSize: 1000,
+        itemsView: 'notLoaded',
+        cursor,
+      });
+      n += p.turns.length;
+      cursor = p.nextCursor;
+    } while (cursor !== null);
+    return n;
+  });
+  const turns = all.value;
+  const warm = await repeat(() => store.listTurns({ threadId, pageSize: 20 }));
+  rows.push([
+    `Last page of 20 turns (of ${turns}), summary items, warm (p50 / p99 of ${runs})`,
+    `${fmt(warm.p50)} / ${fmt(warm.p99)}`,
+  ]);
+  const full = await repeat(() => store.listTurns({ threadId, pageSize: 20, itemsView: 'full' }));
+  rows.push([`… with every item of the 20 turns (\`itemsView: 'full'\`)`, `${fmt(full.p50)} / ${fmt(full.p99)}`]);
+  const bare = await repeat(() => store.listTurns({ threadId, pageSize: 20, itemsView: 'notLoaded' }));
+  rows.push([`… without items (\`itemsView: 'notLoaded'\`)`, `${fmt(bare.p50)} / ${fmt(bare.p99)}`]);
+  const items = await repeat(() => store.listItems({ threadId, pageSize: 50, sortDirection: 'desc' }));
+  rows.push([`Last 50 items of the thread (\`listItems\`, desc)`, `${fmt(items.p50)} / ${fmt(items.p99)}`]);
+  rows.push([`Paging through all ${turns} turns, 1,000 per page, no items`, fmt(all.ms)]);
+  if (page.turns.length !== 20) throw new Error(`expected a page of 20 turns, got ${page.turns.length}`);
+} finally {
+  await store.close();
+}
+console.log(`| Workload (${mb} MB thread, ${big.lines.toLocaleString('en-US')} lines) | Skein |`);
+console.log('| --- | ---: |');
+for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
