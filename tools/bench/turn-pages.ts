@@ -3,15 +3,19 @@
  * cost the same whatever the thread's size. Standalone (not part of `pnpm bench`):
  *
  *   pnpm turbo run build --filter=@skein/thread-store-local
- *   node --import tsx tools/bench/turn-pages.ts [--dir DIR] [--mb 100] [--runs 200]
+ *   node --import tsx tools/bench/turn-pages.ts [--dir DIR] [--mb 100] [--runs 200] [--save yes]
  *
  * Uses the cached single-thread home of the history benchmark (`big-<mb>mb` under --dir,
- * generated when missing) and prints a Markdown table.
+ * generated when missing) and prints a Markdown table; `--save yes` also keeps it in
+ * tools/bench/results.json and puts it in BENCHMARKS.md (where `pnpm bench` renders it again).
  */
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ThreadId } from '@skein/thread-store-api';
 import { ensureBigThread } from './homes.js';
+import { describeMachine, gitRevision } from './machine.js';
+import { loadResults, saveResults, TURN_PAGES_HEADING, turnPagesSection } from './report.js';
 import { loadLocalStore } from './store-loader.js';
 import { SYNTH_PROVIDER } from './synth-home.js';
 
@@ -22,6 +26,7 @@ const baseDir = args.get('dir') ?? path.join(tmpdir(), 'skein-bench');
 const mb = Number(args.get('mb') ?? '100');
 const runs = Number(args.get('runs') ?? '200');
 
+const loadBefore = loadavg()[0] ?? 0;
 const big = ensureBigThread(baseDir, mb);
 const LocalThreadStore = await loadLocalStore();
 const threadId = big.id as ThreadId;
@@ -84,6 +89,38 @@ try {
 } finally {
   await store.close();
 }
-console.log(`| Workload (${mb} MB thread, ${big.lines.toLocaleString('en-US')} lines) | Skein |`);
-console.log('| --- | ---: |');
-for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+const table = [
+  `| Workload (${mb} MB thread, ${big.lines.toLocaleString('en-US')} lines) | Skein |`,
+  '| --- | ---: |',
+  ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+].join('\n');
+console.log(table);
+
+if (args.get('save') === 'yes') {
+  const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  const resultsFile = path.join(repo, 'tools/bench/results.json');
+  const results = loadResults(resultsFile, describeMachine(baseDir));
+  const given = process.argv.slice(2).join(' ');
+  results.turnPages = {
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    commit: gitRevision(),
+    command: `node --import tsx tools/bench/turn-pages.ts ${given}`.trim(),
+    load: `${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`,
+    table,
+  };
+  await saveResults(resultsFile, results);
+  // The section goes before the remote store's, replacing an earlier one.
+  const mdFile = path.join(repo, 'BENCHMARKS.md');
+  const md = readFileSync(mdFile, 'utf8');
+  const section = turnPagesSection(results.turnPages);
+  const start = md.indexOf(TURN_PAGES_HEADING);
+  let next: string;
+  if (start >= 0) {
+    const end = md.indexOf('\n## ', start + TURN_PAGES_HEADING.length);
+    next = md.slice(0, start) + section + (end >= 0 ? md.slice(end + 1) : '');
+  } else {
+    const at = md.indexOf('## Remote store');
+    next = at >= 0 ? md.slice(0, at) + section + '\n' + md.slice(at) : `${md}\n${section}`;
+  }
+  writeFileSync(mdFile, next);
+}
