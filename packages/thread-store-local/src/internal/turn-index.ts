@@ -9,6 +9,7 @@ import type {
 } from '@skein/thread-store-api';
 import { closeSync, openSync, readSync } from 'node:fs';
 import type Database from 'better-sqlite3';
+import { irrelevantLineTime } from './file-state.js';
 import { isHistoryItem, parseLine, readRawLines } from './reader.js';
 
 /**
@@ -296,9 +297,14 @@ export function readTurnsItemsSync(turns: readonly { row: TurnRow; segment: Turn
         const nl = buf.indexOf(0x0a, from);
         if (nl < 0 || nl >= n) break;
         const stop = nl > from && buf[nl - 1] === 0x0d ? nl - 1 : nl;
-        const p = parseLine(buf.toString('utf8', from, stop));
+        const text = buf.toString('utf8', from, stop);
         const range = { start: row.start_byte + from, end: row.start_byte + nl + 1 };
-        if (p.kind === 'item' && isHistoryItem(p.item)) projector.observe(p.item, range);
+        // Response items and other lines no turn cares about are the bulk of the bytes: not parsed.
+        if (irrelevantLineTime(text) !== null) projector.skip(range);
+        else {
+          const p = parseLine(text);
+          if (p.kind === 'item' && isHistoryItem(p.item)) projector.observe(p.item, range);
+        }
         from = nl + 1;
       }
       return result();
