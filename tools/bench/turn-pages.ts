@@ -15,7 +15,8 @@ import path from 'node:path';
 import type { ThreadId } from '@skein/thread-store-api';
 import { ensureBigThread } from './homes.js';
 import { describeMachine, gitRevision } from './machine.js';
-import { loadResults, saveResults, TURN_PAGES_HEADING, turnPagesSection } from './report.js';
+import { saveResults, TURN_PAGES_HEADING, turnPagesSection } from './report.js';
+import type { ResultsFile } from './report.js';
 import { loadLocalStore } from './store-loader.js';
 import { SYNTH_PROVIDER } from './synth-home.js';
 
@@ -101,7 +102,13 @@ console.log(table);
 if (args.get('save') === 'yes') {
   const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
   const resultsFile = path.join(repo, 'tools/bench/results.json');
-  const results = loadResults(resultsFile, describeMachine(baseDir));
+  // Only this entry changes: the other figures stay whatever machine they were measured on.
+  let results: ResultsFile;
+  try {
+    results = JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsFile;
+  } catch {
+    results = { machine: describeMachine(baseDir), sizes: {}, global: null, remote: null };
+  }
   const given = process.argv.slice(2).join(' ');
   results.turnPages = {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
