@@ -120,7 +120,7 @@ export function turnPagesSection(e: TurnPagesEntry): string {
   return [
     TURN_PAGES_HEADING,
     '',
-    `Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\` (load average ${e.load}); target for the warm last page of 20 turns: ≤ 5 ms.`,
+    `Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\` (load average ${e.load}); target for the warm last page of 20 turns: ≤ 5 ms. Wall-clock figures include the time other work held the 2 cores (see the load average); the CPU time is this process's own.`,
     '',
     e.table,
     '',
