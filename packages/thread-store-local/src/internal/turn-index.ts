@@ -60,9 +60,11 @@ export class TurnRowsSink implements TurnSink {
   }
 
   updateFinished(turnId: string, update: TurnTerminal): boolean {
-    const mine = new TurnList();
-    mine.turns.push(...this.finishedTurns);
-    if (mine.updateFinished(turnId, update)) return true;
+    const mine = this.finishedTurns.find((t) => t.turnId === turnId);
+    if (mine) {
+      applyTerminal(mine, update);
+      return true;
+    }
     if (!this.committed) return false;
     const row = this.stmt('SELECT ordinal FROM turns WHERE rel = ? AND turn_id = ? AND open = 0 LIMIT 1').get(
       this.rel,
