@@ -40,8 +40,14 @@ function turnsOf(n: number, prefix = 't'): RolloutItem[] {
   return out;
 }
 
+/**
+ * The threads of this group are legacy ones: their items come from the legacy message events
+ * the fixtures append (a paginated thread takes `item_completed` events instead).
+ */
+const LEGACY = { historyMode: 'legacy' } as const;
+
 async function seedTurns(store: ThreadStore, provider: string, n: number, keepLive = false): Promise<ThreadId> {
-  return seedThread(store, provider, { user: null, extra: turnsOf(n), keepLive });
+  return seedThread(store, provider, { user: null, extra: turnsOf(n), keepLive, ...LEGACY });
 }
 
 /** Follows `nextCursor` (or `backwardsCursor`) from a first page to the end. */
@@ -125,7 +131,7 @@ export function turnPageTests(ctx: SuiteContext): void {
     });
 
     it('failed, interrupted and unterminated turns; inProgress only while a live writer holds the thread', async () => {
-      const p = createParams(ctx.provider);
+      const p = createParams(ctx.provider, LEGACY);
       await ctx.store.createThread(p);
       await ctx.store.appendItems({
         threadId: p.threadId,
@@ -236,6 +242,7 @@ export function turnPageTests(ctx: SuiteContext): void {
       const id = await seedThread(ctx.store, ctx.provider, {
         user: 'first',
         extra: turnItems('second', 'reply'),
+        ...LEGACY,
       });
       const a = await ctx.store.listTurns({ threadId: id, sortDirection: 'asc', itemsView: 'full' });
       const b = await ctx.store.listTurns({ threadId: id, sortDirection: 'asc', itemsView: 'full' });
@@ -258,6 +265,7 @@ export function turnPageTests(ctx: SuiteContext): void {
         forkedFromId: parent,
         user: null,
         extra: [...inherited, ...explicitTurn('own', 'mine', 'ok')],
+        ...LEGACY,
       });
       const turns = await allTurns(ctx.store, { threadId: fork, sortDirection: 'asc', pageSize: 2 });
       expect(turnIds(turns)).toEqual(['t1', 't2', 'own']);
@@ -307,7 +315,7 @@ export function turnPageTests(ctx: SuiteContext): void {
     });
 
     it('a thread with no turns has empty pages', async () => {
-      const id = await seedThread(ctx.store, ctx.provider, { user: null });
+      const id = await seedThread(ctx.store, ctx.provider, { user: null, ...LEGACY });
       await expect(ctx.store.listTurns({ threadId: id })).resolves.toEqual({
         turns: [],
         nextCursor: null,
