@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, statSync, utimesSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   itemPageFromHistory,
@@ -227,5 +228,25 @@ describe('turn index of the local store', () => {
     await expect(store.listItems({ threadId: F as ThreadId, turnId: 'p3-after-fork' })).rejects.toMatchObject({
       code: 'not_found',
     });
+  });
+
+  it('pages the turns of a compressed (.jsonl.zst) rollout', async () => {
+    const home = tmpHome();
+    const Z = '0a1b2c3d-0000-4000-8000-00000000000f';
+    const name = `rollout-2025-11-02T08-00-00-${Z}.jsonl.zst`;
+    mkdirSync(path.join(home, 'sessions/2025/11/02'), { recursive: true });
+    copyFileSync(new URL(`./fixtures/${name}`, import.meta.url), path.join(home, 'sessions/2025/11/02', name));
+    const store = openStore(home);
+    const page = await store.listTurns({ threadId: Z as ThreadId, itemsView: 'full' });
+    expect(page.turns.map((t) => [t.turnId, t.status])).toEqual([['legacy-turn-2', 'completed']]);
+    expect(page.turns[0]?.items.map((i) => [i.itemId, i.item.type])).toEqual([
+      ['item-1', 'userMessage'],
+      ['item-2', 'agentMessage'],
+    ]);
+    const items = await store.listItems({ threadId: Z as ThreadId, turnId: 'legacy-turn-2', sortDirection: 'desc' });
+    expect(items.items.map((i) => i.item.text ?? i.item.content)).toEqual([
+      'Zstandard frames decoded fine.',
+      [{ type: 'text', text: 'compress me please', text_elements: [] }],
+    ]);
   });
 });
