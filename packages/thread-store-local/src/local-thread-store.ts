@@ -43,7 +43,7 @@ import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal
 import type { Db } from './internal/index-db.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
-import { FileLock, writerLockConflict } from './internal/lock.js';
+import { WriterLock } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
 import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
@@ -91,7 +91,7 @@ export interface IndexNowOptions {
 interface Writer {
   threadId: ThreadId;
   recorder: RolloutRecorder;
-  lock: FileLock;
+  lock: WriterLock;
 }
 
 const STORE_KIND = 'local';
@@ -136,6 +136,8 @@ export class LocalThreadStore implements ThreadStore {
   private readonly cliVersion: string;
   private readonly writers = new Map<string, Writer>();
   private readonly threadOps = new Map<string, Promise<unknown>>();
+  /** Calls under way (settled promises), which close() waits for. */
+  private readonly inflight = new Set<Promise<void>>();
   private readonly watch: boolean;
   private readonly fullSweepIntervalMs: number;
   private watcher: HomeWatcher | null = null;
@@ -270,7 +272,10 @@ export class LocalThreadStore implements ThreadStore {
     this.watcher?.markDirty(abs);
   }
 
-  /** Runs operations on one thread one at a time (mutations and writer lifecycle). */
+  /**
+   * Runs operations on one thread one at a time (mutations and writer lifecycle). A call accepted
+   * before close() still runs when its turn comes: close() waits for it.
+   */
   private serial<T>(threadId: string, op: () => Promise<T>): Promise<T> {
     const prev = this.threadOps.get(threadId) ?? Promise.resolve();
     const next = prev.then(op, op);
@@ -282,14 +287,31 @@ export class LocalThreadStore implements ThreadStore {
     return next;
   }
 
-  /** `redo`: the operation only reads, so it can run again after the index was replaced. */
-  private async guard<T>(context: string, op: () => Promise<T>, redo = false): Promise<T> {
-    try {
-      this.ensureOpen();
-      return await this.recovering(context, op, redo);
-    } catch (e) {
-      throw toThreadStoreError(e, context);
-    }
+  /**
+   * `redo`: the operation only reads, so it can run again after the index was replaced. Every
+   * call is tracked until it settles, so close() can wait for it.
+   */
+  private guard<T>(context: string, op: () => Promise<T>, redo = false): Promise<T> {
+    const run = (async () => {
+      try {
+        this.ensureOpen();
+        return await this.recovering(context, op, redo);
+      } catch (e) {
+        throw toThreadStoreError(e, context);
+      }
+    })();
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    return run;
+  }
+
+  /** Takes the thread's writer lock with Codex's protocol (see internal/lock.ts). */
+  private lockWriter(threadId: ThreadId): Promise<WriterLock> {
+    return WriterLock.acquire(this.layout.locks, threadId);
   }
 
   private writer(threadId: ThreadId): Writer {
@@ -339,7 +361,6 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('createThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         const md = params.metadata;
         if (!isObject(md)) throw ThreadStoreError.invalidRequest('createThread needs metadata: { cwd, modelProvider }');
         if (typeof md.cwd !== 'string' || md.cwd === '')
@@ -359,8 +380,7 @@ export class LocalThreadStore implements ThreadStore {
           throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
         if (this.writers.has(threadId))
           throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           // A file named after the id, or (rarely) a file whose session_meta carries it.
           let exists = this.index.findFilesByName(threadId).length > 0;
@@ -378,7 +398,7 @@ export class LocalThreadStore implements ThreadStore {
           const file = this.layout.newRolloutPath(createdAt, threadId);
           this.writers.set(threadId, { threadId, lock, recorder: RolloutRecorder.forNewFile(file, this.fsync, head) });
         } catch (e) {
-          lock.release();
+          await lock.release();
           throw e;
         }
       }),
@@ -389,11 +409,9 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('resumeThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         if (this.writers.has(threadId))
           throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           const loc = await this.locate(threadId);
           if (!loc) throw ThreadStoreError.notFound(threadId);
@@ -407,7 +425,7 @@ export class LocalThreadStore implements ThreadStore {
           const recorder = await RolloutRecorder.resume(file, this.fsync);
           this.writers.set(threadId, { threadId, lock, recorder });
         } catch (e) {
-          lock.release();
+          await lock.release();
           throw e;
         }
       }),
@@ -478,7 +496,7 @@ export class LocalThreadStore implements ThreadStore {
       try {
         await w.recorder.shutdown();
       } finally {
-        w.lock.release();
+        await w.lock.release();
         this.wrote(w.recorder.path);
       }
     });
@@ -493,7 +511,7 @@ export class LocalThreadStore implements ThreadStore {
       try {
         await w.recorder.discard();
       } finally {
-        w.lock.release();
+        await w.lock.release();
       }
     });
   }
@@ -625,7 +643,6 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('updateThreadMetadata', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         const patch = params.patch;
         validatePatch(patch);
         const w = this.writers.get(threadId);
@@ -721,8 +738,7 @@ export class LocalThreadStore implements ThreadStore {
       await utimes(w.recorder.path, new Date(), mtimeSeconds(mtime));
       return;
     }
-    const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-    if (!lock) throw writerLockConflict(threadId);
+    const lock = await this.lockWriter(threadId);
     try {
       const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
       const fh = await open(file, 'r+');
@@ -737,7 +753,7 @@ export class LocalThreadStore implements ThreadStore {
       }
       await utimes(file, new Date(), mtimeSeconds(mtime));
     } finally {
-      lock.release();
+      await lock.release();
     }
   }
 
@@ -763,13 +779,11 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('archiveThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         this.refuseLiveWriter(threadId, 'archive');
         const loc = await this.locate(threadId);
         if (!loc) throw ThreadStoreError.notFound(threadId);
         if (loc.archived) return;
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           await mkdir(this.layout.archived, { recursive: true });
           let plainDest = '';
@@ -784,7 +798,7 @@ export class LocalThreadStore implements ThreadStore {
           updateCodexState(this.layout, threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
           await this.index.syncAll();
         } finally {
-          lock.release();
+          await lock.release();
         }
       }),
     );
@@ -794,13 +808,11 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('unarchiveThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         this.refuseLiveWriter(threadId, 'unarchive');
         const loc = await this.locate(threadId);
         if (!loc) throw ThreadStoreError.notFound(threadId);
         if (!loc.archived) return loc.thread;
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           const now = new Date();
           let plainDest = '';
@@ -823,7 +835,7 @@ export class LocalThreadStore implements ThreadStore {
           updateCodexState(this.layout, threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
           await this.index.syncAll();
         } finally {
-          lock.release();
+          await lock.release();
         }
         const after = this.index.locate(threadId);
         if (!after) throw ThreadStoreError.notFound(threadId);
@@ -836,7 +848,6 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('deleteThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         this.refuseLiveWriter(threadId, 'delete');
         await this.index.refreshThread(threadId);
         const files = new Set(this.index.filesOf(threadId).map((f) => f.abs));
@@ -845,8 +856,7 @@ export class LocalThreadStore implements ThreadStore {
           await removeSessionNames(this.layout, threadId);
           throw ThreadStoreError.notFound(threadId);
         }
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           for (const f of files) {
             if (!this.layout.contains(f)) continue;
@@ -862,7 +872,7 @@ export class LocalThreadStore implements ThreadStore {
           await removeSessionNames(this.layout, threadId);
           updateCodexState(this.layout, threadId, { kind: 'delete' });
         } finally {
-          lock.release();
+          await lock.release();
         }
       }),
     );
@@ -871,6 +881,9 @@ export class LocalThreadStore implements ThreadStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Calls already under way finish first (a resume may still be taking its lock); new calls
+    // are refused. Only then are the writers, and with them every lock, released.
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
     const errors: unknown[] = [];
     for (const w of [...this.writers.values()]) {
       this.writers.delete(w.threadId);
@@ -879,10 +892,9 @@ export class LocalThreadStore implements ThreadStore {
       } catch (e) {
         errors.push(e);
       } finally {
-        w.lock.release();
+        await w.lock.release();
       }
     }
-    await Promise.allSettled([...this.threadOps.values()]);
     this.watcher?.close();
     this.watcher = null;
     await this.indexHandle?.whenIdle();

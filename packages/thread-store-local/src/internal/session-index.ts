@@ -35,7 +35,7 @@ export async function readSessionIndex(layout: HomeLayout): Promise<Map<string, 
 }
 
 async function withIndexLock<T>(layout: HomeLayout, op: () => Promise<T>): Promise<T> {
-  const lock = await FileLock.acquire(layout.sessionIndexLock, layout.home, 10_000);
+  const lock = await FileLock.acquire(layout.sessionIndexLock, 10_000);
   if (!lock)
     throw new ThreadStoreError('unavailable', `${layout.sessionIndex} is locked by another process; retry in a moment`);
   try {
