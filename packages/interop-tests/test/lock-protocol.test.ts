@@ -1,21 +1,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newThreadId, type ThreadStore } from '@skein/thread-store-api';
+import { newThreadId } from '@skein/thread-store-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertRunOk,
-  makeCodexHome,
-  runCodexExec,
-  startMockResponsesServer,
-  type CodexHome,
-  type MockResponsesServer,
-} from '../src/harness.js';
+import { assertRunOk, runCodexExec } from '../src/harness.js';
+import { useCodexFixture } from './support/codex-fixture.js';
 import { lockSteps, lockTraceWrapper, straceWorks } from './support/lock-trace.js';
-import { openSkeinStore, skeinHistory } from './support/skein.js';
+import { skeinHistory } from './support/skein.js';
 import { writeSkeinThread } from './support/skein-writer.js';
 
 const CHILD = fileURLToPath(new URL('./support/skein-lock-child.mjs', import.meta.url));
@@ -70,28 +64,17 @@ const CODEX_RESUME_STEPS = [
 ];
 
 describe.skipIf(!straceWorks)("Skein's writer lock follows the same system-call protocol as Codex", () => {
-  let mock: MockResponsesServer;
-  let home: CodexHome;
-  let store: ThreadStore;
-  let cwd: string;
+  const fx = useCodexFixture();
   let traces: string;
-
   beforeAll(async () => {
-    mock = await startMockResponsesServer();
-    home = await makeCodexHome(mock.url);
-    cwd = path.join(home.path, '..', `${path.basename(home.path)}-work`);
-    await mkdir(cwd, { recursive: true });
-    store = openSkeinStore(home.path);
     traces = await mkdtemp(path.join(tmpdir(), 'skein-lock-trace-'));
   });
   afterAll(async () => {
-    await store?.close();
-    await mock?.close();
-    await home?.remove();
     if (!process.env.KEEP_TRACES) await rm(traces, { recursive: true, force: true });
   });
 
   it('codex exec resume and a Skein resume/append/shutdown make the same lock steps, each after the other', async () => {
+    const { home, cwd, store } = fx;
     // A legacy thread, so both programs may append to it.
     const id = await writeSkeinThread(store, { cwd, turns: [{ prompt: 'traced thread' }] });
     const locks = path.join(home.path, 'thread-writer-locks');
