@@ -38,7 +38,8 @@ import type {
   ThreadStoreCapabilities,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
-import { updateCodexState } from './internal/codex-state.js';
+import { codexDbPaths, updateCodexState } from './internal/codex-state.js';
+import type { CodexDbPaths, CodexStateChange } from './internal/codex-state.js';
 import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal/index-db.js';
 import type { Db } from './internal/index-db.js';
 import { ThreadIndex } from './internal/indexer.js';
@@ -51,7 +52,7 @@ import { readFirstItem, readHistory } from './internal/reader.js';
 import type { LineCounts, ParentResolver } from './internal/reader.js';
 import { fsyncDir, repairTornTail, RolloutRecorder } from './internal/recorder.js';
 import type { FsyncPolicy } from './internal/recorder.js';
-import { appendSessionName, readSessionIndex, removeSessionNames } from './internal/session-index.js';
+import { appendSessionName, removeSessionNames } from './internal/session-index.js';
 import { serializeLine, SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
 
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
@@ -76,10 +77,29 @@ export interface LocalThreadStoreOptions {
    */
   watch?: boolean;
   /**
+   * Where Codex keeps `state_5.sqlite` for this home. Default: as Codex decides it (`sqlite_home`
+   * in the home's config.toml, else `$CODEX_SQLITE_HOME`, else the home).
+   */
+  codexSqliteHome?: string;
+  /**
+   * Called when something secondary failed after the change itself was made durable: Codex's
+   * state DB could not be updated (Codex repairs it from the files), or a name did not reach
+   * session_index.jsonl yet (added on the next resume or update). Default: `process.emitWarning`.
+   */
+  onWarning?: (warning: LocalStoreWarning) => void;
+  /**
    * With `watch`, a listing still walks the whole home when the last full walk is older than
    * this (milliseconds; default 60000), as a safety net for changes the kernel did not report.
    */
   fullSweepIntervalMs?: number;
+}
+
+export interface LocalStoreWarning {
+  /** `codex_state`: Codex's state_5.sqlite; `name_index`: session_index.jsonl. */
+  code: 'codex_state' | 'name_index';
+  threadId: string;
+  message: string;
+  cause: unknown;
 }
 
 export interface IndexNowOptions {
@@ -134,6 +154,8 @@ export class LocalThreadStore implements ThreadStore {
   private readonly onIndexProgress: IndexProgressListener | undefined;
   private readonly originator: string;
   private readonly cliVersion: string;
+  private readonly codexDbs: CodexDbPaths;
+  private readonly onWarning: (warning: LocalStoreWarning) => void;
   private readonly writers = new Map<string, Writer>();
   private readonly threadOps = new Map<string, Promise<unknown>>();
   /** Calls under way (settled promises), which close() waits for. */
@@ -171,6 +193,15 @@ export class LocalThreadStore implements ThreadStore {
     this.onIndexProgress = options.onIndexProgress;
     this.originator = options.originator ?? SKEIN_ORIGINATOR;
     this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
+    if (
+      options.codexSqliteHome !== undefined &&
+      (typeof options.codexSqliteHome !== 'string' || options.codexSqliteHome === '')
+    )
+      throw ThreadStoreError.invalidRequest('codexSqliteHome must be a non-empty path');
+    this.codexDbs = codexDbPaths(this.home, options.codexSqliteHome);
+    this.onWarning =
+      options.onWarning ??
+      ((w) => process.emitWarning(`${w.message} (thread ${w.threadId})`, { type: 'SkeinWarning', code: w.code }));
     this.watch = options.watch ?? true;
     if (typeof this.watch !== 'boolean') throw ThreadStoreError.invalidRequest('watch must be true or false');
     this.fullSweepIntervalMs = options.fullSweepIntervalMs ?? 60_000;
@@ -309,6 +340,38 @@ export class LocalThreadStore implements ThreadStore {
     return run;
   }
 
+  private warn(code: LocalStoreWarning['code'], threadId: string, message: string, cause: unknown): void {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    try {
+      this.onWarning({ code, threadId, message: `${message}${detail}`, cause });
+    } catch {
+      // A throwing listener must not turn a completed change into a failure.
+    }
+  }
+
+  /** Mirrors a change into Codex's state DB; a failure is a warning (Codex repairs from the files). */
+  private async updateCodexState(threadId: ThreadId, change: CodexStateChange): Promise<void> {
+    try {
+      await updateCodexState(this.codexDbs, threadId, change);
+    } catch (e) {
+      this.warn('codex_state', threadId, `Codex's ${this.codexDbs.state} was not updated (${change.kind})`, e);
+    }
+  }
+
+  /**
+   * Appends the name of the file's last name patch to session_index.jsonl when it never got
+   * there (a crash between the patch line and its mirror), so Codex sees the same name.
+   */
+  private async repairNameMirror(threadId: ThreadId): Promise<void> {
+    const gap = this.index.nameMirrorGap(threadId);
+    if (!gap) return;
+    try {
+      await appendSessionName(this.layout, threadId, gap.name, gap.at, this.fsync === 'always');
+    } catch (e) {
+      this.warn('name_index', threadId, 'the name in the rollout could not be copied to session_index.jsonl', e);
+    }
+  }
+
   /** Takes the thread's writer lock with Codex's protocol (see internal/lock.ts). */
   private lockWriter(threadId: ThreadId): Promise<WriterLock> {
     return WriterLock.acquire(this.layout.locks, threadId);
@@ -416,6 +479,7 @@ export class LocalThreadStore implements ThreadStore {
           const loc = await this.locate(threadId);
           if (!loc) throw ThreadStoreError.notFound(threadId);
           if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
+          await this.repairNameMirror(threadId);
           if (loc.thread.historyMode === 'paginated')
             throw ThreadStoreError.unsupported(
               'resuming a paginated thread',
@@ -651,35 +715,30 @@ export class LocalThreadStore implements ThreadStore {
         if (!loc) throw ThreadStoreError.notFound(threadId);
         if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
 
+        await this.repairNameMirror(threadId);
         const { name, ...rest } = patch;
-        const restKeys = Object.entries(rest)
-          .filter(([, v]) => v !== undefined)
-          .map(([k]) => k);
-        // A cleared name must also beat a name recorded in the rollout itself.
-        const clearInFile = name === null && this.index.nameInFile(threadId) !== null;
-        const needsLine = restKeys.length > 0 || clearInFile;
-        // All or nothing: the name goes first; if the rollout line then fails, the name is put back.
-        const before =
-          name !== undefined && needsLine ? (await readSessionIndex(this.layout)).get(threadId) : undefined;
-        if (typeof name === 'string') await appendSessionName(this.layout, threadId, name, this.fsync === 'always');
-        else if (name === null) await removeSessionNames(this.layout, threadId);
-        if (needsLine) {
-          const filePatch: ThreadMetadataPatch = { ...rest };
-          if (clearInFile) filePatch.name = null;
-          try {
-            await this.appendPatchLine(threadId, loc, filePatch, w);
-          } catch (e) {
-            if (name !== undefined) {
-              const restore =
-                before === undefined
-                  ? removeSessionNames(this.layout, threadId)
-                  : appendSessionName(this.layout, threadId, before, this.fsync === 'always');
-              await restore.catch(() => undefined);
-            }
-            throw e;
-          }
+        const hasRest = Object.values(rest).some((v) => v !== undefined);
+        // One timestamp for the patch line and its name mirror (see buildThread: a tie goes to
+        // the mirror, which says the same).
+        const at = new Date();
+        if (hasRest) {
+          // The whole patch, name included, in one line written with one write(): the point at
+          // which it is durable. session_index.jsonl then mirrors the name for Codex.
+          await this.appendPatchLine(threadId, loc, patch, w, at);
+          if (name !== undefined)
+            await appendSessionName(this.layout, threadId, name, at, this.fsync === 'always').catch((e: unknown) =>
+              this.warn(
+                'name_index',
+                threadId,
+                `the name is saved in the rollout, but not yet in session_index.jsonl (it is added on the next resume or update)`,
+                e,
+              ),
+            );
+        } else if (name !== undefined) {
+          // A name alone is one session_index.jsonl line: whole by itself, and what Codex does.
+          await appendSessionName(this.layout, threadId, name, at, this.fsync === 'always');
         }
-        if (name !== undefined) updateCodexState(this.layout, threadId, { kind: 'rename', name });
+        if (name !== undefined) await this.updateCodexState(threadId, { kind: 'rename', name });
         const after = await this.locate(threadId);
         if (!after) throw ThreadStoreError.notFound(threadId);
         return after.thread;
@@ -697,6 +756,7 @@ export class LocalThreadStore implements ThreadStore {
     loc: LocatedThread,
     patch: ThreadMetadataPatch,
     w: Writer | undefined,
+    at: Date,
   ): Promise<void> {
     const first = await readFirstItem(loc.abs, loc.zst);
     const meta = first && first.type === 'session_meta' && isObject(first.payload) ? first.payload : null;
@@ -729,7 +789,7 @@ export class LocalThreadStore implements ThreadStore {
       const last = (await this.index.refreshFile(loc.abs)) ? this.lastOrdinal(loc) : null;
       if (last !== null) item.ordinal = last + 1;
     }
-    const line = serializeLine(item, nowIso());
+    const line = serializeLine(item, at.toISOString());
     const mtime = updatedAt ?? loc.thread.updatedAt;
 
     if (w) {
@@ -795,7 +855,7 @@ export class LocalThreadStore implements ThreadStore {
               await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(path.dirname(dest))]);
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
-          updateCodexState(this.layout, threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
+          await this.updateCodexState(threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
           await this.index.syncAll();
         } finally {
           await lock.release();
@@ -832,7 +892,7 @@ export class LocalThreadStore implements ThreadStore {
             await utimes(dest, now, mtimeSeconds(now));
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
-          updateCodexState(this.layout, threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
+          await this.updateCodexState(threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
           await this.index.syncAll();
         } finally {
           await lock.release();
@@ -870,7 +930,7 @@ export class LocalThreadStore implements ThreadStore {
           }
           this.index.rebuildThreads([threadId]);
           await removeSessionNames(this.layout, threadId);
-          updateCodexState(this.layout, threadId, { kind: 'delete' });
+          await this.updateCodexState(threadId, { kind: 'delete' });
         } finally {
           await lock.release();
         }

@@ -8,7 +8,7 @@ import { ThreadStoreError } from '@skein/thread-store-api';
  * rebuilt rather than repaired. The schema version is both in the file name
  * (`skein_index_<version>.sqlite`) and in `user_version`; a new version starts a new file.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -60,7 +60,8 @@ CREATE INDEX IF NOT EXISTS threads_by_recency ON threads(archived, recency_ms, t
 CREATE INDEX IF NOT EXISTS threads_rel ON threads(rel);
 CREATE TABLE IF NOT EXISTS names (
   thread_id TEXT PRIMARY KEY,
-  name TEXT NOT NULL
+  name TEXT,
+  at_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
