@@ -366,10 +366,16 @@ export class LocalThreadStore implements ThreadStore {
     const gap = this.index.nameMirrorGap(threadId);
     if (!gap) return;
     try {
-      await appendSessionName(this.layout, threadId, gap.name, gap.at, this.fsync === 'always');
+      await this.mirrorName(threadId, gap.name, gap.at);
     } catch (e) {
       this.warn('name_index', threadId, 'the name in the rollout could not be copied to session_index.jsonl', e);
     }
+  }
+
+  /** session_index.jsonl: a name is appended; a cleared name has its lines removed. */
+  private async mirrorName(threadId: ThreadId, name: string | null, at: Date): Promise<void> {
+    if (name === null) await removeSessionNames(this.layout, threadId);
+    else await appendSessionName(this.layout, threadId, name, at, this.fsync === 'always');
   }
 
   /** Takes the thread's writer lock with Codex's protocol (see internal/lock.ts). */
@@ -717,26 +723,29 @@ export class LocalThreadStore implements ThreadStore {
 
         await this.repairNameMirror(threadId);
         const { name, ...rest } = patch;
-        const hasRest = Object.values(rest).some((v) => v !== undefined);
+        // A cleared name needs the line too when the file itself records a name.
+        const needsLine =
+          Object.values(rest).some((v) => v !== undefined) ||
+          (name === null && this.index.nameInFile(threadId) !== null);
         // One timestamp for the patch line and its name mirror (see buildThread: a tie goes to
         // the mirror, which says the same).
         const at = new Date();
-        if (hasRest) {
+        if (needsLine) {
           // The whole patch, name included, in one line written with one write(): the point at
           // which it is durable. session_index.jsonl then mirrors the name for Codex.
           await this.appendPatchLine(threadId, loc, patch, w, at);
           if (name !== undefined)
-            await appendSessionName(this.layout, threadId, name, at, this.fsync === 'always').catch((e: unknown) =>
+            await this.mirrorName(threadId, name, at).catch((e: unknown) =>
               this.warn(
                 'name_index',
                 threadId,
-                `the name is saved in the rollout, but not yet in session_index.jsonl (it is added on the next resume or update)`,
+                'the name is saved in the rollout but not yet in session_index.jsonl (done on the next resume or update)',
                 e,
               ),
             );
         } else if (name !== undefined) {
-          // A name alone is one session_index.jsonl line: whole by itself, and what Codex does.
-          await appendSessionName(this.layout, threadId, name, at, this.fsync === 'always');
+          // A name alone is one session_index.jsonl change, whole by itself: what Codex does.
+          await this.mirrorName(threadId, name, at);
         }
         if (name !== undefined) await this.updateCodexState(threadId, { kind: 'rename', name });
         const after = await this.locate(threadId);

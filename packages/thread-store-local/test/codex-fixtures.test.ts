@@ -293,8 +293,7 @@ describe('reading a Codex home', () => {
     expect(p.historyMode).toBe('paginated');
     expect(p.preview).toBe('paginated hello');
     expect(p.source).toEqual({ kind: 'exec' });
-    // A later blank name clears it: Codex 0.169 no longer resolves the thread by its old name then.
-    expect(p.name).toBeNull();
+    expect(p.name).toBe('paginated parent'); // the later empty name is ignored
     const f = await store.readThread({ threadId: F, includeHistory: true });
     expect(f.forkedFromId).toBe(P);
     expect(f.preview).toBe('paginated hello');

@@ -60,7 +60,7 @@ CREATE INDEX IF NOT EXISTS threads_by_recency ON threads(archived, recency_ms, t
 CREATE INDEX IF NOT EXISTS threads_rel ON threads(rel);
 CREATE TABLE IF NOT EXISTS names (
   thread_id TEXT PRIMARY KEY,
-  name TEXT,
+  name TEXT NOT NULL,
   at_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kv (

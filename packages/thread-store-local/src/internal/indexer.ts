@@ -55,7 +55,7 @@ interface Found {
 
 interface NameRow {
   thread_id: string;
-  name: string | null;
+  name: string;
   at_ms: number;
 }
 
@@ -640,7 +640,8 @@ export class ThreadIndex {
     if (entry && entry.atMs >= at) return null;
     let name: string | null | undefined;
     for (const raw of state.patches) if ('name' in raw) name = raw.name as string | null;
-    return name === undefined ? null : { name, at: new Date(at) };
+    if (name === undefined || (name === null && !entry)) return null;
+    return { name, at: new Date(at) };
   }
 
   // ---- thread rows -------------------------------------------------------------------------
@@ -651,9 +652,9 @@ export class ThreadIndex {
     )[0];
   }
 
-  private threadForFile(row: FileRow, saved?: FileState): StoredThread {
+  private threadForFile(row: FileRow, saved?: FileState, ignoreIndexName = false): StoredThread {
     const state = saved ?? this.parseState(row);
-    const name = this.nameEntry(row.thread_id);
+    const name = ignoreIndexName ? undefined : this.nameEntry(row.thread_id);
     let parentPreview: string | null = null;
     if (state.historyBase) {
       const p = this.stmt('SELECT data FROM threads WHERE thread_id = ?').get(state.historyBase.threadId) as
@@ -773,6 +774,12 @@ export class ThreadIndex {
       archived: row.archived === 1,
       listable: row.listable === 1,
     };
+  }
+
+  /** The name the thread's file itself records (rename events, patch lines), ignoring session_index.jsonl. */
+  nameInFile(threadId: string): string | null {
+    const w = this.pickWinner(this.stmt('SELECT * FROM files WHERE thread_id = ?').all(threadId) as FileRow[]);
+    return w ? this.threadForFile(w, undefined, true).name : null;
   }
 
   /** Every file of a thread (active, archived, compressed copies). */

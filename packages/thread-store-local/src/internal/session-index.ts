@@ -7,13 +7,12 @@ import { fsyncDir } from './recorder.js';
 
 /**
  * `session_index.jsonl`: Codex's log of thread names, one `{"id","thread_name","updated_at"}`
- * line per rename. The last line for an id wins. A blank `thread_name` means "no name": Codex
- * 0.169 no longer resolves a thread by its old name once such a line follows it (checked with
- * `codex exec resume <name>`), so clearing a name is an append too. Only delete rewrites the file.
+ * line per rename. The last line for an id wins; blank names are skipped (Codex 0.169 still
+ * resolves a thread by an older name after a blank line, checked with `codex exec resume <name>`),
+ * so a blank line cannot clear a name: clearing, like delete, removes the id's lines.
  */
 export interface NameEntry {
-  /** null: the name was cleared. */
-  name: string | null;
+  name: string;
   /** `updated_at` in epoch ms (0 when unreadable): orders this entry against patch lines. */
   atMs: number;
 }
@@ -29,11 +28,9 @@ export function parseSessionIndex(text: string): Map<string, NameEntry> {
       continue;
     }
     if (!isObject(v) || typeof v.id !== 'string' || typeof v.thread_name !== 'string') continue;
+    if (v.thread_name.trim() === '') continue;
     const at = typeof v.updated_at === 'string' ? Date.parse(v.updated_at) : NaN;
-    names.set(v.id.toLowerCase(), {
-      name: v.thread_name.trim() === '' ? null : v.thread_name,
-      atMs: Number.isNaN(at) ? 0 : at,
-    });
+    names.set(v.id.toLowerCase(), { name: v.thread_name, atMs: Number.isNaN(at) ? 0 : at });
   }
   return names;
 }
@@ -67,16 +64,16 @@ function symlinkRefused(file: string, e: unknown): unknown {
   return e;
 }
 
-/** The index line for a name (null: cleared), stamped `at`. */
-export function sessionIndexLine(threadId: string, name: string | null, at: Date): string {
-  return JSON.stringify({ id: threadId, thread_name: name ?? '', updated_at: at.toISOString() }) + '\n';
+/** The index line for a name, stamped `at`. */
+export function sessionIndexLine(threadId: string, name: string, at: Date): string {
+  return JSON.stringify({ id: threadId, thread_name: name, updated_at: at.toISOString() }) + '\n';
 }
 
 /** Appends one name line the way Codex does (one O_APPEND write, under the index lock). */
 export async function appendSessionName(
   layout: HomeLayout,
   threadId: string,
-  name: string | null,
+  name: string,
   at: Date,
   fsync: boolean,
 ): Promise<void> {
@@ -115,7 +112,8 @@ function keptLines(text: string, threadId: string): { kept: string; removed: boo
 }
 
 /**
- * Rewrites the index without any line for `threadId` (what Codex does on delete): temp file,
+ * Rewrites the index without any line for `threadId` (what Codex does on delete; Skein also
+ * does it to clear a name): temp file,
  * fsync, rename, fsync of the folder. Appends by other processes are kept: the rewrite runs under
  * the index lock Codex also takes; the file is re-checked just before the rename (and the rewrite
  * redone if it grew); and bytes that still reached the old file after the rename are appended to
