@@ -1,5 +1,5 @@
-import { mkdirSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { constants, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Decompress } from 'fzstd';
 import {
@@ -45,6 +45,7 @@ import type { Db } from './internal/index-db.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { WriterLock } from './internal/lock.js';
+import { openNoFollow } from './internal/no-follow.js';
 import { HomeWatcher } from './internal/watcher.js';
 import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
@@ -511,7 +512,13 @@ export class LocalThreadStore implements ThreadStore {
     });
     d.push(new Uint8Array(await readFile(zstPath)), true);
     const tmp = `${plain}.skein-tmp-${process.pid}`;
-    await writeFile(tmp, Buffer.concat(chunks), { flush: this.fsync === 'always' });
+    const out = await openNoFollow(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC);
+    try {
+      await out.writeFile(Buffer.concat(chunks));
+      if (this.fsync === 'always') await out.sync();
+    } finally {
+      await out.close();
+    }
     await rename(tmp, plain);
     await unlink(zstPath).catch(() => undefined);
     return plain;
@@ -810,7 +817,7 @@ export class LocalThreadStore implements ThreadStore {
     const lock = await this.lockWriter(threadId);
     try {
       const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
-      const fh = await open(file, 'r+');
+      const fh = await openNoFollow(file, constants.O_RDWR);
       try {
         const size = await repairTornTail(fh);
         const data = Buffer.from(line + '\n', 'utf8');

@@ -1,6 +1,7 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { assertNotSymlink } from './no-follow.js';
 
 /**
  * Skein's own SQLite index in the home. It is a cache: every answer can be rebuilt from the
@@ -203,6 +204,7 @@ function isBusy(e: unknown): boolean {
  * index is created; the caller then re-indexes the home.
  */
 export function openIndexDb(file: string): { db: Db; rebuilt: boolean } {
+  assertNotSymlink(file);
   const existed = existsSync(file);
   try {
     return { db: tryOpen(file), rebuilt: !existed };

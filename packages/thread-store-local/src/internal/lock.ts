@@ -1,7 +1,8 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { openNoFollowSync } from './no-follow.js';
 
 interface FsExt {
   flockSync(fd: number, flags: 'ex' | 'exnb' | 'sh' | 'shnb' | 'un'): void;
@@ -10,9 +11,9 @@ interface FsExt {
 // fs-ext is a CommonJS native module without types; it exposes BSD flock(2).
 const fsExt = createRequire(import.meta.url)('fs-ext') as FsExt;
 
-/** Read-write, created when missing, never through a symlink (files Skein writes stay in the home). */
-const OPEN_CREATE = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
-const OPEN_EXISTING = constants.O_RDWR | constants.O_NOFOLLOW;
+/** Read-write, created when missing; openNoFollowSync adds O_NOFOLLOW (files Skein writes stay in the home). */
+const OPEN_CREATE = constants.O_RDWR | constants.O_CREAT;
+const OPEN_EXISTING = constants.O_RDWR;
 /** Codex creates its lock files 0666 (the umask applies). */
 const LOCK_FILE_MODE = 0o666;
 
@@ -42,13 +43,7 @@ function tryFlock(fd: number, mode: 'exnb' | 'shnb', file: string): boolean {
 }
 
 function openLockFile(file: string, flags: number): number {
-  try {
-    return openSync(file, flags, LOCK_FILE_MODE);
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ELOOP')
-      throw ThreadStoreError.invalidRequest(`${file} is a symlink; Skein does not lock or write through symlinks`);
-    throw e;
-  }
+  return openNoFollowSync(file, flags, LOCK_FILE_MODE);
 }
 
 function closeQuietly(fd: number): void {
@@ -246,7 +241,7 @@ function sweepStaleLocks(dir: string): void {
     const file = path.join(dir, name);
     let fd: number;
     try {
-      fd = openSync(file, OPEN_EXISTING);
+      fd = openNoFollowSync(file, OPEN_EXISTING);
     } catch {
       continue; // gone, or a symlink
     }

@@ -1,7 +1,9 @@
+import { constants } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { openNoFollow } from './no-follow.js';
 
 export type FsyncPolicy = 'always' | 'never';
 
@@ -100,7 +102,7 @@ export class RolloutRecorder {
   /** Opens an existing rollout for appending, cutting a torn last line off first. */
   static async resume(file: string, fsync: FsyncPolicy): Promise<RolloutRecorder> {
     const r = new RolloutRecorder(file, fsync, null, true);
-    const fh = await open(file, 'r+');
+    const fh = await openNoFollow(file, constants.O_RDWR);
     try {
       r.size = await repairTornTail(fh);
       if (fsync === 'always') await fh.sync();

@@ -1,7 +1,9 @@
 import { constants } from 'node:fs';
-import { lstat, open, readFile, rename, unlink } from 'node:fs/promises';
+import { lstat, readFile, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { ThreadStoreError, isObject } from '@skein/thread-store-api';
 import { FileLock } from './lock.js';
+import { openNoFollow } from './no-follow.js';
 import type { HomeLayout } from './paths.js';
 import { fsyncDir } from './recorder.js';
 
@@ -56,14 +58,6 @@ async function withIndexLock<T>(layout: HomeLayout, op: () => Promise<T>): Promi
   }
 }
 
-function symlinkRefused(file: string, e: unknown): unknown {
-  if ((e as { code?: string }).code === 'ELOOP')
-    return ThreadStoreError.invalidRequest(
-      `${file} is a symlink; Skein does not write through symlinks (replace it with a regular file)`,
-    );
-  return e;
-}
-
 /** The index line for a name, stamped `at`. */
 export function sessionIndexLine(threadId: string, name: string, at: Date): string {
   return JSON.stringify({ id: threadId, thread_name: name, updated_at: at.toISOString() }) + '\n';
@@ -79,10 +73,11 @@ export async function appendSessionName(
 ): Promise<void> {
   const line = sessionIndexLine(threadId, name, at);
   await withIndexLock(layout, async () => {
-    const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
-    const fh = await open(layout.sessionIndex, flags, 0o666).catch((e: unknown) => {
-      throw symlinkRefused(layout.sessionIndex, e);
-    });
+    const fh = await openNoFollow(
+      layout.sessionIndex,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
+      0o666,
+    );
     try {
       await fh.write(line);
       if (fsync) await fh.sync();
@@ -125,17 +120,17 @@ export async function removeSessionNames(layout: HomeLayout, threadId: string): 
     for (let attempt = 0; attempt < 10; attempt++) {
       let old;
       try {
-        old = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+        old = await openNoFollow(file, constants.O_RDONLY);
       } catch (e) {
         if ((e as { code?: string }).code === 'ENOENT') return;
-        throw symlinkRefused(file, e);
+        throw e;
       }
       try {
         const before = await old.readFile();
         const { kept, removed } = keptLines(before.toString('utf8'), threadId);
         if (!removed) return;
         const tmp = `${file}.skein-tmp-${process.pid}`;
-        const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW);
+        const fh = await openNoFollow(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC);
         try {
           await fh.write(kept);
           await fh.sync();
@@ -161,7 +156,7 @@ export async function removeSessionNames(layout: HomeLayout, threadId: string): 
   });
 }
 
-async function readFrom(fh: Awaited<ReturnType<typeof open>>, offset: number): Promise<Buffer> {
+async function readFrom(fh: FileHandle, offset: number): Promise<Buffer> {
   const { size } = await fh.stat();
   if (size <= offset) return Buffer.alloc(0);
   const buf = Buffer.alloc(size - offset);
@@ -170,7 +165,7 @@ async function readFrom(fh: Awaited<ReturnType<typeof open>>, offset: number): P
 }
 
 async function appendRaw(file: string, data: Buffer): Promise<void> {
-  const fh = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
+  const fh = await openNoFollow(file, constants.O_WRONLY | constants.O_APPEND);
   try {
     await fh.write(data);
     await fh.sync();
