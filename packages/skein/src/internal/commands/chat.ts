@@ -139,7 +139,8 @@ export function chatCommand(): Command {
       )
       .option('--api-key-env <var>', 'environment variable holding the API key', 'OPENAI_API_KEY')
       .option('--cwd <dir>', 'working directory recorded on a new thread (default: the current one)')
-      .option('--name <name>', 'name the thread (once it has its first message), to find it by name later'),
+      .option('--name <name>', 'name the thread (once it has its first message), to find it by name later')
+      .option('--init', 'make the home first when it is missing or an empty folder'),
   );
   cmd.addHelpText(
     'after',
@@ -150,29 +151,25 @@ export function chatCommand(): Command {
     const o = outputFor(c);
     const model = await modelClient(flags);
     const { ThreadManager } = await import('@skein/thread-manager');
-    const code = await withStore(
-      flags,
-      async (store) => {
-        const manager = new ThreadManager({
-          store,
-          model,
-          defaults: { originator: 'skein', cliVersion: skeinVersion() },
-        });
-        let thread: CodexThread;
-        if (flags.resume !== undefined) {
-          const found = await resolveThread(store, flags.resume);
-          thread = await manager.resumeThread({ threadId: found.threadId, includeArchived: true });
-        } else {
-          thread = await manager.startThread({ cwd: flags.cwd ?? process.cwd() });
-        }
-        try {
-          return await chatLoop(thread, o, model, flags.resume !== undefined, flags.name);
-        } finally {
-          await manager.shutdownAll();
-        }
-      },
-      { create: true },
-    );
+    const code = await withStore(flags, async (store) => {
+      const manager = new ThreadManager({
+        store,
+        model,
+        defaults: { originator: 'skein', cliVersion: skeinVersion() },
+      });
+      let thread: CodexThread;
+      if (flags.resume !== undefined) {
+        const found = await resolveThread(store, flags.resume);
+        thread = await manager.resumeThread({ threadId: found.threadId, includeArchived: true });
+      } else {
+        thread = await manager.startThread({ cwd: flags.cwd ?? process.cwd() });
+      }
+      try {
+        return await chatLoop(thread, o, model, flags.resume !== undefined, flags.name);
+      } finally {
+        await manager.shutdownAll();
+      }
+    });
     if (code !== EXIT_CODES.ok) throw new ExitWith(code);
   });
   return cmd;

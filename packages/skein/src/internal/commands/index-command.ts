@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { ThreadStoreError } from '@skein/thread-store-api';
+import { requireCodexHome } from '../codex-home.js';
 import { flagsOf, outputFor } from '../command-context.js';
 import { progressView } from '../progress-bar.js';
 import type { ProgressSnapshot } from '../progress-bar.js';
@@ -28,8 +27,7 @@ export function indexCommand(): Command {
     const flags = flagsOf<IndexFlags>(c);
     const o = outputFor(c);
     const home = flags.home === undefined ? defaultHome() : resolve(flags.home);
-    if (!existsSync(home))
-      throw new ThreadStoreError('not_found', `no Codex home at ${home}: pass --home DIR (or set CODEX_HOME)`);
+    requireCodexHome(home, false, 'point --home at a Codex home');
     const store = await openLocalStore(home, flags.defaultProvider);
     // The bar goes to stderr so stdout stays clean for --json; it is a bar only on a terminal.
     const view = progressView(o.err, o.errIsTTY, process.stderr.columns || 80);
