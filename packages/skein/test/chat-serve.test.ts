@@ -142,7 +142,7 @@ describe('chat: Ctrl-C interrupts a reply', () => {
       const id = threadIdOf(out);
       const shown = await ok(['threads', 'show', id, '--home', home], { env });
       expect(shown).toContain('user: take your time');
-      expect(shown).toContain('-- turn interrupted --');
+      expect(shown).toContain('── Turn 1 · interrupted ──\nuser: take your time');
       expect(shown).toMatch(/^Model\s+slow-model$/m);
     } finally {
       model.closeAllConnections();

@@ -213,7 +213,7 @@ describe('threads show', () => {
     const out = await both(['threads', 'show', T.tests.id, '--json']);
     const local = JSON.parse(out.local) as { thread: Record<string, unknown>; messages: Record<string, unknown>[] };
     expect(withoutPaths(JSON.parse(out.remote))).toEqual(withoutPaths(local));
-    expect(Object.keys(local).sort()).toEqual(['messages', 'thread']);
+    expect(Object.keys(local).sort()).toEqual(['messages', 'thread', 'turns']);
     expect(local.thread.id).toBe(T.tests.id);
     expect(local.messages.map((m) => [m.role, m.text])).toEqual([
       ['user', 'fix the failing test'],
@@ -258,7 +258,7 @@ describe('threads export', () => {
     const out = await both(['threads', 'export', '0193cccc', '--format', 'markdown']);
     expect(out.remote).toBe(out.local);
     expect(out.local).toContain('# run the linter');
-    expect(out.local).toContain('## User\n\nrun the linter');
-    expect(out.local).toContain('## Assistant\n\nLint is clean.');
+    expect(out.local).toContain('## Turn 1\n\n### User\n\nrun the linter');
+    expect(out.local).toContain('### Assistant\n\nLint is clean.');
   });
 });

@@ -20,17 +20,29 @@ export function outputFor(cmd: Command): Output {
   return processOutput(flagsOf<GlobalFlags>(cmd).color);
 }
 
+/** Transport failures the remote client could not match to a Skein server's own error. */
+const NOT_A_SKEIN_SERVER = new Set(['internal', 'unsupported', 'invalid_request', 'not_found']);
+
 /**
- * A failure to reach a server whose address the user did not type names where it came from:
- * a stale SKEIN_ENDPOINT in a shell profile is otherwise a mystery.
+ * Makes remote failures say what to check. A Skein server sends every error with its own code
+ * and message; an answer without one (a 404 page, an HTTP/1 server, another gRPC service) means
+ * the endpoint is something else. And a failure at an address the user did not type names where
+ * it came from: a stale SKEIN_ENDPOINT in a shell profile is otherwise a mystery.
  */
-function withEndpointSource(err: unknown, opened: OpenedStore): unknown {
-  if (opened.endpointFrom === null || opened.endpointFrom === '--endpoint' || !isThreadStoreError(err)) return err;
-  if (!['unavailable', 'unauthenticated', 'permission_denied', 'unsupported', 'internal'].includes(err.code))
-    return err;
-  return new ThreadStoreError(err.code, `${err.message} (the endpoint comes from ${opened.endpointFrom})`, {
-    cause: err,
-  });
+function explainRemoteError(err: unknown, opened: OpenedStore): unknown {
+  if (opened.endpointFrom === null || !isThreadStoreError(err)) return err;
+  const from = opened.endpointFrom === '--endpoint' ? '' : ` (the endpoint comes from ${opened.endpointFrom})`;
+  const transport = err.message.startsWith('remote thread store at ');
+  if (transport && NOT_A_SKEIN_SERVER.has(err.code)) {
+    const url = opened.where.replace(/^endpoint (\S+).*$/, '$1');
+    return new ThreadStoreError(
+      'unavailable',
+      `${url} is not a Skein thread store server (${err.message.replace(/^remote thread store at \S+:? ?/, '')}); point ${opened.endpointFrom} at the address \`skein serve\` prints${from}`,
+      { cause: err },
+    );
+  }
+  if (from === '' || !['unavailable', 'unauthenticated', 'permission_denied'].includes(err.code)) return err;
+  return new ThreadStoreError(err.code, `${err.message}${from}`, { cause: err });
 }
 
 /** Runs `work` with the store the flags name and always closes it, so writers are flushed. */
@@ -46,12 +58,12 @@ export async function withStore<T>(
   } catch (err) {
     // The command's own error is the one worth reporting; a failing close after it is noise.
     await opened.store.close().catch(() => {});
-    throw withEndpointSource(err, opened);
+    throw explainRemoteError(err, opened);
   }
   try {
     await opened.store.close();
   } catch (err) {
-    throw withEndpointSource(err, opened);
+    throw explainRemoteError(err, opened);
   }
   return result;
 }

@@ -49,8 +49,12 @@ export function indexCommand(): Command {
       o.json({ home, rebuilt: flags.rebuild === true, files: last.filesDone, bytes: last.bytesDone, seconds });
       return;
     }
-    view.done(last);
-    const files = `${last.filesDone} ${last.filesDone === 1 ? 'file' : 'files'}`;
+    view.done();
+    if (last.filesDone === 0) {
+      o.line(`Index of ${home} is up to date; nothing changed.`);
+      return;
+    }
+    const files = `${last.filesDone.toLocaleString('en-US')} ${last.filesDone === 1 ? 'file' : 'files'}`;
     const mb = (last.bytesDone / 1024 / 1024).toFixed(1);
     o.line(
       `Index of ${home} is up to date: ${flags.rebuild ? 'rebuilt from' : 'read'} ${files} (${mb} MB) in ${seconds.toFixed(1)} s.`,
