@@ -184,3 +184,31 @@ describe.skipIf(!hasPty)('at 80 columns', () => {
     expect(visible(yes.out)).toContain(`Deleted ${RICH.cjk}`);
   });
 });
+
+describe.skipIf(!hasPty)('progress and waiting on a terminal', () => {
+  it('index draws a bar on stderr and clears it before the summary line', async () => {
+    const h = makeFixtureHome();
+    const { code, out } = await inTerminalAt(80, ['index', '--rebuild', '--home', h], cleanEnv());
+    expect(code).toBe(0);
+    const barAt = out.search(/[█░·]{10}/);
+    expect(barAt).toBeGreaterThanOrEqual(0);
+    const clearedAt = out.indexOf('\r\u001b[2K', barAt);
+    expect(clearedAt).toBeGreaterThan(barAt);
+    expect(out.indexOf('Index of', clearedAt)).toBeGreaterThan(clearedAt);
+    // What stays on screen: the summary alone.
+    const screen = visible(out.slice(out.lastIndexOf('\r\u001b[2K')));
+    expect(screen.trim()).toMatch(/^Index of .* is up to date: rebuilt from 5 files/);
+  });
+
+  it('chat shows a waiting indicator until the reply starts, then erases it', async () => {
+    const h = makeFixtureHome();
+    const { out } = await inTerminalAt(80, ['chat', '--home', h], cleanEnv(), {
+      after: '> ',
+      type: 'hi there\r\u0004',
+    });
+    const waitAt = out.indexOf('assistant: …');
+    expect(waitAt).toBeGreaterThanOrEqual(0);
+    expect(out.indexOf('\r\u001b[2K', waitAt)).toBeGreaterThan(waitAt);
+    expect(visible(out)).toContain('echo: hi there');
+  });
+});
