@@ -82,7 +82,7 @@ export function listCommand(): Command {
         'skein threads list --all-sources --all-providers',
         'skein threads list --cwd .                  threads started in this folder',
         'skein threads list --page 2                 the next 25',
-        'skein threads list --archived --json        for scripts (shapes: skein help json)',
+        'skein threads list --archived --json        for scripts (shapes: "JSON output" in the README)',
       ]),
       true,
     ),
