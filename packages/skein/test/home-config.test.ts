@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, ok, requireBuiltBinary, run } from './cli-harness.js';
+import { cleanEnv, ok, requireBuiltBinary, run, serve } from './cli-harness.js';
 import { copyHome, makeFixtureHome, THREADS } from './fixture-home.js';
 
 const T = THREADS;
@@ -152,15 +152,29 @@ describe("Skein's own config file: named profiles", () => {
     expect(r.stderr).toMatch(/no profile "c" .*profiles: a, b/);
   });
 
-  it("a profile's endpoint, token file and protocol are used", async () => {
-    const tokenFile = join(mkdtempSync(join(tmpdir(), 'skein-token-')), 'token');
-    writeFileSync(tokenFile, 'secret-token\n');
-    const env = configured(
-      `[profiles.remote]\nendpoint = "http://127.0.0.1:1"\ntoken_file = "${tokenFile}"\nprotocol = "connect"\n`,
-    );
-    const r = await run(['threads', 'list', '--profile', 'remote'], { env });
-    expect(r.code).toBe(8);
-    expect(r.stderr).toMatch(/127\.0\.0\.1:1/);
-    expect(r.stderr).toMatch(/profile "remote"/);
+  it("a profile's endpoint, token file and protocol reach a secured server", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skein-token-'));
+    const token = 'profile-token-0123456789';
+    writeFileSync(join(dir, 'tokens.txt'), `${token} default\n`);
+    writeFileSync(join(dir, 'token'), `${token}\n`);
+    const server = await serve(copyHome(home), ['--tokens', join(dir, 'tokens.txt')], cleanEnv());
+    try {
+      const env = configured(
+        `[profiles.remote]\nendpoint = "${server.url}"\ntoken_file = "${join(dir, 'token')}"\nprotocol = "connect"\n` +
+          `[profiles.tokenless]\nendpoint = "${server.url}"\n`,
+      );
+      expect(ids(await ok(['threads', 'list', '--profile', 'remote'], { env }))).toEqual([T.docs.id, T.tests.id]);
+      // Without the token file the same server refuses, and the error says where the endpoint came from.
+      const refused = await run(['threads', 'list', '--profile', 'tokenless'], { env });
+      expect(refused.code).toBe(9);
+      expect(refused.stderr).toMatch(/the endpoint comes from profile "tokenless"/);
+      // A flag still wins over the profile.
+      expect(ids(await ok(['threads', 'list', '--profile', 'remote', '--home', home], { env }))).toEqual([
+        T.docs.id,
+        T.tests.id,
+      ]);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { findOnPath } from './find-on-path.js';
 import type { Output } from './output.js';
 
 /** An Output that keeps what is written, with the terminal's styling, for a pager. */
@@ -14,9 +15,12 @@ function bufferOf(o: Output): Output & { text(): string } {
   };
 }
 
-/** `$SKEIN_PAGER`, else `$PAGER`, else `less`; empty or `cat` means none (git's rules). */
+/**
+ * `$SKEIN_PAGER`, else `$PAGER`, else `less` when it is installed; empty or `cat` means none
+ * (git's rules).
+ */
 function pagerCommand(env: NodeJS.ProcessEnv): string | null {
-  const cmd = env.SKEIN_PAGER ?? env.PAGER ?? 'less';
+  const cmd = env.SKEIN_PAGER ?? env.PAGER ?? (findOnPath('less', env) !== null ? 'less' : '');
   return cmd.trim() === '' || cmd.trim() === 'cat' ? null : cmd;
 }
 

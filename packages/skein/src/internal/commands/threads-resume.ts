@@ -1,28 +1,12 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { Command } from 'commander';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { ExitWith } from '../cli-error.js';
+import { findOnPath } from '../find-on-path.js';
 import { flagsOf, outputFor, withStore } from '../command-context.js';
 import { resolveThread } from '../resolve-thread.js';
 import type { StoreFlags } from '../store-options.js';
 import { storeCommand, THREAD_ARG } from './thread-command-kit.js';
-
-/** `codex` on PATH, as a shell would find it; null when there is none. */
-function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
