@@ -23,12 +23,15 @@ import { writeSkeinThread } from './support/skein-writer.js';
  */
 const SKEIN_BIN = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../skein/dist/bin.js');
 
+async function skein(home: string, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [SKEIN_BIN, ...args, '--home', home], {
+    env: { ...process.env, HOME: home, SKEIN_ENDPOINT: '', XDG_CONFIG_HOME: home },
+  });
+  return stdout;
+}
+
 async function skeinListIds(home: string): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [SKEIN_BIN, 'threads', 'list', '--home', home, '--json', '--limit', '100'],
-    { env: { ...process.env, HOME: home, SKEIN_ENDPOINT: '', XDG_CONFIG_HOME: home } },
-  );
+  const stdout = await skein(home, ['threads', 'list', '--json', '--limit', '100']);
   return (JSON.parse(stdout) as { threads: { id: string }[] }).threads.map((t) => t.id);
 }
 
@@ -49,6 +52,7 @@ describe('skein threads list defaults match codex thread/list on a real home', (
       const started = await client.request<{ thread: { id: string } }>('thread/start', { cwd: home.path });
       vscodeMock = started.thread.id;
       expect((await client.runTurn(vscodeMock, 'an app-server thread')).status).toBe('completed');
+      expect((await client.runTurn(vscodeMock, 'FAIL_TURN this one fails')).status).toBe('failed');
     } finally {
       await client.close();
     }
@@ -95,5 +99,16 @@ describe('skein threads list defaults match codex thread/list on a real home', (
     } finally {
       await writeFile(file, original);
     }
+  });
+
+  it('skein threads show numbers the turns of a Codex thread and shows the failed one with its error', async () => {
+    const out = await skein(home.path, ['threads', 'show', vscodeMock]);
+    expect(out).toMatch(/^Turns\s+2$/m);
+    expect(out).toContain(
+      '── Turn 1 · completed ──\nuser: an app-server thread\nassistant: echo: an app-server thread\n',
+    );
+    expect(out).toMatch(
+      /── Turn 2 · failed: stream disconnected before completion: .* ──\nuser: FAIL_TURN this one fails\n/,
+    );
   });
 });

@@ -274,6 +274,7 @@ describe('help', () => {
       ['threads', 'resume'],
       ['threads', 'delete'],
       ['stats'],
+      ['index'],
       ['chat'],
       ['completion'],
     ]) {

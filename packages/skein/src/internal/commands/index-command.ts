@@ -22,7 +22,15 @@ export function indexCommand(): Command {
       '--default-provider <name>',
       `model provider for threads that name none (default: ${DEFAULT_MODEL_PROVIDER})`,
     )
-    .option('--json', 'print the final counts as JSON instead of progress');
+    .option('--json', 'print the final counts as JSON instead of progress')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  skein index                                   bring ~/.codex's index up to date (a bar on a terminal)
+  skein index --home ~/other-home --rebuild     forget the index and read every file again
+  skein index --json                            {home, rebuilt, files, bytes, seconds}`,
+    );
   cmd.action(async (_opts: unknown, c: Command) => {
     const flags = flagsOf<IndexFlags>(c);
     const o = outputFor(c);
