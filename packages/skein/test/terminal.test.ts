@@ -127,7 +127,7 @@ describe.skipIf(!hasPty)('at 80 columns', () => {
 
   it('a page that has more says how to get the next one in a short hint', async () => {
     const { out } = await inTerminalAt(80, ['threads', 'list', '--limit', '1', '--home', rich.home], cleanEnv());
-    expect(visible(out)).toMatch(/1 threads? shown; more with --page 2, or --all/);
+    expect(visible(out)).toMatch(/^1 thread shown; more with --page 2, or --all\r?$/m);
     const next = await inTerminalAt(
       80,
       ['threads', 'list', '--limit', '1', '--page', '2', '--home', rich.home],

@@ -58,20 +58,23 @@ async function listPages<T>(
  * how to get more: a short `--page N` on a terminal, the cursor for scripts (who should prefer
  * `--json`'s nextCursor).
  */
-function pageFooter(o: Output, what: string, page: Page<unknown> & { page: number }, json: boolean | undefined): void {
+function pageFooter(
+  o: Output,
+  what: 'thread' | 'match',
+  page: Page<unknown> & { page: number },
+  json: boolean | undefined,
+): void {
   if (json) return;
   const n = page.items.length;
+  const shown = `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : what === 'match' ? 'es' : 's'} shown`;
   if (o.isTTY) {
-    if (page.nextCursor !== null)
-      o.err(
-        o.errStyle.dim(`${n.toLocaleString('en-US')} ${what} shown; more with --page ${page.page + 1}, or --all\n`),
-      );
-    else if (n > 0 && (page.page > 1 || n >= 10))
-      o.err(o.errStyle.dim(`${n.toLocaleString('en-US')} ${what} shown, the last of them\n`));
+    if (page.nextCursor !== null) o.err(o.errStyle.dim(`${shown}; more with --page ${page.page + 1}, or --all\n`));
+    else if (n > 0 && (page.page > 1 || n >= 10)) o.err(o.errStyle.dim(`${shown}; that is all\n`));
     return;
   }
+  const plural = what === 'match' ? 'matches' : 'threads';
   if (page.nextCursor !== null)
-    o.err(`More ${what}: repeat with --cursor ${page.nextCursor} (or --page ${page.page + 1}, or --all)\n`);
+    o.err(`More ${plural}: repeat with --cursor ${page.nextCursor} (or --page ${page.page + 1}, or --all)\n`);
 }
 
 export function listCommand(): Command {
@@ -105,7 +108,7 @@ export function listCommand(): Command {
         };
         o.json(doc);
       } else printThreadList(o, page.items);
-      pageFooter(o, 'threads', page, flags.json);
+      pageFooter(o, 'thread', page, flags.json);
       if (page.items.length === 0 && !flags.json && o.errIsTTY && !flags.allProviders && !flags.allSources)
         o.err(
           o.errStyle.dim(
@@ -147,7 +150,7 @@ export function searchCommand(): Command {
         };
         o.json(doc);
       } else printSearchResults(o, page.items, text);
-      pageFooter(o, 'matches', page, flags.json);
+      pageFooter(o, 'match', page, flags.json);
     });
   });
   return search;
