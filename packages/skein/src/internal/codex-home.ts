@@ -29,7 +29,7 @@ export function requireCodexHome(home: string, init: boolean, how = 'pass --init
     }
     throw new ThreadStoreError(
       'not_found',
-      `no Codex home at ${home}: pass --home DIR (or set CODEX_HOME), --endpoint URL for a server, or ${how}`,
+      `no Codex home at ${home}: pass --home DIR (or set CODEX_HOME), or --endpoint URL for a server; ${how}`,
     );
   }
   if (!statSync(home).isDirectory())

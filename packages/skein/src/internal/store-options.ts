@@ -88,6 +88,8 @@ export async function openLocalStore(home: string, defaultProvider?: string): Pr
 export interface OpenOptions {
   /** Make the home when it is missing or an empty folder (`chat --init`). */
   init?: boolean;
+  /** The command has `--init`, so errors can suggest it. */
+  canInit?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -138,7 +140,13 @@ export async function openStore(flags: StoreFlags, options: OpenOptions = {}): P
   // CODEX_HOME is Codex's own variable, so it is a default here: a profile the user picked for
   // Skein names its home on purpose.
   const home = flags.home !== undefined ? resolve(flags.home) : (profile?.home ?? defaultHome(env));
-  requireCodexHome(home, options.init === true || flags.init === true);
+  requireCodexHome(
+    home,
+    options.init === true || flags.init === true,
+    options.canInit
+      ? 'pass --init to make one there'
+      : 'Codex makes one when it first runs there (so does `skein chat --init`)',
+  );
   const local = await openLocalStore(home, flags.defaultProvider ?? profile?.defaultProvider);
   return {
     store: local,

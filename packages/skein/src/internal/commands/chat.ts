@@ -219,30 +219,34 @@ Examples:
     const o = outputFor(c);
     checkModelFlags(flags);
     const { ThreadManager } = await import('@skein/thread-manager');
-    const code = await withStore(flags, async (store, opened) => {
-      const model = await modelClient(flags, providerFor(flags, opened.home));
-      const manager = new ThreadManager({
-        store,
-        model,
-        defaults: { originator: 'skein', cliVersion: skeinVersion() },
-      });
-      let thread: CodexThread;
-      if (flags.resume !== undefined) {
-        const found = await resolveThread(store, flags.resume, opened.storeArgs);
-        printRecent(
-          o,
-          transcriptOf(await collect(store.loadHistory({ threadId: found.threadId, includeArchived: true }))),
-        );
-        thread = await manager.resumeThread({ threadId: found.threadId, includeArchived: true });
-      } else {
-        thread = await manager.startThread({ cwd: normalizeCwd(flags.cwd ?? process.cwd()) });
-      }
-      try {
-        return await chatLoop(thread, o, model, flags.resume !== undefined, flags.name);
-      } finally {
-        await manager.shutdownAll();
-      }
-    });
+    const code = await withStore(
+      flags,
+      async (store, opened) => {
+        const model = await modelClient(flags, providerFor(flags, opened.home));
+        const manager = new ThreadManager({
+          store,
+          model,
+          defaults: { originator: 'skein', cliVersion: skeinVersion() },
+        });
+        let thread: CodexThread;
+        if (flags.resume !== undefined) {
+          const found = await resolveThread(store, flags.resume, opened.storeArgs);
+          printRecent(
+            o,
+            transcriptOf(await collect(store.loadHistory({ threadId: found.threadId, includeArchived: true }))),
+          );
+          thread = await manager.resumeThread({ threadId: found.threadId, includeArchived: true });
+        } else {
+          thread = await manager.startThread({ cwd: normalizeCwd(flags.cwd ?? process.cwd()) });
+        }
+        try {
+          return await chatLoop(thread, o, model, flags.resume !== undefined, flags.name);
+        } finally {
+          await manager.shutdownAll();
+        }
+      },
+      { canInit: true },
+    );
     if (code !== EXIT_CODES.ok) throw new ExitWith(code);
   });
   return cmd;
