@@ -121,7 +121,7 @@ describe('finding a thread', () => {
   it('a near miss suggests the name and a hint that keeps --home', async () => {
     const r = await run(['threads', 'show', 'doc work', '--home', home], { env });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/did you mean "docs work"\?/);
+    expect(r.stderr).toMatch(/Did you mean "docs work"\?/);
     expect(r.stderr).toContain(`skein threads list --all-sources --all-providers --home ${home}`);
   });
 

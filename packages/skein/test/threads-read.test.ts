@@ -91,12 +91,20 @@ describe('threads list: the same listing from a local home and from a server', (
     const first = await run(['threads', 'list', '--limit', '1', '--all-sources', ...where(mode)], { env });
     expect(first.code).toBe(0);
     expect(ids(first.stdout)).toEqual([T.exec.id]);
-    const cursor = /--cursor (\S+)/.exec(first.stderr)?.[1];
-    expect(cursor, first.stderr).toBeDefined();
-    const second = await ok(['threads', 'list', '--limit', '2', '--all-sources', '--cursor', cursor!, ...where(mode)], {
+    // A short hint on stderr; the cursor itself is in --json.
+    expect(first.stderr).toBe('More threads: add --page 2, or --all (--json gives nextCursor for --cursor)\n');
+    const json = JSON.parse(
+      await ok(['threads', 'list', '--limit', '1', '--all-sources', '--json', ...where(mode)], { env }),
+    ) as { nextCursor: string };
+    const second = await ok(
+      ['threads', 'list', '--limit', '2', '--all-sources', '--cursor', json.nextCursor, ...where(mode)],
+      { env },
+    );
+    expect(ids(second)).toEqual([T.docs.id, T.tests.id]);
+    const page2 = await ok(['threads', 'list', '--limit', '1', '--page', '2', '--all-sources', ...where(mode)], {
       env,
     });
-    expect(ids(second)).toEqual([T.docs.id, T.tests.id]);
+    expect(ids(page2)).toEqual([T.docs.id]);
   });
 
   it.each(modes)('--json gives the documented page shape (%s)', async (mode) => {

@@ -132,9 +132,9 @@ export async function resolveThread(
       ? ` (an id prefix needs at least ${MIN_PREFIX} characters)`
       : '';
   const close = await suggestions(store, wanted);
-  const mean = close.length > 0 ? `; did you mean ${close.map((n) => `"${n}"`).join(' or ')}?` : '';
+  const mean = close.length > 0 ? ` Did you mean ${close.map((n) => `"${n}"`).join(' or ')}?` : '';
   throw new ThreadStoreError(
     'not_found',
-    `no thread matches "${wanted}" by id, id prefix or name${short}${mean} See them all with: ${listHint(storeArgs)}`,
+    `no thread matches "${wanted}" by id, id prefix or name${short}.${mean} See them all with: ${listHint(storeArgs)}`,
   );
 }

@@ -55,8 +55,7 @@ async function listPages<T>(
 
 /**
  * The line under a page. The store API has no cheap total, so it says how many are shown and
- * how to get more: a short `--page N` on a terminal, the cursor for scripts (who should prefer
- * `--json`'s nextCursor).
+ * how to get more: a short `--page N`, never the long opaque cursor.
  */
 function pageFooter(
   o: Output,
@@ -72,9 +71,11 @@ function pageFooter(
     else if (n > 0 && (page.page > 1 || n >= 10)) o.err(o.errStyle.dim(`${shown}; that is all\n`));
     return;
   }
+  // Piped output is often read by a person too (stderr is the terminal): a short hint, and the
+  // cursor for scripts in --json's nextCursor rather than 300-odd characters here.
   const plural = what === 'match' ? 'matches' : 'threads';
   if (page.nextCursor !== null)
-    o.err(`More ${plural}: repeat with --cursor ${page.nextCursor} (or --page ${page.page + 1}, or --all)\n`);
+    o.err(`More ${plural}: add --page ${page.page + 1}, or --all (--json gives nextCursor for --cursor)\n`);
 }
 
 export function listCommand(): Command {
