@@ -8,6 +8,7 @@ import { flagsOf, outputFor, withStore } from '../command-context.js';
 import { exitCodeForStoreError } from '../exit-codes.js';
 import { forkThroughManager } from '../fork.js';
 import type { Output } from '../output.js';
+import { paged } from '../pager.js';
 import { confirmOrRefuse } from '../prompt.js';
 import { resolveThread } from '../resolve-thread.js';
 import type { OpenedStore, StoreFlags } from '../store-options.js';
@@ -76,6 +77,13 @@ async function targets(
     out.set(t.threadId, t);
   }
   return [...out.values()];
+}
+
+/** Threads about to be acted on, before the question: the first few and how many more. */
+const SAMPLE = 15;
+function printSample(o: Output, threads: readonly StoredThread[]): void {
+  printThreadList(o, threads.slice(0, SAMPLE));
+  if (threads.length > SAMPLE) o.line(`… and ${plural(threads.length - SAMPLE)} more`);
 }
 
 function plural(n: number, word = 'thread'): string {
@@ -152,7 +160,7 @@ function manyCommand(spec: ManyOptions): Command {
       const single = refs.length === 1 && threads.length === 1;
       if (spec.confirmAlways || !single) {
         const what = single ? `thread ${threads[0]!.threadId} (${threadTitle(threads[0]!)})` : plural(threads.length);
-        if (!single && !flags.yes && !flags.json) printThreadList(o, threads);
+        if (!single && !flags.yes && !flags.json) printSample(o, threads);
         const verb = spec.name[0]!.toUpperCase() + spec.name.slice(1);
         if (!(await confirmOrRefuse(o, flags.yes, `${verb} ${what}?`, `${spec.name} of ${what}`))) {
           o.err(`Nothing ${spec.past.toLowerCase()}.\n`);
@@ -234,14 +242,15 @@ export function pruneCommand(): Command {
       const threads = await selectThreads(store, flags, flags.archived === true);
       if (!flags.yes) {
         if (flags.json) o.json({ dryRun: true, threads: threads.map(threadJson) });
-        else {
-          if (threads.length > 0) printThreadList(o, threads);
-          o.line(
-            threads.length === 0
-              ? `No ${flags.archived ? 'archived ' : ''}threads older than ${flags.olderThan}; nothing to prune.`
-              : `${plural(threads.length)} would be deleted. Run again with --yes to delete them.`,
-          );
-        }
+        else
+          await paged(o, (out) => {
+            if (threads.length > 0) printThreadList(out, threads);
+            out.line(
+              threads.length === 0
+                ? `No ${flags.archived ? 'archived ' : ''}threads older than ${flags.olderThan}; nothing to prune.`
+                : `${plural(threads.length)} would be deleted. Run again with --yes to delete them.`,
+            );
+          });
         return;
       }
       const result = await actOnEach(o, 'deleting', threads, (t) => store.deleteThread({ threadId: t.threadId }));
