@@ -24,7 +24,15 @@ if (mode === 'loop') {
   // Append and flush forever; report each flushed sequence number. The parent kills us.
   const start = Number(startArg);
   const size = Number(sizeArg);
-  if (start === 0) {
+  // A paginated file can be left with its session_meta only (one write per line): no item yet,
+  // but the thread exists, so it is resumed.
+  const exists =
+    start > 0 ||
+    (await store.readThread({ threadId }).then(
+      () => true,
+      () => false,
+    ));
+  if (!exists) {
     await createWith('crash test');
   } else {
     await store.resumeThread({ threadId });
