@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { sessionMemoryMiB } from '../flow-control.js';
 import type { AuthOptions } from './auth.js';
 import type { StoreSource, ThreadStoreHandlerOptions } from './handler.js';
 import { createThreadStoreHandler } from './handler.js';
@@ -45,6 +46,47 @@ export interface RunningThreadStoreServer {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/**
+ * Runs `then` once the peer has received everything sent so far on the stream's session: a PING
+ * leaves after the frames queued before it, and its ack comes back after the peer read them.
+ * Reset too early and the client drops the trailers that carry the status.
+ */
+function afterPeerSawAnswer(stream: http2.ServerHttp2Stream, then: () => void): void {
+  const session = stream.session;
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    then();
+  };
+  const fallback = setTimeout(once, 1000);
+  fallback.unref();
+  try {
+    if (
+      !session ||
+      session.destroyed ||
+      !session.ping(() => {
+        clearTimeout(fallback);
+        once();
+      })
+    )
+      return;
+  } catch {
+    // Too many pings in flight: the timer resets the stream instead.
+  }
+}
+
+function stopReading(req: http2.Http2ServerRequest): void {
+  if (req.readableEnded || req.complete) return;
+  // HTTP/1.1 (browsers over TLS) has no stream: the `stream` property is absent there.
+  const stream = (req as { stream?: http2.ServerHttp2Stream }).stream;
+  if (!stream || stream.destroyed) return;
+  if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  // A stream closed with NO_ERROR waits for its unread request data to be consumed before it is
+  // destroyed, which never happens once the handler stopped reading: destroy it now.
+  stream.destroy();
+}
+
 /** Serves gRPC, gRPC-Web and Connect for one ThreadStore (or one per tenant) on one HTTP/2 port. */
 export async function startThreadStoreServer(
   options: StartThreadStoreServerOptions,
@@ -62,13 +104,35 @@ export async function startThreadStoreServer(
   if (options.leaseMs !== undefined) handlerOptions.leaseMs = options.leaseMs;
   if (options.store && options.ownsStore) handlerOptions.ownsStore = true;
   const routes = createThreadStoreHandler(source, handlerOptions);
-  const adapter = connectNodeAdapter({ routes });
+  const connect = connectNodeAdapter({ routes });
+  // A server may answer before it has read the whole request (a message above the limit, a bad
+  // token): the client would then keep sending into a stream nobody reads, its HTTP/2 session
+  // buffering the rest until it refuses every new stream. Once the answer is complete, reset the
+  // stream with NO_ERROR (RFC 9113 §8.1), which tells the client to stop sending, status intact.
+  const adapter = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    res.stream.once('finish', () => {
+      if (!req.complete) afterPeerSawAnswer(res.stream, () => stopReading(req));
+    });
+    connect(req, res);
+  };
   const settings: http2.Settings = {
     maxConcurrentStreams: Math.max(100, routes.limits.maxConcurrentStreams * 2),
   };
+  const sessionOptions = {
+    settings,
+    // Node's 10 MiB default is less than the history chunks a session's streams have queued at
+    // once: past it, nghttp2 refuses new streams with ENHANCE_YOUR_CALM.
+    maxSessionMemory: sessionMemoryMiB(
+      routes.limits.historyChunkBytes,
+      routes.limits.maxConcurrentStreams * routes.limits.historyChunkBytes,
+    ),
+  };
   const server = options.tls
-    ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, settings }, adapter)
-    : http2.createServer({ settings }, adapter);
+    ? http2.createSecureServer(
+        { cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, ...sessionOptions },
+        adapter,
+      )
+    : http2.createServer(sessionOptions, adapter);
   const sessions = new Set<http2.Http2Session>();
   server.on('session', (s: http2.Http2Session) => {
     sessions.add(s);
