@@ -1,5 +1,7 @@
 import { create } from '@bufbuild/protobuf';
+import { randomUUID } from 'node:crypto';
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import { createContextKey } from '@connectrpc/connect';
 import type { RolloutItem, ThreadId, ThreadStore, ThreadStoreErrorCode } from '@skein/thread-store-api';
 import { isThreadStoreError, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
 import {
@@ -66,6 +68,13 @@ interface CallScope {
 }
 
 const CLIENT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The identity of the connection a call came on (set by the server through `contextValues`).
+ * A caller that sends no `skein-client-id` is that connection: its writers are leased to it like
+ * any client's, so nobody else can append to them and they close when it goes silent.
+ */
+export const CONNECTION_ID = createContextKey<string | undefined>(undefined, { description: 'skein connection id' });
 
 export function createThreadStoreHandler(
   source: StoreSource,
@@ -149,7 +158,14 @@ export function createThreadStoreHandler(
     ctx: HandlerContext,
   ): { tenant: string | null; clientId: string | null; scope: Promise<CallScope> } => {
     const rawClient = ctx.requestHeader.get(CLIENT_ID_HEADER);
-    const clientId = rawClient !== null && CLIENT_ID_RE.test(rawClient) ? rawClient : null;
+    // No header: the connection's identity, or (mounted without one) an identity of this call
+    // alone, so a writer it opens is still leased and expires.
+    const clientId =
+      rawClient === null
+        ? `connection:${ctx.values.get(CONNECTION_ID) ?? randomUUID()}`
+        : CLIENT_ID_RE.test(rawClient)
+          ? rawClient
+          : null;
     let tenant: string | null = null;
     const scope = (async (): Promise<CallScope> => {
       if (closing)
@@ -285,6 +301,24 @@ export function createThreadStoreHandler(
       );
   };
 
+  /** Filter lists cost the store work per entry: a caller may not send unbounded ones. */
+  const checkFilters = (params: {
+    allowedSources?: readonly unknown[] | null;
+    modelProviders?: readonly string[] | null;
+    cwdFilters?: readonly string[] | null;
+  }): void => {
+    for (const [name, list] of [
+      ['allowedSources', params.allowedSources],
+      ['modelProviders', params.modelProviders],
+      ['cwdFilters', params.cwdFilters],
+    ] as const) {
+      if (list && list.length > limits.maxFilterValues)
+        throw ThreadStoreError.invalidRequest(
+          `${name} has ${list.length} entries, above this server's limit of ${limits.maxFilterValues}; filter on fewer values`,
+        );
+    }
+  };
+
   const impl: ServiceImpl<typeof ThreadStoreService> = {
     createThread: unary('CreateThread', async (req, s) => {
       const params = createParamsFromProto(req);
@@ -368,6 +402,7 @@ export function createThreadStoreHandler(
     listThreads: unary('ListThreads', async (req, s) => {
       const params = listParamsFromProto(req);
       checkPageSize(params.pageSize);
+      checkFilters(params);
       const page = await s.store.listThreads(params);
       const out: { threads: ReturnType<typeof storedThreadToProto>[]; nextCursor?: string; backwardsCursor?: string } =
         {
@@ -380,6 +415,7 @@ export function createThreadStoreHandler(
     searchThreads: unary('SearchThreads', async (req, s) => {
       const params = searchParamsFromProto(req);
       checkPageSize(params.pageSize);
+      checkFilters(params);
       const page = await s.store.searchThreads(params);
       const out: {
         results: { thread: ReturnType<typeof storedThreadToProto>; snippet: string }[];
@@ -420,7 +456,14 @@ export function createThreadStoreHandler(
       return {
         contentSearch: s.store.capabilities.contentSearch,
         lease: leaseMsg(),
-        limits: create(ServerLimitsSchema, limits),
+        limits: create(ServerLimitsSchema, {
+          maxMessageBytes: limits.maxMessageBytes,
+          maxPageSize: limits.maxPageSize,
+          maxAppendItems: limits.maxAppendItems,
+          maxConcurrentStreams: limits.maxConcurrentStreams,
+          historyChunkBytes: limits.historyChunkBytes,
+          historyChunkItems: limits.historyChunkItems,
+        }),
       };
     }),
   };

@@ -1,12 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import * as http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import { createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { sessionMemoryMiB } from '../flow-control.js';
 import type { AuthOptions } from './auth.js';
 import type { StoreSource, ThreadStoreHandlerOptions } from './handler.js';
-import { createThreadStoreHandler } from './handler.js';
+import { CONNECTION_ID, createThreadStoreHandler } from './handler.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 
@@ -104,7 +106,21 @@ export async function startThreadStoreServer(
   if (options.leaseMs !== undefined) handlerOptions.leaseMs = options.leaseMs;
   if (options.store && options.ownsStore) handlerOptions.ownsStore = true;
   const routes = createThreadStoreHandler(source, handlerOptions);
-  const connect = connectNodeAdapter({ routes });
+  const connectionIds = new WeakMap<http2.Http2Session, string>();
+  const connect = connectNodeAdapter({
+    routes,
+    // Callers without a skein-client-id are identified by their connection (see CONNECTION_ID).
+    contextValues: (req) => {
+      const values = createContextValues();
+      const session = (req as http2.Http2ServerRequest).stream?.session;
+      if (session) {
+        let id = connectionIds.get(session);
+        if (id === undefined) connectionIds.set(session, (id = randomUUID()));
+        values.set(CONNECTION_ID, id);
+      }
+      return values;
+    },
+  });
   // A server may answer before it has read the whole request (a message above the limit, a bad
   // token): the client would then keep sending into a stream nobody reads, its HTTP/2 session
   // buffering the rest until it refuses every new stream. Once the answer is complete, reset the
