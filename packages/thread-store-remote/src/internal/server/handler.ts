@@ -50,6 +50,11 @@ export interface ThreadStoreRoutes {
   (router: ConnectRouter): void;
   readonly limits: ServerLimits;
   readonly leaseMs: number;
+  /**
+   * The refusal for a request's `authorization` header, or undefined when it may proceed: lets a
+   * server refuse a caller from its headers alone, before reading (and decompressing) its body.
+   */
+  refusal(authorization: string | null, path: string): ThreadStoreError | undefined;
   /** Calls being served right now. */
   inFlight(): number;
   /**
@@ -508,5 +513,29 @@ export function createThreadStoreHandler(
     return closed;
   };
 
-  return Object.assign(routes, { limits, leaseMs, inFlight: () => inFlight, close });
+  const refusal = (authorization: string | null, path: string): ThreadStoreError | undefined => {
+    let err: ThreadStoreError;
+    if (closing)
+      err = new ThreadStoreError('unavailable', 'the thread store server is shutting down; retry after it restarts');
+    else {
+      try {
+        auth.authenticate(authorization);
+        return undefined;
+      } catch (e) {
+        err = isThreadStoreError(e) ? e : ThreadStoreError.internal(String(e));
+      }
+    }
+    // Logged like a call the handler refused.
+    inFlight += 1;
+    finish(
+      path.slice(path.lastIndexOf('/') + 1) || path,
+      performance.now(),
+      { tenant: null, clientId: null },
+      err.code,
+      err.message,
+    );
+    return err;
+  };
+
+  return Object.assign(routes, { limits, leaseMs, refusal, inFlight: () => inFlight, close });
 }

@@ -8,6 +8,7 @@ import { ThreadStoreError } from '@skein/thread-store-api';
 import { sessionMemoryMiB } from '../flow-control.js';
 import type { AuthOptions } from './auth.js';
 import type { StoreSource, ThreadStoreHandlerOptions } from './handler.js';
+import { answerEarly } from './early-answer.js';
 import { CONNECTION_ID, createThreadStoreHandler } from './handler.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
@@ -24,6 +25,10 @@ interface ServerCommonOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   logger?: ServerLogger;
   leaseMs?: number;
+  /** How long a request may take to send its body before its stream is cancelled (default 60 000 ms). */
+  requestBodyTimeoutMs?: number;
+  /** A connection with no stream open for this long is closed (default 300 000 ms). */
+  idleTimeoutMs?: number;
   /** How long `close()` waits for in-flight calls before cutting connections (default 10 000 ms). */
   shutdownTimeoutMs?: number;
 }
@@ -78,6 +83,9 @@ function afterPeerSawAnswer(stream: http2.ServerHttp2Stream, then: () => void): 
   }
 }
 
+const headerValue = (v: string | string[] | undefined): string | null =>
+  v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
+
 function stopReading(req: http2.Http2ServerRequest): void {
   if (req.readableEnded || req.complete) return;
   // HTTP/1.1 (browsers over TLS) has no stream: the `stream` property is absent there.
@@ -125,10 +133,28 @@ export async function startThreadStoreServer(
   // token): the client would then keep sending into a stream nobody reads, its HTTP/2 session
   // buffering the rest until it refuses every new stream. Once the answer is complete, reset the
   // stream with NO_ERROR (RFC 9113 §8.1), which tells the client to stop sending, status intact.
+  const bodyTimeoutMs = options.requestBodyTimeoutMs ?? 60_000;
   const adapter = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
-    res.stream.once('finish', () => {
-      if (!req.complete) afterPeerSawAnswer(res.stream, () => stopReading(req));
-    });
+    // HTTP/1.1 requests (browsers over TLS) have no HTTP/2 stream to manage.
+    const stream = (req as { stream?: http2.ServerHttp2Stream }).stream;
+    if (stream) {
+      stream.once('finish', () => {
+        if (!req.complete) afterPeerSawAnswer(stream, () => stopReading(req));
+      });
+      // A request body that never finishes would hold its buffers forever.
+      const timer = setTimeout(() => {
+        if (!req.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, bodyTimeoutMs);
+      timer.unref();
+      req.once('end', () => clearTimeout(timer));
+      stream.once('close', () => clearTimeout(timer));
+    }
+    // The token is checked from the headers, before a byte of the body is read or decompressed.
+    const refusal = routes.refusal(headerValue(req.headers.authorization), req.url);
+    if (refusal) {
+      answerEarly(req, res, refusal);
+      return;
+    }
     connect(req, res);
   };
   const settings: http2.Settings = {
@@ -157,6 +183,9 @@ export async function startThreadStoreServer(
     s.on('error', () => {});
   });
   server.on('error', () => {});
+  // A connection silent this long is destroyed (Node does so when 'timeout' has no listener):
+  // each costs a socket and its HTTP/2 state.
+  server.setTimeout(options.idleTimeoutMs ?? 300_000);
   // Small unary responses must not wait for Nagle's algorithm.
   server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   server.on('secureConnection', (socket: Socket) => socket.setNoDelay(true));
