@@ -133,3 +133,59 @@ describe('a request body that never finishes', () => {
     await store.close();
   });
 });
+
+describe('malformed requests', () => {
+  /** Sends one complete request body and collects the answer. */
+  function call(session: http2.ClientHttp2Session, method: string, contentType: string, body: Buffer) {
+    const req = session.request({
+      ':method': 'POST',
+      ':path': `/skein.threadstore.v1.ThreadStoreService/${method}`,
+      'content-type': contentType,
+      te: 'trailers',
+    });
+    let status: number | undefined;
+    let grpcStatus: string | undefined;
+    let text = '';
+    req.on('response', (h) => {
+      status = h[':status'];
+      grpcStatus ??= h['grpc-status'] as string | undefined;
+    });
+    req.on('trailers', (t) => (grpcStatus = t['grpc-status'] as string | undefined));
+    req.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    req.on('error', () => {});
+    req.end(body);
+    return new Promise<{ status: number | undefined; grpcStatus: string | undefined; text: string }>((resolve) =>
+      req.once('close', () => resolve({ status, grpcStatus, text })),
+    );
+  }
+  const grpcEnvelope = (payload: Buffer, flags = 0): Buffer => {
+    const head = Buffer.alloc(5);
+    head.writeUInt8(flags, 0);
+    head.writeUInt32BE(payload.length, 1);
+    return Buffer.concat([head, payload]);
+  };
+
+  it('are invalid_request, never internal, in gRPC and Connect', async () => {
+    served = await serve(new InMemoryThreadStore());
+    const session = connect(served.server.url);
+    const garbage = [Buffer.from([0xff, 0xff, 0xff, 0xff]), Buffer.from([0x0a, 0x50, 0x01]), Buffer.from([0x08])];
+    for (const method of ['ListThreads', 'AppendItems', 'CreateThread', 'LoadHistory']) {
+      for (const bytes of garbage) {
+        const g = await call(session, method, 'application/grpc', grpcEnvelope(bytes));
+        expect([method, g.grpcStatus]).toEqual([method, '3']);
+      }
+      // Flagged compressed, with no compression announced.
+      const z = await call(session, method, 'application/grpc', grpcEnvelope(Buffer.from([1, 2, 3]), 1));
+      expect([method, z.grpcStatus]).toEqual([method, '3']);
+    }
+    for (const bytes of garbage) {
+      const c = await call(session, 'ListThreads', 'application/proto', bytes);
+      expect(c.status).toBe(400);
+      expect(JSON.parse(c.text)).toMatchObject({ code: 'invalid_argument' });
+    }
+    // The server is unharmed.
+    const store = new RemoteThreadStore({ baseUrl: served.server.url });
+    expect((await store.listThreads({})).items).toEqual([]);
+    await store.close();
+  });
+});

@@ -9,6 +9,7 @@ import { sessionMemoryMiB } from '../flow-control.js';
 import type { AuthOptions } from './auth.js';
 import type { StoreSource, ThreadStoreHandlerOptions } from './handler.js';
 import { answerEarly } from './early-answer.js';
+import { answerBadInputHonestly } from './honest-status.js';
 import { CONNECTION_ID, createThreadStoreHandler } from './handler.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
@@ -149,6 +150,7 @@ export async function startThreadStoreServer(
       req.once('end', () => clearTimeout(timer));
       stream.once('close', () => clearTimeout(timer));
     }
+    answerBadInputHonestly(res);
     // The token is checked from the headers, before a byte of the body is read or decompressed.
     const refusal = routes.refusal(headerValue(req.headers.authorization), req.url);
     if (refusal) {
