@@ -135,7 +135,15 @@ export async function startThreadStoreServer(
   // buffering the rest until it refuses every new stream. Once the answer is complete, reset the
   // stream with NO_ERROR (RFC 9113 §8.1), which tells the client to stop sending, status intact.
   const bodyTimeoutMs = options.requestBodyTimeoutMs ?? 60_000;
+  let stopping = false;
   const adapter = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    // Probes for orchestrators and load balancers: no auth, and nothing about any tenant.
+    if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz')) {
+      const ready = req.url === '/healthz' || !stopping;
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(ready ? 'ok\n' : 'shutting down\n');
+      return;
+    }
     // HTTP/1.1 requests (browsers over TLS) have no HTTP/2 stream to manage.
     const stream = (req as { stream?: http2.ServerHttp2Stream }).stream;
     if (stream) {
@@ -194,7 +202,15 @@ export async function startThreadStoreServer(
 
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error): void =>
-      reject(ThreadStoreError.internal(`cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, e));
+      reject(
+        (e as { code?: string }).code === 'EADDRINUSE'
+          ? new ThreadStoreError(
+              'unavailable',
+              `cannot listen on ${host}:${options.port ?? 0}: the port is in use; pick another, or port 0 for any free one`,
+              { cause: e },
+            )
+          : ThreadStoreError.internal(`cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, e),
+      );
     server.once('error', onError);
     server.listen(options.port ?? 0, host, () => {
       server.off('error', onError);
@@ -208,6 +224,7 @@ export async function startThreadStoreServer(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      stopping = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       // GOAWAY: clients open no new streams here, the streams in flight complete.
       for (const s of sessions) if (!s.closed) s.close();
