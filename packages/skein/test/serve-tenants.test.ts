@@ -79,3 +79,24 @@ describe('serve --tokens: tenant names never leave the tenants folder', () => {
     }
   });
 });
+
+describe('serve --log json and ports', () => {
+  it('prints a machine-readable listening line with the bound port; a port in use suggests --port 0', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'skein-serve-log-'));
+    const server = await serve(home, ['--log', 'json'], env);
+    try {
+      const line = server
+        .output()
+        .stderr.split('\n')
+        .find((l) => l.includes('"listening"'));
+      expect(line).toBeDefined();
+      const entry = JSON.parse(line!) as { event: string; port: number; url: string };
+      expect(entry).toMatchObject({ event: 'listening', port: server.port, url: server.url });
+      const clash = await run(['serve', '--home', home, '--port', String(server.port)], { env });
+      expect(clash.code).not.toBe(0);
+      expect(clash.stderr).toMatch(/in use.*--port 0/);
+    } finally {
+      expect((await server.stop('SIGTERM')).code).toBe(0);
+    }
+  });
+});

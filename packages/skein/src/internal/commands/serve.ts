@@ -159,8 +159,17 @@ export function serveCommand(): Command {
         server = await startThreadStoreServer(options);
       } catch (err) {
         await ownStore?.close().catch(() => {});
+        if ((err as { cause?: { code?: string } }).cause?.code === 'EADDRINUSE')
+          throw new UsageError(
+            `port ${port} on ${flags.host} is in use: pass another --port, or --port 0 to pick a free one`,
+          );
         throw err;
       }
+      if (flags.log === 'json')
+        // A machine-readable line with the bound port (useful with --port 0).
+        o.err(
+          `${JSON.stringify({ event: 'listening', time: new Date().toISOString(), url: server.url, host: flags.host, port: server.port })}\n`,
+        );
       printBanner(o, home, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
       const signal = await stopper.requested;
       o.line(`Received ${signal}: stopping (finishing calls in flight, flushing live threads)...`);
