@@ -24,6 +24,8 @@ export interface WriteThreadOptions {
   createdAt?: Date;
   /** Leave the writer open (default: shut it down). */
   keepOpen?: boolean;
+  /** The rollout format (default: the store's). */
+  historyMode?: 'legacy' | 'paginated';
 }
 
 let clock = 0;
@@ -126,6 +128,7 @@ export async function writeSkeinThread(store: ThreadStore, options: WriteThreadO
     originator: 'skein_interop',
     cliVersion: '0.169.0',
     ...(options.createdAt ? { createdAt: options.createdAt } : {}),
+    ...(options.historyMode ? { historyMode: options.historyMode } : {}),
     metadata: { cwd: options.cwd, modelProvider: MOCK_PROVIDER_ID },
   });
   const first = options.turns[0]?.prompt;
