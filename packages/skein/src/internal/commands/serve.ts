@@ -161,7 +161,7 @@ export function serveCommand(): Command {
         await ownStore?.close().catch(() => {});
         if ((err as { cause?: { code?: string } }).cause?.code === 'EADDRINUSE')
           throw new UsageError(
-            `port ${port} on ${flags.host} is in use: pass another --port, or --port 0 to pick a free one`,
+            `cannot listen on ${flags.host}:${port}: the port is in use; pass another --port, or --port 0 to pick a free one`,
           );
         throw err;
       }
