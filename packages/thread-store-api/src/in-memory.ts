@@ -1,6 +1,11 @@
 import { ThreadStoreError } from './errors.js';
-import { ThreadMetadataAccumulator, parseRolloutTime, storedThreadFromDerived } from './derive.js';
-import type { DerivedThreadMetadata } from './derive.js';
+import {
+  dropPatchesReplacedByHistory,
+  ThreadMetadataAccumulator,
+  parseRolloutTime,
+  storedThreadFromDerived,
+} from './derive.js';
+import { copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
 import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
@@ -8,7 +13,7 @@ import type { NormalizedListParams } from './listing.js';
 import { applyPatch, mergePatches, validatePatch } from './patch.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
 import { persistedRolloutItems } from './persistence-policy.js';
-import { isEventMsg, isObject, rolloutItemProblem } from './rollout-item.js';
+import { rolloutItemProblem } from './rollout-item.js';
 import type { RolloutItem } from './rollout-item.js';
 import type { ThreadStore } from './store.js';
 import { parseThreadId } from './thread-id.js';
@@ -78,33 +83,6 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
-/** Copies caller data so later mutation on either side cannot reach the store. */
-function copyInput<T>(v: T, what: string): T {
-  try {
-    return structuredClone(v);
-  } catch (e) {
-    throw ThreadStoreError.invalidRequest(`${what} must be plain data (${e instanceof Error ? e.message : String(e)})`);
-  }
-}
-
-function requireObject(v: unknown, what: string): asserts v is Record<string, unknown> {
-  if (!isObject(v)) throw ThreadStoreError.invalidRequest(`${what} must be an object`);
-}
-
-/** The derived fields a patch can also set; a later history fact for one replaces the patch. */
-const DERIVED_TO_PATCH: ReadonlyArray<[keyof DerivedThreadMetadata, keyof ThreadMetadataPatch]> = [
-  ['preview', 'preview'],
-  ['firstUserMessage', 'firstUserMessage'],
-  ['model', 'model'],
-  ['reasoningEffort', 'reasoningEffort'],
-  ['approvalMode', 'approvalMode'],
-  ['sandboxPolicy', 'sandboxPolicy'],
-  ['tokenUsage', 'tokenUsage'],
-  ['gitInfo', 'gitInfo'],
-  ['memoryMode', 'memoryMode'],
-  ['name', 'name'],
-];
-
 /**
  * A complete `ThreadStore` kept in memory: live writers with unflushed buffers, the persistence
  * policy, metadata derived from history with patches on top, every list filter, sort and cursor,
@@ -129,31 +107,7 @@ export class InMemoryThreadStore implements ThreadStore {
 
   async createThread(params: CreateThreadParams): Promise<void> {
     this.assertOpen();
-    requireObject(params, 'createThread params');
-    const threadId = parseThreadId(params.threadId);
-    requireObject(params.metadata, 'createThread metadata');
-    const { modelProvider, cwd } = params.metadata;
-    if (typeof modelProvider !== 'string' || modelProvider.trim() === '')
-      throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
-    if (typeof cwd !== 'string') throw ThreadStoreError.invalidRequest('metadata.cwd must be a string');
-    if (!isObject(params.source) || typeof params.source.kind !== 'string')
-      throw ThreadStoreError.invalidRequest('source must be a SessionSource such as { kind: "cli" }');
-    if (params.historyMode === 'paginated')
-      throw ThreadStoreError.unsupported(
-        'historyMode "paginated"',
-        'Skein writes legacy histories only; omit historyMode',
-      );
-    if (params.historyMode !== undefined && params.historyMode !== 'legacy')
-      throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
-    if (
-      params.createdAt !== undefined &&
-      (!(params.createdAt instanceof Date) || Number.isNaN(params.createdAt.getTime()))
-    )
-      throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
-    for (const key of ['forkedFromId', 'parentThreadId'] as const) {
-      const v = params[key];
-      if (v != null) parseThreadId(v, key);
-    }
+    const threadId = validateCreateThreadParams(params);
     this.assertNoWriter(threadId);
     if (this.storage.threads.has(threadId))
       throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
@@ -161,7 +115,7 @@ export class InMemoryThreadStore implements ThreadStore {
     this.writers.set(threadId, {
       threadId,
       pendingCreate: {
-        params: copyInput(params, 'createThread params'),
+        params: copyPlainData(params, 'createThread params'),
         createdAt: new Date((params.createdAt ?? this.now()).getTime()),
       },
       pending: [],
@@ -190,7 +144,7 @@ export class InMemoryThreadStore implements ThreadStore {
     });
     const at = isoMillis(this.now());
     // Copy everything before buffering anything, so a bad item leaves the buffer untouched.
-    const copies = persistedRolloutItems(params.items, 'legacy').map((item) => copyInput(item, 'a rollout item'));
+    const copies = persistedRolloutItems(params.items, 'legacy').map((item) => copyPlainData(item, 'a rollout item'));
     for (const copy of copies) {
       if (copy.timestamp === undefined) copy.timestamp = at;
       writer.pending.push(copy);
@@ -297,7 +251,7 @@ export class InMemoryThreadStore implements ThreadStore {
     const writer = this.writers.get(threadId);
     if (writer?.pendingCreate) this.flushWriter(writer, true);
     const rec = this.durable(threadId, params.includeArchived === true);
-    const patch = copyInput(params.patch, 'the patch');
+    const patch = copyPlainData(params.patch, 'the patch');
     const merged = mergePatches(rec.patch, patch);
     // Check the result before keeping it, so a patch is applied completely or not at all.
     const next = this.toStored({ ...rec, patch: merged });
@@ -421,12 +375,7 @@ export class InMemoryThreadStore implements ThreadStore {
       rec.history.push(item);
       rec.derived.observe(item);
     }
-    const after = rec.derived.value;
-    for (const [field, key] of DERIVED_TO_PATCH) {
-      if (!Object.is(before[field], after[field])) delete rec.patch[key];
-    }
-    // The name a history event sets replaces an older patched name.
-    if (items.some((i) => isEventMsg(i, 'thread_name_updated'))) delete rec.patch.name;
+    dropPatchesReplacedByHistory(rec.patch, before, rec.derived.value, items);
   }
 
   private toStored(rec: DurableThread): StoredThread {

@@ -1,0 +1,64 @@
+import type { Pool, PoolClient } from 'pg';
+import Cursor from 'pg-cursor';
+import { ThreadStoreError } from '@skein/thread-store-api';
+import type { RolloutItem } from '@skein/thread-store-api';
+
+/** Rows fetched per round trip while streaming a history: a few MB at most per batch. */
+const BATCH_ROWS = 256;
+
+/**
+ * Streams a thread's items in order through a server-side cursor (pg-cursor), so a long thread
+ * is never held in memory: one batch of rows at a time, fetched only when the consumer asks for
+ * more. The thread check and the items come from one REPEATABLE READ snapshot, so a concurrent
+ * append or delete never shows half a write.
+ */
+export async function* streamHistory(
+  pool: Pool,
+  tenant: string,
+  threadId: string,
+  includeArchived: boolean,
+): AsyncGenerator<RolloutItem> {
+  const client: PoolClient = await pool.connect();
+  let broken: Error | undefined;
+  let cursor: Cursor<{ line: string }> | undefined;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const r = await client.query<{ archived: boolean }>(
+      'SELECT archived FROM skein_threads WHERE tenant = $1 AND thread_id = $2',
+      [tenant, threadId],
+    );
+    const row = r.rows[0];
+    if (!row) throw ThreadStoreError.notFound(threadId);
+    if (row.archived && !includeArchived) throw archivedNotFound(threadId);
+    cursor = client.query(
+      new Cursor<{ line: string }>('SELECT line FROM skein_items WHERE tenant = $1 AND thread_id = $2 ORDER BY seq', [
+        tenant,
+        threadId,
+      ]),
+    );
+    for (;;) {
+      const rows = await cursor.read(BATCH_ROWS);
+      if (rows.length === 0) break;
+      for (const { line } of rows) yield JSON.parse(line) as RolloutItem;
+    }
+  } catch (e) {
+    broken = e instanceof Error ? e : new Error(String(e));
+    throw e;
+  } finally {
+    // A consumer that stops early lands here too: close the cursor and end the snapshot.
+    try {
+      if (cursor) await cursor.close();
+      await client.query('ROLLBACK');
+      client.release();
+    } catch (e) {
+      client.release(e instanceof Error ? e : (broken ?? true));
+    }
+  }
+}
+
+export function archivedNotFound(threadId: string): ThreadStoreError {
+  return new ThreadStoreError(
+    'not_found',
+    `thread ${threadId} is archived; pass includeArchived or unarchive it first`,
+  );
+}
