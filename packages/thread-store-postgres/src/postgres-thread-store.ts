@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import {
   copyPlainData,
   mergePatches,
@@ -36,7 +36,7 @@ import type {
   ThreadStoreCapabilities,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
-import { toStoreError } from './internal/errors.js';
+import { isConnectionError, toStoreError } from './internal/errors.js';
 import { archivedNotFound, streamHistory } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
@@ -241,11 +241,38 @@ export class PostgresThreadStore implements ThreadStore {
     return run;
   }
 
+  /**
+   * A pooled connection that answers. A connection the server closed while it sat idle in the
+   * pool (restart, pg_terminate_backend) fails its first statement before anything ran; it is
+   * dropped and one fresh connection is tried, so only calls that were in flight see the outage.
+   */
+  private async connect(first: string): Promise<PoolClient> {
+    for (let attempt = 0; ; attempt += 1) {
+      const client = await this.pool.connect();
+      try {
+        await client.query(first);
+        return client;
+      } catch (e) {
+        client.release(e instanceof Error ? e : true);
+        if (attempt > 0 || !isConnectionError(e)) throw e;
+      }
+    }
+  }
+
+  /** A read-only statement on the pool, retried once on a connection that was already dead. */
+  private async read<R extends QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (e) {
+      if (!isConnectionError(e)) throw e;
+      return this.pool.query<R>(text, values);
+    }
+  }
+
   /** One transaction on one pooled connection; a broken connection is dropped, not reused. */
   private async tx<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.connect('BEGIN');
     try {
-      await client.query('BEGIN');
       const out = await fn(client);
       await client.query('COMMIT');
       client.release();
@@ -412,7 +439,13 @@ export class PostgresThreadStore implements ThreadStore {
     const w = this.writer(parseThreadId(threadId));
     return this.guard('shutdownThread', () =>
       this.serial(w.threadId, async () => {
-        await this.flushWriter(w, false);
+        try {
+          await this.flushWriter(w, false);
+        } catch (e) {
+          // A writer that lost its lease is closed all the same: nothing more can go through it.
+          if (w.lost) await this.release(w);
+          throw e;
+        }
         await this.release(w);
       }),
     );
@@ -475,7 +508,12 @@ export class PostgresThreadStore implements ThreadStore {
     if (items.length === 0) return;
     const creating = w.pendingCreate !== null;
     await this.tx(async (db) => {
-      await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);
+      try {
+        await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);
+      } catch (e) {
+        w.lost = true;
+        throw e;
+      }
       const row = await this.lockThread(db, w.threadId);
       const count = row ? Number(row.item_count) : 0;
       if (row && count === w.durableCount + items.length) return; // committed by a lost attempt
@@ -523,7 +561,7 @@ export class PostgresThreadStore implements ThreadStore {
       const threadId = parseThreadId(params.threadId);
       await this.ready;
       try {
-        yield* streamHistory(this.pool, this.tenant, threadId, params.includeArchived === true);
+        yield* streamHistory((first) => this.connect(first), this.tenant, threadId, params.includeArchived === true);
       } catch (e) {
         throw toStoreError(e, 'loadHistory');
       }
@@ -536,7 +574,7 @@ export class PostgresThreadStore implements ThreadStore {
     requireObject(params, 'readThread params');
     const threadId = parseThreadId(params.threadId);
     return this.guard('readThread', async () => {
-      const r = await this.pool.query<{ thread: string; archived: boolean }>(
+      const r = await this.read<{ thread: string; archived: boolean }>(
         'SELECT thread, archived FROM skein_threads WHERE tenant = $1 AND thread_id = $2',
         [this.tenant, threadId],
       );
@@ -597,7 +635,7 @@ export class PostgresThreadStore implements ThreadStore {
       });
       const snippets = new Map<string, string>();
       if (page.rows.length > 0) {
-        const r = await this.pool.query<{ thread_id: string; line: string }>(
+        const r = await this.read<{ thread_id: string; line: string }>(
           `SELECT DISTINCT ON (thread_id) thread_id, line FROM skein_items
            WHERE tenant = $1 AND thread_id = ANY($2::text[]) AND message_lc LIKE $3
            ORDER BY thread_id, seq`,
@@ -621,7 +659,7 @@ export class PostgresThreadStore implements ThreadStore {
   ): Promise<{ rows: PageRow[]; nextCursor: string | null; backwardsCursor: string | null }> {
     const q = pageQuery(p, STORE_KIND, cursor, filter);
     if ('empty' in q) return { rows: [], nextCursor: null, backwardsCursor: null };
-    const r = await this.pool.query<PageRow & { other?: boolean | null }>(q.text, q.values);
+    const r = await this.read<PageRow & { other?: boolean | null }>(q.text, q.values);
     return q.finish(r.rows);
   }
 

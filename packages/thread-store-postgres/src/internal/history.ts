@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import Cursor from 'pg-cursor';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import type { RolloutItem } from '@skein/thread-store-api';
@@ -13,16 +13,15 @@ const BATCH_ROWS = 256;
  * append or delete never shows half a write.
  */
 export async function* streamHistory(
-  pool: Pool,
+  /** A connection on which `first` already ran (see the store's connect). */
+  connect: (first: string) => Promise<PoolClient>,
   tenant: string,
   threadId: string,
   includeArchived: boolean,
 ): AsyncGenerator<RolloutItem> {
-  const client: PoolClient = await pool.connect();
-  let broken: Error | undefined;
+  const client = await connect('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   let cursor: Cursor<{ line: string }> | undefined;
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const r = await client.query<{ archived: boolean }>(
       'SELECT archived FROM skein_threads WHERE tenant = $1 AND thread_id = $2',
       [tenant, threadId],
@@ -41,9 +40,6 @@ export async function* streamHistory(
       if (rows.length === 0) break;
       for (const { line } of rows) yield JSON.parse(line) as RolloutItem;
     }
-  } catch (e) {
-    broken = e instanceof Error ? e : new Error(String(e));
-    throw e;
   } finally {
     // A consumer that stops early lands here too: close the cursor and end the snapshot.
     try {
@@ -51,7 +47,7 @@ export async function* streamHistory(
       await client.query('ROLLBACK');
       client.release();
     } catch (e) {
-      client.release(e instanceof Error ? e : (broken ?? true));
+      client.release(e instanceof Error ? e : true);
     }
   }
 }
