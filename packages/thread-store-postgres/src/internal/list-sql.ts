@@ -15,7 +15,7 @@ import type { ListCursor, NormalizedListParams, SessionSource, ThreadSortKey } f
  * `paginateSorted` as row-value comparisons. One statement per page: it walks one of the
  * (tenant, archived, sort, id) indexes from the anchor and stops after pageSize + 1 rows; the
  * "is there anything on the other side of the anchor" probe that decides the other cursor is
- * an EXISTS in the same statement.
+ * a LIMIT 1 subquery in the same statement.
  */
 
 /** `source_kind`, `subagent_kind`, `source_key` of a thread's source (see sourceMatches). */
@@ -146,13 +146,16 @@ export function pageQuery(
   }
   // paginateSorted: going forward, a backwards cursor exists when any thread sorts at or before
   // the anchor; going back, a next cursor when any sorts at or after it.
-  const probe = (op: string): string =>
-    `SELECT EXISTS (SELECT 1 FROM skein_threads t WHERE ${where} AND (${col}, t.thread_id) ${op} (${anchor.value}, ${anchor.id})) AS other`;
-  const withProbe = (op: string, inner: string): string =>
-    `SELECT p.*, o.other FROM (${probe(op)}) o LEFT JOIN LATERAL (${inner}) p ON true`;
+  // The probe is an ordered LIMIT 1 from the anchor (not EXISTS, which the planner may answer
+  // with a sequential scan it expects to stop early), so it walks the same index a few entries.
+  const probe = (op: string, dir: string): string =>
+    `SELECT (SELECT true FROM skein_threads t WHERE ${where} AND (${col}, t.thread_id) ${op} (${anchor.value}, ${anchor.id})` +
+    ` ORDER BY ${col} ${dir}, t.thread_id ${dir} LIMIT 1) AS other`;
+  const withProbe = (probeSql: string, inner: string): string =>
+    `SELECT p.*, o.other FROM (${probeSql}) o LEFT JOIN LATERAL (${inner}) p ON true`;
   if (c.towards === 'next') {
     return {
-      text: withProbe(`${before}=`, page(after, fwd)),
+      text: withProbe(probe(`${before}=`, rev), page(after, fwd)),
       values: params.values,
       finish: (all) => {
         const other = all[0]?.other === true;
@@ -168,7 +171,7 @@ export function pageQuery(
     };
   }
   return {
-    text: withProbe(`${after}=`, page(before, rev)),
+    text: withProbe(probe(`${after}=`, fwd), page(before, rev)),
     values: params.values,
     finish: (all) => {
       const other = all[0]?.other === true;
