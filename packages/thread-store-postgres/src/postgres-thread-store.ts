@@ -40,7 +40,7 @@ import { isConnectionError, toStoreError } from './internal/errors.js';
 import { archivedNotFound, streamHistory } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
-import { filterSql, likeContains, pageQuery } from './internal/list-sql.js';
+import { contentFilter, filterSql, likeContains, pageQuery } from './internal/list-sql.js';
 import type { PageRow } from './internal/list-sql.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
 import { snippetOf } from './internal/snippet.js';
@@ -621,18 +621,12 @@ export class PostgresThreadStore implements ThreadStore {
     // matches message content, not names and previews.
     const listed = normalizeListParams({ ...params, searchTerm: term }, this.defaultModelProvider);
     const p: NormalizedListParams = { ...listed, searchTerm: null, filters: `search:${listed.filters}` };
-    const pattern = likeContains(withoutNul(term.toLowerCase()));
+    const lowered = withoutNul(term.toLowerCase());
+    const pattern = likeContains(lowered);
     return this.guard('searchThreads', async () => {
-      const page = await this.page(p, params.cursor, (sql) => {
-        const like = sql.add(pattern);
-        // Trigram GIN index on message_lc for terms of 3+ characters; shorter ones scan.
-        return filterSql(
-          this.tenant,
-          p,
-          sql,
-          `t.thread_id IN (SELECT i.thread_id FROM skein_items i WHERE i.tenant = t.tenant AND i.message_lc LIKE ${like})`,
-        );
-      });
+      const page = await this.page(p, params.cursor, (sql) =>
+        filterSql(this.tenant, p, sql, contentFilter(this.tenant, lowered, sql)),
+      );
       const snippets = new Map<string, string>();
       if (page.rows.length > 0) {
         const r = await this.read<{ thread_id: string; line: string }>(
