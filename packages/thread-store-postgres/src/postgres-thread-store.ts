@@ -137,6 +137,7 @@ export class PostgresThreadStore implements ThreadStore {
   private readonly writers = new Map<string, Writer>();
   private readonly threadOps = new Map<string, Promise<unknown>>();
   private readonly renewTimer: NodeJS.Timeout;
+  private readonly watched = new WeakSet<PoolClient>();
   private closed = false;
 
   constructor(options: PostgresThreadStoreOptions) {
@@ -249,6 +250,12 @@ export class PostgresThreadStore implements ThreadStore {
   private async connect(first: string): Promise<PoolClient> {
     for (let attempt = 0; ; attempt += 1) {
       const client = await this.pool.connect();
+      // A connection that dies between two statements of a checked-out client reports here (the
+      // pool listens only to idle ones); the next statement fails and the client is dropped.
+      if (!this.watched.has(client)) {
+        this.watched.add(client);
+        client.on('error', () => undefined);
+      }
       try {
         await client.query(first);
         return client;

@@ -21,6 +21,23 @@ export async function* streamHistory(
 ): AsyncGenerator<RolloutItem> {
   const client = await connect('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   let cursor: Cursor<{ line: string }> | undefined;
+  // A connection that dies between two reads (the consumer was busy) reports only an 'error'
+  // event; a cursor read on it would wait forever, so each read also waits for that event.
+  let lost: Error | undefined;
+  let onLost: ((e: Error) => void) | undefined;
+  const listener = (e: Error): void => {
+    lost = e;
+    onLost?.(e);
+  };
+  client.on('error', listener);
+  const read = (c: Cursor<{ line: string }>): Promise<{ line: string }[]> =>
+    Promise.race([
+      c.read(BATCH_ROWS),
+      new Promise<never>((_, reject) => {
+        if (lost) reject(lost);
+        onLost = reject;
+      }),
+    ]);
   try {
     const r = await client.query<{ archived: boolean }>(
       'SELECT archived FROM skein_threads WHERE tenant = $1 AND thread_id = $2',
@@ -36,19 +53,26 @@ export async function* streamHistory(
       ]),
     );
     for (;;) {
-      const rows = await cursor.read(BATCH_ROWS);
+      const rows = await read(cursor);
       if (rows.length === 0) break;
       for (const { line } of rows) yield JSON.parse(line) as RolloutItem;
     }
   } finally {
     // A consumer that stops early lands here too: close the cursor and end the snapshot.
-    try {
-      if (cursor) await cursor.close();
-      await client.query('ROLLBACK');
-      client.release();
-    } catch (e) {
-      client.release(e instanceof Error ? e : true);
-    }
+    client.off('error', listener);
+    if (lost) client.release(lost);
+    else await closeQuietly(client, cursor);
+  }
+}
+
+/** Ends the snapshot and returns the connection; a connection that fails doing so is dropped. */
+async function closeQuietly(client: PoolClient, cursor: Cursor<{ line: string }> | undefined): Promise<void> {
+  try {
+    if (cursor) await cursor.close();
+    await client.query('ROLLBACK');
+    client.release();
+  } catch (e) {
+    client.release(e instanceof Error ? e : true);
   }
 }
 
