@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { chatCommand, isExitWith } from './commands/chat.js';
+import { dbCommand } from './commands/db.js';
 import { indexCommand } from './commands/index-command.js';
 import { serveCommand } from './commands/serve.js';
 import { threadsCommand } from './commands/threads.js';
@@ -23,6 +24,7 @@ Examples:
   skein threads list --endpoint http://127.0.0.1:7077
   skein threads show 0193a1b2                   by id prefix or name
   skein chat --model echo                       a session with the offline echo model
+  skein serve --store postgres://127.0.0.1/skein  one of many servers over one PostgreSQL
 
 Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 conflict,
 6 unsupported, 7 resource exhausted, 8 unavailable, 9 unauthenticated, 10 permission denied,
@@ -32,6 +34,7 @@ Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 confl
   program.addCommand(threadsCommand());
   program.addCommand(chatCommand());
   program.addCommand(indexCommand());
+  program.addCommand(dbCommand());
   return program;
 }
 
