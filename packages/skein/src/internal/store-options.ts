@@ -97,7 +97,12 @@ export function redactedUrl(raw: string): string {
 }
 
 /** The PostgreSQL store of a database and tenant (the schema is migrated on open). */
-export async function openPostgresStore(url: string, defaultProvider?: string, tenant?: string): Promise<ThreadStore> {
+export async function openPostgresStore(
+  url: string,
+  defaultProvider?: string,
+  tenant?: string,
+  leaseDurationMs?: number,
+): Promise<ThreadStore> {
   const { PostgresThreadStore } = await import('@skein/thread-store-postgres');
   return PostgresThreadStore.open({
     connectionString: url,
@@ -105,6 +110,7 @@ export async function openPostgresStore(url: string, defaultProvider?: string, t
     originator: 'skein',
     cliVersion: skeinVersion(),
     ...(tenant === undefined ? {} : { tenant }),
+    ...(leaseDurationMs === undefined ? {} : { leaseDurationMs }),
   });
 }
 

@@ -25,6 +25,7 @@ export const DEFAULT_PORT = 7077;
 interface ServeFlags {
   home?: string;
   store?: string;
+  leaseDuration?: string;
   host: string;
   port: string;
   tokens?: string;
@@ -93,6 +94,10 @@ export function serveCommand(): Command {
       '--store <url>',
       'serve a PostgreSQL database instead of a home: postgres://user@host/db (env SKEIN_STORE); many servers can share one',
     )
+    .option(
+      '--lease-duration <ms>',
+      'with --store: how long a live writer holds a thread after its server stops renewing (default 30000)',
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on; 0 picks a free one (printed)', String(DEFAULT_PORT))
     .option(
@@ -118,6 +123,9 @@ export function serveCommand(): Command {
     if (flags.store !== undefined && flags.home !== undefined) throw new UsageError('use either --home or --store');
     const rawStore = flags.store ?? (flags.home === undefined ? process.env.SKEIN_STORE || undefined : undefined);
     const database = rawStore === undefined ? undefined : storeUrl(rawStore);
+    const leaseMs = flags.leaseDuration === undefined ? undefined : Number(flags.leaseDuration);
+    if (leaseMs !== undefined && (database === undefined || !Number.isInteger(leaseMs) || leaseMs <= 0))
+      throw new UsageError('--lease-duration takes a positive number of milliseconds, with --store only');
     const home = flags.home === undefined ? defaultHome() : resolve(flags.home);
     if (database === undefined) mkdirSync(home, { recursive: true });
     const tenantsDir =
@@ -129,7 +137,7 @@ export function serveCommand(): Command {
     // A stateless server over a database: every tenant is a tenant of that database.
     const open = (tenant?: string): Promise<ThreadStore> =>
       database !== undefined
-        ? openPostgresStore(database, flags.defaultProvider, tenant)
+        ? openPostgresStore(database, flags.defaultProvider, tenant, leaseMs)
         : openLocalStore(home, flags.defaultProvider);
     // json: the server's own JSON lines on stderr (its default logger).
     const logger: ServerLogger | undefined =
