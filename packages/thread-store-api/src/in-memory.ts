@@ -5,7 +5,14 @@ import {
   parseRolloutTime,
   storedThreadFromDerived,
 } from './derive.js';
-import { copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
+import {
+  itemPageFromHistory,
+  normalizeListItemsParams,
+  normalizeListTurnsParams,
+  turnPageFromHistory,
+} from './history-paging.js';
+import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './history-types.js';
+import { copyPlainData, requireObject } from './params.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
 import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
@@ -13,7 +20,7 @@ import type { NormalizedListParams } from './listing.js';
 import { applyPatch, mergePatches, validatePatch } from './patch.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
 import { persistedRolloutItems } from './persistence-policy.js';
-import { rolloutItemProblem } from './rollout-item.js';
+import { isObject, rolloutItemProblem } from './rollout-item.js';
 import type { RolloutItem } from './rollout-item.js';
 import type { ThreadStore } from './store.js';
 import { parseThreadId } from './thread-id.js';
@@ -107,7 +114,33 @@ export class InMemoryThreadStore implements ThreadStore {
 
   async createThread(params: CreateThreadParams): Promise<void> {
     this.assertOpen();
-    const threadId = validateCreateThreadParams(params);
+    requireObject(params, 'createThread params');
+    const threadId = parseThreadId(params.threadId);
+    requireObject(params.metadata, 'createThread metadata');
+    const { modelProvider, cwd } = params.metadata;
+    if (typeof modelProvider !== 'string' || modelProvider.trim() === '')
+      throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
+    if (typeof cwd !== 'string') throw ThreadStoreError.invalidRequest('metadata.cwd must be a string');
+    if (!isObject(params.source) || typeof params.source.kind !== 'string')
+      throw ThreadStoreError.invalidRequest('source must be a SessionSource such as { kind: "cli" }');
+    if (params.historyMode === 'paginated')
+      throw ThreadStoreError.unsupported(
+        'historyMode "paginated"',
+        'the in-memory store keeps legacy histories only; omit historyMode',
+      );
+    if (params.forkBase !== undefined)
+      throw ThreadStoreError.unsupported('a fork by reference', 'the in-memory store copies history into forks');
+    if (params.historyMode !== undefined && params.historyMode !== 'legacy')
+      throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
+    if (
+      params.createdAt !== undefined &&
+      (!(params.createdAt instanceof Date) || Number.isNaN(params.createdAt.getTime()))
+    )
+      throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
+    for (const key of ['forkedFromId', 'parentThreadId'] as const) {
+      const v = params[key];
+      if (v != null) parseThreadId(v, key);
+    }
     this.assertNoWriter(threadId);
     if (this.storage.threads.has(threadId))
       throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
@@ -239,6 +272,20 @@ export class InMemoryThreadStore implements ThreadStore {
     }
     hits.sort((a, b) => compareThreads(a.thread, b.thread, p.sortKey, p.sortDirection));
     return paginateSorted(hits, (h) => h.thread, p, STORE_KIND, params.cursor);
+  }
+
+  async listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    this.assertOpen();
+    const p = normalizeListTurnsParams(params);
+    const rec = this.durable(p.threadId, p.includeArchived);
+    return turnPageFromHistory(rec.history.slice(), p, STORE_KIND, this.storage.writerOwners.has(p.threadId));
+  }
+
+  async listItems(params: ListItemsParams): Promise<ItemPage> {
+    this.assertOpen();
+    const p = normalizeListItemsParams(params);
+    const rec = this.durable(p.threadId, p.includeArchived);
+    return itemPageFromHistory(rec.history.slice(), p, STORE_KIND);
   }
 
   // ---------------------------------------------------------------- mutations

@@ -3,6 +3,10 @@ import pg from 'pg';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import {
   copyPlainData,
+  itemPageFromHistory,
+  normalizeListItemsParams,
+  normalizeListTurnsParams,
+  turnPageFromHistory,
   mergePatches,
   normalizeListParams,
   parseThreadId,
@@ -19,6 +23,9 @@ import type {
   ArchiveThreadParams,
   CreateThreadParams,
   DeleteThreadParams,
+  ItemPage,
+  ListItemsParams,
+  ListTurnsParams,
   ListThreadsParams,
   LoadHistoryParams,
   NormalizedListParams,
@@ -34,6 +41,7 @@ import type {
   ThreadSearchPage,
   ThreadStore,
   ThreadStoreCapabilities,
+  TurnPage,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import { isConnectionError, toStoreError } from './internal/errors.js';
@@ -358,6 +366,8 @@ export class PostgresThreadStore implements ThreadStore {
   async createThread(params: CreateThreadParams): Promise<void> {
     this.assertOpen();
     const threadId = validateCreateThreadParams(params);
+    if (params.forkBase !== undefined)
+      throw ThreadStoreError.unsupported('a fork by reference', 'the PostgreSQL store copies history into forks');
     const copy = copyPlainData(params, 'createThread params');
     const createdAt = new Date((params.createdAt ?? this.now()).getTime());
     return this.guard('createThread', async () => {
@@ -593,6 +603,29 @@ export class PostgresThreadStore implements ThreadStore {
         thread.history = this.loadHistory({ threadId, includeArchived: params.includeArchived === true });
       return thread;
     });
+  }
+
+  /** Turn pages computed from the streamed history (the store keeps no index of turns yet). */
+  async listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    this.assertOpen();
+    const p = normalizeListTurnsParams(params);
+    return this.guard('listTurns', async () => {
+      const live = this.writers.has(p.threadId) || (await hasLiveLease(this.pool, this.tenant, p.threadId));
+      const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
+      return turnPageFromHistory(history, p, STORE_KIND, live);
+    });
+  }
+
+  async listItems(params: ListItemsParams): Promise<ItemPage> {
+    this.assertOpen();
+    const p = normalizeListItemsParams(params);
+    return this.guard('listItems', () =>
+      itemPageFromHistory(
+        this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived }),
+        p,
+        STORE_KIND,
+      ),
+    );
   }
 
   async readThreadByRolloutPath(params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory> {
