@@ -2,6 +2,7 @@
 // Fails when a package.json or an import breaks the layering in docs/ARCHITECTURE.md:
 //   - an internal runtime dependency edge the design does not allow;
 //   - a backend driver (SQLite, protobuf/Connect, Postgres, zstd) in core-session or thread-manager;
+//   - a PostgreSQL driver (pg, pg-*) anywhere but thread-store-postgres and the composition root;
 //   - a deep import into another package, a relative import that leaves its package, or a
 //     source file importing a package its package.json does not declare as a runtime dependency.
 //
@@ -26,6 +27,7 @@ export const ALLOWED_RUNTIME_EDGES = {
   '@skein/thread-store-conformance': [API],
   '@skein/thread-store-local': [API],
   '@skein/thread-store-remote': [API],
+  '@skein/thread-store-postgres': [API],
   '@skein/core-session': [API],
   '@skein/thread-manager': [API, '@skein/core-session'],
   // The composition root: it chooses the store from config, so it knows every backend.
@@ -52,6 +54,28 @@ export function isBackendDriver(/** @type {string} */ name) {
     bare.startsWith('@bufbuild/') ||
     bare.startsWith('@connectrpc/')
   );
+}
+
+/** The PostgreSQL client and its companions (pg-cursor, pg-query-stream, …), with their @types. */
+export function isPostgresDriver(/** @type {string} */ name) {
+  const bare = name.startsWith('@types/') ? name.slice('@types/'.length) : name;
+  return bare === 'pg' || bare.startsWith('pg-') || bare === 'postgres';
+}
+
+/**
+ * Drivers that stay inside their backend: only the listed packages may depend on or import
+ * them (the backend itself and the composition root, which opens that backend).
+ * @type {ReadonlyArray<{ what: string, matches: (name: string) => boolean, owners: readonly string[] }>}
+ */
+export const DRIVER_OWNERS = [
+  { what: 'PostgreSQL', matches: isPostgresDriver, owners: ['@skein/thread-store-postgres', 'skein'] },
+];
+
+/** @param {string} pkgName @param {string} dep @returns {string | undefined} why pkgName may not use dep */
+function ownedDriverProblem(pkgName, dep) {
+  const rule = DRIVER_OWNERS.find((r) => r.matches(dep));
+  if (rule === undefined || rule.owners.includes(pkgName)) return undefined;
+  return `${dep} is a ${rule.what} driver, used only inside ${rule.owners.join(' and ')}; go through the ThreadStore interface`;
 }
 
 const RUNTIME_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies'];
@@ -102,6 +126,9 @@ export function checkLayering(root) {
           violations.push(
             `${where}: ${pkg.name} -> ${dep} in ${field}: backend drivers belong in a backend package; ${pkg.name} gets its store injected`,
           );
+        } else {
+          const owned = ownedDriverProblem(pkg.name, dep);
+          if (owned !== undefined) violations.push(`${where}: ${pkg.name} -> ${dep} in ${field}: ${owned}`);
         }
       }
     }
@@ -148,6 +175,8 @@ function checkImport({ specifier, file, kind, pkg, byName, runtimeDeps, devDeps,
   if (DRIVER_FREE.includes(pkg.name) && isBackendDriver(name)) {
     return `${pkg.name} imports the backend driver '${specifier}'; stores are injected into ${pkg.name}, drivers live in backend packages`;
   }
+  const owned = ownedDriverProblem(pkg.name, name);
+  if (owned !== undefined) return `${pkg.name} imports '${specifier}': ${owned}`;
   const internal = byName.has(name);
   if (internal && subpath !== '' && subpath !== 'package.json') {
     return `deep import '${specifier}' into ${name}; import '${name}' (its public entry point) instead`;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pnpm, runInherit } from './lib/exec.mjs';
 import { changedPaths, reportChanges, snapshotTree } from './check-clean-tree.mjs';
+import { ensurePostgres } from './lib/postgres.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.env.TURBO_TELEMETRY_DISABLED = '1';
@@ -83,6 +84,7 @@ function main() {
     pnpmStep('typecheck', ['run', 'typecheck']),
     pnpmStep('lint', ['run', 'lint']),
     pnpmStep('publish check', ['run', 'check:publish']),
+    { name: 'PostgreSQL is up (for thread-store-postgres tests)', run: ensurePostgres },
     {
       name: 'tests',
       run: () => {

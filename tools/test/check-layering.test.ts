@@ -62,7 +62,7 @@ function expectViolation(root: string, ...fragments: string[]): string {
 describe('check-layering', () => {
   it('passes the clean fixture monorepo, including imports mentioned only in comments and strings', () => {
     const { status, output } = runCli('--root', cleanFixture);
-    expect(output).toContain('Layering OK: 8 packages, 14 files, 32 imports checked.');
+    expect(output).toContain('Layering OK: 9 packages, 16 files, 38 imports checked.');
     expect(status).toBe(0);
   });
 
@@ -134,8 +134,12 @@ describe('check-layering', () => {
 
     it('fails on a package that has no place in the layers', () => {
       const root = copyFixture();
-      writeSource(root, 'thread-store-postgres/package.json', JSON.stringify({ name: '@skein/thread-store-postgres' }));
-      expectViolation(root, '@skein/thread-store-postgres has no place in the layers');
+      writeSource(
+        root,
+        'thread-store-sqlserver/package.json',
+        JSON.stringify({ name: '@skein/thread-store-sqlserver' }),
+      );
+      expectViolation(root, '@skein/thread-store-sqlserver has no place in the layers');
     });
   });
 
@@ -175,6 +179,41 @@ describe('check-layering', () => {
         root,
         "packages/thread-manager/src/transport.ts:2: @skein/thread-manager imports the backend driver '@connectrpc/connect-node'",
       );
+    });
+  });
+
+  describe('PostgreSQL drivers stay in thread-store-postgres (and the composition root)', () => {
+    it.each([
+      ['thread-store-local', 'dependencies', 'pg'],
+      ['thread-store-remote', 'dependencies', 'pg-cursor'],
+      ['thread-store-conformance', 'devDependencies', '@types/pg'],
+      ['interop-tests', 'devDependencies', 'pg-query-stream'],
+    ])('fails when %s lists %s %s', (dir, field, driver) => {
+      const root = copyFixture();
+      editPackageJson(root, dir, (json) => {
+        json[field] = { ...json[field], [driver]: '*' };
+      });
+      expectViolation(root, `-> ${driver} in ${field}: ${driver} is a PostgreSQL driver, used only inside`);
+    });
+
+    it('fails when another backend imports pg, even from a test', () => {
+      const root = copyFixture();
+      writeSource(root, 'thread-store-remote/test/pg.test.ts', "import pg from 'pg';\nvoid pg;\n");
+      expectViolation(
+        root,
+        "packages/thread-store-remote/test/pg.test.ts:1: @skein/thread-store-remote imports 'pg': pg is a PostgreSQL driver",
+      );
+    });
+
+    it('lets the composition root depend on and import pg', () => {
+      const root = copyFixture();
+      editPackageJson(root, 'skein', (json) => {
+        json.dependencies = { ...json.dependencies, pg: '*', 'pg-cursor': '*' };
+      });
+      writeSource(root, 'skein/src/db.ts', "import pg from 'pg';\nexport const Pool = pg.Pool;\n");
+      const { status, output } = run(root);
+      expect(output).toContain('Layering OK');
+      expect(status).toBe(0);
     });
   });
 

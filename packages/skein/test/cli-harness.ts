@@ -81,10 +81,11 @@ export interface Server {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `skein serve --port 0` and reads the endpoint it prints. */
-export function serve(home: string, extra: string[] = [], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Server> {
+/** Starts `skein serve --port 0` (on `home`, or on what `extra` names) and reads the endpoint it prints. */
+export function serve(home: string | null, extra: string[] = [], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Server> {
   return new Promise((resolveServe, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--home', home, '--port', '0', ...extra], {
+    const where = home === null ? [] : ['--home', home];
+    const child = spawn(process.execPath, [BIN, 'serve', ...where, '--port', '0', ...extra], {
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

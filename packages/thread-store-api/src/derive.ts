@@ -3,6 +3,7 @@ import type { HistoryMode, MemoryMode, RolloutItem } from './rollout-item.js';
 import { sessionSourceFromJson } from './session-source.js';
 import type { SessionSource } from './session-source.js';
 import type { ThreadId } from './thread-id.js';
+import type { ThreadMetadataPatch } from './patch.js';
 import type { GitInfo, StoredThread, TokenUsage } from './types.js';
 
 /**
@@ -312,4 +313,36 @@ export function storedThreadFromDerived(
     memoryMode: d.memoryMode ?? 'enabled',
     rolloutPath: f.rolloutPath,
   };
+}
+
+/** The derived fields a patch can also set; a later history fact for one replaces the patch. */
+const DERIVED_TO_PATCH: ReadonlyArray<[keyof DerivedThreadMetadata, keyof ThreadMetadataPatch]> = [
+  ['preview', 'preview'],
+  ['firstUserMessage', 'firstUserMessage'],
+  ['model', 'model'],
+  ['reasoningEffort', 'reasoningEffort'],
+  ['approvalMode', 'approvalMode'],
+  ['sandboxPolicy', 'sandboxPolicy'],
+  ['tokenUsage', 'tokenUsage'],
+  ['gitInfo', 'gitInfo'],
+  ['memoryMode', 'memoryMode'],
+  ['name', 'name'],
+];
+
+/**
+ * Removes from a merged patch the fields that newly appended history now decides: a derived
+ * fact that changed between `before` and `after`, and the name when the items rename the thread.
+ * Stores that keep patches beside derived metadata call it on every append.
+ */
+export function dropPatchesReplacedByHistory(
+  patch: ThreadMetadataPatch,
+  before: DerivedThreadMetadata,
+  after: DerivedThreadMetadata,
+  items: readonly RolloutItem[],
+): void {
+  for (const [field, key] of DERIVED_TO_PATCH) {
+    if (!Object.is(before[field], after[field])) delete patch[key];
+  }
+  // The name a history event sets replaces an older patched name.
+  if (items.some((i) => isEventMsg(i, 'thread_name_updated'))) delete patch.name;
 }

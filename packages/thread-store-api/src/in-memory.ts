@@ -1,6 +1,10 @@
 import { ThreadStoreError } from './errors.js';
-import { ThreadMetadataAccumulator, parseRolloutTime, storedThreadFromDerived } from './derive.js';
-import type { DerivedThreadMetadata } from './derive.js';
+import {
+  dropPatchesReplacedByHistory,
+  ThreadMetadataAccumulator,
+  parseRolloutTime,
+  storedThreadFromDerived,
+} from './derive.js';
 import {
   itemPageFromHistory,
   normalizeListItemsParams,
@@ -8,6 +12,7 @@ import {
   turnPageFromHistory,
 } from './history-paging.js';
 import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './history-types.js';
+import { copyPlainData, requireObject } from './params.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
 import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
@@ -15,7 +20,7 @@ import type { NormalizedListParams } from './listing.js';
 import { applyPatch, mergePatches, validatePatch } from './patch.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
 import { persistedRolloutItems } from './persistence-policy.js';
-import { isEventMsg, isObject, rolloutItemProblem } from './rollout-item.js';
+import { isObject, rolloutItemProblem } from './rollout-item.js';
 import type { RolloutItem } from './rollout-item.js';
 import type { ThreadStore } from './store.js';
 import { parseThreadId } from './thread-id.js';
@@ -85,33 +90,6 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
-/** Copies caller data so later mutation on either side cannot reach the store. */
-function copyInput<T>(v: T, what: string): T {
-  try {
-    return structuredClone(v);
-  } catch (e) {
-    throw ThreadStoreError.invalidRequest(`${what} must be plain data (${e instanceof Error ? e.message : String(e)})`);
-  }
-}
-
-function requireObject(v: unknown, what: string): asserts v is Record<string, unknown> {
-  if (!isObject(v)) throw ThreadStoreError.invalidRequest(`${what} must be an object`);
-}
-
-/** The derived fields a patch can also set; a later history fact for one replaces the patch. */
-const DERIVED_TO_PATCH: ReadonlyArray<[keyof DerivedThreadMetadata, keyof ThreadMetadataPatch]> = [
-  ['preview', 'preview'],
-  ['firstUserMessage', 'firstUserMessage'],
-  ['model', 'model'],
-  ['reasoningEffort', 'reasoningEffort'],
-  ['approvalMode', 'approvalMode'],
-  ['sandboxPolicy', 'sandboxPolicy'],
-  ['tokenUsage', 'tokenUsage'],
-  ['gitInfo', 'gitInfo'],
-  ['memoryMode', 'memoryMode'],
-  ['name', 'name'],
-];
-
 /**
  * A complete `ThreadStore` kept in memory: live writers with unflushed buffers, the persistence
  * policy, metadata derived from history with patches on top, every list filter, sort and cursor,
@@ -170,7 +148,7 @@ export class InMemoryThreadStore implements ThreadStore {
     this.writers.set(threadId, {
       threadId,
       pendingCreate: {
-        params: copyInput(params, 'createThread params'),
+        params: copyPlainData(params, 'createThread params'),
         createdAt: new Date((params.createdAt ?? this.now()).getTime()),
       },
       pending: [],
@@ -199,7 +177,7 @@ export class InMemoryThreadStore implements ThreadStore {
     });
     const at = isoMillis(this.now());
     // Copy everything before buffering anything, so a bad item leaves the buffer untouched.
-    const copies = persistedRolloutItems(params.items, 'legacy').map((item) => copyInput(item, 'a rollout item'));
+    const copies = persistedRolloutItems(params.items, 'legacy').map((item) => copyPlainData(item, 'a rollout item'));
     for (const copy of copies) {
       if (copy.timestamp === undefined) copy.timestamp = at;
       writer.pending.push(copy);
@@ -320,7 +298,7 @@ export class InMemoryThreadStore implements ThreadStore {
     const writer = this.writers.get(threadId);
     if (writer?.pendingCreate) this.flushWriter(writer, true);
     const rec = this.durable(threadId, params.includeArchived === true);
-    const patch = copyInput(params.patch, 'the patch');
+    const patch = copyPlainData(params.patch, 'the patch');
     const merged = mergePatches(rec.patch, patch);
     // Check the result before keeping it, so a patch is applied completely or not at all.
     const next = this.toStored({ ...rec, patch: merged });
@@ -444,12 +422,7 @@ export class InMemoryThreadStore implements ThreadStore {
       rec.history.push(item);
       rec.derived.observe(item);
     }
-    const after = rec.derived.value;
-    for (const [field, key] of DERIVED_TO_PATCH) {
-      if (!Object.is(before[field], after[field])) delete rec.patch[key];
-    }
-    // The name a history event sets replaces an older patched name.
-    if (items.some((i) => isEventMsg(i, 'thread_name_updated'))) delete rec.patch.name;
+    dropPatchesReplacedByHistory(rec.patch, before, rec.derived.value, items);
   }
 
   private toStored(rec: DurableThread): StoredThread {

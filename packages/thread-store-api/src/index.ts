@@ -5,6 +5,7 @@ export * from './rollout-item.js';
 export * from './persistence-policy.js';
 export * from './types.js';
 export * from './patch.js';
+export * from './params.js';
 export * from './cursor.js';
 export * from './listing.js';
 export * from './store.js';

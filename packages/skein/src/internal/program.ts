@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { chatCommand } from './commands/chat.js';
 import { completeCommand, completionCommand } from './commands/completion.js';
+import { dbCommand } from './commands/db.js';
 import { indexCommand } from './commands/index-command.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
@@ -29,6 +30,7 @@ Examples:
   skein stats                                   counts by month, provider and source
   skein serve                                   serve ~/.codex on 127.0.0.1:7077
   skein threads list --endpoint http://127.0.0.1:7077
+  skein serve --store postgres://127.0.0.1/skein  one of many servers over one PostgreSQL
   skein chat                                    a session with the offline echo model
   skein help threads list                       any command's options and examples
 
@@ -47,6 +49,7 @@ Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 confl
   program.addCommand(statsCommand());
   program.addCommand(completionCommand());
   program.addCommand(completeCommand(buildProgram), { hidden: true });
+  program.addCommand(dbCommand());
   return program;
 }
 

@@ -15,6 +15,8 @@ export const DEFAULT_MODEL_PROVIDER = CODEX_DEFAULT_PROVIDER;
 
 export interface StoreFlags {
   home?: string;
+  /** A database URL (`postgres://…`); env SKEIN_STORE. */
+  store?: string;
   endpoint?: string;
   token?: string;
   protocol?: 'grpc' | 'connect';
@@ -43,11 +45,12 @@ export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
   return fromEnv !== undefined && fromEnv !== '' ? resolve(fromEnv) : resolve(homedir(), '.codex');
 }
 
-/** The options that pick a store: a local home, or a `skein serve` endpoint. */
+/** The options that pick a store: a local home, a `skein serve` endpoint, or a database. */
 export function addStoreOptions(cmd: Command): Command {
   return cmd
     .option('--home <dir>', 'a Codex home folder (default: $CODEX_HOME, else ~/.codex)')
     .option('--endpoint <url>', 'a thread store server, e.g. http://127.0.0.1:7077 (env SKEIN_ENDPOINT)')
+    .option('--store <url>', 'a PostgreSQL database, postgres://user@host/db (env SKEIN_STORE)')
     .option('--token <token>', 'bearer token for --endpoint (env SKEIN_TOKEN)')
     .addOption(new Option('--protocol <protocol>', 'wire protocol for --endpoint').choices(['grpc', 'connect']))
     .option('--profile <name>', 'a profile from ~/.config/skein/config.toml (env SKEIN_PROFILE)')
@@ -85,6 +88,47 @@ export async function openLocalStore(home: string, defaultProvider?: string): Pr
   });
 }
 
+/** Whether a `--store` value names a PostgreSQL database. */
+export function isPostgresUrl(raw: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(raw);
+}
+
+/** The `--store` URL, checked: only PostgreSQL databases are stores named by URL today. */
+export function storeUrl(raw: string): string {
+  if (!isPostgresUrl(raw))
+    throw new UsageError(`--store must be a PostgreSQL URL like postgres://user@127.0.0.1:5432/skein, got "${raw}"`);
+  return raw;
+}
+
+/** A URL for messages: the password, if any, is not printed. */
+export function redactedUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return raw;
+  }
+}
+
+/** The PostgreSQL store of a database and tenant (the schema is migrated on open). */
+export async function openPostgresStore(
+  url: string,
+  defaultProvider?: string,
+  tenant?: string,
+  leaseDurationMs?: number,
+): Promise<ThreadStore> {
+  const { PostgresThreadStore } = await import('@skein/thread-store-postgres');
+  return PostgresThreadStore.open({
+    connectionString: url,
+    defaultModelProvider: defaultProvider ?? DEFAULT_MODEL_PROVIDER,
+    originator: 'skein',
+    cliVersion: skeinVersion(),
+    ...(tenant === undefined ? {} : { tenant }),
+    ...(leaseDurationMs === undefined ? {} : { leaseDurationMs }),
+  });
+}
+
 export interface OpenOptions {
   /** Make the home when it is missing or an empty folder (`chat --init`). */
   init?: boolean;
@@ -101,6 +145,22 @@ export interface OpenOptions {
  */
 export async function openStore(flags: StoreFlags, options: OpenOptions = {}): Promise<OpenedStore> {
   const env = options.env ?? process.env;
+  const named = [flags.home, flags.endpoint, flags.store].filter((f) => f !== undefined).length;
+  if (flags.store !== undefined && named > 1) throw new UsageError('use one of --home, --endpoint or --store');
+  const database = flags.store ?? (named === 0 ? env.SKEIN_STORE || undefined : undefined);
+  if (database !== undefined) {
+    if (flags.token !== undefined) throw new UsageError('--token needs --endpoint');
+    const url = storeUrl(database);
+    const store = await openPostgresStore(url, flags.defaultProvider);
+    return {
+      store,
+      local: null,
+      where: `store ${redactedUrl(url)}`,
+      home: null,
+      endpointFrom: null,
+      storeArgs: ['--store', url],
+    };
+  }
   if (flags.home !== undefined && flags.endpoint !== undefined)
     throw new UsageError('use either --home or --endpoint, not both');
   const profile = loadProfile(flags.profile, env);

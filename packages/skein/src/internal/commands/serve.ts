@@ -11,12 +11,21 @@ import type {
 import { UsageError } from '../cli-error.js';
 import { flagsOf, outputFor } from '../command-context.js';
 import type { Output } from '../output.js';
-import { DEFAULT_MODEL_PROVIDER, defaultHome, openLocalStore } from '../store-options.js';
+import {
+  DEFAULT_MODEL_PROVIDER,
+  defaultHome,
+  openLocalStore,
+  openPostgresStore,
+  redactedUrl,
+  storeUrl,
+} from '../store-options.js';
 
 export const DEFAULT_PORT = 7077;
 
 interface ServeFlags {
   home?: string;
+  store?: string;
+  leaseDuration?: string;
   host: string;
   port: string;
   tokens?: string;
@@ -47,7 +56,8 @@ function textLogger(o: Output): (entry: ServerLogEntry) => void {
 
 function printBanner(
   o: Output,
-  home: string,
+  /** `Home:      /path` or `Store:     postgres://…`. */
+  where: string,
   url: string,
   tokens: string | undefined,
   tenantsDir: string,
@@ -57,11 +67,11 @@ function printBanner(
   const tokenFlag = tokens ? ' --token <your token>' : '';
   const tokenOpt = tokens ? ', token: process.env.SKEIN_TOKEN' : '';
   o.line(s.bold('Skein thread store'));
-  o.line(`  Home:      ${home}`);
+  o.line(`  ${where}`);
   o.line(`  Endpoint:  ${s.cyan(url)}`);
   o.line(
     tokens
-      ? `  Auth:      bearer tokens from ${tokens} (tenant "${defaultTenant}" uses the home, others ${join(tenantsDir, '<tenant>')})`
+      ? `  Auth:      bearer tokens from ${tokens} (${tenantsDir === '' ? 'each tenant is a tenant of the database' : `tenant "${defaultTenant}" uses the home, others ${join(tenantsDir, '<tenant>')}`})`
       : '  Auth:      none (loopback only; pass --tokens FILE to require tokens)',
   );
   o.line();
@@ -94,6 +104,14 @@ export function serveCommand(): Command {
   const cmd = new Command('serve')
     .description('serve a local home as a thread store server (gRPC, gRPC-Web and Connect on one HTTP/2 port)')
     .option('--home <dir>', 'the Codex-shaped home to serve (default: $CODEX_HOME, else ~/.codex)')
+    .option(
+      '--store <url>',
+      'serve a PostgreSQL database instead of a home: postgres://user@host/db (env SKEIN_STORE); many servers can share one',
+    )
+    .option(
+      '--lease-duration <ms>',
+      'with --store: how long a live writer holds a thread after its server stops renewing (default 30000)',
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on; 0 picks a free one (printed)', String(DEFAULT_PORT))
     .option(
@@ -116,9 +134,25 @@ export function serveCommand(): Command {
     const port = parsePort(flags.port);
     if (flags.tokens === undefined && !['127.0.0.1', '::1', 'localhost'].includes(flags.host))
       throw new UsageError(`serving ${flags.host} needs --tokens FILE: without tokens, listen on 127.0.0.1 only`);
+    if (flags.store !== undefined && flags.home !== undefined) throw new UsageError('use either --home or --store');
+    const rawStore = flags.store ?? (flags.home === undefined ? process.env.SKEIN_STORE || undefined : undefined);
+    const database = rawStore === undefined ? undefined : storeUrl(rawStore);
+    const leaseMs = flags.leaseDuration === undefined ? undefined : Number(flags.leaseDuration);
+    if (leaseMs !== undefined && (database === undefined || !Number.isInteger(leaseMs) || leaseMs <= 0))
+      throw new UsageError('--lease-duration takes a positive number of milliseconds, with --store only');
     const home = flags.home === undefined ? defaultHome() : resolve(flags.home);
-    mkdirSync(home, { recursive: true });
-    const tenantsDir = flags.tenantsDir === undefined ? join(home, 'skein-tenants') : resolve(flags.tenantsDir);
+    if (database === undefined) mkdirSync(home, { recursive: true });
+    const tenantsDir =
+      database !== undefined
+        ? ''
+        : flags.tenantsDir === undefined
+          ? join(home, 'skein-tenants')
+          : resolve(flags.tenantsDir);
+    // A stateless server over a database: every tenant is a tenant of that database.
+    const open = (tenant?: string): Promise<ThreadStore> =>
+      database !== undefined
+        ? openPostgresStore(database, flags.defaultProvider, tenant, leaseMs)
+        : openLocalStore(home, flags.defaultProvider);
     // json: the server's own JSON lines on stderr (its default logger).
     const logger: ServerLogger | undefined =
       flags.log === 'off' ? false : flags.log === 'json' ? undefined : textLogger(o);
@@ -138,6 +172,7 @@ export function serveCommand(): Command {
         ...common,
         auth,
         storeForTenant: (tenant: string) => {
+          if (database !== undefined) return open(tenant);
           if (tenant === DEFAULT_TENANT) return openLocalStore(home, flags.defaultProvider);
           const dir = tenantHome(tenantsDir, tenant, tenantNameProblem(tenant));
           mkdirSync(dir, { recursive: true });
@@ -145,7 +180,7 @@ export function serveCommand(): Command {
         },
       };
     } else {
-      const store = await openLocalStore(home, flags.defaultProvider);
+      const store = await open();
       ownStore = store;
       options = { ...common, auth: 'none', store };
     }
@@ -170,12 +205,17 @@ export function serveCommand(): Command {
         o.err(
           `${JSON.stringify({ event: 'listening', time: new Date().toISOString(), url: server.url, host: flags.host, port: server.port })}\n`,
         );
-      printBanner(o, home, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
+      const where = database === undefined ? `Home:      ${home}` : `Store:     ${redactedUrl(database)}`;
+      printBanner(o, where, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
       const signal = await stopper.requested;
       o.line(`Received ${signal}: stopping (finishing calls in flight, flushing live threads)...`);
       await server.close();
       await ownStore?.close();
-      o.line('Stopped. Everything written is on disk.');
+      o.line(
+        database === undefined
+          ? 'Stopped. Everything written is on disk.'
+          : 'Stopped. Everything written is committed.',
+      );
     } finally {
       stopper.dispose();
     }

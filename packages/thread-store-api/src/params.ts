@@ -1,0 +1,52 @@
+import { ThreadStoreError } from './errors.js';
+import { isObject } from './rollout-item.js';
+import { parseThreadId } from './thread-id.js';
+import type { ThreadId } from './thread-id.js';
+import type { CreateThreadParams } from './types.js';
+
+/** Checks that a call's parameters are an object (`invalid_request` naming them otherwise). */
+export function requireObject(v: unknown, what: string): asserts v is Record<string, unknown> {
+  if (!isObject(v)) throw ThreadStoreError.invalidRequest(`${what} must be an object`);
+}
+
+/** Copies caller data so later mutation on either side cannot reach a store. */
+export function copyPlainData<T>(v: T, what: string): T {
+  try {
+    return structuredClone(v);
+  } catch (e) {
+    throw ThreadStoreError.invalidRequest(`${what} must be plain data (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/**
+ * Checks `createThread` parameters the way every store does, before anything is reserved, and
+ * returns the normalised thread id.
+ */
+export function validateCreateThreadParams(params: CreateThreadParams): ThreadId {
+  requireObject(params, 'createThread params');
+  const threadId = parseThreadId(params.threadId);
+  requireObject(params.metadata, 'createThread metadata');
+  const { modelProvider, cwd } = params.metadata;
+  if (typeof modelProvider !== 'string' || modelProvider.trim() === '')
+    throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
+  if (typeof cwd !== 'string') throw ThreadStoreError.invalidRequest('metadata.cwd must be a string');
+  if (!isObject(params.source) || typeof params.source.kind !== 'string')
+    throw ThreadStoreError.invalidRequest('source must be a SessionSource such as { kind: "cli" }');
+  if (params.historyMode === 'paginated')
+    throw ThreadStoreError.unsupported(
+      'historyMode "paginated"',
+      'Skein writes legacy histories only; omit historyMode',
+    );
+  if (params.historyMode !== undefined && params.historyMode !== 'legacy')
+    throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
+  if (
+    params.createdAt !== undefined &&
+    (!(params.createdAt instanceof Date) || Number.isNaN(params.createdAt.getTime()))
+  )
+    throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
+  for (const key of ['forkedFromId', 'parentThreadId'] as const) {
+    const v = params[key];
+    if (v != null) parseThreadId(v, key);
+  }
+  return threadId;
+}

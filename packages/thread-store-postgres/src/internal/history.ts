@@ -1,0 +1,84 @@
+import type { PoolClient } from 'pg';
+import Cursor from 'pg-cursor';
+import { ThreadStoreError } from '@skein/thread-store-api';
+import type { RolloutItem } from '@skein/thread-store-api';
+
+/** Rows fetched per round trip while streaming a history: a few MB at most per batch. */
+const BATCH_ROWS = 256;
+
+/**
+ * Streams a thread's items in order through a server-side cursor (pg-cursor), so a long thread
+ * is never held in memory: one batch of rows at a time, fetched only when the consumer asks for
+ * more. The thread check and the items come from one REPEATABLE READ snapshot, so a concurrent
+ * append or delete never shows half a write.
+ */
+export async function* streamHistory(
+  /** A connection on which `first` already ran (see the store's connect). */
+  connect: (first: string) => Promise<PoolClient>,
+  tenant: string,
+  threadId: string,
+  includeArchived: boolean,
+): AsyncGenerator<RolloutItem> {
+  const client = await connect('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  let cursor: Cursor<{ line: string }> | undefined;
+  // A connection that dies between two reads (the consumer was busy) reports only an 'error'
+  // event; a cursor read on it would wait forever, so each read also waits for that event.
+  let lost: Error | undefined;
+  let onLost: ((e: Error) => void) | undefined;
+  const listener = (e: Error): void => {
+    lost = e;
+    onLost?.(e);
+  };
+  client.on('error', listener);
+  const read = (c: Cursor<{ line: string }>): Promise<{ line: string }[]> =>
+    Promise.race([
+      c.read(BATCH_ROWS),
+      new Promise<never>((_, reject) => {
+        if (lost) reject(lost);
+        onLost = reject;
+      }),
+    ]);
+  try {
+    const r = await client.query<{ archived: boolean }>(
+      'SELECT archived FROM skein_threads WHERE tenant = $1 AND thread_id = $2',
+      [tenant, threadId],
+    );
+    const row = r.rows[0];
+    if (!row) throw ThreadStoreError.notFound(threadId);
+    if (row.archived && !includeArchived) throw archivedNotFound(threadId);
+    cursor = client.query(
+      new Cursor<{ line: string }>('SELECT line FROM skein_items WHERE tenant = $1 AND thread_id = $2 ORDER BY seq', [
+        tenant,
+        threadId,
+      ]),
+    );
+    for (;;) {
+      const rows = await read(cursor);
+      if (rows.length === 0) break;
+      for (const { line } of rows) yield JSON.parse(line) as RolloutItem;
+    }
+  } finally {
+    // A consumer that stops early lands here too: close the cursor and end the snapshot.
+    client.off('error', listener);
+    if (lost) client.release(lost);
+    else await closeQuietly(client, cursor);
+  }
+}
+
+/** Ends the snapshot and returns the connection; a connection that fails doing so is dropped. */
+async function closeQuietly(client: PoolClient, cursor: Cursor<{ line: string }> | undefined): Promise<void> {
+  try {
+    if (cursor) await cursor.close();
+    await client.query('ROLLBACK');
+    client.release();
+  } catch (e) {
+    client.release(e instanceof Error ? e : true);
+  }
+}
+
+export function archivedNotFound(threadId: string): ThreadStoreError {
+  return new ThreadStoreError(
+    'not_found',
+    `thread ${threadId} is archived; pass includeArchived or unarchive it first`,
+  );
+}

@@ -1,0 +1,139 @@
+import type { Pool, PoolClient } from 'pg';
+import { ThreadStoreError } from '@skein/thread-store-api';
+
+/**
+ * The schema, as numbered migrations. Each runs once, in its own transaction, recorded in
+ * `skein_schema_migrations`; all of them run under one advisory lock so servers starting
+ * together never race. Never edit a released migration: add the next one.
+ *
+ * Every key starts with `tenant`, so one database holds many tenants and every query of the
+ * store names its tenant. Items keep each rollout line's JSON as `text` (jsonb would reorder
+ * keys and normalise numbers; the line must come back byte for byte); the columns beside it are
+ * derived from it for queries.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'threads, items, leases',
+    sql: `
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE SEQUENCE skein_lease_tokens;
+
+CREATE TABLE skein_threads (
+  tenant text COLLATE "C" NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
+  archived boolean NOT NULL DEFAULT false,
+  has_preview boolean NOT NULL,
+  created_ms bigint NOT NULL,
+  updated_ms bigint NOT NULL,
+  recency_ms bigint NOT NULL,
+  model_provider text NOT NULL,
+  cwd text NOT NULL,
+  source_kind text NOT NULL,
+  subagent_kind text,
+  source_key text NOT NULL,
+  name_lc text NOT NULL,
+  preview_lc text NOT NULL,
+  item_count bigint NOT NULL,
+  thread text NOT NULL,
+  state text NOT NULL,
+  PRIMARY KEY (tenant, thread_id)
+);
+CREATE INDEX skein_threads_by_created ON skein_threads (tenant, archived, created_ms, thread_id) WHERE has_preview;
+CREATE INDEX skein_threads_by_updated ON skein_threads (tenant, archived, updated_ms, thread_id) WHERE has_preview;
+CREATE INDEX skein_threads_by_recency ON skein_threads (tenant, archived, recency_ms, thread_id) WHERE has_preview;
+
+CREATE TABLE skein_items (
+  tenant text COLLATE "C" NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  line text NOT NULL,
+  message_lc text,
+  PRIMARY KEY (tenant, thread_id, seq),
+  FOREIGN KEY (tenant, thread_id) REFERENCES skein_threads (tenant, thread_id) ON DELETE CASCADE
+);
+CREATE INDEX skein_items_message_trgm ON skein_items USING gin (message_lc gin_trgm_ops)
+  WHERE message_lc IS NOT NULL;
+
+CREATE TABLE skein_leases (
+  tenant text COLLATE "C" NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
+  token bigint NOT NULL,
+  owner text NOT NULL,
+  expires_at timestamptz NOT NULL,
+  PRIMARY KEY (tenant, thread_id)
+);
+`,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** One fixed key for pg_advisory_lock: "skein" in ASCII. */
+const MIGRATION_LOCK_KEY = 0x736b65696e;
+
+export interface MigrationReport {
+  /** Schema version before. */
+  from: number;
+  /** Schema version after (LATEST_SCHEMA_VERSION). */
+  to: number;
+  applied: Migration[];
+}
+
+async function currentVersion(client: PoolClient): Promise<number> {
+  await client.query(
+    `CREATE TABLE IF NOT EXISTS skein_schema_migrations (
+       version integer PRIMARY KEY,
+       name text NOT NULL,
+       applied_at timestamptz NOT NULL DEFAULT now()
+     )`,
+  );
+  const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM skein_schema_migrations');
+  return r.rows[0]?.v ?? 0;
+}
+
+/**
+ * Brings the database to the latest schema. Idempotent: a database already there is left
+ * alone. A database whose schema is newer than this code is an `unsupported` error (an older
+ * server must not write to a schema it does not know).
+ */
+export async function migrate(pool: Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationReport> {
+  const client = await pool.connect();
+  let locked = false;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    locked = true;
+    const from = await currentVersion(client);
+    const latest = migrations[migrations.length - 1]?.version ?? 0;
+    if (from > latest)
+      throw ThreadStoreError.unsupported(
+        `a database at schema version ${from}`,
+        `this Skein knows schema versions up to ${latest}; upgrade Skein before pointing it at this database`,
+      );
+    const applied: Migration[] = [];
+    for (const m of migrations) {
+      if (m.version <= from) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO skein_schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+      applied.push(m);
+    }
+    return { from, to: Math.max(from, latest), applied };
+  } finally {
+    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+}

@@ -1,0 +1,810 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import {
+  copyPlainData,
+  itemPageFromHistory,
+  normalizeListItemsParams,
+  normalizeListTurnsParams,
+  turnPageFromHistory,
+  mergePatches,
+  normalizeListParams,
+  parseThreadId,
+  persistedRolloutItems,
+  requireObject,
+  rolloutItemProblem,
+  sessionMetaPayloadFor,
+  ThreadStoreError,
+  validateCreateThreadParams,
+  validatePatch,
+} from '@skein/thread-store-api';
+import type {
+  AppendItemsParams,
+  ArchiveThreadParams,
+  CreateThreadParams,
+  DeleteThreadParams,
+  ItemPage,
+  ListItemsParams,
+  ListTurnsParams,
+  ListThreadsParams,
+  LoadHistoryParams,
+  NormalizedListParams,
+  ReadThreadByRolloutPathParams,
+  ReadThreadParams,
+  ResumeThreadParams,
+  RolloutItem,
+  SearchThreadsParams,
+  StoredThread,
+  StoredThreadWithHistory,
+  ThreadId,
+  ThreadPage,
+  ThreadSearchPage,
+  ThreadStore,
+  ThreadStoreCapabilities,
+  TurnPage,
+  UpdateThreadMetadataParams,
+} from '@skein/thread-store-api';
+import { isConnectionError, toStoreError } from './internal/errors.js';
+import { archivedNotFound, streamHistory } from './internal/history.js';
+import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
+import type { Lease } from './internal/leases.js';
+import { contentFilter, filterSql, likeContains, pageQuery } from './internal/list-sql.js';
+import type { PageRow } from './internal/list-sql.js';
+import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
+import { snippetOf } from './internal/snippet.js';
+import {
+  appendToState,
+  emptyState,
+  messageSearchText,
+  messageText,
+  stateFromJson,
+  storedThreadOf,
+  threadColumns,
+  threadFromJson,
+} from './internal/thread-state.js';
+import { withoutNul } from './internal/text.js';
+import type { ThreadState } from './internal/thread-state.js';
+
+export interface PostgresThreadStoreOptions {
+  /** `postgres://user@host:port/database?…` (libpq URL form). */
+  connectionString: string;
+  /** Every key starts with the tenant: one database holds many tenants (default `default`). */
+  tenant?: string;
+  /** Provider assumed for threads that record none, and the default provider filter of listings. */
+  defaultModelProvider?: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** Server-side limit per statement, ms (default 30000); a statement over it is `unavailable`. */
+  statementTimeoutMs?: number;
+  /** How long to wait for a connection, ms (default 10000). */
+  connectTimeoutMs?: number;
+  /** How long a writer's lease lasts without renewal, ms (default 30000). */
+  leaseDurationMs?: number;
+  /** How often live writers renew their leases, ms (default a third of the lease duration). */
+  leaseRenewIntervalMs?: number;
+  /**
+   * `true` (default): apply pending schema migrations at open. `false`: only check that the
+   * schema is current (for servers that must not change it; run `skein db migrate` first).
+   */
+  migrate?: boolean;
+  /** `session_meta.originator` of new threads when the caller gives none (default `skein`). */
+  originator?: string;
+  /** `session_meta.cli_version` of new threads when the caller gives none. */
+  cliVersion?: string;
+  /** Clock for the times the store fills in (item timestamps, write and archive times). */
+  now?: () => Date;
+}
+
+/** A live writer: items appended since the last flush, and the lease that fences its writes. */
+interface Writer {
+  readonly threadId: ThreadId;
+  readonly lease: Lease;
+  /** Until the thread is materialized: what creates it (the first item is built once). */
+  pendingCreate: { params: CreateThreadParams; createdAt: Date; meta?: RolloutItem } | null;
+  pending: RolloutItem[];
+  /** Items of the thread already committed (the next item's seq). */
+  durableCount: number;
+  /** Set when a renewal found the lease taken: every later write is a conflict. */
+  lost: boolean;
+}
+
+interface ThreadRow {
+  item_count: string;
+  state: string;
+  archived: boolean;
+}
+
+const STORE_KIND = 'postgres';
+/** Item rows per INSERT and its byte budget: big enough to amortise round trips. */
+const INSERT_ROWS = 2000;
+const INSERT_BYTES = 8 * 1024 * 1024;
+
+function positive(v: number | undefined, fallback: number, what: string): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v <= 0) throw ThreadStoreError.invalidRequest(`${what} must be a positive integer`);
+  return v;
+}
+
+/**
+ * A ThreadStore on PostgreSQL. Stateless apart from its live writers, so any number of servers
+ * can share one database: history is rows of JSON text, listings and search are indexed queries,
+ * and the one live writer per thread is a lease with a fencing token (see internal/leases.ts).
+ */
+export class PostgresThreadStore implements ThreadStore {
+  readonly capabilities: ThreadStoreCapabilities = { localPaths: false, contentSearch: true };
+  readonly tenant: string;
+  readonly defaultModelProvider: string;
+  /** Resolves once the schema is checked (and migrated); every call waits for it. */
+  readonly ready: Promise<void>;
+  private readonly pool: Pool;
+  private readonly owner = randomUUID();
+  private readonly leaseDurationMs: number;
+  private readonly now: () => Date;
+  private readonly originator: string;
+  private readonly cliVersion: string;
+  private readonly writers = new Map<string, Writer>();
+  private readonly threadOps = new Map<string, Promise<unknown>>();
+  private readonly renewTimer: NodeJS.Timeout;
+  private readonly watched = new WeakSet<PoolClient>();
+  private closed = false;
+
+  constructor(options: PostgresThreadStoreOptions) {
+    requireObject(options, 'PostgresThreadStore options');
+    if (typeof options.connectionString !== 'string' || options.connectionString === '')
+      throw ThreadStoreError.invalidRequest('connectionString must be a postgres:// URL');
+    const tenant = options.tenant ?? 'default';
+    if (typeof tenant !== 'string' || tenant === '' || tenant.includes('\u0000'))
+      throw ThreadStoreError.invalidRequest('tenant must be a non-empty string');
+    this.tenant = tenant;
+    this.defaultModelProvider = options.defaultModelProvider ?? 'openai';
+    this.leaseDurationMs = positive(options.leaseDurationMs, 30_000, 'leaseDurationMs');
+    const renewEvery = positive(
+      options.leaseRenewIntervalMs,
+      Math.max(1, Math.floor(this.leaseDurationMs / 3)),
+      'leaseRenewIntervalMs',
+    );
+    this.now = options.now ?? (() => new Date());
+    this.originator = options.originator ?? 'skein';
+    this.cliVersion = options.cliVersion ?? '';
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: positive(options.poolSize, 10, 'poolSize'),
+      connectionTimeoutMillis: positive(options.connectTimeoutMs, 10_000, 'connectTimeoutMs'),
+      statement_timeout: positive(options.statementTimeoutMs, 30_000, 'statementTimeoutMs'),
+      // flush resolves once items are committed: make sure no session setting weakens that.
+      options: '-c synchronous_commit=on',
+      application_name: 'skein',
+    });
+    // An idle connection the server closed (restart, pg_terminate_backend) reports here; the
+    // pool drops it and the next call opens a new one.
+    this.pool.on('error', () => undefined);
+    this.ready = this.init(options.migrate !== false);
+    // Callers that never call a method still see a failed open when they close.
+    this.ready.catch(() => undefined);
+    this.renewTimer = setInterval(() => void this.renewAll(), renewEvery);
+    this.renewTimer.unref();
+  }
+
+  /** Opens a store and waits until its schema is ready. */
+  static async open(options: PostgresThreadStoreOptions): Promise<PostgresThreadStore> {
+    const store = new PostgresThreadStore(options);
+    try {
+      await store.ready;
+    } catch (e) {
+      await store.close().catch(() => undefined);
+      throw e;
+    }
+    return store;
+  }
+
+  private async init(apply: boolean): Promise<void> {
+    try {
+      if (apply) {
+        await migrate(this.pool);
+        return;
+      }
+      const r = await this.pool
+        .query<{ v: number | null }>('SELECT max(version) AS v FROM skein_schema_migrations')
+        .catch((e: unknown) => {
+          if ((e as { code?: unknown }).code === '42P01') return { rows: [{ v: 0 }] };
+          throw e;
+        });
+      const v = r.rows[0]?.v ?? 0;
+      if (v !== LATEST_SCHEMA_VERSION)
+        throw ThreadStoreError.unsupported(
+          `a database at schema version ${v}`,
+          v > LATEST_SCHEMA_VERSION
+            ? `this Skein knows schema versions up to ${LATEST_SCHEMA_VERSION}; upgrade Skein`
+            : `this Skein needs schema version ${LATEST_SCHEMA_VERSION}; run \`skein db migrate\``,
+        );
+    } catch (e) {
+      throw toStoreError(e, 'opening the PostgreSQL store');
+    }
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private async guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    await this.ready;
+    try {
+      return await fn();
+    } catch (e) {
+      throw toStoreError(e, operation);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw ThreadStoreError.invalidRequest('store is closed; open a new store to keep working');
+  }
+
+  /** Runs operations on one thread's writer one after another. */
+  private serial<T>(threadId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.threadOps.get(threadId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.threadOps.set(threadId, tail);
+    void tail.then(() => {
+      if (this.threadOps.get(threadId) === tail) this.threadOps.delete(threadId);
+    });
+    return run;
+  }
+
+  /**
+   * A pooled connection that answers. A connection the server closed while it sat idle in the
+   * pool (restart, pg_terminate_backend) fails its first statement before anything ran; it is
+   * dropped and one fresh connection is tried, so only calls that were in flight see the outage.
+   */
+  private async connect(first: string): Promise<PoolClient> {
+    for (let attempt = 0; ; attempt += 1) {
+      const client = await this.pool.connect();
+      // A connection that dies between two statements of a checked-out client reports here (the
+      // pool listens only to idle ones); the next statement fails and the client is dropped.
+      if (!this.watched.has(client)) {
+        this.watched.add(client);
+        client.on('error', () => undefined);
+      }
+      try {
+        await client.query(first);
+        return client;
+      } catch (e) {
+        client.release(e instanceof Error ? e : true);
+        if (attempt > 0 || !isConnectionError(e)) throw e;
+      }
+    }
+  }
+
+  /** A read-only statement on the pool, retried once on a connection that was already dead. */
+  private async read<R extends QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (e) {
+      if (!isConnectionError(e)) throw e;
+      return this.pool.query<R>(text, values);
+    }
+  }
+
+  /** One transaction on one pooled connection; a broken connection is dropped, not reused. */
+  private async tx<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect('BEGIN');
+    try {
+      const out = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return out;
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+        client.release();
+      } catch (rollbackError) {
+        client.release(rollbackError instanceof Error ? rollbackError : true);
+      }
+      throw e;
+    }
+  }
+
+  private async lockThread(db: PoolClient, threadId: string, lock = 'FOR UPDATE'): Promise<ThreadRow | undefined> {
+    const r = await db.query<ThreadRow>(
+      `SELECT item_count, state, archived FROM skein_threads WHERE tenant = $1 AND thread_id = $2 ${lock}`,
+      [this.tenant, threadId],
+    );
+    return r.rows[0];
+  }
+
+  private async writeThreadRow(db: PoolClient, threadId: ThreadId, s: ThreadState, itemCount: number, insert: boolean) {
+    const t = storedThreadOf(threadId, s, this.defaultModelProvider);
+    const cols = { ...threadColumns(t, s), item_count: itemCount };
+    const names = Object.keys(cols);
+    const values = Object.values(cols);
+    if (insert) {
+      await db.query(
+        `INSERT INTO skein_threads (tenant, thread_id, ${names.join(', ')})
+         VALUES ($1, $2, ${names.map((_, i) => `$${i + 3}`).join(', ')})`,
+        [this.tenant, threadId, ...values],
+      );
+    } else {
+      await db.query(
+        `UPDATE skein_threads SET ${names.map((n, i) => `${n} = $${i + 3}`).join(', ')}
+         WHERE tenant = $1 AND thread_id = $2`,
+        [this.tenant, threadId, ...values],
+      );
+    }
+    return t;
+  }
+
+  private async insertItems(db: PoolClient, threadId: string, firstSeq: number, items: readonly RolloutItem[]) {
+    let seqs: number[] = [];
+    let lines: string[] = [];
+    let messages: (string | null)[] = [];
+    let bytes = 0;
+    const send = async (): Promise<void> => {
+      if (seqs.length === 0) return;
+      await db.query(
+        `INSERT INTO skein_items (tenant, thread_id, seq, line, message_lc)
+         SELECT $1, $2, x.seq, x.line, x.message_lc
+         FROM unnest($3::bigint[], $4::text[], $5::text[]) AS x(seq, line, message_lc)`,
+        [this.tenant, threadId, seqs, lines, messages],
+      );
+      seqs = [];
+      lines = [];
+      messages = [];
+      bytes = 0;
+    };
+    for (const [i, item] of items.entries()) {
+      const line = JSON.stringify(item);
+      seqs.push(firstSeq + i);
+      lines.push(line);
+      messages.push(messageSearchText(item));
+      bytes += line.length;
+      if (seqs.length >= INSERT_ROWS || bytes >= INSERT_BYTES) await send();
+    }
+    await send();
+  }
+
+  // ---------------------------------------------------------------- live writers
+
+  async createThread(params: CreateThreadParams): Promise<void> {
+    this.assertOpen();
+    const threadId = validateCreateThreadParams(params);
+    if (params.forkBase !== undefined)
+      throw ThreadStoreError.unsupported('a fork by reference', 'the PostgreSQL store copies history into forks');
+    const copy = copyPlainData(params, 'createThread params');
+    const createdAt = new Date((params.createdAt ?? this.now()).getTime());
+    return this.guard('createThread', async () => {
+      this.assertNoLocalWriter(threadId);
+      const lease = await this.tx(async (db) => {
+        const l = await acquireLease(db, this.tenant, threadId, this.owner, this.leaseDurationMs);
+        if (!l) throw liveWriterConflict(threadId);
+        if (await this.lockThread(db, threadId, 'FOR SHARE'))
+          throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
+        return l;
+      });
+      this.addWriter({
+        threadId,
+        lease,
+        pendingCreate: { params: copy, createdAt },
+        pending: [],
+        durableCount: 0,
+        lost: false,
+      });
+    });
+  }
+
+  async resumeThread(params: ResumeThreadParams): Promise<void> {
+    this.assertOpen();
+    requireObject(params, 'resumeThread params');
+    const threadId = parseThreadId(params.threadId);
+    return this.guard('resumeThread', async () => {
+      const { lease, count } = await this.tx(async (db) => {
+        // The thread row first (shared lock): an archive or delete racing with this resume
+        // either finishes before (and this sees it) or waits and then sees this lease.
+        const row = await this.lockThread(db, threadId, 'FOR SHARE');
+        if (!row) throw ThreadStoreError.notFound(threadId);
+        if (row.archived && params.includeArchived !== true) throw archivedNotFound(threadId);
+        if (this.writers.has(threadId)) throw liveWriterConflict(threadId, 'this store');
+        const l = await acquireLease(db, this.tenant, threadId, this.owner, this.leaseDurationMs);
+        if (!l) throw liveWriterConflict(threadId);
+        return { lease: l, count: Number(row.item_count) };
+      });
+      this.addWriter({ threadId, lease, pendingCreate: null, pending: [], durableCount: count, lost: false });
+    });
+  }
+
+  private addWriter(w: Writer): void {
+    if (this.writers.has(w.threadId)) {
+      // Two calls of this store raced past the local check; the database let one lease through.
+      throw liveWriterConflict(w.threadId, 'this store');
+    }
+    this.writers.set(w.threadId, w);
+  }
+
+  async appendItems(params: AppendItemsParams): Promise<void> {
+    this.assertOpen();
+    requireObject(params, 'appendItems params');
+    const threadId = parseThreadId(params.threadId);
+    const writer = this.writer(threadId);
+    if (!Array.isArray(params.items)) throw ThreadStoreError.invalidRequest('items must be an array of rollout items');
+    params.items.forEach((item: unknown, i: number) => {
+      const problem = rolloutItemProblem(item);
+      if (problem !== undefined) throw ThreadStoreError.invalidRequest(`item ${i} is not a rollout item: ${problem}`);
+    });
+    if (writer.lost) throw lostLease(threadId);
+    const at = this.now().toISOString();
+    // Copy everything before buffering anything, so a bad item leaves the buffer untouched.
+    const copies = persistedRolloutItems(params.items, 'legacy').map((item) => copyPlainData(item, 'a rollout item'));
+    for (const copy of copies) {
+      if (copy.timestamp === undefined) copy.timestamp = at;
+      writer.pending.push(copy);
+    }
+    return Promise.resolve();
+  }
+
+  async persistThread(threadId: ThreadId): Promise<void> {
+    this.assertOpen();
+    const w = this.writer(parseThreadId(threadId));
+    return this.guard('persistThread', () => this.serial(w.threadId, () => this.flushWriter(w, true)));
+  }
+
+  async flushThread(threadId: ThreadId): Promise<void> {
+    this.assertOpen();
+    const w = this.writer(parseThreadId(threadId));
+    return this.guard('flushThread', () => this.serial(w.threadId, () => this.flushWriter(w, false)));
+  }
+
+  async shutdownThread(threadId: ThreadId): Promise<void> {
+    this.assertOpen();
+    const w = this.writer(parseThreadId(threadId));
+    return this.guard('shutdownThread', () =>
+      this.serial(w.threadId, async () => {
+        try {
+          await this.flushWriter(w, false);
+        } catch (e) {
+          // A writer that lost its lease is closed all the same: nothing more can go through it.
+          if (w.lost) await this.release(w);
+          throw e;
+        }
+        await this.release(w);
+      }),
+    );
+  }
+
+  async discardThread(threadId: ThreadId): Promise<void> {
+    this.assertOpen();
+    const id = parseThreadId(threadId);
+    const w = this.writers.get(id);
+    if (!w) return;
+    return this.guard('discardThread', () => this.serial(id, () => this.release(w)));
+  }
+
+  private writer(threadId: ThreadId): Writer {
+    const w = this.writers.get(threadId);
+    if (!w)
+      throw new ThreadStoreError(
+        'not_found',
+        `thread ${threadId} has no live writer in this store; create or resume it first`,
+      );
+    return w;
+  }
+
+  private assertNoLocalWriter(threadId: ThreadId): void {
+    if (this.writers.has(threadId)) throw liveWriterConflict(threadId, 'this store');
+  }
+
+  private async release(w: Writer): Promise<void> {
+    if (this.writers.get(w.threadId) === w) this.writers.delete(w.threadId);
+    w.pending = [];
+    if (w.lost) return;
+    await releaseLease(this.pool, this.tenant, w.threadId, w.lease);
+  }
+
+  /**
+   * Commits the writer's buffered items (and, the first time, the thread itself) in one
+   * transaction fenced by the lease. Idempotent: when a commit's outcome was lost with the
+   * connection, the retry finds the items there (item_count moved by exactly this batch) and
+   * only clears the buffer.
+   */
+  private async flushWriter(w: Writer, materialize: boolean): Promise<void> {
+    if (w.lost) throw lostLease(w.threadId);
+    if (w.pendingCreate && !materialize && w.pending.length === 0) return;
+    const writtenAt = this.now();
+    const head: RolloutItem[] = [];
+    if (w.pendingCreate) {
+      const { params, createdAt } = w.pendingCreate;
+      w.pendingCreate.meta ??= {
+        timestamp: writtenAt.toISOString(),
+        type: 'session_meta',
+        payload: sessionMetaPayloadFor({ ...params, threadId: w.threadId }, createdAt, {
+          originator: this.originator,
+          cliVersion: this.cliVersion,
+        }),
+      };
+      head.push(w.pendingCreate.meta);
+    }
+    const n = w.pending.length;
+    const items = [...head, ...w.pending.slice(0, n)];
+    if (items.length === 0) return;
+    const creating = w.pendingCreate !== null;
+    await this.tx(async (db) => {
+      try {
+        await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);
+      } catch (e) {
+        w.lost = true;
+        throw e;
+      }
+      const row = await this.lockThread(db, w.threadId);
+      const count = row ? Number(row.item_count) : 0;
+      if (row && count === w.durableCount + items.length) return; // committed by a lost attempt
+      if (creating) {
+        if (row) throw ThreadStoreError.conflict(`thread ${w.threadId} was created by another writer`);
+        const s = appendToState(emptyState(writtenAt), items, writtenAt);
+        await this.writeThreadRow(db, w.threadId, s, items.length, true);
+      } else {
+        if (!row) throw ThreadStoreError.notFound(w.threadId);
+        if (count !== w.durableCount)
+          throw ThreadStoreError.conflict(`thread ${w.threadId} was written by another writer meanwhile`);
+        const s = appendToState(stateFromJson(row.state), items, writtenAt);
+        await this.writeThreadRow(db, w.threadId, s, count + items.length, false);
+      }
+      await this.insertItems(db, w.threadId, w.durableCount, items);
+    });
+    w.durableCount += items.length;
+    w.pending.splice(0, n);
+    w.pendingCreate = null;
+  }
+
+  private async renewAll(): Promise<void> {
+    if (this.closed) return;
+    const live = [...this.writers.values()].filter((w) => !w.lost);
+    if (live.length === 0) return;
+    try {
+      const lost = await renewLeases(
+        this.pool,
+        this.tenant,
+        live.map((w) => ({ threadId: w.threadId, token: w.lease.token })),
+        this.leaseDurationMs,
+      );
+      for (const w of live) if (lost.has(w.threadId)) w.lost = true;
+    } catch {
+      // The database is unreachable: the next tick tries again; flushes fence themselves.
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  loadHistory(params: LoadHistoryParams): AsyncIterable<RolloutItem> {
+    const run = async function* (this: PostgresThreadStore): AsyncGenerator<RolloutItem> {
+      this.assertOpen();
+      requireObject(params, 'loadHistory params');
+      const threadId = parseThreadId(params.threadId);
+      await this.ready;
+      try {
+        yield* streamHistory((first) => this.connect(first), this.tenant, threadId, params.includeArchived === true);
+      } catch (e) {
+        throw toStoreError(e, 'loadHistory');
+      }
+    };
+    return run.call(this);
+  }
+
+  async readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory> {
+    this.assertOpen();
+    requireObject(params, 'readThread params');
+    const threadId = parseThreadId(params.threadId);
+    return this.guard('readThread', async () => {
+      const r = await this.read<{ thread: string; archived: boolean }>(
+        'SELECT thread, archived FROM skein_threads WHERE tenant = $1 AND thread_id = $2',
+        [this.tenant, threadId],
+      );
+      const row = r.rows[0];
+      if (!row) throw ThreadStoreError.notFound(threadId);
+      if (row.archived && params.includeArchived !== true) throw archivedNotFound(threadId);
+      const thread: StoredThreadWithHistory = threadFromJson(row.thread);
+      if (params.includeHistory === true)
+        thread.history = this.loadHistory({ threadId, includeArchived: params.includeArchived === true });
+      return thread;
+    });
+  }
+
+  /** Turn pages computed from the streamed history (the store keeps no index of turns yet). */
+  async listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    this.assertOpen();
+    const p = normalizeListTurnsParams(params);
+    return this.guard('listTurns', async () => {
+      const live = this.writers.has(p.threadId) || (await hasLiveLease(this.pool, this.tenant, p.threadId));
+      const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
+      return turnPageFromHistory(history, p, STORE_KIND, live);
+    });
+  }
+
+  async listItems(params: ListItemsParams): Promise<ItemPage> {
+    this.assertOpen();
+    const p = normalizeListItemsParams(params);
+    return this.guard('listItems', () =>
+      itemPageFromHistory(
+        this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived }),
+        p,
+        STORE_KIND,
+      ),
+    );
+  }
+
+  async readThreadByRolloutPath(params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory> {
+    this.assertOpen();
+    void params;
+    throw ThreadStoreError.unsupported(
+      'readThreadByRolloutPath',
+      'the PostgreSQL store has no rollout files; read the thread by its id with readThread',
+    );
+  }
+
+  async listThreads(params: ListThreadsParams = {}): Promise<ThreadPage> {
+    this.assertOpen();
+    requireObject(params as unknown, 'listThreads params');
+    const p = normalizeListParams(params, this.defaultModelProvider);
+    return this.guard('listThreads', async () => {
+      const page = await this.page(p, params.cursor, (params) => filterSql(this.tenant, p, params));
+      return {
+        items: page.rows.map((r) => threadFromJson(r.thread)),
+        nextCursor: page.nextCursor,
+        backwardsCursor: page.backwardsCursor,
+      };
+    });
+  }
+
+  async searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {
+    this.assertOpen();
+    requireObject(params, 'searchThreads params');
+    const term = params.searchTerm;
+    if (typeof term !== 'string' || term.trim() === '')
+      throw ThreadStoreError.invalidRequest('searchTerm must be a non-empty string of text to find in messages');
+    // The term is part of the cursor fingerprint (a cursor of another search is refused), but it
+    // matches message content, not names and previews.
+    const listed = normalizeListParams({ ...params, searchTerm: term }, this.defaultModelProvider);
+    const p: NormalizedListParams = { ...listed, searchTerm: null, filters: `search:${listed.filters}` };
+    const lowered = withoutNul(term.toLowerCase());
+    const pattern = likeContains(lowered);
+    return this.guard('searchThreads', async () => {
+      const page = await this.page(p, params.cursor, (sql) =>
+        filterSql(this.tenant, p, sql, contentFilter(this.tenant, lowered, sql)),
+      );
+      const snippets = new Map<string, string>();
+      if (page.rows.length > 0) {
+        const r = await this.read<{ thread_id: string; line: string }>(
+          `SELECT DISTINCT ON (thread_id) thread_id, line FROM skein_items
+           WHERE tenant = $1 AND thread_id = ANY($2::text[]) AND message_lc LIKE $3
+           ORDER BY thread_id, seq`,
+          [this.tenant, page.rows.map((row) => row.thread_id), pattern],
+        );
+        for (const row of r.rows)
+          snippets.set(row.thread_id, snippetOf(messageText(JSON.parse(row.line) as RolloutItem), term));
+      }
+      return {
+        items: page.rows.map((r) => ({ thread: threadFromJson(r.thread), snippet: snippets.get(r.thread_id) ?? '' })),
+        nextCursor: page.nextCursor,
+        backwardsCursor: page.backwardsCursor,
+      };
+    });
+  }
+
+  private async page(
+    p: NormalizedListParams,
+    cursor: string | null | undefined,
+    filter: Parameters<typeof pageQuery>[3],
+  ): Promise<{ rows: PageRow[]; nextCursor: string | null; backwardsCursor: string | null }> {
+    const q = pageQuery(p, STORE_KIND, cursor, filter);
+    if ('empty' in q) return { rows: [], nextCursor: null, backwardsCursor: null };
+    const r = await this.read<PageRow & { other?: boolean | null }>(q.text, q.values);
+    return q.finish(r.rows);
+  }
+
+  // ---------------------------------------------------------------- mutations
+
+  async updateThreadMetadata(params: UpdateThreadMetadataParams): Promise<StoredThread> {
+    this.assertOpen();
+    requireObject(params, 'updateThreadMetadata params');
+    const threadId = parseThreadId(params.threadId);
+    validatePatch(params.patch);
+    const patch = copyPlainData(params.patch, 'the patch');
+    return this.guard('updateThreadMetadata', async () => {
+      const w = this.writers.get(threadId);
+      if (w?.pendingCreate) await this.serial(threadId, () => this.flushWriter(w, true));
+      return this.tx(async (db) => {
+        const row = await this.lockThread(db, threadId);
+        if (!row) throw ThreadStoreError.notFound(threadId);
+        if (row.archived && params.includeArchived !== true) throw archivedNotFound(threadId);
+        const s = stateFromJson(row.state);
+        s.patch = mergePatches(s.patch, patch);
+        return this.writeThreadRow(db, threadId, s, Number(row.item_count), false);
+      });
+    });
+  }
+
+  async archiveThread(params: ArchiveThreadParams): Promise<void> {
+    this.assertOpen();
+    requireObject(params, 'archiveThread params');
+    const threadId = parseThreadId(params.threadId);
+    return this.guard('archiveThread', () =>
+      this.tx(async (db) => {
+        const row = await this.lockThread(db, threadId);
+        if (!row) throw ThreadStoreError.notFound(threadId);
+        if (row.archived) return;
+        await this.assertNoLiveWriter(db, threadId, 'archive');
+        const s = stateFromJson(row.state);
+        s.archivedAt = this.now();
+        await this.writeThreadRow(db, threadId, s, Number(row.item_count), false);
+      }),
+    );
+  }
+
+  async unarchiveThread(params: ArchiveThreadParams): Promise<StoredThread> {
+    this.assertOpen();
+    requireObject(params, 'unarchiveThread params');
+    const threadId = parseThreadId(params.threadId);
+    return this.guard('unarchiveThread', () =>
+      this.tx(async (db) => {
+        const row = await this.lockThread(db, threadId);
+        if (!row) throw ThreadStoreError.notFound(threadId);
+        const s = stateFromJson(row.state);
+        s.archivedAt = null;
+        return this.writeThreadRow(db, threadId, s, Number(row.item_count), false);
+      }),
+    );
+  }
+
+  async deleteThread(params: DeleteThreadParams): Promise<void> {
+    this.assertOpen();
+    requireObject(params, 'deleteThread params');
+    const threadId = parseThreadId(params.threadId);
+    return this.guard('deleteThread', () =>
+      this.tx(async (db) => {
+        const row = await this.lockThread(db, threadId);
+        if (!row) throw ThreadStoreError.notFound(threadId);
+        await this.assertNoLiveWriter(db, threadId, 'delete');
+        // An expired lease goes too: its writer's late appends then find no lease at all.
+        await db.query('DELETE FROM skein_leases WHERE tenant = $1 AND thread_id = $2', [this.tenant, threadId]);
+        await db.query('DELETE FROM skein_threads WHERE tenant = $1 AND thread_id = $2', [this.tenant, threadId]);
+      }),
+    );
+  }
+
+  private async assertNoLiveWriter(db: PoolClient, threadId: ThreadId, action: string): Promise<void> {
+    const here = this.writers.has(threadId);
+    if (here || (await hasLiveLease(db, this.tenant, threadId)))
+      throw ThreadStoreError.conflict(
+        `cannot ${action} thread ${threadId}: it has a live writer in ${here ? 'this store' : 'another store'}; shut it down first`,
+      );
+  }
+
+  /** Flushes and releases every live writer, then closes the pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.renewTimer);
+    let failure: unknown;
+    const ready = await this.ready.then(
+      () => true,
+      () => false,
+    );
+    if (ready) {
+      for (const w of [...this.writers.values()]) {
+        try {
+          await this.serial(w.threadId, async () => {
+            await this.flushWriter(w, false);
+            await this.release(w);
+          });
+        } catch (e) {
+          failure ??= e;
+          this.writers.delete(w.threadId);
+        }
+      }
+    }
+    this.closed = true;
+    await this.pool.end();
+    if (failure !== undefined) throw toStoreError(failure, 'close');
+  }
+}
+
+function liveWriterConflict(threadId: string, where = 'another store'): ThreadStoreError {
+  return ThreadStoreError.conflict(
+    `thread ${threadId} already has a live writer in ${where}; shut it down or discard it first`,
+  );
+}
