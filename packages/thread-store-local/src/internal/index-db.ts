@@ -8,7 +8,7 @@ import { ThreadStoreError } from '@skein/thread-store-api';
  * rebuilt rather than repaired. The schema version is both in the file name
  * (`skein_index_<version>.sqlite`) and in `user_version`; a new version starts a new file.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -22,7 +22,10 @@ CREATE TABLE IF NOT EXISTS files (
   ctime_ms REAL NOT NULL,
   ino INTEGER NOT NULL,
   indexed_bytes INTEGER NOT NULL,
-  state TEXT NOT NULL
+  state TEXT NOT NULL,
+  -- A paginated fork's history_base (thread id, end offset in the parent): search follows it.
+  base_id TEXT,
+  base_end INTEGER
 );
 CREATE INDEX IF NOT EXISTS files_thread ON files(thread_id);
 CREATE TABLE IF NOT EXISTS threads (
@@ -69,7 +72,9 @@ CREATE TABLE IF NOT EXISTS kv (
 CREATE VIRTUAL TABLE IF NOT EXISTS messages USING fts5(text, tokenize = 'trigram case_sensitive 0');
 CREATE TABLE IF NOT EXISTS message_files (
   rid INTEGER PRIMARY KEY,
-  rel TEXT NOT NULL
+  rel TEXT NOT NULL,
+  -- The layout of the row's messages (see content-search.ts): lengths and end offsets.
+  parts TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS message_files_rel ON message_files(rel);
 `;

@@ -21,6 +21,7 @@ import { parseLine, readRawLines, readRawLinesSync } from './reader.js';
 import type { RawLine } from './reader.js';
 import { filterSql, pageSql, sourceColumns } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
+import { candidateSql, contentRow, firstMatch, normalizedTerm } from './content-search.js';
 import { readSessionIndex } from './session-index.js';
 import type { HomeWatcher } from './watcher.js';
 
@@ -460,6 +461,7 @@ export class ThreadIndex {
       for await (const line of lines) {
         // A last line without newline that does not parse is torn or still being written.
         if (!line.complete && parseLine(line.text).kind === 'bad') break;
+        scanner.lineEnd = line.end;
         scanner.line(line.text);
         if (onBytes && line.end - indexed + sinceReport > 1 << 22) {
           sinceReport = 0;
@@ -486,11 +488,14 @@ export class ThreadIndex {
         this.deleteMessages(f.rel);
       }
       this.stmt(
-        `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state)
-           VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state)
+        `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state,
+             base_id, base_end)
+           VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state,
+             @base_id, @base_end)
            ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
              listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
-             ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state`,
+             ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state,
+             base_id = excluded.base_id, base_end = excluded.base_end`,
       ).run({
         rel: f.rel,
         thread_id: threadId,
@@ -503,14 +508,18 @@ export class ThreadIndex {
         ino: f.ino,
         indexed_bytes: indexed,
         state: stateJson,
+        base_id: state.historyBase?.threadId ?? null,
+        base_end: state.historyBase?.endByteOffset ?? null,
       });
       this.passStates.set(f.rel, { json: stateJson, state });
       const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
-      const link = this.stmt('INSERT INTO message_files (rid, rel) VALUES (?, ?)');
-      // One FTS row per file and pass, the messages joined by MESSAGE_SEP: per-row FTS5 costs
-      // (a doclist entry per distinct trigram per row) were the largest part of indexing.
-      if (scanner.messages.length > 0)
-        link.run(ins.run(scanner.messages.map((m) => m.text).join(MESSAGE_SEP)).lastInsertRowid, f.rel);
+      const link = this.stmt('INSERT INTO message_files (rid, rel, parts) VALUES (?, ?, ?)');
+      // One FTS row per file and pass (see contentRow): per-row FTS5 costs (a doclist entry per
+      // distinct trigram per row) were the largest part of indexing.
+      if (scanner.messages.length > 0) {
+        const row = contentRow(scanner.messages);
+        link.run(ins.run(row.text).lastInsertRowid, f.rel, row.parts);
+      }
     };
     // Writes of a big pass are committed in batches (one commit per file is slow).
     // Deferred writes run inside the pass's batch transaction (one commit per file is slow, and
@@ -770,14 +779,10 @@ export class ThreadIndex {
     cursor: string | null | undefined,
     content?: string,
   ): { items: { thread: StoredThread; snippet: string }[]; nextCursor: string | null; backwardsCursor: string | null } {
-    let extra: SqlFilter | undefined;
-    if (content !== undefined) {
-      const m = contentMatch(content);
-      extra = {
-        where: `t.rel IN (SELECT mf.rel FROM messages m JOIN message_files mf ON mf.rid = m.rowid WHERE ${m.where})`,
-        args: [m.arg],
-      };
-    }
+    const found = content === undefined ? null : this.contentMatches(content);
+    const extra: SqlFilter | undefined = found
+      ? { where: 't.rel IN (SELECT value FROM json_each(?))', args: [JSON.stringify([...found.keys()])] }
+      : undefined;
     const page = pageSql<PageRow & { data: string; rel: string }>(
       p,
       storeKind,
@@ -787,40 +792,86 @@ export class ThreadIndex {
       (sql, args) => this.stmt(sql).all(...args) as (PageRow & { data: string; rel: string })[],
       (sql, args) => this.stmt(sql).get(...args) !== undefined,
     );
-    const snippets = new Map<string, string>();
-    if (content !== undefined && page.rows.length > 0) {
-      const m = contentMatch(content);
-      const rels = page.rows.map((r) => r.rel);
-      const hits = this.db
-        .prepare(
-          `SELECT mf.rel AS rel, min(m.rowid) AS rid FROM messages m JOIN message_files mf ON mf.rid = m.rowid
-           WHERE ${m.where} AND mf.rel IN (${rels.map(() => '?').join(',')}) GROUP BY mf.rel`,
-        )
-        .all(m.arg, ...rels) as { rel: string; rid: number }[];
-      const text = this.stmt('SELECT text FROM messages WHERE rowid = ?');
-      for (const h of hits)
-        snippets.set(h.rel, messageSnippet((text.get(h.rid) as { text: string } | undefined)?.text ?? '', content));
-    }
     return {
-      items: page.rows.map((r) => ({ thread: threadFromJson(r.data), snippet: snippets.get(r.rel) ?? '' })),
+      items: page.rows.map((r) => ({
+        thread: threadFromJson(r.data),
+        snippet: content === undefined ? '' : snippetOf(found?.get(r.rel) ?? '', content),
+      })),
       nextCursor: page.nextCursor,
       backwardsCursor: page.backwardsCursor,
     };
+  }
+
+  /**
+   * The files whose thread shows a message containing `term`, each with the first such message
+   * in history order: a paginated fork's inherited prefix (its parent's messages up to
+   * history_base's offset, recursively) comes before its own.
+   */
+  private contentMatches(term: string): Map<string, string> {
+    const lower = normalizedTerm(term);
+    const cand = candidateSql(lower);
+    const own = new Map<string, { text: string; end: number }>();
+    const rows = this.stmt(
+      `SELECT mf.rel AS rel, mf.parts AS parts, m.text AS text FROM messages m JOIN message_files mf ON mf.rid = m.rowid
+       WHERE ${cand.where} ORDER BY mf.rid`,
+    ).iterate(cand.arg) as Iterable<{ rel: string; parts: string; text: string }>;
+    for (const r of rows) {
+      if (own.has(r.rel)) continue;
+      const hit = firstMatch(r, lower);
+      if (hit) own.set(r.rel, hit);
+    }
+    const out = new Map<string, string>();
+    for (const [rel, hit] of own) out.set(rel, hit.text);
+    const forks = this.stmt(
+      `SELECT t.rel AS rel, f.base_id AS base_id, f.base_end AS base_end FROM threads t JOIN files f ON f.rel = t.rel
+       WHERE f.base_id IS NOT NULL`,
+    ).all() as { rel: string; base_id: string; base_end: number }[];
+    if (forks.length === 0) return out;
+    const bases = new Map(forks.map((f) => [f.rel, f]));
+    const relOf = this.stmt('SELECT rel FROM threads WHERE thread_id = ?').pluck();
+    for (const fork of forks) {
+      // Walk up the chain; the hit nearest the root comes first in the fork's history.
+      let inherited: string | undefined;
+      const seen = new Set([fork.rel]);
+      for (let link = bases.get(fork.rel), depth = 0; link && depth < 32; depth++) {
+        const parentRel = relOf.get(link.base_id) as string | undefined;
+        if (parentRel === undefined || seen.has(parentRel)) break;
+        seen.add(parentRel);
+        const hit = own.get(parentRel);
+        if (hit && hit.end <= link.base_end) inherited = hit.text;
+        else if (hit) {
+          // The parent's first match lies past the fork point: look for one before it.
+          const before = this.firstMatchBefore(parentRel, lower, cand, link.base_end);
+          if (before !== null) inherited = before;
+        }
+        link = bases.get(parentRel);
+      }
+      if (inherited !== undefined) out.set(fork.rel, inherited);
+    }
+    return out;
+  }
+
+  private firstMatchBefore(
+    rel: string,
+    lower: string,
+    cand: { where: string; arg: string },
+    before: number,
+  ): string | null {
+    const rows = this.stmt(
+      `SELECT mf.parts AS parts, m.text AS text FROM messages m JOIN message_files mf ON mf.rid = m.rowid
+       WHERE mf.rel = ? AND ${cand.where} ORDER BY mf.rid`,
+    ).all(rel, cand.arg) as { parts: string; text: string }[];
+    for (const r of rows) {
+      const hit = firstMatch(r, lower, before);
+      if (hit) return hit.text;
+    }
+    return null;
   }
 
   /** Runs reads against one snapshot of the index (another process may commit in between). */
   snapshot<T>(read: () => T): T {
     return this.db.transaction(read)();
   }
-}
-
-/**
- * The message condition for a content search: the FTS5 trigram index for terms of 3+ characters
- * (case-insensitive substring), a LIKE scan for shorter ones (too short for trigrams).
- */
-function contentMatch(term: string): { where: string; arg: string } {
-  if ([...term].length >= 3) return { where: 'messages MATCH ?', arg: `"${term.replace(/"/g, '""')}"` };
-  return { where: "m.text LIKE ? ESCAPE '\\'", arg: `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
 }
 
 /** See FileState.fingerprint. Synchronous: two tiny reads, cheaper than a thread-pool round trip. */
@@ -839,20 +890,6 @@ async function fingerprint(file: string, upTo: number): Promise<string> {
   } finally {
     if (fd !== null) closeSync(fd);
   }
-}
-
-/**
- * Separates the messages of one FTS row. No search term contains a NUL, so a match never spans
- * two messages (the `\n` around it keeps trigrams of neighbours apart for short-term LIKE too).
- */
-const MESSAGE_SEP = '\n\u0000\n';
-
-/** The snippet of the first message in an FTS row that contains the term. */
-function messageSnippet(row: string, term: string): string {
-  const parts = row.split(MESSAGE_SEP);
-  const lower = term.toLowerCase();
-  const hit = parts.find((p) => p.toLowerCase().includes(lower)) ?? parts[0] ?? '';
-  return snippetOf(hit, term);
 }
 
 /** The match with up to ~60 characters of context on each side. */
