@@ -7,6 +7,7 @@ export * from './types.js';
 export * from './patch.js';
 export * from './cursor.js';
 export * from './listing.js';
+export * from './limits.js';
 export * from './store.js';
 export * from './derive.js';
 export * from './in-memory.js';

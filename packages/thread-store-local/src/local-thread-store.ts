@@ -15,6 +15,7 @@ import {
   ThreadStoreError,
   toThreadStoreError,
   validatePatch,
+  checkThreadDate,
 } from '@skein/thread-store-api';
 import type {
   AppendItemsParams,
@@ -43,6 +44,7 @@ import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal
 import type { Db } from './internal/index-db.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
+import { assertMtimeKept, mtimeSeconds } from './internal/file-times.js';
 import { FileLock, writerLockConflict } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
 import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
@@ -95,14 +97,6 @@ interface Writer {
 }
 
 const STORE_KIND = 'local';
-
-/**
- * A Date as utimes seconds that reads back as the same millisecond: seconds as a double lose a
- * few nanoseconds (…678 ms becomes …677.999), and updatedAt is the mtime floored to the ms.
- */
-function mtimeSeconds(d: Date): number {
-  return (d.getTime() + 0.5) / 1000;
-}
 
 /**
  * Lets libuv's poll phase read the inotify queue: a change another process completed before this
@@ -354,9 +348,7 @@ export class LocalThreadStore implements ThreadStore {
           throw ThreadStoreError.unsupported('historyMode "paginated"', 'the local store writes legacy rollouts only');
         if (params.historyMode !== undefined && params.historyMode !== 'legacy')
           throw ThreadStoreError.invalidRequest('historyMode must be "legacy" or "paginated"');
-        const createdAt = params.createdAt ?? new Date();
-        if (!(createdAt instanceof Date) || Number.isNaN(createdAt.getTime()))
-          throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
+        const createdAt = checkThreadDate(params.createdAt ?? new Date(), 'createdAt');
         if (this.writers.has(threadId))
           throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
         const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
@@ -628,6 +620,7 @@ export class LocalThreadStore implements ThreadStore {
         this.ensureOpen();
         const patch = params.patch;
         validatePatch(patch);
+        if (patch.updatedAt instanceof Date) await assertMtimeKept(this.home, patch.updatedAt);
         const w = this.writers.get(threadId);
         if (w && !w.recorder.materialized) await w.recorder.persist();
         const loc = await this.locate(threadId);
