@@ -22,7 +22,8 @@ export async function assertMtimeKept(home: string, when: Date): Promise<void> {
   try {
     await writeFile(probe, '');
     await utimes(probe, new Date(), mtimeSeconds(when));
-    kept = (await stat(probe)).mtime.getTime();
+    // Floored to the millisecond, as updatedAt is read from a file.
+    kept = Math.floor((await stat(probe)).mtimeMs);
   } finally {
     await unlink(probe).catch(() => undefined);
   }
