@@ -45,6 +45,8 @@ import type { Db } from './internal/index-db.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { assertMtimeKept, mtimeSeconds } from './internal/file-times.js';
+import { checkIndexIntegrity } from './internal/integrity.js';
+import type { IntegrityResult } from './internal/integrity.js';
 import { FileLock, writerLockConflict } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
 import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
@@ -58,6 +60,7 @@ import { serializeLine, SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/s
 
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
 export type { FsyncPolicy } from './internal/recorder.js';
+export type { IntegrityResult } from './internal/integrity.js';
 
 export interface LocalThreadStoreOptions {
   /** The Codex-shaped home folder (CODEX_HOME). Created when missing. */
@@ -82,6 +85,12 @@ export interface LocalThreadStoreOptions {
    * this (milliseconds; default 60000), as a safety net for changes the kernel did not report.
    */
   fullSweepIntervalMs?: number;
+  /**
+   * `true` (default): once per open, after the first listing or search, verify the index in the
+   * background (every row's checksum in small slices, SQLite's quick_check on a worker thread)
+   * and rebuild it from the rollout files when it is damaged. See `checkIndexIntegrity`.
+   */
+  backgroundIntegrityCheck?: boolean;
 }
 
 export interface IndexNowOptions {
@@ -138,6 +147,10 @@ export class LocalThreadStore implements ThreadStore {
   private indexGeneration = 0;
   private indexHandle: ThreadIndex | null = null;
   private closed = false;
+  private readonly backgroundIntegrityCheck: boolean;
+  private integrityScheduled = false;
+  private integrityRun: Promise<IntegrityResult> | null = null;
+  private readonly closing = new AbortController();
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
@@ -165,6 +178,9 @@ export class LocalThreadStore implements ThreadStore {
     this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
     this.watch = options.watch ?? true;
     if (typeof this.watch !== 'boolean') throw ThreadStoreError.invalidRequest('watch must be true or false');
+    this.backgroundIntegrityCheck = options.backgroundIntegrityCheck ?? true;
+    if (typeof this.backgroundIntegrityCheck !== 'boolean')
+      throw ThreadStoreError.invalidRequest('backgroundIntegrityCheck must be true or false');
     this.fullSweepIntervalMs = options.fullSweepIntervalMs ?? 60_000;
     if (typeof this.fullSweepIntervalMs !== 'number' || !(this.fullSweepIntervalMs >= 0))
       throw ThreadStoreError.invalidRequest('fullSweepIntervalMs must be a number of milliseconds >= 0');
@@ -240,6 +256,7 @@ export class LocalThreadStore implements ThreadStore {
    * `fullSweepIntervalMs`) the whole home is walked and stat-ed, which also (re)adds watches.
    */
   private async freshen(onProgress: IndexProgressListener | undefined): Promise<void> {
+    this.scheduleIntegrityCheck();
     const index = this.index;
     const watcher = this.watcher;
     if (!watcher) return index.syncAll(onProgress);
@@ -257,6 +274,47 @@ export class LocalThreadStore implements ThreadStore {
     }
     // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
     await index.syncPaths(watcher.takeDirty(), onProgress);
+  }
+
+  private scheduleIntegrityCheck(): void {
+    if (!this.backgroundIntegrityCheck || this.integrityScheduled) return;
+    this.integrityScheduled = true;
+    setImmediate(() => void this.checkIndexIntegrity().catch(() => undefined));
+  }
+
+  /**
+   * Verifies the index off the request path (integrity.ts): every row against its checksum, a
+   * slice per event-loop turn, then SQLite's quick_check on a worker thread. A damaged index is
+   * moved aside and rebuilt from the rollout files before this resolves; the result says what
+   * was found. Runs once per open by itself (`backgroundIntegrityCheck`); a call while a check
+   * runs joins it.
+   */
+  async checkIndexIntegrity(): Promise<IntegrityResult> {
+    this.ensureOpen();
+    this.integrityRun ??= this.runIntegrityCheck().finally(() => {
+      this.integrityRun = null;
+    });
+    return this.integrityRun;
+  }
+
+  private async runIntegrityCheck(): Promise<IntegrityResult> {
+    const index = this.index;
+    const db = this.dbHandle as Db;
+    const generation = this.indexGeneration;
+    await index.whenIdle();
+    let result: IntegrityResult;
+    try {
+      result = await checkIndexIntegrity(db, this.layout.indexDb, { signal: this.closing.signal });
+    } catch (e) {
+      if (this.closed || this.indexGeneration !== generation) return { ok: true, problem: null, rowsChecked: 0 };
+      if (!isIndexCorruption(e)) throw toThreadStoreError(e, 'checkIndexIntegrity');
+      result = { ok: false, problem: (e as Error).message, rowsChecked: 0 };
+    }
+    if (!result.ok && !this.closed && this.indexGeneration === generation) {
+      this.replaceDamagedIndex();
+      await this.index.syncAll(this.onIndexProgress);
+    }
+    return result;
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
@@ -864,6 +922,8 @@ export class LocalThreadStore implements ThreadStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
+    await this.integrityRun?.catch(() => undefined);
     const errors: unknown[] = [];
     for (const w of [...this.writers.values()]) {
       this.writers.delete(w.threadId);

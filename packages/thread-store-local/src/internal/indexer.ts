@@ -22,8 +22,13 @@ import type { RawLine } from './reader.js';
 import { filterSql, pageSql, sourceColumns } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
 import { candidateSql, contentRow, firstMatch, normalizedTerm } from './content-search.js';
+import { DamagedIndex } from './index-db.js';
+import { FILE_SUM_COLUMNS, rowSum, sumOf, THREAD_SUM_COLUMNS } from './row-sum.js';
 import { readSessionIndex } from './session-index.js';
 import type { HomeWatcher } from './watcher.js';
+
+/** Prepared statements kept (see ThreadIndex.stmt). */
+export const STATEMENT_CACHE_MAX = 128;
 
 /** Files with at most this much to read are read in one synchronous read (see readRawLinesSync). */
 const SYNC_READ_MAX = 8 << 20;
@@ -66,6 +71,8 @@ interface FileRow {
   indexed_bytes: number;
   /** Absent when the row was read without it (the sync pass); fetched when a tail is read. */
   state?: string;
+  /** The row's checksum (row-sum.ts); present when `state` is. */
+  sum?: number;
 }
 
 export interface LocatedThread {
@@ -120,14 +127,30 @@ export class ThreadIndex {
     this.defaultModelProvider = defaultModelProvider;
   }
 
-  /** Prepared statements are cached: preparing per file was a large part of indexing time. */
+  /**
+   * Prepared statements are cached: preparing per file was a large part of indexing time. The
+   * cache is bounded (least recently used out): listing SQL varies with the length of each filter
+   * list, so a client could otherwise grow it without limit.
+   */
   private stmt(sql: string): Database.Statement {
     let st = this.statements.get(sql);
-    if (!st) {
+    if (st) {
+      // Most recently used last: Map iteration order is insertion order.
+      this.statements.delete(sql);
+    } else {
       st = this.db.prepare(sql);
-      this.statements.set(sql, st);
+      if (this.statements.size >= STATEMENT_CACHE_MAX) {
+        const oldest = this.statements.keys().next().value;
+        if (oldest !== undefined) this.statements.delete(oldest);
+      }
     }
+    this.statements.set(sql, st);
     return st;
+  }
+
+  /** How many prepared statements are cached (tests check the bound). */
+  get cachedStatements(): number {
+    return this.statements.size;
   }
 
   // ---- discovery ---------------------------------------------------------------------------
@@ -402,9 +425,19 @@ export class ThreadIndex {
       .immediate();
   }
 
-  private stateOf(rel: string): string {
-    const r = this.stmt('SELECT state FROM files WHERE rel = ?').get(rel) as { state: string } | undefined;
-    return r?.state ?? stateToJson(emptyFileState());
+  /**
+   * A file row's saved state JSON, checked against the row's checksum: a rebuilt thread row or
+   * an appended tail would otherwise carry a damaged state forward as truth.
+   */
+  private stateOf(row: Pick<FileRow, 'rel' | 'state' | 'sum'>): string {
+    const full =
+      row.state !== undefined && row.sum !== undefined
+        ? row
+        : (this.stmt('SELECT * FROM files WHERE rel = ?').get(row.rel) as FileRow | undefined);
+    if (!full || full.state === undefined) return stateToJson(emptyFileState());
+    if (sumOf(full as unknown as Record<string, unknown>, FILE_SUM_COLUMNS) !== full.sum)
+      throw new DamagedIndex(`the index row of file ${full.rel} does not match its checksum`);
+    return full.state;
   }
 
   /**
@@ -412,7 +445,7 @@ export class ThreadIndex {
    * what the row holds (parsing them back was a tenth of a cold index).
    */
   private parseState(row: FileRow): FileState {
-    const json = row.state ?? this.stateOf(row.rel);
+    const json = this.stateOf(row);
     const fresh = this.passStates.get(row.rel);
     return fresh && fresh.json === json ? fresh.state : stateFromJson(json);
   }
@@ -444,7 +477,7 @@ export class ThreadIndex {
     defer?: (write: () => void) => void,
   ): Promise<string[]> {
     let tail = ThreadIndex.canReadTail(f, prev);
-    let saved: FileState | null = tail && prev ? stateFromJson(prev.state ?? this.stateOf(f.rel)) : null;
+    let saved: FileState | null = tail && prev ? stateFromJson(this.stateOf(prev)) : null;
     if (tail && prev && saved && saved.fingerprint !== (await fingerprint(f.abs, prev.indexed_bytes))) {
       // Rewritten in place (same inode, not an append): start over.
       tail = false;
@@ -489,36 +522,38 @@ export class ThreadIndex {
       }
       this.stmt(
         `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state,
-             base_id, base_end)
+             base_id, base_end, sum)
            VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state,
-             @base_id, @base_end)
+             @base_id, @base_end, @sum)
            ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
              listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
              ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state,
-             base_id = excluded.base_id, base_end = excluded.base_end`,
-      ).run({
-        rel: f.rel,
-        thread_id: threadId,
-        archived: f.archived ? 1 : 0,
-        listable: f.listable ? 1 : 0,
-        zst: f.zst ? 1 : 0,
-        size: f.size,
-        mtime_ms: f.mtimeMs,
-        ctime_ms: f.ctimeMs,
-        ino: f.ino,
-        indexed_bytes: indexed,
-        state: stateJson,
-        base_id: state.historyBase?.threadId ?? null,
-        base_end: state.historyBase?.endByteOffset ?? null,
-      });
+             base_id = excluded.base_id, base_end = excluded.base_end, sum = excluded.sum`,
+      ).run(
+        withFileSum({
+          rel: f.rel,
+          thread_id: threadId,
+          archived: f.archived ? 1 : 0,
+          listable: f.listable ? 1 : 0,
+          zst: f.zst ? 1 : 0,
+          size: f.size,
+          mtime_ms: f.mtimeMs,
+          ctime_ms: f.ctimeMs,
+          ino: f.ino,
+          indexed_bytes: indexed,
+          state: stateJson,
+          base_id: state.historyBase?.threadId ?? null,
+          base_end: state.historyBase?.endByteOffset ?? null,
+        }),
+      );
       this.passStates.set(f.rel, { json: stateJson, state });
       const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
-      const link = this.stmt('INSERT INTO message_files (rid, rel, parts) VALUES (?, ?, ?)');
+      const link = this.stmt('INSERT INTO message_files (rid, rel, parts, sum) VALUES (?, ?, ?, ?)');
       // One FTS row per file and pass (see contentRow): per-row FTS5 costs (a doclist entry per
       // distinct trigram per row) were the largest part of indexing.
       if (scanner.messages.length > 0) {
         const row = contentRow(scanner.messages);
-        link.run(ins.run(row.text).lastInsertRowid, f.rel, row.parts);
+        link.run(ins.run(row.text).lastInsertRowid, f.rel, row.parts, rowSum([row.text, row.parts]));
       }
     };
     // Writes of a big pass are committed in batches (one commit per file is slow).
@@ -686,31 +721,34 @@ export class ThreadIndex {
         return;
       }
       const t = this.threadForFile(w, state);
+      const [sourceKind, subagentKind, sourceKey] = sourceColumns(t.source);
+      const row: Record<string, unknown> = {
+        thread_id: id,
+        rel: w.rel,
+        archived: w.archived,
+        listable: w.listable,
+        has_preview: t.preview === '' ? 0 : 1,
+        model_provider: t.modelProvider,
+        cwd: t.cwd,
+        created_ms: t.createdAt.getTime(),
+        updated_ms: t.updatedAt.getTime(),
+        recency_ms: t.recencyAt.getTime(),
+        archived_ms: t.archivedAt?.getTime() ?? null,
+        name: t.name,
+        preview: t.preview,
+        source: JSON.stringify(t.source),
+        source_kind: sourceKind,
+        subagent_kind: subagentKind,
+        source_key: sourceKey,
+        name_lc: (t.name ?? '').toLowerCase(),
+        preview_lc: t.preview.toLowerCase(),
+        data: threadToJson(t),
+      };
+      row.sum = sumOf(row, THREAD_SUM_COLUMNS);
       this.stmt(
-        `INSERT OR REPLACE INTO threads (thread_id, rel, archived, listable, has_preview, model_provider, cwd,
-             created_ms, updated_ms, recency_ms, archived_ms, name, preview, source,
-             source_kind, subagent_kind, source_key, name_lc, preview_lc, data)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        id,
-        w.rel,
-        w.archived,
-        w.listable,
-        t.preview === '' ? 0 : 1,
-        t.modelProvider,
-        t.cwd,
-        t.createdAt.getTime(),
-        t.updatedAt.getTime(),
-        t.recencyAt.getTime(),
-        t.archivedAt?.getTime() ?? null,
-        t.name,
-        t.preview,
-        JSON.stringify(t.source),
-        ...sourceColumns(t.source),
-        (t.name ?? '').toLowerCase(),
-        t.preview.toLowerCase(),
-        threadToJson(t),
-      );
+        `INSERT OR REPLACE INTO threads (${[...THREAD_SUM_COLUMNS, 'sum'].join(', ')})
+           VALUES (${[...THREAD_SUM_COLUMNS, 'sum'].map((c) => `@${c}`).join(', ')})`,
+      ).run(row);
     };
     try {
       this.db
@@ -745,6 +783,7 @@ export class ThreadIndex {
     const row = this.stmt('SELECT * FROM threads WHERE thread_id = ?').get(threadId) as
       { rel: string; data: string; archived: number; listable: number } | undefined;
     if (!row) return null;
+    checkThreadRow(row);
     const f = this.stmt('SELECT zst FROM files WHERE rel = ?').get(row.rel) as { zst: number } | undefined;
     return {
       thread: threadFromJson(row.data),
@@ -788,10 +827,11 @@ export class ThreadIndex {
       storeKind,
       cursor,
       filterSql(p, extra),
-      't.thread_id, t.rel, t.data',
+      't.*',
       (sql, args) => this.stmt(sql).all(...args) as (PageRow & { data: string; rel: string })[],
       (sql, args) => this.stmt(sql).get(...args) !== undefined,
     );
+    for (const r of page.rows) checkThreadRow(r);
     return {
       items: page.rows.map((r) => ({
         thread: threadFromJson(r.data),
@@ -872,6 +912,17 @@ export class ThreadIndex {
   snapshot<T>(read: () => T): T {
     return this.db.transaction(read)();
   }
+}
+
+/** A `threads` row read for an answer must hash to its `sum`, else the index is damaged. */
+function checkThreadRow(row: object): void {
+  const r = row as Record<string, unknown>;
+  if (sumOf(r, THREAD_SUM_COLUMNS) !== r.sum)
+    throw new DamagedIndex(`the index row of thread ${String(r.thread_id)} does not match its checksum`);
+}
+
+function withFileSum<T extends Record<string, unknown>>(row: T): T & { sum: number } {
+  return { ...row, sum: sumOf(row, FILE_SUM_COLUMNS) };
 }
 
 /** See FileState.fingerprint. Synchronous: two tiny reads, cheaper than a thread-pool round trip. */
