@@ -27,7 +27,7 @@ const batch = (seq: number, n: number): RolloutItem[] =>
 
 describe('server kills under a writing client', () => {
   it('SIGKILL of the server never loses a flush the client saw acknowledged', async () => {
-    const rounds = trials(6, 60);
+    const rounds = trials(6, 40);
     const rand = seeded(777);
     const threadId = newThreadId();
     let port = 0;
