@@ -1,6 +1,13 @@
 import { ThreadStoreError } from './errors.js';
 import { ThreadMetadataAccumulator, parseRolloutTime, storedThreadFromDerived } from './derive.js';
 import type { DerivedThreadMetadata } from './derive.js';
+import {
+  itemPageFromHistory,
+  normalizeListItemsParams,
+  normalizeListTurnsParams,
+  turnPageFromHistory,
+} from './history-paging.js';
+import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './history-types.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
 import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
@@ -142,8 +149,10 @@ export class InMemoryThreadStore implements ThreadStore {
     if (params.historyMode === 'paginated')
       throw ThreadStoreError.unsupported(
         'historyMode "paginated"',
-        'Skein writes legacy histories only; omit historyMode',
+        'the in-memory store keeps legacy histories only; omit historyMode',
       );
+    if (params.forkBase !== undefined)
+      throw ThreadStoreError.unsupported('a fork by reference', 'the in-memory store copies history into forks');
     if (params.historyMode !== undefined && params.historyMode !== 'legacy')
       throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
     if (params.createdAt !== undefined) checkThreadDate(params.createdAt, 'createdAt');
@@ -282,6 +291,20 @@ export class InMemoryThreadStore implements ThreadStore {
     }
     hits.sort((a, b) => compareThreads(a.thread, b.thread, p.sortKey, p.sortDirection));
     return paginateSorted(hits, (h) => h.thread, p, STORE_KIND, params.cursor);
+  }
+
+  async listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    this.assertOpen();
+    const p = normalizeListTurnsParams(params);
+    const rec = this.durable(p.threadId, p.includeArchived);
+    return turnPageFromHistory(rec.history.slice(), p, STORE_KIND, this.storage.writerOwners.has(p.threadId));
+  }
+
+  async listItems(params: ListItemsParams): Promise<ItemPage> {
+    this.assertOpen();
+    const p = normalizeListItemsParams(params);
+    const rec = this.durable(p.threadId, p.includeArchived);
+    return itemPageFromHistory(rec.history.slice(), p, STORE_KIND);
   }
 
   // ---------------------------------------------------------------- mutations

@@ -12,3 +12,7 @@ export * from './store.js';
 export * from './derive.js';
 export * from './in-memory.js';
 export * from './session-meta.js';
+export * from './history-types.js';
+export * from './history-paging.js';
+export * from './thread-items.js';
+export * from './turn-projector.js';

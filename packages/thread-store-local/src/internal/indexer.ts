@@ -1,7 +1,7 @@
 import { closeSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import type { NormalizedListParams, StoredThread } from '@skein/thread-store-api';
+import type { NormalizedListParams, PositionQuery, StoredThread } from '@skein/thread-store-api';
 import type Database from 'better-sqlite3';
 import type { Db } from './index-db.js';
 import {
@@ -25,6 +25,8 @@ import { candidateSql, contentRow, firstMatch, normalizedTerm } from './content-
 import { DamagedIndex } from './index-db.js';
 import { FILE_SUM_COLUMNS, rowSum, sumOf, THREAD_SUM_COLUMNS } from './row-sum.js';
 import { readSessionIndex } from './session-index.js';
+import { turnRowById, turnRowsInWindow, TurnRowsSink } from './turn-index.js';
+import type { TurnRow, TurnSegment } from './turn-index.js';
 import type { HomeWatcher } from './watcher.js';
 
 /** Prepared statements kept (see ThreadIndex.stmt). */
@@ -226,6 +228,8 @@ export class ThreadIndex {
   findFilesByName(threadId: string): string[] {
     const hits: string[] = [];
     const suffixes = [`-${threadId}.jsonl`, `-${threadId}.jsonl.zst`];
+    // Later segments of the thread: `…-<thread>_<rollout>.jsonl`.
+    const segment = new RegExp(`-${threadId}_[0-9a-f-]{36}\\.jsonl(\\.zst)?$`);
     const visit = (dir: string, recurse: boolean): void => {
       let entries;
       try {
@@ -237,7 +241,10 @@ export class ThreadIndex {
         const abs = path.join(dir, e.name);
         if (e.isDirectory()) {
           if (recurse) visit(abs, true);
-        } else if (suffixes.some((s) => e.name.toLowerCase().endsWith(s))) hits.push(abs);
+        } else {
+          const lower = e.name.toLowerCase();
+          if (suffixes.some((s) => lower.endsWith(s)) || segment.test(lower)) hits.push(abs);
+        }
       }
     };
     visit(this.layout.sessions, true);
@@ -403,6 +410,7 @@ export class ThreadIndex {
           .prepare('UPDATE files SET rel = ?, archived = ?, listable = ?, mtime_ms = ?, ctime_ms = ? WHERE rel = ?')
           .run(f.rel, f.archived ? 1 : 0, f.listable ? 1 : 0, f.mtimeMs, f.ctimeMs, oldRel);
         this.stmt('UPDATE message_files SET rel = ? WHERE rel = ?').run(f.rel, oldRel);
+        this.stmt('UPDATE turns SET rel = ? WHERE rel = ?').run(f.rel, oldRel);
       })
       .immediate();
   }
@@ -420,6 +428,7 @@ export class ThreadIndex {
     this.db
       .transaction(() => {
         this.stmt('DELETE FROM files WHERE rel = ?').run(rel);
+        this.stmt('DELETE FROM turns WHERE rel = ?').run(rel);
         this.deleteMessages(rel);
       })
       .immediate();
@@ -485,7 +494,8 @@ export class ThreadIndex {
     }
     const start = tail && prev ? prev.indexed_bytes : 0;
     const initial: FileState = saved ?? emptyFileState();
-    const scanner = new FileScanner(initial);
+    const turnRows = new TurnRowsSink(this.stmt.bind(this), f.rel, start > 0);
+    const scanner = new FileScanner(initial, turnRows);
     let indexed = start;
     let sinceReport = 0;
     try {
@@ -495,7 +505,7 @@ export class ThreadIndex {
         // A last line without newline that does not parse is torn or still being written.
         if (!line.complete && parseLine(line.text).kind === 'bad') break;
         scanner.lineEnd = line.end;
-        scanner.line(line.text);
+        scanner.line(line.text, line);
         if (onBytes && line.end - indexed + sinceReport > 1 << 22) {
           sinceReport = 0;
           onBytes(line.end - start);
@@ -547,6 +557,7 @@ export class ThreadIndex {
         }),
       );
       this.passStates.set(f.rel, { json: stateJson, state });
+      if (state.turns) turnRows.write(!tail, state.turns);
       const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
       const link = this.stmt('INSERT INTO message_files (rid, rel, parts, sum) VALUES (?, ?, ?, ?)');
       // One FTS row per file and pass (see contentRow): per-row FTS5 costs (a doclist entry per
@@ -659,9 +670,20 @@ export class ThreadIndex {
 
   // ---- thread rows -------------------------------------------------------------------------
 
+  /**
+   * The file a thread is read from and appended to: active before archived, then the newest
+   * segment (rollout ids are UUIDv7, so they sort by creation; a thread's first file has the
+   * thread id, older than any later segment), then plain before compressed.
+   */
   private pickWinner(rows: FileRow[]): FileRow | undefined {
+    const seg = (r: FileRow): string => parseRolloutFileName(path.basename(r.rel))?.rolloutId ?? '';
     return [...rows].sort(
-      (a, b) => a.archived - b.archived || a.zst - b.zst || b.listable - a.listable || b.mtime_ms - a.mtime_ms,
+      (a, b) =>
+        a.archived - b.archived ||
+        seg(b).localeCompare(seg(a)) ||
+        a.zst - b.zst ||
+        b.listable - a.listable ||
+        b.mtime_ms - a.mtime_ms,
     )[0];
   }
 
@@ -766,7 +788,7 @@ export class ThreadIndex {
   clear(): void {
     this.db
       .transaction(() => {
-        for (const t of ['files', 'threads', 'names', 'kv', 'messages', 'message_files'])
+        for (const t of ['files', 'threads', 'names', 'kv', 'messages', 'message_files', 'turns'])
           this.stmt(`DELETE FROM ${t}`).run();
       })
       .immediate();
@@ -906,6 +928,44 @@ export class ThreadIndex {
       if (hit) return hit.text;
     }
     return null;
+  }
+
+  // ---- turns -------------------------------------------------------------------------------
+
+  /**
+   * The files a thread's turns come from, root first: for a paginated fork, each ancestor up to
+   * the byte where the child forked from it (its `history_base`), then the thread's own file.
+   * `refresh` brings an ancestor's rows up to date before they are used.
+   */
+  async turnSegments(
+    own: { rel: string; abs: string; zst: boolean },
+    refresh: (threadId: string) => Promise<void>,
+  ): Promise<TurnSegment[]> {
+    const segments: TurnSegment[] = [{ rel: own.rel, abs: own.abs, zst: own.zst, cut: null }];
+    let rel = own.rel;
+    for (let depth = 0; depth < 32; depth++) {
+      const base = stateFromJson(this.stateOf({ rel })).historyBase;
+      if (!base) break;
+      await refresh(base.threadId);
+      const parent = this.locate(base.threadId);
+      if (!parent || segments.some((s) => s.rel === parent.rel)) break;
+      segments.unshift({ rel: parent.rel, abs: parent.abs, zst: parent.zst, cut: base.endByteOffset });
+      rel = parent.rel;
+    }
+    return segments;
+  }
+
+  /** Turn rows in a window of positions across a lineage (see turn-index.ts). */
+  turnsInWindow(
+    segments: readonly TurnSegment[],
+    q: PositionQuery,
+    itemsWindow = false,
+  ): { row: TurnRow; segment: TurnSegment }[] {
+    return turnRowsInWindow(this.stmt.bind(this), segments, q, itemsWindow);
+  }
+
+  turnById(segments: readonly TurnSegment[], turnId: string): { row: TurnRow; segment: TurnSegment } | null {
+    return turnRowById(this.stmt.bind(this), segments, turnId);
   }
 
   /** Runs reads against one snapshot of the index (another process may commit in between). */
