@@ -33,6 +33,9 @@ describe('the skip check', () => {
     expect(unexpectedSkips(skipped, allowed).map((s) => s.titles.at(-1))).toEqual(['needs strace', 'later']);
     expect(unexpectedSkips(skipped, [{ ...allowed[0]!, file: 'packages/b/test/x.test.ts' }])).toHaveLength(3);
     expect(unexpectedSkips(skipped, [{ ...allowed[0]!, within: [] }])).toHaveLength(3);
+    // One test by its own title, in any group of the file.
+    const byTitle = [{ file: 'packages/a/test/x.test.ts', test: 'needs strace', reason: 'a capability' }];
+    expect(unexpectedSkips(skipped, byTitle).map((s) => s.titles.at(-1))).toEqual(['survives', 'later']);
   });
 
   it('the repository allow-list gives a reason for every entry', () => {

@@ -21,7 +21,7 @@ describe('crash loop of a local writer', () => {
     let lost = 0;
     let maxRss = 0;
     for (let round = 0; round < rounds; round++) {
-      const child = spawnChild('writer.mjs', [home, threadId, String(next)]);
+      const child = spawnChild('writer.mjs', [home, threadId, String(next), round === 0 ? 'create' : 'resume']);
       await child.until((m) => m.ready === true);
       // The first round waits for one flush, so the file exists whatever the load.
       if (round === 0) await child.until((m) => typeof m.acked === 'number');

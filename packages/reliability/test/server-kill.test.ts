@@ -40,7 +40,7 @@ describe('server kills under a writing client', () => {
       const server = await startServer(port);
       port = server.port;
       const client = new RemoteThreadStore({ baseUrl: server.url, timeoutMs: 10_000 });
-      if (next === 0) {
+      if (round === 0) {
         await client.createThread({
           threadId,
           source: { kind: 'cli' },

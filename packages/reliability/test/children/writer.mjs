@@ -2,11 +2,11 @@
 // batches forever, printing `{"acked": <last seq>}` after each flush returned. The parent kills it.
 import { LocalThreadStore } from '@skein/thread-store-local';
 
-const [home, threadId, startArg] = process.argv.slice(2);
+const [home, threadId, startArg, mode] = process.argv.slice(2);
 const start = Number(startArg);
 const store = new LocalThreadStore({ home });
 const say = (m) => process.stdout.write(JSON.stringify(m) + '\n');
-if (start === 0) {
+if (mode === 'create') {
   await store.createThread({ threadId, source: { kind: 'cli' }, metadata: { cwd: '/r', modelProvider: 'openai' } });
   await store.appendItems({
     threadId,
