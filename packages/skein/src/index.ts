@@ -5,3 +5,4 @@ export type { OpenedStore, StoreFlags } from './internal/store-options.js';
 export { resolveThread } from './internal/resolve-thread.js';
 export type { ThreadJson, ThreadPageJson, SearchPageJson, ThreadShowJson } from './internal/thread-json.js';
 export type { TranscriptEntry } from './internal/transcript.js';
+export type { ConversationEntry, ConversationTurn, TurnStatus } from './internal/conversation.js';

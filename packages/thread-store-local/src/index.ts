@@ -5,5 +5,6 @@ export type {
   IndexProgress,
   IndexProgressListener,
   IntegrityResult,
+  LocalStoreWarning,
   LocalThreadStoreOptions,
 } from './local-thread-store.js';
