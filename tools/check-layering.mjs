@@ -34,6 +34,8 @@ export const ALLOWED_RUNTIME_EDGES = {
   skein: '*',
   // Private: runs Skein's stores against the real Codex CLI.
   '@skein/interop-tests': '*',
+  // Private: reliability probes against every store and the server.
+  '@skein/reliability': '*',
 };
 
 /** Packages with no runtime dependencies at all: the vocabulary every other package shares. */

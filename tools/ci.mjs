@@ -9,6 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pnpm, runInherit } from './lib/exec.mjs';
 import { changedPaths, reportChanges, snapshotTree } from './check-clean-tree.mjs';
+import { readAllowedSkips, skippedTests, unexpectedSkips } from './ci/skips.mjs';
+import { ensureTestTools } from './ci/test-tools.mjs';
 import { ensurePostgres } from './lib/postgres.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,6 +63,28 @@ function codegenSteps() {
 
 /** @type {{ passed: number, failed: number, skipped: number } | null} */
 let testCounts = null;
+/** @type {string | null} */
+let testReport = null;
+
+/** Fails on a skipped test that tools/ci/allowed-skips.json does not name with its reason. */
+function checkSkips() {
+  if (testReport === null) {
+    console.error('no test report to check');
+    return 1;
+  }
+  let report;
+  try {
+    report = JSON.parse(readFileSync(testReport, 'utf8'));
+  } catch (e) {
+    console.error(`cannot read the test report ${testReport}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  const skipped = skippedTests(report, root);
+  const unexpected = unexpectedSkips(skipped, readAllowedSkips(path.join(root, 'tools/ci/allowed-skips.json')));
+  console.log(`${skipped.length} skipped test(s), ${unexpected.length} not on tools/ci/allowed-skips.json`);
+  for (const s of unexpected) console.error(`  skipped: ${s.file} > ${s.titles.join(' > ')}`);
+  return unexpected.length === 0 ? 0 : 1;
+}
 
 /** @param {string} file @returns {{ passed: number, failed: number, skipped: number } | null} */
 function readTestCounts(file) {
@@ -86,6 +110,10 @@ function main() {
     pnpmStep('publish check', ['run', 'check:publish']),
     { name: 'PostgreSQL is up (for thread-store-postgres tests)', run: ensurePostgres },
     {
+      name: 'test tools (strace, script)',
+      run: () => ensureTestTools((cmd, args) => runInherit(cmd, args, { cwd: root })),
+    },
+    {
       name: 'tests',
       run: () => {
         // vitest's own summary is printed as usual; a JSON report beside it gives the plain
@@ -100,9 +128,11 @@ function main() {
         ]);
         const status = runInherit(cmd, args, { cwd: root });
         testCounts = readTestCounts(report);
+        testReport = report;
         return status;
       },
     },
+    { name: 'every skipped test is allowed (tools/ci/allowed-skips.json)', run: checkSkips },
     {
       name: 'nothing above changed the working tree',
       run: () => {

@@ -18,6 +18,7 @@ import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
 import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
 import type { NormalizedListParams } from './listing.js';
 import { applyPatch, mergePatches, validatePatch } from './patch.js';
+import { checkThreadDate } from './limits.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
 import { persistedRolloutItems } from './persistence-policy.js';
 import { isObject, rolloutItemProblem } from './rollout-item.js';
@@ -132,11 +133,7 @@ export class InMemoryThreadStore implements ThreadStore {
       throw ThreadStoreError.unsupported('a fork by reference', 'the in-memory store copies history into forks');
     if (params.historyMode !== undefined && params.historyMode !== 'legacy')
       throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
-    if (
-      params.createdAt !== undefined &&
-      (!(params.createdAt instanceof Date) || Number.isNaN(params.createdAt.getTime()))
-    )
-      throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
+    if (params.createdAt !== undefined) checkThreadDate(params.createdAt, 'createdAt');
     for (const key of ['forkedFromId', 'parentThreadId'] as const) {
       const v = params[key];
       if (v != null) parseThreadId(v, key);

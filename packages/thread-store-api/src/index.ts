@@ -8,6 +8,7 @@ export * from './patch.js';
 export * from './params.js';
 export * from './cursor.js';
 export * from './listing.js';
+export * from './limits.js';
 export * from './store.js';
 export * from './derive.js';
 export * from './in-memory.js';

@@ -1,5 +1,7 @@
 import { decodeListCursor, encodeListCursor } from './cursor.js';
 import { ThreadStoreError } from './errors.js';
+import { checkFilterList } from './limits.js';
+import { isObject } from './rollout-item.js';
 import { sessionSourceKey, sourceMatches } from './session-source.js';
 import type { SessionSourceFilter } from './session-source.js';
 import type { ListThreadsParams, SortDirection, StoredThread, ThreadSortKey } from './types.js';
@@ -39,8 +41,14 @@ export function normalizeListParams(params: ListThreadsParams, defaultModelProvi
   const sortDirection = p.sortDirection ?? 'desc';
   if (sortDirection !== 'asc' && sortDirection !== 'desc')
     throw ThreadStoreError.invalidRequest(`sortDirection must be asc or desc, got ${String(sortDirection)}`);
-  if (p.allowedSources != null && !Array.isArray(p.allowedSources))
-    throw ThreadStoreError.invalidRequest('allowedSources must be an array');
+  checkFilterList(
+    p.allowedSources,
+    'allowedSources',
+    (v) => typeof v === 'string' || (isObject(v) && typeof v.kind === 'string'),
+    'a source kind or a SessionSource',
+  );
+  checkFilterList(p.modelProviders, 'modelProviders', (v) => typeof v === 'string', 'a string');
+  checkFilterList(p.cwdFilters, 'cwdFilters', (v) => typeof v === 'string', 'a string');
   const modelProviders =
     p.modelProviders == null ? [defaultModelProvider] : p.modelProviders.length === 0 ? null : [...p.modelProviders];
   const cwdFilters = p.cwdFilters == null ? null : [...p.cwdFilters];

@@ -1,4 +1,5 @@
 import { ThreadStoreError } from './errors.js';
+import { checkThreadDate } from './limits.js';
 import type { HistoryMode, MemoryMode } from './rollout-item.js';
 import type { SessionSource } from './session-source.js';
 import type { GitInfo, StoredThread, TokenUsage } from './types.js';
@@ -105,6 +106,7 @@ export function validatePatch(patch: ThreadMetadataPatch): void {
     const v = patch[key];
     if (v !== undefined && v !== null && (!(v instanceof Date) || Number.isNaN(v.getTime())))
       throw ThreadStoreError.invalidRequest(`patch field "${key}" must be a valid Date or null`);
+    if (v != null) checkThreadDate(v, `patch field "${key}"`);
   }
   if (patch.modelProvider === '') throw ThreadStoreError.invalidRequest('patch field "modelProvider" cannot be empty');
   if (patch.memoryMode != null && patch.memoryMode !== 'enabled' && patch.memoryMode !== 'disabled')

@@ -6,6 +6,7 @@ import { badInputTests } from './internal/groups/bad-input.js';
 import { concurrencyTests } from './internal/groups/concurrency.js';
 import { durabilityTests } from './internal/groups/durability.js';
 import { lifecycleTests } from './internal/groups/lifecycle.js';
+import { limitTests } from './internal/groups/limits.js';
 import { listTests } from './internal/groups/list.js';
 import { patchTests } from './internal/groups/patches.js';
 import { readTests } from './internal/groups/read.js';
@@ -35,6 +36,7 @@ export function describeThreadStoreConformance(harness: ThreadStoreHarness): voi
     patchTests(ctx);
     archiveTests(ctx);
     badInputTests(ctx);
+    limitTests(ctx);
     concurrencyTests(ctx);
     durabilityTests(ctx);
     sharedStorageTests(ctx);

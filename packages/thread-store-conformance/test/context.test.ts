@@ -77,4 +77,23 @@ describe('the suite’s per-test context', () => {
     await expect(ctx.second()).rejects.toThrow(/no second/);
     await ctx.tearDown();
   });
+
+  it('fails the tear-down when a store cannot close, after destroying the storage', async () => {
+    const destroyed: string[] = [];
+    const ctx = new SuiteContext({
+      name: 'failing close',
+      capabilities: {},
+      create: async () => {
+        const store = new InMemoryThreadStore();
+        store.close = () => Promise.reject(new Error('disk gone'));
+        return store;
+      },
+      destroy: async () => {
+        destroyed.push('destroy');
+      },
+    });
+    await ctx.setUp();
+    await expect(ctx.tearDown()).rejects.toThrow(/close\(\) failed in tear-down: Error: disk gone/);
+    expect(destroyed).toEqual(['destroy']);
+  });
 });

@@ -4,6 +4,7 @@ export type {
   IndexNowOptions,
   IndexProgress,
   IndexProgressListener,
+  IntegrityResult,
   LocalStoreWarning,
   LocalThreadStoreOptions,
 } from './local-thread-store.js';

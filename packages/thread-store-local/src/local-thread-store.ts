@@ -16,6 +16,7 @@ import {
   ThreadStoreError,
   toThreadStoreError,
   validatePatch,
+  checkThreadDate,
 } from '@skein/thread-store-api';
 import type {
   AppendItemsParams,
@@ -50,6 +51,9 @@ import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal
 import type { Db } from './internal/index-db.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
+import { assertMtimeKept, mtimeSeconds } from './internal/file-times.js';
+import { checkIndexIntegrity } from './internal/integrity.js';
+import type { IntegrityResult } from './internal/integrity.js';
 import { WriterLock } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
 import { localItemPage, localTurnPage } from './internal/turn-pages.js';
@@ -69,6 +73,7 @@ import { SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js'
 
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
 export type { FsyncPolicy } from './internal/recorder.js';
+export type { IntegrityResult } from './internal/integrity.js';
 
 export interface LocalThreadStoreOptions {
   /** The Codex-shaped home folder (CODEX_HOME). Created when missing. */
@@ -105,6 +110,12 @@ export interface LocalThreadStoreOptions {
    */
   fullSweepIntervalMs?: number;
   /**
+   * `true` (default): once per open, after the first listing or search, verify the index in the
+   * background (every row's checksum in small slices, SQLite's quick_check on a worker thread)
+   * and rebuild it from the rollout files when it is damaged. See `checkIndexIntegrity`.
+   */
+  backgroundIntegrityCheck?: boolean;
+  /**
    * The format of new rollouts: `paginated` (default; what Codex 0.169 writes: every line has an
    * ordinal, messages are `item_completed` items, forks reference their parent) or `legacy`. A
    * resumed thread is always continued in the format it was made in.
@@ -140,14 +151,6 @@ interface Writer {
 }
 
 const STORE_KIND = 'local';
-
-/**
- * A Date as utimes seconds that reads back as the same millisecond: seconds as a double lose a
- * few nanoseconds (…678 ms becomes …677.999), and updatedAt is the mtime floored to the ms.
- */
-function mtimeSeconds(d: Date): number {
-  return (d.getTime() + 0.5) / 1000;
-}
 
 /**
  * Lets libuv's poll phase read the inotify queue: a change another process completed before this
@@ -195,6 +198,10 @@ export class LocalThreadStore implements ThreadStore {
   private indexGeneration = 0;
   private indexHandle: ThreadIndex | null = null;
   private closed = false;
+  private readonly backgroundIntegrityCheck: boolean;
+  private integrityScheduled = false;
+  private integrityRun: Promise<IntegrityResult> | null = null;
+  private readonly closing = new AbortController();
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
@@ -231,6 +238,9 @@ export class LocalThreadStore implements ThreadStore {
       ((w) => process.emitWarning(`${w.message} (thread ${w.threadId})`, { type: 'SkeinWarning', code: w.code }));
     this.watch = options.watch ?? true;
     if (typeof this.watch !== 'boolean') throw ThreadStoreError.invalidRequest('watch must be true or false');
+    this.backgroundIntegrityCheck = options.backgroundIntegrityCheck ?? true;
+    if (typeof this.backgroundIntegrityCheck !== 'boolean')
+      throw ThreadStoreError.invalidRequest('backgroundIntegrityCheck must be true or false');
     this.fullSweepIntervalMs = options.fullSweepIntervalMs ?? 60_000;
     if (typeof this.fullSweepIntervalMs !== 'number' || !(this.fullSweepIntervalMs >= 0))
       throw ThreadStoreError.invalidRequest('fullSweepIntervalMs must be a number of milliseconds >= 0');
@@ -312,6 +322,7 @@ export class LocalThreadStore implements ThreadStore {
    * `fullSweepIntervalMs`) the whole home is walked and stat-ed, which also (re)adds watches.
    */
   private async freshen(onProgress: IndexProgressListener | undefined): Promise<void> {
+    this.scheduleIntegrityCheck();
     const index = this.index;
     const watcher = this.watcher;
     if (!watcher) return index.syncAll(onProgress);
@@ -329,6 +340,47 @@ export class LocalThreadStore implements ThreadStore {
     }
     // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
     await index.syncPaths(watcher.takeDirty(), onProgress);
+  }
+
+  private scheduleIntegrityCheck(): void {
+    if (!this.backgroundIntegrityCheck || this.integrityScheduled) return;
+    this.integrityScheduled = true;
+    setImmediate(() => void this.checkIndexIntegrity().catch(() => undefined));
+  }
+
+  /**
+   * Verifies the index off the request path (integrity.ts): every row against its checksum, a
+   * slice per event-loop turn, then SQLite's quick_check on a worker thread. A damaged index is
+   * moved aside and rebuilt from the rollout files before this resolves; the result says what
+   * was found. Runs once per open by itself (`backgroundIntegrityCheck`); a call while a check
+   * runs joins it.
+   */
+  async checkIndexIntegrity(): Promise<IntegrityResult> {
+    this.ensureOpen();
+    this.integrityRun ??= this.runIntegrityCheck().finally(() => {
+      this.integrityRun = null;
+    });
+    return this.integrityRun;
+  }
+
+  private async runIntegrityCheck(): Promise<IntegrityResult> {
+    const index = this.index;
+    const db = this.dbHandle as Db;
+    const generation = this.indexGeneration;
+    await index.whenIdle();
+    let result: IntegrityResult;
+    try {
+      result = await checkIndexIntegrity(db, this.layout.indexDb, { signal: this.closing.signal });
+    } catch (e) {
+      if (this.closed || this.indexGeneration !== generation) return { ok: true, problem: null, rowsChecked: 0 };
+      if (!isIndexCorruption(e)) throw toThreadStoreError(e, 'checkIndexIntegrity');
+      result = { ok: false, problem: (e as Error).message, rowsChecked: 0 };
+    }
+    if (!result.ok && !this.closed && this.indexGeneration === generation) {
+      this.replaceDamagedIndex();
+      await this.index.syncAll(this.onIndexProgress);
+    }
+    return result;
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
@@ -518,9 +570,7 @@ export class LocalThreadStore implements ThreadStore {
             'a fork by reference',
             'only paginated rollouts reference their parent; copy the history into a legacy fork',
           );
-        const createdAt = params.createdAt ?? new Date();
-        if (!(createdAt instanceof Date) || Number.isNaN(createdAt.getTime()))
-          throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
+        const createdAt = checkThreadDate(params.createdAt ?? new Date(), 'createdAt');
         if (this.writers.has(threadId))
           throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
         const lock = await this.lockWriter(threadId);
@@ -876,6 +926,7 @@ export class LocalThreadStore implements ThreadStore {
       this.serial(threadId, async () => {
         const patch = params.patch;
         validatePatch(patch);
+        if (patch.updatedAt instanceof Date) await assertMtimeKept(this.home, patch.updatedAt);
         const w = this.writers.get(threadId);
         if (w && !w.recorder.materialized) await w.recorder.persist();
         const loc = await this.locate(threadId);
@@ -1105,6 +1156,8 @@ export class LocalThreadStore implements ThreadStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
+    await this.integrityRun?.catch(() => undefined);
     // Calls already under way finish first (a resume may still be taking its lock); new calls
     // are refused. Only then are the writers, and with them every lock, released.
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);

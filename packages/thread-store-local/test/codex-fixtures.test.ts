@@ -351,12 +351,16 @@ describe('reading a Codex home', () => {
         .map((r) => r.thread.threadId)
         .sort();
     expect(await hits('TESTS PASS')).toEqual([A, L].sort());
-    expect(await hits('paginated answer')).toEqual([P]);
+    // The fork shows its parent's lines up to history_base's offset, and so does its search.
+    expect(await hits('paginated answer')).toEqual([P, F].sort());
+    expect(await hits('after the fork point')).toEqual([P]);
     expect(await hits('fork answer')).toEqual([F]);
     expect(await hits('Zstandard')).toEqual([Z]);
     expect(await hits('no such words anywhere')).toEqual([]);
     const page = await store.searchThreads({ ...all, searchTerm: 'fork prompt' });
     expect(page.items[0]?.snippet).toContain('fork prompt');
+    const inherited = await store.searchThreads({ ...all, searchTerm: 'paginated answer', pageSize: 100 });
+    expect(inherited.items.find((r) => r.thread.threadId === F)?.snippet).toContain('paginated answer');
   });
 
   it('resuming a compressed thread decompresses it first, as Codex does', async () => {

@@ -24,18 +24,28 @@ export class SuiteContext {
     this.opened.push(this.current);
   }
 
+  /**
+   * Closes every store the test opened (close is idempotent, so one the test closed already
+   * closes again without error), then destroys the storage. A failing close fails the test:
+   * it would hide a store that cannot release what it holds.
+   */
   async tearDown(): Promise<void> {
+    const errors: unknown[] = [];
     for (const s of this.opened.reverse()) {
       try {
         await s.close();
-      } catch {
-        // A store a test closed on purpose, or one whose storage is gone: nothing to release.
+      } catch (e) {
+        errors.push(e);
       }
     }
     const last = this.current;
     this.opened = [];
     this.current = undefined;
     if (last && this.harness.destroy) await this.harness.destroy(last);
+    if (errors.length > 0)
+      throw new Error(`conformance suite: close() failed in tear-down: ${errors.map(String).join('; ')}`, {
+        cause: errors[0],
+      });
   }
 
   /** Closes the store and opens a new one over the same storage; it becomes `store`. */

@@ -82,6 +82,8 @@ export function stateFromJson(text: string): FileState {
 export interface MessageText {
   role: 'user' | 'agent';
   text: string;
+  /** Byte offset just after the message's line (a fork inherits its parent's lines up to an offset). */
+  end: number;
 }
 
 /** Folds lines into a file's state; collects message text for content search. */
@@ -90,6 +92,8 @@ export class FileScanner {
   private readonly acc: ThreadMetadataAccumulator;
   private readonly turns: TurnProjector;
   readonly messages: MessageText[] = [];
+  /** The end offset of the line being consumed (set by the indexer before each line). */
+  lineEnd = 0;
 
   /** `turnSink` receives the turns that finish in this pass (see turn-index.ts). */
   constructor(initial: FileState, turnSink: TurnSink = new TurnList()) {
@@ -153,11 +157,11 @@ export class FileScanner {
     this.acc.observe(item);
     const u = userMessageText(item);
     if (u !== undefined) {
-      this.messages.push({ role: 'user', text: u });
+      this.messages.push({ role: 'user', text: u, end: this.lineEnd });
       return;
     }
     const a = agentMessageText(item);
-    if (a !== undefined && a.trim() !== '') this.messages.push({ role: 'agent', text: a });
+    if (a !== undefined && a.trim() !== '') this.messages.push({ role: 'agent', text: a, end: this.lineEnd });
   }
 
   finish(): FileState {

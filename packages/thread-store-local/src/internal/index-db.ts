@@ -9,7 +9,7 @@ import { assertNotSymlink } from './no-follow.js';
  * rebuilt rather than repaired. The schema version is both in the file name
  * (`skein_index_<version>.sqlite`) and in `user_version`; a new version starts a new file.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -23,7 +23,12 @@ CREATE TABLE IF NOT EXISTS files (
   ctime_ms REAL NOT NULL,
   ino INTEGER NOT NULL,
   indexed_bytes INTEGER NOT NULL,
-  state TEXT NOT NULL
+  state TEXT NOT NULL,
+  -- A paginated fork's history_base (thread id, end offset in the parent): search follows it.
+  base_id TEXT,
+  base_end INTEGER,
+  -- Checksums of each row's values (row-sum.ts), verified on read and in the background.
+  sum INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS files_thread ON files(thread_id);
 CREATE TABLE IF NOT EXISTS threads (
@@ -49,7 +54,8 @@ CREATE TABLE IF NOT EXISTS threads (
   source_key TEXT NOT NULL,
   name_lc TEXT NOT NULL,
   preview_lc TEXT NOT NULL,
-  data TEXT NOT NULL
+  data TEXT NOT NULL,
+  sum INTEGER NOT NULL
 );
 -- Keyset paging walks one of these in order (listings only show listable threads with a preview).
 CREATE INDEX IF NOT EXISTS threads_by_created ON threads(archived, created_ms, thread_id)
@@ -71,7 +77,11 @@ CREATE TABLE IF NOT EXISTS kv (
 CREATE VIRTUAL TABLE IF NOT EXISTS messages USING fts5(text, tokenize = 'trigram case_sensitive 0');
 CREATE TABLE IF NOT EXISTS message_files (
   rid INTEGER PRIMARY KEY,
-  rel TEXT NOT NULL
+  rel TEXT NOT NULL,
+  -- The layout of the row's messages (see content-search.ts): lengths and end offsets.
+  parts TEXT NOT NULL,
+  -- Checksum of the FTS row's text and parts.
+  sum INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS message_files_rel ON message_files(rel);
 -- The turns of each file (see turn-index.ts): where each starts and ends, in history positions
@@ -110,8 +120,8 @@ export type Db = Database.Database;
  */
 export const QUICK_CHECK_MAX_BYTES = 8 * 1024 * 1024;
 
-/** The file opened but is not a usable index: it is moved aside and rebuilt. */
-class DamagedIndex extends Error {}
+/** The file is not a usable index (or a row in it is damaged): it is moved aside and rebuilt. */
+export class DamagedIndex extends Error {}
 
 function fileSize(file: string): number {
   try {

@@ -21,11 +21,17 @@ import { parseLine, readRawLines, readRawLinesSync } from './reader.js';
 import type { RawLine } from './reader.js';
 import { filterSql, pageSql, sourceColumns } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
+import { candidateSql, contentRow, firstMatch, normalizedTerm } from './content-search.js';
+import { DamagedIndex } from './index-db.js';
+import { FILE_SUM_COLUMNS, rowSum, sumOf, THREAD_SUM_COLUMNS } from './row-sum.js';
 import { readSessionIndex } from './session-index.js';
 import type { NameEntry } from './session-index.js';
 import { turnRowById, turnRowsInWindow, TurnRowsSink } from './turn-index.js';
 import type { TurnRow, TurnSegment } from './turn-index.js';
 import type { HomeWatcher } from './watcher.js';
+
+/** Prepared statements kept (see ThreadIndex.stmt). */
+export const STATEMENT_CACHE_MAX = 128;
 
 /** Files with at most this much to read are read in one synchronous read (see readRawLinesSync). */
 const SYNC_READ_MAX = 8 << 20;
@@ -74,6 +80,8 @@ interface FileRow {
   indexed_bytes: number;
   /** Absent when the row was read without it (the sync pass); fetched when a tail is read. */
   state?: string;
+  /** The row's checksum (row-sum.ts); present when `state` is. */
+  sum?: number;
 }
 
 export interface LocatedThread {
@@ -128,14 +136,30 @@ export class ThreadIndex {
     this.defaultModelProvider = defaultModelProvider;
   }
 
-  /** Prepared statements are cached: preparing per file was a large part of indexing time. */
+  /**
+   * Prepared statements are cached: preparing per file was a large part of indexing time. The
+   * cache is bounded (least recently used out): listing SQL varies with the length of each filter
+   * list, so a client could otherwise grow it without limit.
+   */
   private stmt(sql: string): Database.Statement {
     let st = this.statements.get(sql);
-    if (!st) {
+    if (st) {
+      // Most recently used last: Map iteration order is insertion order.
+      this.statements.delete(sql);
+    } else {
       st = this.db.prepare(sql);
-      this.statements.set(sql, st);
+      if (this.statements.size >= STATEMENT_CACHE_MAX) {
+        const oldest = this.statements.keys().next().value;
+        if (oldest !== undefined) this.statements.delete(oldest);
+      }
     }
+    this.statements.set(sql, st);
     return st;
+  }
+
+  /** How many prepared statements are cached (tests check the bound). */
+  get cachedStatements(): number {
+    return this.statements.size;
   }
 
   // ---- discovery ---------------------------------------------------------------------------
@@ -417,9 +441,19 @@ export class ThreadIndex {
       .immediate();
   }
 
-  private stateOf(rel: string): string {
-    const r = this.stmt('SELECT state FROM files WHERE rel = ?').get(rel) as { state: string } | undefined;
-    return r?.state ?? stateToJson(emptyFileState());
+  /**
+   * A file row's saved state JSON, checked against the row's checksum: a rebuilt thread row or
+   * an appended tail would otherwise carry a damaged state forward as truth.
+   */
+  private stateOf(row: Pick<FileRow, 'rel' | 'state' | 'sum'>): string {
+    const full =
+      row.state !== undefined && row.sum !== undefined
+        ? row
+        : (this.stmt('SELECT * FROM files WHERE rel = ?').get(row.rel) as FileRow | undefined);
+    if (!full || full.state === undefined) return stateToJson(emptyFileState());
+    if (sumOf(full as unknown as Record<string, unknown>, FILE_SUM_COLUMNS) !== full.sum)
+      throw new DamagedIndex(`the index row of file ${full.rel} does not match its checksum`);
+    return full.state;
   }
 
   /**
@@ -427,7 +461,7 @@ export class ThreadIndex {
    * what the row holds (parsing them back was a tenth of a cold index).
    */
   private parseState(row: FileRow): FileState {
-    const json = row.state ?? this.stateOf(row.rel);
+    const json = this.stateOf(row);
     const fresh = this.passStates.get(row.rel);
     return fresh && fresh.json === json ? fresh.state : stateFromJson(json);
   }
@@ -459,7 +493,7 @@ export class ThreadIndex {
     defer?: (write: () => void) => void,
   ): Promise<string[]> {
     let tail = ThreadIndex.canReadTail(f, prev);
-    let saved: FileState | null = tail && prev ? stateFromJson(prev.state ?? this.stateOf(f.rel)) : null;
+    let saved: FileState | null = tail && prev ? stateFromJson(this.stateOf(prev)) : null;
     if (tail && prev && saved && saved.fingerprint !== (await fingerprint(f.abs, prev.indexed_bytes))) {
       // Rewritten in place (same inode, not an append): start over.
       tail = false;
@@ -477,6 +511,7 @@ export class ThreadIndex {
       for await (const line of lines) {
         // A last line without newline that does not parse is torn or still being written.
         if (!line.complete && parseLine(line.text).kind === 'bad') break;
+        scanner.lineEnd = line.end;
         scanner.line(line.text, line);
         if (onBytes && line.end - indexed + sinceReport > 1 << 22) {
           sinceReport = 0;
@@ -503,32 +538,41 @@ export class ThreadIndex {
         this.deleteMessages(f.rel);
       }
       this.stmt(
-        `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state)
-           VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state)
+        `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state,
+             base_id, base_end, sum)
+           VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state,
+             @base_id, @base_end, @sum)
            ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
              listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
-             ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state`,
-      ).run({
-        rel: f.rel,
-        thread_id: threadId,
-        archived: f.archived ? 1 : 0,
-        listable: f.listable ? 1 : 0,
-        zst: f.zst ? 1 : 0,
-        size: f.size,
-        mtime_ms: f.mtimeMs,
-        ctime_ms: f.ctimeMs,
-        ino: f.ino,
-        indexed_bytes: indexed,
-        state: stateJson,
-      });
+             ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state,
+             base_id = excluded.base_id, base_end = excluded.base_end, sum = excluded.sum`,
+      ).run(
+        withFileSum({
+          rel: f.rel,
+          thread_id: threadId,
+          archived: f.archived ? 1 : 0,
+          listable: f.listable ? 1 : 0,
+          zst: f.zst ? 1 : 0,
+          size: f.size,
+          mtime_ms: f.mtimeMs,
+          ctime_ms: f.ctimeMs,
+          ino: f.ino,
+          indexed_bytes: indexed,
+          state: stateJson,
+          base_id: state.historyBase?.threadId ?? null,
+          base_end: state.historyBase?.endByteOffset ?? null,
+        }),
+      );
       this.passStates.set(f.rel, { json: stateJson, state });
       if (state.turns) turnRows.write(!tail, state.turns);
       const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
-      const link = this.stmt('INSERT INTO message_files (rid, rel) VALUES (?, ?)');
-      // One FTS row per file and pass, the messages joined by MESSAGE_SEP: per-row FTS5 costs
-      // (a doclist entry per distinct trigram per row) were the largest part of indexing.
-      if (scanner.messages.length > 0)
-        link.run(ins.run(scanner.messages.map((m) => m.text).join(MESSAGE_SEP)).lastInsertRowid, f.rel);
+      const link = this.stmt('INSERT INTO message_files (rid, rel, parts, sum) VALUES (?, ?, ?, ?)');
+      // One FTS row per file and pass (see contentRow): per-row FTS5 costs (a doclist entry per
+      // distinct trigram per row) were the largest part of indexing.
+      if (scanner.messages.length > 0) {
+        const row = contentRow(scanner.messages);
+        link.run(ins.run(row.text).lastInsertRowid, f.rel, row.parts, rowSum([row.text, row.parts]));
+      }
     };
     // Writes of a big pass are committed in batches (one commit per file is slow).
     // Deferred writes run inside the pass's batch transaction (one commit per file is slow, and
@@ -728,31 +772,34 @@ export class ThreadIndex {
         return;
       }
       const t = this.threadForFile(w, state);
+      const [sourceKind, subagentKind, sourceKey] = sourceColumns(t.source);
+      const row: Record<string, unknown> = {
+        thread_id: id,
+        rel: w.rel,
+        archived: w.archived,
+        listable: w.listable,
+        has_preview: t.preview === '' ? 0 : 1,
+        model_provider: t.modelProvider,
+        cwd: t.cwd,
+        created_ms: t.createdAt.getTime(),
+        updated_ms: t.updatedAt.getTime(),
+        recency_ms: t.recencyAt.getTime(),
+        archived_ms: t.archivedAt?.getTime() ?? null,
+        name: t.name,
+        preview: t.preview,
+        source: JSON.stringify(t.source),
+        source_kind: sourceKind,
+        subagent_kind: subagentKind,
+        source_key: sourceKey,
+        name_lc: (t.name ?? '').toLowerCase(),
+        preview_lc: t.preview.toLowerCase(),
+        data: threadToJson(t),
+      };
+      row.sum = sumOf(row, THREAD_SUM_COLUMNS);
       this.stmt(
-        `INSERT OR REPLACE INTO threads (thread_id, rel, archived, listable, has_preview, model_provider, cwd,
-             created_ms, updated_ms, recency_ms, archived_ms, name, preview, source,
-             source_kind, subagent_kind, source_key, name_lc, preview_lc, data)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        id,
-        w.rel,
-        w.archived,
-        w.listable,
-        t.preview === '' ? 0 : 1,
-        t.modelProvider,
-        t.cwd,
-        t.createdAt.getTime(),
-        t.updatedAt.getTime(),
-        t.recencyAt.getTime(),
-        t.archivedAt?.getTime() ?? null,
-        t.name,
-        t.preview,
-        JSON.stringify(t.source),
-        ...sourceColumns(t.source),
-        (t.name ?? '').toLowerCase(),
-        t.preview.toLowerCase(),
-        threadToJson(t),
-      );
+        `INSERT OR REPLACE INTO threads (${[...THREAD_SUM_COLUMNS, 'sum'].join(', ')})
+           VALUES (${[...THREAD_SUM_COLUMNS, 'sum'].map((c) => `@${c}`).join(', ')})`,
+      ).run(row);
     };
     try {
       this.db
@@ -787,6 +834,7 @@ export class ThreadIndex {
     const row = this.stmt('SELECT * FROM threads WHERE thread_id = ?').get(threadId) as
       { rel: string; data: string; archived: number; listable: number } | undefined;
     if (!row) return null;
+    checkThreadRow(row);
     const f = this.stmt('SELECT zst FROM files WHERE rel = ?').get(row.rel) as { zst: number } | undefined;
     return {
       thread: threadFromJson(row.data),
@@ -821,42 +869,94 @@ export class ThreadIndex {
     cursor: string | null | undefined,
     content?: string,
   ): { items: { thread: StoredThread; snippet: string }[]; nextCursor: string | null; backwardsCursor: string | null } {
-    let extra: SqlFilter | undefined;
-    if (content !== undefined) {
-      const m = contentMatch(content);
-      extra = {
-        where: `t.rel IN (SELECT mf.rel FROM messages m JOIN message_files mf ON mf.rid = m.rowid WHERE ${m.where})`,
-        args: [m.arg],
-      };
-    }
+    const found = content === undefined ? null : this.contentMatches(content);
+    const extra: SqlFilter | undefined = found
+      ? { where: 't.rel IN (SELECT value FROM json_each(?))', args: [JSON.stringify([...found.keys()])] }
+      : undefined;
     const page = pageSql<PageRow & { data: string; rel: string }>(
       p,
       storeKind,
       cursor,
       filterSql(p, extra),
-      't.thread_id, t.rel, t.data',
+      't.*',
       (sql, args) => this.stmt(sql).all(...args) as (PageRow & { data: string; rel: string })[],
       (sql, args) => this.stmt(sql).get(...args) !== undefined,
     );
-    const snippets = new Map<string, string>();
-    if (content !== undefined && page.rows.length > 0) {
-      const m = contentMatch(content);
-      const rels = page.rows.map((r) => r.rel);
-      const hits = this.db
-        .prepare(
-          `SELECT mf.rel AS rel, min(m.rowid) AS rid FROM messages m JOIN message_files mf ON mf.rid = m.rowid
-           WHERE ${m.where} AND mf.rel IN (${rels.map(() => '?').join(',')}) GROUP BY mf.rel`,
-        )
-        .all(m.arg, ...rels) as { rel: string; rid: number }[];
-      const text = this.stmt('SELECT text FROM messages WHERE rowid = ?');
-      for (const h of hits)
-        snippets.set(h.rel, messageSnippet((text.get(h.rid) as { text: string } | undefined)?.text ?? '', content));
-    }
+    for (const r of page.rows) checkThreadRow(r);
     return {
-      items: page.rows.map((r) => ({ thread: threadFromJson(r.data), snippet: snippets.get(r.rel) ?? '' })),
+      items: page.rows.map((r) => ({
+        thread: threadFromJson(r.data),
+        snippet: content === undefined ? '' : snippetOf(found?.get(r.rel) ?? '', content),
+      })),
       nextCursor: page.nextCursor,
       backwardsCursor: page.backwardsCursor,
     };
+  }
+
+  /**
+   * The files whose thread shows a message containing `term`, each with the first such message
+   * in history order: a paginated fork's inherited prefix (its parent's messages up to
+   * history_base's offset, recursively) comes before its own.
+   */
+  private contentMatches(term: string): Map<string, string> {
+    const lower = normalizedTerm(term);
+    const cand = candidateSql(lower);
+    const own = new Map<string, { text: string; end: number }>();
+    const rows = this.stmt(
+      `SELECT mf.rel AS rel, mf.parts AS parts, m.text AS text FROM messages m JOIN message_files mf ON mf.rid = m.rowid
+       WHERE ${cand.where} ORDER BY mf.rid`,
+    ).iterate(cand.arg) as Iterable<{ rel: string; parts: string; text: string }>;
+    for (const r of rows) {
+      if (own.has(r.rel)) continue;
+      const hit = firstMatch(r, lower);
+      if (hit) own.set(r.rel, hit);
+    }
+    const out = new Map<string, string>();
+    for (const [rel, hit] of own) out.set(rel, hit.text);
+    const forks = this.stmt(
+      `SELECT t.rel AS rel, f.base_id AS base_id, f.base_end AS base_end FROM threads t JOIN files f ON f.rel = t.rel
+       WHERE f.base_id IS NOT NULL`,
+    ).all() as { rel: string; base_id: string; base_end: number }[];
+    if (forks.length === 0) return out;
+    const bases = new Map(forks.map((f) => [f.rel, f]));
+    const relOf = this.stmt('SELECT rel FROM threads WHERE thread_id = ?').pluck();
+    for (const fork of forks) {
+      // Walk up the chain; the hit nearest the root comes first in the fork's history.
+      let inherited: string | undefined;
+      const seen = new Set([fork.rel]);
+      for (let link = bases.get(fork.rel), depth = 0; link && depth < 32; depth++) {
+        const parentRel = relOf.get(link.base_id) as string | undefined;
+        if (parentRel === undefined || seen.has(parentRel)) break;
+        seen.add(parentRel);
+        const hit = own.get(parentRel);
+        if (hit && hit.end <= link.base_end) inherited = hit.text;
+        else if (hit) {
+          // The parent's first match lies past the fork point: look for one before it.
+          const before = this.firstMatchBefore(parentRel, lower, cand, link.base_end);
+          if (before !== null) inherited = before;
+        }
+        link = bases.get(parentRel);
+      }
+      if (inherited !== undefined) out.set(fork.rel, inherited);
+    }
+    return out;
+  }
+
+  private firstMatchBefore(
+    rel: string,
+    lower: string,
+    cand: { where: string; arg: string },
+    before: number,
+  ): string | null {
+    const rows = this.stmt(
+      `SELECT mf.parts AS parts, m.text AS text FROM messages m JOIN message_files mf ON mf.rid = m.rowid
+       WHERE mf.rel = ? AND ${cand.where} ORDER BY mf.rid`,
+    ).all(rel, cand.arg) as { parts: string; text: string }[];
+    for (const r of rows) {
+      const hit = firstMatch(r, lower, before);
+      if (hit) return hit.text;
+    }
+    return null;
   }
 
   // ---- turns -------------------------------------------------------------------------------
@@ -873,7 +973,7 @@ export class ThreadIndex {
     const segments: TurnSegment[] = [{ rel: own.rel, abs: own.abs, zst: own.zst, cut: null }];
     let rel = own.rel;
     for (let depth = 0; depth < 32; depth++) {
-      const base = stateFromJson(this.stateOf(rel)).historyBase;
+      const base = stateFromJson(this.stateOf({ rel })).historyBase;
       if (!base) break;
       await refresh(base.threadId);
       const parent = this.locate(base.threadId);
@@ -903,13 +1003,15 @@ export class ThreadIndex {
   }
 }
 
-/**
- * The message condition for a content search: the FTS5 trigram index for terms of 3+ characters
- * (case-insensitive substring), a LIKE scan for shorter ones (too short for trigrams).
- */
-function contentMatch(term: string): { where: string; arg: string } {
-  if ([...term].length >= 3) return { where: 'messages MATCH ?', arg: `"${term.replace(/"/g, '""')}"` };
-  return { where: "m.text LIKE ? ESCAPE '\\'", arg: `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
+/** A `threads` row read for an answer must hash to its `sum`, else the index is damaged. */
+function checkThreadRow(row: object): void {
+  const r = row as Record<string, unknown>;
+  if (sumOf(r, THREAD_SUM_COLUMNS) !== r.sum)
+    throw new DamagedIndex(`the index row of thread ${String(r.thread_id)} does not match its checksum`);
+}
+
+function withFileSum<T extends Record<string, unknown>>(row: T): T & { sum: number } {
+  return { ...row, sum: sumOf(row, FILE_SUM_COLUMNS) };
 }
 
 /** See FileState.fingerprint. Synchronous: two tiny reads, cheaper than a thread-pool round trip. */
@@ -928,20 +1030,6 @@ async function fingerprint(file: string, upTo: number): Promise<string> {
   } finally {
     if (fd !== null) closeSync(fd);
   }
-}
-
-/**
- * Separates the messages of one FTS row. No search term contains a NUL, so a match never spans
- * two messages (the `\n` around it keeps trigrams of neighbours apart for short-term LIKE too).
- */
-const MESSAGE_SEP = '\n\u0000\n';
-
-/** The snippet of the first message in an FTS row that contains the term. */
-function messageSnippet(row: string, term: string): string {
-  const parts = row.split(MESSAGE_SEP);
-  const lower = term.toLowerCase();
-  const hit = parts.find((p) => p.toLowerCase().includes(lower)) ?? parts[0] ?? '';
-  return snippetOf(hit, term);
 }
 
 /** The match with up to ~60 characters of context on each side. */

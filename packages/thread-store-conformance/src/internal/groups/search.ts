@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ThreadSearchResult } from '@skein/thread-store-api';
+import type { RolloutItem, ThreadSearchResult } from '@skein/thread-store-api';
 import type { SuiteContext } from '../context.js';
 import { CWD_B, at, expectCode, seedThread } from '../fixtures.js';
 
@@ -43,6 +43,43 @@ export function searchTests(ctx: SuiteContext): void {
       });
       await ctx.store.shutdownThread(id);
       expect(threadIds((await ctx.store.searchThreads({ searchTerm: 'pelican' })).items)).toEqual([id]);
+    });
+
+    it('finds 1- and 2-character terms in any message of one write, not only the first', async () => {
+      const msg = (type: 'user_message' | 'agent_message', message: string): RolloutItem => ({
+        type: 'event_msg',
+        payload: { type, message },
+      });
+      const late = await seedThread(ctx.store, ctx.provider, {
+        createdAt: at(1),
+        user: 'an opening message',
+        // Only the third and fourth messages of the same write hold the terms.
+        extra: [
+          msg('agent_message', 'nothing yet'),
+          msg('user_message', 'then ☃ appeared'),
+          msg('agent_message', 'Q7 ok'),
+        ],
+      });
+      const first = await seedThread(ctx.store, ctx.provider, { createdAt: at(2), user: 'q7 and ☃ first' });
+      await seedThread(ctx.store, ctx.provider, { createdAt: at(3), user: 'none of those here' });
+      for (const term of ['☃', 'q7', 'Q7', 'Q', '7'])
+        expect(threadIds((await ctx.store.searchThreads({ searchTerm: term })).items), term).toEqual([first, late]);
+      const page = await ctx.store.searchThreads({ searchTerm: 'q7' });
+      expect(page.items[1]?.snippet).toContain('Q7 ok');
+    });
+
+    it('finds 3+ character terms that only a later message of the same write holds', async () => {
+      const id = await seedThread(ctx.store, ctx.provider, {
+        createdAt: at(1),
+        user: 'opening words',
+        agent: 'a first reply',
+        extra: [
+          { type: 'event_msg', payload: { type: 'user_message', message: 'follow-up: MOCK server died' } },
+          { type: 'event_msg', payload: { type: 'agent_message', message: 'the capybara restarted it' } },
+        ],
+      });
+      for (const term of ['MOCK', 'mock', 'OC', 'oc', 'capybara', 'bara'])
+        expect(threadIds((await ctx.store.searchThreads({ searchTerm: term })).items), term).toEqual([id]);
     });
 
     it('does not find unflushed text', async () => {
