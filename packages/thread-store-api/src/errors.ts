@@ -60,7 +60,11 @@ export function isThreadStoreError(value: unknown, code?: ThreadStoreErrorCode):
   return code === undefined || (value as { code?: unknown }).code === code;
 }
 
-/** Wraps anything thrown by a lower layer as a ThreadStoreError, keeping store errors as they are. */
+/**
+ * Wraps anything thrown by a lower layer as a ThreadStoreError, keeping store errors as they are.
+ *
+ * @internal
+ */
 export function toThreadStoreError(value: unknown, context: string): ThreadStoreError {
   if (isThreadStoreError(value)) return value;
   const message = value instanceof Error ? value.message : String(value);

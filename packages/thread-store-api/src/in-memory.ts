@@ -31,8 +31,12 @@ import type {
   ThreadStoreCapabilities,
 } from './types.js';
 
-/** One thread as it is durably stored: its history and what was patched on top of it. */
-interface DurableThread {
+/**
+ * One thread as it is durably stored: its history and what was patched on top of it.
+ *
+ * @internal
+ */
+export interface DurableThread {
   readonly threadId: ThreadId;
   readonly history: RolloutItem[];
   readonly derived: ThreadMetadataAccumulator;

@@ -1,13 +1,121 @@
-export * from './errors.js';
-export * from './thread-id.js';
-export * from './session-source.js';
-export * from './rollout-item.js';
-export * from './persistence-policy.js';
-export * from './types.js';
-export * from './patch.js';
-export * from './cursor.js';
-export * from './listing.js';
-export * from './store.js';
-export * from './derive.js';
-export * from './in-memory.js';
-export * from './session-meta.js';
+/**
+ * The storage boundary of Skein: the `ThreadStore` interface every backend implements, the types
+ * it speaks, its one error type, and `InMemoryThreadStore`.
+ *
+ * @packageDocumentation
+ */
+
+// ── Public API ────────────────────────────────────────────────────────────────────────────────
+// Every name in this block is covered by semver and documented in docs/api/. Keep each module's
+// names sorted, one export statement per module, so concurrent additions merge line by line.
+
+export { THREAD_STORE_ERROR_CODES, ThreadStoreError, isThreadStoreError, isThreadStoreErrorCode } from './errors.js';
+export type { ThreadStoreErrorCode } from './errors.js';
+
+export { InMemoryThreadStorage, InMemoryThreadStore } from './in-memory.js';
+export type { InMemoryThreadStoreOptions } from './in-memory.js';
+
+export type { Clearable, GitInfoPatch, ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
+
+export { isPersistedRolloutItem, persistedRolloutItems } from './persistence-policy.js';
+
+export {
+  agentMessageText,
+  isCompacted,
+  isEventMsg,
+  isResponseItem,
+  isSessionMeta,
+  isTurnContext,
+  userMessageText,
+} from './rollout-item.js';
+export type {
+  CompactedItem,
+  CompactedPayload,
+  EventMsgItem,
+  EventMsgPayload,
+  HistoryMode,
+  JsonObject,
+  JsonValue,
+  KnownRolloutItem,
+  MemoryMode,
+  ResponseItem,
+  ResponseItemPayload,
+  RolloutItem,
+  RolloutItemEnvelope,
+  SessionMetaItem,
+  SessionMetaPayload,
+  TurnContextItem,
+  TurnContextPayload,
+  UnknownRolloutItem,
+} from './rollout-item.js';
+
+export { DEFAULT_LIST_SOURCES, SESSION_SOURCE_KINDS, SessionSources, isSessionSourceKind } from './session-source.js';
+export type { SessionSource, SessionSourceFilter, SessionSourceKind, SubAgentSource } from './session-source.js';
+
+export { collectHistory, loadHistoryItems } from './store.js';
+export type { ThreadStore } from './store.js';
+
+export { isThreadId, newThreadId, parseThreadId } from './thread-id.js';
+export type { ThreadId } from './thread-id.js';
+
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './types.js';
+export type {
+  AppendItemsParams,
+  ArchiveThreadParams,
+  CreateThreadParams,
+  DeleteThreadParams,
+  GitInfo,
+  ListThreadsParams,
+  LoadHistoryParams,
+  ReadThreadByRolloutPathParams,
+  ReadThreadParams,
+  ResumeThreadParams,
+  SearchThreadsParams,
+  SortDirection,
+  StoredThread,
+  StoredThreadWithHistory,
+  ThreadPage,
+  ThreadPersistenceMetadata,
+  ThreadSearchPage,
+  ThreadSearchResult,
+  ThreadSortKey,
+  ThreadStoreCapabilities,
+  TokenUsage,
+} from './types.js';
+
+// ── Internal: shared by Skein's own packages ─────────────────────────────────────────────────
+// The package exports "." only, so code the backends and core-session share (metadata
+// derivation, patch application, keyset cursors, the reference listing semantics that the local
+// store's SQL is tested against, Codex JSON conversions) has to be reachable from here. Each
+// declaration is tagged @internal: it is left out of the API report and docs/api/, and may change
+// in any release. Other programs must not use it.
+
+export { toThreadStoreError } from './errors.js';
+
+export { decodeListCursor, encodeListCursor } from './cursor.js';
+export type { ListCursor } from './cursor.js';
+
+export {
+  ThreadMetadataAccumulator,
+  deriveThreadMetadata,
+  emptyDerivedMetadata,
+  gitInfoToJson,
+  parseRolloutTime,
+  storedThreadFromDerived,
+  tokenUsageFromJson,
+  tokenUsageToJson,
+} from './derive.js';
+export type { DerivedThreadMetadata, StoredThreadFacts } from './derive.js';
+
+export { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
+export type { NormalizedListParams, Page } from './listing.js';
+
+export { applyGitPatch, applyPatch, mergePatches, validatePatch } from './patch.js';
+
+export type { DurableThread } from './in-memory.js';
+
+export { isObject, rolloutItemProblem } from './rollout-item.js';
+
+export { sessionMetaPayloadFor } from './session-meta.js';
+
+export { sessionSourceFromJson, sessionSourceKey, sessionSourceKinds, sessionSourceToJson } from './session-source.js';

@@ -9,7 +9,8 @@ export type JsonObject = { [key: string]: unknown };
 export type HistoryMode = 'legacy' | 'paginated';
 export type MemoryMode = 'enabled' | 'disabled';
 
-interface Envelope {
+/** The fields every rollout line may carry besides `type` and `payload`. */
+export interface RolloutItemEnvelope {
   /** When the line was written: UTC ISO-8601 with milliseconds. Stores fill it on append if absent. */
   timestamp?: string;
   /** Line position; paginated threads only. */
@@ -59,28 +60,28 @@ export interface CompactedPayload extends JsonObject {
   replacement_history?: unknown[];
 }
 
-export interface SessionMetaItem extends Envelope {
+export interface SessionMetaItem extends RolloutItemEnvelope {
   type: 'session_meta';
   payload: SessionMetaPayload;
 }
-export interface ResponseItem extends Envelope {
+export interface ResponseItem extends RolloutItemEnvelope {
   type: 'response_item';
   payload: ResponseItemPayload;
 }
-export interface EventMsgItem extends Envelope {
+export interface EventMsgItem extends RolloutItemEnvelope {
   type: 'event_msg';
   payload: EventMsgPayload;
 }
-export interface TurnContextItem extends Envelope {
+export interface TurnContextItem extends RolloutItemEnvelope {
   type: 'turn_context';
   payload: TurnContextPayload;
 }
-export interface CompactedItem extends Envelope {
+export interface CompactedItem extends RolloutItemEnvelope {
   type: 'compacted';
   payload: CompactedPayload;
 }
 /** Any other line type (world_state, token_usage_record, …): kept exactly as read. */
-export interface UnknownRolloutItem extends Envelope {
+export interface UnknownRolloutItem extends RolloutItemEnvelope {
   type: string;
   payload: unknown;
   [key: string]: unknown;
@@ -110,6 +111,7 @@ export function isCompacted(item: RolloutItem): item is CompactedItem {
   return item.type === 'compacted' && isObject(item.payload);
 }
 
+/** @internal */
 export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -117,6 +119,8 @@ export function isObject(v: unknown): v is JsonObject {
 /**
  * Checks that a value has the shape of a rollout line (object with a string `type` and a
  * `payload`). Returns a reason when it does not.
+ *
+ * @internal
  */
 export function rolloutItemProblem(v: unknown): string | undefined {
   if (!isObject(v)) return 'an item must be a JSON object';
@@ -128,12 +132,18 @@ export function rolloutItemProblem(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Text of a user message event with Codex's `## My request for Codex:` prefix removed. */
+/**
+ * Text of a user message event with Codex's `## My request for Codex:` prefix removed.
+ *
+ * @internal
+ */
 export const USER_MESSAGE_BEGIN = '## My request for Codex:';
 
 /**
  * The text a user message contributes to preview and title: the part after the request marker,
  * trimmed; an image-only message is `[Image]`; an empty one is `undefined`.
+ *
+ * @internal
  */
 export function userMessageDisplayText(message: string, hasImages: boolean): string | undefined {
   const at = message.indexOf(USER_MESSAGE_BEGIN);

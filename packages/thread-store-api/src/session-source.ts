@@ -111,7 +111,11 @@ function subAgentFromJson(v: unknown): SubAgentSource | undefined {
   return undefined;
 }
 
-/** Parses the on-disk JSON form. Never throws: unrecognised input is `unknown` with its raw value. */
+/**
+ * Parses the on-disk JSON form. Never throws: unrecognised input is `unknown` with its raw value.
+ *
+ * @internal
+ */
 export function sessionSourceFromJson(v: unknown): SessionSource {
   if (typeof v === 'string') {
     if (SIMPLE.has(v)) return { kind: v as 'cli' | 'vscode' | 'exec' | 'mcp' | 'unknown' };
@@ -150,7 +154,11 @@ function subAgentToJson(s: SubAgentSource): unknown {
   }
 }
 
-/** The on-disk JSON form (the inverse of `sessionSourceFromJson`). */
+/**
+ * The on-disk JSON form (the inverse of `sessionSourceFromJson`).
+ *
+ * @internal
+ */
 export function sessionSourceToJson(s: SessionSource): unknown {
   switch (s.kind) {
     case 'cli':
@@ -169,12 +177,17 @@ export function sessionSourceToJson(s: SessionSource): unknown {
   }
 }
 
-/** A stable string for a source: the plain string for simple sources, compact JSON otherwise. */
+/**
+ * A stable string for a source: the plain string for simple sources, compact JSON otherwise.
+ *
+ * @internal
+ */
 export function sessionSourceKey(s: SessionSource): string {
   const json = sessionSourceToJson(s);
   return typeof json === 'string' ? json : JSON.stringify(json);
 }
 
+/** @internal */
 export function sessionSourceKinds(s: SessionSource): SessionSourceKind[] {
   switch (s.kind) {
     case 'subagent': {
@@ -198,7 +211,11 @@ export function isSessionSourceKind(v: unknown): v is SessionSourceKind {
   return typeof v === 'string' && (SESSION_SOURCE_KINDS as readonly string[]).includes(v);
 }
 
-/** Whether a source passes a list of filters (`undefined` or `[]` means the default list). */
+/**
+ * Whether a source passes a list of filters (`undefined` or `[]` means the default list).
+ *
+ * @internal
+ */
 export function sourceMatches(source: SessionSource, filters: readonly SessionSourceFilter[] | undefined): boolean {
   const list = filters === undefined || filters.length === 0 ? DEFAULT_LIST_SOURCES : filters;
   const kinds = sessionSourceKinds(source);

@@ -9,7 +9,8 @@ import { createThreadStoreHandler } from './handler.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 
-interface ServerCommonOptions {
+/** What a server needs besides its store(s): where to listen, who may call, limits, TLS, logging. */
+export interface ServerCommonOptions {
   /** Default `127.0.0.1`. */
   host?: string;
   /** Default 0 (any free port). */
