@@ -83,6 +83,7 @@ function main() {
     pnpmStep('typecheck', ['run', 'typecheck']),
     pnpmStep('lint', ['run', 'lint']),
     pnpmStep('publish check', ['run', 'check:publish']),
+    pnpmStep('API reports are current (update: pnpm run api:update)', ['run', 'api:check']),
     {
       name: 'tests',
       run: () => {
