@@ -84,6 +84,7 @@ function main() {
     pnpmStep('lint', ['run', 'lint']),
     pnpmStep('publish check', ['run', 'check:publish']),
     pnpmStep('API reports are current (update: pnpm run api:update)', ['run', 'api:check']),
+    pnpmStep('API reference docs build with every export documented', ['run', 'docs']),
     {
       name: 'tests',
       run: () => {

@@ -67,6 +67,7 @@ interface LiveWriter {
   pending: RolloutItem[];
 }
 
+/** Options of `InMemoryThreadStore`. */
 export interface InMemoryThreadStoreOptions {
   /** Provider of threads whose history names none, and the default `modelProviders` filter. */
   defaultModelProvider?: string;

@@ -8,6 +8,7 @@ import type { GitInfo, StoredThread, TokenUsage } from './types.js';
  */
 export type Clearable<T> = T | null | undefined;
 
+/** A patch of `GitInfo`: each field follows the `Clearable` rule. */
 export interface GitInfoPatch {
   sha?: Clearable<string>;
   branch?: Clearable<string>;
@@ -48,6 +49,7 @@ export interface ThreadMetadataPatch {
   gitInfo?: Clearable<GitInfoPatch>;
 }
 
+/** Arguments of `ThreadStore.updateThreadMetadata`. */
 export interface UpdateThreadMetadataParams {
   threadId: import('./thread-id.js').ThreadId;
   patch: ThreadMetadataPatch;

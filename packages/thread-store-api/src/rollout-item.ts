@@ -4,9 +4,15 @@
  * keep every field they arrive with, so unknown fields survive a read and a rewrite.
  */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** Any JSON object; payloads keep fields Skein does not know. */
 export type JsonObject = { [key: string]: unknown };
 
+/**
+ * How a rollout file is laid out: `legacy` (no ordinals) or `paginated` (Codex 0.169's default:
+ * every line after the first carries an `ordinal`).
+ */
 export type HistoryMode = 'legacy' | 'paginated';
+/** Whether Codex may use the thread for its memories (`session_meta.memory_mode`). */
 export type MemoryMode = 'enabled' | 'disabled';
 
 /** The fields every rollout line may carry besides `type` and `payload`. */
@@ -17,6 +23,7 @@ export interface RolloutItemEnvelope {
   ordinal?: number;
 }
 
+/** The first line of every rollout: the thread's id, origin, working directory and creation facts. */
 export interface SessionMetaPayload extends JsonObject {
   id: string;
   timestamp?: string;
@@ -38,14 +45,20 @@ export interface SessionMetaPayload extends JsonObject {
   git?: { commit_hash?: string | null; branch?: string | null; repository_url?: string | null };
 }
 
+/**
+ * A model input or output item (message, reasoning, function call, ...), as the Responses API
+ * shapes it.
+ */
 export interface ResponseItemPayload extends JsonObject {
   type: string;
 }
 
+/** A protocol event (`user_message`, `agent_message`, `task_started`, `token_count`, ...). */
 export interface EventMsgPayload extends JsonObject {
   type: string;
 }
 
+/** The settings a turn ran with: working directory, model, approval and sandbox policies. */
 export interface TurnContextPayload extends JsonObject {
   cwd?: string;
   model?: string;
@@ -55,27 +68,33 @@ export interface TurnContextPayload extends JsonObject {
   turn_id?: string;
 }
 
+/** A compaction summary, and optionally the history that replaced the compacted turns. */
 export interface CompactedPayload extends JsonObject {
   message: string;
   replacement_history?: unknown[];
 }
 
+/** A `session_meta` line. */
 export interface SessionMetaItem extends RolloutItemEnvelope {
   type: 'session_meta';
   payload: SessionMetaPayload;
 }
+/** A `response_item` line. */
 export interface ResponseItem extends RolloutItemEnvelope {
   type: 'response_item';
   payload: ResponseItemPayload;
 }
+/** An `event_msg` line. */
 export interface EventMsgItem extends RolloutItemEnvelope {
   type: 'event_msg';
   payload: EventMsgPayload;
 }
+/** A `turn_context` line. */
 export interface TurnContextItem extends RolloutItemEnvelope {
   type: 'turn_context';
   payload: TurnContextPayload;
 }
+/** A `compacted` line. */
 export interface CompactedItem extends RolloutItemEnvelope {
   type: 'compacted';
   payload: CompactedPayload;
@@ -87,15 +106,20 @@ export interface UnknownRolloutItem extends RolloutItemEnvelope {
   [key: string]: unknown;
 }
 
+/** A line of a type Skein reads fields of. */
 export type KnownRolloutItem = SessionMetaItem | ResponseItem | EventMsgItem | TurnContextItem | CompactedItem;
+/** One line of a thread's history, in the order it was written. */
 export type RolloutItem = KnownRolloutItem | UnknownRolloutItem;
 
+/** True for a `session_meta` item with an id. */
 export function isSessionMeta(item: RolloutItem): item is SessionMetaItem {
   return item.type === 'session_meta' && isObject(item.payload) && typeof item.payload.id === 'string';
 }
+/** True for a `response_item` with a payload type. */
 export function isResponseItem(item: RolloutItem): item is ResponseItem {
   return item.type === 'response_item' && isObject(item.payload) && typeof item.payload.type === 'string';
 }
+/** True for an `event_msg` item, of type `eventType` when one is given. */
 export function isEventMsg(item: RolloutItem, eventType?: string): item is EventMsgItem {
   return (
     item.type === 'event_msg' &&
@@ -104,9 +128,11 @@ export function isEventMsg(item: RolloutItem, eventType?: string): item is Event
     (eventType === undefined || item.payload.type === eventType)
   );
 }
+/** True for a `turn_context` item. */
 export function isTurnContext(item: RolloutItem): item is TurnContextItem {
   return item.type === 'turn_context' && isObject(item.payload);
 }
+/** True for a `compacted` item. */
 export function isCompacted(item: RolloutItem): item is CompactedItem {
   return item.type === 'compacted' && isObject(item.payload);
 }

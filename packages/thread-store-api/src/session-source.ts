@@ -18,6 +18,7 @@ export type SubAgentSource =
       readonly agentRole?: string | null;
     };
 
+/** Where a thread came from (`session_meta.source`); see `SessionSources` for the common values. */
 export type SessionSource =
   | { readonly kind: 'cli' }
   | { readonly kind: 'vscode' }
@@ -46,19 +47,27 @@ export const SESSION_SOURCE_KINDS = [
   'subagent_other',
   'unknown',
 ] as const;
+/** One of `SESSION_SOURCE_KINDS`: the coarse kind of a source, for list filters. */
 export type SessionSourceKind = (typeof SESSION_SOURCE_KINDS)[number];
 
 /** A list filter entry: a kind, or an exact source. */
 export type SessionSourceFilter = SessionSourceKind | SessionSource;
 
+/**
+ * Ready-made `SessionSource` values and constructors, e.g. `SessionSources.exec` or
+ * `SessionSources.custom('my-tool')`.
+ */
 export const SessionSources = {
   cli: { kind: 'cli' } as SessionSource,
   vscode: { kind: 'vscode' } as SessionSource,
   exec: { kind: 'exec' } as SessionSource,
   mcp: { kind: 'mcp' } as SessionSource,
   unknown: { kind: 'unknown' } as SessionSource,
+  /** A source named by the client (`{"custom": name}`). */
   custom: (name: string): SessionSource => ({ kind: 'custom', name }),
+  /** A thread Codex starts for itself (`{"internal": name}`). */
   internal: (name: string): SessionSource => ({ kind: 'internal', name }),
+  /** A sub-agent's thread. */
   subagent: (subagent: SubAgentSource): SessionSource => ({ kind: 'subagent', subagent }),
 } as const;
 
@@ -207,6 +216,7 @@ export function sessionSourceKinds(s: SessionSource): SessionSourceKind[] {
   }
 }
 
+/** True when `v` is one of `SESSION_SOURCE_KINDS`. */
 export function isSessionSourceKind(v: unknown): v is SessionSourceKind {
   return typeof v === 'string' && (SESSION_SOURCE_KINDS as readonly string[]).includes(v);
 }

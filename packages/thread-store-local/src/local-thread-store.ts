@@ -57,6 +57,7 @@ import { serializeLine, SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/s
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
 export type { FsyncPolicy } from './internal/recorder.js';
 
+/** Options of the `LocalThreadStore` constructor. */
 export interface LocalThreadStoreOptions {
   /** The Codex-shaped home folder (CODEX_HOME). Created when missing. */
   home: string;
@@ -82,6 +83,7 @@ export interface LocalThreadStoreOptions {
   fullSweepIntervalMs?: number;
 }
 
+/** Options of `LocalThreadStore.indexNow`. */
 export interface IndexNowOptions {
   /** Forget the whole index first and re-read every file. */
   rebuild?: boolean;

@@ -12,6 +12,7 @@ import { skeinVersion } from './version.js';
 /** Codex's default provider; the local store lists only this provider unless told otherwise. */
 export const DEFAULT_MODEL_PROVIDER = 'openai';
 
+/** The store flags every command takes (`--home`, `--endpoint`, `--token`, ...). */
 export interface StoreFlags {
   home?: string;
   endpoint?: string;
@@ -20,6 +21,7 @@ export interface StoreFlags {
   defaultProvider?: string;
 }
 
+/** The store a command works on, and the local store under it when there is one. */
 export interface OpenedStore {
   store: ThreadStore;
   /** Set when the store is a LocalThreadStore on this machine. */

@@ -3,6 +3,10 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ThreadStoreError } from '@skein/thread-store-api';
 
+/**
+ * When appends reach the disk: `always` fsyncs on every flush (a flush survives a power cut),
+ * `never` leaves it to the OS (a flush survives a crash of the process only).
+ */
 export type FsyncPolicy = 'always' | 'never';
 
 /**

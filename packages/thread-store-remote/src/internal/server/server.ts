@@ -26,6 +26,7 @@ export interface ServerCommonOptions {
   shutdownTimeoutMs?: number;
 }
 
+/** Options of `startThreadStoreServer`: the common options, and one store or a store per tenant. */
 export type StartThreadStoreServerOptions = ServerCommonOptions &
   (
     | {
@@ -33,9 +34,14 @@ export type StartThreadStoreServerOptions = ServerCommonOptions &
         storeForTenant?: never;
         /** Close `store` when the server closes (default false). */ ownsStore?: boolean;
       }
-    | { storeForTenant: (tenant: string) => ThreadStore | Promise<ThreadStore>; store?: never }
+    | {
+        /** The store of a tenant, opened on its first call and closed by the server. */
+        storeForTenant: (tenant: string) => ThreadStore | Promise<ThreadStore>;
+        store?: never;
+      }
   );
 
+/** A server started by `startThreadStoreServer`. */
 export interface RunningThreadStoreServer {
   /** `http://host:port` (or `https://`), ready for `new RemoteThreadStore({ baseUrl: url })`. */
   readonly url: string;
