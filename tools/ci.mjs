@@ -85,6 +85,7 @@ function main() {
     pnpmStep('publish check', ['run', 'check:publish']),
     pnpmStep('API reports are current (update: pnpm run api:update)', ['run', 'api:check']),
     pnpmStep('API reference docs build with every export documented', ['run', 'docs']),
+    pnpmStep('README code samples compile (and run where marked)', ['run', 'check:readme-samples']),
     {
       name: 'tests',
       run: () => {
