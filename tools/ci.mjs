@@ -86,6 +86,7 @@ function main() {
     pnpmStep('API reports are current (update: pnpm run api:update)', ['run', 'api:check']),
     pnpmStep('API reference docs build with every export documented', ['run', 'docs']),
     pnpmStep('README code samples compile (and run where marked)', ['run', 'check:readme-samples']),
+    pnpmStep('publish rehearsal: local registry, installs outside the workspace', ['run', 'rehearse:publish']),
     {
       name: 'tests',
       run: () => {
