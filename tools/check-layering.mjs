@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fails when a package.json or an import breaks the layering in ../shared/DESIGN.md:
+// Fails when a package.json or an import breaks the layering in docs/ARCHITECTURE.md:
 //   - an internal runtime dependency edge the design does not allow;
 //   - a backend driver (SQLite, protobuf/Connect, Postgres, zstd) in core-session or thread-manager;
 //   - a deep import into another package, a relative import that leaves its package, or a
@@ -288,7 +288,7 @@ export function formatReport({ violations, packages, files, imports }) {
   if (violations.length === 0) {
     return { ok: true, text: `Layering OK: ${packages} packages, ${files} files, ${imports} imports checked.` };
   }
-  const lines = [`Layering check failed: ${violations.length} violation(s) (rules: ../shared/DESIGN.md "The layers")`];
+  const lines = [`Layering check failed: ${violations.length} violation(s) (rules: docs/ARCHITECTURE.md "The layers")`];
   for (const v of violations) lines.push(`  ✗ ${v}`);
   return { ok: false, text: lines.join('\n') };
 }
