@@ -71,6 +71,8 @@ export class LiveThread {
   private readonly memory: RolloutItem[] | null;
   private memoryPatch: ThreadMetadataPatch = {};
   private memoryUpdatedAt: Date;
+  /** The history read when the thread was resumed (under its writer lock); empty for a new thread. */
+  resumedHistory: readonly RolloutItem[] = [];
 
   private constructor(
     readonly store: ThreadStore,
@@ -126,8 +128,9 @@ export class LiveThread {
   }
 
   /**
-   * Reopens the live writer of a stored thread. The history is loaded first (unless given), and
-   * the metadata it implies is held back until the first append.
+   * Reopens the live writer of a stored thread. The writer lock is taken first and the history is
+   * loaded after it (unless given), so no other writer can append between the read and the
+   * first append. The metadata the history implies is held back until the first append.
    */
   static async resume(
     store: ThreadStore,
@@ -141,17 +144,26 @@ export class LiveThread {
     if (params.history !== undefined && !Array.isArray(params.history))
       throw ThreadStoreError.invalidRequest('history must be an array of rollout items');
     const { history: given, ...resumeParams } = params;
-    const history =
-      given ??
-      (await collectHistory(
-        store.loadHistory({
-          threadId,
-          ...(params.includeArchived !== undefined ? { includeArchived: params.includeArchived } : {}),
-        }),
-      ));
     await store.resumeThread({ ...resumeParams, threadId });
+    let history: readonly RolloutItem[];
+    try {
+      history =
+        given ??
+        (await collectHistory(
+          store.loadHistory({
+            threadId,
+            ...(params.includeArchived !== undefined ? { includeArchived: params.includeArchived } : {}),
+          }),
+        ));
+    } catch (error) {
+      // The writer was opened for this resume only: a history that cannot be read closes it again.
+      await store.discardThread(threadId).catch(() => undefined);
+      throw error;
+    }
     const sync = ThreadMetadataSync.forResume(threadId, history, now, window);
-    return new LiveThread(store, threadId, sync, now, false, params.metadata?.modelProvider ?? '', null);
+    const live = new LiveThread(store, threadId, sync, now, false, params.metadata?.modelProvider ?? '', null);
+    live.resumedHistory = history;
+    return live;
   }
 
   /** Whether the writer is still open (not shut down or discarded). */

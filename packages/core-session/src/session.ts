@@ -116,6 +116,11 @@ export interface StartSessionOptions extends SessionOptions {
   memoryMode?: MemoryMode;
   /** Items recorded right after creation (a fork's copied history), then flushed. */
   initialHistory?: readonly RolloutItem[];
+  /**
+   * A fork by reference (see `CreateThreadParams.forkBase`): the thread is written at once (a fork
+   * is never an empty, invisible thread) and its conversation is the parent's prefix.
+   */
+  forkBase?: { threadId: ThreadId; turns?: number };
 }
 
 /** Options of `Session.resume`. */
@@ -207,41 +212,45 @@ export class Session {
     if (options.parentThreadId != null) params.parentThreadId = options.parentThreadId;
     if (options.threadSource != null) params.threadSource = options.threadSource;
     if (options.gitInfo != null) params.gitInfo = options.gitInfo;
+    if (options.forkBase !== undefined) params.forkBase = options.forkBase;
     await using guard = new LiveThreadInitGuard(await LiveThread.create(options.store, params, options.liveThread));
-    const initial = options.initialHistory ?? [];
-    if (initial.length > 0) {
-      await guard.thread?.appendItems(initial);
+    let history = options.initialHistory ?? [];
+    if (history.length > 0) {
+      await guard.thread?.appendItems(history);
       await guard.thread?.flush();
     }
+    if (options.forkBase !== undefined && guard.thread) {
+      await guard.thread.persist();
+      history = await collectHistory(guard.thread.loadHistory());
+    }
     const live = guard.commit();
-    return new Session(live, options, { cwd: options.cwd, modelProvider, source }, initial);
+    return new Session(live, options, { cwd: options.cwd, modelProvider, source }, history);
   }
 
-  /** Resumes a stored thread; later turns append after its history. */
+  /**
+   * Resumes a stored thread; later turns append after its history. The history is read after the
+   * thread's writer lock is held, so it is exactly what the next turn follows.
+   */
   static async resume(options: ResumeSessionOptions): Promise<Session> {
     requireSessionOptions(options, 'Session.resume');
     const threadId = parseThreadId(options.threadId);
-    const history =
-      options.history ??
-      (await collectHistory(
-        options.store.loadHistory({
-          threadId,
-          ...(options.includeArchived !== undefined ? { includeArchived: options.includeArchived } : {}),
-        }),
-      ));
-    const derived = deriveThreadMetadata(history);
-    const cwd = options.cwd ?? derived.cwd ?? '';
-    const modelProvider = options.modelProvider ?? derived.modelProvider ?? options.model.provider;
+    const metadata: { cwd?: string; modelProvider?: string } = {};
+    if (options.cwd !== undefined) metadata.cwd = options.cwd;
+    if (options.modelProvider !== undefined) metadata.modelProvider = options.modelProvider;
     const live = await LiveThread.resume(
       options.store,
       {
         threadId,
-        history,
-        metadata: { cwd, modelProvider },
+        metadata,
+        ...(options.history !== undefined ? { history: options.history } : {}),
         ...(options.includeArchived !== undefined ? { includeArchived: options.includeArchived } : {}),
       },
       options.liveThread,
     );
+    const history = live.resumedHistory;
+    const derived = deriveThreadMetadata(history);
+    const cwd = options.cwd ?? derived.cwd ?? '';
+    const modelProvider = options.modelProvider ?? derived.modelProvider ?? options.model.provider;
     return new Session(live, options, { cwd, modelProvider, source: derived.source ?? { kind: 'unknown' } }, history);
   }
 

@@ -33,7 +33,8 @@ describe('items appended while a flush is in flight', () => {
     home = await makeCodexHome(mock.url);
     cwd = path.join(home.path, '..', `${path.basename(home.path)}-work`);
     await mkdir(cwd, { recursive: true });
-    store = openSkeinStore(home.path);
+    // Legacy: Codex reads a legacy thread's turns from the file, in a home it never opened.
+    store = openSkeinStore(home.path, 'legacy');
   });
   afterAll(async () => {
     await store?.close();

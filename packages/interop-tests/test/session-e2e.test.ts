@@ -41,7 +41,13 @@ describe('a thread written by a Session is read by real Codex', () => {
     cwd = path.join(home.path, '..', `${path.basename(home.path)}-session-work`);
     await mkdir(cwd, { recursive: true });
     process.env[MOCK_API_KEY_ENV] = 'mock-key';
-    const store = new LocalThreadStore({ home: home.path, defaultModelProvider: MOCK_PROVIDER_ID });
+    // Legacy: in this fresh home Codex has no thread_history_1.sqlite yet, and it shows a paginated
+    // thread's turns only from that projection (paginated-alternation.test.ts covers paginated).
+    const store = new LocalThreadStore({
+      home: home.path,
+      defaultModelProvider: MOCK_PROVIDER_ID,
+      historyMode: 'legacy',
+    });
     try {
       const model = new OpenAIResponsesModelClient({
         model: MOCK_MODEL,
@@ -159,6 +165,9 @@ describe('a thread written by a Session is read by real Codex', () => {
     }
     const c = await AppServerClient.start(home);
     try {
+      // A paginated thread (the default) in a home where Codex has no thread_history_1.sqlite yet:
+      // Codex shows its turns once it has loaded the thread and projected the file.
+      await c.request('thread/resume', { threadId: interruptedId });
       const read = await c.request<{ thread: AppServerThread }>('thread/read', {
         threadId: interruptedId,
         includeTurns: true,

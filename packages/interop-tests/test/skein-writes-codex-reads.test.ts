@@ -36,7 +36,8 @@ describe('Skein writes, Codex reads', () => {
     home = await makeCodexHome(mock.url);
     cwd = path.join(home.path, '..', `${path.basename(home.path)}-work`, 'skein project');
     await mkdir(cwd, { recursive: true });
-    store = openSkeinStore(home.path);
+    // Legacy rollouts here; paginated-alternation.test.ts covers paginated ones.
+    store = openSkeinStore(home.path, 'legacy');
     // Distinct creation times a minute apart, oldest first, so both sides must agree on order.
     const base = Date.now() - 10 * 60_000;
     const plan: [keyof typeof ids, string[]][] = [

@@ -7,7 +7,7 @@ import type {
   SessionOptions,
   StartSessionOptions,
 } from '@skein/core-session';
-import { collectHistory, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
+import { collectHistory, isThreadStoreError, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
 import type {
   GitInfo,
   RolloutItem,
@@ -193,10 +193,14 @@ export class ThreadManager {
     requireObject(options, 'forkThread options');
     const parentId = parseThreadId(options.threadId);
     const parent = this.loaded.get(parentId);
+    // What the parent has accepted so far, made durable first.
+    if (parent && !parent.isShutDown && !parent.session.ephemeral) await parent.session.live.flush();
+    if (options.ephemeral !== true && !(parent && parent.session.ephemeral)) {
+      const byReference = await this.forkByReference(parentId, options);
+      if (byReference) return byReference;
+    }
     let history: RolloutItem[];
     if (parent && !parent.isShutDown) {
-      // What the parent has accepted so far, made durable first.
-      if (!parent.session.ephemeral) await parent.session.live.flush();
       history = await collectHistory(parent.session.live.loadHistory());
     } else {
       history = await collectHistory(
@@ -213,18 +217,56 @@ export class ThreadManager {
       forkedFromId: parentId,
       initialHistory: items,
     };
-    if (options.cwd === undefined && typeof parentMeta?.cwd === 'string' && parentMeta.cwd !== '')
-      start.cwd = parentMeta.cwd;
-    if (
-      options.modelProvider === undefined &&
-      typeof parentMeta?.model_provider === 'string' &&
-      parentMeta.model_provider !== ''
-    )
-      start.modelProvider = parentMeta.model_provider;
+    this.inheritParentSettings(start, options, parentMeta?.cwd, parentMeta?.model_provider);
     if (options.newThreadId !== undefined) start.threadId = parseThreadId(options.newThreadId);
     if (options.ephemeral !== undefined) start.ephemeral = options.ephemeral;
     const session = await Session.start(start);
     return this.register(new CodexThread(session, parentId));
+  }
+
+  /** A fork inherits the parent's cwd and provider unless the caller names others. */
+  private inheritParentSettings(
+    start: StartSessionOptions,
+    options: ForkThreadOptions,
+    cwd: unknown,
+    modelProvider: unknown,
+  ): void {
+    if (options.cwd === undefined && typeof cwd === 'string' && cwd !== '') start.cwd = cwd;
+    if (options.modelProvider === undefined && typeof modelProvider === 'string' && modelProvider !== '')
+      start.modelProvider = modelProvider;
+  }
+
+  /**
+   * A paginated parent is forked the way Codex forks it: the new thread points at the parent's
+   * history (`history_base`) instead of copying it. Null when the parent is legacy or the store
+   * cannot reference a parent (`unsupported`): the caller copies the history instead.
+   */
+  private async forkByReference(parentId: ThreadId, options: ForkThreadOptions): Promise<CodexThread | null> {
+    let parent: StoredThread;
+    try {
+      parent = await this.store.readThread({
+        threadId: parentId,
+        ...(options.includeArchived !== undefined ? { includeArchived: options.includeArchived } : {}),
+      });
+    } catch (error) {
+      if (isThreadStoreError(error, 'not_found')) return null;
+      throw error;
+    }
+    if (parent.historyMode !== 'paginated') return null;
+    const start: StartSessionOptions = {
+      ...this.sessionOptions(options),
+      forkedFromId: parentId,
+      forkBase: { threadId: parentId, ...(options.turns !== undefined ? { turns: options.turns } : {}) },
+    };
+    this.inheritParentSettings(start, options, parent.cwd, parent.modelProvider);
+    if (options.newThreadId !== undefined) start.threadId = parseThreadId(options.newThreadId);
+    try {
+      const session = await Session.start(start);
+      return this.register(new CodexThread(session, parentId));
+    } catch (error) {
+      if (isThreadStoreError(error, 'unsupported')) return null;
+      throw error;
+    }
   }
 
   /** The loaded thread with this id; `not_found` when it is not loaded. */

@@ -47,7 +47,8 @@ export const factories: StoreFactory[] = [
       const home = await mkdtemp(path.join(tmpdir(), 'skein-thread-manager-'));
       const opened: ThreadStore[] = [];
       const open = (): ThreadStore => {
-        const s = new LocalThreadStore({ home, defaultModelProvider: 'openai', fsync: 'never' });
+        // Compared item for item with the in-memory store, which keeps the legacy shape.
+        const s = new LocalThreadStore({ home, defaultModelProvider: 'openai', fsync: 'never', historyMode: 'legacy' });
         opened.push(s);
         return s;
       };

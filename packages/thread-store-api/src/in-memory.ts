@@ -146,8 +146,10 @@ export class InMemoryThreadStore implements ThreadStore {
     if (params.historyMode === 'paginated')
       throw ThreadStoreError.unsupported(
         'historyMode "paginated"',
-        'Skein writes legacy histories only; omit historyMode',
+        'the in-memory store keeps legacy histories only; omit historyMode',
       );
+    if (params.forkBase !== undefined)
+      throw ThreadStoreError.unsupported('a fork by reference', 'the in-memory store copies history into forks');
     if (params.historyMode !== undefined && params.historyMode !== 'legacy')
       throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
     if (

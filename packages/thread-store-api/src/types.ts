@@ -86,8 +86,18 @@ export interface CreateThreadParams {
   baseInstructions?: unknown;
   dynamicTools?: unknown[];
   gitInfo?: GitInfo | null;
-  /** Only `legacy` is written by Skein today; `paginated` is `unsupported`. */
+  /**
+   * The rollout format: `paginated` (what Codex 0.169 writes) or `legacy`. Absent: the store's
+   * default. Stores that write only one format reject the other with `unsupported`.
+   */
   historyMode?: HistoryMode;
+  /**
+   * Fork by reference: the new thread's history begins with the history of `threadId` up to the
+   * end of its turn number `turns` (1-based; all of it when absent), which the new thread points
+   * at instead of copying (Codex's paginated `history_base`). Stores that cannot reference a
+   * parent reject it with `unsupported`; the caller then copies the history into the fork.
+   */
+  forkBase?: { threadId: ThreadId; turns?: number };
   /** Creation time (defaults to now). */
   createdAt?: Date;
   metadata: ThreadPersistenceMetadata;

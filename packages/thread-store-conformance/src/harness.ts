@@ -10,6 +10,11 @@ export interface ConformanceCapabilities {
   contentSearch?: boolean;
   /** Threads have rollout files (`rolloutPath`, `readThreadByRolloutPath`). Defaults to false. */
   localPaths?: boolean;
+  /**
+   * `createThread({ historyMode: 'paginated' })` writes a paginated history (defaults to false:
+   * the store must reject it with `unsupported`). The suite's other checks use legacy histories.
+   */
+  paginatedHistory?: boolean;
 }
 
 /** How the suite gets stores to test. */

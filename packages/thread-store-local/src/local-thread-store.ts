@@ -1,5 +1,5 @@
 import { mkdirSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Decompress } from 'fzstd';
 import {
@@ -9,7 +9,6 @@ import {
   isThreadStoreError,
   normalizeListParams,
   parseThreadId,
-  persistedRolloutItems,
   rolloutItemProblem,
   sessionMetaPayloadFor,
   ThreadStoreError,
@@ -21,6 +20,7 @@ import type {
   ArchiveThreadParams,
   CreateThreadParams,
   DeleteThreadParams,
+  HistoryMode,
   ListThreadsParams,
   LoadHistoryParams,
   ReadThreadByRolloutPathParams,
@@ -45,14 +45,19 @@ import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { FileLock, writerLockConflict } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
-import { patchToJson, SKEIN_PATCH_KEY } from './internal/patch-line.js';
+import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
 import { readFirstItem, readHistory } from './internal/reader.js';
 import type { LineCounts, ParentResolver } from './internal/reader.js';
-import { fsyncDir, repairTornTail, RolloutRecorder } from './internal/recorder.js';
-import type { FsyncPolicy } from './internal/recorder.js';
+import { DEFAULT_MAX_BUFFERED_BYTES, fsyncDir, RolloutRecorder } from './internal/recorder.js';
+import type { FsyncPolicy, RecorderOptions } from './internal/recorder.js';
+import { shapeForMode } from './internal/history-shape.js';
+import type { ShapeState } from './internal/history-shape.js';
+import { projectAppended } from './internal/history-projection.js';
+import { paginatedForkBase } from './internal/paginated-fork.js';
+import { codexRolloutPath, findSegmentFile } from './internal/segments.js';
 import { appendSessionName, readSessionIndex, removeSessionNames } from './internal/session-index.js';
-import { serializeLine, SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
+import { SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
 
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
 export type { FsyncPolicy } from './internal/recorder.js';
@@ -81,6 +86,17 @@ export interface LocalThreadStoreOptions {
    * this (milliseconds; default 60000), as a safety net for changes the kernel did not report.
    */
   fullSweepIntervalMs?: number;
+  /**
+   * The format of new rollouts: `paginated` (default; what Codex 0.169 writes: every line has an
+   * ordinal, messages are `item_completed` items, forks reference their parent) or `legacy`. A
+   * resumed thread is always continued in the format it was made in.
+   */
+  historyMode?: HistoryMode;
+  /**
+   * Cap, in bytes, of the lines a live writer holds before a flush (default 64 MiB). An append
+   * past it fails with `resource_exhausted`; flush to make room.
+   */
+  maxBufferedBytes?: number;
 }
 
 /** Options of `LocalThreadStore.indexNow`. */
@@ -94,6 +110,8 @@ interface Writer {
   threadId: ThreadId;
   recorder: RolloutRecorder;
   lock: FileLock;
+  /** Follows the current turn, for the `item_completed` lines of paginated rollouts. */
+  shape: ShapeState;
 }
 
 const STORE_KIND = 'local';
@@ -140,6 +158,8 @@ export class LocalThreadStore implements ThreadStore {
   private readonly threadOps = new Map<string, Promise<unknown>>();
   private readonly watch: boolean;
   private readonly fullSweepIntervalMs: number;
+  private readonly historyMode: HistoryMode;
+  private readonly maxBufferedBytes: number;
   private watcher: HomeWatcher | null = null;
   private dbHandle: Db | null = null;
   /** Bumped when a damaged index is replaced, so a call can tell its index went away under it. */
@@ -176,6 +196,12 @@ export class LocalThreadStore implements ThreadStore {
     this.fullSweepIntervalMs = options.fullSweepIntervalMs ?? 60_000;
     if (typeof this.fullSweepIntervalMs !== 'number' || !(this.fullSweepIntervalMs >= 0))
       throw ThreadStoreError.invalidRequest('fullSweepIntervalMs must be a number of milliseconds >= 0');
+    this.historyMode = options.historyMode ?? 'paginated';
+    if (this.historyMode !== 'paginated' && this.historyMode !== 'legacy')
+      throw ThreadStoreError.invalidRequest('historyMode must be "paginated" or "legacy"');
+    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (!Number.isSafeInteger(this.maxBufferedBytes) || this.maxBufferedBytes < 1)
+      throw ThreadStoreError.invalidRequest('maxBufferedBytes must be a whole number of bytes >= 1');
   }
 
   // ---- plumbing ------------------------------------------------------------------------------
@@ -322,12 +348,49 @@ export class LocalThreadStore implements ThreadStore {
     );
   }
 
-  private readonly resolveParent: ParentResolver = async (threadId) => {
-    const id = threadId as ThreadId;
+  /**
+   * Finds the file of a rollout id (a `history_base` target): a thread's first file carries the
+   * thread id; a later segment is found by the id after the `_` in its name.
+   */
+  private readonly resolveParent: ParentResolver = async (rolloutId) => {
+    const id = rolloutId as ThreadId;
     await this.index.refreshThread(id);
+    const own = this.index
+      .filesOf(id)
+      .filter((f) => parseRolloutFileName(path.basename(f.abs))?.rolloutId === id)
+      .sort((a, b) => Number(a.archived) - Number(b.archived) || Number(a.zst) - Number(b.zst))[0];
+    if (own) return { path: own.abs, zst: own.zst };
+    const segment = findSegmentFile(this.layout, id);
+    if (segment) return segment;
+    // A file named after another id whose session_meta carries this one.
     const loc = this.index.locate(id);
     return loc ? { path: loc.abs, zst: loc.zst } : null;
   };
+
+  /** A thread's current file (its newest segment), for a fork's parent. */
+  private readonly currentFile: ParentResolver = async (threadId) => {
+    const loc = await this.locate(threadId as ThreadId);
+    if (!loc) return null;
+    const t = this.appendTarget(loc);
+    return { path: t.abs, zst: t.zst };
+  };
+
+  /**
+   * The file a writer appends to: for a paginated thread, the segment Codex's state names (when
+   * it exists), else the index's choice (the newest segment).
+   */
+  private appendTarget(loc: LocatedThread): { abs: string; zst: boolean } {
+    if (loc.thread.historyMode === 'paginated') {
+      const named = codexRolloutPath(this.layout, loc.thread.threadId);
+      if (named && this.layout.contains(named)) return { abs: named, zst: named.endsWith('.zst') };
+    }
+    return { abs: loc.abs, zst: loc.zst };
+  }
+
+  /** The rollout id of a file (Codex keys its projection by it). */
+  private rolloutIdOf(file: string, threadId: string): string {
+    return parseRolloutFileName(path.basename(file))?.rolloutId ?? threadId;
+  }
 
   private historyOf(loc: { abs: string; zst: boolean }, counts?: LineCounts): AsyncIterable<RolloutItem> {
     const opts: Parameters<typeof readHistory>[1] = { zst: loc.zst, resolveParent: this.resolveParent };
@@ -352,10 +415,14 @@ export class LocalThreadStore implements ThreadStore {
           throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
         if (!isObject(params.source) || typeof params.source.kind !== 'string')
           throw ThreadStoreError.invalidRequest('createThread needs a source, e.g. { kind: "cli" }');
-        if (params.historyMode === 'paginated')
-          throw ThreadStoreError.unsupported('historyMode "paginated"', 'the local store writes legacy rollouts only');
-        if (params.historyMode !== undefined && params.historyMode !== 'legacy')
+        const mode = params.historyMode ?? this.historyMode;
+        if (mode !== 'legacy' && mode !== 'paginated')
           throw ThreadStoreError.invalidRequest('historyMode must be "legacy" or "paginated"');
+        if (params.forkBase !== undefined && mode !== 'paginated')
+          throw ThreadStoreError.unsupported(
+            'a fork by reference',
+            'only paginated rollouts reference their parent; copy the history into a legacy fork',
+          );
         const createdAt = params.createdAt ?? new Date();
         if (!(createdAt instanceof Date) || Number.isNaN(createdAt.getTime()))
           throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
@@ -376,9 +443,30 @@ export class LocalThreadStore implements ThreadStore {
             originator: this.originator,
             cliVersion: this.cliVersion,
           });
-          const head = serializeLine({ type: 'session_meta', payload }, createdAt.toISOString());
+          let firstOrdinal = 0;
+          if (mode === 'paginated') {
+            payload.history_mode = 'paginated';
+            if (params.forkBase !== undefined) {
+              const base = await paginatedForkBase(params.forkBase, this.currentFile, this.resolveParent);
+              payload.forked_from_id = params.forkedFromId ?? params.forkBase.threadId;
+              payload.forked_from_ordinal_exclusive = base.endOrdinalExclusive;
+              payload.history_base = {
+                thread_id: base.rolloutId,
+                end_ordinal_exclusive: base.endOrdinalExclusive,
+                end_byte_offset: base.endByteOffset,
+              };
+              firstOrdinal = base.endOrdinalExclusive;
+            }
+          }
           const file = this.layout.newRolloutPath(createdAt, threadId);
-          this.writers.set(threadId, { threadId, lock, recorder: RolloutRecorder.forNewFile(file, this.fsync, head) });
+          const recorder = RolloutRecorder.forNewFile(
+            file,
+            this.recorderOptions(mode, threadId),
+            { type: 'session_meta', payload },
+            createdAt.toISOString(),
+            firstOrdinal,
+          );
+          this.writers.set(threadId, { threadId, lock, recorder, shape: { threadId, turnId: null } });
         } catch (e) {
           lock.release();
           throw e;
@@ -400,14 +488,14 @@ export class LocalThreadStore implements ThreadStore {
           const loc = await this.locate(threadId);
           if (!loc) throw ThreadStoreError.notFound(threadId);
           if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
-          if (loc.thread.historyMode === 'paginated')
-            throw ThreadStoreError.unsupported(
-              'resuming a paginated thread',
-              'the local store appends to legacy rollouts only',
-            );
-          const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
-          const recorder = await RolloutRecorder.resume(file, this.fsync);
-          this.writers.set(threadId, { threadId, lock, recorder });
+          const target = this.appendTarget(loc);
+          const file = target.zst ? await this.decompressInPlace(target.abs) : target.abs;
+          const mode = loc.thread.historyMode;
+          const recorder = await RolloutRecorder.resume(
+            file,
+            this.recorderOptions(mode, this.rolloutIdOf(file, threadId)),
+          );
+          this.writers.set(threadId, { threadId, lock, recorder, shape: { threadId, turnId: null } });
         } catch (e) {
           lock.release();
           throw e;
@@ -416,7 +504,23 @@ export class LocalThreadStore implements ThreadStore {
     );
   }
 
-  /** Codex decompresses a `.jsonl.zst` rollout before appending: write the plain file, drop the zst. */
+  /** How a writer of this store writes a rollout of `mode` (paginated ones keep Codex's projection current). */
+  private recorderOptions(mode: HistoryMode, rolloutId: string): RecorderOptions {
+    const opts: RecorderOptions = { fsync: this.fsync, mode, maxBufferedBytes: this.maxBufferedBytes };
+    if (mode === 'paginated') {
+      const db = this.layout.codexHistoryDb;
+      opts.onWritten = (lines, before) => {
+        projectAppended(db, rolloutId, lines, before);
+      };
+    }
+    return opts;
+  }
+
+  /**
+   * Codex decompresses a `.jsonl.zst` rollout before appending (under the writer lock): the plain
+   * bytes go to a temp file that is hard-linked to the plain name (never over an existing file),
+   * with the compressed file's mtime; then the `.zst` is removed.
+   */
   private async decompressInPlace(zstPath: string): Promise<string> {
     const plain = plainRolloutPath(zstPath);
     const chunks: Uint8Array[] = [];
@@ -424,10 +528,20 @@ export class LocalThreadStore implements ThreadStore {
       chunks.push(c);
     });
     d.push(new Uint8Array(await readFile(zstPath)), true);
-    const tmp = `${plain}.skein-tmp-${process.pid}`;
-    await writeFile(tmp, Buffer.concat(chunks), { flush: this.fsync === 'always' });
-    await rename(tmp, plain);
+    const mtime = (await stat(zstPath)).mtime;
+    const tmp = path.join(path.dirname(plain), `.rollout-materialize-${process.pid}-${Date.now()}`);
+    await writeFile(tmp, Buffer.concat(chunks), { flush: this.fsync === 'always', flag: 'wx', mode: 0o600 });
+    try {
+      await utimes(tmp, new Date(), mtime);
+      await link(tmp, plain).catch((e: { code?: string }) => {
+        // A plain file already there wins (Codex reads it first); the zst is then stale.
+        if (e.code !== 'EEXIST') throw e;
+      });
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
     await unlink(zstPath).catch(() => undefined);
+    if (this.fsync === 'always') await fsyncDir(path.dirname(plain));
     return plain;
   }
 
@@ -441,16 +555,20 @@ export class LocalThreadStore implements ThreadStore {
         const problem = rolloutItemProblem(item);
         if (problem) throw ThreadStoreError.invalidRequest(`item ${i}: ${problem}`);
       });
-      const lines: string[] = [];
       const now = nowIso();
-      for (const item of persistedRolloutItems(params.items, 'legacy')) {
-        try {
-          lines.push(serializeLine(item as Record<string, unknown>, item.timestamp ?? now));
-        } catch (e) {
-          throw ThreadStoreError.invalidRequest(`an item cannot be written as JSON: ${(e as Error).message}`);
-        }
+      const shape = { ...w.shape };
+      const shaped = shapeForMode(params.items, w.recorder.mode, shape);
+      if (shaped.length === 0) return;
+      try {
+        w.recorder.appendItems(shaped as unknown as Record<string, unknown>[], (item) =>
+          typeof item.timestamp === 'string' ? item.timestamp : now,
+        );
+      } catch (e) {
+        if (isThreadStoreError(e)) throw e;
+        throw ThreadStoreError.invalidRequest(`an item cannot be written as JSON: ${(e as Error).message}`);
       }
-      if (lines.length > 0) w.recorder.append(lines);
+      // The turn moves on only once the batch was accepted.
+      w.shape.turnId = shape.turnId;
     });
   }
 
@@ -703,22 +821,24 @@ export class LocalThreadStore implements ThreadStore {
     }
     payload.id = loc.thread.threadId;
     const { gitInfo, memoryMode, updatedAt, ...recorded } = patch;
+    const gitAndMemory: ThreadMetadataPatch = {};
+    if (gitInfo !== undefined) gitAndMemory.gitInfo = gitInfo;
+    if (memoryMode !== undefined) gitAndMemory.memoryMode = memoryMode;
     if (gitInfo !== undefined) {
       const g = applyGitPatch(loc.thread.gitInfo, gitInfo);
       payload.git = g ? gitInfoToJson(g) : {};
     }
     if (memoryMode != null) payload.memory_mode = memoryMode;
     payload[SKEIN_PATCH_KEY] = patchToJson(recorded);
-    const item: Record<string, unknown> = { type: 'session_meta', payload };
-    if (loc.thread.historyMode === 'paginated') {
-      const last = (await this.index.refreshFile(loc.abs)) ? this.lastOrdinal(loc) : null;
-      if (last !== null) item.ordinal = last + 1;
-    }
-    const line = serializeLine(item, nowIso());
+    const paginated = loc.thread.historyMode === 'paginated';
+    const item: Record<string, unknown> = paginated
+      ? { type: SKEIN_PATCH_LINE_TYPE, payload: { [SKEIN_PATCH_KEY]: patchToJson({ ...recorded, ...gitAndMemory }) } }
+      : { type: 'session_meta', payload };
+    const stamp = nowIso();
     const mtime = updatedAt ?? loc.thread.updatedAt;
 
     if (w) {
-      w.recorder.append([line]);
+      w.recorder.appendItems([item], () => stamp, !paginated);
       await w.recorder.flush();
       await utimes(w.recorder.path, new Date(), mtimeSeconds(mtime));
       return;
@@ -726,29 +846,21 @@ export class LocalThreadStore implements ThreadStore {
     const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
     if (!lock) throw writerLockConflict(threadId);
     try {
-      const file = loc.zst ? await this.decompressInPlace(loc.abs) : loc.abs;
-      const fh = await open(file, 'r+');
+      const target = this.appendTarget(loc);
+      const file = target.zst ? await this.decompressInPlace(target.abs) : target.abs;
+      const recorder = await RolloutRecorder.resume(
+        file,
+        this.recorderOptions(loc.thread.historyMode, this.rolloutIdOf(file, threadId)),
+      );
       try {
-        const size = await repairTornTail(fh);
-        const data = Buffer.from(line + '\n', 'utf8');
-        let off = 0;
-        while (off < data.length) off += (await fh.write(data, off, data.length - off, size + off)).bytesWritten;
-        if (this.fsync === 'always') await fh.sync();
+        recorder.appendItems([item], () => stamp, !paginated);
       } finally {
-        await fh.close();
+        await recorder.shutdown();
       }
       await utimes(file, new Date(), mtimeSeconds(mtime));
     } finally {
       lock.release();
     }
-  }
-
-  private lastOrdinal(loc: LocatedThread): number | null {
-    const row = this.dbHandle?.prepare('SELECT state FROM files WHERE rel = ?').get(loc.rel) as
-      { state: string } | undefined;
-    if (!row) return null;
-    const s = JSON.parse(row.state) as { lastOrdinal?: number | null };
-    return typeof s.lastOrdinal === 'number' ? s.lastOrdinal : null;
   }
 
   /** A live writer here: conflict once it has materialized, not_found before (nothing exists yet). */

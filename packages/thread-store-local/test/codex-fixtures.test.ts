@@ -371,15 +371,22 @@ describe('reading a Codex home', () => {
     expect((h[4]?.payload as { message: string }).message).toBe('appended after resume');
   });
 
-  it('refuses to append to paginated threads', async () => {
+  it('continues a paginated thread in its own format, ordinals and all', async () => {
     const { home } = codexHome();
     const store = openStore(home);
-    await expect(store.resumeThread({ threadId: P })).rejects.toMatchObject({ code: 'unsupported' });
-    // The refusal released the writer lock.
-    await expect(store.resumeThread({ threadId: A })).resolves.toBeUndefined();
+    await store.resumeThread({ threadId: P });
+    await store.appendItems({ threadId: P, items: [agentMsg('appended to a paginated thread') as RolloutItem] });
+    await store.shutdownThread(P);
+    const t = await store.readThread({ threadId: P, includeHistory: true });
+    const h = await collectHistory(t.history);
+    expect(h.map((i) => i.ordinal)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(h[6]).toMatchObject({
+      type: 'event_msg',
+      payload: { type: 'item_completed', thread_id: P, item: { type: 'AgentMessage' } },
+    });
   });
 
-  it('a patch of a paginated thread continues its ordinals', async () => {
+  it('a patch of a paginated thread goes on a line Codex skips, using up no ordinal', async () => {
     const { home } = codexHome();
     const store = openStore(home);
     const t = await store.updateThreadMetadata({ threadId: P, patch: { model: 'patched-model' } });
@@ -387,10 +394,26 @@ describe('reading a Codex home', () => {
     const lines = readFileSync(t.rolloutPath as string, 'utf8')
       .trim()
       .split('\n');
-    const last = JSON.parse(lines.at(-1) as string) as { ordinal: number; type: string };
-    expect(last).toMatchObject({ ordinal: 6, type: 'session_meta' });
+    const last = JSON.parse(lines.at(-1) as string) as { ordinal?: number; type: string };
+    // A later session_meta would make Codex rebuild its model context from there.
+    expect(last.type).toBe('skein_metadata_patch');
+    expect(last.ordinal).toBeUndefined();
+    // The next record continues the file's own numbering.
+    await store.resumeThread({ threadId: P });
+    await store.appendItems({ threadId: P, items: [agentMsg('after the patch') as RolloutItem] });
+    await store.shutdownThread(P);
+    const after = JSON.parse(
+      readFileSync(t.rolloutPath as string, 'utf8')
+        .trim()
+        .split('\n')
+        .at(-1) as string,
+    ) as {
+      ordinal: number;
+    };
+    expect(after.ordinal).toBe(6);
     // History is unchanged by the bookkeeping line.
     const h = await collectHistory((await store.readThread({ threadId: P, includeHistory: true })).history);
-    expect(h.map((i) => i.ordinal)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(h.map((i) => i.ordinal)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect((await store.readThread({ threadId: P })).model).toBe('patched-model');
   });
 });

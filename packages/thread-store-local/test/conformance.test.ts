@@ -8,7 +8,9 @@ import { LocalThreadStore } from '../src/index.js';
 const homes = new WeakMap<ThreadStore, string>();
 
 function storeAt(home: string): LocalThreadStore {
-  const s = new LocalThreadStore({ home, defaultModelProvider: 'openai' });
+  // The suite compares histories item for item in the legacy shape; paginated writing has its
+  // own tests (paginated-*.test.ts) and the suite's paginatedHistory check.
+  const s = new LocalThreadStore({ home, defaultModelProvider: 'openai', historyMode: 'legacy' });
   homes.set(s, home);
   return s;
 }
@@ -21,7 +23,7 @@ function homeOf(store: ThreadStore): string {
 
 describeThreadStoreConformance({
   name: 'LocalThreadStore',
-  capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: true },
+  capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: true, paginatedHistory: true },
   defaultModelProvider: 'openai',
   create: () => Promise.resolve(storeAt(mkdtempSync(path.join(tmpdir(), 'skein-local-conf-')))),
   reopen: (store) => Promise.resolve(storeAt(homeOf(store))),

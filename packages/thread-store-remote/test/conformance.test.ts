@@ -25,7 +25,7 @@ interface Deployment {
   store: ThreadStore;
 }
 
-function harness(name: string, protocol: 'grpc' | 'connect', makeBackend: () => Backend) {
+function harness(name: string, protocol: 'grpc' | 'connect', makeBackend: () => Backend, paginatedHistory: boolean) {
   const deployments = new Map<ThreadStore, Deployment>();
 
   async function deploy(backend: Backend): Promise<RemoteThreadStore> {
@@ -44,7 +44,7 @@ function harness(name: string, protocol: 'grpc' | 'connect', makeBackend: () => 
 
   describeThreadStoreConformance({
     name: `RemoteThreadStore (${protocol}) over ${name}`,
-    capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: false },
+    capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: false, paginatedHistory },
     defaultModelProvider: 'openai',
     create: () => deploy(makeBackend()),
     async reopen(client) {
@@ -75,12 +75,13 @@ const memory = (): Backend => {
 const local = (): Backend => {
   const home = mkdtempSync(path.join(tmpdir(), 'skein-remote-conf-'));
   return {
-    open: () => new LocalThreadStore({ home, defaultModelProvider: 'openai', fsync: 'never' }),
+    // The suite compares legacy histories item for item; historyMode: 'paginated' still writes paginated.
+    open: () => new LocalThreadStore({ home, defaultModelProvider: 'openai', fsync: 'never', historyMode: 'legacy' }),
     cleanup: () => rmSync(home, { recursive: true, force: true }),
   };
 };
 
 for (const protocol of ['grpc', 'connect'] as const) {
-  harness('InMemoryThreadStore', protocol, memory);
-  harness('LocalThreadStore', protocol, local);
+  harness('InMemoryThreadStore', protocol, memory, false);
+  harness('LocalThreadStore', protocol, local, true);
 }

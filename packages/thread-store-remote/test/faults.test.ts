@@ -24,7 +24,7 @@ function tempHome(): string {
 }
 
 async function startOver(home: string, port = 0, extra: { leaseMs?: number; logs?: ServerLogEntry[] } = {}) {
-  const store = new LocalThreadStore({ home, defaultModelProvider: 'openai' });
+  const store = new LocalThreadStore({ home, defaultModelProvider: 'openai', historyMode: 'legacy' });
   const server = await startThreadStoreServer({
     store,
     ownsStore: true,

@@ -47,7 +47,8 @@ export async function localFactory(fsync: 'always' | 'never' = 'never'): Promise
       const home = await mkdtemp(path.join(tmpdir(), 'skein-core-session-'));
       const opened: ThreadStore[] = [];
       const open = (): ThreadStore => {
-        const s = new LocalThreadStore({ home, defaultModelProvider: 'openai', fsync });
+        // Compared item for item with the in-memory store, which keeps the legacy shape.
+        const s = new LocalThreadStore({ home, defaultModelProvider: 'openai', fsync, historyMode: 'legacy' });
         opened.push(s);
         return s;
       };

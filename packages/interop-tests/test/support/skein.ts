@@ -15,8 +15,8 @@ import {
 import { MOCK_PROVIDER_ID } from '../../src/harness.js';
 
 /** A LocalThreadStore over a Codex home, with the mock provider as its default provider. */
-export function openSkeinStore(home: string): ThreadStore {
-  return new LocalThreadStore({ home, defaultModelProvider: MOCK_PROVIDER_ID });
+export function openSkeinStore(home: string, historyMode: 'legacy' | 'paginated' = 'paginated'): ThreadStore {
+  return new LocalThreadStore({ home, defaultModelProvider: MOCK_PROVIDER_ID, historyMode });
 }
 
 /** Every source kind Codex can list (internal threads are hidden from every Codex kind). */

@@ -10,7 +10,7 @@ import {
 import type { DerivedThreadMetadata, RolloutItem, StoredThread, ThreadMetadataPatch } from '@skein/thread-store-api';
 import type { HistoryBase } from './reader.js';
 import { parseLine } from './reader.js';
-import { patchFromJson, patchToJson } from './patch-line.js';
+import { patchFromJson, patchToJson, SKEIN_PATCH_LINE_TYPE } from './patch-line.js';
 
 /**
  * What indexing one rollout file has found so far. Stored in the index so that appended data is
@@ -172,7 +172,8 @@ export function irrelevantLineTime(text: string): string | null {
   const typeEnd = text.indexOf('"', typeStart);
   if (typeEnd < 0 || typeEnd - typeStart > 64) return null;
   const type = text.slice(typeStart, typeEnd);
-  if (type === 'session_meta' || type === 'turn_context' || type.includes('\\')) return null;
+  if (type === 'session_meta' || type === 'turn_context' || type === SKEIN_PATCH_LINE_TYPE || type.includes('\\'))
+    return null;
   if (type === 'event_msg') {
     if (!text.startsWith(EVENT_TYPE_KEY, typeEnd)) return null;
     const ptStart = typeEnd + EVENT_TYPE_KEY.length;

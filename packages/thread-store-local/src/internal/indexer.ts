@@ -204,6 +204,8 @@ export class ThreadIndex {
   findFilesByName(threadId: string): string[] {
     const hits: string[] = [];
     const suffixes = [`-${threadId}.jsonl`, `-${threadId}.jsonl.zst`];
+    // Later segments of the thread: `…-<thread>_<rollout>.jsonl`.
+    const segment = new RegExp(`-${threadId}_[0-9a-f-]{36}\\.jsonl(\\.zst)?$`);
     const visit = (dir: string, recurse: boolean): void => {
       let entries;
       try {
@@ -215,7 +217,10 @@ export class ThreadIndex {
         const abs = path.join(dir, e.name);
         if (e.isDirectory()) {
           if (recurse) visit(abs, true);
-        } else if (suffixes.some((s) => e.name.toLowerCase().endsWith(s))) hits.push(abs);
+        } else {
+          const lower = e.name.toLowerCase();
+          if (suffixes.some((s) => lower.endsWith(s)) || segment.test(lower)) hits.push(abs);
+        }
       }
     };
     visit(this.layout.sessions, true);
@@ -617,9 +622,20 @@ export class ThreadIndex {
 
   // ---- thread rows -------------------------------------------------------------------------
 
+  /**
+   * The file a thread is read from and appended to: active before archived, then the newest
+   * segment (rollout ids are UUIDv7, so they sort by creation; a thread's first file has the
+   * thread id, older than any later segment), then plain before compressed.
+   */
   private pickWinner(rows: FileRow[]): FileRow | undefined {
+    const seg = (r: FileRow): string => parseRolloutFileName(path.basename(r.rel))?.rolloutId ?? '';
     return [...rows].sort(
-      (a, b) => a.archived - b.archived || a.zst - b.zst || b.listable - a.listable || b.mtime_ms - a.mtime_ms,
+      (a, b) =>
+        a.archived - b.archived ||
+        seg(b).localeCompare(seg(a)) ||
+        a.zst - b.zst ||
+        b.listable - a.listable ||
+        b.mtime_ms - a.mtime_ms,
     )[0];
   }
 

@@ -17,6 +17,15 @@ import type { GitInfoPatch, ThreadMetadataPatch } from '@skein/thread-store-api'
  */
 export const SKEIN_PATCH_KEY = 'skein_metadata_patch';
 
+/**
+ * In a paginated rollout a later `session_meta` line makes Codex 0.169 rebuild the model context
+ * from that point (a resume then sends the model none of the earlier turns), and a last record
+ * without an ordinal stops Codex from resuming at all. There the patch goes on a line of its own
+ * type, without an ordinal: Codex skips a line type it does not know, in its reader, its
+ * projection and its ordinal scan.
+ */
+export const SKEIN_PATCH_LINE_TYPE = 'skein_metadata_patch';
+
 const DATE_KEYS = ['createdAt', 'updatedAt', 'advanceRecencyAt'] as const;
 
 /** The JSON form of a validated patch (dates as ISO strings, source in its on-disk form). */

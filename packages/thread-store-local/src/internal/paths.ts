@@ -88,12 +88,19 @@ function localParts(d: Date): { y: string; mo: string; d: string; h: string; mi:
   };
 }
 
-const UUID_TAIL = /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+const UUID_RE = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const UUID_TAIL = new RegExp(`-(${UUID_RE})(?:_(${UUID_RE}))?$`, 'i');
 const STAMP = /^rollout-(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})/;
 
 export interface RolloutFileName {
   /** Thread id from the name (lowercase). */
   threadId: string;
+  /**
+   * The rollout (segment) id: the thread id for a thread's first file; for a later segment
+   * (`rollout-<stamp>-<thread>_<rollout>.jsonl`, which Codex starts on a paginated revert) the id
+   * after the `_` (lowercase). Codex's projection and `history_base` are keyed by it.
+   */
+  rolloutId: string;
   /** `YYYY`, `MM`, `DD` of the name's (local) time stamp, when it has one. */
   day: { y: string; m: string; d: string } | null;
   /** The name's time read as UTC (what Codex's scan does); null without a stamp. */
@@ -124,7 +131,8 @@ export function parseRolloutFileName(name: string): RolloutFileName | null {
     const t = new Date(`${s[1]}-${s[2]}-${s[3]}T${s[4]}:${s[5]}:${s[6]}Z`);
     stampAsUtc = Number.isNaN(t.getTime()) ? null : t;
   }
-  return { threadId: m[1].toLowerCase(), day, stampAsUtc, zst, plainName: `${stem}.jsonl` };
+  const threadId = m[1].toLowerCase();
+  return { threadId, rolloutId: (m[2] ?? threadId).toLowerCase(), day, stampAsUtc, zst, plainName: `${stem}.jsonl` };
 }
 
 /** The `.jsonl` path of a rollout (drops a `.zst` suffix). */

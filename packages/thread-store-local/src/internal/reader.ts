@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { Decompress } from 'fzstd';
 import { isObject, rolloutItemProblem } from '@skein/thread-store-api';
 import type { RolloutItem, ThreadMetadataPatch } from '@skein/thread-store-api';
-import { patchFromJson, SKEIN_PATCH_KEY } from './patch-line.js';
+import { patchFromJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './patch-line.js';
 
 /** One line of a rollout file with its byte range (offsets in the decompressed stream). */
 export interface RawLine {
@@ -174,7 +174,11 @@ export function parseLine(text: string): ParsedLine {
   }
   if (rolloutItemProblem(v) !== undefined) return { kind: 'bad' };
   const item = v as RolloutItem;
-  if (item.type === 'session_meta' && isObject(item.payload) && SKEIN_PATCH_KEY in item.payload) {
+  if (
+    (item.type === 'session_meta' || item.type === SKEIN_PATCH_LINE_TYPE) &&
+    isObject(item.payload) &&
+    SKEIN_PATCH_KEY in item.payload
+  ) {
     return { kind: 'patch', item, patch: patchFromJson(item.payload[SKEIN_PATCH_KEY]) };
   }
   return { kind: 'item', item };

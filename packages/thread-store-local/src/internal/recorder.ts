@@ -1,7 +1,10 @@
+import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import type { HistoryMode } from '@skein/thread-store-api';
+import { scanPaginatedTail } from './ordinals.js';
 
 /**
  * When appends reach the disk: `always` fsyncs on every flush (a flush survives a power cut),
@@ -50,10 +53,11 @@ export async function repairTornTail(fh: FileHandle): Promise<number> {
   return tailStart;
 }
 
-async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
   let off = 0;
+  // The descriptor is O_APPEND: every write lands at the end of the file, whatever the position.
   while (off < data.length) {
-    const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
+    const { bytesWritten } = await fh.write(data, off, data.length - off, null);
     off += bytesWritten;
   }
 }
@@ -71,43 +75,131 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Default cap of a writer's unflushed lines (bytes of JSON): a caller that never flushes fails fast. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+const { O_RDWR, O_APPEND, O_CREAT, O_EXCL } = fsConstants;
+
+/** One line a paginated writer put on disk, with its byte range (for the history projection). */
+export interface WrittenLine {
+  item: Record<string, unknown>;
+  ordinal: number;
+  start: number;
+  /** Just after the line's `\n`. */
+  end: number;
+}
+
+export interface RecorderOptions {
+  fsync: FsyncPolicy;
+  mode: HistoryMode;
+  maxBufferedBytes?: number;
+  /** Called after a flush put paginated lines on disk (the file was `sizeBefore` bytes before). */
+  onWritten?: (lines: WrittenLine[], sizeBefore: number) => void;
+}
+
+interface Pending {
+  text: string;
+  /** Paginated lines only: the record and its ordinal. */
+  item?: Record<string, unknown>;
+  ordinal?: number;
+}
+
+/**
+ * A rollout line in Codex's envelope order: `timestamp`, then (paginated) `ordinal`, `type`,
+ * `payload`, then anything else the item carries (`metadata` on response items).
+ */
+export function envelopeLine(item: Record<string, unknown>, timestamp: string, ordinal?: number): string {
+  const { timestamp: _t, ordinal: _o, type, payload, ...rest } = item;
+  const out: Record<string, unknown> = { timestamp };
+  if (ordinal !== undefined) out.ordinal = ordinal;
+  out.type = type;
+  out.payload = payload;
+  return JSON.stringify(Object.assign(out, rest));
+}
+
 /**
  * The writer of one rollout file. The file is created lazily — on the first persist, or the first
- * flush with buffered lines. Appends are buffered and written with one write per flush; a flush
- * resolves once the data is written and (policy `always`) fsynced. Operations run one at a time.
+ * flush with buffered lines. It is opened `O_RDWR|O_APPEND`, so no write can land on another
+ * writer's bytes, and before each flush its size is checked against what this writer wrote: a
+ * file that grew under it (another writer that ignored the lock) is a `conflict`, never mixed
+ * into. Legacy lines go out in one write per flush; paginated lines carry ordinals (numbered on
+ * append, continuing the file's own) and go out one `write()` per line, as Codex writes them.
+ * Operations run one at a time.
  */
 export class RolloutRecorder {
   readonly path: string;
+  readonly mode: HistoryMode;
   private readonly fsync: FsyncPolicy;
+  private readonly maxBuffered: number;
+  private readonly onWritten: RecorderOptions['onWritten'];
   private fh: FileHandle | null = null;
   private size = 0;
-  private buffer: string[] = [];
+  private buffer: Pending[] = [];
+  private bufferedBytes = 0;
+  /** Paginated only: the ordinal the next appended line gets. */
+  private nextOrdinal = 0;
   /** The `session_meta` line written first when the file is created (null on resume). */
-  private headLine: string | null;
+  private head: Pending | null;
   private exists: boolean;
   private closed = false;
   private discarded = false;
   private chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(file: string, fsync: FsyncPolicy, headLine: string | null, exists: boolean) {
+  private constructor(file: string, options: RecorderOptions, head: Pending | null, exists: boolean) {
     this.path = file;
-    this.fsync = fsync;
-    this.headLine = headLine;
+    this.mode = options.mode;
+    this.fsync = options.fsync;
+    this.maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.onWritten = options.onWritten;
+    this.head = head;
     this.exists = exists;
   }
 
-  /** A recorder for a new thread; nothing touches the disk until it materializes. */
-  static forNewFile(file: string, fsync: FsyncPolicy, headLine: string): RolloutRecorder {
-    return new RolloutRecorder(file, fsync, headLine, false);
+  /**
+   * A recorder for a new thread; nothing touches the disk until it materializes. A paginated file
+   * numbers its lines from `firstOrdinal` (0, or a fork's `history_base.end_ordinal_exclusive`).
+   */
+  static forNewFile(
+    file: string,
+    options: RecorderOptions,
+    headItem: Record<string, unknown>,
+    timestamp: string,
+    firstOrdinal = 0,
+  ): RolloutRecorder {
+    const paginated = options.mode === 'paginated';
+    const head: Pending = paginated
+      ? {
+          text: envelopeLine(headItem, timestamp, firstOrdinal),
+          item: { ...headItem, timestamp },
+          ordinal: firstOrdinal,
+        }
+      : { text: envelopeLine(headItem, timestamp) };
+    const r = new RolloutRecorder(file, options, head, false);
+    r.nextOrdinal = firstOrdinal + 1;
+    return r;
   }
 
-  /** Opens an existing rollout for appending, cutting a torn last line off first. */
-  static async resume(file: string, fsync: FsyncPolicy): Promise<RolloutRecorder> {
-    const r = new RolloutRecorder(file, fsync, null, true);
-    const fh = await open(file, 'r+');
+  /**
+   * Opens an existing rollout for appending. A legacy file's torn last line is cut off; a
+   * paginated file gets a single `\n` after it instead (the torn bytes stay, as with Codex) and
+   * continues from its last valid ordinal + 1.
+   */
+  static async resume(file: string, options: RecorderOptions): Promise<RolloutRecorder> {
+    const r = new RolloutRecorder(file, options, null, true);
+    const fh = await open(file, O_RDWR | O_APPEND);
     try {
-      r.size = await repairTornTail(fh);
-      if (fsync === 'always') await fh.sync();
+      if (options.mode === 'paginated') {
+        const tail = await scanPaginatedTail(fh, file);
+        r.size = tail.size;
+        r.nextOrdinal = tail.nextOrdinal;
+        if (tail.torn) {
+          await writeAll(fh, Buffer.from('\n'));
+          r.size += 1;
+        }
+      } else {
+        r.size = await repairTornTail(fh);
+      }
+      if (options.fsync === 'always') await fh.sync();
     } catch (e) {
       await fh.close();
       throw e;
@@ -124,10 +216,45 @@ export class RolloutRecorder {
     return this.buffer.length > 0;
   }
 
-  /** Queues serialized lines (without newlines). */
-  append(lines: readonly string[]): void {
+  /** The file's size as this writer last wrote or saw it. */
+  get knownSize(): number {
+    return this.size;
+  }
+
+  private admit(add: Pending[]): void {
     if (this.closed) throw ThreadStoreError.internal(`rollout writer for ${this.path} is closed`);
-    for (const l of lines) this.buffer.push(l);
+    const bytes = add.reduce((n, p) => n + p.text.length + 1, 0);
+    if (this.bufferedBytes + bytes > this.maxBuffered)
+      throw new ThreadStoreError(
+        'resource_exhausted',
+        `the writer of ${this.path} holds ${this.bufferedBytes} unflushed bytes and ${bytes} more would pass its cap of ${this.maxBuffered} (maxBufferedBytes); flush the thread`,
+      );
+    this.buffer.push(...add);
+    this.bufferedBytes += bytes;
+  }
+
+  /**
+   * Queues records (without ordinals: a paginated writer numbers them here). `numbered: false`
+   * writes a line without an ordinal (a line type Codex skips, which must not use one up).
+   */
+  appendItems(
+    items: readonly Record<string, unknown>[],
+    timestamp: (item: Record<string, unknown>) => string,
+    numbered = true,
+  ): void {
+    const add: Pending[] = [];
+    let next = this.nextOrdinal;
+    for (const item of items) {
+      const ts = timestamp(item);
+      if (this.mode === 'paginated' && !numbered) {
+        add.push({ text: envelopeLine(item, ts), item: { ...item, timestamp: ts }, ordinal: -1 });
+      } else if (this.mode === 'paginated') {
+        add.push({ text: envelopeLine(item, ts, next), item: { ...item, timestamp: ts }, ordinal: next });
+        next += 1;
+      } else add.push({ text: envelopeLine(item, ts) });
+    }
+    this.admit(add);
+    this.nextOrdinal = next;
   }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
@@ -146,56 +273,91 @@ export class RolloutRecorder {
     return this.run(() => this.writeOut(false));
   }
 
+  private async create(): Promise<FileHandle> {
+    const dir = path.dirname(this.path);
+    const firstMade = await mkdir(dir, { recursive: true });
+    if (firstMade !== undefined && this.fsync === 'always') {
+      // New day folders: make each new entry durable in its parent.
+      for (let d = dir; ; d = path.dirname(d)) {
+        await fsyncDir(path.dirname(d));
+        if (d === firstMade || path.dirname(d) === d) break;
+      }
+    }
+    try {
+      return await open(this.path, O_RDWR | O_APPEND | O_CREAT | O_EXCL, 0o666);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'EEXIST')
+        throw ThreadStoreError.conflict(`rollout file ${this.path} already exists; the thread was created elsewhere`);
+      throw e;
+    }
+  }
+
   private async writeOut(materialize: boolean): Promise<void> {
     if (this.closed) throw ThreadStoreError.internal(`rollout writer for ${this.path} is closed`);
     if (this.buffer.length === 0 && (this.exists || !materialize)) return;
     let created = false;
     if (!this.fh) {
-      const dir = path.dirname(this.path);
-      const firstMade = await mkdir(dir, { recursive: true });
-      if (firstMade !== undefined && this.fsync === 'always') {
-        // New day folders: make each new entry durable in its parent.
-        for (let d = dir; ; d = path.dirname(d)) {
-          await fsyncDir(path.dirname(d));
-          if (d === firstMade || path.dirname(d) === d) break;
-        }
-      }
-      try {
-        this.fh = await open(this.path, 'wx');
-      } catch (e) {
-        if ((e as { code?: string }).code === 'EEXIST')
-          throw ThreadStoreError.conflict(`rollout file ${this.path} already exists; the thread was created elsewhere`);
-        throw e;
-      }
+      this.fh = await this.create();
       this.size = 0;
       created = true;
     }
+    const fh = this.fh;
+    const onDisk = (await fh.stat()).size;
+    if (onDisk !== this.size)
+      throw ThreadStoreError.conflict(
+        `rollout file ${this.path} is ${onDisk} bytes, not the ${this.size} this writer left: another process wrote to it without the thread's writer lock; resume the thread again`,
+      );
     // Take the buffer before awaiting: lines appended while this write runs belong to the next flush.
     const lines = this.buffer;
     this.buffer = [];
-    const head = this.exists ? null : this.headLine;
+    this.bufferedBytes = 0;
+    const head = this.exists ? null : this.head;
     const all = head === null ? lines : [head, ...lines];
-    const data = Buffer.from(all.join('\n') + '\n', 'utf8');
     const before = this.size;
+    let done = 0;
+    let written = before;
+    const out: WrittenLine[] = [];
     try {
-      await writeAll(this.fh, data, before);
-      if (this.fsync === 'always') await this.fh.sync();
+      if (this.mode === 'paginated') {
+        for (const l of all) {
+          const data = Buffer.from(l.text + '\n', 'utf8');
+          await writeAll(fh, data);
+          out.push({ item: l.item ?? {}, ordinal: l.ordinal ?? 0, start: written, end: written + data.length });
+          written += data.length;
+          done += 1;
+        }
+      } else {
+        const data = Buffer.from(all.map((l) => l.text).join('\n') + '\n', 'utf8');
+        await writeAll(fh, data);
+        written += data.length;
+        done = all.length;
+      }
+      if (this.fsync === 'always') await fh.sync();
     } catch (e) {
-      // Take the partial write back so the file ends on a line boundary; keep the lines buffered.
-      await this.fh.truncate(before).catch(() => undefined);
-      if (!this.discarded) this.buffer = [...lines, ...this.buffer];
+      // Take a partial line back so the file ends on a line boundary; keep unwritten lines buffered.
+      await fh.truncate(written).catch(() => undefined);
+      const unwritten = all.slice(done).filter((l) => l !== head);
+      if (!this.discarded) {
+        this.buffer = [...unwritten, ...this.buffer];
+        this.bufferedBytes = this.buffer.reduce((n, p) => n + p.text.length + 1, 0);
+      }
+      this.size = written;
+      if (done > 0) this.exists = true;
+      if (head && done > 0) this.head = null;
       throw ThreadStoreError.internal(`writing ${this.path} failed: ${(e as Error).message}`, e);
     }
-    this.size = before + data.length;
+    this.size = written;
     this.exists = true;
-    this.headLine = null;
+    this.head = null;
     if (created && this.fsync === 'always') await fsyncDir(path.dirname(this.path));
+    if (out.length > 0 && this.onWritten) this.onWritten(out, before);
   }
 
   /** Drops unflushed lines and closes; what is on disk stays. */
   discard(): Promise<void> {
     this.discarded = true;
     this.buffer = [];
+    this.bufferedBytes = 0;
     return this.run(async () => {
       this.closed = true;
       await this.closeHandle();

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { LocalThreadStore } from '../../dist/index.js';
 
 const [home, mode, threadId, startArg, sizeArg] = process.argv.slice(2);
-const store = new LocalThreadStore({ home });
+const store = new LocalThreadStore({ home, historyMode: process.env.SKEIN_HISTORY_MODE ?? 'legacy' });
 const say = (msg) => process.stdout.write(JSON.stringify(msg) + '\n');
 
 function item(seq, size) {

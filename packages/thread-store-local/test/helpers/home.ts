@@ -17,9 +17,12 @@ export function tmpHome(): string {
   return home;
 }
 
-/** A store closed after the test. */
+/**
+ * A store closed after the test. These tests read the files Skein writes line by line in the
+ * legacy shape, so new threads are legacy unless the test asks for paginated ones.
+ */
 export function openStore(home: string, opts: Partial<LocalThreadStoreOptions> = {}): LocalThreadStore {
-  const s = new LocalThreadStore({ home, ...opts });
+  const s = new LocalThreadStore({ home, historyMode: 'legacy', ...opts });
   cleanups.push(() => s.close());
   return s;
 }

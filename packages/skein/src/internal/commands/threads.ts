@@ -250,8 +250,8 @@ export function threadsCommand(): Command {
     let turns: number | undefined;
     if (flags.turn !== undefined) {
       turns = Number(flags.turn);
-      if (!Number.isInteger(turns) || turns < 0)
-        throw new UsageError(`--turn must be a whole number of turns (0 or more), got "${flags.turn}"`);
+      if (!Number.isInteger(turns) || turns < 1)
+        throw new UsageError(`--turn must be a whole number of turns (1 or more), got "${flags.turn}"`);
     }
     await withStore(flags, async (store) => {
       const source = await resolveThread(store, ref);

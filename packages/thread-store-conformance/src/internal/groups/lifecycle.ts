@@ -309,11 +309,29 @@ export function lifecycleTests(ctx: SuiteContext): void {
       await expect(ctx.store.readThread({ threadId: p.threadId })).resolves.toMatchObject({ preview: 'persisted' });
     });
 
-    it('createThread with historyMode "paginated" is unsupported', async () => {
-      const p = createParams(ctx.provider);
-      p.historyMode = 'paginated';
-      await expectCode(ctx.store.createThread(p), 'unsupported');
-    });
+    it.skipIf(ctx.harness.capabilities.paginatedHistory === true)(
+      'createThread with historyMode "paginated" is unsupported',
+      async () => {
+        const p = createParams(ctx.provider);
+        p.historyMode = 'paginated';
+        await expectCode(ctx.store.createThread(p), 'unsupported');
+      },
+    );
+
+    it.skipIf(ctx.harness.capabilities.paginatedHistory !== true)(
+      'createThread with historyMode "paginated" writes a paginated thread',
+      async () => {
+        const p = createParams(ctx.provider);
+        p.historyMode = 'paginated';
+        await ctx.store.createThread(p);
+        await ctx.store.appendItems({ threadId: p.threadId, items: userTurn('paged') });
+        await ctx.store.shutdownThread(p.threadId);
+        await expect(ctx.store.readThread({ threadId: p.threadId })).resolves.toMatchObject({
+          historyMode: 'paginated',
+          preview: 'paged',
+        });
+      },
+    );
 
     it('createThread needs a non-empty model provider', async () => {
       const p = createParams(ctx.provider);

@@ -276,6 +276,9 @@ export class RemoteThreadStore implements ThreadStore {
   // ---- writers --------------------------------------------------------------------------------
 
   async createThread(params: CreateThreadParams): Promise<void> {
+    // The protocol carries no parent reference: the caller copies the history instead.
+    if (params?.forkBase !== undefined)
+      throw ThreadStoreError.unsupported('a fork by reference', 'the remote store copies history into forks');
     const req = createParamsToProto(params);
     const res = await this.call('CreateThread', false, (o) => this.client.createThread(req, o));
     this.track(req.threadId as ThreadId, res.lease?.leaseMs);

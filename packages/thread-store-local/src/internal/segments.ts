@@ -1,0 +1,61 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { HomeLayout } from './paths.js';
+import { parseRolloutFileName, plainRolloutPath } from './paths.js';
+
+/**
+ * A paginated thread can have several rollout files: Codex's revert starts a new segment
+ * (`rollout-<stamp>-<thread>_<rollout>.jsonl`) whose `history_base` points at the older one, and
+ * appends go to the newest. Codex records which one in `state_5.threads.rollout_path`; that row
+ * is authoritative when it names a file of the thread that exists.
+ */
+export function codexRolloutPath(layout: HomeLayout, threadId: string): string | null {
+  if (!existsSync(layout.codexStateDb)) return null;
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(layout.codexStateDb, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 2000');
+    const row = db.prepare('SELECT rollout_path FROM threads WHERE id = ?').get(threadId) as
+      { rollout_path: unknown } | undefined;
+    const p = row?.rollout_path;
+    if (typeof p !== 'string' || p === '') return null;
+    const name = parseRolloutFileName(path.basename(p));
+    if (!name || name.threadId !== threadId.toLowerCase()) return null;
+    const plain = plainRolloutPath(p);
+    if (existsSync(plain)) return plain;
+    return existsSync(`${plain}.zst`) ? `${plain}.zst` : null;
+  } catch {
+    return null;
+  } finally {
+    db?.close();
+  }
+}
+
+/** The file of a later segment, found by its rollout id (a `history_base` target); null if none. */
+export function findSegmentFile(layout: HomeLayout, rolloutId: string): { path: string; zst: boolean } | null {
+  const id = rolloutId.toLowerCase();
+  let found: { path: string; zst: boolean } | null = null;
+  const visit = (dir: string, recurse: boolean): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (recurse) visit(abs, true);
+        continue;
+      }
+      const name = parseRolloutFileName(e.name);
+      if (!name || name.rolloutId !== id || name.threadId === id) continue;
+      // The plain file wins over its compressed copy, as in Codex.
+      if (!found || (found.zst && !name.zst)) found = { path: abs, zst: name.zst };
+    }
+  };
+  visit(layout.sessions, true);
+  visit(layout.archived, false);
+  return found;
+}
