@@ -101,6 +101,30 @@ export interface ResultsFile {
   sizes: Record<string, SizeEntry>;
   global: GlobalEntry | null;
   remote: (RemoteResult & { date: string; commit: string }) | null;
+  /** Written by tools/bench/turn-pages.ts (not part of `pnpm bench`). */
+  turnPages?: TurnPagesEntry | null;
+}
+
+export interface TurnPagesEntry {
+  date: string;
+  commit: string;
+  command: string;
+  load: string;
+  /** The Markdown table the script printed. */
+  table: string;
+}
+
+export const TURN_PAGES_HEADING = '## Turn and item pages of one large thread';
+
+export function turnPagesSection(e: TurnPagesEntry): string {
+  return [
+    TURN_PAGES_HEADING,
+    '',
+    `Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\` (load average ${e.load}); target for the warm last page of 20 turns: ≤ 5 ms. Wall-clock figures include the time other work held the 2 cores (see the load average); the CPU time is this process's own.`,
+    '',
+    e.table,
+    '',
+  ].join('\n');
 }
 
 export function loadResults(file: string, machine: MachineInfo): ResultsFile {
@@ -442,6 +466,7 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
     out.push(globalTable(r.global));
     out.push('');
   }
+  if (r.turnPages) out.push(turnPagesSection(r.turnPages));
   if (r.remote) {
     out.push('## Remote store (`@skein/thread-store-remote`)');
     out.push('');

@@ -1,4 +1,11 @@
-import { isThreadStoreError, parseThreadId, type StoredThread, type ThreadStore } from '@skein/thread-store-api';
+import {
+  isThreadStoreError,
+  parseThreadId,
+  type StoredThread,
+  type StoredThreadItem,
+  type StoredTurn,
+  type ThreadStore,
+} from '@skein/thread-store-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALL_SOURCE_KINDS,
@@ -10,6 +17,7 @@ import {
   turnAgentTexts,
   turnUserTexts,
   type AppServerThread,
+  type AppServerTurn,
   type CodexHome,
   type MockResponsesServer,
 } from '../src/harness.js';
@@ -176,6 +184,134 @@ describe('Codex writes, Skein reads', () => {
     // A legacy fork holds a copy of its parent's session_meta and history: read once, not twice.
     const legacyFork = await skeinHistory(store, set.legacyFork);
     expect(legacyFork.user).toEqual([...(set.prompts[set.legacy] ?? []), ...(set.prompts[set.legacyFork] ?? [])]);
+  });
+
+  it('pages the same turns and items as thread/turns/list and thread/items/list, one per page', async () => {
+    type CodexTurnPage = { data: AppServerTurn[]; nextCursor: string | null };
+    type CodexItemPage = { data: { turnId: string; item: Record<string, unknown> }[]; nextCursor: string | null };
+    const codexTurns = new Map<string, AppServerTurn[]>();
+    const codexItems = new Map<string, { turnId: string; item: Record<string, unknown> }[] | 'unsupported'>();
+    await withClient(async () => {
+      for (const id of codexRead.keys()) {
+        const turns: AppServerTurn[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: CodexTurnPage = await client.request<CodexTurnPage>('thread/turns/list', {
+            threadId: id,
+            itemsView: 'full',
+            sortDirection: 'asc',
+            limit: 1,
+            ...(cursor ? { cursor } : {}),
+          });
+          turns.push(...page.data);
+          cursor = page.nextCursor;
+        } while (cursor);
+        codexTurns.set(id, turns);
+        try {
+          const items: { turnId: string; item: Record<string, unknown> }[] = [];
+          let c: string | null = null;
+          do {
+            const page: CodexItemPage = await client.request<CodexItemPage>('thread/items/list', {
+              threadId: id,
+              limit: 1,
+              ...(c ? { cursor: c } : {}),
+            });
+            items.push(...page.data);
+            c = page.nextCursor;
+          } while (c);
+          codexItems.set(id, items);
+        } catch {
+          // Codex pages items of paginated threads only ("not supported yet" for legacy ones).
+          codexItems.set(id, 'unsupported');
+        }
+      }
+    });
+    // Codex adds the projection's times to each item; Skein carries them as createdAt.
+    const plain = (item: Record<string, unknown>): Record<string, unknown> => {
+      const { startedAtMs, completedAtMs, ...rest } = item;
+      void startedAtMs;
+      void completedAtMs;
+      return rest;
+    };
+    const seconds = (d: Date | null): number | null => (d === null ? null : Math.floor(d.getTime() / 1000));
+    for (const [id, codex] of codexTurns) {
+      const turns: StoredTurn[] = [];
+      let page = await store.listTurns({
+        threadId: parseThreadId(id),
+        includeArchived: true,
+        itemsView: 'full',
+        sortDirection: 'asc',
+        pageSize: 1,
+      });
+      turns.push(...page.turns);
+      while (page.nextCursor) {
+        page = await store.listTurns({
+          threadId: parseThreadId(id),
+          includeArchived: true,
+          itemsView: 'full',
+          sortDirection: 'asc',
+          pageSize: 1,
+          cursor: page.nextCursor,
+        });
+        turns.push(...page.turns);
+      }
+      expect
+        .soft(
+          turns.map((t) => t.turnId),
+          id,
+        )
+        .toEqual(codex.map((t) => t.id));
+      expect
+        .soft(
+          turns.map((t) => t.status),
+          id,
+        )
+        .toEqual(codex.map((t) => t.status));
+      expect
+        .soft(
+          turns.map((t) => [seconds(t.startedAt), seconds(t.completedAt), t.durationMs]),
+          id,
+        )
+        .toEqual(codex.map((t) => [t.startedAt ?? null, t.completedAt ?? null, t.durationMs ?? null]));
+      expect
+        .soft(
+          turns.map((t) => t.error?.message ?? null),
+          id,
+        )
+        .toEqual(codex.map((t) => (t.error as { message?: string } | null)?.message ?? null));
+      expect
+        .soft(
+          turns.map((t) => t.items.map((i) => i.item)),
+          id,
+        )
+        .toEqual(codex.map((t) => t.items.map(plain)));
+      const codexItemPage = codexItems.get(id);
+      if (codexItemPage === undefined || codexItemPage === 'unsupported') continue;
+      const items: StoredThreadItem[] = [];
+      let ip = await store.listItems({ threadId: parseThreadId(id), includeArchived: true, pageSize: 1 });
+      items.push(...ip.items);
+      while (ip.nextCursor) {
+        ip = await store.listItems({
+          threadId: parseThreadId(id),
+          includeArchived: true,
+          pageSize: 1,
+          cursor: ip.nextCursor,
+        });
+        items.push(...ip.items);
+      }
+      expect
+        .soft(
+          items.map((i) => [i.turnId, i.item]),
+          id,
+        )
+        .toEqual(codexItemPage.map((i) => [i.turnId, plain(i.item)]));
+    }
+    // Both sides saw every kind: paginated and legacy threads, a fork, a failed turn.
+    expect(codexItems.get(set.legacy)).toBe('unsupported');
+    expect(codexTurns.get(set.failed)?.map((t) => t.status)).toEqual(['completed', 'failed']);
+    expect(codexTurns.get(set.fork)?.length).toBe(
+      (set.prompts[set.multi]?.length ?? 0) + (set.prompts[set.fork]?.length ?? 0),
+    );
   });
 
   it('filters by cwd (unicode included) like thread/list, in the true order', async () => {

@@ -67,3 +67,64 @@ export function decodeListCursor(
   if (filters !== expect.filters) throw bad(cursor, 'it belongs to a listing with other filters');
   return { store, sortKey: expect.sortKey, sortDirection: expect.sortDirection, filters, towards, value, threadId };
 }
+
+/**
+ * Turn and item cursors: `skh1.<base64url JSON>`, keyset on a position in one thread's history
+ * (see StoredTurn.ordinal), so pages stay exact while the thread grows. A cursor is tied to the
+ * store kind, thread, page kind (turns, or items of the thread or of one turn) and direction.
+ *
+ * @internal
+ */
+export interface HistoryCursor {
+  store: string;
+  threadId: string;
+  /** `turns`, `items` (the whole thread) or `items:<turnId>`. */
+  scope: string;
+  sortDirection: SortDirection;
+  towards: 'next' | 'prev';
+  /** Position of the anchor. */
+  position: number;
+}
+
+const HISTORY_PREFIX = 'skh1.';
+
+/** @internal */
+export function encodeHistoryCursor(c: HistoryCursor): string {
+  const body = [c.store, c.threadId, c.scope, c.sortDirection, c.towards, c.position];
+  return HISTORY_PREFIX + Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+}
+
+/**
+ * Decodes a turn or item cursor and checks it belongs to this page request.
+ *
+ * @internal
+ */
+export function decodeHistoryCursor(
+  cursor: string,
+  expect: { store: string; threadId: string; scope: string; sortDirection: SortDirection },
+): HistoryCursor {
+  if (typeof cursor !== 'string' || !cursor.startsWith(HISTORY_PREFIX))
+    throw bad(String(cursor), 'not a Skein turn or item cursor');
+  let body: unknown;
+  try {
+    const rest = cursor.slice(HISTORY_PREFIX.length);
+    const raw = Buffer.from(rest, 'base64url');
+    if (raw.toString('base64url') !== rest) throw new Error('not canonical base64url');
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw bad(cursor, 'it is damaged');
+  }
+  if (!Array.isArray(body) || body.length !== 6) throw bad(cursor, 'it is damaged');
+  const [store, threadId, scope, sortDirection, towards, position] = body as unknown[];
+  if (typeof store !== 'string' || typeof threadId !== 'string' || typeof scope !== 'string')
+    throw bad(cursor, 'it is damaged');
+  if (towards !== 'next' && towards !== 'prev') throw bad(cursor, 'it is damaged');
+  if (sortDirection !== 'asc' && sortDirection !== 'desc') throw bad(cursor, 'it is damaged');
+  if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0)
+    throw bad(cursor, 'it is damaged');
+  if (store !== expect.store) throw bad(cursor, `it was made by a ${store} store, not this ${expect.store} store`);
+  if (threadId !== expect.threadId) throw bad(cursor, `it belongs to thread ${threadId}`);
+  if (scope !== expect.scope) throw bad(cursor, `it belongs to a page of ${scope}, not of ${expect.scope}`);
+  if (sortDirection !== expect.sortDirection) throw bad(cursor, `it belongs to pages sorted ${sortDirection}`);
+  return { store, threadId, scope, sortDirection, towards, position };
+}

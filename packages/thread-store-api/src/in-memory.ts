@@ -1,6 +1,13 @@
 import { ThreadStoreError } from './errors.js';
 import { ThreadMetadataAccumulator, parseRolloutTime, storedThreadFromDerived } from './derive.js';
 import type { DerivedThreadMetadata } from './derive.js';
+import {
+  itemPageFromHistory,
+  normalizeListItemsParams,
+  normalizeListTurnsParams,
+  turnPageFromHistory,
+} from './history-paging.js';
+import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './history-types.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
 import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
@@ -292,6 +299,20 @@ export class InMemoryThreadStore implements ThreadStore {
     }
     hits.sort((a, b) => compareThreads(a.thread, b.thread, p.sortKey, p.sortDirection));
     return paginateSorted(hits, (h) => h.thread, p, STORE_KIND, params.cursor);
+  }
+
+  async listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    this.assertOpen();
+    const p = normalizeListTurnsParams(params);
+    const rec = this.durable(p.threadId, p.includeArchived);
+    return turnPageFromHistory(rec.history.slice(), p, STORE_KIND, this.storage.writerOwners.has(p.threadId));
+  }
+
+  async listItems(params: ListItemsParams): Promise<ItemPage> {
+    this.assertOpen();
+    const p = normalizeListItemsParams(params);
+    const rec = this.durable(p.threadId, p.includeArchived);
+    return itemPageFromHistory(rec.history.slice(), p, STORE_KIND);
   }
 
   // ---------------------------------------------------------------- mutations

@@ -12,6 +12,19 @@
 export { THREAD_STORE_ERROR_CODES, ThreadStoreError, isThreadStoreError, isThreadStoreErrorCode } from './errors.js';
 export type { ThreadStoreErrorCode } from './errors.js';
 
+export { DEFAULT_ITEM_PAGE_SIZE, DEFAULT_TURN_PAGE_SIZE, MAX_HISTORY_PAGE_SIZE } from './history-types.js';
+export type {
+  ItemPage,
+  ListItemsParams,
+  ListTurnsParams,
+  StoredThreadItem,
+  StoredTurn,
+  StoredTurnError,
+  StoredTurnItemsView,
+  StoredTurnStatus,
+  TurnPage,
+} from './history-types.js';
+
 export { InMemoryThreadStorage, InMemoryThreadStore } from './in-memory.js';
 export type { InMemoryThreadStoreOptions } from './in-memory.js';
 
@@ -92,8 +105,8 @@ export type {
 
 export { toThreadStoreError } from './errors.js';
 
-export { decodeListCursor, encodeListCursor } from './cursor.js';
-export type { ListCursor } from './cursor.js';
+export { decodeHistoryCursor, decodeListCursor, encodeHistoryCursor, encodeListCursor } from './cursor.js';
+export type { HistoryCursor, ListCursor } from './cursor.js';
 
 export {
   ThreadMetadataAccumulator,
@@ -107,6 +120,27 @@ export {
 } from './derive.js';
 export type { DerivedThreadMetadata, StoredThreadFacts } from './derive.js';
 
+export {
+  fetchFromSorted,
+  itemPageFromHistory,
+  itemsForView,
+  normalizeListItemsParams,
+  normalizeListTurnsParams,
+  pageByPosition,
+  storedItem,
+  storedTurn,
+  turnNotFound,
+  turnPageFromHistory,
+} from './history-paging.js';
+export type {
+  NormalizedHistoryPageParams,
+  NormalizedItemPageParams,
+  NormalizedTurnPageParams,
+  PositionFetch,
+  PositionPage,
+  PositionQuery,
+} from './history-paging.js';
+
 export { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
 export type { NormalizedListParams, Page } from './listing.js';
 
@@ -119,3 +153,16 @@ export { isObject, rolloutItemProblem } from './rollout-item.js';
 export { sessionMetaPayloadFor } from './session-meta.js';
 
 export { sessionSourceFromJson, sessionSourceKey, sessionSourceKinds, sessionSourceToJson } from './session-source.js';
+
+export { legacyAgentMessageItem, legacyUserMessageItem, reasoningItem, turnItemToThreadItem } from './thread-items.js';
+
+export { TurnList, TurnProjector, applyTerminal, buildTurns, emptyTurnProjectionState } from './turn-projector.js';
+export type {
+  ByteRange,
+  OpenTurn,
+  ProjectedItem,
+  ProjectedTurn,
+  TurnProjectionState,
+  TurnSink,
+  TurnTerminal,
+} from './turn-projector.js';

@@ -1,3 +1,4 @@
+import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './history-types.js';
 import type { UpdateThreadMetadataParams } from './patch.js';
 import type { RolloutItem } from './rollout-item.js';
 import type { ThreadId } from './thread-id.js';
@@ -68,6 +69,14 @@ export interface ThreadStore {
   listThreads(params: ListThreadsParams): Promise<ThreadPage>;
   /** Searches message content; an empty term is `invalid_request`. */
   searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage>;
+  /**
+   * A page of the thread's turns (newest first by default), legacy and paginated histories alike;
+   * a fork's inherited turns are part of it. Cursors are keyset-based: pages stay exact while the
+   * thread grows. A cursor of another thread, kind, direction or store is `invalid_request`.
+   */
+  listTurns(params: ListTurnsParams): Promise<TurnPage>;
+  /** A page of the thread's items (oldest first by default), of the whole thread or of one turn. */
+  listItems(params: ListItemsParams): Promise<ItemPage>;
 
   /** Applies a literal patch completely or not at all, and returns the updated thread. */
   updateThreadMetadata(params: UpdateThreadMetadataParams): Promise<StoredThread>;

@@ -259,4 +259,48 @@ describe('InMemoryThreadStore', () => {
     expect(snippet.endsWith('…')).toBe(true);
     expect(snippet.length).toBeLessThan(long.length);
   });
+
+  describe('turn and item pages', () => {
+    const started = (turnId: string): RolloutItem => ({
+      type: 'event_msg',
+      payload: { type: 'task_started', turn_id: turnId },
+    });
+
+    it('show flushed items only, and the open turn is inProgress while any store on the storage holds its writer', async () => {
+      const storage = new InMemoryThreadStorage();
+      const a = new InMemoryThreadStore({ storage });
+      const b = new InMemoryThreadStore({ storage });
+      const p = params();
+      await a.createThread(p);
+      await a.appendItems({ threadId: p.threadId, items: [started('t1'), userMsg('one')] });
+      expect(await code(b.listTurns({ threadId: p.threadId }))).toBe('not_found');
+      await a.flushThread(p.threadId);
+      await a.appendItems({ threadId: p.threadId, items: [userMsg('not flushed')] });
+      const seen = await b.listTurns({ threadId: p.threadId, itemsView: 'full' });
+      expect(seen.turns.map((t) => [t.turnId, t.status, t.items.length])).toEqual([['t1', 'inProgress', 1]]);
+      await a.shutdownThread(p.threadId);
+      const after = await b.listTurns({ threadId: p.threadId, itemsView: 'full' });
+      expect(after.turns.map((t) => [t.turnId, t.status, t.items.length])).toEqual([['t1', 'interrupted', 2]]);
+      expect((await b.listItems({ threadId: p.threadId })).items.map((i) => i.itemId)).toEqual(['item-1', 'item-2']);
+    });
+
+    it('returned items are copies: changing them changes nothing stored', async () => {
+      const store = new InMemoryThreadStore();
+      const p = params();
+      await store.createThread(p);
+      const withElements: RolloutItem = {
+        type: 'event_msg',
+        payload: { type: 'user_message', message: 'keep me', text_elements: [] },
+      };
+      await store.appendItems({ threadId: p.threadId, items: [withElements] });
+      await store.shutdownThread(p.threadId);
+      const first = await store.listTurns({ threadId: p.threadId, itemsView: 'full' });
+      const content = first.turns[0]!.items[0]!.item.content as { text_elements: unknown[] }[];
+      content[0]!.text_elements.push('changed');
+      const again = await store.listTurns({ threadId: p.threadId, itemsView: 'full' });
+      expect(again.turns[0]!.items[0]!.item).toMatchObject({ content: [{ text: 'keep me', text_elements: [] }] });
+      const history = await loadHistoryItems(store, { threadId: p.threadId });
+      expect(history[1]?.payload).toMatchObject({ text_elements: [] });
+    });
+  });
 });

@@ -11,6 +11,7 @@ import { patchTests } from './internal/groups/patches.js';
 import { readTests } from './internal/groups/read.js';
 import { searchTests } from './internal/groups/search.js';
 import { sharedStorageTests } from './internal/groups/shared.js';
+import { turnPageTests } from './internal/groups/turns.js';
 
 export type { ConformanceCapabilities, ThreadStoreHarness } from './harness.js';
 
@@ -37,5 +38,6 @@ export function describeThreadStoreConformance(harness: ThreadStoreHarness): voi
     concurrencyTests(ctx);
     durabilityTests(ctx);
     sharedStorageTests(ctx);
+    turnPageTests(ctx);
   });
 }

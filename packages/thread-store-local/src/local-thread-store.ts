@@ -7,7 +7,9 @@ import {
   gitInfoToJson,
   isObject,
   isThreadStoreError,
+  normalizeListItemsParams,
   normalizeListParams,
+  normalizeListTurnsParams,
   parseThreadId,
   rolloutItemProblem,
   sessionMetaPayloadFor,
@@ -21,7 +23,10 @@ import type {
   CreateThreadParams,
   DeleteThreadParams,
   HistoryMode,
+  ItemPage,
+  ListItemsParams,
   ListThreadsParams,
+  ListTurnsParams,
   LoadHistoryParams,
   ReadThreadByRolloutPathParams,
   ReadThreadParams,
@@ -36,6 +41,7 @@ import type {
   ThreadSearchPage,
   ThreadStore,
   ThreadStoreCapabilities,
+  TurnPage,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import { updateCodexState } from './internal/codex-state.js';
@@ -45,6 +51,7 @@ import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { FileLock, writerLockConflict } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
+import { localItemPage, localTurnPage } from './internal/turn-pages.js';
 import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
 import { readFirstItem, readHistory } from './internal/reader.js';
@@ -725,6 +732,42 @@ export class LocalThreadStore implements ThreadStore {
       },
       true,
     );
+  }
+
+  async listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    return this.guard(
+      'listTurns',
+      async () => {
+        const p = normalizeListTurnsParams(params);
+        const loc = await this.readable(p.threadId, p.includeArchived);
+        const index = this.index;
+        const segments = await index.turnSegments(loc, (id) => index.refreshThread(id));
+        return localTurnPage(index, segments, p, STORE_KIND, this.writers.has(p.threadId));
+      },
+      true,
+    );
+  }
+
+  async listItems(params: ListItemsParams): Promise<ItemPage> {
+    return this.guard(
+      'listItems',
+      async () => {
+        const p = normalizeListItemsParams(params);
+        const loc = await this.readable(p.threadId, p.includeArchived);
+        const index = this.index;
+        const segments = await index.turnSegments(loc, (id) => index.refreshThread(id));
+        return localItemPage(index, segments, p, STORE_KIND);
+      },
+      true,
+    );
+  }
+
+  /** Where a thread is read from; not_found when missing, or archived and not included. */
+  private async readable(threadId: ThreadId, includeArchived: boolean): Promise<LocatedThread> {
+    const loc = await this.locate(threadId);
+    if (!loc) throw ThreadStoreError.notFound(threadId);
+    if (loc.archived && !includeArchived) throw this.archivedNotFound(threadId);
+    return loc;
   }
 
   /** Brings the index up to date now (`rebuild`: from scratch), reporting progress. */

@@ -4,7 +4,10 @@ import type {
   ArchiveThreadParams,
   CreateThreadParams,
   DeleteThreadParams,
+  ItemPage,
+  ListItemsParams,
   ListThreadsParams,
+  ListTurnsParams,
   LoadHistoryParams,
   ReadThreadByRolloutPathParams,
   ReadThreadParams,
@@ -16,6 +19,7 @@ import type {
   ThreadId,
   ThreadPage,
   ThreadSearchPage,
+  TurnPage,
   ThreadStore,
   ThreadStoreCapabilities,
   UpdateThreadMetadataParams,
@@ -114,6 +118,12 @@ export class ControlledThreadStore implements ThreadStore {
   }
   searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {
     return this.inner.searchThreads(params);
+  }
+  listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    return this.inner.listTurns(params);
+  }
+  listItems(params: ListItemsParams): Promise<ItemPage> {
+    return this.inner.listItems(params);
   }
   archiveThread(params: ArchiveThreadParams): Promise<void> {
     return this.inner.archiveThread(params);

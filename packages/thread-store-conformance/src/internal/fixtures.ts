@@ -34,6 +34,8 @@ export interface SeedOptions {
   keepLive?: boolean;
   /** Extra items appended after the turn. */
   extra?: RolloutItem[];
+  /** Written as given (default: the store's own default). */
+  historyMode?: 'legacy' | 'paginated';
 }
 
 export function createParams(provider: string, o: SeedOptions = {}): CreateThreadParams {
@@ -46,6 +48,7 @@ export function createParams(provider: string, o: SeedOptions = {}): CreateThrea
     metadata: { cwd: o.cwd ?? CWD_A, modelProvider: o.modelProvider ?? provider },
   };
   if (o.forkedFromId) p.forkedFromId = o.forkedFromId;
+  if (o.historyMode) p.historyMode = o.historyMode;
   return p;
 }
 

@@ -6,10 +6,20 @@ import {
   userMessageText,
   ThreadMetadataAccumulator,
   storedThreadFromDerived,
+  TurnList,
+  TurnProjector,
 } from '@skein/thread-store-api';
-import type { DerivedThreadMetadata, RolloutItem, StoredThread, ThreadMetadataPatch } from '@skein/thread-store-api';
+import type {
+  ByteRange,
+  DerivedThreadMetadata,
+  RolloutItem,
+  StoredThread,
+  ThreadMetadataPatch,
+  TurnProjectionState,
+  TurnSink,
+} from '@skein/thread-store-api';
 import type { HistoryBase } from './reader.js';
-import { parseLine } from './reader.js';
+import { isHistoryItem, parseLine } from './reader.js';
 import { patchFromJson, patchToJson, SKEIN_PATCH_LINE_TYPE } from './patch-line.js';
 
 /**
@@ -25,6 +35,8 @@ export interface FileState {
   blankLines: number;
   historyBase: HistoryBase | null;
   lines: number;
+  /** Where the turn projection stopped (see turn-index.ts); absent in a state saved before turns were indexed. */
+  turns?: TurnProjectionState;
   /**
    * Bytes that must still be in the file for a tail read to be valid: the first bytes and the
    * bytes just before the indexed offset (base64). A file rewritten in place fails the check and
@@ -70,27 +82,33 @@ export interface MessageText {
 export class FileScanner {
   readonly state: FileState;
   private readonly acc: ThreadMetadataAccumulator;
+  private readonly turns: TurnProjector;
   readonly messages: MessageText[] = [];
 
-  constructor(initial: FileState) {
+  /** `turnSink` receives the turns that finish in this pass (see turn-index.ts). */
+  constructor(initial: FileState, turnSink: TurnSink = new TurnList()) {
     this.state = { ...initial, patches: [...initial.patches] };
     this.acc = new ThreadMetadataAccumulator(initial.derived);
+    const turnOpts: { state?: TurnProjectionState } = {};
+    if (initial.turns) turnOpts.state = initial.turns;
+    this.turns = new TurnProjector(turnSink, turnOpts);
   }
 
-  /** Consumes one line; returns false for a bad line. */
-  line(text: string): boolean {
+  /** Consumes one line (`range`: its bytes in the file); returns false for a bad line. */
+  line(text: string, range?: ByteRange): boolean {
     const skipped = irrelevantLineTime(text);
     if (skipped !== null) {
       // Only its time matters (lastItemAt): no JSON.parse of the bulk of a rollout.
       this.state.lines += 1;
       this.acc.observe({ timestamp: skipped, type: 'skipped_by_index', payload: {} } as RolloutItem);
+      this.turns.skip(range);
       return true;
     }
-    return this.parsedLine(text);
+    return this.parsedLine(text, range);
   }
 
   /** The full path: parse and observe (also used by tests to check the shortcut). */
-  parsedLine(text: string): boolean {
+  parsedLine(text: string, range?: ByteRange): boolean {
     const p = parseLine(text);
     if (p.kind === 'blank') {
       this.state.blankLines += 1;
@@ -115,6 +133,7 @@ export class FileScanner {
         this.state.historyBase = { threadId: hb.thread_id.toLowerCase(), endByteOffset: hb.end_byte_offset };
     }
     this.observe(item);
+    if (isHistoryItem(item)) this.turns.observe(item, range);
     return true;
   }
 
@@ -131,6 +150,7 @@ export class FileScanner {
 
   finish(): FileState {
     this.state.derived = this.acc.value;
+    this.state.turns = this.turns.state;
     return this.state;
   }
 }
@@ -148,6 +168,17 @@ const RELEVANT_EVENTS = new Set([
   'token_count',
   'thread_goal_updated',
   'thread_name_updated',
+  // Turns and their items (TurnProjector).
+  'task_complete',
+  'turn_aborted',
+  'agent_reasoning',
+  'agent_reasoning_raw_content',
+  'context_compacted',
+  'entered_review_mode',
+  'exited_review_mode',
+  'web_search_end',
+  'image_generation_end',
+  'thread_rolled_back',
 ]);
 
 const HEAD = '{"timestamp":"';
@@ -172,7 +203,13 @@ export function irrelevantLineTime(text: string): string | null {
   const typeEnd = text.indexOf('"', typeStart);
   if (typeEnd < 0 || typeEnd - typeStart > 64) return null;
   const type = text.slice(typeStart, typeEnd);
-  if (type === 'session_meta' || type === 'turn_context' || type === SKEIN_PATCH_LINE_TYPE || type.includes('\\'))
+  if (
+    type === 'session_meta' ||
+    type === 'turn_context' ||
+    type === 'compacted' ||
+    type === SKEIN_PATCH_LINE_TYPE ||
+    type.includes('\\')
+  )
     return null;
   if (type === 'event_msg') {
     if (!text.startsWith(EVENT_TYPE_KEY, typeEnd)) return null;
@@ -186,6 +223,8 @@ export function irrelevantLineTime(text: string): string | null {
   if (text.charCodeAt(text.length - 1) !== 0x7d) return null;
   // Raw `"ordinal":` can only be a key: inside a JSON string its quotes would be escaped.
   if (text.includes('"ordinal":')) return null;
+  // Ghost snapshots are not history (they take no turn position): let the parser see them.
+  if (text.includes('"ghost_snapshot"')) return null;
   return ts;
 }
 

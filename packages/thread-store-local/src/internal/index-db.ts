@@ -8,7 +8,7 @@ import { ThreadStoreError } from '@skein/thread-store-api';
  * rebuilt rather than repaired. The schema version is both in the file name
  * (`skein_index_<version>.sqlite`) and in `user_version`; a new version starts a new file.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -72,9 +72,32 @@ CREATE TABLE IF NOT EXISTS message_files (
   rel TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS message_files_rel ON message_files(rel);
+-- The turns of each file (see turn-index.ts): where each starts and ends, in history positions
+-- and bytes, so a page of turns or items reads only those turns' bytes. open = 1 marks the turn
+-- still open at the end of the indexed bytes (rewritten by the next pass).
+CREATE TABLE IF NOT EXISTS turns (
+  rel TEXT NOT NULL,
+  ordinal INTEGER NOT NULL,
+  last_ordinal INTEGER NOT NULL,
+  turn_id TEXT NOT NULL,
+  open INTEGER NOT NULL,
+  paginated INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT,
+  started_ms INTEGER,
+  completed_ms INTEGER,
+  duration_ms INTEGER,
+  start_byte INTEGER NOT NULL,
+  end_byte INTEGER NOT NULL,
+  items_before INTEGER NOT NULL,
+  item_count INTEGER NOT NULL,
+  PRIMARY KEY (rel, ordinal)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS turns_by_id ON turns(rel, turn_id);
+CREATE INDEX IF NOT EXISTS turns_by_last ON turns(rel, last_ordinal);
 `;
 
-const TABLES = ['files', 'threads', 'names', 'kv', 'messages', 'message_files'];
+const TABLES = ['files', 'threads', 'names', 'kv', 'messages', 'message_files', 'turns'];
 
 export type Db = Database.Database;
 
@@ -129,7 +152,7 @@ function tryOpen(file: string): Db {
     }
     // A cheap probe that every table answers (a truncated file can pass the header checks).
     try {
-      for (const t of ['files', 'threads', 'names', 'kv', 'message_files'])
+      for (const t of ['files', 'threads', 'names', 'kv', 'message_files', 'turns'])
         db.prepare(`SELECT count(*) FROM ${t}`).get();
       db.prepare("SELECT count(*) FROM messages WHERE messages MATCH 'probe'").get();
     } catch (e) {

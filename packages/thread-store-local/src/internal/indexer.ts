@@ -1,7 +1,7 @@
 import { closeSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import type { NormalizedListParams, StoredThread } from '@skein/thread-store-api';
+import type { NormalizedListParams, PositionQuery, StoredThread } from '@skein/thread-store-api';
 import type Database from 'better-sqlite3';
 import type { Db } from './index-db.js';
 import {
@@ -22,6 +22,8 @@ import type { RawLine } from './reader.js';
 import { filterSql, pageSql, sourceColumns } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
 import { readSessionIndex } from './session-index.js';
+import { turnRowById, turnRowsInWindow, TurnRowsSink } from './turn-index.js';
+import type { TurnRow, TurnSegment } from './turn-index.js';
 import type { HomeWatcher } from './watcher.js';
 
 /** Files with at most this much to read are read in one synchronous read (see readRawLinesSync). */
@@ -386,6 +388,7 @@ export class ThreadIndex {
           .prepare('UPDATE files SET rel = ?, archived = ?, listable = ?, mtime_ms = ?, ctime_ms = ? WHERE rel = ?')
           .run(f.rel, f.archived ? 1 : 0, f.listable ? 1 : 0, f.mtimeMs, f.ctimeMs, oldRel);
         this.stmt('UPDATE message_files SET rel = ? WHERE rel = ?').run(f.rel, oldRel);
+        this.stmt('UPDATE turns SET rel = ? WHERE rel = ?').run(f.rel, oldRel);
       })
       .immediate();
   }
@@ -403,6 +406,7 @@ export class ThreadIndex {
     this.db
       .transaction(() => {
         this.stmt('DELETE FROM files WHERE rel = ?').run(rel);
+        this.stmt('DELETE FROM turns WHERE rel = ?').run(rel);
         this.deleteMessages(rel);
       })
       .immediate();
@@ -458,7 +462,8 @@ export class ThreadIndex {
     }
     const start = tail && prev ? prev.indexed_bytes : 0;
     const initial: FileState = saved ?? emptyFileState();
-    const scanner = new FileScanner(initial);
+    const turnRows = new TurnRowsSink(this.stmt.bind(this), f.rel, start > 0);
+    const scanner = new FileScanner(initial, turnRows);
     let indexed = start;
     let sinceReport = 0;
     try {
@@ -467,7 +472,7 @@ export class ThreadIndex {
       for await (const line of lines) {
         // A last line without newline that does not parse is torn or still being written.
         if (!line.complete && parseLine(line.text).kind === 'bad') break;
-        scanner.line(line.text);
+        scanner.line(line.text, line);
         if (onBytes && line.end - indexed + sinceReport > 1 << 22) {
           sinceReport = 0;
           onBytes(line.end - start);
@@ -512,6 +517,7 @@ export class ThreadIndex {
         state: stateJson,
       });
       this.passStates.set(f.rel, { json: stateJson, state });
+      if (state.turns) turnRows.write(!tail, state.turns);
       const ins = this.stmt('INSERT INTO messages (text) VALUES (?)');
       const link = this.stmt('INSERT INTO message_files (rid, rel) VALUES (?, ?)');
       // One FTS row per file and pass, the messages joined by MESSAGE_SEP: per-row FTS5 costs
@@ -737,7 +743,7 @@ export class ThreadIndex {
   clear(): void {
     this.db
       .transaction(() => {
-        for (const t of ['files', 'threads', 'names', 'kv', 'messages', 'message_files'])
+        for (const t of ['files', 'threads', 'names', 'kv', 'messages', 'message_files', 'turns'])
           this.stmt(`DELETE FROM ${t}`).run();
       })
       .immediate();
@@ -824,6 +830,44 @@ export class ThreadIndex {
       nextCursor: page.nextCursor,
       backwardsCursor: page.backwardsCursor,
     };
+  }
+
+  // ---- turns -------------------------------------------------------------------------------
+
+  /**
+   * The files a thread's turns come from, root first: for a paginated fork, each ancestor up to
+   * the byte where the child forked from it (its `history_base`), then the thread's own file.
+   * `refresh` brings an ancestor's rows up to date before they are used.
+   */
+  async turnSegments(
+    own: { rel: string; abs: string; zst: boolean },
+    refresh: (threadId: string) => Promise<void>,
+  ): Promise<TurnSegment[]> {
+    const segments: TurnSegment[] = [{ rel: own.rel, abs: own.abs, zst: own.zst, cut: null }];
+    let rel = own.rel;
+    for (let depth = 0; depth < 32; depth++) {
+      const base = stateFromJson(this.stateOf(rel)).historyBase;
+      if (!base) break;
+      await refresh(base.threadId);
+      const parent = this.locate(base.threadId);
+      if (!parent || segments.some((s) => s.rel === parent.rel)) break;
+      segments.unshift({ rel: parent.rel, abs: parent.abs, zst: parent.zst, cut: base.endByteOffset });
+      rel = parent.rel;
+    }
+    return segments;
+  }
+
+  /** Turn rows in a window of positions across a lineage (see turn-index.ts). */
+  turnsInWindow(
+    segments: readonly TurnSegment[],
+    q: PositionQuery,
+    itemsWindow = false,
+  ): { row: TurnRow; segment: TurnSegment }[] {
+    return turnRowsInWindow(this.stmt.bind(this), segments, q, itemsWindow);
+  }
+
+  turnById(segments: readonly TurnSegment[], turnId: string): { row: TurnRow; segment: TurnSegment } | null {
+    return turnRowById(this.stmt.bind(this), segments, turnId);
   }
 
   /** Runs reads against one snapshot of the index (another process may commit in between). */

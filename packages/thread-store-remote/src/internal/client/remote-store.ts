@@ -12,7 +12,10 @@ import type {
   ArchiveThreadParams,
   CreateThreadParams,
   DeleteThreadParams,
+  ItemPage,
+  ListItemsParams,
   ListThreadsParams,
+  ListTurnsParams,
   LoadHistoryParams,
   ReadThreadByRolloutPathParams,
   ReadThreadParams,
@@ -26,9 +29,12 @@ import type {
   ThreadSearchPage,
   ThreadStore,
   ThreadStoreCapabilities,
+  TurnPage,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import {
+  normalizeListItemsParams,
+  normalizeListTurnsParams,
   normalizeListParams,
   parseThreadId,
   rolloutItemProblem,
@@ -41,6 +47,12 @@ import {
   UpdateThreadMetadataRequestSchema,
 } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
 import { fromConnectError } from '../convert/errors.js';
+import {
+  itemPageFromProto,
+  listItemsParamsToProto,
+  listTurnsParamsToProto,
+  turnPageFromProto,
+} from '../convert/history-pages.js';
 import { jsonBytes, parseJsonBytes } from '../convert/json-bytes.js';
 import { createParamsToProto, listParamsToProto, resumeParamsToProto, searchParamsToProto } from '../convert/params.js';
 import { patchToProto } from '../convert/patch.js';
@@ -488,6 +500,20 @@ export class RemoteThreadStore implements ThreadStore {
   }
 
   // ---- metadata -------------------------------------------------------------------------------
+
+  async listTurns(params: ListTurnsParams): Promise<TurnPage> {
+    const p = normalizeListTurnsParams(params);
+    const req = listTurnsParamsToProto({ ...params, threadId: p.threadId });
+    const res = await this.call('ListTurns', true, (o) => this.client.listTurns(req, o));
+    return turnPageFromProto(res);
+  }
+
+  async listItems(params: ListItemsParams): Promise<ItemPage> {
+    const p = normalizeListItemsParams(params);
+    const req = listItemsParamsToProto({ ...params, threadId: p.threadId });
+    const res = await this.call('ListItems', true, (o) => this.client.listItems(req, o));
+    return itemPageFromProto(res);
+  }
 
   async updateThreadMetadata(params: UpdateThreadMetadataParams): Promise<StoredThread> {
     const threadId = parseThreadId(params?.threadId);

@@ -9,6 +9,12 @@ import {
   WriterLeaseSchema,
 } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
 import { toConnectError } from '../convert/errors.js';
+import {
+  itemPageToProto,
+  listItemsParamsFromProto,
+  listTurnsParamsFromProto,
+  turnPageToProto,
+} from '../convert/history-pages.js';
 import { parseJsonBytes } from '../convert/json-bytes.js';
 import {
   createParamsFromProto,
@@ -396,6 +402,16 @@ export function createThreadStoreHandler(
       if (page.nextCursor !== null) out.nextCursor = page.nextCursor;
       if (page.backwardsCursor !== null) out.backwardsCursor = page.backwardsCursor;
       return out;
+    }),
+    listTurns: unary('ListTurns', async (req, s) => {
+      const params = listTurnsParamsFromProto(req);
+      checkPageSize(params.pageSize);
+      return turnPageToProto(await s.store.listTurns(params));
+    }),
+    listItems: unary('ListItems', async (req, s) => {
+      const params = listItemsParamsFromProto(req);
+      checkPageSize(params.pageSize);
+      return itemPageToProto(await s.store.listItems(params));
     }),
     updateThreadMetadata: unary('UpdateThreadMetadata', async (req, s) => {
       const threadId = parseThreadId(req.threadId);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file skein/threadstore/v1/thread_store.proto.
  */
 export const file_skein_threadstore_v1_thread_store: GenFile = /*@__PURE__*/
-  fileDesc("Cidza2Vpbi90aHJlYWRzdG9yZS92MS90aHJlYWRfc3RvcmUucHJvdG8SFHNrZWluLnRocmVhZHN0b3JlLnYxIoYBChNQZXJzaXN0ZW5jZU1ldGFkYXRhEgsKA2N3ZBgBIAEoCRIWCg5tb2RlbF9wcm92aWRlchgCIAEoCRI6CgttZW1vcnlfbW9kZRgDIAEoDjIgLnNrZWluLnRocmVhZHN0b3JlLnYxLk1lbW9yeU1vZGVIAIgBAUIOCgxfbWVtb3J5X21vZGUisgEKGlBhcnRpYWxQZXJzaXN0ZW5jZU1ldGFkYXRhEhAKA2N3ZBgBIAEoCUgAiAEBEhsKDm1vZGVsX3Byb3ZpZGVyGAIgASgJSAGIAQESOgoLbWVtb3J5X21vZGUYAyABKA4yIC5za2Vpbi50aHJlYWRzdG9yZS52MS5NZW1vcnlNb2RlSAKIAQFCBgoEX2N3ZEIRCg9fbW9kZWxfcHJvdmlkZXJCDgoMX21lbW9yeV9tb2RlIh8KC1dyaXRlckxlYXNlEhAKCGxlYXNlX21zGAEgASgDIowGChNDcmVhdGVUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIXCgpzZXNzaW9uX2lkGAIgASgJSACIAQESPAoOZm9ya2VkX2Zyb21faWQYAyABKAsyJC5za2Vpbi50aHJlYWRzdG9yZS52MS5OdWxsYWJsZVN0cmluZxI+ChBwYXJlbnRfdGhyZWFkX2lkGAQgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSMwoGc291cmNlGAUgASgLMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZRI7Cg10aHJlYWRfc291cmNlGAYgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSFwoKb3JpZ2luYXRvchgHIAEoCUgBiAEBEhgKC2NsaV92ZXJzaW9uGAggASgJSAKIAQESIwoWYmFzZV9pbnN0cnVjdGlvbnNfanNvbhgJIAEoDEgDiAEBEh8KEmR5bmFtaWNfdG9vbHNfanNvbhgKIAEoDEgEiAEBEi8KCGdpdF9pbmZvGAsgASgLMh0uc2tlaW4udGhyZWFkc3RvcmUudjEuR2l0SW5mbxIVCg1naXRfaW5mb19udWxsGAwgASgIEjwKDGhpc3RvcnlfbW9kZRgNIAEoDjIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlNb2RlSAWIAQESGgoNY3JlYXRlZF9hdF9tcxgOIAEoA0gGiAEBEjsKCG1ldGFkYXRhGA8gASgLMikuc2tlaW4udGhyZWFkc3RvcmUudjEuUGVyc2lzdGVuY2VNZXRhZGF0YUINCgtfc2Vzc2lvbl9pZEINCgtfb3JpZ2luYXRvckIOCgxfY2xpX3ZlcnNpb25CGQoXX2Jhc2VfaW5zdHJ1Y3Rpb25zX2pzb25CFQoTX2R5bmFtaWNfdG9vbHNfanNvbkIPCg1faGlzdG9yeV9tb2RlQhAKDl9jcmVhdGVkX2F0X21zIkgKFENyZWF0ZVRocmVhZFJlc3BvbnNlEjAKBWxlYXNlGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuV3JpdGVyTGVhc2UioAEKE1Jlc3VtZVRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEh0KEGluY2x1ZGVfYXJjaGl2ZWQYAiABKAhIAIgBARJCCghtZXRhZGF0YRgDIAEoCzIwLnNrZWluLnRocmVhZHN0b3JlLnYxLlBhcnRpYWxQZXJzaXN0ZW5jZU1ldGFkYXRhQhMKEV9pbmNsdWRlX2FyY2hpdmVkIkgKFFJlc3VtZVRocmVhZFJlc3BvbnNlEjAKBWxlYXNlGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuV3JpdGVyTGVhc2UiOwoSQXBwZW5kSXRlbXNSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRISCgppdGVtc19qc29uGAIgAygMIhUKE0FwcGVuZEl0ZW1zUmVzcG9uc2UiKQoUUGVyc2lzdFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhcKFVBlcnNpc3RUaHJlYWRSZXNwb25zZSInChJGbHVzaFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhUKE0ZsdXNoVGhyZWFkUmVzcG9uc2UiKgoVU2h1dGRvd25UaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIYChZTaHV0ZG93blRocmVhZFJlc3BvbnNlIikKFERpc2NhcmRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIXChVEaXNjYXJkVGhyZWFkUmVzcG9uc2UiIgoMSGlzdG9yeUNodW5rEhIKCml0ZW1zX2pzb24YASADKAwibwoSTG9hZEhpc3RvcnlSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIdChBpbmNsdWRlX2FyY2hpdmVkGAIgASgISACIAQESEgoKc2tpcF9pdGVtcxgDIAEoBEITChFfaW5jbHVkZV9hcmNoaXZlZCJIChNMb2FkSGlzdG9yeVJlc3BvbnNlEjEKBWNodW5rGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuSGlzdG9yeUNodW5rInMKEVJlYWRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIdChBpbmNsdWRlX2FyY2hpdmVkGAIgASgISACIAQESFwoPaW5jbHVkZV9oaXN0b3J5GAMgASgIQhMKEV9pbmNsdWRlX2FyY2hpdmVkIokBChJSZWFkVGhyZWFkUmVzcG9uc2USNAoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkSAASNQoHaGlzdG9yeRgCIAEoCzIiLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlDaHVua0gAQgYKBHBhcnQiZgoTU2Vzc2lvblNvdXJjZUZpbHRlchIOCgRraW5kGAEgASgJSAASNQoGc291cmNlGAIgASgLMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZUgAQggKBmZpbHRlciIcCgpTdHJpbmdMaXN0Eg4KBnZhbHVlcxgBIAMoCSKPAwoLTGlzdEZpbHRlcnMSFgoJcGFnZV9zaXplGAEgASgNSACIAQESEwoGY3Vyc29yGAIgASgJSAGIAQESNQoIc29ydF9rZXkYAyABKA4yIy5za2Vpbi50aHJlYWRzdG9yZS52MS5UaHJlYWRTb3J0S2V5EjsKDnNvcnRfZGlyZWN0aW9uGAQgASgOMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU29ydERpcmVjdGlvbhJCCg9hbGxvd2VkX3NvdXJjZXMYBSADKAsyKS5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXNzaW9uU291cmNlRmlsdGVyEjkKD21vZGVsX3Byb3ZpZGVycxgGIAEoCzIgLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ0xpc3QSNQoLY3dkX2ZpbHRlcnMYByABKAsyIC5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdMaXN0EhAKCGFyY2hpdmVkGAggASgIQgwKCl9wYWdlX3NpemVCCQoHX2N1cnNvciJyChJMaXN0VGhyZWFkc1JlcXVlc3QSMgoHZmlsdGVycxgBIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkxpc3RGaWx0ZXJzEhgKC3NlYXJjaF90ZXJtGAIgASgJSACIAQFCDgoMX3NlYXJjaF90ZXJtIqgBChNMaXN0VGhyZWFkc1Jlc3BvbnNlEjMKB3RocmVhZHMYASADKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TdG9yZWRUaHJlYWQSGAoLbmV4dF9jdXJzb3IYAiABKAlIAIgBARIdChBiYWNrd2FyZHNfY3Vyc29yGAMgASgJSAGIAQFCDgoMX25leHRfY3Vyc29yQhMKEV9iYWNrd2FyZHNfY3Vyc29yIl8KFFNlYXJjaFRocmVhZHNSZXF1ZXN0EjIKB2ZpbHRlcnMYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5MaXN0RmlsdGVycxITCgtzZWFyY2hfdGVybRgCIAEoCSJZChJUaHJlYWRTZWFyY2hSZXN1bHQSMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkEg8KB3NuaXBwZXQYAiABKAkisAEKFVNlYXJjaFRocmVhZHNSZXNwb25zZRI5CgdyZXN1bHRzGAEgAygLMiguc2tlaW4udGhyZWFkc3RvcmUudjEuVGhyZWFkU2VhcmNoUmVzdWx0EhgKC25leHRfY3Vyc29yGAIgASgJSACIAQESHQoQYmFja3dhcmRzX2N1cnNvchgDIAEoCUgBiAEBQg4KDF9uZXh0X2N1cnNvckITChFfYmFja3dhcmRzX2N1cnNvciKeAQobVXBkYXRlVGhyZWFkTWV0YWRhdGFSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRI4CgVwYXRjaBgCIAEoCzIpLnNrZWluLnRocmVhZHN0b3JlLnYxLlRocmVhZE1ldGFkYXRhUGF0Y2gSHQoQaW5jbHVkZV9hcmNoaXZlZBgDIAEoCEgAiAEBQhMKEV9pbmNsdWRlX2FyY2hpdmVkIlIKHFVwZGF0ZVRocmVhZE1ldGFkYXRhUmVzcG9uc2USMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkIikKFEFyY2hpdmVUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIXChVBcmNoaXZlVGhyZWFkUmVzcG9uc2UiKwoWVW5hcmNoaXZlVGhyZWFkUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkiTQoXVW5hcmNoaXZlVGhyZWFkUmVzcG9uc2USMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkIigKE0RlbGV0ZVRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhYKFERlbGV0ZVRocmVhZFJlc3BvbnNlIhIKEEhlYXJ0YmVhdFJlcXVlc3QiWwoRSGVhcnRiZWF0UmVzcG9uc2USMAoFbGVhc2UYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5Xcml0ZXJMZWFzZRIUCgxsaXZlX3dyaXRlcnMYAiABKA0iFgoUR2V0U2VydmVySW5mb1JlcXVlc3QitAEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoDRIVCg1tYXhfcGFnZV9zaXplGAIgASgNEhgKEG1heF9hcHBlbmRfaXRlbXMYAyABKA0SHgoWbWF4X2NvbmN1cnJlbnRfc3RyZWFtcxgEIAEoDRIbChNoaXN0b3J5X2NodW5rX2J5dGVzGAUgASgNEhsKE2hpc3RvcnlfY2h1bmtfaXRlbXMYBiABKA0ilQEKFUdldFNlcnZlckluZm9SZXNwb25zZRIWCg5jb250ZW50X3NlYXJjaBgBIAEoCBIyCgZsaW1pdHMYAiABKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXJ2ZXJMaW1pdHMSMAoFbGVhc2UYAyABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5Xcml0ZXJMZWFzZSqQAQoNVGhyZWFkU29ydEtleRIfChtUSFJFQURfU09SVF9LRVlfVU5TUEVDSUZJRUQQABIeChpUSFJFQURfU09SVF9LRVlfQ1JFQVRFRF9BVBABEh4KGlRIUkVBRF9TT1JUX0tFWV9VUERBVEVEX0FUEAISHgoaVEhSRUFEX1NPUlRfS0VZX1JFQ0VOQ1lfQVQQAypgCg1Tb3J0RGlyZWN0aW9uEh4KGlNPUlRfRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFgoSU09SVF9ESVJFQ1RJT05fQVNDEAESFwoTU09SVF9ESVJFQ1RJT05fREVTQxACMooOChJUaHJlYWRTdG9yZVNlcnZpY2USZQoMQ3JlYXRlVGhyZWFkEikuc2tlaW4udGhyZWFkc3RvcmUudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBoqLnNrZWluLnRocmVhZHN0b3JlLnYxLkNyZWF0ZVRocmVhZFJlc3BvbnNlEmUKDFJlc3VtZVRocmVhZBIpLnNrZWluLnRocmVhZHN0b3JlLnYxLlJlc3VtZVRocmVhZFJlcXVlc3QaKi5za2Vpbi50aHJlYWRzdG9yZS52MS5SZXN1bWVUaHJlYWRSZXNwb25zZRJiCgtBcHBlbmRJdGVtcxIoLnNrZWluLnRocmVhZHN0b3JlLnYxLkFwcGVuZEl0ZW1zUmVxdWVzdBopLnNrZWluLnRocmVhZHN0b3JlLnYxLkFwcGVuZEl0ZW1zUmVzcG9uc2USaAoNUGVyc2lzdFRocmVhZBIqLnNrZWluLnRocmVhZHN0b3JlLnYxLlBlcnNpc3RUaHJlYWRSZXF1ZXN0Gisuc2tlaW4udGhyZWFkc3RvcmUudjEuUGVyc2lzdFRocmVhZFJlc3BvbnNlEmIKC0ZsdXNoVGhyZWFkEiguc2tlaW4udGhyZWFkc3RvcmUudjEuRmx1c2hUaHJlYWRSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuRmx1c2hUaHJlYWRSZXNwb25zZRJrCg5TaHV0ZG93blRocmVhZBIrLnNrZWluLnRocmVhZHN0b3JlLnYxLlNodXRkb3duVGhyZWFkUmVxdWVzdBosLnNrZWluLnRocmVhZHN0b3JlLnYxLlNodXRkb3duVGhyZWFkUmVzcG9uc2USaAoNRGlzY2FyZFRocmVhZBIqLnNrZWluLnRocmVhZHN0b3JlLnYxLkRpc2NhcmRUaHJlYWRSZXF1ZXN0Gisuc2tlaW4udGhyZWFkc3RvcmUudjEuRGlzY2FyZFRocmVhZFJlc3BvbnNlEmQKC0xvYWRIaXN0b3J5Eiguc2tlaW4udGhyZWFkc3RvcmUudjEuTG9hZEhpc3RvcnlSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuTG9hZEhpc3RvcnlSZXNwb25zZTABEmEKClJlYWRUaHJlYWQSJy5za2Vpbi50aHJlYWRzdG9yZS52MS5SZWFkVGhyZWFkUmVxdWVzdBooLnNrZWluLnRocmVhZHN0b3JlLnYxLlJlYWRUaHJlYWRSZXNwb25zZTABEmIKC0xpc3RUaHJlYWRzEiguc2tlaW4udGhyZWFkc3RvcmUudjEuTGlzdFRocmVhZHNSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuTGlzdFRocmVhZHNSZXNwb25zZRJoCg1TZWFyY2hUaHJlYWRzEiouc2tlaW4udGhyZWFkc3RvcmUudjEuU2VhcmNoVGhyZWFkc1JlcXVlc3QaKy5za2Vpbi50aHJlYWRzdG9yZS52MS5TZWFyY2hUaHJlYWRzUmVzcG9uc2USfQoUVXBkYXRlVGhyZWFkTWV0YWRhdGESMS5za2Vpbi50aHJlYWRzdG9yZS52MS5VcGRhdGVUaHJlYWRNZXRhZGF0YVJlcXVlc3QaMi5za2Vpbi50aHJlYWRzdG9yZS52MS5VcGRhdGVUaHJlYWRNZXRhZGF0YVJlc3BvbnNlEmgKDUFyY2hpdmVUaHJlYWQSKi5za2Vpbi50aHJlYWRzdG9yZS52MS5BcmNoaXZlVGhyZWFkUmVxdWVzdBorLnNrZWluLnRocmVhZHN0b3JlLnYxLkFyY2hpdmVUaHJlYWRSZXNwb25zZRJuCg9VbmFyY2hpdmVUaHJlYWQSLC5za2Vpbi50aHJlYWRzdG9yZS52MS5VbmFyY2hpdmVUaHJlYWRSZXF1ZXN0Gi0uc2tlaW4udGhyZWFkc3RvcmUudjEuVW5hcmNoaXZlVGhyZWFkUmVzcG9uc2USZQoMRGVsZXRlVGhyZWFkEikuc2tlaW4udGhyZWFkc3RvcmUudjEuRGVsZXRlVGhyZWFkUmVxdWVzdBoqLnNrZWluLnRocmVhZHN0b3JlLnYxLkRlbGV0ZVRocmVhZFJlc3BvbnNlElwKCUhlYXJ0YmVhdBImLnNrZWluLnRocmVhZHN0b3JlLnYxLkhlYXJ0YmVhdFJlcXVlc3QaJy5za2Vpbi50aHJlYWRzdG9yZS52MS5IZWFydGJlYXRSZXNwb25zZRJoCg1HZXRTZXJ2ZXJJbmZvEiouc2tlaW4udGhyZWFkc3RvcmUudjEuR2V0U2VydmVySW5mb1JlcXVlc3QaKy5za2Vpbi50aHJlYWRzdG9yZS52MS5HZXRTZXJ2ZXJJbmZvUmVzcG9uc2ViBnByb3RvMw", [file_skein_threadstore_v1_patch, file_skein_threadstore_v1_types]);
+  fileDesc("Cidza2Vpbi90aHJlYWRzdG9yZS92MS90aHJlYWRfc3RvcmUucHJvdG8SFHNrZWluLnRocmVhZHN0b3JlLnYxIoYBChNQZXJzaXN0ZW5jZU1ldGFkYXRhEgsKA2N3ZBgBIAEoCRIWCg5tb2RlbF9wcm92aWRlchgCIAEoCRI6CgttZW1vcnlfbW9kZRgDIAEoDjIgLnNrZWluLnRocmVhZHN0b3JlLnYxLk1lbW9yeU1vZGVIAIgBAUIOCgxfbWVtb3J5X21vZGUisgEKGlBhcnRpYWxQZXJzaXN0ZW5jZU1ldGFkYXRhEhAKA2N3ZBgBIAEoCUgAiAEBEhsKDm1vZGVsX3Byb3ZpZGVyGAIgASgJSAGIAQESOgoLbWVtb3J5X21vZGUYAyABKA4yIC5za2Vpbi50aHJlYWRzdG9yZS52MS5NZW1vcnlNb2RlSAKIAQFCBgoEX2N3ZEIRCg9fbW9kZWxfcHJvdmlkZXJCDgoMX21lbW9yeV9tb2RlIh8KC1dyaXRlckxlYXNlEhAKCGxlYXNlX21zGAEgASgDIowGChNDcmVhdGVUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIXCgpzZXNzaW9uX2lkGAIgASgJSACIAQESPAoOZm9ya2VkX2Zyb21faWQYAyABKAsyJC5za2Vpbi50aHJlYWRzdG9yZS52MS5OdWxsYWJsZVN0cmluZxI+ChBwYXJlbnRfdGhyZWFkX2lkGAQgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSMwoGc291cmNlGAUgASgLMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZRI7Cg10aHJlYWRfc291cmNlGAYgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSFwoKb3JpZ2luYXRvchgHIAEoCUgBiAEBEhgKC2NsaV92ZXJzaW9uGAggASgJSAKIAQESIwoWYmFzZV9pbnN0cnVjdGlvbnNfanNvbhgJIAEoDEgDiAEBEh8KEmR5bmFtaWNfdG9vbHNfanNvbhgKIAEoDEgEiAEBEi8KCGdpdF9pbmZvGAsgASgLMh0uc2tlaW4udGhyZWFkc3RvcmUudjEuR2l0SW5mbxIVCg1naXRfaW5mb19udWxsGAwgASgIEjwKDGhpc3RvcnlfbW9kZRgNIAEoDjIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlNb2RlSAWIAQESGgoNY3JlYXRlZF9hdF9tcxgOIAEoA0gGiAEBEjsKCG1ldGFkYXRhGA8gASgLMikuc2tlaW4udGhyZWFkc3RvcmUudjEuUGVyc2lzdGVuY2VNZXRhZGF0YUINCgtfc2Vzc2lvbl9pZEINCgtfb3JpZ2luYXRvckIOCgxfY2xpX3ZlcnNpb25CGQoXX2Jhc2VfaW5zdHJ1Y3Rpb25zX2pzb25CFQoTX2R5bmFtaWNfdG9vbHNfanNvbkIPCg1faGlzdG9yeV9tb2RlQhAKDl9jcmVhdGVkX2F0X21zIkgKFENyZWF0ZVRocmVhZFJlc3BvbnNlEjAKBWxlYXNlGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuV3JpdGVyTGVhc2UioAEKE1Jlc3VtZVRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEh0KEGluY2x1ZGVfYXJjaGl2ZWQYAiABKAhIAIgBARJCCghtZXRhZGF0YRgDIAEoCzIwLnNrZWluLnRocmVhZHN0b3JlLnYxLlBhcnRpYWxQZXJzaXN0ZW5jZU1ldGFkYXRhQhMKEV9pbmNsdWRlX2FyY2hpdmVkIkgKFFJlc3VtZVRocmVhZFJlc3BvbnNlEjAKBWxlYXNlGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuV3JpdGVyTGVhc2UiOwoSQXBwZW5kSXRlbXNSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRISCgppdGVtc19qc29uGAIgAygMIhUKE0FwcGVuZEl0ZW1zUmVzcG9uc2UiKQoUUGVyc2lzdFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhcKFVBlcnNpc3RUaHJlYWRSZXNwb25zZSInChJGbHVzaFRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhUKE0ZsdXNoVGhyZWFkUmVzcG9uc2UiKgoVU2h1dGRvd25UaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIYChZTaHV0ZG93blRocmVhZFJlc3BvbnNlIikKFERpc2NhcmRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIXChVEaXNjYXJkVGhyZWFkUmVzcG9uc2UiIgoMSGlzdG9yeUNodW5rEhIKCml0ZW1zX2pzb24YASADKAwibwoSTG9hZEhpc3RvcnlSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIdChBpbmNsdWRlX2FyY2hpdmVkGAIgASgISACIAQESEgoKc2tpcF9pdGVtcxgDIAEoBEITChFfaW5jbHVkZV9hcmNoaXZlZCJIChNMb2FkSGlzdG9yeVJlc3BvbnNlEjEKBWNodW5rGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuSGlzdG9yeUNodW5rInMKEVJlYWRUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIdChBpbmNsdWRlX2FyY2hpdmVkGAIgASgISACIAQESFwoPaW5jbHVkZV9oaXN0b3J5GAMgASgIQhMKEV9pbmNsdWRlX2FyY2hpdmVkIokBChJSZWFkVGhyZWFkUmVzcG9uc2USNAoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkSAASNQoHaGlzdG9yeRgCIAEoCzIiLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlDaHVua0gAQgYKBHBhcnQiZgoTU2Vzc2lvblNvdXJjZUZpbHRlchIOCgRraW5kGAEgASgJSAASNQoGc291cmNlGAIgASgLMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZUgAQggKBmZpbHRlciIcCgpTdHJpbmdMaXN0Eg4KBnZhbHVlcxgBIAMoCSKPAwoLTGlzdEZpbHRlcnMSFgoJcGFnZV9zaXplGAEgASgNSACIAQESEwoGY3Vyc29yGAIgASgJSAGIAQESNQoIc29ydF9rZXkYAyABKA4yIy5za2Vpbi50aHJlYWRzdG9yZS52MS5UaHJlYWRTb3J0S2V5EjsKDnNvcnRfZGlyZWN0aW9uGAQgASgOMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU29ydERpcmVjdGlvbhJCCg9hbGxvd2VkX3NvdXJjZXMYBSADKAsyKS5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXNzaW9uU291cmNlRmlsdGVyEjkKD21vZGVsX3Byb3ZpZGVycxgGIAEoCzIgLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ0xpc3QSNQoLY3dkX2ZpbHRlcnMYByABKAsyIC5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdMaXN0EhAKCGFyY2hpdmVkGAggASgIQgwKCl9wYWdlX3NpemVCCQoHX2N1cnNvciJyChJMaXN0VGhyZWFkc1JlcXVlc3QSMgoHZmlsdGVycxgBIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkxpc3RGaWx0ZXJzEhgKC3NlYXJjaF90ZXJtGAIgASgJSACIAQFCDgoMX3NlYXJjaF90ZXJtIqgBChNMaXN0VGhyZWFkc1Jlc3BvbnNlEjMKB3RocmVhZHMYASADKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TdG9yZWRUaHJlYWQSGAoLbmV4dF9jdXJzb3IYAiABKAlIAIgBARIdChBiYWNrd2FyZHNfY3Vyc29yGAMgASgJSAGIAQFCDgoMX25leHRfY3Vyc29yQhMKEV9iYWNrd2FyZHNfY3Vyc29yIl8KFFNlYXJjaFRocmVhZHNSZXF1ZXN0EjIKB2ZpbHRlcnMYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5MaXN0RmlsdGVycxITCgtzZWFyY2hfdGVybRgCIAEoCSJZChJUaHJlYWRTZWFyY2hSZXN1bHQSMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkEg8KB3NuaXBwZXQYAiABKAkisAEKFVNlYXJjaFRocmVhZHNSZXNwb25zZRI5CgdyZXN1bHRzGAEgAygLMiguc2tlaW4udGhyZWFkc3RvcmUudjEuVGhyZWFkU2VhcmNoUmVzdWx0EhgKC25leHRfY3Vyc29yGAIgASgJSACIAQESHQoQYmFja3dhcmRzX2N1cnNvchgDIAEoCUgBiAEBQg4KDF9uZXh0X2N1cnNvckITChFfYmFja3dhcmRzX2N1cnNvciKeAQobVXBkYXRlVGhyZWFkTWV0YWRhdGFSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRI4CgVwYXRjaBgCIAEoCzIpLnNrZWluLnRocmVhZHN0b3JlLnYxLlRocmVhZE1ldGFkYXRhUGF0Y2gSHQoQaW5jbHVkZV9hcmNoaXZlZBgDIAEoCEgAiAEBQhMKEV9pbmNsdWRlX2FyY2hpdmVkIlIKHFVwZGF0ZVRocmVhZE1ldGFkYXRhUmVzcG9uc2USMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkIikKFEFyY2hpdmVUaHJlYWRSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCSIXChVBcmNoaXZlVGhyZWFkUmVzcG9uc2UiKwoWVW5hcmNoaXZlVGhyZWFkUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkiTQoXVW5hcmNoaXZlVGhyZWFkUmVzcG9uc2USMgoGdGhyZWFkGAEgASgLMiIuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RvcmVkVGhyZWFkIigKE0RlbGV0ZVRocmVhZFJlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIhYKFERlbGV0ZVRocmVhZFJlc3BvbnNlIhIKEEhlYXJ0YmVhdFJlcXVlc3QiWwoRSGVhcnRiZWF0UmVzcG9uc2USMAoFbGVhc2UYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5Xcml0ZXJMZWFzZRIUCgxsaXZlX3dyaXRlcnMYAiABKA0iFgoUR2V0U2VydmVySW5mb1JlcXVlc3QitAEKDFNlcnZlckxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoDRIVCg1tYXhfcGFnZV9zaXplGAIgASgNEhgKEG1heF9hcHBlbmRfaXRlbXMYAyABKA0SHgoWbWF4X2NvbmN1cnJlbnRfc3RyZWFtcxgEIAEoDRIbChNoaXN0b3J5X2NodW5rX2J5dGVzGAUgASgNEhsKE2hpc3RvcnlfY2h1bmtfaXRlbXMYBiABKA0ilQEKFUdldFNlcnZlckluZm9SZXNwb25zZRIWCg5jb250ZW50X3NlYXJjaBgBIAEoCBIyCgZsaW1pdHMYAiABKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXJ2ZXJMaW1pdHMSMAoFbGVhc2UYAyABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5Xcml0ZXJMZWFzZSKVAgoQTGlzdFR1cm5zUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSHQoQaW5jbHVkZV9hcmNoaXZlZBgCIAEoCEgAiAEBEhMKBmN1cnNvchgDIAEoCUgBiAEBEhYKCXBhZ2Vfc2l6ZRgEIAEoDUgCiAEBEjsKDnNvcnRfZGlyZWN0aW9uGAUgASgOMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuU29ydERpcmVjdGlvbhI3CgppdGVtc192aWV3GAYgASgOMiMuc2tlaW4udGhyZWFkc3RvcmUudjEuVHVybkl0ZW1zVmlld0ITChFfaW5jbHVkZV9hcmNoaXZlZEIJCgdfY3Vyc29yQgwKCl9wYWdlX3NpemUiXgoJVHVybkVycm9yEg8KB21lc3NhZ2UYASABKAkSJAoXYWRkaXRpb25hbF9kZXRhaWxzX2pzb24YAiABKAxIAIgBAUIaChhfYWRkaXRpb25hbF9kZXRhaWxzX2pzb24igAEKClRocmVhZEl0ZW0SDwoHdHVybl9pZBgBIAEoCRIPCgdpdGVtX2lkGAIgASgJEg8KB29yZGluYWwYAyABKAQSGgoNY3JlYXRlZF9hdF9tcxgEIAEoA0gAiAEBEhEKCWl0ZW1fanNvbhgFIAEoDEIQCg5fY3JlYXRlZF9hdF9tcyKNAwoEVHVybhIPCgd0dXJuX2lkGAEgASgJEg8KB29yZGluYWwYAiABKAQSMAoGc3RhdHVzGAMgASgOMiAuc2tlaW4udGhyZWFkc3RvcmUudjEuVHVyblN0YXR1cxIzCgVlcnJvchgEIAEoCzIfLnNrZWluLnRocmVhZHN0b3JlLnYxLlR1cm5FcnJvckgAiAEBEhoKDXN0YXJ0ZWRfYXRfbXMYBSABKANIAYgBARIcCg9jb21wbGV0ZWRfYXRfbXMYBiABKANIAogBARIYCgtkdXJhdGlvbl9tcxgHIAEoA0gDiAEBEjcKCml0ZW1zX3ZpZXcYCCABKA4yIy5za2Vpbi50aHJlYWRzdG9yZS52MS5UdXJuSXRlbXNWaWV3Ei8KBWl0ZW1zGAkgAygLMiAuc2tlaW4udGhyZWFkc3RvcmUudjEuVGhyZWFkSXRlbUIICgZfZXJyb3JCEAoOX3N0YXJ0ZWRfYXRfbXNCEgoQX2NvbXBsZXRlZF9hdF9tc0IOCgxfZHVyYXRpb25fbXMinAEKEUxpc3RUdXJuc1Jlc3BvbnNlEikKBXR1cm5zGAEgAygLMhouc2tlaW4udGhyZWFkc3RvcmUudjEuVHVybhIYCgtuZXh0X2N1cnNvchgCIAEoCUgAiAEBEh0KEGJhY2t3YXJkc19jdXJzb3IYAyABKAlIAYgBAUIOCgxfbmV4dF9jdXJzb3JCEwoRX2JhY2t3YXJkc19jdXJzb3Ii/gEKEExpc3RJdGVtc1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEhQKB3R1cm5faWQYAiABKAlIAIgBARIdChBpbmNsdWRlX2FyY2hpdmVkGAMgASgISAGIAQESEwoGY3Vyc29yGAQgASgJSAKIAQESFgoJcGFnZV9zaXplGAUgASgNSAOIAQESOwoOc29ydF9kaXJlY3Rpb24YBiABKA4yIy5za2Vpbi50aHJlYWRzdG9yZS52MS5Tb3J0RGlyZWN0aW9uQgoKCF90dXJuX2lkQhMKEV9pbmNsdWRlX2FyY2hpdmVkQgkKB19jdXJzb3JCDAoKX3BhZ2Vfc2l6ZSKiAQoRTGlzdEl0ZW1zUmVzcG9uc2USLwoFaXRlbXMYASADKAsyIC5za2Vpbi50aHJlYWRzdG9yZS52MS5UaHJlYWRJdGVtEhgKC25leHRfY3Vyc29yGAIgASgJSACIAQESHQoQYmFja3dhcmRzX2N1cnNvchgDIAEoCUgBiAEBQg4KDF9uZXh0X2N1cnNvckITChFfYmFja3dhcmRzX2N1cnNvciqQAQoNVGhyZWFkU29ydEtleRIfChtUSFJFQURfU09SVF9LRVlfVU5TUEVDSUZJRUQQABIeChpUSFJFQURfU09SVF9LRVlfQ1JFQVRFRF9BVBABEh4KGlRIUkVBRF9TT1JUX0tFWV9VUERBVEVEX0FUEAISHgoaVEhSRUFEX1NPUlRfS0VZX1JFQ0VOQ1lfQVQQAypgCg1Tb3J0RGlyZWN0aW9uEh4KGlNPUlRfRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFgoSU09SVF9ESVJFQ1RJT05fQVNDEAESFwoTU09SVF9ESVJFQ1RJT05fREVTQxACKocBCg1UdXJuSXRlbXNWaWV3Eh8KG1RVUk5fSVRFTVNfVklFV19VTlNQRUNJRklFRBAAEh4KGlRVUk5fSVRFTVNfVklFV19OT1RfTE9BREVEEAESGwoXVFVSTl9JVEVNU19WSUVXX1NVTU1BUlkQAhIYChRUVVJOX0lURU1TX1ZJRVdfRlVMTBADKpYBCgpUdXJuU3RhdHVzEhsKF1RVUk5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVVFVSTl9TVEFUVVNfQ09NUExFVEVEEAESGwoXVFVSTl9TVEFUVVNfSU5URVJSVVBURUQQAhIWChJUVVJOX1NUQVRVU19GQUlMRUQQAxIbChdUVVJOX1NUQVRVU19JTl9QUk9HUkVTUxAEMsYPChJUaHJlYWRTdG9yZVNlcnZpY2USZQoMQ3JlYXRlVGhyZWFkEikuc2tlaW4udGhyZWFkc3RvcmUudjEuQ3JlYXRlVGhyZWFkUmVxdWVzdBoqLnNrZWluLnRocmVhZHN0b3JlLnYxLkNyZWF0ZVRocmVhZFJlc3BvbnNlEmUKDFJlc3VtZVRocmVhZBIpLnNrZWluLnRocmVhZHN0b3JlLnYxLlJlc3VtZVRocmVhZFJlcXVlc3QaKi5za2Vpbi50aHJlYWRzdG9yZS52MS5SZXN1bWVUaHJlYWRSZXNwb25zZRJiCgtBcHBlbmRJdGVtcxIoLnNrZWluLnRocmVhZHN0b3JlLnYxLkFwcGVuZEl0ZW1zUmVxdWVzdBopLnNrZWluLnRocmVhZHN0b3JlLnYxLkFwcGVuZEl0ZW1zUmVzcG9uc2USaAoNUGVyc2lzdFRocmVhZBIqLnNrZWluLnRocmVhZHN0b3JlLnYxLlBlcnNpc3RUaHJlYWRSZXF1ZXN0Gisuc2tlaW4udGhyZWFkc3RvcmUudjEuUGVyc2lzdFRocmVhZFJlc3BvbnNlEmIKC0ZsdXNoVGhyZWFkEiguc2tlaW4udGhyZWFkc3RvcmUudjEuRmx1c2hUaHJlYWRSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuRmx1c2hUaHJlYWRSZXNwb25zZRJrCg5TaHV0ZG93blRocmVhZBIrLnNrZWluLnRocmVhZHN0b3JlLnYxLlNodXRkb3duVGhyZWFkUmVxdWVzdBosLnNrZWluLnRocmVhZHN0b3JlLnYxLlNodXRkb3duVGhyZWFkUmVzcG9uc2USaAoNRGlzY2FyZFRocmVhZBIqLnNrZWluLnRocmVhZHN0b3JlLnYxLkRpc2NhcmRUaHJlYWRSZXF1ZXN0Gisuc2tlaW4udGhyZWFkc3RvcmUudjEuRGlzY2FyZFRocmVhZFJlc3BvbnNlEmQKC0xvYWRIaXN0b3J5Eiguc2tlaW4udGhyZWFkc3RvcmUudjEuTG9hZEhpc3RvcnlSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuTG9hZEhpc3RvcnlSZXNwb25zZTABEmEKClJlYWRUaHJlYWQSJy5za2Vpbi50aHJlYWRzdG9yZS52MS5SZWFkVGhyZWFkUmVxdWVzdBooLnNrZWluLnRocmVhZHN0b3JlLnYxLlJlYWRUaHJlYWRSZXNwb25zZTABEmIKC0xpc3RUaHJlYWRzEiguc2tlaW4udGhyZWFkc3RvcmUudjEuTGlzdFRocmVhZHNSZXF1ZXN0Gikuc2tlaW4udGhyZWFkc3RvcmUudjEuTGlzdFRocmVhZHNSZXNwb25zZRJoCg1TZWFyY2hUaHJlYWRzEiouc2tlaW4udGhyZWFkc3RvcmUudjEuU2VhcmNoVGhyZWFkc1JlcXVlc3QaKy5za2Vpbi50aHJlYWRzdG9yZS52MS5TZWFyY2hUaHJlYWRzUmVzcG9uc2USfQoUVXBkYXRlVGhyZWFkTWV0YWRhdGESMS5za2Vpbi50aHJlYWRzdG9yZS52MS5VcGRhdGVUaHJlYWRNZXRhZGF0YVJlcXVlc3QaMi5za2Vpbi50aHJlYWRzdG9yZS52MS5VcGRhdGVUaHJlYWRNZXRhZGF0YVJlc3BvbnNlEmgKDUFyY2hpdmVUaHJlYWQSKi5za2Vpbi50aHJlYWRzdG9yZS52MS5BcmNoaXZlVGhyZWFkUmVxdWVzdBorLnNrZWluLnRocmVhZHN0b3JlLnYxLkFyY2hpdmVUaHJlYWRSZXNwb25zZRJuCg9VbmFyY2hpdmVUaHJlYWQSLC5za2Vpbi50aHJlYWRzdG9yZS52MS5VbmFyY2hpdmVUaHJlYWRSZXF1ZXN0Gi0uc2tlaW4udGhyZWFkc3RvcmUudjEuVW5hcmNoaXZlVGhyZWFkUmVzcG9uc2USZQoMRGVsZXRlVGhyZWFkEikuc2tlaW4udGhyZWFkc3RvcmUudjEuRGVsZXRlVGhyZWFkUmVxdWVzdBoqLnNrZWluLnRocmVhZHN0b3JlLnYxLkRlbGV0ZVRocmVhZFJlc3BvbnNlElwKCUhlYXJ0YmVhdBImLnNrZWluLnRocmVhZHN0b3JlLnYxLkhlYXJ0YmVhdFJlcXVlc3QaJy5za2Vpbi50aHJlYWRzdG9yZS52MS5IZWFydGJlYXRSZXNwb25zZRJoCg1HZXRTZXJ2ZXJJbmZvEiouc2tlaW4udGhyZWFkc3RvcmUudjEuR2V0U2VydmVySW5mb1JlcXVlc3QaKy5za2Vpbi50aHJlYWRzdG9yZS52MS5HZXRTZXJ2ZXJJbmZvUmVzcG9uc2USXAoJTGlzdFR1cm5zEiYuc2tlaW4udGhyZWFkc3RvcmUudjEuTGlzdFR1cm5zUmVxdWVzdBonLnNrZWluLnRocmVhZHN0b3JlLnYxLkxpc3RUdXJuc1Jlc3BvbnNlElwKCUxpc3RJdGVtcxImLnNrZWluLnRocmVhZHN0b3JlLnYxLkxpc3RJdGVtc1JlcXVlc3QaJy5za2Vpbi50aHJlYWRzdG9yZS52MS5MaXN0SXRlbXNSZXNwb25zZWIGcHJvdG8z", [file_skein_threadstore_v1_patch, file_skein_threadstore_v1_types]);
 
 /**
  * PersistenceMetadata is what a store needs to write a thread.
@@ -1081,6 +1081,276 @@ export const GetServerInfoResponseSchema: GenMessage<GetServerInfoResponse> = /*
   messageDesc(file_skein_threadstore_v1_thread_store, 42);
 
 /**
+ * ListTurnsRequest mirrors ListTurnsParams.
+ *
+ * @generated from message skein.threadstore.v1.ListTurnsRequest
+ */
+export type ListTurnsRequest = Message<"skein.threadstore.v1.ListTurnsRequest"> & {
+  /**
+   * @generated from field: string thread_id = 1;
+   */
+  threadId: string;
+
+  /**
+   * @generated from field: optional bool include_archived = 2;
+   */
+  includeArchived?: boolean | undefined;
+
+  /**
+   * @generated from field: optional string cursor = 3;
+   */
+  cursor?: string | undefined;
+
+  /**
+   * @generated from field: optional uint32 page_size = 4;
+   */
+  pageSize?: number | undefined;
+
+  /**
+   * @generated from field: skein.threadstore.v1.SortDirection sort_direction = 5;
+   */
+  sortDirection: SortDirection;
+
+  /**
+   * @generated from field: skein.threadstore.v1.TurnItemsView items_view = 6;
+   */
+  itemsView: TurnItemsView;
+};
+
+/**
+ * Describes the message skein.threadstore.v1.ListTurnsRequest.
+ * Use `create(ListTurnsRequestSchema)` to create a new message.
+ */
+export const ListTurnsRequestSchema: GenMessage<ListTurnsRequest> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_thread_store, 43);
+
+/**
+ * TurnError is why a turn failed.
+ *
+ * @generated from message skein.threadstore.v1.TurnError
+ */
+export type TurnError = Message<"skein.threadstore.v1.TurnError"> & {
+  /**
+   * @generated from field: string message = 1;
+   */
+  message: string;
+
+  /**
+   * Anything else the turn's terminal line said about the error, as JSON.
+   *
+   * @generated from field: optional bytes additional_details_json = 2;
+   */
+  additionalDetailsJson?: Uint8Array | undefined;
+};
+
+/**
+ * Describes the message skein.threadstore.v1.TurnError.
+ * Use `create(TurnErrorSchema)` to create a new message.
+ */
+export const TurnErrorSchema: GenMessage<TurnError> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_thread_store, 44);
+
+/**
+ * ThreadItem is one item of a turn: an app-server v2 ThreadItem as JSON.
+ *
+ * @generated from message skein.threadstore.v1.ThreadItem
+ */
+export type ThreadItem = Message<"skein.threadstore.v1.ThreadItem"> & {
+  /**
+   * @generated from field: string turn_id = 1;
+   */
+  turnId: string;
+
+  /**
+   * @generated from field: string item_id = 2;
+   */
+  itemId: string;
+
+  /**
+   * @generated from field: uint64 ordinal = 3;
+   */
+  ordinal: bigint;
+
+  /**
+   * @generated from field: optional int64 created_at_ms = 4;
+   */
+  createdAtMs?: bigint | undefined;
+
+  /**
+   * @generated from field: bytes item_json = 5;
+   */
+  itemJson: Uint8Array;
+};
+
+/**
+ * Describes the message skein.threadstore.v1.ThreadItem.
+ * Use `create(ThreadItemSchema)` to create a new message.
+ */
+export const ThreadItemSchema: GenMessage<ThreadItem> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_thread_store, 45);
+
+/**
+ * Turn is one turn of a thread.
+ *
+ * @generated from message skein.threadstore.v1.Turn
+ */
+export type Turn = Message<"skein.threadstore.v1.Turn"> & {
+  /**
+   * @generated from field: string turn_id = 1;
+   */
+  turnId: string;
+
+  /**
+   * @generated from field: uint64 ordinal = 2;
+   */
+  ordinal: bigint;
+
+  /**
+   * @generated from field: skein.threadstore.v1.TurnStatus status = 3;
+   */
+  status: TurnStatus;
+
+  /**
+   * @generated from field: optional skein.threadstore.v1.TurnError error = 4;
+   */
+  error?: TurnError | undefined;
+
+  /**
+   * @generated from field: optional int64 started_at_ms = 5;
+   */
+  startedAtMs?: bigint | undefined;
+
+  /**
+   * @generated from field: optional int64 completed_at_ms = 6;
+   */
+  completedAtMs?: bigint | undefined;
+
+  /**
+   * @generated from field: optional int64 duration_ms = 7;
+   */
+  durationMs?: bigint | undefined;
+
+  /**
+   * @generated from field: skein.threadstore.v1.TurnItemsView items_view = 8;
+   */
+  itemsView: TurnItemsView;
+
+  /**
+   * @generated from field: repeated skein.threadstore.v1.ThreadItem items = 9;
+   */
+  items: ThreadItem[];
+};
+
+/**
+ * Describes the message skein.threadstore.v1.Turn.
+ * Use `create(TurnSchema)` to create a new message.
+ */
+export const TurnSchema: GenMessage<Turn> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_thread_store, 46);
+
+/**
+ * ListTurnsResponse is one page of turns.
+ *
+ * @generated from message skein.threadstore.v1.ListTurnsResponse
+ */
+export type ListTurnsResponse = Message<"skein.threadstore.v1.ListTurnsResponse"> & {
+  /**
+   * @generated from field: repeated skein.threadstore.v1.Turn turns = 1;
+   */
+  turns: Turn[];
+
+  /**
+   * @generated from field: optional string next_cursor = 2;
+   */
+  nextCursor?: string | undefined;
+
+  /**
+   * @generated from field: optional string backwards_cursor = 3;
+   */
+  backwardsCursor?: string | undefined;
+};
+
+/**
+ * Describes the message skein.threadstore.v1.ListTurnsResponse.
+ * Use `create(ListTurnsResponseSchema)` to create a new message.
+ */
+export const ListTurnsResponseSchema: GenMessage<ListTurnsResponse> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_thread_store, 47);
+
+/**
+ * ListItemsRequest mirrors ListItemsParams.
+ *
+ * @generated from message skein.threadstore.v1.ListItemsRequest
+ */
+export type ListItemsRequest = Message<"skein.threadstore.v1.ListItemsRequest"> & {
+  /**
+   * @generated from field: string thread_id = 1;
+   */
+  threadId: string;
+
+  /**
+   * @generated from field: optional string turn_id = 2;
+   */
+  turnId?: string | undefined;
+
+  /**
+   * @generated from field: optional bool include_archived = 3;
+   */
+  includeArchived?: boolean | undefined;
+
+  /**
+   * @generated from field: optional string cursor = 4;
+   */
+  cursor?: string | undefined;
+
+  /**
+   * @generated from field: optional uint32 page_size = 5;
+   */
+  pageSize?: number | undefined;
+
+  /**
+   * @generated from field: skein.threadstore.v1.SortDirection sort_direction = 6;
+   */
+  sortDirection: SortDirection;
+};
+
+/**
+ * Describes the message skein.threadstore.v1.ListItemsRequest.
+ * Use `create(ListItemsRequestSchema)` to create a new message.
+ */
+export const ListItemsRequestSchema: GenMessage<ListItemsRequest> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_thread_store, 48);
+
+/**
+ * ListItemsResponse is one page of items.
+ *
+ * @generated from message skein.threadstore.v1.ListItemsResponse
+ */
+export type ListItemsResponse = Message<"skein.threadstore.v1.ListItemsResponse"> & {
+  /**
+   * @generated from field: repeated skein.threadstore.v1.ThreadItem items = 1;
+   */
+  items: ThreadItem[];
+
+  /**
+   * @generated from field: optional string next_cursor = 2;
+   */
+  nextCursor?: string | undefined;
+
+  /**
+   * @generated from field: optional string backwards_cursor = 3;
+   */
+  backwardsCursor?: string | undefined;
+};
+
+/**
+ * Describes the message skein.threadstore.v1.ListItemsResponse.
+ * Use `create(ListItemsResponseSchema)` to create a new message.
+ */
+export const ListItemsResponseSchema: GenMessage<ListItemsResponse> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_thread_store, 49);
+
+/**
  * ThreadSortKey is the listing order.
  *
  * @generated from enum skein.threadstore.v1.ThreadSortKey
@@ -1140,6 +1410,77 @@ export enum SortDirection {
  */
 export const SortDirectionSchema: GenEnum<SortDirection> = /*@__PURE__*/
   enumDesc(file_skein_threadstore_v1_thread_store, 1);
+
+/**
+ * TurnItemsView says which items each turn of a page carries.
+ *
+ * @generated from enum skein.threadstore.v1.TurnItemsView
+ */
+export enum TurnItemsView {
+  /**
+   * @generated from enum value: TURN_ITEMS_VIEW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TURN_ITEMS_VIEW_NOT_LOADED = 1;
+   */
+  NOT_LOADED = 1,
+
+  /**
+   * @generated from enum value: TURN_ITEMS_VIEW_SUMMARY = 2;
+   */
+  SUMMARY = 2,
+
+  /**
+   * @generated from enum value: TURN_ITEMS_VIEW_FULL = 3;
+   */
+  FULL = 3,
+}
+
+/**
+ * Describes the enum skein.threadstore.v1.TurnItemsView.
+ */
+export const TurnItemsViewSchema: GenEnum<TurnItemsView> = /*@__PURE__*/
+  enumDesc(file_skein_threadstore_v1_thread_store, 2);
+
+/**
+ * TurnStatus is how a turn ended (or that it is still running).
+ *
+ * @generated from enum skein.threadstore.v1.TurnStatus
+ */
+export enum TurnStatus {
+  /**
+   * @generated from enum value: TURN_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TURN_STATUS_COMPLETED = 1;
+   */
+  COMPLETED = 1,
+
+  /**
+   * @generated from enum value: TURN_STATUS_INTERRUPTED = 2;
+   */
+  INTERRUPTED = 2,
+
+  /**
+   * @generated from enum value: TURN_STATUS_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * @generated from enum value: TURN_STATUS_IN_PROGRESS = 4;
+   */
+  IN_PROGRESS = 4,
+}
+
+/**
+ * Describes the enum skein.threadstore.v1.TurnStatus.
+ */
+export const TurnStatusSchema: GenEnum<TurnStatus> = /*@__PURE__*/
+  enumDesc(file_skein_threadstore_v1_thread_store, 3);
 
 /**
  * ThreadStoreService serves one Skein ThreadStore. Errors carry a ThreadStoreErrorDetail.
@@ -1319,6 +1660,26 @@ export const ThreadStoreService: GenService<{
     methodKind: "unary";
     input: typeof GetServerInfoRequestSchema;
     output: typeof GetServerInfoResponseSchema;
+  },
+  /**
+   * ListTurns returns one page of a thread's turns.
+   *
+   * @generated from rpc skein.threadstore.v1.ThreadStoreService.ListTurns
+   */
+  listTurns: {
+    methodKind: "unary";
+    input: typeof ListTurnsRequestSchema;
+    output: typeof ListTurnsResponseSchema;
+  },
+  /**
+   * ListItems returns one page of a thread's items, or of one of its turns.
+   *
+   * @generated from rpc skein.threadstore.v1.ThreadStoreService.ListItems
+   */
+  listItems: {
+    methodKind: "unary";
+    input: typeof ListItemsRequestSchema;
+    output: typeof ListItemsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_skein_threadstore_v1_thread_store, 0);
