@@ -11,6 +11,11 @@ export interface OpenAIResponsesModelClientOptions {
   baseUrl?: string;
   /** Name of the environment variable that holds the API key. Default `OPENAI_API_KEY`. */
   apiKeyEnv?: string;
+  /**
+   * `false`: a missing key is not an error and no Authorization header is sent (local servers,
+   * e.g. on loopback, that take no key). Default `true`.
+   */
+  requireApiKey?: boolean;
   /** Provider id recorded on threads. Default `openai`. */
   provider?: string;
   contextWindow?: number | null;
@@ -66,7 +71,7 @@ export class OpenAIResponsesModelClient implements ModelClient {
   /** Streams a reply from the Responses API. */
   async *stream(request: ModelRequest): AsyncIterable<ModelStreamEvent> {
     const key = process.env[this.apiKeyEnv];
-    if (!key)
+    if (!key && this.options.requireApiKey !== false)
       throw new ThreadStoreError(
         'unauthenticated',
         `no API key: set the environment variable ${this.apiKeyEnv} for the model provider`,
@@ -80,7 +85,7 @@ export class OpenAIResponsesModelClient implements ModelClient {
         method: 'POST',
         headers: {
           ...this.options.headers,
-          authorization: `Bearer ${key}`,
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
           'content-type': 'application/json',
           accept: 'text/event-stream',
         },

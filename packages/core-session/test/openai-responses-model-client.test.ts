@@ -186,6 +186,24 @@ describe('OpenAIResponsesModelClient', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('with requireApiKey: false, a missing key sends no Authorization header (a keyless local server)', async () => {
+    delete process.env[ENV];
+    const keyless = new OpenAIResponsesModelClient({
+      model: 'gpt-test',
+      baseUrl,
+      apiKeyEnv: ENV,
+      requireApiKey: false,
+    });
+    const events = await drain(keyless.stream({ input, signal: new AbortController().signal }));
+    expect(events.at(-1)?.type).toBe('completed');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.headers.authorization).toBeUndefined();
+    // A key that is set is still sent.
+    process.env[ENV] = 'sk-local';
+    await drain(keyless.stream({ input, signal: new AbortController().signal }));
+    expect(seen[1]?.headers.authorization).toBe('Bearer sk-local');
+  });
+
   it('a stream that closes before response.completed is an error', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

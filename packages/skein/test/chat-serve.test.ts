@@ -27,7 +27,7 @@ function threadIdOf(stdout: string): string {
 describe('chat with the echo model, driven through stdin', () => {
   it('records a thread that threads show prints, and --resume continues it', async () => {
     const home = emptyHome();
-    const first = await run(['chat', '--model', 'echo', '--home', home], {
+    const first = await run(['chat', '--model', 'echo', '--home', home, '--init'], {
       env,
       input: 'hello there\nand a second line\n',
     });
@@ -66,7 +66,7 @@ describe('chat with the echo model, driven through stdin', () => {
 
   it('an empty input records nothing', async () => {
     const home = emptyHome();
-    const r = await run(['chat', '--model', 'echo', '--home', home], { env, input: '' });
+    const r = await run(['chat', '--model', 'echo', '--home', home, '--init'], { env, input: '' });
     expect(r.code).toBe(0);
     const id = threadIdOf(r.stdout);
     const shown = await run(['threads', 'show', id, '--home', home], { env });
@@ -116,7 +116,7 @@ describe('chat: Ctrl-C interrupts a reply', () => {
     try {
       const chat = spawn(
         process.execPath,
-        [BIN, 'chat', '--responses-url', url, '--model', 'slow-model', '--home', home],
+        [BIN, 'chat', '--responses-url', url, '--model', 'slow-model', '--home', home, '--init'],
         {
           env: { ...env, OPENAI_API_KEY: 'test-key' },
           stdio: ['pipe', 'pipe', 'pipe'],
@@ -142,7 +142,7 @@ describe('chat: Ctrl-C interrupts a reply', () => {
       const id = threadIdOf(out);
       const shown = await ok(['threads', 'show', id, '--home', home], { env });
       expect(shown).toContain('user: take your time');
-      expect(shown).toContain('-- turn interrupted --');
+      expect(shown).toContain('── Turn 1 · interrupted ──\nuser: take your time');
       expect(shown).toMatch(/^Model\s+slow-model$/m);
     } finally {
       model.closeAllConnections();

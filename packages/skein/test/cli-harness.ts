@@ -36,11 +36,12 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 export function run(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
 ): Promise<RunResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: opts.env ?? cleanEnv(),
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -61,7 +62,10 @@ export function run(
 }
 
 /** Runs and insists on success, showing stderr when it fails. */
-export async function ok(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
+export async function ok(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): Promise<string> {
   const r = await run(args, opts);
   if (r.code !== 0)
     throw new Error(`skein ${args.join(' ')} exited ${String(r.code)}\nstderr: ${r.stderr}\nstdout: ${r.stdout}`);

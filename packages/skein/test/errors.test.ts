@@ -105,11 +105,13 @@ describe('errors are one line and a distinct exit code', () => {
     expectOneLineError(await run(['threads', 'delete', '0193ffff', '--home', home], { env }), 3, /no thread matches/);
   });
 
-  it('an ambiguous prefix lists the candidates: invalid_request (4)', async () => {
+  it('an ambiguous prefix lists the candidates, one per line: invalid_request (4)', async () => {
     const r = await run(['threads', 'show', '0193aaaa', '--home', home], { env });
-    expectOneLineError(r, 4, /0193aaaa/);
-    expect(r.stderr).toContain(T.tests.id);
-    expect(r.stderr).toContain(T.docs.id);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe('');
+    const [first, ...rest] = r.stderr.trimEnd().split('\n');
+    expect(first).toMatch(/^skein: "0193aaaa" is an id prefix of 2 threads/);
+    expect(new Set(rest.map((l) => l.trim().split(/\s+/)[0]))).toEqual(new Set([T.docs.id, T.tests.id]));
   });
 
   it('--verbose adds the stack', async () => {

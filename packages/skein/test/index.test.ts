@@ -16,7 +16,12 @@ describe('index', () => {
     expect(first.stdout).toMatch(new RegExp(`up to date: read ${files} files \\(\\d+\\.\\d MB\\)`));
     // Piped: plain progress lines (no bar, no carriage returns), with files, MB/s and ETA.
     expect(first.stderr).not.toContain('\r');
-    expect(first.stderr).toMatch(new RegExp(`^index: 100% ${files}/${files} files, .* MB/s ETA 0:00$`, 'm'));
+    expect(first.stderr).toMatch(new RegExp(`^index: 100% ${files}/${files} files  .* MB/s  ETA  0:00$`, 'm'));
+
+    // Nothing changed: one line, no progress at all.
+    const noop = await run(['index', '--home', home], { env });
+    expect(noop.stdout).toBe(`Index of ${home} is up to date; nothing changed.\n`);
+    expect(noop.stderr).toBe('');
 
     const again = JSON.parse(await ok(['index', '--home', home, '--json'], { env })) as Record<string, unknown>;
     expect(Object.keys(again).sort()).toEqual(['bytes', 'files', 'home', 'rebuilt', 'seconds']);

@@ -91,12 +91,20 @@ describe('threads list: the same listing from a local home and from a server', (
     const first = await run(['threads', 'list', '--limit', '1', '--all-sources', ...where(mode)], { env });
     expect(first.code).toBe(0);
     expect(ids(first.stdout)).toEqual([T.exec.id]);
-    const cursor = /--cursor (\S+)/.exec(first.stderr)?.[1];
-    expect(cursor, first.stderr).toBeDefined();
-    const second = await ok(['threads', 'list', '--limit', '2', '--all-sources', '--cursor', cursor!, ...where(mode)], {
+    // A short hint on stderr; the cursor itself is in --json.
+    expect(first.stderr).toBe('More threads: add --page 2, or --all (--json gives nextCursor for --cursor)\n');
+    const json = JSON.parse(
+      await ok(['threads', 'list', '--limit', '1', '--all-sources', '--json', ...where(mode)], { env }),
+    ) as { nextCursor: string };
+    const second = await ok(
+      ['threads', 'list', '--limit', '2', '--all-sources', '--cursor', json.nextCursor, ...where(mode)],
+      { env },
+    );
+    expect(ids(second)).toEqual([T.docs.id, T.tests.id]);
+    const page2 = await ok(['threads', 'list', '--limit', '1', '--page', '2', '--all-sources', ...where(mode)], {
       env,
     });
-    expect(ids(second)).toEqual([T.docs.id, T.tests.id]);
+    expect(ids(page2)).toEqual([T.docs.id]);
   });
 
   it.each(modes)('--json gives the documented page shape (%s)', async (mode) => {
@@ -213,7 +221,7 @@ describe('threads show', () => {
     const out = await both(['threads', 'show', T.tests.id, '--json']);
     const local = JSON.parse(out.local) as { thread: Record<string, unknown>; messages: Record<string, unknown>[] };
     expect(withoutPaths(JSON.parse(out.remote))).toEqual(withoutPaths(local));
-    expect(Object.keys(local).sort()).toEqual(['messages', 'thread']);
+    expect(Object.keys(local).sort()).toEqual(['messages', 'thread', 'turns']);
     expect(local.thread.id).toBe(T.tests.id);
     expect(local.messages.map((m) => [m.role, m.text])).toEqual([
       ['user', 'fix the failing test'],
@@ -258,7 +266,7 @@ describe('threads export', () => {
     const out = await both(['threads', 'export', '0193cccc', '--format', 'markdown']);
     expect(out.remote).toBe(out.local);
     expect(out.local).toContain('# run the linter');
-    expect(out.local).toContain('## User\n\nrun the linter');
-    expect(out.local).toContain('## Assistant\n\nLint is clean.');
+    expect(out.local).toContain('## Turn 1\n\n### User\n\nrun the linter');
+    expect(out.local).toContain('### Assistant\n\nLint is clean.');
   });
 });

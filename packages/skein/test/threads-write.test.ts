@@ -138,7 +138,7 @@ describe('changing threads gives the same results locally and through a server',
   });
 
   it('delete removes the thread for good', async () => {
-    const d = await step(['threads', 'delete', '0193bbbb']);
+    const d = await step(['threads', 'delete', '0193bbbb', '--yes']);
     expect(d.stdout).toBe(`Deleted ${T.oss.id} (explain the parser tokens)\n`);
     const gone = await step(['threads', 'show', T.oss.id]);
     expect(gone.code).toBe(3);

@@ -4,5 +4,6 @@ export type {
   IndexNowOptions,
   IndexProgress,
   IndexProgressListener,
+  LocalStoreWarning,
   LocalThreadStoreOptions,
 } from './local-thread-store.js';

@@ -44,12 +44,13 @@ import type {
   TurnPage,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
-import { updateCodexState } from './internal/codex-state.js';
+import { codexDbPaths, updateCodexState } from './internal/codex-state.js';
+import type { CodexDbPaths, CodexStateChange } from './internal/codex-state.js';
 import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal/index-db.js';
 import type { Db } from './internal/index-db.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
-import { FileLock, writerLockConflict } from './internal/lock.js';
+import { WriterLock } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
 import { localItemPage, localTurnPage } from './internal/turn-pages.js';
 import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
@@ -63,7 +64,7 @@ import type { ShapeState } from './internal/history-shape.js';
 import { projectAppended } from './internal/history-projection.js';
 import { paginatedForkBase } from './internal/paginated-fork.js';
 import { codexRolloutPath, findSegmentFile } from './internal/segments.js';
-import { appendSessionName, readSessionIndex, removeSessionNames } from './internal/session-index.js';
+import { appendSessionName, removeSessionNames } from './internal/session-index.js';
 import { SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
 
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
@@ -89,6 +90,17 @@ export interface LocalThreadStoreOptions {
    */
   watch?: boolean;
   /**
+   * Where Codex keeps `state_5.sqlite` for this home. Default: as Codex decides it (`sqlite_home`
+   * in the home's config.toml, else `$CODEX_SQLITE_HOME`, else the home).
+   */
+  codexSqliteHome?: string;
+  /**
+   * Called when something secondary failed after the change itself was made durable: Codex's
+   * state DB could not be updated (Codex repairs it from the files), or a name did not reach
+   * session_index.jsonl yet (added on the next resume or update). Default: `process.emitWarning`.
+   */
+  onWarning?: (warning: LocalStoreWarning) => void;
+  /**
    * With `watch`, a listing still walks the whole home when the last full walk is older than
    * this (milliseconds; default 60000), as a safety net for changes the kernel did not report.
    */
@@ -106,6 +118,15 @@ export interface LocalThreadStoreOptions {
   maxBufferedBytes?: number;
 }
 
+/** A failure to keep Codex's own files in step, reported to `onWarning` instead of failing the call. */
+export interface LocalStoreWarning {
+  /** `codex_state`: Codex's state_5.sqlite; `name_index`: session_index.jsonl. */
+  code: 'codex_state' | 'name_index';
+  threadId: string;
+  message: string;
+  cause: unknown;
+}
+
 /** Options of `LocalThreadStore.indexNow`. */
 export interface IndexNowOptions {
   /** Forget the whole index first and re-read every file. */
@@ -116,7 +137,7 @@ export interface IndexNowOptions {
 interface Writer {
   threadId: ThreadId;
   recorder: RolloutRecorder;
-  lock: FileLock;
+  lock: WriterLock;
   /** Follows the current turn, for the `item_completed` lines of paginated rollouts. */
   shape: ShapeState;
 }
@@ -161,8 +182,12 @@ export class LocalThreadStore implements ThreadStore {
   private readonly onIndexProgress: IndexProgressListener | undefined;
   private readonly originator: string;
   private readonly cliVersion: string;
+  private readonly codexDbs: CodexDbPaths;
+  private readonly onWarning: (warning: LocalStoreWarning) => void;
   private readonly writers = new Map<string, Writer>();
   private readonly threadOps = new Map<string, Promise<unknown>>();
+  /** Calls under way (settled promises), which close() waits for. */
+  private readonly inflight = new Set<Promise<void>>();
   private readonly watch: boolean;
   private readonly fullSweepIntervalMs: number;
   private readonly historyMode: HistoryMode;
@@ -198,6 +223,15 @@ export class LocalThreadStore implements ThreadStore {
     this.onIndexProgress = options.onIndexProgress;
     this.originator = options.originator ?? SKEIN_ORIGINATOR;
     this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
+    if (
+      options.codexSqliteHome !== undefined &&
+      (typeof options.codexSqliteHome !== 'string' || options.codexSqliteHome === '')
+    )
+      throw ThreadStoreError.invalidRequest('codexSqliteHome must be a non-empty path');
+    this.codexDbs = codexDbPaths(this.home, options.codexSqliteHome);
+    this.onWarning =
+      options.onWarning ??
+      ((w) => process.emitWarning(`${w.message} (thread ${w.threadId})`, { type: 'SkeinWarning', code: w.code }));
     this.watch = options.watch ?? true;
     if (typeof this.watch !== 'boolean') throw ThreadStoreError.invalidRequest('watch must be true or false');
     this.fullSweepIntervalMs = options.fullSweepIntervalMs ?? 60_000;
@@ -305,7 +339,10 @@ export class LocalThreadStore implements ThreadStore {
     this.watcher?.markDirty(abs);
   }
 
-  /** Runs operations on one thread one at a time (mutations and writer lifecycle). */
+  /**
+   * Runs operations on one thread one at a time (mutations and writer lifecycle). A call accepted
+   * before close() still runs when its turn comes: close() waits for it.
+   */
   private serial<T>(threadId: string, op: () => Promise<T>): Promise<T> {
     const prev = this.threadOps.get(threadId) ?? Promise.resolve();
     const next = prev.then(op, op);
@@ -317,14 +354,69 @@ export class LocalThreadStore implements ThreadStore {
     return next;
   }
 
-  /** `redo`: the operation only reads, so it can run again after the index was replaced. */
-  private async guard<T>(context: string, op: () => Promise<T>, redo = false): Promise<T> {
+  /**
+   * `redo`: the operation only reads, so it can run again after the index was replaced. Every
+   * call is tracked until it settles, so close() can wait for it.
+   */
+  private guard<T>(context: string, op: () => Promise<T>, redo = false): Promise<T> {
+    const run = (async () => {
+      try {
+        this.ensureOpen();
+        return await this.recovering(context, op, redo);
+      } catch (e) {
+        throw toThreadStoreError(e, context);
+      }
+    })();
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    return run;
+  }
+
+  private warn(code: LocalStoreWarning['code'], threadId: string, message: string, cause: unknown): void {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
     try {
-      this.ensureOpen();
-      return await this.recovering(context, op, redo);
-    } catch (e) {
-      throw toThreadStoreError(e, context);
+      this.onWarning({ code, threadId, message: `${message}${detail}`, cause });
+    } catch {
+      // A throwing listener must not turn a completed change into a failure.
     }
+  }
+
+  /** Mirrors a change into Codex's state DB; a failure is a warning (Codex repairs from the files). */
+  private async updateCodexState(threadId: ThreadId, change: CodexStateChange): Promise<void> {
+    try {
+      await updateCodexState(this.codexDbs, threadId, change);
+    } catch (e) {
+      this.warn('codex_state', threadId, `Codex's ${this.codexDbs.state} was not updated (${change.kind})`, e);
+    }
+  }
+
+  /**
+   * Appends the name of the file's last name patch to session_index.jsonl when it never got
+   * there (a crash between the patch line and its mirror), so Codex sees the same name.
+   */
+  private async repairNameMirror(threadId: ThreadId): Promise<void> {
+    const gap = this.index.nameMirrorGap(threadId);
+    if (!gap) return;
+    try {
+      await this.mirrorName(threadId, gap.name, gap.at);
+    } catch (e) {
+      this.warn('name_index', threadId, 'the name in the rollout could not be copied to session_index.jsonl', e);
+    }
+  }
+
+  /** session_index.jsonl: a name is appended; a cleared name has its lines removed. */
+  private async mirrorName(threadId: ThreadId, name: string | null, at: Date): Promise<void> {
+    if (name === null) await removeSessionNames(this.layout, threadId);
+    else await appendSessionName(this.layout, threadId, name, at, this.fsync === 'always');
+  }
+
+  /** Takes the thread's writer lock with Codex's protocol (see internal/lock.ts). */
+  private lockWriter(threadId: ThreadId): Promise<WriterLock> {
+    return WriterLock.acquire(this.layout.locks, threadId);
   }
 
   private writer(threadId: ThreadId): Writer {
@@ -388,7 +480,7 @@ export class LocalThreadStore implements ThreadStore {
    */
   private appendTarget(loc: LocatedThread): { abs: string; zst: boolean } {
     if (loc.thread.historyMode === 'paginated') {
-      const named = codexRolloutPath(this.layout, loc.thread.threadId);
+      const named = codexRolloutPath(this.codexDbs.state, loc.thread.threadId);
       if (named && this.layout.contains(named)) return { abs: named, zst: named.endsWith('.zst') };
     }
     return { abs: loc.abs, zst: loc.zst };
@@ -411,7 +503,6 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('createThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         const md = params.metadata;
         if (!isObject(md)) throw ThreadStoreError.invalidRequest('createThread needs metadata: { cwd, modelProvider }');
         if (typeof md.cwd !== 'string' || md.cwd === '')
@@ -435,8 +526,7 @@ export class LocalThreadStore implements ThreadStore {
           throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
         if (this.writers.has(threadId))
           throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           // A file named after the id, or (rarely) a file whose session_meta carries it.
           let exists = this.index.findFilesByName(threadId).length > 0;
@@ -475,7 +565,7 @@ export class LocalThreadStore implements ThreadStore {
           );
           this.writers.set(threadId, { threadId, lock, recorder, shape: { threadId, turnId: null } });
         } catch (e) {
-          lock.release();
+          await lock.release();
           throw e;
         }
       }),
@@ -486,15 +576,14 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('resumeThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         if (this.writers.has(threadId))
           throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           const loc = await this.locate(threadId);
           if (!loc) throw ThreadStoreError.notFound(threadId);
           if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
+          await this.repairNameMirror(threadId);
           const target = this.appendTarget(loc);
           const file = target.zst ? await this.decompressInPlace(target.abs) : target.abs;
           const mode = loc.thread.historyMode;
@@ -504,7 +593,7 @@ export class LocalThreadStore implements ThreadStore {
           );
           this.writers.set(threadId, { threadId, lock, recorder, shape: { threadId, turnId: null } });
         } catch (e) {
-          lock.release();
+          await lock.release();
           throw e;
         }
       }),
@@ -515,7 +604,7 @@ export class LocalThreadStore implements ThreadStore {
   private recorderOptions(mode: HistoryMode, rolloutId: string): RecorderOptions {
     const opts: RecorderOptions = { fsync: this.fsync, mode, maxBufferedBytes: this.maxBufferedBytes };
     if (mode === 'paginated') {
-      const db = this.layout.codexHistoryDb;
+      const db = this.codexDbs.history;
       opts.onWritten = (lines, before) => {
         projectAppended(db, rolloutId, lines, before);
       };
@@ -605,7 +694,7 @@ export class LocalThreadStore implements ThreadStore {
       try {
         await w.recorder.shutdown();
       } finally {
-        w.lock.release();
+        await w.lock.release();
         this.wrote(w.recorder.path);
       }
     });
@@ -620,7 +709,7 @@ export class LocalThreadStore implements ThreadStore {
       try {
         await w.recorder.discard();
       } finally {
-        w.lock.release();
+        await w.lock.release();
       }
     });
   }
@@ -788,7 +877,6 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('updateThreadMetadata', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         const patch = params.patch;
         validatePatch(patch);
         const w = this.writers.get(threadId);
@@ -797,35 +885,33 @@ export class LocalThreadStore implements ThreadStore {
         if (!loc) throw ThreadStoreError.notFound(threadId);
         if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
 
+        await this.repairNameMirror(threadId);
         const { name, ...rest } = patch;
-        const restKeys = Object.entries(rest)
-          .filter(([, v]) => v !== undefined)
-          .map(([k]) => k);
-        // A cleared name must also beat a name recorded in the rollout itself.
-        const clearInFile = name === null && this.index.nameInFile(threadId) !== null;
-        const needsLine = restKeys.length > 0 || clearInFile;
-        // All or nothing: the name goes first; if the rollout line then fails, the name is put back.
-        const before =
-          name !== undefined && needsLine ? (await readSessionIndex(this.layout)).get(threadId) : undefined;
-        if (typeof name === 'string') await appendSessionName(this.layout, threadId, name, this.fsync === 'always');
-        else if (name === null) await removeSessionNames(this.layout, threadId);
+        // A cleared name needs the line too when the file itself records a name.
+        const needsLine =
+          Object.values(rest).some((v) => v !== undefined) ||
+          (name === null && this.index.nameInFile(threadId) !== null);
+        // One timestamp for the patch line and its name mirror (see buildThread: a tie goes to
+        // the mirror, which says the same).
+        const at = new Date();
         if (needsLine) {
-          const filePatch: ThreadMetadataPatch = { ...rest };
-          if (clearInFile) filePatch.name = null;
-          try {
-            await this.appendPatchLine(threadId, loc, filePatch, w);
-          } catch (e) {
-            if (name !== undefined) {
-              const restore =
-                before === undefined
-                  ? removeSessionNames(this.layout, threadId)
-                  : appendSessionName(this.layout, threadId, before, this.fsync === 'always');
-              await restore.catch(() => undefined);
-            }
-            throw e;
-          }
+          // The whole patch, name included, in one line written with one write(): the point at
+          // which it is durable. session_index.jsonl then mirrors the name for Codex.
+          await this.appendPatchLine(threadId, loc, patch, w, at);
+          if (name !== undefined)
+            await this.mirrorName(threadId, name, at).catch((e: unknown) =>
+              this.warn(
+                'name_index',
+                threadId,
+                'the name is saved in the rollout but not yet in session_index.jsonl (done on the next resume or update)',
+                e,
+              ),
+            );
+        } else if (name !== undefined) {
+          // A name alone is one session_index.jsonl change, whole by itself: what Codex does.
+          await this.mirrorName(threadId, name, at);
         }
-        if (name !== undefined) updateCodexState(this.layout, threadId, { kind: 'rename', name });
+        if (name !== undefined) await this.updateCodexState(threadId, { kind: 'rename', name });
         const after = await this.locate(threadId);
         if (!after) throw ThreadStoreError.notFound(threadId);
         return after.thread;
@@ -843,6 +929,7 @@ export class LocalThreadStore implements ThreadStore {
     loc: LocatedThread,
     patch: ThreadMetadataPatch,
     w: Writer | undefined,
+    at: Date,
   ): Promise<void> {
     const first = await readFirstItem(loc.abs, loc.zst);
     const meta = first && first.type === 'session_meta' && isObject(first.payload) ? first.payload : null;
@@ -877,7 +964,7 @@ export class LocalThreadStore implements ThreadStore {
     const item: Record<string, unknown> = paginated
       ? { type: SKEIN_PATCH_LINE_TYPE, payload: { [SKEIN_PATCH_KEY]: patchToJson({ ...recorded, ...gitAndMemory }) } }
       : { type: 'session_meta', payload };
-    const stamp = nowIso();
+    const stamp = at.toISOString();
     const mtime = updatedAt ?? loc.thread.updatedAt;
 
     if (w) {
@@ -886,8 +973,7 @@ export class LocalThreadStore implements ThreadStore {
       await utimes(w.recorder.path, new Date(), mtimeSeconds(mtime));
       return;
     }
-    const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-    if (!lock) throw writerLockConflict(threadId);
+    const lock = await this.lockWriter(threadId);
     try {
       const target = this.appendTarget(loc);
       const file = target.zst ? await this.decompressInPlace(target.abs) : target.abs;
@@ -902,7 +988,7 @@ export class LocalThreadStore implements ThreadStore {
       }
       await utimes(file, new Date(), mtimeSeconds(mtime));
     } finally {
-      lock.release();
+      await lock.release();
     }
   }
 
@@ -920,13 +1006,11 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('archiveThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         this.refuseLiveWriter(threadId, 'archive');
         const loc = await this.locate(threadId);
         if (!loc) throw ThreadStoreError.notFound(threadId);
         if (loc.archived) return;
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           await mkdir(this.layout.archived, { recursive: true });
           let plainDest = '';
@@ -938,10 +1022,10 @@ export class LocalThreadStore implements ThreadStore {
               await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(path.dirname(dest))]);
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
-          updateCodexState(this.layout, threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
+          await this.updateCodexState(threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
           await this.index.syncAll();
         } finally {
-          lock.release();
+          await lock.release();
         }
       }),
     );
@@ -951,13 +1035,11 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('unarchiveThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         this.refuseLiveWriter(threadId, 'unarchive');
         const loc = await this.locate(threadId);
         if (!loc) throw ThreadStoreError.notFound(threadId);
         if (!loc.archived) return loc.thread;
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           const now = new Date();
           let plainDest = '';
@@ -977,10 +1059,10 @@ export class LocalThreadStore implements ThreadStore {
             await utimes(dest, now, mtimeSeconds(now));
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
-          updateCodexState(this.layout, threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
+          await this.updateCodexState(threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
           await this.index.syncAll();
         } finally {
-          lock.release();
+          await lock.release();
         }
         const after = this.index.locate(threadId);
         if (!after) throw ThreadStoreError.notFound(threadId);
@@ -993,7 +1075,6 @@ export class LocalThreadStore implements ThreadStore {
     const threadId = parseThreadId(params?.threadId);
     return this.guard('deleteThread', () =>
       this.serial(threadId, async () => {
-        this.ensureOpen();
         this.refuseLiveWriter(threadId, 'delete');
         await this.index.refreshThread(threadId);
         const files = new Set(this.index.filesOf(threadId).map((f) => f.abs));
@@ -1002,8 +1083,7 @@ export class LocalThreadStore implements ThreadStore {
           await removeSessionNames(this.layout, threadId);
           throw ThreadStoreError.notFound(threadId);
         }
-        const lock = FileLock.tryAcquire(this.layout.lockPath(threadId), this.layout.locks);
-        if (!lock) throw writerLockConflict(threadId);
+        const lock = await this.lockWriter(threadId);
         try {
           for (const f of files) {
             if (!this.layout.contains(f)) continue;
@@ -1017,9 +1097,9 @@ export class LocalThreadStore implements ThreadStore {
           }
           this.index.rebuildThreads([threadId]);
           await removeSessionNames(this.layout, threadId);
-          updateCodexState(this.layout, threadId, { kind: 'delete' });
+          await this.updateCodexState(threadId, { kind: 'delete' });
         } finally {
-          lock.release();
+          await lock.release();
         }
       }),
     );
@@ -1028,6 +1108,9 @@ export class LocalThreadStore implements ThreadStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Calls already under way finish first (a resume may still be taking its lock); new calls
+    // are refused. Only then are the writers, and with them every lock, released.
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
     const errors: unknown[] = [];
     for (const w of [...this.writers.values()]) {
       this.writers.delete(w.threadId);
@@ -1036,10 +1119,9 @@ export class LocalThreadStore implements ThreadStore {
       } catch (e) {
         errors.push(e);
       } finally {
-        w.lock.release();
+        await w.lock.release();
       }
     }
-    await Promise.allSettled([...this.threadOps.values()]);
     this.watcher?.close();
     this.watcher = null;
     await this.indexHandle?.whenIdle();

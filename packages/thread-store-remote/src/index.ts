@@ -14,7 +14,7 @@ export type {
   ServerCommonOptions,
   StartThreadStoreServerOptions,
 } from './internal/server/server.js';
-export { DEFAULT_TENANT, parseTokenList } from './internal/server/auth.js';
+export { DEFAULT_TENANT, parseTokenList, tenantNameProblem } from './internal/server/auth.js';
 export type { AuthOptions } from './internal/server/auth.js';
 export { DEFAULT_LIMITS } from './internal/server/limits.js';
 export type { ServerLimits } from './internal/server/limits.js';

@@ -5,7 +5,7 @@ import type { ThreadStore } from '@skein/thread-store-api';
 import { InMemoryThreadStore, isThreadStoreError, newThreadId } from '@skein/thread-store-api';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CallLogEntry, RunningThreadStoreServer, ServerLogEntry } from '../src/index.js';
-import { parseTokenList, RemoteThreadStore, startThreadStoreServer } from '../src/index.js';
+import { parseTokenList, RemoteThreadStore, startThreadStoreServer, tenantNameProblem } from '../src/index.js';
 import { createParams, userMessage } from './helpers/fixtures.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'skein-remote-auth-'));
@@ -125,5 +125,21 @@ describe('token lists', () => {
     ]) {
       expect(() => parseTokenList(text, 't')).toThrow();
     }
+  });
+
+  it('accepts only tenant names that are one plain path segment', () => {
+    const bad = ['.', '..', '.hidden', '', 'a/b', 'a\\b', '/abs', 'C:', 'a\u0000b', 'x'.repeat(129), ' ', 'a b', 'é'];
+    for (const tenant of bad) {
+      expect(tenantNameProblem(tenant), JSON.stringify(tenant)).toBeDefined();
+      expect(() => parseTokenList(JSON.stringify({ [TOKEN_A]: tenant }), 't'), JSON.stringify(tenant)).toThrow(
+        /tenant/,
+      );
+      expect(() => parseTokenList(JSON.stringify([{ token: TOKEN_A, tenant }]), 't')).toThrow(/tenant/);
+    }
+    // The text form cannot even express most of them; the ones it can are refused the same way.
+    for (const tenant of ['.', '..', '.hidden', 'a/b', '/abs'])
+      expect(() => parseTokenList(`${TOKEN_A} ${tenant}`, 't')).toThrow(/tenant/);
+    for (const tenant of ['a..b', 'x'.repeat(128), 'A-1_b.c', '-', '_'])
+      expect([...parseTokenList(JSON.stringify({ [TOKEN_A]: tenant }), 't')]).toEqual([[TOKEN_A, tenant]]);
   });
 });

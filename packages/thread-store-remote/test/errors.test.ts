@@ -113,7 +113,7 @@ describe('error mapping tables', () => {
       [Code.InvalidArgument, 'invalid_request'],
       [Code.OutOfRange, 'invalid_request'],
       [Code.AlreadyExists, 'conflict'],
-      [Code.Aborted, 'conflict'],
+      [Code.Aborted, 'unavailable'],
       [Code.FailedPrecondition, 'conflict'],
       [Code.Unimplemented, 'unsupported'],
       [Code.ResourceExhausted, 'resource_exhausted'],
@@ -131,5 +131,23 @@ describe('error mapping tables', () => {
       expect([status, e.code]).toEqual([status, code]);
       expect(e.message).toContain('raw');
     }
+  });
+
+  it('reads a broken connection as unavailable whatever status connect gave it, unless the server sent its detail', () => {
+    const ctx = { baseUrl: 'http://x', method: 'M', timeoutMs: 5 };
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    for (const status of [Code.Aborted, Code.Unknown, Code.Internal]) {
+      expect(fromConnectError(new ConnectError('read ECONNRESET', status, undefined, undefined, reset), ctx).code).toBe(
+        'unavailable',
+      );
+    }
+    for (const raw of [
+      'Stream closed with error code NGHTTP2_ENHANCE_YOUR_CALM',
+      'http/2 stream closed with error code INTERNAL_ERROR (0x2)',
+    ])
+      expect(fromConnectError(new ConnectError(raw, Code.Internal), ctx).code).toBe('unavailable');
+    // The server's detail is authoritative: a real conflict stays a conflict.
+    const { error } = toConnectError(ThreadStoreError.conflict('held by another client'));
+    expect(fromConnectError(error, ctx).code).toBe('conflict');
   });
 });

@@ -148,5 +148,6 @@ describe('faults', () => {
     await other.appendItems({ threadId: id, items: [userMessage('resumed elsewhere')] });
     await other.shutdownThread(id);
     expect(messages(await collectHistory(other.loadHistory({ threadId: id }))).at(-1)).toBe('resumed elsewhere');
-  });
+    // A tsx child process and a 2 s lease: more than the default 5 s on a loaded machine.
+  }, 30_000);
 });

@@ -42,6 +42,20 @@ describe('server limits', () => {
     expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('refuses filter lists above maxFilterValues with invalid_request', async () => {
+    served = await serve(undefined, { limits: { maxFilterValues: 3 } });
+    const store = served.client();
+    const four = ['a', 'b', 'c', 'd'];
+    expect(await codeOf(store.listThreads({ cwdFilters: four }))).toBe('invalid_request');
+    expect(await codeOf(store.listThreads({ modelProviders: four }))).toBe('invalid_request');
+    expect(await codeOf(store.searchThreads({ searchTerm: 'x', cwdFilters: four }))).toBe('invalid_request');
+    const sources = four.map(() => ({ kind: 'cli' as const }));
+    expect(await codeOf(store.listThreads({ allowedSources: sources }))).toBe('invalid_request');
+    expect(await codeOf(store.listThreads({ cwdFilters: four.slice(0, 3), modelProviders: four.slice(0, 3) }))).toBe(
+      'ok',
+    );
+  });
+
   it('refuses pages above maxPageSize with invalid_request', async () => {
     served = await serve(undefined, { limits: { maxPageSize: 10 } });
     const store = served.client();

@@ -22,8 +22,12 @@ export interface WriteThreadOptions {
   cwd: string;
   turns: SkeinTurn[];
   createdAt?: Date;
+  /** The provider recorded in session_meta (default: the mock's). */
+  modelProvider?: string;
   /** Leave the writer open (default: shut it down). */
   keepOpen?: boolean;
+  /** The rollout format (default: the store's). */
+  historyMode?: 'legacy' | 'paginated';
 }
 
 let clock = 0;
@@ -126,7 +130,8 @@ export async function writeSkeinThread(store: ThreadStore, options: WriteThreadO
     originator: 'skein_interop',
     cliVersion: '0.169.0',
     ...(options.createdAt ? { createdAt: options.createdAt } : {}),
-    metadata: { cwd: options.cwd, modelProvider: MOCK_PROVIDER_ID },
+    ...(options.historyMode ? { historyMode: options.historyMode } : {}),
+    metadata: { cwd: options.cwd, modelProvider: options.modelProvider ?? MOCK_PROVIDER_ID },
   });
   const first = options.turns[0]?.prompt;
   for (const turn of options.turns) {

@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { MAX_PAGE_SIZE, SESSION_SOURCE_KINDS, isSessionSourceKind } from '@skein/thread-store-api';
@@ -17,6 +19,7 @@ export interface ListFlags {
   limit?: string;
   cursor?: string;
   all?: boolean;
+  page?: string;
 }
 
 const SORTS: Record<string, ThreadSortKey> = { created: 'createdAt', updated: 'updatedAt', recency: 'recencyAt' };
@@ -44,12 +47,13 @@ export function addListOptions(cmd: Command, withSearch: boolean): Command {
       collect,
     )
     .option('--all-providers', 'threads of every model provider')
-    .option('--cwd <dir>', 'only threads whose working directory is exactly this (repeatable)', collect)
+    .option('--cwd <dir>', 'only threads started in this folder (repeatable; . and symlinks are resolved)', collect)
     .option('--archived', 'the archived threads instead of the active ones');
   if (withSearch) cmd.option('--search <text>', 'name or preview contains this text (case-insensitive)');
   cmd
     .option('--limit <n>', `threads per page, 1..${MAX_PAGE_SIZE}`, '25')
-    .option('--cursor <cursor>', 'continue from a cursor printed by a previous page')
+    .option('--page <n>', 'the Nth page of --limit threads (default 1)')
+    .option('--cursor <cursor>', 'continue from a cursor printed by a previous page (or --json nextCursor)')
     .option('--all', 'every page, not just the first');
   return cmd;
 }
@@ -71,6 +75,20 @@ export function parseLimit(value: string | undefined): number {
   return n;
 }
 
+/**
+ * The form Codex records a working directory in: absolute, no trailing slash, symlinks resolved
+ * (a process's cwd is the real path). `.` and `../x` are relative to where skein runs; a folder
+ * that no longer exists is only made absolute.
+ */
+export function normalizeCwd(dir: string): string {
+  const abs = resolve(dir);
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
+  }
+}
+
 export function listParams(flags: ListFlags): ListThreadsParams {
   if (flags.source && flags.allSources) throw new UsageError('use either --source or --all-sources, not both');
   if (flags.provider && flags.allProviders) throw new UsageError('use either --provider or --all-providers, not both');
@@ -87,7 +105,7 @@ export function listParams(flags: ListFlags): ListThreadsParams {
   else if (flags.source) params.allowedSources = flags.source.map(parseSource);
   if (flags.allProviders) params.modelProviders = [];
   else if (flags.provider) params.modelProviders = flags.provider;
-  if (flags.cwd) params.cwdFilters = flags.cwd;
+  if (flags.cwd) params.cwdFilters = flags.cwd.map(normalizeCwd);
   if (flags.search !== undefined) params.searchTerm = flags.search;
   if (flags.cursor !== undefined) params.cursor = flags.cursor;
   return params;

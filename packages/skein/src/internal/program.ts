@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
-import { chatCommand, isExitWith } from './commands/chat.js';
+import { chatCommand } from './commands/chat.js';
+import { completeCommand, completionCommand } from './commands/completion.js';
 import { indexCommand } from './commands/index-command.js';
 import { serveCommand } from './commands/serve.js';
+import { statsCommand } from './commands/stats.js';
 import { threadsCommand } from './commands/threads.js';
+import { ExitWith, Interrupted } from './cli-error.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { reportError } from './report-error.js';
 import { skeinVersion } from './version.js';
@@ -19,11 +22,20 @@ export function buildProgram(): Command {
       'after',
       `
 Examples:
+  skein threads list                            threads in ~/.codex (or --home DIR), as Codex lists them
+  skein threads show 0193a1b2                   by id prefix or name; numbered turns
+  skein threads search "flaky test"             find text in messages
+  skein threads resume 0193a1b2                 continue it in Codex
+  skein threads prune --older-than 30d          what would be deleted (--yes deletes)
+  skein stats                                   counts by month, provider and source
   skein serve                                   serve ~/.codex on 127.0.0.1:7077
-  skein threads list                            threads in ~/.codex (or --home DIR)
   skein threads list --endpoint http://127.0.0.1:7077
-  skein threads show 0193a1b2                   by id prefix or name
-  skein chat --model echo                       a session with the offline echo model
+  skein chat                                    a session with the offline echo model
+  skein help threads list                       any command's options and examples
+
+Settings: flags, then environment (SKEIN_ENDPOINT, SKEIN_TOKEN, SKEIN_PROFILE), then a profile in
+$XDG_CONFIG_HOME/skein/config.toml (~/.config/skein/config.toml), then defaults (CODEX_HOME, else
+~/.codex). --json shapes: "JSON output" in the skein README.
 
 Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 conflict,
 6 unsupported, 7 resource exhausted, 8 unavailable, 9 unauthenticated, 10 permission denied,
@@ -33,6 +45,9 @@ Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 confl
   program.addCommand(threadsCommand());
   program.addCommand(chatCommand());
   program.addCommand(indexCommand());
+  program.addCommand(statsCommand());
+  program.addCommand(completionCommand());
+  program.addCommand(completeCommand(buildProgram), { hidden: true });
   return program;
 }
 
@@ -68,7 +83,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
     // A command that already told the user what happened and only sets the exit code.
-    if (isExitWith(err)) return err.exitCode;
+    if (err instanceof ExitWith) return err.exitCode;
+    if (err instanceof Interrupted) {
+      writeErr('\n');
+      return EXIT_CODES.interrupted;
+    }
     return reportError(err, verbose, writeErr);
   }
 }

@@ -1,6 +1,7 @@
 import { isThreadStoreError } from '@skein/thread-store-api';
 import { UsageError } from './cli-error.js';
 import { EXIT_CODES, exitCodeForStoreError } from './exit-codes.js';
+import { listingOf } from './resolve-thread.js';
 
 /**
  * Turns any failure into one line on stderr and an exit code. The stack (and causes) only with
@@ -14,6 +15,7 @@ export function reportError(err: unknown, verbose: boolean, writeErr: (s: string
   }
   if (isThreadStoreError(err)) {
     writeErr(`skein: ${oneLine(err.message)} [${err.code}]\n`);
+    for (const line of listingOf(err)) writeErr(`${line}\n`);
     if (verbose) writeErr(detail(err));
     return exitCodeForStoreError(err.code);
   }

@@ -1,3 +1,5 @@
+import sliceAnsi from 'slice-ansi';
+import stringWidth from 'string-width';
 import type { Style } from './color.js';
 
 export interface Column {
@@ -6,21 +8,32 @@ export interface Column {
   flex?: boolean;
 }
 
-/** Visible width, ignoring ANSI escapes. */
-function width(s: string): number {
-  // eslint-disable-next-line no-control-regex
-  return [...s.replace(/\u001b\[[0-9;]*m/g, '')].length;
+/** Columns a string takes on a terminal: escapes take none, CJK and emoji take two. */
+export function displayWidth(s: string): number {
+  return stringWidth(s);
 }
 
-function truncate(s: string, max: number): string {
-  const chars = [...s];
-  if (chars.length <= max) return s;
-  return max <= 1 ? chars.slice(0, max).join('') : `${chars.slice(0, max - 1).join('')}…`;
+/**
+ * Cuts a string to at most `max` columns, ending in `…` when cut. Escape codes are cut as
+ * units and closed, so a cut bold name does not leave the terminal bold; a wide character that
+ * would straddle the edge is dropped whole.
+ */
+export function truncate(s: string, max: number): string {
+  if (displayWidth(s) <= max) return s;
+  if (max <= 0) return '';
+  let cut = sliceAnsi(s, 0, max - 1);
+  // slice-ansi counts columns, but a wide character at the edge may still overflow by one.
+  while (displayWidth(cut) > max - 1) cut = sliceAnsi(cut, 0, displayWidth(cut) - 1);
+  return `${cut}…`;
+}
+
+function pad(s: string, width: number): string {
+  return s + ' '.repeat(Math.max(0, width - displayWidth(s)));
 }
 
 /** Aligned columns for a terminal; the flexible column is cut to keep each row on one line. */
 export function renderTable(columns: Column[], rows: string[][], style: Style, totalWidth: number): string {
-  const widths = columns.map((c, i) => Math.max(width(c.header), ...rows.map((r) => width(r[i] ?? ''))));
+  const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i] ?? ''))));
   const gap = 2;
   const fixed = widths.reduce((a, w, i) => a + (columns[i]?.flex ? 0 : w), 0) + gap * (columns.length - 1);
   const flexIndex = columns.findIndex((c) => c.flex);
@@ -31,7 +44,7 @@ export function renderTable(columns: Column[], rows: string[][], style: Style, t
         const w = widths[i] ?? 0;
         const text = i === flexIndex ? truncate(cell, w) : cell;
         const last = i === cells.length - 1;
-        const padded = last ? text : text + ' '.repeat(Math.max(0, w - width(text)));
+        const padded = last ? text : pad(text, w);
         return head ? style.bold(padded) : padded;
       })
       .join(' '.repeat(gap))

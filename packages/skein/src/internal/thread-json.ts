@@ -1,5 +1,6 @@
 import { sessionSourceToJson } from '@skein/thread-store-api';
 import type { GitInfo, StoredThread, ThreadSearchResult, TokenUsage } from '@skein/thread-store-api';
+import type { ConversationTurn } from './conversation.js';
 import type { TranscriptEntry } from './transcript.js';
 
 /**
@@ -54,7 +55,10 @@ export interface SearchPageJson {
 /** `skein threads show --json`. */
 export interface ThreadShowJson {
   thread: ThreadJson;
+  /** User and agent messages (and turn notices), in order. */
   messages: TranscriptEntry[];
+  /** Numbered turns with status, error and entries (reasoning and tools with `--full`). */
+  turns: ConversationTurn[];
 }
 
 export function threadJson(t: StoredThread): ThreadJson {

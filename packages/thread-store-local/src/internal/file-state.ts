@@ -21,6 +21,7 @@ import type {
 import type { HistoryBase } from './reader.js';
 import { isHistoryItem, parseLine } from './reader.js';
 import { patchFromJson, patchToJson, SKEIN_PATCH_LINE_TYPE } from './patch-line.js';
+import type { NameEntry } from './session-index.js';
 
 /**
  * What indexing one rollout file has found so far. Stored in the index so that appended data is
@@ -30,6 +31,11 @@ export interface FileState {
   derived: DerivedThreadMetadata;
   /** Metadata patch lines, in file order (JSON form). */
   patches: Record<string, unknown>[];
+  /**
+   * Timestamp (epoch ms) of the last patch line that set or cleared the name: a
+   * session_index.jsonl entry wins over it only when it is at least as new.
+   */
+  patchNameAtMs?: number | null;
   lastOrdinal: number | null;
   badLines: number;
   blankLines: number;
@@ -122,7 +128,13 @@ export class FileScanner {
     const item = p.item;
     if (typeof item.ordinal === 'number') this.state.lastOrdinal = item.ordinal;
     if (p.kind === 'patch') {
-      if (p.patch) this.state.patches.push(patchToJson(p.patch));
+      if (p.patch) {
+        this.state.patches.push(patchToJson(p.patch));
+        if (p.patch.name !== undefined) {
+          const at = typeof item.timestamp === 'string' ? Date.parse(item.timestamp) : NaN;
+          this.state.patchNameAtMs = Number.isNaN(at) ? 0 : at;
+        }
+      }
       // The line is still a session_meta of this thread: Codex reads git and memory mode from it.
       this.acc.observe(item);
       return true;
@@ -250,13 +262,13 @@ export interface FileFacts {
 
 /**
  * The StoredThread a rollout file describes: derived history metadata (Codex's rules), the
- * file's mtime as updatedAt, names from session_index.jsonl, then the patches recorded in the
- * file, in order.
+ * file's mtime as updatedAt, the patches recorded in the file, then the name from
+ * session_index.jsonl when it is newer than the file's last name patch.
  */
 export function buildThread(
   state: FileState,
   facts: FileFacts,
-  opts: { defaultModelProvider: string; indexName: string | undefined; parentPreview: string | null },
+  opts: { defaultModelProvider: string; indexName: NameEntry | undefined; parentPreview: string | null },
 ): StoredThread {
   const d = state.derived;
   const threadId = fileThreadId(d.threadId, facts.fileNameThreadId);
@@ -275,7 +287,11 @@ export function buildThread(
     const patch: ThreadMetadataPatch | null = patchFromJson(raw);
     if (patch) t = applyPatch(t, patch);
   }
-  if (opts.indexName !== undefined) t.name = opts.indexName;
+  // The newer of the name index entry and the file's last name patch wins (a tie goes to the
+  // index: Skein stamps a patch and its index mirror alike). A patch whose mirror never reached
+  // the index (a crash between the two writes) is therefore still read whole.
+  const entry = opts.indexName;
+  if (entry && entry.atMs >= (state.patchNameAtMs ?? -1)) t.name = entry.name;
   // updatedAt lives in the file's mtime (a patched updatedAt is written there).
   t.updatedAt = updatedAt;
   t.archivedAt = facts.archived ? (t.archivedAt ?? new Date(Math.floor(facts.ctimeMs))) : null;

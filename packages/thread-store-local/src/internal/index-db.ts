@@ -1,6 +1,7 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { assertNotSymlink } from './no-follow.js';
 
 /**
  * Skein's own SQLite index in the home. It is a cache: every answer can be rebuilt from the
@@ -60,7 +61,8 @@ CREATE INDEX IF NOT EXISTS threads_by_recency ON threads(archived, recency_ms, t
 CREATE INDEX IF NOT EXISTS threads_rel ON threads(rel);
 CREATE TABLE IF NOT EXISTS names (
   thread_id TEXT PRIMARY KEY,
-  name TEXT NOT NULL
+  name TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
@@ -225,6 +227,7 @@ function isBusy(e: unknown): boolean {
  * index is created; the caller then re-indexes the home.
  */
 export function openIndexDb(file: string): { db: Db; rebuilt: boolean } {
+  assertNotSymlink(file);
   const existed = existsSync(file);
   try {
     return { db: tryOpen(file), rebuilt: !existed };

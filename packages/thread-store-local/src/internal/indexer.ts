@@ -22,6 +22,7 @@ import type { RawLine } from './reader.js';
 import { filterSql, pageSql, sourceColumns } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
 import { readSessionIndex } from './session-index.js';
+import type { NameEntry } from './session-index.js';
 import { turnRowById, turnRowsInWindow, TurnRowsSink } from './turn-index.js';
 import type { TurnRow, TurnSegment } from './turn-index.js';
 import type { HomeWatcher } from './watcher.js';
@@ -54,6 +55,12 @@ interface Found {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
+}
+
+interface NameRow {
+  thread_id: string;
+  name: string;
+  at_ms: number;
 }
 
 interface FileRow {
@@ -590,7 +597,7 @@ export class ThreadIndex {
 
   // ---- names -------------------------------------------------------------------------------
 
-  private async namesIfChanged(): Promise<Map<string, string> | null> {
+  private async namesIfChanged(): Promise<Map<string, NameEntry> | null> {
     let key = 'absent';
     try {
       const st = statSync(this.layout.sessionIndex);
@@ -600,30 +607,54 @@ export class ThreadIndex {
     }
     const prev = this.stmt("SELECT value FROM kv WHERE key = 'session_index'").get() as { value: string } | undefined;
     if (prev?.value === key) return null;
-    const names = key === 'absent' ? new Map<string, string>() : await readSessionIndex(this.layout);
+    const names = key === 'absent' ? new Map<string, NameEntry>() : await readSessionIndex(this.layout);
     this.stmt("INSERT OR REPLACE INTO kv (key, value) VALUES ('session_index', ?)").run(key);
     return names;
   }
 
-  private syncNamesChanged(names: Map<string, string> | null): string[] {
+  private syncNamesChanged(names: Map<string, NameEntry> | null): string[] {
     if (!names) return [];
     const changed: string[] = [];
     this.db
       .transaction(() => {
-        const old = new Map(
-          (this.stmt('SELECT thread_id, name FROM names').all() as { thread_id: string; name: string }[]).map((r) => [
-            r.thread_id,
-            r.name,
-          ]),
-        );
-        for (const [id, name] of names) if (old.get(id) !== name) changed.push(id);
+        const rows = this.stmt('SELECT thread_id, name, at_ms FROM names').all() as NameRow[];
+        const old = new Map(rows.map((r) => [r.thread_id, r]));
+        for (const [id, e] of names) {
+          const o = old.get(id);
+          if (!o || o.name !== e.name || o.at_ms !== e.atMs) changed.push(id);
+        }
         for (const id of old.keys()) if (!names.has(id)) changed.push(id);
         this.stmt('DELETE FROM names').run();
-        const ins = this.stmt('INSERT INTO names (thread_id, name) VALUES (?, ?)');
-        for (const [id, name] of names) ins.run(id, name);
+        const ins = this.stmt('INSERT INTO names (thread_id, name, at_ms) VALUES (?, ?, ?)');
+        for (const [id, e] of names) ins.run(id, e.name, e.atMs);
       })
       .immediate();
     return changed;
+  }
+
+  /** The thread's session_index.jsonl entry as last indexed. */
+  private nameEntry(threadId: string): NameEntry | undefined {
+    const r = this.stmt('SELECT thread_id, name, at_ms FROM names WHERE thread_id = ?').get(threadId) as
+      NameRow | undefined;
+    return r ? { name: r.name, atMs: r.at_ms } : undefined;
+  }
+
+  /**
+   * The name the file's last name patch set, when session_index.jsonl does not have it yet (a
+   * crash between the patch line and its index mirror): what to append so Codex sees it too.
+   */
+  nameMirrorGap(threadId: string): { name: string | null; at: Date } | null {
+    const w = this.pickWinner(this.stmt('SELECT * FROM files WHERE thread_id = ?').all(threadId) as FileRow[]);
+    if (!w) return null;
+    const state = this.parseState(w);
+    const at = state.patchNameAtMs;
+    if (at === undefined || at === null || at <= 0) return null;
+    const entry = this.nameEntry(threadId);
+    if (entry && entry.atMs >= at) return null;
+    let name: string | null | undefined;
+    for (const raw of state.patches) if ('name' in raw) name = raw.name as string | null;
+    if (name === undefined || (name === null && !entry)) return null;
+    return { name, at: new Date(at) };
   }
 
   // ---- thread rows -------------------------------------------------------------------------
@@ -647,9 +678,7 @@ export class ThreadIndex {
 
   private threadForFile(row: FileRow, saved?: FileState, ignoreIndexName = false): StoredThread {
     const state = saved ?? this.parseState(row);
-    const name = ignoreIndexName
-      ? undefined
-      : (this.stmt('SELECT name FROM names WHERE thread_id = ?').get(row.thread_id) as { name: string } | undefined);
+    const name = ignoreIndexName ? undefined : this.nameEntry(row.thread_id);
     let parentPreview: string | null = null;
     if (state.historyBase) {
       const p = this.stmt('SELECT data FROM threads WHERE thread_id = ?').get(state.historyBase.threadId) as
@@ -667,7 +696,7 @@ export class ThreadIndex {
         mtimeMs: row.mtime_ms,
         ctimeMs: row.ctime_ms,
       },
-      { defaultModelProvider: this.defaultModelProvider, indexName: name?.name, parentPreview },
+      { defaultModelProvider: this.defaultModelProvider, indexName: name, parentPreview },
     );
   }
 

@@ -18,8 +18,6 @@ export class HomeLayout {
   readonly sessionIndexLock: string;
   readonly locks: string;
   readonly indexDb: string;
-  readonly codexStateDb: string;
-  readonly codexHistoryDb: string;
 
   constructor(home: string) {
     this.home = home;
@@ -29,8 +27,6 @@ export class HomeLayout {
     this.sessionIndexLock = path.join(home, 'session_index.jsonl.lock');
     this.locks = path.join(home, 'thread-writer-locks');
     this.indexDb = path.join(home, `skein_index_${SCHEMA_VERSION}.sqlite`);
-    this.codexStateDb = path.join(home, 'state_5.sqlite');
-    this.codexHistoryDb = path.join(home, 'thread_history_1.sqlite');
   }
 
   /** Absolute path of a home-relative path (always with `/` inside the index). */

@@ -4,6 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import type { HistoryMode } from '@skein/thread-store-api';
+import { openNoFollow } from './no-follow.js';
 import { scanPaginatedTail } from './ordinals.js';
 
 /**
@@ -186,7 +187,7 @@ export class RolloutRecorder {
    */
   static async resume(file: string, options: RecorderOptions): Promise<RolloutRecorder> {
     const r = new RolloutRecorder(file, options, null, true);
-    const fh = await open(file, O_RDWR | O_APPEND);
+    const fh = await openNoFollow(file, O_RDWR | O_APPEND);
     try {
       if (options.mode === 'paginated') {
         const tail = await scanPaginatedTail(fh, file);

@@ -10,11 +10,11 @@ import { parseRolloutFileName, plainRolloutPath } from './paths.js';
  * appends go to the newest. Codex records which one in `state_5.threads.rollout_path`; that row
  * is authoritative when it names a file of the thread that exists.
  */
-export function codexRolloutPath(layout: HomeLayout, threadId: string): string | null {
-  if (!existsSync(layout.codexStateDb)) return null;
+export function codexRolloutPath(stateDb: string, threadId: string): string | null {
+  if (!existsSync(stateDb)) return null;
   let db: Database.Database | null = null;
   try {
-    db = new Database(layout.codexStateDb, { readonly: true, fileMustExist: true });
+    db = new Database(stateDb, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 2000');
     const row = db.prepare('SELECT rollout_path FROM threads WHERE id = ?').get(threadId) as
       { rollout_path: unknown } | undefined;

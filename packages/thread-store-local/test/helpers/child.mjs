@@ -14,16 +14,26 @@ function item(seq, size) {
   };
 }
 
+/** A new thread with one user message, live in this store. */
+async function createWith(message) {
+  await store.createThread({ threadId, source: { kind: 'cli' }, metadata: { cwd: '/tmp', modelProvider: 'openai' } });
+  await store.appendItems({ threadId, items: [{ type: 'event_msg', payload: { type: 'user_message', message } }] });
+}
+
 if (mode === 'loop') {
   // Append and flush forever; report each flushed sequence number. The parent kills us.
   const start = Number(startArg);
   const size = Number(sizeArg);
-  if (start === 0) {
-    await store.createThread({ threadId, source: { kind: 'cli' }, metadata: { cwd: '/tmp', modelProvider: 'openai' } });
-    await store.appendItems({
-      threadId,
-      items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'crash test' } }],
-    });
+  // A paginated file can be left with its session_meta only (one write per line): no item yet,
+  // but the thread exists, so it is resumed.
+  const exists =
+    start > 0 ||
+    (await store.readThread({ threadId }).then(
+      () => true,
+      () => false,
+    ));
+  if (!exists) {
+    await createWith('crash test');
   } else {
     await store.resumeThread({ threadId });
   }
@@ -37,6 +47,20 @@ if (mode === 'loop') {
     await store.flushThread(threadId);
     seq += n;
     say({ flushed: seq - 1 });
+  }
+} else if (mode === 'patch') {
+  // Apply metadata patches forever, each setting the name and the model together; report each
+  // one that returned. The parent kills us.
+  let k = Number(startArg);
+  if (k === 0) {
+    await createWith('patch crash test');
+    await store.shutdownThread(threadId);
+  }
+  say({ ready: true });
+  for (;;) {
+    await store.updateThreadMetadata({ threadId, patch: { name: `name-${k}`, model: `model-${k}` } });
+    say({ applied: k });
+    k += 1;
   }
 } else {
   // Command mode for the two-process tests.

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { ThreadStoreError } from '@skein/thread-store-api';
+import { requireCodexHome } from '../codex-home.js';
 import { flagsOf, outputFor } from '../command-context.js';
 import { progressView } from '../progress-bar.js';
 import type { ProgressSnapshot } from '../progress-bar.js';
@@ -23,13 +22,20 @@ export function indexCommand(): Command {
       '--default-provider <name>',
       `model provider for threads that name none (default: ${DEFAULT_MODEL_PROVIDER})`,
     )
-    .option('--json', 'print the final counts as JSON instead of progress');
+    .option('--json', 'print the final counts as JSON instead of progress')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  skein index                                   bring ~/.codex's index up to date (a bar on a terminal)
+  skein index --home ~/other-home --rebuild     forget the index and read every file again
+  skein index --json                            {home, rebuilt, files, bytes, seconds}`,
+    );
   cmd.action(async (_opts: unknown, c: Command) => {
     const flags = flagsOf<IndexFlags>(c);
     const o = outputFor(c);
     const home = flags.home === undefined ? defaultHome() : resolve(flags.home);
-    if (!existsSync(home))
-      throw new ThreadStoreError('not_found', `no Codex home at ${home}: pass --home DIR (or set CODEX_HOME)`);
+    requireCodexHome(home, false, 'point --home at a Codex home');
     const store = await openLocalStore(home, flags.defaultProvider);
     // The bar goes to stderr so stdout stays clean for --json; it is a bar only on a terminal.
     const view = progressView(o.err, o.errIsTTY, process.stderr.columns || 80);
@@ -51,8 +57,12 @@ export function indexCommand(): Command {
       o.json({ home, rebuilt: flags.rebuild === true, files: last.filesDone, bytes: last.bytesDone, seconds });
       return;
     }
-    view.done(last);
-    const files = `${last.filesDone} ${last.filesDone === 1 ? 'file' : 'files'}`;
+    view.done();
+    if (last.filesDone === 0) {
+      o.line(`Index of ${home} is up to date; nothing changed.`);
+      return;
+    }
+    const files = `${last.filesDone.toLocaleString('en-US')} ${last.filesDone === 1 ? 'file' : 'files'}`;
     const mb = (last.bytesDone / 1024 / 1024).toFixed(1);
     o.line(
       `Index of ${home} is up to date: ${flags.rebuild ? 'rebuilt from' : 'read'} ${files} (${mb} MB) in ${seconds.toFixed(1)} s.`,

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { ThreadStore } from '@skein/thread-store-api';
 import type {
@@ -76,6 +76,20 @@ function printBanner(
   o.line('Stop with Ctrl-C or SIGTERM: calls in flight finish and live threads are flushed first.');
 }
 
+/**
+ * The home folder of a tenant other than the default one. The token list already refuses names
+ * that are not one plain path segment; this checks again where the name becomes a path, so no
+ * tenant can ever reach outside `tenantsDir` (or into it, as `.`).
+ */
+export function tenantHome(tenantsDir: string, tenant: string, problem: string | undefined): string {
+  const dir = resolve(tenantsDir, tenant);
+  if (problem !== undefined || dirname(dir) !== resolve(tenantsDir))
+    throw new UsageError(
+      `tenant ${JSON.stringify(tenant)} cannot have a home under ${tenantsDir}: ${problem ?? 'not a plain folder name'}`,
+    );
+  return dir;
+}
+
 export function serveCommand(): Command {
   const cmd = new Command('serve')
     .description('serve a local home as a thread store server (gRPC, gRPC-Web and Connect on one HTTP/2 port)')
@@ -97,7 +111,7 @@ export function serveCommand(): Command {
 
   cmd.action(async (_opts: unknown, c: Command) => {
     const flags = flagsOf<ServeFlags>(c);
-    const { startThreadStoreServer, DEFAULT_TENANT } = await import('@skein/thread-store-remote');
+    const { startThreadStoreServer, DEFAULT_TENANT, tenantNameProblem } = await import('@skein/thread-store-remote');
     const o = outputFor(c);
     const port = parsePort(flags.port);
     if (flags.tokens === undefined && !['127.0.0.1', '::1', 'localhost'].includes(flags.host))
@@ -125,7 +139,7 @@ export function serveCommand(): Command {
         auth,
         storeForTenant: (tenant: string) => {
           if (tenant === DEFAULT_TENANT) return openLocalStore(home, flags.defaultProvider);
-          const dir = join(tenantsDir, tenant);
+          const dir = tenantHome(tenantsDir, tenant, tenantNameProblem(tenant));
           mkdirSync(dir, { recursive: true });
           return openLocalStore(dir, flags.defaultProvider);
         },
@@ -145,8 +159,17 @@ export function serveCommand(): Command {
         server = await startThreadStoreServer(options);
       } catch (err) {
         await ownStore?.close().catch(() => {});
+        if ((err as { cause?: { code?: string } }).cause?.code === 'EADDRINUSE')
+          throw new UsageError(
+            `cannot listen on ${flags.host}:${port}: the port is in use; pass another --port, or --port 0 to pick a free one`,
+          );
         throw err;
       }
+      if (flags.log === 'json')
+        // A machine-readable line with the bound port (useful with --port 0).
+        o.err(
+          `${JSON.stringify({ event: 'listening', time: new Date().toISOString(), url: server.url, host: flags.host, port: server.port })}\n`,
+        );
       printBanner(o, home, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
       const signal = await stopper.requested;
       o.line(`Received ${signal}: stopping (finishing calls in flight, flushing live threads)...`);

@@ -57,7 +57,12 @@ import { jsonBytes, parseJsonBytes } from '../convert/json-bytes.js';
 import { createParamsToProto, listParamsToProto, resumeParamsToProto, searchParamsToProto } from '../convert/params.js';
 import { patchToProto } from '../convert/patch.js';
 import { storedThreadFromProto } from '../convert/thread.js';
-import { STREAM_WINDOW_BYTES, WideWindowSessionManager } from '../flow-control.js';
+import {
+  CONNECTION_WINDOW_BYTES,
+  sessionMemoryMiB,
+  STREAM_WINDOW_BYTES,
+  WideWindowSessionManager,
+} from '../flow-control.js';
 import { CLIENT_ID_HEADER } from '../headers.js';
 import type { ResolvedRetry, RetryOptions } from './retry.js';
 import { backoffMs, resolveRetry, sleep } from './retry.js';
@@ -83,6 +88,12 @@ export interface RemoteThreadStoreOptions {
   /** Client-side split of large appends (default 1 000 items / 4 MiB per call, under the server's defaults). */
   maxAppendItems?: number;
   maxAppendBytes?: number;
+  /**
+   * Largest request message the server accepts (default 64 MiB, the server's default; lowered to
+   * the server's own limit once `serverInfo()` has been called). A larger request, such as one
+   * item above it, is refused with `resource_exhausted` before anything is sent.
+   */
+  maxMessageBytes?: number;
   /** Whether the server's store searches message content (default true; see `serverInfo()`). */
   contentSearch?: boolean;
   /** Extra trust for TLS, e.g. a self-signed server certificate. */
@@ -110,6 +121,26 @@ export interface RemoteServerInfo {
 
 type Svc = typeof ThreadStoreService;
 
+/** The server's default `maxMessageBytes`. */
+const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** The encoded size of an AppendItemsRequest: each field is a tag, a varint length and its bytes. */
+function appendMessageBytes(threadId: string, itemsJson: readonly Uint8Array[]): number {
+  const field = (len: number): number => 1 + varintBytes(len) + len;
+  let n = field(Buffer.byteLength(threadId, 'utf8'));
+  for (const b of itemsJson) n += field(b.length);
+  return n;
+}
+
+function varintBytes(n: number): number {
+  let bytes = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    bytes++;
+  }
+  return bytes;
+}
+
 /**
  * A ThreadStore over Connect/gRPC. One HTTP/2 connection carries every call; reads are retried
  * with backoff on `unavailable`, writes never are. Live writers this client opens are leased:
@@ -123,6 +154,7 @@ export class RemoteThreadStore implements ThreadStore {
   private readonly retry: ResolvedRetry;
   private readonly maxAppendItems: number;
   private readonly maxAppendBytes: number;
+  private maxMessageBytes: number;
   private readonly session: WideWindowSessionManager;
   private readonly client: Client<Svc>;
   private readonly live = new Set<ThreadId>();
@@ -146,6 +178,11 @@ export class RemoteThreadStore implements ThreadStore {
     this.retry = resolveRetry(options.retry);
     this.maxAppendItems = options.maxAppendItems ?? 1000;
     this.maxAppendBytes = options.maxAppendBytes ?? 4 * 1024 * 1024;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (!Number.isSafeInteger(this.maxMessageBytes) || this.maxMessageBytes < 1024)
+      throw ThreadStoreError.invalidRequest(
+        `maxMessageBytes must be an integer of at least 1024, got ${String(options.maxMessageBytes)}`,
+      );
     this.capabilities = { localPaths: false, contentSearch: options.contentSearch ?? true };
     this.clientId = options.clientId ?? randomUUID();
     const tlsOptions: { ca?: string | Buffer; rejectUnauthorized?: boolean } = {};
@@ -171,7 +208,11 @@ export class RemoteThreadStore implements ThreadStore {
     this.session = new WideWindowSessionManager(
       this.baseUrl,
       { pingIntervalMs: 15_000, pingIdleConnection: false, idleConnectionTimeoutMs: 60_000 },
-      { createConnection, settings: { initialWindowSize: STREAM_WINDOW_BYTES } },
+      {
+        createConnection,
+        settings: { initialWindowSize: STREAM_WINDOW_BYTES },
+        maxSessionMemory: sessionMemoryMiB(this.maxMessageBytes, CONNECTION_WINDOW_BYTES),
+      },
     );
     const headers: Interceptor = (next) => (req) => {
       req.header.set(CLIENT_ID_HEADER, this.clientId);
@@ -186,6 +227,8 @@ export class RemoteThreadStore implements ThreadStore {
       sessionManager: this.session,
       interceptors: [headers],
       acceptCompression: [],
+      // The framework's own check, for every request: nothing above the limit leaves the client.
+      writeMaxBytes: this.maxMessageBytes,
     };
     const protocol = options.protocol ?? 'grpc';
     const transport: Transport =
@@ -326,6 +369,12 @@ export class RemoteThreadStore implements ThreadStore {
         end++;
       }
       const itemsJson = encoded.slice(start, end);
+      const size = appendMessageBytes(threadId, itemsJson);
+      if (size > this.maxMessageBytes)
+        throw new ThreadStoreError(
+          'resource_exhausted',
+          `item ${start} is ${encoded[start]!.length} bytes: an AppendItems message of ${size} bytes is above the server's limit of ${this.maxMessageBytes} bytes (maxMessageBytes); nothing ${start === 0 ? 'was' : 'more was'} sent`,
+        );
       await this.call('AppendItems', false, (o) => this.client.appendItems({ threadId, itemsJson }, o));
       start = end;
     } while (start < encoded.length);
@@ -546,6 +595,8 @@ export class RemoteThreadStore implements ThreadStore {
   async serverInfo(): Promise<RemoteServerInfo> {
     const res = await this.call('GetServerInfo', true, (o) => this.client.getServerInfo({}, o));
     const l = res.limits;
+    // Learn the server's limit, so an oversized request is refused here rather than on the wire.
+    if (l?.maxMessageBytes && l.maxMessageBytes < this.maxMessageBytes) this.maxMessageBytes = l.maxMessageBytes;
     return {
       contentSearch: res.contentSearch,
       leaseMs: Number(res.lease?.leaseMs ?? 0n),

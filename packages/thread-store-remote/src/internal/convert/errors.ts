@@ -40,8 +40,10 @@ function fromStatus(code: Code, message: string): ThreadStoreError {
       return new ThreadStoreError('invalid_request', message);
     case Code.AlreadyExists:
     case Code.FailedPrecondition:
-    case Code.Aborted:
       return new ThreadStoreError('conflict', message);
+    // Connect's word for a stream or socket that broke under the call: not another writer.
+    case Code.Aborted:
+      return new ThreadStoreError('unavailable', message);
     case Code.Unimplemented:
       return new ThreadStoreError('unsupported', message);
     case Code.ResourceExhausted:
@@ -74,6 +76,15 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
   if (detail && isThreadStoreErrorCode(detail.code))
     return new ThreadStoreError(detail.code, ce.rawMessage, { cause: ce });
   const where = `remote thread store at ${ctx.baseUrl}`;
+  // Without a Skein detail, a broken connection must not pass for a store answer: connect maps a
+  // reset socket to Aborted (which would read as conflict) and a reset stream to Internal.
+  const broken = transportFailure(ce);
+  if (broken !== undefined)
+    return new ThreadStoreError(
+      'unavailable',
+      `${where} is unavailable: the connection broke during ${ctx.method} (${broken}); check that the server is running and reachable. Reads are retried; a write may or may not have been applied — read the thread before retrying a write`,
+      { cause: ce },
+    );
   const tls = tlsFailure(ce);
   if (tls !== undefined)
     return new ThreadStoreError(
@@ -92,6 +103,13 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
       return new ThreadStoreError(
         'unavailable',
         `${where} did not answer ${ctx.method} within ${String(ctx.timeoutMs)} ms (${ce.rawMessage}); a write may or may not have been applied — read the thread before retrying a write`,
+        { cause: ce },
+      );
+    // A status without the Skein detail: only the server's own detail says `conflict`.
+    case Code.Aborted:
+      return new ThreadStoreError(
+        'unavailable',
+        `${ctx.method} on the ${where} was aborted (${ce.rawMessage}); retry`,
         { cause: ce },
       );
     case Code.Canceled:
@@ -119,6 +137,40 @@ export function fromConnectError(e: unknown, ctx: ClientErrorContext): ThreadSto
       return new ThreadStoreError(mapped.code, mapped.message, { cause: ce });
     }
   }
+}
+
+/** Node error codes of a connection or stream that broke under a call. */
+const TRANSPORT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_HTTP2_STREAM_ERROR',
+  'ERR_HTTP2_SESSION_ERROR',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_INVALID_SESSION',
+  'ERR_HTTP2_INVALID_STREAM',
+  'ERR_HTTP2_STREAM_CANCEL',
+  'ERR_HTTP2_PING_CANCEL',
+]);
+
+/** Messages connect gives a stream reset by HTTP/2 (no Node error code survives in them). */
+const TRANSPORT_MESSAGE =
+  /(?:http\/2 )?stream closed with error code|socket hang up|premature close|session (?:has been )?destroyed|received GOAWAY/i;
+
+/** What broke in the connection behind an error without a Skein detail, if that is what it is. */
+function transportFailure(e: ConnectError): string | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 6; c = c.cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSPORT_CODES.has(code)) return `${code}: ${c.message}`;
+  }
+  if (TRANSPORT_MESSAGE.test(e.rawMessage)) return e.rawMessage;
+  return undefined;
 }
 
 /** The TLS verification failure behind an error, if that is what it is. */

@@ -22,6 +22,18 @@ export type AuthOptions =
 export const DEFAULT_TENANT = 'default';
 
 /**
+ * Why a tenant name is unusable, or undefined when it is fine. Tenants become folder names (a
+ * home per tenant), so a name must be one plain path segment on every platform: 1-128 of
+ * A-Z a-z 0-9 . _ -, not starting with a dot (which also rules out `.` and `..`).
+ */
+export function tenantNameProblem(tenant: unknown): string | undefined {
+  if (typeof tenant !== 'string') return 'must be a string';
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(tenant))
+    return 'must be 1-128 of A-Z a-z 0-9 . _ - and must not start with a dot';
+  return undefined;
+}
+
+/**
  * Parses a token list. Two formats:
  * - text: one `<token> <tenant>` per line (blank lines and `#` comments ignored; a line with a
  *   token only maps it to tenant `default`); commas also separate entries, for env variables;
@@ -32,10 +44,9 @@ export function parseTokenList(text: string, origin: string): Map<string, string
   const add = (token: unknown, tenant: unknown): void => {
     if (typeof token !== 'string' || token.length < 8)
       throw ThreadStoreError.invalidRequest(`${origin}: every token must be a string of at least 8 characters`);
-    if (typeof tenant !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(tenant))
-      throw ThreadStoreError.invalidRequest(
-        `${origin}: tenant ${JSON.stringify(tenant)} must be 1-128 of A-Z a-z 0-9 . _ -`,
-      );
+    const problem = tenantNameProblem(tenant);
+    if (problem !== undefined || typeof tenant !== 'string')
+      throw ThreadStoreError.invalidRequest(`${origin}: tenant ${JSON.stringify(tenant)} ${problem}`);
     const prev = out.get(token);
     if (prev !== undefined && prev !== tenant)
       throw ThreadStoreError.invalidRequest(`${origin}: a token is listed for two tenants`);

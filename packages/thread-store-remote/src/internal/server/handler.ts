@@ -1,5 +1,7 @@
 import { create } from '@bufbuild/protobuf';
+import { randomUUID } from 'node:crypto';
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import { createContextKey } from '@connectrpc/connect';
 import type { RolloutItem, ThreadId, ThreadStore, ThreadStoreErrorCode } from '@skein/thread-store-api';
 import { isThreadStoreError, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
 import {
@@ -55,6 +57,11 @@ export interface ThreadStoreRoutes {
   (router: ConnectRouter): void;
   readonly limits: ServerLimits;
   readonly leaseMs: number;
+  /**
+   * The refusal for a request's `authorization` header, or undefined when it may proceed: lets a
+   * server refuse a caller from its headers alone, before reading (and decompressing) its body.
+   */
+  refusal(authorization: string | null, path: string): ThreadStoreError | undefined;
   /** Calls being served right now. */
   inFlight(): number;
   /**
@@ -73,6 +80,13 @@ interface CallScope {
 }
 
 const CLIENT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The identity of the connection a call came on (set by the server through `contextValues`).
+ * A caller that sends no `skein-client-id` is that connection: its writers are leased to it like
+ * any client's, so nobody else can append to them and they close when it goes silent.
+ */
+export const CONNECTION_ID = createContextKey<string | undefined>(undefined, { description: 'skein connection id' });
 
 /**
  * The Connect routes that serve `source` over gRPC, gRPC-Web and Connect, for mounting on any Node
@@ -160,7 +174,14 @@ export function createThreadStoreHandler(
     ctx: HandlerContext,
   ): { tenant: string | null; clientId: string | null; scope: Promise<CallScope> } => {
     const rawClient = ctx.requestHeader.get(CLIENT_ID_HEADER);
-    const clientId = rawClient !== null && CLIENT_ID_RE.test(rawClient) ? rawClient : null;
+    // No header: the connection's identity, or (mounted without one) an identity of this call
+    // alone, so a writer it opens is still leased and expires.
+    const clientId =
+      rawClient === null
+        ? `connection:${ctx.values.get(CONNECTION_ID) ?? randomUUID()}`
+        : CLIENT_ID_RE.test(rawClient)
+          ? rawClient
+          : null;
     let tenant: string | null = null;
     const scope = (async (): Promise<CallScope> => {
       if (closing)
@@ -296,6 +317,24 @@ export function createThreadStoreHandler(
       );
   };
 
+  /** Filter lists cost the store work per entry: a caller may not send unbounded ones. */
+  const checkFilters = (params: {
+    allowedSources?: readonly unknown[] | null;
+    modelProviders?: readonly string[] | null;
+    cwdFilters?: readonly string[] | null;
+  }): void => {
+    for (const [name, list] of [
+      ['allowedSources', params.allowedSources],
+      ['modelProviders', params.modelProviders],
+      ['cwdFilters', params.cwdFilters],
+    ] as const) {
+      if (list && list.length > limits.maxFilterValues)
+        throw ThreadStoreError.invalidRequest(
+          `${name} has ${list.length} entries, above this server's limit of ${limits.maxFilterValues}; filter on fewer values`,
+        );
+    }
+  };
+
   const impl: ServiceImpl<typeof ThreadStoreService> = {
     createThread: unary('CreateThread', async (req, s) => {
       const params = createParamsFromProto(req);
@@ -379,6 +418,7 @@ export function createThreadStoreHandler(
     listThreads: unary('ListThreads', async (req, s) => {
       const params = listParamsFromProto(req);
       checkPageSize(params.pageSize);
+      checkFilters(params);
       const page = await s.store.listThreads(params);
       const out: { threads: ReturnType<typeof storedThreadToProto>[]; nextCursor?: string; backwardsCursor?: string } =
         {
@@ -391,6 +431,7 @@ export function createThreadStoreHandler(
     searchThreads: unary('SearchThreads', async (req, s) => {
       const params = searchParamsFromProto(req);
       checkPageSize(params.pageSize);
+      checkFilters(params);
       const page = await s.store.searchThreads(params);
       const out: {
         results: { thread: ReturnType<typeof storedThreadToProto>; snippet: string }[];
@@ -441,7 +482,14 @@ export function createThreadStoreHandler(
       return {
         contentSearch: s.store.capabilities.contentSearch,
         lease: leaseMsg(),
-        limits: create(ServerLimitsSchema, limits),
+        limits: create(ServerLimitsSchema, {
+          maxMessageBytes: limits.maxMessageBytes,
+          maxPageSize: limits.maxPageSize,
+          maxAppendItems: limits.maxAppendItems,
+          maxConcurrentStreams: limits.maxConcurrentStreams,
+          historyChunkBytes: limits.historyChunkBytes,
+          historyChunkItems: limits.historyChunkItems,
+        }),
       };
     }),
   };
@@ -486,5 +534,29 @@ export function createThreadStoreHandler(
     return closed;
   };
 
-  return Object.assign(routes, { limits, leaseMs, inFlight: () => inFlight, close });
+  const refusal = (authorization: string | null, path: string): ThreadStoreError | undefined => {
+    let err: ThreadStoreError;
+    if (closing)
+      err = new ThreadStoreError('unavailable', 'the thread store server is shutting down; retry after it restarts');
+    else {
+      try {
+        auth.authenticate(authorization);
+        return undefined;
+      } catch (e) {
+        err = isThreadStoreError(e) ? e : ThreadStoreError.internal(String(e));
+      }
+    }
+    // Logged like a call the handler refused.
+    inFlight += 1;
+    finish(
+      path.slice(path.lastIndexOf('/') + 1) || path,
+      performance.now(),
+      { tenant: null, clientId: null },
+      err.code,
+      err.message,
+    );
+    return err;
+  };
+
+  return Object.assign(routes, { limits, leaseMs, refusal, inFlight: () => inFlight, close });
 }

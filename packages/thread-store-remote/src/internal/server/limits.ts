@@ -10,6 +10,8 @@ export interface ServerLimits {
   maxAppendItems: number;
   /** History streams served at once across all clients (default 64): more is `resource_exhausted`. */
   maxConcurrentStreams: number;
+  /** Most entries in one list filter (sources, providers, cwds) of a list or search (default 256): more is `invalid_request`. */
+  maxFilterValues: number;
   /** A history chunk closes once it holds this many bytes (default 1 MiB). */
   historyChunkBytes: number;
   /** … or this many items (default 1024). */
@@ -22,6 +24,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxPageSize: MAX_PAGE_SIZE,
   maxAppendItems: 10_000,
   maxConcurrentStreams: 64,
+  maxFilterValues: 256,
   historyChunkBytes: 1024 * 1024,
   historyChunkItems: 1024,
 };

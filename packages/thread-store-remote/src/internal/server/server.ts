@@ -1,11 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import * as http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import { createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { sessionMemoryMiB } from '../flow-control.js';
 import type { AuthOptions } from './auth.js';
 import type { StoreSource, ThreadStoreHandlerOptions } from './handler.js';
-import { createThreadStoreHandler } from './handler.js';
+import { answerEarly } from './early-answer.js';
+import { answerBadInputHonestly } from './honest-status.js';
+import { CONNECTION_ID, createThreadStoreHandler } from './handler.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 
@@ -22,6 +27,10 @@ export interface ServerCommonOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   logger?: ServerLogger;
   leaseMs?: number;
+  /** How long a request may take to send its body before its stream is cancelled (default 60 000 ms). */
+  requestBodyTimeoutMs?: number;
+  /** A connection with no stream open for this long is closed (default 300 000 ms). */
+  idleTimeoutMs?: number;
   /** How long `close()` waits for in-flight calls before cutting connections (default 10 000 ms). */
   shutdownTimeoutMs?: number;
 }
@@ -52,6 +61,50 @@ export interface RunningThreadStoreServer {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/**
+ * Runs `then` once the peer has received everything sent so far on the stream's session: a PING
+ * leaves after the frames queued before it, and its ack comes back after the peer read them.
+ * Reset too early and the client drops the trailers that carry the status.
+ */
+function afterPeerSawAnswer(stream: http2.ServerHttp2Stream, then: () => void): void {
+  const session = stream.session;
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    then();
+  };
+  const fallback = setTimeout(once, 1000);
+  fallback.unref();
+  try {
+    if (
+      !session ||
+      session.destroyed ||
+      !session.ping(() => {
+        clearTimeout(fallback);
+        once();
+      })
+    )
+      return;
+  } catch {
+    // Too many pings in flight: the timer resets the stream instead.
+  }
+}
+
+const headerValue = (v: string | string[] | undefined): string | null =>
+  v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
+
+function stopReading(req: http2.Http2ServerRequest): void {
+  if (req.readableEnded || req.complete) return;
+  // HTTP/1.1 (browsers over TLS) has no stream: the `stream` property is absent there.
+  const stream = (req as { stream?: http2.ServerHttp2Stream }).stream;
+  if (!stream || stream.destroyed) return;
+  if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  // A stream closed with NO_ERROR waits for its unread request data to be consumed before it is
+  // destroyed, which never happens once the handler stopped reading: destroy it now.
+  stream.destroy();
+}
+
 /** Serves gRPC, gRPC-Web and Connect for one ThreadStore (or one per tenant) on one HTTP/2 port. */
 export async function startThreadStoreServer(
   options: StartThreadStoreServerOptions,
@@ -69,13 +122,76 @@ export async function startThreadStoreServer(
   if (options.leaseMs !== undefined) handlerOptions.leaseMs = options.leaseMs;
   if (options.store && options.ownsStore) handlerOptions.ownsStore = true;
   const routes = createThreadStoreHandler(source, handlerOptions);
-  const adapter = connectNodeAdapter({ routes });
+  const connectionIds = new WeakMap<http2.Http2Session, string>();
+  const connect = connectNodeAdapter({
+    routes,
+    // Callers without a skein-client-id are identified by their connection (see CONNECTION_ID).
+    contextValues: (req) => {
+      const values = createContextValues();
+      const session = (req as http2.Http2ServerRequest).stream?.session;
+      if (session) {
+        let id = connectionIds.get(session);
+        if (id === undefined) connectionIds.set(session, (id = randomUUID()));
+        values.set(CONNECTION_ID, id);
+      }
+      return values;
+    },
+  });
+  // A server may answer before it has read the whole request (a message above the limit, a bad
+  // token): the client would then keep sending into a stream nobody reads, its HTTP/2 session
+  // buffering the rest until it refuses every new stream. Once the answer is complete, reset the
+  // stream with NO_ERROR (RFC 9113 §8.1), which tells the client to stop sending, status intact.
+  const bodyTimeoutMs = options.requestBodyTimeoutMs ?? 60_000;
+  let stopping = false;
+  const adapter = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    // Probes for orchestrators and load balancers: no auth, and nothing about any tenant.
+    if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz')) {
+      const ready = req.url === '/healthz' || !stopping;
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(ready ? 'ok\n' : 'shutting down\n');
+      return;
+    }
+    // HTTP/1.1 requests (browsers over TLS) have no HTTP/2 stream to manage.
+    const stream = (req as { stream?: http2.ServerHttp2Stream }).stream;
+    if (stream) {
+      stream.once('finish', () => {
+        if (!req.complete) afterPeerSawAnswer(stream, () => stopReading(req));
+      });
+      // A request body that never finishes would hold its buffers forever.
+      const timer = setTimeout(() => {
+        if (!req.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, bodyTimeoutMs);
+      timer.unref();
+      req.once('end', () => clearTimeout(timer));
+      stream.once('close', () => clearTimeout(timer));
+    }
+    answerBadInputHonestly(res);
+    // The token is checked from the headers, before a byte of the body is read or decompressed.
+    const refusal = routes.refusal(headerValue(req.headers.authorization), req.url);
+    if (refusal) {
+      answerEarly(req, res, refusal);
+      return;
+    }
+    connect(req, res);
+  };
   const settings: http2.Settings = {
     maxConcurrentStreams: Math.max(100, routes.limits.maxConcurrentStreams * 2),
   };
+  const sessionOptions = {
+    settings,
+    // Node's 10 MiB default is less than the history chunks a session's streams have queued at
+    // once: past it, nghttp2 refuses new streams with ENHANCE_YOUR_CALM.
+    maxSessionMemory: sessionMemoryMiB(
+      routes.limits.historyChunkBytes,
+      routes.limits.maxConcurrentStreams * routes.limits.historyChunkBytes,
+    ),
+  };
   const server = options.tls
-    ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, settings }, adapter)
-    : http2.createServer({ settings }, adapter);
+    ? http2.createSecureServer(
+        { cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, ...sessionOptions },
+        adapter,
+      )
+    : http2.createServer(sessionOptions, adapter);
   const sessions = new Set<http2.Http2Session>();
   server.on('session', (s: http2.Http2Session) => {
     sessions.add(s);
@@ -84,13 +200,24 @@ export async function startThreadStoreServer(
     s.on('error', () => {});
   });
   server.on('error', () => {});
+  // A connection silent this long is destroyed (Node does so when 'timeout' has no listener):
+  // each costs a socket and its HTTP/2 state.
+  server.setTimeout(options.idleTimeoutMs ?? 300_000);
   // Small unary responses must not wait for Nagle's algorithm.
   server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   server.on('secureConnection', (socket: Socket) => socket.setNoDelay(true));
 
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error): void =>
-      reject(ThreadStoreError.internal(`cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, e));
+      reject(
+        (e as { code?: string }).code === 'EADDRINUSE'
+          ? new ThreadStoreError(
+              'unavailable',
+              `cannot listen on ${host}:${options.port ?? 0}: the port is in use; pick another, or port 0 for any free one`,
+              { cause: e },
+            )
+          : ThreadStoreError.internal(`cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, e),
+      );
     server.once('error', onError);
     server.listen(options.port ?? 0, host, () => {
       server.off('error', onError);
@@ -104,6 +231,7 @@ export async function startThreadStoreServer(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      stopping = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       // GOAWAY: clients open no new streams here, the streams in flight complete.
       for (const s of sessions) if (!s.closed) s.close();
