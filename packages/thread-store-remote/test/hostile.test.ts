@@ -48,7 +48,7 @@ function request(
   req.on('error', () => {});
   req.write(first);
   out.sent = first.length;
-  const drip = setInterval(() => {
+  const drip: NodeJS.Timeout = setInterval(() => {
     if (req.destroyed || req.closed || out.sent > 8 * 1024 * 1024) return clearInterval(drip);
     req.write(Buffer.alloc(1024, 7));
     out.sent += 1024;
