@@ -5,11 +5,12 @@
 // dist/index.d.ts present; no sources, tests or other packages' files.
 //
 // Usage: node tools/check-publish.mjs [package-folder-name ...]   (run `pnpm build` first)
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pnpm, runCapture } from './lib/exec.mjs';
+import { publishedPackages } from './lib/packages.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (/** @type {string} */ name) => path.join(root, 'node_modules', '.bin', name);
@@ -47,17 +48,6 @@ export function tarballProblems(files, manifest) {
     }
   }
   return problems;
-}
-
-/** @param {string} dir @returns {{ name: string, dir: string, json: Record<string, any> }[]} */
-function publishedPackages(dir) {
-  return readdirSync(dir)
-    .sort()
-    .map((entry) => path.join(dir, entry))
-    .filter((pkgDir) => existsSync(path.join(pkgDir, 'package.json')))
-    .map((pkgDir) => ({ dir: pkgDir, json: JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) }))
-    .filter(({ json }) => json.private !== true)
-    .map(({ dir: pkgDir, json }) => ({ name: String(json.name), dir: pkgDir, json }));
 }
 
 /** @param {{ name: string, dir: string }} pkg @param {string} outDir @returns {string[]} problems */

@@ -108,6 +108,10 @@ function main() {
     pnpmStep('typecheck', ['run', 'typecheck']),
     pnpmStep('lint', ['run', 'lint']),
     pnpmStep('publish check', ['run', 'check:publish']),
+    pnpmStep('API reports are current (update: pnpm run api:update)', ['run', 'api:check']),
+    pnpmStep('API reference docs build with every export documented', ['run', 'docs']),
+    pnpmStep('README code samples compile (and run where marked)', ['run', 'check:readme-samples']),
+    pnpmStep('publish rehearsal: local registry, installs outside the workspace', ['run', 'rehearse:publish']),
     { name: 'PostgreSQL is up (for thread-store-postgres tests)', run: ensurePostgres },
     {
       name: 'test tools (strace, script)',

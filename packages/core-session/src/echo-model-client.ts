@@ -3,6 +3,7 @@ import type { ResponseItemPayload, TokenUsage } from '@skein/thread-store-api';
 import { lastUserText } from './model-client.js';
 import type { ModelClient, ModelRequest, ModelStreamEvent } from './model-client.js';
 
+/** Options of `EchoModelClient`. */
 export interface EchoModelClientOptions {
   /** Default `echo`. */
   model?: string;
@@ -33,6 +34,7 @@ export class EchoModelClient implements ModelClient {
     this.provider = options.provider ?? 'echo';
   }
 
+  /** Streams the echo of the last user message, one word per delta. */
   async *stream(request: ModelRequest): AsyncIterable<ModelStreamEvent> {
     const { signal } = request;
     const prompt = lastUserText(request.input);

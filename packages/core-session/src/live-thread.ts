@@ -24,6 +24,7 @@ import { collectGitInfo } from './internal/git-info.js';
 import { MetadataWorker } from './internal/metadata-worker.js';
 import { sessionMetaItem, storedThreadFromHistory } from './internal/session-meta.js';
 
+/** Options of `LiveThread.create` and `LiveThread.resume`. */
 export interface LiveThreadOptions {
   /** Clock for derived timestamps (tests inject one). Default: `() => new Date()`. */
   now?: () => Date;
@@ -39,11 +40,16 @@ export interface LiveThreadOptions {
   collectGitInfo?: boolean;
 }
 
+/**
+ * Arguments of `LiveThread.create`: the store's create parameters, and whether the thread is
+ * ephemeral.
+ */
 export interface LiveThreadCreateParams extends CreateThreadParams {
   /** An ephemeral thread never touches the store and has no path; it is readable while loaded. */
   ephemeral?: boolean;
 }
 
+/** Arguments of `LiveThread.resume`. */
 export interface LiveThreadResumeParams extends ResumeThreadParams {
   /** The thread's history when the caller already has it; otherwise it is loaded from the store. */
   history?: readonly RolloutItem[];
@@ -247,6 +253,7 @@ export class LiveThread {
     return this.store.loadHistory({ threadId: this.threadId, includeArchived });
   }
 
+  /** The thread as the store has it (an ephemeral one from memory), with its history when asked for. */
   async readThread(
     options: { includeHistory?: boolean; includeArchived?: boolean } = {},
   ): Promise<StoredThreadWithHistory> {
@@ -372,6 +379,7 @@ export class LiveThreadInitGuard implements AsyncDisposable {
     }
   }
 
+  /** Discards the thread (`await using`): see `discard`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.discard();
   }

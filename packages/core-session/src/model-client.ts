@@ -30,6 +30,7 @@ export interface ModelClient {
   readonly provider: string;
   /** Context window size, when known (recorded in `task_started` and `token_count`). */
   readonly contextWindow?: number | null;
+  /** Streams the model's reply to one request. */
   stream(request: ModelRequest): AsyncIterable<ModelStreamEvent>;
 }
 

@@ -3,6 +3,7 @@ import type { ResponseItemPayload, ThreadStoreErrorCode, TokenUsage } from '@ske
 import { parseSse } from './internal/sse.js';
 import type { ModelClient, ModelRequest, ModelStreamEvent } from './model-client.js';
 
+/** Options of `OpenAIResponsesModelClient`. */
 export interface OpenAIResponsesModelClientOptions {
   /** e.g. `gpt-5.1-codex`. */
   model: string;
@@ -67,6 +68,7 @@ export class OpenAIResponsesModelClient implements ModelClient {
     this.apiKeyEnv = options.apiKeyEnv ?? 'OPENAI_API_KEY';
   }
 
+  /** Streams a reply from the Responses API. */
   async *stream(request: ModelRequest): AsyncIterable<ModelStreamEvent> {
     const key = process.env[this.apiKeyEnv];
     if (!key && this.options.requireApiKey !== false)

@@ -60,6 +60,7 @@ export type Op =
   /** Aborts turns, writes everything and closes the thread; the last op a session takes. */
   | { type: 'shutdown' };
 
+/** An event a session emits while it runs a turn. */
 export type SessionEventMsg =
   | { type: 'turn_started'; turnId: string }
   | { type: 'agent_message_delta'; turnId: string; delta: string }
@@ -78,6 +79,7 @@ export interface SessionEvent {
   msg: SessionEventMsg;
 }
 
+/** Options every session takes: its store and model, and the thread's defaults. */
 export interface SessionOptions {
   store: ThreadStore;
   model: ModelClient;
@@ -102,6 +104,7 @@ export interface SessionOptions {
   liveThread?: LiveThreadOptions;
 }
 
+/** Options of `Session.start`. */
 export interface StartSessionOptions extends SessionOptions {
   threadId?: ThreadId;
   /** Never written to the store; no path; readable while loaded. */
@@ -120,6 +123,7 @@ export interface StartSessionOptions extends SessionOptions {
   forkBase?: { threadId: ThreadId; turns?: number };
 }
 
+/** Options of `Session.resume`. */
 export interface ResumeSessionOptions extends SessionOptions {
   threadId: ThreadId;
   /** The history when the caller already has it (otherwise loaded from the store). */

@@ -42,6 +42,7 @@ export class CodexThread {
     return this.session.events();
   }
 
+  /** The thread's session facts: id, model, working directory, name and where it is stored. */
   async metadata(): Promise<CodexThreadMetadata> {
     return {
       threadId: this.threadId,

@@ -33,6 +33,7 @@ export interface ThreadDefaults {
   modelProvider?: string;
 }
 
+/** Options of `ThreadManager`: the store, and defaults for the threads it starts. */
 export interface ThreadManagerOptions {
   store: ThreadStore;
   model: ModelClient;

@@ -5,6 +5,8 @@ import type { SortDirection, ThreadSortKey } from './types.js';
  * List cursors: opaque strings `sk1.<base64url JSON>`, keyset-based (sort value + thread id) so a
  * page never skips or repeats a thread while others are written. A cursor is tied to the store
  * kind, sort key, direction and filters it was made for; anything else is `invalid_request`.
+ *
+ * @internal
  */
 export interface ListCursor {
   /** Which store family made it, e.g. `memory` or `local`. */
@@ -23,6 +25,7 @@ export interface ListCursor {
 
 const PREFIX = 'sk1.';
 
+/** @internal */
 export function encodeListCursor(c: ListCursor): string {
   const body = [c.store, c.sortKey, c.sortDirection, c.filters, c.towards, c.value, c.threadId];
   return PREFIX + Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
@@ -33,7 +36,11 @@ function bad(cursor: string, why: string): ThreadStoreError {
   return ThreadStoreError.invalidRequest(`invalid cursor ${JSON.stringify(shown)}: ${why}`);
 }
 
-/** Decodes a cursor and checks it belongs to this listing. */
+/**
+ * Decodes a cursor and checks it belongs to this listing.
+ *
+ * @internal
+ */
 export function decodeListCursor(
   cursor: string,
   expect: { store: string; sortKey: ThreadSortKey; sortDirection: SortDirection; filters: string },
@@ -65,6 +72,8 @@ export function decodeListCursor(
  * Turn and item cursors: `skh1.<base64url JSON>`, keyset on a position in one thread's history
  * (see StoredTurn.ordinal), so pages stay exact while the thread grows. A cursor is tied to the
  * store kind, thread, page kind (turns, or items of the thread or of one turn) and direction.
+ *
+ * @internal
  */
 export interface HistoryCursor {
   store: string;
@@ -79,12 +88,17 @@ export interface HistoryCursor {
 
 const HISTORY_PREFIX = 'skh1.';
 
+/** @internal */
 export function encodeHistoryCursor(c: HistoryCursor): string {
   const body = [c.store, c.threadId, c.scope, c.sortDirection, c.towards, c.position];
   return HISTORY_PREFIX + Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
 
-/** Decodes a turn or item cursor and checks it belongs to this page request. */
+/**
+ * Decodes a turn or item cursor and checks it belongs to this page request.
+ *
+ * @internal
+ */
 export function decodeHistoryCursor(
   cursor: string,
   expect: { store: string; threadId: string; scope: string; sortDirection: SortDirection },

@@ -12,6 +12,8 @@ import type { GitInfo, StoredThread, TokenUsage } from './types.js';
  * preview and first user message from the first user message event; token usage from the latest
  * `token_count`; recency from the latest turn start. Every store that keeps history uses this, so
  * a thread reads the same whichever store holds it.
+ *
+ * @internal
  */
 export interface DerivedThreadMetadata {
   threadId: string | null;
@@ -48,6 +50,7 @@ export interface DerivedThreadMetadata {
   goalPreview: string | null;
 }
 
+/** @internal */
 export function emptyDerivedMetadata(): DerivedThreadMetadata {
   return {
     threadId: null,
@@ -81,7 +84,11 @@ export function emptyDerivedMetadata(): DerivedThreadMetadata {
   };
 }
 
-/** Parses an RFC 3339 time, or Codex's file-name form `YYYY-MM-DDThh-mm-ss`. */
+/**
+ * Parses an RFC 3339 time, or Codex's file-name form `YYYY-MM-DDThh-mm-ss`.
+ *
+ * @internal
+ */
 export function parseRolloutTime(value: unknown): Date | null {
   if (typeof value !== 'string' || value === '') return null;
   let d = new Date(value);
@@ -106,6 +113,7 @@ function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
+/** @internal */
 export function tokenUsageFromJson(v: unknown): TokenUsage | null {
   if (!isObject(v)) return null;
   return {
@@ -117,6 +125,7 @@ export function tokenUsageFromJson(v: unknown): TokenUsage | null {
   };
 }
 
+/** @internal */
 export function tokenUsageToJson(u: TokenUsage): Record<string, number> {
   return {
     input_tokens: u.inputTokens,
@@ -127,6 +136,7 @@ export function tokenUsageToJson(u: TokenUsage): Record<string, number> {
   };
 }
 
+/** @internal */
 export function gitInfoToJson(g: GitInfo): Record<string, string> {
   const out: Record<string, string> = {};
   if (g.sha !== null) out.commit_hash = g.sha;
@@ -141,7 +151,11 @@ function policyString(v: unknown): string | null {
   return JSON.stringify(v);
 }
 
-/** Folds rollout items into derived metadata, one item at a time (usable on streams and tails). */
+/**
+ * Folds rollout items into derived metadata, one item at a time (usable on streams and tails).
+ *
+ * @internal
+ */
 export class ThreadMetadataAccumulator {
   readonly value: DerivedThreadMetadata;
   private metaSeen = false;
@@ -249,7 +263,11 @@ export class ThreadMetadataAccumulator {
   }
 }
 
-/** Derives metadata from a whole history. */
+/**
+ * Derives metadata from a whole history.
+ *
+ * @internal
+ */
 export function deriveThreadMetadata(items: Iterable<RolloutItem>): DerivedThreadMetadata {
   const acc = new ThreadMetadataAccumulator();
   for (const item of items) acc.observe(item);
@@ -257,7 +275,11 @@ export function deriveThreadMetadata(items: Iterable<RolloutItem>): DerivedThrea
   return acc.value;
 }
 
-/** What a store knows about a thread besides its history. */
+/**
+ * What a store knows about a thread besides its history.
+ *
+ * @internal
+ */
 export interface StoredThreadFacts {
   /** The preview to show (usually the accumulator's `preview`). */
   preview: string;
@@ -274,6 +296,8 @@ export interface StoredThreadFacts {
  * The StoredThread summary of derived history metadata, before any patch: every store builds its
  * threads this way, so the same history reads the same from each. A history with no
  * `session_meta` source counts as `vscode`, as in Codex; recency is never before creation.
+ *
+ * @internal
  */
 export function storedThreadFromDerived(
   threadId: ThreadId,
@@ -333,6 +357,8 @@ const DERIVED_TO_PATCH: ReadonlyArray<[keyof DerivedThreadMetadata, keyof Thread
  * Removes from a merged patch the fields that newly appended history now decides: a derived
  * fact that changed between `before` and `after`, and the name when the items rename the thread.
  * Stores that keep patches beside derived metadata call it on every append.
+ *
+ * @internal
  */
 export function dropPatchesReplacedByHistory(
   patch: ThreadMetadataPatch,

@@ -19,7 +19,11 @@ import { TurnList, TurnProjector } from './turn-projector.js';
 import type { ProjectedItem, ProjectedTurn } from './turn-projector.js';
 import type { SortDirection } from './types.js';
 
-/** A turn or item page request with defaults applied and checked. */
+/**
+ * A turn or item page request with defaults applied and checked.
+ *
+ * @internal
+ */
 export interface NormalizedHistoryPageParams {
   threadId: ThreadId;
   includeArchived: boolean;
@@ -30,10 +34,12 @@ export interface NormalizedHistoryPageParams {
   scope: string;
 }
 
+/** @internal */
 export interface NormalizedTurnPageParams extends NormalizedHistoryPageParams {
   itemsView: StoredTurnItemsView;
 }
 
+/** @internal */
 export interface NormalizedItemPageParams extends NormalizedHistoryPageParams {
   turnId: string | null;
 }
@@ -66,6 +72,7 @@ function common(
   return { threadId, includeArchived: params.includeArchived === true, pageSize, sortDirection, cursor, scope };
 }
 
+/** @internal */
 export function normalizeListTurnsParams(params: ListTurnsParams): NormalizedTurnPageParams {
   const p = common(params, { pageSize: DEFAULT_TURN_PAGE_SIZE, sortDirection: 'desc' }, 'turns');
   const itemsView = params.itemsView ?? 'summary';
@@ -74,6 +81,7 @@ export function normalizeListTurnsParams(params: ListTurnsParams): NormalizedTur
   return { ...p, itemsView };
 }
 
+/** @internal */
 export function normalizeListItemsParams(params: ListItemsParams): NormalizedItemPageParams {
   const turnId = isObject(params) && params.turnId != null ? params.turnId : null;
   if (turnId !== null && (typeof turnId !== 'string' || turnId === ''))
@@ -85,6 +93,8 @@ export function normalizeListItemsParams(params: ListItemsParams): NormalizedIte
 /**
  * A window of positions, in ascending terms: strictly (or, `inclusive`, also exactly) above
  * `min` and below `max`, returned in `order`, at most `limit`.
+ *
+ * @internal
  */
 export interface PositionQuery {
   min?: { position: number; inclusive: boolean };
@@ -93,9 +103,14 @@ export interface PositionQuery {
   limit: number;
 }
 
+/** @internal */
 export type PositionFetch<T> = (q: PositionQuery) => T[] | Promise<T[]>;
 
-/** A PositionFetch over entries already sorted by ascending position. */
+/**
+ * A PositionFetch over entries already sorted by ascending position.
+ *
+ * @internal
+ */
 export function fetchFromSorted<T>(sortedAsc: readonly T[], positionOf: (x: T) => number): PositionFetch<T> {
   return (q) => {
     const inside = sortedAsc.filter((x) => {
@@ -109,6 +124,7 @@ export function fetchFromSorted<T>(sortedAsc: readonly T[], positionOf: (x: T) =
   };
 }
 
+/** @internal */
 export interface PositionPage<T> {
   items: T[];
   nextCursor: string | null;
@@ -120,6 +136,8 @@ export interface PositionPage<T> {
  * this decides what a page holds and makes the cursors. A `next` cursor continues after the last
  * entry of its page; a backwards cursor returns the page before the first entry. Entries added
  * while paging appear in later pages, never as repeats.
+ *
+ * @internal
  */
 export async function pageByPosition<T>(
   fetch: PositionFetch<T>,
@@ -178,7 +196,11 @@ export async function pageByPosition<T>(
   };
 }
 
-/** The items a view shows: none, the first user message and the final agent message, or all. */
+/**
+ * The items a view shows: none, the first user message and the final agent message, or all.
+ *
+ * @internal
+ */
 export function itemsForView(items: readonly ProjectedItem[], view: StoredTurnItemsView): ProjectedItem[] {
   if (view === 'notLoaded') return [];
   if (view === 'full') return [...items];
@@ -190,6 +212,7 @@ export function itemsForView(items: readonly ProjectedItem[], view: StoredTurnIt
   return items.filter((i) => i === user || i === final);
 }
 
+/** @internal */
 export function storedItem(i: ProjectedItem): StoredThreadItem {
   return {
     turnId: i.turnId,
@@ -204,6 +227,8 @@ export function storedItem(i: ProjectedItem): StoredThreadItem {
  * The StoredTurn of a projected turn. A turn with no terminal line is `inProgress` only when it
  * is the thread's last turn and a live writer holds the thread (`live`); otherwise it was cut
  * off, and reads as `interrupted`, as Codex's app-server reports it.
+ *
+ * @internal
  */
 export function storedTurn(
   t: ProjectedTurn,
@@ -225,7 +250,11 @@ export function storedTurn(
   };
 }
 
-/** An unknown turn id in a listItems request. */
+/**
+ * An unknown turn id in a listItems request.
+ *
+ * @internal
+ */
 export function turnNotFound(threadId: string, turnId: string): ThreadStoreError {
   return new ThreadStoreError('not_found', `thread ${threadId} has no turn ${JSON.stringify(turnId)}`);
 }
@@ -233,6 +262,8 @@ export function turnNotFound(threadId: string, turnId: string): ThreadStoreError
 /**
  * A turn page computed from a whole history (read to the end). Stores without an index of turns
  * use it; `live` says whether a live writer holds the thread (see storedTurn).
+ *
+ * @internal
  */
 export async function turnPageFromHistory(
   history: Iterable<RolloutItem> | AsyncIterable<RolloutItem>,
@@ -255,7 +286,11 @@ export async function turnPageFromHistory(
   };
 }
 
-/** An item page computed from a whole history; an unknown `turnId` is `not_found`. */
+/**
+ * An item page computed from a whole history; an unknown `turnId` is `not_found`.
+ *
+ * @internal
+ */
 export async function itemPageFromHistory(
   history: Iterable<RolloutItem> | AsyncIterable<RolloutItem>,
   p: NormalizedItemPageParams,

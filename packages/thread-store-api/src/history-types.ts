@@ -18,6 +18,7 @@ export type StoredTurnItemsView = 'notLoaded' | 'summary' | 'full';
  */
 export type StoredTurnStatus = 'completed' | 'interrupted' | 'failed' | 'inProgress';
 
+/** Why a turn failed. */
 export interface StoredTurnError {
   message: string;
   /** Codex's `codex_error_info` and anything else the terminal line carried about the error. */
@@ -38,6 +39,7 @@ export interface StoredThreadItem {
   item: JsonObject;
 }
 
+/** One turn of a thread: its status and times, and its items as the requested view shows them. */
 export interface StoredTurn {
   turnId: string;
   /** Where the turn starts in the history (same scale as StoredThreadItem.ordinal). */
@@ -51,6 +53,7 @@ export interface StoredTurn {
   items: StoredThreadItem[];
 }
 
+/** Arguments of `ThreadStore.listTurns`. */
 export interface ListTurnsParams {
   threadId: ThreadId;
   includeArchived?: boolean;
@@ -63,12 +66,14 @@ export interface ListTurnsParams {
   itemsView?: StoredTurnItemsView;
 }
 
+/** One page of `ThreadStore.listTurns`; cursors work as in `ThreadPage`. */
 export interface TurnPage {
   turns: StoredTurn[];
   nextCursor: string | null;
   backwardsCursor: string | null;
 }
 
+/** Arguments of `ThreadStore.listItems`. */
 export interface ListItemsParams {
   threadId: ThreadId;
   /** Only the items of this turn (an unknown turn is `not_found`). */
@@ -81,12 +86,16 @@ export interface ListItemsParams {
   sortDirection?: SortDirection;
 }
 
+/** One page of `ThreadStore.listItems`; cursors work as in `ThreadPage`. */
 export interface ItemPage {
   items: StoredThreadItem[];
   nextCursor: string | null;
   backwardsCursor: string | null;
 }
 
+/** Page size of `listTurns` when none is given. */
 export const DEFAULT_TURN_PAGE_SIZE = 20;
+/** Page size of `listItems` when none is given. */
 export const DEFAULT_ITEM_PAGE_SIZE = 50;
+/** The largest page size `listTurns` and `listItems` accept; more is `invalid_request`. */
 export const MAX_HISTORY_PAGE_SIZE = 1000;

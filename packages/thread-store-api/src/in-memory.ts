@@ -44,8 +44,12 @@ import type {
   ThreadStoreCapabilities,
 } from './types.js';
 
-/** One thread as it is durably stored: its history and what was patched on top of it. */
-interface DurableThread {
+/**
+ * One thread as it is durably stored: its history and what was patched on top of it.
+ *
+ * @internal
+ */
+export interface DurableThread {
   readonly threadId: ThreadId;
   readonly history: RolloutItem[];
   readonly derived: ThreadMetadataAccumulator;
@@ -76,6 +80,7 @@ interface LiveWriter {
   pending: RolloutItem[];
 }
 
+/** Options of `InMemoryThreadStore`. */
 export interface InMemoryThreadStoreOptions {
   /** Provider of threads whose history names none, and the default `modelProviders` filter. */
   defaultModelProvider?: string;

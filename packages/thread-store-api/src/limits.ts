@@ -26,7 +26,11 @@ export function isSupportedDate(value: unknown): boolean {
   return t >= MIN_THREAD_DATE.getTime() && t <= MAX_THREAD_DATE.getTime();
 }
 
-/** Throws `invalid_request` unless `value` is a valid Date in the supported range. */
+/**
+ * Throws `invalid_request` unless `value` is a valid Date in the supported range.
+ *
+ * @internal
+ */
 export function checkThreadDate(value: unknown, what: string): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime()))
     throw ThreadStoreError.invalidRequest(`${what} must be a valid Date`);
@@ -37,7 +41,11 @@ export function checkThreadDate(value: unknown, what: string): Date {
   return value;
 }
 
-/** Throws `invalid_request` unless `list` is absent or an array of at most MAX_FILTER_VALUES entries. */
+/**
+ * Throws `invalid_request` unless `list` is absent or an array of at most MAX_FILTER_VALUES entries.
+ *
+ * @internal
+ */
 export function checkFilterList(list: unknown, what: string, entry: (v: unknown) => boolean, shape: string): void {
   if (list == null) return;
   if (!Array.isArray(list)) throw ThreadStoreError.invalidRequest(`${what} must be an array`);

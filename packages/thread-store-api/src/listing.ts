@@ -7,7 +7,11 @@ import type { SessionSourceFilter } from './session-source.js';
 import type { ListThreadsParams, SortDirection, StoredThread, ThreadSortKey } from './types.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './types.js';
 
-/** A listing's parameters with defaults applied and checked. */
+/**
+ * A listing's parameters with defaults applied and checked.
+ *
+ * @internal
+ */
 export interface NormalizedListParams {
   pageSize: number;
   sortKey: ThreadSortKey;
@@ -27,6 +31,8 @@ const SORT_KEYS: readonly ThreadSortKey[] = ['createdAt', 'updatedAt', 'recencyA
 /**
  * Applies defaults and validates a listing's parameters. `modelProviders` absent means the
  * store's default provider; `[]` means every provider.
+ *
+ * @internal
  */
 export function normalizeListParams(params: ListThreadsParams, defaultModelProvider: string): NormalizedListParams {
   const p = params ?? {};
@@ -75,11 +81,16 @@ export function normalizeListParams(params: ListThreadsParams, defaultModelProvi
   };
 }
 
+/** @internal */
 export function sortValue(thread: StoredThread, key: ThreadSortKey): number {
   return thread[key].getTime();
 }
 
-/** Compares two threads in listing order (sort value, then thread id, in the given direction). */
+/**
+ * Compares two threads in listing order (sort value, then thread id, in the given direction).
+ *
+ * @internal
+ */
 export function compareThreads(a: StoredThread, b: StoredThread, key: ThreadSortKey, dir: SortDirection): number {
   const av = sortValue(a, key);
   const bv = sortValue(b, key);
@@ -87,7 +98,11 @@ export function compareThreads(a: StoredThread, b: StoredThread, key: ThreadSort
   return dir === 'asc' ? c : -c;
 }
 
-/** Whether a thread passes a listing's filters (everything but paging). */
+/**
+ * Whether a thread passes a listing's filters (everything but paging).
+ *
+ * @internal
+ */
 export function threadMatchesFilters(t: StoredThread, p: NormalizedListParams): boolean {
   if (p.archived !== (t.archivedAt !== null)) return false;
   if (t.preview === '') return false;
@@ -102,6 +117,7 @@ export function threadMatchesFilters(t: StoredThread, p: NormalizedListParams): 
   return true;
 }
 
+/** @internal */
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
@@ -111,6 +127,8 @@ export interface Page<T> {
 /**
  * Keyset paging over threads already filtered and sorted in listing order. Stores that filter in
  * memory use it directly; it also defines what a cursor means for stores that page in SQL.
+ *
+ * @internal
  */
 export function paginateSorted<T>(
   sorted: readonly T[],

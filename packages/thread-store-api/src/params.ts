@@ -4,12 +4,20 @@ import { parseThreadId } from './thread-id.js';
 import type { ThreadId } from './thread-id.js';
 import type { CreateThreadParams } from './types.js';
 
-/** Checks that a call's parameters are an object (`invalid_request` naming them otherwise). */
+/**
+ * Checks that a call's parameters are an object (`invalid_request` naming them otherwise).
+ *
+ * @internal
+ */
 export function requireObject(v: unknown, what: string): asserts v is Record<string, unknown> {
   if (!isObject(v)) throw ThreadStoreError.invalidRequest(`${what} must be an object`);
 }
 
-/** Copies caller data so later mutation on either side cannot reach a store. */
+/**
+ * Copies caller data so later mutation on either side cannot reach a store.
+ *
+ * @internal
+ */
 export function copyPlainData<T>(v: T, what: string): T {
   try {
     return structuredClone(v);
@@ -21,6 +29,8 @@ export function copyPlainData<T>(v: T, what: string): T {
 /**
  * Checks `createThread` parameters the way every store does, before anything is reserved, and
  * returns the normalised thread id.
+ *
+ * @internal
  */
 export function validateCreateThreadParams(params: CreateThreadParams): ThreadId {
   requireObject(params, 'createThread params');

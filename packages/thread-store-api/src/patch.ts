@@ -9,6 +9,7 @@ import type { GitInfo, StoredThread, TokenUsage } from './types.js';
  */
 export type Clearable<T> = T | null | undefined;
 
+/** A patch of `GitInfo`: each field follows the `Clearable` rule. */
 export interface GitInfoPatch {
   sha?: Clearable<string>;
   branch?: Clearable<string>;
@@ -49,6 +50,7 @@ export interface ThreadMetadataPatch {
   gitInfo?: Clearable<GitInfoPatch>;
 }
 
+/** Arguments of `ThreadStore.updateThreadMetadata`. */
 export interface UpdateThreadMetadataParams {
   threadId: import('./thread-id.js').ThreadId;
   patch: ThreadMetadataPatch;
@@ -84,11 +86,16 @@ const PATCH_KEYS = new Set<string>([
   'gitInfo',
 ]);
 
+/** @internal */
 export function isEmptyPatch(patch: ThreadMetadataPatch): boolean {
   return Object.values(patch).every((v) => v === undefined);
 }
 
-/** Checks a patch's shape; throws `invalid_request` saying which field is wrong. */
+/**
+ * Checks a patch's shape; throws `invalid_request` saying which field is wrong.
+ *
+ * @internal
+ */
 export function validatePatch(patch: ThreadMetadataPatch): void {
   if (typeof patch !== 'object' || patch === null) throw ThreadStoreError.invalidRequest('patch must be an object');
   for (const key of Object.keys(patch)) {
@@ -127,7 +134,11 @@ function mergeGit(a: Clearable<GitInfoPatch>, b: Clearable<GitInfoPatch>): Clear
   return out;
 }
 
-/** Combines two patches: fields present in `next` win, git merges per field, recency takes the max. */
+/**
+ * Combines two patches: fields present in `next` win, git merges per field, recency takes the max.
+ *
+ * @internal
+ */
 export function mergePatches(base: ThreadMetadataPatch, next: ThreadMetadataPatch): ThreadMetadataPatch {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(next)) {
@@ -143,7 +154,11 @@ export function mergePatches(base: ThreadMetadataPatch, next: ThreadMetadataPatc
   return out as ThreadMetadataPatch;
 }
 
-/** Git info after applying a patch; null when every field ends up empty. */
+/**
+ * Git info after applying a patch; null when every field ends up empty.
+ *
+ * @internal
+ */
 export function applyGitPatch(current: GitInfo | null, patch: Clearable<GitInfoPatch>): GitInfo | null {
   if (patch === undefined) return current;
   if (patch === null) return null;
@@ -159,6 +174,8 @@ export function applyGitPatch(current: GitInfo | null, patch: Clearable<GitInfoP
  * The thread after applying a validated patch. `title` and `advanceRecencyAt` follow their rules:
  * a title distinct from the first user message becomes the name when no name is set; recency
  * only moves forward.
+ *
+ * @internal
  */
 export function applyPatch(thread: StoredThread, patch: ThreadMetadataPatch): StoredThread {
   const t: StoredThread = { ...thread };

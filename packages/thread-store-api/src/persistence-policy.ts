@@ -39,6 +39,10 @@ const LEGACY_ITEM_COMPLETED_TYPES = new Set(['Plan', 'Sleep']);
 /** Response items that are never written (`ghost_snapshot` is dropped on read, too). */
 const DROPPED_RESPONSE_ITEMS = new Set(['compaction_trigger', 'other', 'ghost_snapshot']);
 
+/**
+ * Whether a store writes `item` to a thread's history in `mode`, following Codex's persistence
+ * policy (streaming deltas and transient events are not written).
+ */
 export function isPersistedRolloutItem(item: RolloutItem, mode: HistoryMode = 'legacy'): boolean {
   switch (item.type) {
     case 'session_meta':

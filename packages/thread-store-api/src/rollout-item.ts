@@ -4,18 +4,26 @@
  * keep every field they arrive with, so unknown fields survive a read and a rewrite.
  */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** Any JSON object; payloads keep fields Skein does not know. */
 export type JsonObject = { [key: string]: unknown };
 
+/**
+ * How a rollout file is laid out: `legacy` (no ordinals) or `paginated` (Codex 0.169's default:
+ * every line after the first carries an `ordinal`).
+ */
 export type HistoryMode = 'legacy' | 'paginated';
+/** Whether Codex may use the thread for its memories (`session_meta.memory_mode`). */
 export type MemoryMode = 'enabled' | 'disabled';
 
-interface Envelope {
+/** The fields every rollout line may carry besides `type` and `payload`. */
+export interface RolloutItemEnvelope {
   /** When the line was written: UTC ISO-8601 with milliseconds. Stores fill it on append if absent. */
   timestamp?: string;
   /** Line position; paginated threads only. */
   ordinal?: number;
 }
 
+/** The first line of every rollout: the thread's id, origin, working directory and creation facts. */
 export interface SessionMetaPayload extends JsonObject {
   id: string;
   timestamp?: string;
@@ -37,14 +45,20 @@ export interface SessionMetaPayload extends JsonObject {
   git?: { commit_hash?: string | null; branch?: string | null; repository_url?: string | null };
 }
 
+/**
+ * A model input or output item (message, reasoning, function call, ...), as the Responses API
+ * shapes it.
+ */
 export interface ResponseItemPayload extends JsonObject {
   type: string;
 }
 
+/** A protocol event (`user_message`, `agent_message`, `task_started`, `token_count`, ...). */
 export interface EventMsgPayload extends JsonObject {
   type: string;
 }
 
+/** The settings a turn ran with: working directory, model, approval and sandbox policies. */
 export interface TurnContextPayload extends JsonObject {
   cwd?: string;
   model?: string;
@@ -54,47 +68,58 @@ export interface TurnContextPayload extends JsonObject {
   turn_id?: string;
 }
 
+/** A compaction summary, and optionally the history that replaced the compacted turns. */
 export interface CompactedPayload extends JsonObject {
   message: string;
   replacement_history?: unknown[];
 }
 
-export interface SessionMetaItem extends Envelope {
+/** A `session_meta` line. */
+export interface SessionMetaItem extends RolloutItemEnvelope {
   type: 'session_meta';
   payload: SessionMetaPayload;
 }
-export interface ResponseItem extends Envelope {
+/** A `response_item` line. */
+export interface ResponseItem extends RolloutItemEnvelope {
   type: 'response_item';
   payload: ResponseItemPayload;
 }
-export interface EventMsgItem extends Envelope {
+/** An `event_msg` line. */
+export interface EventMsgItem extends RolloutItemEnvelope {
   type: 'event_msg';
   payload: EventMsgPayload;
 }
-export interface TurnContextItem extends Envelope {
+/** A `turn_context` line. */
+export interface TurnContextItem extends RolloutItemEnvelope {
   type: 'turn_context';
   payload: TurnContextPayload;
 }
-export interface CompactedItem extends Envelope {
+/** A `compacted` line. */
+export interface CompactedItem extends RolloutItemEnvelope {
   type: 'compacted';
   payload: CompactedPayload;
 }
 /** Any other line type (world_state, token_usage_record, …): kept exactly as read. */
-export interface UnknownRolloutItem extends Envelope {
+export interface UnknownRolloutItem extends RolloutItemEnvelope {
   type: string;
   payload: unknown;
   [key: string]: unknown;
 }
 
+/** A line of a type Skein reads fields of. */
 export type KnownRolloutItem = SessionMetaItem | ResponseItem | EventMsgItem | TurnContextItem | CompactedItem;
+/** One line of a thread's history, in the order it was written. */
 export type RolloutItem = KnownRolloutItem | UnknownRolloutItem;
 
+/** True for a `session_meta` item with an id. */
 export function isSessionMeta(item: RolloutItem): item is SessionMetaItem {
   return item.type === 'session_meta' && isObject(item.payload) && typeof item.payload.id === 'string';
 }
+/** True for a `response_item` with a payload type. */
 export function isResponseItem(item: RolloutItem): item is ResponseItem {
   return item.type === 'response_item' && isObject(item.payload) && typeof item.payload.type === 'string';
 }
+/** True for an `event_msg` item, of type `eventType` when one is given. */
 export function isEventMsg(item: RolloutItem, eventType?: string): item is EventMsgItem {
   return (
     item.type === 'event_msg' &&
@@ -103,13 +128,16 @@ export function isEventMsg(item: RolloutItem, eventType?: string): item is Event
     (eventType === undefined || item.payload.type === eventType)
   );
 }
+/** True for a `turn_context` item. */
 export function isTurnContext(item: RolloutItem): item is TurnContextItem {
   return item.type === 'turn_context' && isObject(item.payload);
 }
+/** True for a `compacted` item. */
 export function isCompacted(item: RolloutItem): item is CompactedItem {
   return item.type === 'compacted' && isObject(item.payload);
 }
 
+/** @internal */
 export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -117,6 +145,8 @@ export function isObject(v: unknown): v is JsonObject {
 /**
  * Checks that a value has the shape of a rollout line (object with a string `type` and a
  * `payload`). Returns a reason when it does not.
+ *
+ * @internal
  */
 export function rolloutItemProblem(v: unknown): string | undefined {
   if (!isObject(v)) return 'an item must be a JSON object';
@@ -128,12 +158,18 @@ export function rolloutItemProblem(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Text of a user message event with Codex's `## My request for Codex:` prefix removed. */
+/**
+ * Text of a user message event with Codex's `## My request for Codex:` prefix removed.
+ *
+ * @internal
+ */
 export const USER_MESSAGE_BEGIN = '## My request for Codex:';
 
 /**
  * The text a user message contributes to preview and title: the part after the request marker,
  * trimmed; an image-only message is `[Image]`; an empty one is `undefined`.
+ *
+ * @internal
  */
 export function userMessageDisplayText(message: string, hasImages: boolean): string | undefined {
   const at = message.indexOf(USER_MESSAGE_BEGIN);

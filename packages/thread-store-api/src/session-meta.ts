@@ -7,6 +7,8 @@ import type { CreateThreadParams } from './types.js';
  * The `session_meta` payload a new thread starts with, built from its create parameters with
  * Codex's on-disk field names and in the field order Codex writes, so every store writes the same
  * first line and `deriveThreadMetadata` reads it back the same way.
+ *
+ * @internal
  */
 export function sessionMetaPayloadFor(
   params: CreateThreadParams,

@@ -18,6 +18,7 @@ export type SubAgentSource =
       readonly agentRole?: string | null;
     };
 
+/** Where a thread came from (`session_meta.source`); see `SessionSources` for the common values. */
 export type SessionSource =
   | { readonly kind: 'cli' }
   | { readonly kind: 'vscode' }
@@ -46,19 +47,27 @@ export const SESSION_SOURCE_KINDS = [
   'subagent_other',
   'unknown',
 ] as const;
+/** One of `SESSION_SOURCE_KINDS`: the coarse kind of a source, for list filters. */
 export type SessionSourceKind = (typeof SESSION_SOURCE_KINDS)[number];
 
 /** A list filter entry: a kind, or an exact source. */
 export type SessionSourceFilter = SessionSourceKind | SessionSource;
 
+/**
+ * Ready-made `SessionSource` values and constructors, e.g. `SessionSources.exec` or
+ * `SessionSources.custom('my-tool')`.
+ */
 export const SessionSources = {
   cli: { kind: 'cli' } as SessionSource,
   vscode: { kind: 'vscode' } as SessionSource,
   exec: { kind: 'exec' } as SessionSource,
   mcp: { kind: 'mcp' } as SessionSource,
   unknown: { kind: 'unknown' } as SessionSource,
+  /** A source named by the client (`{"custom": name}`). */
   custom: (name: string): SessionSource => ({ kind: 'custom', name }),
+  /** A thread Codex starts for itself (`{"internal": name}`). */
   internal: (name: string): SessionSource => ({ kind: 'internal', name }),
+  /** A sub-agent's thread. */
   subagent: (subagent: SubAgentSource): SessionSource => ({ kind: 'subagent', subagent }),
 } as const;
 
@@ -111,7 +120,11 @@ function subAgentFromJson(v: unknown): SubAgentSource | undefined {
   return undefined;
 }
 
-/** Parses the on-disk JSON form. Never throws: unrecognised input is `unknown` with its raw value. */
+/**
+ * Parses the on-disk JSON form. Never throws: unrecognised input is `unknown` with its raw value.
+ *
+ * @internal
+ */
 export function sessionSourceFromJson(v: unknown): SessionSource {
   if (typeof v === 'string') {
     if (SIMPLE.has(v)) return { kind: v as 'cli' | 'vscode' | 'exec' | 'mcp' | 'unknown' };
@@ -150,7 +163,11 @@ function subAgentToJson(s: SubAgentSource): unknown {
   }
 }
 
-/** The on-disk JSON form (the inverse of `sessionSourceFromJson`). */
+/**
+ * The on-disk JSON form (the inverse of `sessionSourceFromJson`).
+ *
+ * @internal
+ */
 export function sessionSourceToJson(s: SessionSource): unknown {
   switch (s.kind) {
     case 'cli':
@@ -169,12 +186,17 @@ export function sessionSourceToJson(s: SessionSource): unknown {
   }
 }
 
-/** A stable string for a source: the plain string for simple sources, compact JSON otherwise. */
+/**
+ * A stable string for a source: the plain string for simple sources, compact JSON otherwise.
+ *
+ * @internal
+ */
 export function sessionSourceKey(s: SessionSource): string {
   const json = sessionSourceToJson(s);
   return typeof json === 'string' ? json : JSON.stringify(json);
 }
 
+/** @internal */
 export function sessionSourceKinds(s: SessionSource): SessionSourceKind[] {
   switch (s.kind) {
     case 'subagent': {
@@ -194,11 +216,16 @@ export function sessionSourceKinds(s: SessionSource): SessionSourceKind[] {
   }
 }
 
+/** True when `v` is one of `SESSION_SOURCE_KINDS`. */
 export function isSessionSourceKind(v: unknown): v is SessionSourceKind {
   return typeof v === 'string' && (SESSION_SOURCE_KINDS as readonly string[]).includes(v);
 }
 
-/** Whether a source passes a list of filters (`undefined` or `[]` means the default list). */
+/**
+ * Whether a source passes a list of filters (`undefined` or `[]` means the default list).
+ *
+ * @internal
+ */
 export function sourceMatches(source: SessionSource, filters: readonly SessionSourceFilter[] | undefined): boolean {
   const list = filters === undefined || filters.length === 0 ? DEFAULT_LIST_SOURCES : filters;
   const kinds = sessionSourceKinds(source);

@@ -32,22 +32,40 @@ import type {
  * later calls on that writer fail with `not_found`.
  */
 export interface ThreadStore {
+  /** What this store can do beyond the common contract. */
   readonly capabilities: ThreadStoreCapabilities;
 
+  /**
+   * Opens the live writer of a new thread. Nothing is written until the first persist or flush with
+   * items; an existing thread id is `conflict`.
+   */
   createThread(params: CreateThreadParams): Promise<void>;
+  /**
+   * Opens the live writer of an existing thread to append to it; `not_found` if it does not exist,
+   * `conflict` if another writer holds it.
+   */
   resumeThread(params: ResumeThreadParams): Promise<void>;
   /** Raw history append; the persistence policy is applied; never derives metadata. */
   appendItems(params: AppendItemsParams): Promise<void>;
+  /** Materializes a created thread on storage even before any item is appended. */
   persistThread(threadId: ThreadId): Promise<void>;
+  /** Returns once every item appended so far is durable and visible to readers. */
   flushThread(threadId: ThreadId): Promise<void>;
+  /** Flushes and closes the live writer; a thread that never got an item leaves no trace. */
   shutdownThread(threadId: ThreadId): Promise<void>;
+  /**
+   * Drops unflushed items and closes the writer without writing (for a session that failed to
+   * start); durable items stay.
+   */
   discardThread(threadId: ThreadId): Promise<void>;
 
   /** The history in replay order, streamed; errors surface on the first iteration step. */
   loadHistory(params: LoadHistoryParams): AsyncIterable<RolloutItem>;
+  /** A thread's summary, and its history when `includeHistory` is set. */
   readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory>;
   /** Local stores only; others reject with `unsupported`. */
   readThreadByRolloutPath(params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory>;
+  /** One page of threads, filtered and sorted; pass `nextCursor` or `backwardsCursor` back to move. */
   listThreads(params: ListThreadsParams): Promise<ThreadPage>;
   /** Searches message content; an empty term is `invalid_request`. */
   searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage>;
@@ -62,8 +80,11 @@ export interface ThreadStore {
 
   /** Applies a literal patch completely or not at all, and returns the updated thread. */
   updateThreadMetadata(params: UpdateThreadMetadataParams): Promise<StoredThread>;
+  /** Moves a thread to the archived collection. */
   archiveThread(params: ArchiveThreadParams): Promise<void>;
+  /** Moves an archived thread back to the active collection and returns it. */
   unarchiveThread(params: ArchiveThreadParams): Promise<StoredThread>;
+  /** Deletes a thread and its history for good. */
   deleteThread(params: DeleteThreadParams): Promise<void>;
 
   /** Flushes and closes live writers and releases every resource. */
@@ -75,6 +96,10 @@ export async function loadHistoryItems(store: ThreadStore, params: LoadHistoryPa
   return collectHistory(store.loadHistory(params));
 }
 
+/**
+ * Collects a history stream (e.g. `StoredThreadWithHistory.history`) into an array; `undefined`
+ * gives `[]`.
+ */
 export async function collectHistory(history: AsyncIterable<RolloutItem> | undefined): Promise<RolloutItem[]> {
   const out: RolloutItem[] = [];
   if (!history) return out;

@@ -6,6 +6,7 @@ export type ThreadId = string & { readonly __threadId: unique symbol };
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** True when `value` is a canonical UUID string (any version, any case). */
 export function isThreadId(value: unknown): value is ThreadId {
   return typeof value === 'string' && UUID_RE.test(value) && value === value.toLowerCase();
 }

@@ -27,7 +27,11 @@ function agentMessage(id: string, text: string, phase: unknown, memoryCitation: 
   };
 }
 
-/** A legacy `user_message` event's inputs: its text (when not blank), then images and local images. */
+/**
+ * A legacy `user_message` event's inputs: its text (when not blank), then images and local images.
+ *
+ * @internal
+ */
 export function legacyUserMessageItem(id: string, p: JsonObject): JsonObject {
   const content: unknown[] = [];
   const message = str(p.message);
@@ -38,10 +42,12 @@ export function legacyUserMessageItem(id: string, p: JsonObject): JsonObject {
   return userMessage(id, content);
 }
 
+/** @internal */
 export function legacyAgentMessageItem(id: string, p: JsonObject): JsonObject {
   return agentMessage(id, str(p.message), p.phase, p.memory_citation);
 }
 
+/** @internal */
 export function reasoningItem(id: string, summary: string[], content: string[]): JsonObject {
   return { type: 'reasoning', id, summary, content };
 }
@@ -76,7 +82,11 @@ function userInput(c: unknown): unknown {
   }
 }
 
-/** The v2 item of a paginated `item_completed` event's core item; null when it has no usable id. */
+/**
+ * The v2 item of a paginated `item_completed` event's core item; null when it has no usable id.
+ *
+ * @internal
+ */
 export function turnItemToThreadItem(it: unknown): JsonObject | null {
   if (!isObject(it) || typeof it.type !== 'string' || typeof it.id !== 'string') return null;
   const id = it.id;

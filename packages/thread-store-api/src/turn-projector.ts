@@ -28,6 +28,7 @@ import { legacyAgentMessageItem, legacyUserMessageItem, reasoningItem, turnItemT
  * are built too; without it only their count is kept (enough for an index).
  */
 
+/** @internal */
 export interface ProjectedItem {
   turnId: string;
   itemId: string;
@@ -36,6 +37,7 @@ export interface ProjectedItem {
   item: JsonObject;
 }
 
+/** @internal */
 export interface ProjectedTurn {
   turnId: string;
   /** Position of the turn's first line. */
@@ -58,13 +60,15 @@ export interface ProjectedTurn {
   items: ProjectedItem[];
 }
 
-interface OpenTurn extends ProjectedTurn {
+/** A turn still being projected. @internal */
+export interface OpenTurn extends ProjectedTurn {
   explicit: boolean;
   sawCompaction: boolean;
   /** The last item was a legacy reasoning item (the next reasoning line extends it). */
   lastReasoning: boolean;
 }
 
+/** @internal */
 export interface TurnProjectionState {
   mode: HistoryMode | null;
   /** History items seen: the position of the next legacy line. */
@@ -75,7 +79,11 @@ export interface TurnProjectionState {
   current: OpenTurn | null;
 }
 
-/** What a terminal line sets on a turn. */
+/**
+ * What a terminal line sets on a turn.
+ *
+ * @internal
+ */
 export interface TurnTerminal {
   status: ProjectedTurn['status'];
   error?: StoredTurnError | null;
@@ -83,7 +91,11 @@ export interface TurnTerminal {
   durationMs?: number | null;
 }
 
-/** Where finished turns go. */
+/**
+ * Where finished turns go.
+ *
+ * @internal
+ */
 export interface TurnSink {
   finished(turn: ProjectedTurn): void;
   /** A terminal line for a turn that already finished; false when no finished turn has that id. */
@@ -92,11 +104,13 @@ export interface TurnSink {
   rollback(n: number): number;
 }
 
+/** @internal */
 export interface ByteRange {
   start: number;
   end: number;
 }
 
+/** @internal */
 export function emptyTurnProjectionState(): TurnProjectionState {
   return { mode: null, seen: 0, lastOrdinal: null, nextItemIndex: 1, current: null };
 }
@@ -116,6 +130,7 @@ function turnError(v: unknown): StoredTurnError | null {
   };
 }
 
+/** @internal */
 export class TurnProjector {
   readonly state: TurnProjectionState;
   private readonly sink: TurnSink;
@@ -425,7 +440,11 @@ interface Line {
   range: ByteRange | undefined;
 }
 
-/** Sets a terminal line's facts on a turn; a completion never turns an interrupted or failed turn back into a completed one. */
+/**
+ * Sets a terminal line's facts on a turn; a completion never turns an interrupted or failed turn back into a completed one.
+ *
+ * @internal
+ */
 export function applyTerminal(t: Pick<ProjectedTurn, keyof TurnTerminal>, update: TurnTerminal): void {
   const { status, ...rest } = update;
   if (status !== 'completed' || t.status === 'completed' || t.status === 'inProgress') t.status = status;
@@ -444,7 +463,11 @@ function completion(p: JsonObject): TurnTerminal {
   };
 }
 
-/** Collects finished turns (with their items) in memory: the sink of `buildTurns`. */
+/**
+ * Collects finished turns (with their items) in memory: the sink of `buildTurns`.
+ *
+ * @internal
+ */
 export class TurnList implements TurnSink {
   readonly turns: ProjectedTurn[] = [];
 
@@ -465,7 +488,11 @@ export class TurnList implements TurnSink {
   }
 }
 
-/** Every turn of a history, with items (the open turn last, still `inProgress` if unterminated). */
+/**
+ * Every turn of a history, with items (the open turn last, still `inProgress` if unterminated).
+ *
+ * @internal
+ */
 export function buildTurns(items: Iterable<RolloutItem>): ProjectedTurn[] {
   const list = new TurnList();
   const p = new TurnProjector(list, { keepItems: true });

@@ -2,12 +2,14 @@ import type { HistoryMode, MemoryMode, RolloutItem } from './rollout-item.js';
 import type { SessionSource, SessionSourceFilter } from './session-source.js';
 import type { ThreadId } from './thread-id.js';
 
+/** The git state of a thread's working directory when it started. */
 export interface GitInfo {
   sha: string | null;
   branch: string | null;
   originUrl: string | null;
 }
 
+/** Token counts of a thread, as the model reported them last. */
 export interface TokenUsage {
   inputTokens: number;
   cachedInputTokens: number;
@@ -60,6 +62,7 @@ export interface StoredThreadWithHistory extends StoredThread {
   history?: AsyncIterable<RolloutItem>;
 }
 
+/** What a store needs to know about a thread to place and index it. */
 export interface ThreadPersistenceMetadata {
   /** Working directory of the thread; required by stores that keep files. */
   cwd: string;
@@ -67,6 +70,7 @@ export interface ThreadPersistenceMetadata {
   memoryMode?: MemoryMode;
 }
 
+/** Arguments of `ThreadStore.createThread`. */
 export interface CreateThreadParams {
   threadId: ThreadId;
   /** Defaults to threadId. */
@@ -99,6 +103,7 @@ export interface CreateThreadParams {
   metadata: ThreadPersistenceMetadata;
 }
 
+/** Arguments of `ThreadStore.resumeThread`. */
 export interface ResumeThreadParams {
   threadId: ThreadId;
   /** Allow resuming an archived thread (it stays archived). */
@@ -107,31 +112,38 @@ export interface ResumeThreadParams {
   metadata?: Partial<ThreadPersistenceMetadata>;
 }
 
+/** Arguments of `ThreadStore.appendItems`. */
 export interface AppendItemsParams {
   threadId: ThreadId;
   items: readonly RolloutItem[];
 }
 
+/** Arguments of `ThreadStore.loadHistory`. */
 export interface LoadHistoryParams {
   threadId: ThreadId;
   includeArchived?: boolean;
 }
 
+/** Arguments of `ThreadStore.readThread`. */
 export interface ReadThreadParams {
   threadId: ThreadId;
   includeArchived?: boolean;
   includeHistory?: boolean;
 }
 
+/** Arguments of `ThreadStore.readThreadByRolloutPath`. */
 export interface ReadThreadByRolloutPathParams {
   rolloutPath: string;
   includeArchived?: boolean;
   includeHistory?: boolean;
 }
 
+/** The time a thread list is sorted by. */
 export type ThreadSortKey = 'createdAt' | 'updatedAt' | 'recencyAt';
+/** Sort order of a thread list. */
 export type SortDirection = 'asc' | 'desc';
 
+/** Arguments of `ThreadStore.listThreads`: every field is optional. */
 export interface ListThreadsParams {
   /** 1..MAX_PAGE_SIZE; defaults to DEFAULT_PAGE_SIZE. */
   pageSize?: number;
@@ -152,6 +164,7 @@ export interface ListThreadsParams {
   searchTerm?: string | null;
 }
 
+/** One page of `ThreadStore.listThreads`. */
 export interface ThreadPage {
   items: StoredThread[];
   /** Continues after the last item; null when there is nothing more. */
@@ -160,31 +173,37 @@ export interface ThreadPage {
   backwardsCursor: string | null;
 }
 
+/** Arguments of `ThreadStore.searchThreads`: the list filters plus the text to find. */
 export interface SearchThreadsParams extends Omit<ListThreadsParams, 'searchTerm'> {
   /** Required: text to find in user and agent messages. */
   searchTerm: string;
 }
 
+/** A thread found by `ThreadStore.searchThreads`, with where the text matched. */
 export interface ThreadSearchResult {
   thread: StoredThread;
   /** The matching text with some context around it. */
   snippet: string;
 }
 
+/** One page of `ThreadStore.searchThreads`; cursors work as in `ThreadPage`. */
 export interface ThreadSearchPage {
   items: ThreadSearchResult[];
   nextCursor: string | null;
   backwardsCursor: string | null;
 }
 
+/** Arguments of `ThreadStore.archiveThread` and `ThreadStore.unarchiveThread`. */
 export interface ArchiveThreadParams {
   threadId: ThreadId;
 }
 
+/** Arguments of `ThreadStore.deleteThread`. */
 export interface DeleteThreadParams {
   threadId: ThreadId;
 }
 
+/** What a store can do beyond the common contract; code that needs one checks it first. */
 export interface ThreadStoreCapabilities {
   /** Threads have rollout files on this machine (rolloutPath, readThreadByRolloutPath). */
   readonly localPaths: boolean;
@@ -192,5 +211,7 @@ export interface ThreadStoreCapabilities {
   readonly contentSearch: boolean;
 }
 
+/** Page size of `listThreads` and `searchThreads` when none is given. */
 export const DEFAULT_PAGE_SIZE = 25;
+/** The largest page size a store accepts; more is `invalid_request`. */
 export const MAX_PAGE_SIZE = 1000;

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  applyGitPatch,
-  applyPatch,
-  isEmptyPatch,
-  isThreadStoreError,
-  mergePatches,
-  validatePatch,
-} from '../src/index.js';
+import { applyGitPatch, applyPatch, isThreadStoreError, mergePatches, validatePatch } from '../src/index.js';
+import { isEmptyPatch } from '../src/patch.js';
 import type { ThreadMetadataPatch } from '../src/index.js';
 import { thread } from './helpers.js';
 

@@ -8,9 +8,9 @@ import {
   isSessionMeta,
   isTurnContext,
   rolloutItemProblem,
-  userMessageDisplayText,
   userMessageText,
 } from '../src/index.js';
+import { userMessageDisplayText } from '../src/rollout-item.js';
 import type { RolloutItem } from '../src/index.js';
 
 describe('rollout items', () => {

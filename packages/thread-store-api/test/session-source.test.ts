@@ -8,8 +8,8 @@ import {
   sessionSourceKey,
   sessionSourceKinds,
   sessionSourceToJson,
-  sourceMatches,
 } from '../src/index.js';
+import { sourceMatches } from '../src/session-source.js';
 import type { SessionSource } from '../src/index.js';
 
 const PARENT = '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';

@@ -75,6 +75,7 @@ export type { IndexProgress, IndexProgressListener } from './internal/indexer.js
 export type { FsyncPolicy } from './internal/recorder.js';
 export type { IntegrityResult } from './internal/integrity.js';
 
+/** Options of the `LocalThreadStore` constructor. */
 export interface LocalThreadStoreOptions {
   /** The Codex-shaped home folder (CODEX_HOME). Created when missing. */
   home: string;
@@ -128,6 +129,7 @@ export interface LocalThreadStoreOptions {
   maxBufferedBytes?: number;
 }
 
+/** A failure to keep Codex's own files in step, reported to `onWarning` instead of failing the call. */
 export interface LocalStoreWarning {
   /** `codex_state`: Codex's state_5.sqlite; `name_index`: session_index.jsonl. */
   code: 'codex_state' | 'name_index';
@@ -136,6 +138,7 @@ export interface LocalStoreWarning {
   cause: unknown;
 }
 
+/** Options of `LocalThreadStore.indexNow`. */
 export interface IndexNowOptions {
   /** Forget the whole index first and re-read every file. */
   rebuild?: boolean;

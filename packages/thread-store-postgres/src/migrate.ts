@@ -2,6 +2,7 @@ import pg from 'pg';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
 import { toStoreError } from './internal/errors.js';
 
+/** What a migration run found and did: the schema version before and after, and the steps applied. */
 export interface PostgresMigrationReport {
   /** Schema version found. */
   from: number;

@@ -65,6 +65,7 @@ import {
 import { withoutNul } from './internal/text.js';
 import type { ThreadState } from './internal/thread-state.js';
 
+/** Options of {@link PostgresThreadStore.open}: the database, the tenant, pool and lease settings. */
 export interface PostgresThreadStoreOptions {
   /** `postgres://user@host:port/database?…` (libpq URL form). */
   connectionString: string;

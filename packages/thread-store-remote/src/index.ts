@@ -9,7 +9,11 @@ export type { RetryOptions } from './internal/client/retry.js';
 export { createThreadStoreHandler } from './internal/server/handler.js';
 export type { StoreSource, ThreadStoreHandlerOptions, ThreadStoreRoutes } from './internal/server/handler.js';
 export { startThreadStoreServer } from './internal/server/server.js';
-export type { RunningThreadStoreServer, StartThreadStoreServerOptions } from './internal/server/server.js';
+export type {
+  RunningThreadStoreServer,
+  ServerCommonOptions,
+  StartThreadStoreServerOptions,
+} from './internal/server/server.js';
 export { DEFAULT_TENANT, parseTokenList, tenantNameProblem } from './internal/server/auth.js';
 export type { AuthOptions } from './internal/server/auth.js';
 export { DEFAULT_LIMITS } from './internal/server/limits.js';

@@ -11,6 +11,7 @@ export interface ConversationEntry {
   timestamp: string | null;
 }
 
+/** How a turn of a shown thread ended; `unfinished` when it has no end line yet. */
 export type TurnStatus = 'completed' | 'failed' | 'interrupted' | 'unfinished';
 
 /**

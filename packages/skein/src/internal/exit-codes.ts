@@ -22,6 +22,7 @@ export const EXIT_CODES = {
   interrupted: 130,
 } as const satisfies Record<ThreadStoreErrorCode | 'ok' | 'usage' | 'interrupted', number>;
 
+/** The exit code the CLI uses for a `ThreadStoreError` code. */
 export function exitCodeForStoreError(code: ThreadStoreErrorCode): number {
   return EXIT_CODES[code];
 }

@@ -11,6 +11,7 @@ import { EXIT_CODES } from './exit-codes.js';
 import { reportError } from './report-error.js';
 import { skeinVersion } from './version.js';
 
+/** The `skein` command line as a commander `Command`, for embedding or testing. */
 export function buildProgram(): Command {
   const program = new Command('skein')
     .description('Skein: thread persistence for coding agents, Codex-compatible on disk')

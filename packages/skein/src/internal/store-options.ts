@@ -13,6 +13,7 @@ import { skeinVersion } from './version.js';
 /** Codex's default provider when the home's config.toml names none. */
 export const DEFAULT_MODEL_PROVIDER = CODEX_DEFAULT_PROVIDER;
 
+/** The store flags every command takes (`--home`, `--endpoint`, `--token`, ...). */
 export interface StoreFlags {
   home?: string;
   /** A database URL (`postgres://…`); env SKEIN_STORE. */
@@ -25,6 +26,7 @@ export interface StoreFlags {
   init?: boolean;
 }
 
+/** The store a command works on, and the local store under it when there is one. */
 export interface OpenedStore {
   store: ThreadStore;
   /** Set when the store is a LocalThreadStore on this machine. */
@@ -129,6 +131,7 @@ export async function openPostgresStore(
   });
 }
 
+/** Options of `openStore`: whether to create a missing home, and the environment to read. */
 export interface OpenOptions {
   /** Make the home when it is missing or an empty folder (`chat --init`). */
   init?: boolean;

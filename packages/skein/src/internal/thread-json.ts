@@ -38,18 +38,21 @@ export interface ThreadJson {
   rolloutPath: string | null;
 }
 
+/** `skein threads list --json`. */
 export interface ThreadPageJson {
   threads: ThreadJson[];
   nextCursor: string | null;
   backwardsCursor: string | null;
 }
 
+/** `skein threads search --json`. */
 export interface SearchPageJson {
   results: { thread: ThreadJson; snippet: string }[];
   nextCursor: string | null;
   backwardsCursor: string | null;
 }
 
+/** `skein threads show --json`. */
 export interface ThreadShowJson {
   thread: ThreadJson;
   /** User and agent messages (and turn notices), in order. */

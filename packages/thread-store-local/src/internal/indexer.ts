@@ -36,6 +36,7 @@ export const STATEMENT_CACHE_MAX = 128;
 /** Files with at most this much to read are read in one synchronous read (see readRawLinesSync). */
 const SYNC_READ_MAX = 8 << 20;
 
+/** Progress of indexing a home: files and bytes read so far, of the totals found while scanning. */
 export interface IndexProgress {
   phase: 'scanning' | 'indexing' | 'done';
   filesDone: number;
@@ -44,6 +45,7 @@ export interface IndexProgress {
   bytesTotal: number;
 }
 
+/** Receives indexing progress, e.g. to draw a progress bar. */
 export type IndexProgressListener = (p: IndexProgress) => void;
 
 /** A rollout file found on disk. */

@@ -7,6 +7,10 @@ import type { HistoryMode } from '@skein/thread-store-api';
 import { openNoFollow } from './no-follow.js';
 import { scanPaginatedTail } from './ordinals.js';
 
+/**
+ * When appends reach the disk: `always` fsyncs on every flush (a flush survives a power cut),
+ * `never` leaves it to the OS (a flush survives a crash of the process only).
+ */
 export type FsyncPolicy = 'always' | 'never';
 
 /**

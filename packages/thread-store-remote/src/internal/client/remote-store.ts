@@ -67,6 +67,10 @@ import { CLIENT_ID_HEADER } from '../headers.js';
 import type { ResolvedRetry, RetryOptions } from './retry.js';
 import { backoffMs, resolveRetry, sleep } from './retry.js';
 
+/**
+ * Options of `RemoteThreadStore`: where the server is, the protocol, credentials, timeouts and
+ * retries.
+ */
 export interface RemoteThreadStoreOptions {
   /** The server's URL, e.g. `http://127.0.0.1:7070` (or `https://…`). */
   baseUrl: string;
@@ -98,6 +102,10 @@ export interface RemoteThreadStoreOptions {
   clientId?: string;
 }
 
+/**
+ * What a server reported about itself: whether its store searches content, its writer lease and its
+ * limits.
+ */
 export interface RemoteServerInfo {
   contentSearch: boolean;
   leaseMs: number;

@@ -18,6 +18,7 @@ export type AuthOptions =
       tokensEnv?: string;
     };
 
+/** The tenant of every caller when the server has no tokens. */
 export const DEFAULT_TENANT = 'default';
 
 /**

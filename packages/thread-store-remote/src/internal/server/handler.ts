@@ -39,6 +39,7 @@ import { CLIENT_ID_HEADER } from '../headers.js';
 /** One store for every caller, or a store per tenant (opened on first use, closed by the server). */
 export type StoreSource = ThreadStore | ((tenant: string) => ThreadStore | Promise<ThreadStore>);
 
+/** Options of `createThreadStoreHandler`. */
 export interface ThreadStoreHandlerOptions {
   /** Default `'none'` (every caller is tenant `default`). */
   auth?: AuthOptions;
@@ -87,6 +88,10 @@ const CLIENT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export const CONNECTION_ID = createContextKey<string | undefined>(undefined, { description: 'skein connection id' });
 
+/**
+ * The Connect routes that serve `source` over gRPC, gRPC-Web and Connect, for mounting on any Node
+ * HTTP/2 server (`startThreadStoreServer` does that for you).
+ */
 export function createThreadStoreHandler(
   source: StoreSource,
   options: ThreadStoreHandlerOptions = {},

@@ -18,6 +18,7 @@ export interface ServerLimits {
   historyChunkItems: number;
 }
 
+/** The limits a server applies unless `limits` overrides them. */
 export const DEFAULT_LIMITS: ServerLimits = {
   maxMessageBytes: 64 * 1024 * 1024,
   maxPageSize: MAX_PAGE_SIZE,

@@ -23,6 +23,7 @@ export interface ServerEventLogEntry {
   message?: string;
 }
 
+/** One structured log entry: a call, or a server event. */
 export type ServerLogEntry = CallLogEntry | ServerEventLogEntry;
 
 /** Receives structured log entries; `false` silences the server. Default: JSON lines on stderr. */

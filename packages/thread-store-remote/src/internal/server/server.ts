@@ -14,7 +14,8 @@ import { CONNECTION_ID, createThreadStoreHandler } from './handler.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 
-interface ServerCommonOptions {
+/** What a server needs besides its store(s): where to listen, who may call, limits, TLS, logging. */
+export interface ServerCommonOptions {
   /** Default `127.0.0.1`. */
   host?: string;
   /** Default 0 (any free port). */
@@ -34,6 +35,7 @@ interface ServerCommonOptions {
   shutdownTimeoutMs?: number;
 }
 
+/** Options of `startThreadStoreServer`: the common options, and one store or a store per tenant. */
 export type StartThreadStoreServerOptions = ServerCommonOptions &
   (
     | {
@@ -41,9 +43,14 @@ export type StartThreadStoreServerOptions = ServerCommonOptions &
         storeForTenant?: never;
         /** Close `store` when the server closes (default false). */ ownsStore?: boolean;
       }
-    | { storeForTenant: (tenant: string) => ThreadStore | Promise<ThreadStore>; store?: never }
+    | {
+        /** The store of a tenant, opened on its first call and closed by the server. */
+        storeForTenant: (tenant: string) => ThreadStore | Promise<ThreadStore>;
+        store?: never;
+      }
   );
 
+/** A server started by `startThreadStoreServer`. */
 export interface RunningThreadStoreServer {
   /** `http://host:port` (or `https://`), ready for `new RemoteThreadStore({ baseUrl: url })`. */
   readonly url: string;
