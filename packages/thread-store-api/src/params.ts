@@ -1,4 +1,5 @@
 import { ThreadStoreError } from './errors.js';
+import { checkThreadDate } from './limits.js';
 import { isObject } from './rollout-item.js';
 import { parseThreadId } from './thread-id.js';
 import type { ThreadId } from './thread-id.js';
@@ -45,15 +46,11 @@ export function validateCreateThreadParams(params: CreateThreadParams): ThreadId
   if (params.historyMode === 'paginated')
     throw ThreadStoreError.unsupported(
       'historyMode "paginated"',
-      'Skein writes legacy histories only; omit historyMode',
+      'this store writes legacy histories only; omit historyMode',
     );
   if (params.historyMode !== undefined && params.historyMode !== 'legacy')
     throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
-  if (
-    params.createdAt !== undefined &&
-    (!(params.createdAt instanceof Date) || Number.isNaN(params.createdAt.getTime()))
-  )
-    throw ThreadStoreError.invalidRequest('createdAt must be a valid Date');
+  if (params.createdAt !== undefined) checkThreadDate(params.createdAt, 'createdAt');
   for (const key of ['forkedFromId', 'parentThreadId'] as const) {
     const v = params[key];
     if (v != null) parseThreadId(v, key);
