@@ -126,7 +126,7 @@ if (args.get('save') === 'yes') {
   let next: string;
   if (start >= 0) {
     const end = md.indexOf('\n## ', start + TURN_PAGES_HEADING.length);
-    next = md.slice(0, start) + section + (end >= 0 ? md.slice(end + 1) : '');
+    next = md.slice(0, start) + section + (end >= 0 ? '\n' + md.slice(end + 1) : '');
   } else {
     const at = md.indexOf('## Remote store');
     next = at >= 0 ? md.slice(0, at) + section + '\n' + md.slice(at) : `${md}\n${section}`;
