@@ -12,16 +12,15 @@ import {
   turnPageFromHistory,
 } from './history-paging.js';
 import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './history-types.js';
-import { copyPlainData, requireObject } from './params.js';
+import { copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
 import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
 import type { NormalizedListParams } from './listing.js';
 import { applyPatch, mergePatches, validatePatch } from './patch.js';
-import { checkThreadDate } from './limits.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
 import { persistedRolloutItems } from './persistence-policy.js';
-import { isObject, rolloutItemProblem } from './rollout-item.js';
+import { rolloutItemProblem } from './rollout-item.js';
 import type { RolloutItem } from './rollout-item.js';
 import type { ThreadStore } from './store.js';
 import { parseThreadId } from './thread-id.js';
@@ -120,29 +119,9 @@ export class InMemoryThreadStore implements ThreadStore {
 
   async createThread(params: CreateThreadParams): Promise<void> {
     this.assertOpen();
-    requireObject(params, 'createThread params');
-    const threadId = parseThreadId(params.threadId);
-    requireObject(params.metadata, 'createThread metadata');
-    const { modelProvider, cwd } = params.metadata;
-    if (typeof modelProvider !== 'string' || modelProvider.trim() === '')
-      throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
-    if (typeof cwd !== 'string') throw ThreadStoreError.invalidRequest('metadata.cwd must be a string');
-    if (!isObject(params.source) || typeof params.source.kind !== 'string')
-      throw ThreadStoreError.invalidRequest('source must be a SessionSource such as { kind: "cli" }');
-    if (params.historyMode === 'paginated')
-      throw ThreadStoreError.unsupported(
-        'historyMode "paginated"',
-        'the in-memory store keeps legacy histories only; omit historyMode',
-      );
+    const threadId = validateCreateThreadParams(params, 'the in-memory store');
     if (params.forkBase !== undefined)
       throw ThreadStoreError.unsupported('a fork by reference', 'the in-memory store copies history into forks');
-    if (params.historyMode !== undefined && params.historyMode !== 'legacy')
-      throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
-    if (params.createdAt !== undefined) checkThreadDate(params.createdAt, 'createdAt');
-    for (const key of ['forkedFromId', 'parentThreadId'] as const) {
-      const v = params[key];
-      if (v != null) parseThreadId(v, key);
-    }
     this.assertNoWriter(threadId);
     if (this.storage.threads.has(threadId))
       throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);

@@ -29,11 +29,12 @@ export function copyPlainData<T>(v: T, what: string): T {
 
 /**
  * Checks `createThread` parameters the way every store does, before anything is reserved, and
- * returns the normalised thread id.
+ * returns the normalised thread id. `storeName` names the store in the message refusing a
+ * paginated history (stores that write paginated rollouts check `historyMode` themselves).
  *
  * @internal
  */
-export function validateCreateThreadParams(params: CreateThreadParams): ThreadId {
+export function validateCreateThreadParams(params: CreateThreadParams, storeName = 'this store'): ThreadId {
   requireObject(params, 'createThread params');
   const threadId = parseThreadId(params.threadId);
   requireObject(params.metadata, 'createThread metadata');
@@ -46,7 +47,7 @@ export function validateCreateThreadParams(params: CreateThreadParams): ThreadId
   if (params.historyMode === 'paginated')
     throw ThreadStoreError.unsupported(
       'historyMode "paginated"',
-      'this store writes legacy histories only; omit historyMode',
+      `${storeName} keeps legacy histories only; omit historyMode`,
     );
   if (params.historyMode !== undefined && params.historyMode !== 'legacy')
     throw ThreadStoreError.invalidRequest(`historyMode must be "legacy", got ${String(params.historyMode)}`);
