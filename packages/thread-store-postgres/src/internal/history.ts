@@ -21,15 +21,17 @@ export async function* streamHistory(
 ): AsyncGenerator<RolloutItem> {
   const client = await connect('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   let cursor: Cursor<{ line: string }> | undefined;
-  // A connection that dies between two reads (the consumer was busy) reports only an 'error'
-  // event; a cursor read on it would wait forever, so each read also waits for that event.
+  // A connection that dies between two reads (the consumer was busy) reports only an 'error' or
+  // an 'end' event; a cursor read on it would wait forever, so each read also waits for those.
   let lost: Error | undefined;
   let onLost: ((e: Error) => void) | undefined;
   const listener = (e: Error): void => {
     lost = e;
     onLost?.(e);
   };
+  const ended = (): void => listener(new Error('Connection terminated: the connection to PostgreSQL ended'));
   client.on('error', listener);
+  client.on('end', ended);
   const read = (c: Cursor<{ line: string }>): Promise<{ line: string }[]> =>
     Promise.race([
       c.read(BATCH_ROWS),
@@ -60,6 +62,7 @@ export async function* streamHistory(
   } finally {
     // A consumer that stops early lands here too: close the cursor and end the snapshot.
     client.off('error', listener);
+    client.off('end', ended);
     if (lost) client.release(lost);
     else await closeQuietly(client, cursor);
   }
