@@ -15,7 +15,13 @@ import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './his
 import { copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
-import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
+import {
+  compareThreads,
+  normalizeCountParams,
+  normalizeListParams,
+  paginateSorted,
+  threadMatchesFilters,
+} from './listing.js';
 import type { NormalizedListParams } from './listing.js';
 import { applyPatch, mergePatches, validatePatch } from './patch.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
@@ -28,6 +34,7 @@ import type { ThreadId } from './thread-id.js';
 import type {
   AppendItemsParams,
   ArchiveThreadParams,
+  CountThreadsParams,
   CreateThreadParams,
   DeleteThreadParams,
   ListThreadsParams,
@@ -233,6 +240,12 @@ export class InMemoryThreadStore implements ThreadStore {
     const p = normalizeListParams(params, this.defaultModelProvider);
     const sorted = this.matching(p);
     return paginateSorted(sorted, (t) => t, p, STORE_KIND, params.cursor);
+  }
+
+  async countThreads(params: CountThreadsParams): Promise<number> {
+    this.assertOpen();
+    requireObject(params as unknown, 'countThreads params');
+    return this.matching(normalizeCountParams(params, this.defaultModelProvider)).length;
   }
 
   async searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {

@@ -164,6 +164,12 @@ export interface ListThreadsParams {
   searchTerm?: string | null;
 }
 
+/**
+ * Arguments of `ThreadStore.countThreads`: the filters of `listThreads` without its paging and
+ * order (`pageSize`, `cursor`, `sortKey` and `sortDirection` are ignored when present).
+ */
+export type CountThreadsParams = Omit<ListThreadsParams, 'pageSize' | 'cursor' | 'sortKey' | 'sortDirection'>;
+
 /** One page of `ThreadStore.listThreads`. */
 export interface ThreadPage {
   items: StoredThread[];

@@ -8,6 +8,7 @@ import {
   isObject,
   isThreadStoreError,
   normalizeListItemsParams,
+  normalizeCountParams,
   normalizeListParams,
   normalizeListTurnsParams,
   parseThreadId,
@@ -21,11 +22,13 @@ import {
 import type {
   AppendItemsParams,
   ArchiveThreadParams,
+  CountThreadsParams,
   CreateThreadParams,
   DeleteThreadParams,
   HistoryMode,
   ItemPage,
   ListItemsParams,
+  NormalizedListParams,
   ListThreadsParams,
   ListTurnsParams,
   LoadHistoryParams,
@@ -850,6 +853,37 @@ export class LocalThreadStore implements ThreadStore {
           const page = index.listPage(p, STORE_KIND, params?.cursor);
           return { ...page, items: page.items.map((i) => i.thread) };
         });
+      },
+      true,
+    );
+  }
+
+  async countThreads(params: CountThreadsParams): Promise<number> {
+    return this.aggregate('countThreads', params, (index, p) => index.countThreads(p));
+  }
+
+  /**
+   * The bytes on disk of the rollout files of the threads `countThreads` counts with the same
+   * filters (a compressed file counts as its compressed size). Answered from the index, which
+   * records each file's size when it indexes it: no file is read or stat'ed.
+   */
+  async rolloutBytes(params: CountThreadsParams = {}): Promise<number> {
+    return this.aggregate('rolloutBytes', params, (index, p) => index.rolloutBytes(p));
+  }
+
+  /** One aggregate over the threads a listing's filters match, on a fresh index. */
+  private aggregate(
+    method: string,
+    params: CountThreadsParams,
+    read: (index: ThreadIndex, p: NormalizedListParams) => number,
+  ): Promise<number> {
+    return this.guard(
+      method,
+      async () => {
+        const p = normalizeCountParams(params ?? {}, this.defaultModelProvider);
+        await this.freshen(this.onIndexProgress);
+        const index = this.index;
+        return index.snapshot(() => read(index, p));
       },
       true,
     );

@@ -8,6 +8,7 @@ import {
   normalizeListTurnsParams,
   turnPageFromHistory,
   mergePatches,
+  normalizeCountParams,
   normalizeListParams,
   parseThreadId,
   persistedRolloutItems,
@@ -26,6 +27,7 @@ import type {
   ItemPage,
   ListItemsParams,
   ListTurnsParams,
+  CountThreadsParams,
   ListThreadsParams,
   LoadHistoryParams,
   NormalizedListParams,
@@ -48,7 +50,7 @@ import { isConnectionError, toStoreError } from './internal/errors.js';
 import { archivedNotFound, streamHistory } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
-import { contentFilter, filterSql, likeContains, pageQuery } from './internal/list-sql.js';
+import { Params, contentFilter, filterSql, likeContains, pageQuery } from './internal/list-sql.js';
 import type { PageRow } from './internal/list-sql.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
 import { snippetOf } from './internal/snippet.js';
@@ -649,6 +651,20 @@ export class PostgresThreadStore implements ThreadStore {
         nextCursor: page.nextCursor,
         backwardsCursor: page.backwardsCursor,
       };
+    });
+  }
+
+  async countThreads(params: CountThreadsParams): Promise<number> {
+    this.assertOpen();
+    requireObject(params as unknown, 'countThreads params');
+    const p = normalizeCountParams(params, this.defaultModelProvider);
+    return this.guard('countThreads', async () => {
+      const sql = new Params();
+      const where = filterSql(this.tenant, p, sql);
+      if (where === null) return 0;
+      // The same WHERE as a page: the (tenant, archived, …) listing indexes answer it.
+      const r = await this.read<{ n: string }>(`SELECT count(*) AS n FROM skein_threads t WHERE ${where}`, sql.values);
+      return Number(r.rows[0]?.n ?? 0);
     });
   }
 

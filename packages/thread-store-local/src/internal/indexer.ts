@@ -19,7 +19,7 @@ import { isArchivedRel, isDatedSessionRel, parseRolloutFileName, plainRolloutPat
 import type { HomeLayout } from './paths.js';
 import { parseLine, readRawLines, readRawLinesSync } from './reader.js';
 import type { RawLine } from './reader.js';
-import { filterSql, pageSql, sourceColumns } from './list-query.js';
+import { bytesSql, countSql, filterSql, pageSql, sourceColumns } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
 import { candidateSql, contentRow, firstMatch, normalizedTerm } from './content-search.js';
 import { DamagedIndex } from './index-db.js';
@@ -858,6 +858,16 @@ export class ThreadIndex {
   filesOf(threadId: string): { rel: string; abs: string; zst: boolean; archived: boolean }[] {
     const rows = this.stmt('SELECT rel, zst, archived FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
     return rows.map((r) => ({ rel: r.rel, abs: this.layout.abs(r.rel), zst: r.zst === 1, archived: r.archived === 1 }));
+  }
+
+  /** How many threads match a listing's filters (see list-query.ts). */
+  countThreads(p: NormalizedListParams): number {
+    return countSql(filterSql(p), (sql, args) => this.stmt(sql).get(...args) as { n: number });
+  }
+
+  /** The bytes of the rollout files of the threads a listing's filters match (see list-query.ts). */
+  rolloutBytes(p: NormalizedListParams): number {
+    return bytesSql(filterSql(p), (sql, args) => this.stmt(sql).get(...args) as { n: number | null });
   }
 
   /**

@@ -14,6 +14,7 @@ import type {
   DeleteThreadParams,
   ItemPage,
   ListItemsParams,
+  CountThreadsParams,
   ListThreadsParams,
   ListTurnsParams,
   LoadHistoryParams,
@@ -35,6 +36,7 @@ import type {
 import {
   normalizeListItemsParams,
   normalizeListTurnsParams,
+  normalizeCountParams,
   normalizeListParams,
   parseThreadId,
   rolloutItemProblem,
@@ -535,6 +537,14 @@ export class RemoteThreadStore implements ThreadStore {
       nextCursor: res.nextCursor ?? null,
       backwardsCursor: res.backwardsCursor ?? null,
     };
+  }
+
+  async countThreads(params: CountThreadsParams): Promise<number> {
+    const p = params ?? {};
+    normalizeCountParams(p, 'remote');
+    const req = listParamsToProto(p);
+    const res = await this.call('CountThreads', true, (o) => this.client.countThreads(req, o));
+    return Number(res.count);
   }
 
   async searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {

@@ -428,6 +428,12 @@ export function createThreadStoreHandler(
       if (page.backwardsCursor !== null) out.backwardsCursor = page.backwardsCursor;
       return out;
     }),
+    countThreads: unary('CountThreads', async (req, s) => {
+      const params = listParamsFromProto(req);
+      checkFilters(params);
+      const count = await s.store.countThreads(params);
+      return { count: BigInt(count) };
+    }),
     searchThreads: unary('SearchThreads', async (req, s) => {
       const params = searchParamsFromProto(req);
       checkPageSize(params.pageSize);
