@@ -136,12 +136,19 @@ describe('a request body that never finishes', () => {
 
 describe('malformed requests', () => {
   /** Sends one complete request body and collects the answer. */
-  function call(session: http2.ClientHttp2Session, method: string, contentType: string, body: Buffer) {
+  function call(
+    session: http2.ClientHttp2Session,
+    method: string,
+    contentType: string,
+    body: Buffer,
+    headers: http2.OutgoingHttpHeaders = {},
+  ) {
     const req = session.request({
       ':method': 'POST',
       ':path': `/skein.threadstore.v1.ThreadStoreService/${method}`,
       'content-type': contentType,
       te: 'trailers',
+      ...headers,
     });
     let status: number | undefined;
     let grpcStatus: string | undefined;
@@ -203,6 +210,27 @@ describe('malformed requests', () => {
       expect(c.status).toBe(400);
       expect(JSON.parse(c.text)).toMatchObject({ code: 'invalid_argument' });
     }
+    // No message, or two, for a call that takes one; a body that does not decompress.
+    const one = grpcEnvelope(Buffer.alloc(0));
+    for (const [type, body] of [
+      ['application/grpc', Buffer.alloc(0)],
+      ['application/grpc', Buffer.concat([one, one])],
+      ['application/grpc-web+proto', Buffer.alloc(0)],
+      ['application/grpc-web+proto', Buffer.concat([one, one])],
+    ] as const) {
+      const r = await call(session, 'ListThreads', type, body);
+      expect([type, body.length, r.grpcStatus ?? frameStatus(r.raw, 0x80)]).toEqual([type, body.length, '3']);
+    }
+    const gz = await call(session, 'ListThreads', 'application/grpc', grpcEnvelope(Buffer.from('not gzip'), 1), {
+      'grpc-encoding': 'gzip',
+    });
+    expect(gz.grpcStatus).toBe('3');
+    const unaryGz = await call(session, 'ListThreads', 'application/json', Buffer.from('0'), {
+      'content-encoding': 'gzip',
+    });
+    expect([unaryGz.status, JSON.parse(unaryGz.text)]).toMatchObject([400, { code: 'invalid_argument' }]);
+    const none = await call(session, 'LoadHistory', 'application/connect+proto', Buffer.alloc(0));
+    expect(frameStatus(none.raw, 2)).toBe('invalid_argument');
     // A streaming method over the Connect protocol carries its error in the end-stream frame.
     for (const bytes of garbage) {
       const s = await call(session, 'LoadHistory', 'application/connect+proto', grpcEnvelope(bytes));

@@ -2,9 +2,20 @@ import type * as http2 from 'node:http2';
 
 /**
  * What connect reports as `internal` although the caller sent it: a message that is not valid
- * protobuf, an envelope compressed with nothing it announced, a truncated envelope.
+ * protobuf, an envelope compressed with nothing it announced, a truncated envelope, a body that
+ * does not decompress.
  */
-const BAD_INPUT = /^(?:parse binary|received compressed envelope|protocol error|invalid envelope)/;
+const BAD_INPUT = /^(?:parse binary|received compressed envelope|protocol error|invalid envelope|decompression failed)/;
+
+/** What connect reports as `unimplemented` although the caller sent it: no message, or several, for one call. */
+const WRONG_MESSAGE_COUNT = /^protocol error: (?:missing|received extra) input message/;
+
+/** The gRPC status to answer instead of `status` (a string of digits) with `message`: 3 for bad input. */
+function honestGrpcStatus(status: string, message: string): string {
+  if ((status === '13' && BAD_INPUT.test(message)) || (status === '12' && WRONG_MESSAGE_COUNT.test(message)))
+    return '3';
+  return status;
+}
 
 /** gRPC-Web's trailers frame and the Connect streaming protocol's end-stream frame. */
 const GRPC_WEB_TRAILERS = 0x80;
@@ -25,17 +36,24 @@ function carrierOf(contentType: string): Carrier {
 function honestTrailerBlock(block: Buffer): Buffer | undefined {
   const text = block.toString('latin1');
   const lines = text.split('\r\n');
-  const status = lines.findIndex((l) => /^grpc-status:\s*13\s*$/i.test(l));
+  const at = lines.findIndex((l) => /^grpc-status:/i.test(l));
   const message = lines.find((l) => /^grpc-message:/i.test(l));
-  if (status < 0 || message === undefined) return undefined;
-  if (!BAD_INPUT.test(decodeURIComponent(message.slice(message.indexOf(':') + 1).trim()))) return undefined;
-  lines[status] = 'grpc-status: 3';
+  if (at < 0 || message === undefined) return undefined;
+  const status = lines[at]!.slice(lines[at]!.indexOf(':') + 1).trim();
+  const honest = honestGrpcStatus(status, decodeURIComponent(message.slice(message.indexOf(':') + 1).trim()));
+  if (honest === status) return undefined;
+  lines[at] = `grpc-status: ${honest}`;
   return Buffer.from(lines.join('\r\n'), 'latin1');
 }
 
 /** A Connect error (`{code, message}`), made `invalid_argument` when connect blamed itself for bad input. */
 function honestConnectError(error: { code?: string; message?: string } | undefined): boolean {
-  if (error?.code !== 'internal' || !BAD_INPUT.test(error.message ?? '')) return false;
+  const message = error?.message ?? '';
+  if (
+    !(error?.code === 'internal' && BAD_INPUT.test(message)) &&
+    !(error?.code === 'unimplemented' && WRONG_MESSAGE_COUNT.test(message))
+  )
+    return false;
   error.code = 'invalid_argument';
   return true;
 }
@@ -86,16 +104,20 @@ function honestEnvelopes(chunk: Uint8Array, carrier: 'grpc-web' | 'connect-strea
  */
 export function answerBadInputHonestly(res: http2.Http2ServerResponse): void {
   const addTrailers = res.addTrailers.bind(res);
-  res.addTrailers = (headers: http2.OutgoingHttpHeaders): void => {
-    const message = decodeURIComponent(String(headers['grpc-message'] ?? ''));
-    if (headers['grpc-status'] === '13' && BAD_INPUT.test(message)) headers = { ...headers, 'grpc-status': '3' };
-    addTrailers(headers);
+  /** gRPC carries its status in the trailers, or in the headers of a trailers-only answer. */
+  const honestHeaders = (headers: http2.OutgoingHttpHeaders | undefined): http2.OutgoingHttpHeaders | undefined => {
+    const status = headers?.['grpc-status'];
+    if (status === undefined) return headers;
+    const honest = honestGrpcStatus(String(status), decodeURIComponent(String(headers?.['grpc-message'] ?? '')));
+    return honest === String(status) ? headers : { ...headers, 'grpc-status': honest };
   };
+  res.addTrailers = (headers: http2.OutgoingHttpHeaders): void => addTrailers(honestHeaders(headers)!);
   const writeHead = res.writeHead.bind(res) as (status: number, headers?: http2.OutgoingHttpHeaders) => unknown;
   const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
   let carrier: Carrier = 'other';
   let held: { status: number; headers: http2.OutgoingHttpHeaders | undefined } | undefined;
-  (res as { writeHead: unknown }).writeHead = (status: number, headers?: http2.OutgoingHttpHeaders) => {
+  (res as { writeHead: unknown }).writeHead = (status: number, given?: http2.OutgoingHttpHeaders) => {
+    const headers = honestHeaders(given);
     carrier = carrierOf(String(headers?.['content-type'] ?? ''));
     // A Connect unary error: hold the head until the body says what the error is.
     if (status === 500 && carrier === 'connect-unary') {
