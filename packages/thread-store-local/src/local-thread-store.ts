@@ -49,6 +49,7 @@ import { codexDbPaths, updateCodexState } from './internal/codex-state.js';
 import type { CodexDbPaths, CodexStateChange } from './internal/codex-state.js';
 import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal/index-db.js';
 import type { Db } from './internal/index-db.js';
+import { GroupCommit } from './internal/group-commit.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { assertMtimeKept, mtimeSeconds } from './internal/file-times.js';
@@ -205,6 +206,8 @@ export class LocalThreadStore implements ThreadStore {
   private integrityScheduled = false;
   private integrityRun: Promise<IntegrityResult> | null = null;
   private readonly closing = new AbortController();
+  /** Flushes of all threads waiting at the same time share one fsync round and one index pass. */
+  private readonly commits: GroupCommit;
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
@@ -227,6 +230,7 @@ export class LocalThreadStore implements ThreadStore {
     this.layout = new HomeLayout(this.home);
     this.defaultModelProvider = provider;
     this.fsync = fsync;
+    this.commits = new GroupCommit({ fsync: fsync === 'always', afterRound: (paths) => this.indexWritten(paths) });
     this.onIndexProgress = options.onIndexProgress;
     this.originator = options.originator ?? SKEIN_ORIGINATOR;
     this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
@@ -384,6 +388,16 @@ export class LocalThreadStore implements ThreadStore {
       await this.index.syncAll(this.onIndexProgress);
     }
     return result;
+  }
+
+  /**
+   * A flush round's files go into the index together (one pass, one transaction), so listings
+   * find them current and do not index writes themselves. Before the first listing there is no
+   * index to keep current: that listing reads everything.
+   */
+  private async indexWritten(paths: string[]): Promise<void> {
+    if (this.closed || !this.indexHandle) return;
+    await this.indexHandle.syncPaths(new Set(paths));
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
@@ -731,7 +745,7 @@ export class LocalThreadStore implements ThreadStore {
     const id = parseThreadId(threadId);
     return this.guard('flushThread', async () => {
       const w = this.writer(id);
-      await w.recorder.flush();
+      await this.commits.flush(w.recorder);
       this.wrote(w.recorder.path);
     });
   }
