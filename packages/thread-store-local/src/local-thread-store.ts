@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { link, mkdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Decompress } from 'fzstd';
@@ -52,6 +52,7 @@ import { codexDbPaths, updateCodexState } from './internal/codex-state.js';
 import type { CodexDbPaths, CodexStateChange } from './internal/codex-state.js';
 import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal/index-db.js';
 import type { Db } from './internal/index-db.js';
+import { GroupCommit } from './internal/group-commit.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { assertMtimeKept, mtimeSeconds } from './internal/file-times.js';
@@ -70,7 +71,7 @@ import { shapeForMode } from './internal/history-shape.js';
 import type { ShapeState } from './internal/history-shape.js';
 import { projectAppended } from './internal/history-projection.js';
 import { paginatedForkBase } from './internal/paginated-fork.js';
-import { codexRolloutPath, findSegmentFile } from './internal/segments.js';
+import { codexRolloutPath } from './internal/segments.js';
 import { appendSessionName, removeSessionNames } from './internal/session-index.js';
 import { SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
 
@@ -94,7 +95,8 @@ export interface LocalThreadStoreOptions {
   cliVersion?: string;
   /**
    * `true` (default): while the store is open, watch the rollout folders (inotify) and re-index
-   * only changed files before a listing or search. `false`: walk and stat every file before each.
+   * only changed files before a call. `false`: walk and stat every file before each listing or
+   * search (calls by id still only scan folder mtimes).
    */
   watch?: boolean;
   /**
@@ -109,8 +111,9 @@ export interface LocalThreadStoreOptions {
    */
   onWarning?: (warning: LocalStoreWarning) => void;
   /**
-   * With `watch`, a listing still walks the whole home when the last full walk is older than
-   * this (milliseconds; default 60000), as a safety net for changes the kernel did not report.
+   * With `watch`, a listing starts a background sweep of the whole home (never waited for) when
+   * the last one is older than this (milliseconds; default 60000), as a safety net for changes
+   * nothing reported.
    */
   fullSweepIntervalMs?: number;
   /**
@@ -157,6 +160,9 @@ interface Writer {
 }
 
 const STORE_KIND = 'local';
+
+/** How long after a listing the background sweep starts (see scheduleSweep). */
+const SWEEP_DELAY_MS = 250;
 
 /**
  * Lets libuv's poll phase read the inotify queue: a change another process completed before this
@@ -208,6 +214,12 @@ export class LocalThreadStore implements ThreadStore {
   private integrityScheduled = false;
   private integrityRun: Promise<IntegrityResult> | null = null;
   private readonly closing = new AbortController();
+  /** Flushes of all threads waiting at the same time share one fsync round and one index pass. */
+  private readonly commits: GroupCommit;
+  /** The folder scan under way (concurrent calls share it). */
+  private scanning: Promise<void> | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweepRun: Promise<void> | null = null;
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
@@ -230,6 +242,7 @@ export class LocalThreadStore implements ThreadStore {
     this.layout = new HomeLayout(this.home);
     this.defaultModelProvider = provider;
     this.fsync = fsync;
+    this.commits = new GroupCommit({ fsync: fsync === 'always', afterRound: (paths) => this.indexWritten(paths) });
     this.onIndexProgress = options.onIndexProgress;
     this.originator = options.originator ?? SKEIN_ORIGINATOR;
     this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
@@ -269,7 +282,7 @@ export class LocalThreadStore implements ThreadStore {
   }
 
   private attachIndex(db: Db): ThreadIndex {
-    const index = new ThreadIndex(this.layout, db, this.defaultModelProvider);
+    const index = new ThreadIndex(this.layout, db, this.defaultModelProvider, this.codexDbs.state);
     this.dbHandle = db;
     this.indexHandle = index;
     if (this.watch) {
@@ -322,30 +335,70 @@ export class LocalThreadStore implements ThreadStore {
   }
 
   /**
-   * Brings the index up to date before a listing or search. With a healthy watcher only the
-   * files it reported are re-indexed; otherwise (first call, a watch that could not be added or
-   * failed, a folder created or removed, too many events, or the last full walk older than
-   * `fullSweepIntervalMs`) the whole home is walked and stat-ed, which also (re)adds watches.
+   * Brings the index up to date before a listing or search: the changes since the last call
+   * (see pendingChanges). Without a watch (`watch: false`) the whole home is walked and stat-ed
+   * instead. A full sweep, a safety net for changes nothing reported, runs in the background
+   * when the last one is older than `fullSweepIntervalMs`; it is never waited for.
    */
   private async freshen(onProgress: IndexProgressListener | undefined): Promise<void> {
     this.scheduleIntegrityCheck();
     const index = this.index;
+    if (!this.watcher) return index.syncAll(onProgress);
+    await this.pendingChanges(onProgress);
+    this.scheduleSweep();
+  }
+
+  /**
+   * Brings the index up to date with the changes made since the last call, at a cost that grows
+   * with the changes, not with the threads: the files the watch reported, or, when the watch
+   * cannot vouch for them (just opened, overflowed, a folder appeared), a scan of folder mtimes,
+   * recently modified files and Codex's state DB (see change-scan.ts), which also adds the
+   * watches. A home never indexed in full is indexed in full first.
+   */
+  private async pendingChanges(onProgress?: IndexProgressListener): Promise<void> {
+    const index = this.index;
     const watcher = this.watcher;
-    if (!watcher) return index.syncAll(onProgress);
-    await drainWatchEvents();
-    if (!watcher.healthy || performance.now() - index.lastSweepStartedAt > this.fullSweepIntervalMs) {
+    if (watcher) await drainWatchEvents();
+    if (!index.complete) {
       await index.syncAll(onProgress);
-      // Events from watches the walk just added (and from changes during it) are read now.
-      await drainWatchEvents();
-      // A walk already under way when this call came may have passed a folder before our
-      // change: events that arrived after it started are still dirty, so take them too.
-      if (!watcher.healthy) return;
-      const late = watcher.takeDirty();
-      if (late.size > 0) await index.syncPaths(late, onProgress);
-      return;
+    } else if (watcher?.healthy) {
+      // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
+      return index.syncPaths(watcher.takeDirty(), onProgress);
+    } else {
+      this.scanning ??= index.syncChanges(onProgress).finally(() => {
+        this.scanning = null;
+      });
+      await this.scanning;
     }
-    // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
-    await index.syncPaths(watcher.takeDirty(), onProgress);
+    if (!watcher) return;
+    // Events from watches just added (and from changes during the pass) are read now: a pass
+    // already under way when this call came may have passed a folder before our change.
+    await drainWatchEvents();
+    if (!watcher.healthy) return;
+    const late = watcher.takeDirty();
+    if (late.size > 0) await index.syncPaths(late, onProgress);
+  }
+
+  /**
+   * Starts the background sweep (see ThreadIndex.sweep) when the last full look at the home is
+   * older than `fullSweepIntervalMs`, or the watch lost events. Started a moment later, so a
+   * short-lived process that answers one call and closes never starts it.
+   */
+  private scheduleSweep(): void {
+    const index = this.index;
+    const lost = this.watcher?.takeLost() ?? false;
+    if (this.sweepTimer || this.sweepRun || (!lost && !index.sweepDue(this.fullSweepIntervalMs))) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweepTimer = null;
+      if (this.closed) return;
+      this.sweepRun = index
+        .sweep(this.closing.signal, this.onIndexProgress)
+        .catch(() => undefined)
+        .finally(() => {
+          this.sweepRun = null;
+        });
+    }, SWEEP_DELAY_MS);
+    this.sweepTimer.unref();
   }
 
   private scheduleIntegrityCheck(): void {
@@ -387,6 +440,16 @@ export class LocalThreadStore implements ThreadStore {
       await this.index.syncAll(this.onIndexProgress);
     }
     return result;
+  }
+
+  /**
+   * A flush round's files go into the index together (one pass, one transaction), so listings
+   * find them current and do not index writes themselves. Before the first listing there is no
+   * index to keep current: that listing reads everything.
+   */
+  private async indexWritten(paths: string[]): Promise<void> {
+    if (this.closed || !this.indexHandle) return;
+    await this.indexHandle.syncPaths(new Set(paths));
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
@@ -491,6 +554,7 @@ export class LocalThreadStore implements ThreadStore {
       // A live thread that has not materialized exists nowhere yet.
       return null;
     }
+    await this.pendingChanges();
     await this.index.refreshThread(threadId);
     return this.index.locate(threadId);
   }
@@ -508,13 +572,14 @@ export class LocalThreadStore implements ThreadStore {
    */
   private readonly resolveParent: ParentResolver = async (rolloutId) => {
     const id = rolloutId as ThreadId;
+    await this.pendingChanges();
     await this.index.refreshThread(id);
     const own = this.index
       .filesOf(id)
       .filter((f) => parseRolloutFileName(path.basename(f.abs))?.rolloutId === id)
       .sort((a, b) => Number(a.archived) - Number(b.archived) || Number(a.zst) - Number(b.zst))[0];
     if (own) return { path: own.abs, zst: own.zst };
-    const segment = findSegmentFile(this.layout, id);
+    const segment = this.index.segmentFile(id);
     if (segment) return segment;
     // A file named after another id whose session_meta carries this one.
     const loc = this.index.locate(id);
@@ -581,13 +646,12 @@ export class LocalThreadStore implements ThreadStore {
           throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
         const lock = await this.lockWriter(threadId);
         try {
-          // A file named after the id, or (rarely) a file whose session_meta carries it.
-          let exists = this.index.findFilesByName(threadId).length > 0;
-          if (!exists && this.index.locate(threadId)) {
-            await this.index.refreshThread(threadId); // the row may be stale
-            exists = this.index.locate(threadId) !== null;
-          }
-          if (exists)
+          // A file of the thread the index knows (after the changes since the last call), or a
+          // file at the very path the new one would take.
+          await this.pendingChanges();
+          await this.index.refreshThread(threadId);
+          const file = this.layout.newRolloutPath(createdAt, threadId);
+          if (this.index.filesOf(threadId).length > 0 || existsSync(file) || existsSync(`${file}.zst`))
             throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
           const payload = sessionMetaPayloadFor(params, createdAt, {
             originator: this.originator,
@@ -608,7 +672,6 @@ export class LocalThreadStore implements ThreadStore {
               firstOrdinal = base.endOrdinalExclusive;
             }
           }
-          const file = this.layout.newRolloutPath(createdAt, threadId);
           const recorder = RolloutRecorder.forNewFile(
             file,
             this.recorderOptions(mode, threadId),
@@ -734,7 +797,7 @@ export class LocalThreadStore implements ThreadStore {
     const id = parseThreadId(threadId);
     return this.guard('flushThread', async () => {
       const w = this.writer(id);
-      await w.recorder.flush();
+      await this.commits.flush(w.recorder);
       this.wrote(w.recorder.path);
     });
   }
@@ -1099,16 +1162,18 @@ export class LocalThreadStore implements ThreadStore {
         try {
           await mkdir(this.layout.archived, { recursive: true });
           let plainDest = '';
+          const moved = new Set<string>();
           for (const f of this.index.filesOf(threadId).filter((x) => !x.archived)) {
             if (!this.layout.contains(f.abs)) continue;
             const dest = path.join(this.layout.archived, path.basename(f.abs));
+            moved.add(f.abs).add(dest);
             await rename(f.abs, dest); // rename keeps the mtime (updatedAt)
             if (this.fsync === 'always')
               await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(path.dirname(dest))]);
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
           await this.updateCodexState(threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
-          await this.index.syncAll();
+          await this.index.syncPaths(moved);
         } finally {
           await lock.release();
         }
@@ -1128,6 +1193,7 @@ export class LocalThreadStore implements ThreadStore {
         try {
           const now = new Date();
           let plainDest = '';
+          const moved = new Set<string>();
           for (const f of this.index.filesOf(threadId).filter((x) => x.archived)) {
             const name = parseRolloutFileName(path.basename(f.abs));
             if (!name?.day)
@@ -1138,6 +1204,7 @@ export class LocalThreadStore implements ThreadStore {
             const dir = path.join(this.layout.sessions, name.day.y, name.day.m, name.day.d);
             await mkdir(dir, { recursive: true });
             const dest = path.join(dir, path.basename(f.abs));
+            moved.add(f.abs).add(dest);
             await rename(f.abs, dest);
             if (this.fsync === 'always') await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(dir)]);
             // Codex touches the file so the thread's updatedAt becomes now.
@@ -1145,7 +1212,7 @@ export class LocalThreadStore implements ThreadStore {
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
           await this.updateCodexState(threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
-          await this.index.syncAll();
+          await this.index.syncPaths(moved);
         } finally {
           await lock.release();
         }
@@ -1161,9 +1228,9 @@ export class LocalThreadStore implements ThreadStore {
     return this.guard('deleteThread', () =>
       this.serial(threadId, async () => {
         this.refuseLiveWriter(threadId, 'delete');
+        await this.pendingChanges();
         await this.index.refreshThread(threadId);
         const files = new Set(this.index.filesOf(threadId).map((f) => f.abs));
-        for (const f of this.index.findFilesByName(threadId)) files.add(f);
         if (files.size === 0) {
           await removeSessionNames(this.layout, threadId);
           throw ThreadStoreError.notFound(threadId);
@@ -1194,6 +1261,9 @@ export class LocalThreadStore implements ThreadStore {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = null;
+    await this.sweepRun;
     await this.integrityRun?.catch(() => undefined);
     // Calls already under way finish first (a resume may still be taking its lock); new calls
     // are refused. Only then are the writers, and with them every lock, released.

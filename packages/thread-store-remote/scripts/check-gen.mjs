@@ -4,7 +4,8 @@
 //   2. `buf breaking` against the schema in git history: the previous commit's, and main's when
 //      this is another branch (a ref without proto/, e.g. the commit that adds it or a shallow
 //      clone's missing parent, is skipped: there is nothing to break);
-//   3. `buf generate`, then fail if src/gen differs from what is committed.
+//   3. `buf generate`, then fail if src/gen (here and in the web page's package) differs from
+//      what is committed.
 // Uses the buf binary from @bufbuild/buf (a dev dependency); no network.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -44,7 +45,14 @@ for (const ref of refs)
   step(`buf breaking against ${ref}`, buf, ['breaking', '--against', `.git#ref=${ref},subdir=proto`]);
 
 step('buf generate', buf, ['generate']);
-const status = git('status', '--porcelain', '--untracked-files=all', '--', path.join(pkg, 'src/gen'));
+const status = git(
+  'status',
+  '--porcelain',
+  '--untracked-files=all',
+  '--',
+  path.join(pkg, 'src/gen'),
+  path.join(root, 'packages/web/src/gen'),
+);
 if (status.stdout.trim() !== '') {
   process.stderr.write(
     `check:gen: regenerating changed committed code; run \`pnpm generate\` and commit:\n${status.stdout}`,

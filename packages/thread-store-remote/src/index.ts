@@ -11,6 +11,7 @@ export type { StoreSource, ThreadStoreHandlerOptions, ThreadStoreRoutes } from '
 export { startThreadStoreServer } from './internal/server/server.js';
 export type {
   RunningThreadStoreServer,
+  PageHandler,
   ServerCommonOptions,
   StartThreadStoreServerOptions,
 } from './internal/server/server.js';

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS files (
   sum INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS files_thread ON files(thread_id);
+CREATE INDEX IF NOT EXISTS files_by_mtime ON files(mtime_ms);
 CREATE TABLE IF NOT EXISTS threads (
   thread_id TEXT PRIMARY KEY,
   rel TEXT NOT NULL,
@@ -162,6 +163,9 @@ function tryOpen(file: string): Db {
         throw e;
       }
     }
+    // Added within schema 7: the recently modified files, which change detection stats on open.
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'files_by_mtime'").get())
+      db.exec('CREATE INDEX IF NOT EXISTS files_by_mtime ON files(mtime_ms)');
     // A cheap probe that every table answers (a truncated file can pass the header checks).
     try {
       for (const t of ['files', 'threads', 'names', 'kv', 'message_files', 'turns'])

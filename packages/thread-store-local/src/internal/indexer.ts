@@ -29,6 +29,18 @@ import type { NameEntry } from './session-index.js';
 import { turnRowById, turnRowsInWindow, TurnRowsSink } from './turn-index.js';
 import type { TurnRow, TurnSegment } from './turn-index.js';
 import type { HomeWatcher } from './watcher.js';
+import { codexStateChanges, placesOf, recordFor, scanFolders } from './change-scan.js';
+import type { ScanIndex, ScanResult } from './change-scan.js';
+
+/** Files stat-ed (or rows read, times 4) between two yields of the background sweep. */
+const SWEEP_SLICE = 256;
+/** Files indexed by one path pass of the background sweep. */
+const SWEEP_PASS_FILES = 64;
+
+/** Lets other callbacks run (the background sweep works a slice per turn). */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** Prepared statements kept (see ThreadIndex.stmt). */
 export const STATEMENT_CACHE_MAX = 128;
@@ -132,7 +144,11 @@ export class ThreadIndex {
   lastSweepStartedAt = -Infinity;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(layout: HomeLayout, db: Db, defaultModelProvider: string) {
+  /** Codex's state_5.sqlite for this home (change detection reads its update times), or null. */
+  private readonly codexStateDb: string | null;
+
+  constructor(layout: HomeLayout, db: Db, defaultModelProvider: string, codexStateDb: string | null = null) {
+    this.codexStateDb = codexStateDb;
     this.layout = layout;
     this.db = db;
     this.defaultModelProvider = defaultModelProvider;
@@ -176,15 +192,21 @@ export class ThreadIndex {
     }
   }
 
-  /** Every rollout file under `sessions/` (recursively) and in `archived_sessions/`. */
-  private walk(): Found[] {
+  /**
+   * Every rollout file under `sessions/` (recursively) and in `archived_sessions/`. Each folder
+   * is stat-ed before it is read, and its record (see change-scan.ts) goes to `dirs`.
+   */
+  private walk(dirs: Map<string, string>): Found[] {
     const out: Found[] = [];
+    const now = Date.now();
     const visit = (dir: string, recurse: boolean): void => {
       // Watched before it is read: a file created after the read is then reported.
       this.watcher?.visitDir(dir);
       let entries;
       try {
+        const st = statSync(dir);
         entries = readdirSync(dir, { withFileTypes: true });
+        dirs.set(this.layout.rel(dir), recordFor(st, now));
       } catch {
         return;
       }
@@ -233,34 +255,6 @@ export class ThreadIndex {
     return out;
   }
 
-  /** Rollout files whose name carries `threadId` (no stat of other files). */
-  findFilesByName(threadId: string): string[] {
-    const hits: string[] = [];
-    const suffixes = [`-${threadId}.jsonl`, `-${threadId}.jsonl.zst`];
-    // Later segments of the thread: `…-<thread>_<rollout>.jsonl`.
-    const segment = new RegExp(`-${threadId}_[0-9a-f-]{36}\\.jsonl(\\.zst)?$`);
-    const visit = (dir: string, recurse: boolean): void => {
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const abs = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          if (recurse) visit(abs, true);
-        } else {
-          const lower = e.name.toLowerCase();
-          if (suffixes.some((s) => lower.endsWith(s)) || segment.test(lower)) hits.push(abs);
-        }
-      }
-    };
-    visit(this.layout.sessions, true);
-    visit(this.layout.archived, false);
-    return hits;
-  }
-
   // ---- syncing -----------------------------------------------------------------------------
 
   /** Resolves when no sync pass is running (close waits for it before closing the database). */
@@ -305,6 +299,8 @@ export class ThreadIndex {
     const rows = new Map<string, FileRow>();
     const cols = 'rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes';
     let found: Found[];
+    const walked = new Map<string, string>();
+    let codexAtStart: { seen: number } | null = null;
     if (paths) {
       found = this.statPaths(paths);
       const one = this.stmt(`SELECT ${cols} FROM files WHERE rel = ?`);
@@ -320,9 +316,10 @@ export class ThreadIndex {
       }
     } else {
       this.lastSweepStartedAt = performance.now();
+      codexAtStart = this.codexStateDb ? codexStateChanges(this.codexStateDb, null) : null;
       this.watcher?.beginSweep();
       try {
-        found = this.walk();
+        found = this.walk(walked);
       } finally {
         this.watcher?.endSweep();
       }
@@ -409,7 +406,185 @@ export class ThreadIndex {
     commit();
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
     this.rebuildThreads(affected);
+    if (!paths) this.saveSweep(walked, codexAtStart?.seen ?? null);
     onProgress?.({ ...progress, phase: 'done' });
+  }
+
+  // ---- change detection (see change-scan.ts) -------------------------------------------------
+
+  /** Whether a full pass has indexed the whole home (since the index was created or cleared). */
+  get complete(): boolean {
+    return this.stmt("SELECT 1 FROM kv WHERE key = 'swept'").get() !== undefined;
+  }
+
+  /** After a full pass: every folder's record replaces the old ones, and the home is complete. */
+  private saveSweep(dirs: Map<string, string>, codexSeen: number | null): void {
+    this.db
+      .transaction(() => {
+        this.stmt("DELETE FROM kv WHERE key >= 'dir:' AND key < 'dir;'").run();
+        const put = this.stmt('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+        for (const [rel, v] of dirs) put.run(`dir:${rel}`, v);
+        put.run('swept', String(Date.now()));
+        if (codexSeen !== null) put.run('codex_seen', String(codexSeen));
+      })
+      .immediate();
+  }
+
+  /** The saved records and rows a folder scan compares against. */
+  readonly scanIndex: ScanIndex = {
+    dirRecords: () => {
+      const rows = this.stmt("SELECT key, value FROM kv WHERE key >= 'dir:' AND key < 'dir;'").all() as {
+        key: string;
+        value: string;
+      }[];
+      return new Map(rows.map((r) => [r.key.slice(4), r.value]));
+    },
+    rowsIn: (relDir) =>
+      (
+        this.stmt('SELECT rel FROM files WHERE rel > ? AND rel < ?').pluck().all(`${relDir}/`, `${relDir}0`) as string[]
+      ).filter((rel) => !rel.slice(relDir.length + 1).includes('/')),
+    rowsModifiedSince: (ms) => this.stmt('SELECT rel FROM files WHERE mtime_ms > ?').pluck().all(ms) as string[],
+    codexSeen: () => {
+      const v = this.stmt("SELECT value FROM kv WHERE key = 'codex_seen'").pluck().get() as string | undefined;
+      return v === undefined ? null : Number(v);
+    },
+  };
+
+  /**
+   * Brings the index up to date with what changed while no watch was running, at a cost that
+   * grows with the changes, not the threads (see change-scan.ts). Only for a complete index.
+   */
+  async syncChanges(onProgress?: IndexProgressListener): Promise<void> {
+    const w = this.watcher;
+    // Files the watch reported before it needed the scan are checked too.
+    const reported = w?.takeDirty() ?? new Set<string>();
+    w?.beginSweep();
+    let scan: ScanResult;
+    try {
+      scan = scanFolders(this.layout, this.scanIndex, this.codexStateDb, (abs) => w?.visitDir(abs));
+    } finally {
+      w?.endSweep();
+    }
+    for (const p of reported) scan.paths.add(p);
+    await this.syncPaths(scan.paths, onProgress);
+    this.db
+      .transaction(() => {
+        const put = this.stmt('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+        const del = this.stmt('DELETE FROM kv WHERE key = ?');
+        for (const [rel, v] of scan.dirs) {
+          if (v === null) del.run(`dir:${rel}`);
+          else put.run(`dir:${rel}`, v);
+        }
+        if (scan.codexSeen !== null) put.run('codex_seen', String(scan.codexSeen));
+      })
+      .immediate();
+  }
+
+  /** Whether the last full look at the home (a full pass or a sweep) is older than `intervalMs`. */
+  sweepDue(intervalMs: number): boolean {
+    const at = Number(this.stmt("SELECT value FROM kv WHERE key = 'swept'").pluck().get() ?? 0);
+    return Date.now() - at > intervalMs;
+  }
+
+  /**
+   * The background sweep: a safety net for changes nothing reported (an append to an older
+   * thread by a program that leaves Codex's state DB alone, a missed event). The home is walked
+   * and stat-ed a slice at a time, yielding to the event loop between slices; the files that
+   * differ from their rows are then indexed in small path passes, between which other calls'
+   * passes run. Stops early when `signal` is aborted.
+   */
+  async sweep(signal: AbortSignal, onProgress?: IndexProgressListener): Promise<void> {
+    this.lastSweepStartedAt = performance.now();
+    const codexAtStart = this.codexStateDb ? codexStateChanges(this.codexStateDb, null) : null;
+    const dirs = new Map<string, string>();
+    const found: Found[] = [];
+    const now = Date.now();
+    const pending: [string, boolean][] = [
+      [this.layout.sessions, true],
+      [this.layout.archived, false],
+    ];
+    let work = 0;
+    while (pending.length > 0) {
+      const [dir, recurse] = pending.pop() as [string, boolean];
+      let entries;
+      try {
+        const st = statSync(dir);
+        entries = readdirSync(dir, { withFileTypes: true });
+        dirs.set(this.layout.rel(dir), recordFor(st, now));
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        const abs = path.join(dir, e.name);
+        if (e.isDirectory()) {
+          if (recurse) pending.push([abs, true]);
+          continue;
+        }
+        if ((!e.isFile() && !e.isSymbolicLink()) || !parseRolloutFileName(e.name)) continue;
+        const st = this.statInside(abs, e.isSymbolicLink());
+        const f = st ? foundFrom(this.layout, abs, st) : null;
+        if (f) found.push(f);
+        if (++work % SWEEP_SLICE === 0) {
+          await yieldTurn();
+          if (signal.aborted) return;
+        }
+      }
+    }
+    const cols = 'rel, size, mtime_ms, ctime_ms, ino, archived';
+    const rows = new Map<string, Pick<FileRow, 'rel' | 'size' | 'mtime_ms' | 'ctime_ms' | 'ino' | 'archived'>>();
+    for (let after = ''; ;) {
+      const page = this.stmt(`SELECT ${cols} FROM files WHERE rel > ? ORDER BY rel LIMIT ${SWEEP_SLICE * 4}`).all(
+        after,
+      ) as FileRow[];
+      for (const r of page) rows.set(r.rel, r);
+      if (page.length < SWEEP_SLICE * 4) break;
+      after = page[page.length - 1]?.rel ?? '';
+      await yieldTurn();
+      if (signal.aborted) return;
+    }
+    const differ: string[] = [];
+    for (const f of found) {
+      const r = rows.get(f.rel);
+      rows.delete(f.rel);
+      if (
+        !r ||
+        r.size !== f.size ||
+        r.mtime_ms !== f.mtimeMs ||
+        r.ino !== f.ino ||
+        r.ctime_ms !== f.ctimeMs ||
+        r.archived !== (f.archived ? 1 : 0)
+      )
+        differ.push(f.abs);
+    }
+    for (const rel of rows.keys()) differ.push(this.layout.abs(rel));
+    // A moved file is recognised within one pass: same names go to the same pass.
+    differ.sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
+    for (let i = 0; i < differ.length;) {
+      let j = Math.min(differ.length, i + SWEEP_PASS_FILES);
+      while (j < differ.length && path.basename(differ[j] ?? '') === path.basename(differ[j - 1] ?? '')) j++;
+      await this.syncPaths(new Set(differ.slice(i, j)), onProgress);
+      i = j;
+      if (signal.aborted) return;
+    }
+    this.saveSweep(dirs, codexAtStart?.seen ?? null);
+  }
+
+  /**
+   * The file of a later segment by its rollout id (`…-<thread>_<rollout>.jsonl`): a
+   * `history_base` target. The plain file wins over its compressed copy, as in Codex.
+   */
+  segmentFile(rolloutId: string): { path: string; zst: boolean } | null {
+    const id = rolloutId.toLowerCase();
+    const rels = this.stmt("SELECT rel FROM files WHERE rel LIKE ? ESCAPE '\\'")
+      .pluck()
+      .all(`%\\_${id}.jsonl%`) as string[];
+    let found: { path: string; zst: boolean } | null = null;
+    for (const rel of rels) {
+      const name = parseRolloutFileName(path.basename(rel));
+      if (!name || name.rolloutId !== id || name.threadId === id) continue;
+      if (!found || (found.zst && !name.zst)) found = { path: this.layout.abs(rel), zst: name.zst };
+    }
+    return found;
   }
 
   private moveRow(oldRel: string, f: Found): void {
@@ -584,32 +759,18 @@ export class ThreadIndex {
     return [...ids];
   }
 
-  /** Refreshes the rows of one thread cheaply; falls back to a full sync when files moved. */
+  /**
+   * Brings one thread's rows up to date without walking the home: each of its files, and the
+   * places it may have moved to by name alone (archived, unarchived, compressed or not; see
+   * placesOf), is stat-ed and compared with its row. A file the index has never seen is found by
+   * change detection (the watch, or syncChanges), not here.
+   */
   async refreshThread(threadId: string): Promise<void> {
-    const rows = this.stmt('SELECT * FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
-    const named = this.findFilesByName(threadId).map((abs) => this.layout.rel(abs));
-    const known = new Set(rows.map((r) => r.rel));
-    if (rows.length === 0 || named.some((rel) => !known.has(rel))) {
-      await this.syncAll();
-      return;
-    }
-    const affected = new Set<string>([threadId]);
-    for (const r of rows) {
-      const abs = this.layout.abs(r.rel);
-      let st: Stats;
-      try {
-        st = statSync(abs);
-      } catch {
-        await this.syncAll();
-        return;
-      }
-      if (st.size === r.size && st.mtimeMs === r.mtime_ms && st.ino === r.ino && st.ctimeMs === r.ctime_ms) continue;
-      const f = foundFrom(this.layout, abs, st);
-      if (!f) continue;
-      for (const id of await this.indexFile(f, r)) affected.add(id);
-    }
-    for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
-    this.rebuildThreads(affected);
+    const rels = this.stmt('SELECT rel FROM files WHERE thread_id = ?').pluck().all(threadId) as string[];
+    if (rels.length === 0) return;
+    const paths = new Set<string>();
+    for (const rel of rels) for (const p of placesOf(this.layout, this.layout.abs(rel))) paths.add(p);
+    await this.syncPaths(paths);
   }
 
   /** Indexes one file given by path (for reads by rollout path); returns its thread. */

@@ -28,6 +28,8 @@ export class HomeWatcher {
   private visited: Set<string> | null = null;
   private sweepFailed = false;
   private closed = false;
+  /** Events were lost (overflow, an event without a name): only a full sweep finds those changes. */
+  private lost = false;
 
   constructor(layout: HomeLayout) {
     this.layout = layout;
@@ -45,16 +47,27 @@ export class HomeWatcher {
     return d;
   }
 
+  /** Whether events were lost since the last call (then a full sweep is due); clears it. */
+  takeLost(): boolean {
+    const l = this.lost;
+    this.lost = false;
+    return l;
+  }
+
   /** A write this store made itself. */
   markDirty(abs: string): void {
     if (this.closed) return;
     this.dirty.add(abs);
-    if (this.dirty.size > MAX_DIRTY) this.wantSweep();
+    if (this.dirty.size > MAX_DIRTY) {
+      this.wantSweep();
+      this.dirty.clear();
+      this.lost = true;
+    }
   }
 
+  /** The dirty list no longer describes every change: the next call scans folders (and takes the list too). */
   private wantSweep(): void {
     this.sweepWanted = true;
-    this.dirty.clear();
   }
 
   /**
@@ -108,6 +121,7 @@ export class HomeWatcher {
     w.on('error', () => {
       this.unwatch(dir, false);
       this.complete = false;
+      this.lost = true;
     });
     this.watchers.set(dir, w);
   }
@@ -124,7 +138,10 @@ export class HomeWatcher {
 
   private onEvent(dir: string, kind: 'home' | 'sessions' | 'archived', name: string | Buffer | null): void {
     if (this.closed) return;
-    if (name === null) return this.wantSweep();
+    if (name === null) {
+      this.lost = true;
+      return this.wantSweep();
+    }
     const base = typeof name === 'string' ? name : name.toString('utf8');
     const abs = path.join(dir, base);
     if (kind === 'home') {

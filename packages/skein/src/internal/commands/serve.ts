@@ -224,7 +224,7 @@ export function serveCommand(): Command {
 }
 
 /** The first SIGINT/SIGTERM asks for a graceful stop; a second one exits at once. */
-class Stopper {
+export class Stopper {
   readonly requested: Promise<NodeJS.Signals>;
   private signalled = false;
   private resolve!: (signal: NodeJS.Signals) => void;

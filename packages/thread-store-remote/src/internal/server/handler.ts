@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { randomUUID } from 'node:crypto';
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { createContextKey } from '@connectrpc/connect';
-import type { RolloutItem, ThreadId, ThreadStore, ThreadStoreErrorCode } from '@skein/thread-store-api';
+import type { RolloutItem, StoredThread, ThreadId, ThreadStore, ThreadStoreErrorCode } from '@skein/thread-store-api';
 import { isThreadStoreError, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
 import {
   HistoryChunkSchema,
@@ -80,6 +80,34 @@ interface CallScope {
 }
 
 const CLIENT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** How often a WatchThread call looks at its thread: changes reach the client within this. */
+const WATCH_POLL_MS = 250;
+/** A watch sends its (unchanged) state at least this often, so idle connections stay open. */
+const WATCH_HEARTBEAT_MS = 15_000;
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+function watchStateToProto(
+  thread: StoredThread,
+  lastItemOrdinal: number | undefined,
+): { lastItemOrdinal?: bigint; updatedAtMs: bigint; name?: string; archivedAtMs?: bigint } {
+  return {
+    ...(lastItemOrdinal === undefined ? {} : { lastItemOrdinal: BigInt(lastItemOrdinal) }),
+    updatedAtMs: BigInt(thread.updatedAt.getTime()),
+    ...(thread.name === null ? {} : { name: thread.name }),
+    ...(thread.archivedAt === null ? {} : { archivedAtMs: BigInt(thread.archivedAt.getTime()) }),
+  };
+}
 
 /**
  * The identity of the connection a call came on (set by the server through `contextValues`).
@@ -239,7 +267,12 @@ export function createThreadStoreHandler(
       }
     };
 
-  const streaming = <Req, Res>(method: string, fn: (req: Req, scope: CallScope) => AsyncGenerator<Res>) =>
+  const streaming = <Req, Res>(
+    method: string,
+    fn: (req: Req, scope: CallScope, signal: AbortSignal) => AsyncGenerator<Res>,
+    /** Whether the stream holds one of the `maxConcurrentStreams` history slots. */
+    holdsHistorySlot = true,
+  ) =>
     async function* (req: Req, ctx: HandlerContext): AsyncGenerator<Res> {
       inFlight += 1;
       const started = performance.now();
@@ -264,14 +297,16 @@ export function createThreadStoreHandler(
       let message: string | undefined;
       try {
         const scope = await call.scope;
-        if (activeStreams >= limits.maxConcurrentStreams)
-          throw new ThreadStoreError(
-            'resource_exhausted',
-            `the server is already streaming ${limits.maxConcurrentStreams} histories (its limit); retry shortly`,
-          );
-        activeStreams += 1;
-        counted = true;
-        inner = fn(req, scope);
+        if (holdsHistorySlot) {
+          if (activeStreams >= limits.maxConcurrentStreams)
+            throw new ThreadStoreError(
+              'resource_exhausted',
+              `the server is already streaming ${limits.maxConcurrentStreams} histories (its limit); retry shortly`,
+            );
+          activeStreams += 1;
+          counted = true;
+        }
+        inner = fn(req, scope, ctx.signal);
         yield* inner;
       } catch (e) {
         const mapped = toConnectError(e);
@@ -460,6 +495,30 @@ export function createThreadStoreHandler(
       checkPageSize(params.pageSize);
       return itemPageToProto(await s.store.listItems(params));
     }),
+    // Polls the one thread (its last item and its metadata, never the rest of the home) and sends
+    // its state when it changed. Watches hold no history slot: a page keeps one open per thread view.
+    watchThread: streaming(
+      'WatchThread',
+      async function* (req, s, signal) {
+        const threadId = parseThreadId(req.threadId);
+        const includeArchived = req.includeArchived ?? false;
+        let sent: string | undefined;
+        let sentAt = 0;
+        while (!signal.aborted && !closing) {
+          const thread = await s.store.readThread({ threadId, includeArchived, includeHistory: false });
+          const last = await s.store.listItems({ threadId, includeArchived, pageSize: 1, sortDirection: 'desc' });
+          const state = watchStateToProto(thread, last.items[0]?.ordinal);
+          const key = JSON.stringify(state, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+          if (key !== sent || Date.now() - sentAt >= WATCH_HEARTBEAT_MS) {
+            sent = key;
+            sentAt = Date.now();
+            yield state;
+          }
+          await sleep(WATCH_POLL_MS, signal);
+        }
+      },
+      false,
+    ),
     updateThreadMetadata: unary('UpdateThreadMetadata', async (req, s) => {
       const threadId = parseThreadId(req.threadId);
       const patch = patchFromProto(req.patch);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
 import * as http2 from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ThreadStore } from '@skein/thread-store-api';
@@ -10,6 +11,7 @@ import type { AuthOptions } from './auth.js';
 import type { StoreSource, ThreadStoreHandlerOptions } from './handler.js';
 import { answerEarly } from './early-answer.js';
 import { answerBadInputHonestly } from './honest-status.js';
+import { createOnePortServer } from './one-port.js';
 import { CONNECTION_ID, createThreadStoreHandler } from './handler.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
@@ -33,7 +35,21 @@ export interface ServerCommonOptions {
   idleTimeoutMs?: number;
   /** How long `close()` waits for in-flight calls before cutting connections (default 10 000 ms). */
   shutdownTimeoutMs?: number;
+  /**
+   * Answers GET and HEAD requests for paths outside the API (a web page, say), over HTTP/1.1 or
+   * HTTP/2, before any token is asked for. Without it such requests get 404.
+   */
+  pages?: PageHandler;
 }
+
+/** A request handler for what a server serves besides its API: see `ServerCommonOptions.pages`. */
+export type PageHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+/** Every API call's path starts with this (the Connect, gRPC and gRPC-Web protocols alike). */
+const API_PATH_PREFIX = '/skein.threadstore.v1.';
 
 /** Options of `startThreadStoreServer`: the common options, and one store or a store per tenant. */
 export type StartThreadStoreServerOptions = ServerCommonOptions &
@@ -105,7 +121,11 @@ function stopReading(req: http2.Http2ServerRequest): void {
   stream.destroy();
 }
 
-/** Serves gRPC, gRPC-Web and Connect for one ThreadStore (or one per tenant) on one HTTP/2 port. */
+/**
+ * Serves gRPC, gRPC-Web and Connect for one ThreadStore (or one per tenant) on one port: HTTP/2
+ * (with TLS, or in plain text when a connection opens with the HTTP/2 preface) and HTTP/1.1 for
+ * browsers.
+ */
 export async function startThreadStoreServer(
   options: StartThreadStoreServerOptions,
 ): Promise<RunningThreadStoreServer> {
@@ -151,6 +171,14 @@ export async function startThreadStoreServer(
       res.end(ready ? 'ok\n' : 'shutting down\n');
       return;
     }
+    if ((req.method === 'GET' || req.method === 'HEAD') && !(req.url ?? '').startsWith(API_PATH_PREFIX)) {
+      if (options.pages) options.pages(req, res);
+      else {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('not found\n');
+      }
+      return;
+    }
     // HTTP/1.1 requests (browsers over TLS) have no HTTP/2 stream to manage.
     const stream = (req as { stream?: http2.ServerHttp2Stream }).stream;
     if (stream) {
@@ -186,12 +214,28 @@ export async function startThreadStoreServer(
       routes.limits.maxConcurrentStreams * routes.limits.historyChunkBytes,
     ),
   };
-  const server = options.tls
-    ? http2.createSecureServer(
-        { cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, ...sessionOptions },
-        adapter,
-      )
-    : http2.createServer(sessionOptions, adapter);
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  let server: http2.Http2Server | http2.Http2SecureServer;
+  let listener: Server;
+  // Browsers speak HTTP/1.1 to a server without TLS: it gets its own parser on the same port.
+  let http1: http.Server | undefined;
+  if (options.tls) {
+    server = http2.createSecureServer(
+      { cert: options.tls.cert, key: options.tls.key, allowHTTP1: true, ...sessionOptions },
+      adapter,
+    );
+    listener = server;
+  } else {
+    server = http2.createServer(sessionOptions, adapter);
+    http1 = http.createServer(adapter as unknown as http.RequestListener);
+    http1.setTimeout(idleTimeoutMs);
+    // Bytes that are not HTTP at all: say so and hang up (Node's default, kept explicit).
+    http1.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    listener = createOnePortServer(server, http1);
+  }
   const sessions = new Set<http2.Http2Session>();
   server.on('session', (s: http2.Http2Session) => {
     sessions.add(s);
@@ -200,11 +244,12 @@ export async function startThreadStoreServer(
     s.on('error', () => {});
   });
   server.on('error', () => {});
+  listener.on('error', () => {});
   // A connection silent this long is destroyed (Node does so when 'timeout' has no listener):
   // each costs a socket and its HTTP/2 state.
-  server.setTimeout(options.idleTimeoutMs ?? 300_000);
+  server.setTimeout(idleTimeoutMs);
   // Small unary responses must not wait for Nagle's algorithm.
-  server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  listener.on('connection', (socket: Socket) => socket.setNoDelay(true));
   server.on('secureConnection', (socket: Socket) => socket.setNoDelay(true));
 
   await new Promise<void>((resolve, reject) => {
@@ -218,13 +263,13 @@ export async function startThreadStoreServer(
             )
           : ThreadStoreError.internal(`cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, e),
       );
-    server.once('error', onError);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', onError);
+    listener.once('error', onError);
+    listener.listen(options.port ?? 0, host, () => {
+      listener.off('error', onError);
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = (listener.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`;
 
@@ -232,9 +277,10 @@ export async function startThreadStoreServer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       stopping = true;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
       // GOAWAY: clients open no new streams here, the streams in flight complete.
       for (const s of sessions) if (!s.closed) s.close();
+      http1?.closeIdleConnections();
       const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
       const deadline = Date.now() + timeoutMs;
       await routes.close({ timeoutMs });
@@ -245,6 +291,7 @@ export async function startThreadStoreServer(
         new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
       ]);
       for (const s of sessions) if (!s.destroyed) s.destroy();
+      http1?.closeAllConnections();
       await stopped;
     })();
     return closing;

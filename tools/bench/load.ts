@@ -1,0 +1,197 @@
+/**
+ * Write load through `skein serve`: N clients (each its own `RemoteThreadStore`, its own thread)
+ * append batches of B items and flush after each batch, for S seconds, while one more client
+ * lists threads (a page of 25) in a loop. Prints items/s, flush p50/p99 and list p50/p99 during
+ * the load, and list p50/p99 on the same server idle afterwards.
+ *
+ *   npx tsx tools/bench/load.ts [--clients 20] [--batch 5] [--seconds 10] [--store URL]
+ *                               [--home DIR] [--cpu-prof DIR] [--json FILE]
+ *
+ * Without `--store` the server runs over a fresh local home (fsync `always`, the default);
+ * `--store postgres://…` runs it over PostgreSQL. `--servers 3` starts that many servers on the
+ * same store (PostgreSQL only) and spreads the clients over them. `--cpu-prof DIR` runs the
+ * servers under `node --cpu-prof`. Build first (`pnpm build`): the server is `packages/skein/dist`.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { RolloutItem, ThreadStore } from '@skein/thread-store-api';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(REPO, 'packages/skein/dist/bin.js');
+
+function arg(name: string, fallback: string): string;
+function arg(name: string): string | undefined;
+function arg(name: string, fallback?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+interface RemoteCtor {
+  new (options: { baseUrl: string; clientId?: string }): ThreadStore;
+}
+
+async function loadRemote(): Promise<{ RemoteThreadStore: RemoteCtor; newThreadId: () => string }> {
+  const req = createRequire(path.join(REPO, 'packages/skein/package.json'));
+  const remote = (await import(pathToFileURL(req.resolve('@skein/thread-store-remote')).href)) as {
+    RemoteThreadStore: RemoteCtor;
+  };
+  const api = (await import(pathToFileURL(req.resolve('@skein/thread-store-api')).href)) as {
+    newThreadId: () => string;
+  };
+  return { RemoteThreadStore: remote.RemoteThreadStore, newThreadId: api.newThreadId };
+}
+
+interface Served {
+  url: string;
+  child: ChildProcess;
+}
+
+/** Starts `skein serve --port 0` and reads the endpoint it prints. */
+function serve(where: string[], cpuProfDir: string | undefined): Promise<Served> {
+  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', ...where, '--port', '0', '--log', 'off'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SKEIN_TOKEN: '' },
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /Endpoint:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve({ url: m[1]!, child });
+    });
+    child.on('exit', (code) => reject(new Error(`skein serve exited ${String(code)}: ${out}${err}`)));
+  });
+}
+
+function stop(s: Served): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.child.exitCode !== null) return resolve();
+    s.child.on('exit', () => resolve());
+    s.child.kill('SIGTERM');
+  });
+}
+
+const pct = (xs: number[], p: number): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+const item = (client: number, i: number): RolloutItem => ({
+  type: 'event_msg',
+  payload: { type: 'agent_message', message: `client ${client} item ${i}: the load benchmark writes this line` },
+});
+
+async function listLoop(store: ThreadStore, until: () => boolean, lat: number[]): Promise<void> {
+  while (!until()) {
+    const t = performance.now();
+    await store.listThreads({ pageSize: 25 });
+    lat.push(performance.now() - t);
+  }
+}
+
+async function main(): Promise<void> {
+  const clients = Number(arg('clients', '20'));
+  const batch = Number(arg('batch', '5'));
+  const seconds = Number(arg('seconds', '10'));
+  const storeUrl = arg('store');
+  const servers = Number(arg('servers', '1'));
+  const cpuProfDir = arg('cpu-prof');
+  const jsonOut = arg('json');
+  if (servers > 1 && !storeUrl) throw new Error('--servers > 1 needs --store postgres://…');
+  const home = storeUrl ? null : (arg('home') ?? mkdtempSync(path.join(tmpdir(), 'skein-load-')));
+  const where = storeUrl ? ['--store', storeUrl] : ['--home', home!];
+
+  const { RemoteThreadStore, newThreadId } = await loadRemote();
+  const served: Served[] = [];
+  for (let i = 0; i < servers; i += 1) served.push(await serve(where, cpuProfDir));
+  const loadBefore = loadavg()[0]!;
+  try {
+    const writers = Array.from(
+      { length: clients },
+      (_, i) => new RemoteThreadStore({ baseUrl: served[i % servers]!.url }),
+    );
+    const lister = new RemoteThreadStore({ baseUrl: served[0]!.url });
+    const ids = writers.map(() => newThreadId());
+    await Promise.all(
+      writers.map((w, i) =>
+        w.createThread({
+          threadId: ids[i]!,
+          source: { kind: 'cli' },
+          metadata: { cwd: '/bench/load', modelProvider: 'openai' },
+        }),
+      ),
+    );
+    // Warm up: every thread exists on disk, the listing has indexed them once.
+    await Promise.all(writers.map((w, i) => w.appendItems({ threadId: ids[i]!, items: [item(i, -1)] })));
+    await Promise.all(writers.map((w, i) => w.flushThread(ids[i]!)));
+    for (let i = 0; i < 20; i += 1) await lister.listThreads({ pageSize: 25 });
+
+    const flushLat: number[] = [];
+    const listLat: number[] = [];
+    let items = 0;
+    const t0 = performance.now();
+    const deadline = t0 + seconds * 1000;
+    const done = (): boolean => performance.now() >= deadline;
+    await Promise.all([
+      ...writers.map(async (w, c) => {
+        let n = 0;
+        while (!done()) {
+          const batchItems = Array.from({ length: batch }, () => item(c, n++));
+          await w.appendItems({ threadId: ids[c]!, items: batchItems });
+          const t = performance.now();
+          await w.flushThread(ids[c]!);
+          flushLat.push(performance.now() - t);
+          items += batch;
+        }
+      }),
+      listLoop(lister, done, listLat),
+    ]);
+    const elapsed = (performance.now() - t0) / 1000;
+    const loadDuring = loadavg()[0]!;
+
+    const idleLat: number[] = [];
+    for (let i = 0; i < 200; i += 1) {
+      const t = performance.now();
+      await lister.listThreads({ pageSize: 25 });
+      idleLat.push(performance.now() - t);
+    }
+    await Promise.all(writers.map((w, i) => w.shutdownThread(ids[i]!)));
+
+    const result = {
+      store: storeUrl ? 'postgres' : 'local',
+      servers,
+      clients,
+      batch,
+      seconds: Number(elapsed.toFixed(1)),
+      itemsPerSec: Math.round(items / elapsed),
+      flushP50Ms: Number(pct(flushLat, 50).toFixed(2)),
+      flushP99Ms: Number(pct(flushLat, 99).toFixed(2)),
+      listCalls: listLat.length,
+      listP50Ms: Number(pct(listLat, 50).toFixed(2)),
+      listP99Ms: Number(pct(listLat, 99).toFixed(2)),
+      idleListP50Ms: Number(pct(idleLat, 50).toFixed(2)),
+      idleListP99Ms: Number(pct(idleLat, 99).toFixed(2)),
+      loadavg1Before: Number(loadBefore.toFixed(2)),
+      loadavg1After: Number(loadDuring.toFixed(2)),
+    };
+    console.log(JSON.stringify(result, null, 2));
+    if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    await Promise.all(served.map(stop));
+    if (home && !arg('home')) rmSync(home, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
