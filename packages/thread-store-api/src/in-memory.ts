@@ -387,7 +387,7 @@ export class InMemoryThreadStore implements ThreadStore {
     let rec = this.storage.threads.get(writer.threadId);
     if (writer.pendingCreate) {
       const { params, createdAt } = writer.pendingCreate;
-      const meta = sessionMetaItemFor(writer.threadId, params, createdAt, writtenAt);
+      const meta = params.sessionMeta ?? sessionMetaItemFor(writer.threadId, params, createdAt, writtenAt);
       rec = {
         threadId: writer.threadId,
         history: [],

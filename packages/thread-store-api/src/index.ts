@@ -110,7 +110,7 @@ export { toThreadStoreError } from './errors.js';
 
 export { checkFilterList, checkThreadDate } from './limits.js';
 
-export { copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
+export { checkSessionMeta, copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
 
 export { decodeHistoryCursor, decodeListCursor, encodeHistoryCursor, encodeListCursor } from './cursor.js';
 export type { HistoryCursor, ListCursor } from './cursor.js';

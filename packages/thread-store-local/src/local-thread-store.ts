@@ -8,6 +8,7 @@ import {
   isObject,
   isThreadStoreError,
   normalizeListItemsParams,
+  checkSessionMeta,
   normalizeCountParams,
   normalizeListParams,
   normalizeListTurnsParams,
@@ -633,7 +634,10 @@ export class LocalThreadStore implements ThreadStore {
           throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
         if (!isObject(params.source) || typeof params.source.kind !== 'string')
           throw ThreadStoreError.invalidRequest('createThread needs a source, e.g. { kind: "cli" }');
-        const mode = params.historyMode ?? this.historyMode;
+        checkSessionMeta(params, threadId);
+        const rawMeta = params.sessionMeta;
+        const mode =
+          rawMeta?.payload.history_mode === 'paginated' ? 'paginated' : (params.historyMode ?? this.historyMode);
         if (mode !== 'legacy' && mode !== 'paginated')
           throw ThreadStoreError.invalidRequest('historyMode must be "legacy" or "paginated"');
         if (params.forkBase !== undefined && mode !== 'paginated')
@@ -672,11 +676,12 @@ export class LocalThreadStore implements ThreadStore {
               firstOrdinal = base.endOrdinalExclusive;
             }
           }
+          // A given session_meta is written as it is (a thread moved from another store).
           const recorder = RolloutRecorder.forNewFile(
             file,
             this.recorderOptions(mode, threadId),
-            { type: 'session_meta', payload },
-            createdAt.toISOString(),
+            (rawMeta as Record<string, unknown> | undefined) ?? { type: 'session_meta', payload },
+            typeof rawMeta?.timestamp === 'string' ? rawMeta.timestamp : createdAt.toISOString(),
             firstOrdinal,
           );
           this.writers.set(threadId, { threadId, lock, recorder, shape: { threadId, turnId: null } });

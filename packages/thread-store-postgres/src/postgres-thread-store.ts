@@ -513,7 +513,7 @@ export class PostgresThreadStore implements ThreadStore {
     const head: RolloutItem[] = [];
     if (w.pendingCreate) {
       const { params, createdAt } = w.pendingCreate;
-      w.pendingCreate.meta ??= {
+      w.pendingCreate.meta ??= params.sessionMeta ?? {
         timestamp: writtenAt.toISOString(),
         type: 'session_meta',
         payload: sessionMetaPayloadFor({ ...params, threadId: w.threadId }, createdAt, {

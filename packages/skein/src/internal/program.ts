@@ -3,6 +3,7 @@ import { appServerCommand } from './commands/app-server.js';
 import { chatCommand } from './commands/chat.js';
 import { completeCommand, completionCommand } from './commands/completion.js';
 import { dbCommand } from './commands/db.js';
+import { migrateCommand } from './commands/migrate.js';
 import { indexCommand } from './commands/index-command.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
@@ -54,6 +55,7 @@ Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 confl
   program.addCommand(completionCommand());
   program.addCommand(completeCommand(buildProgram), { hidden: true });
   program.addCommand(dbCommand());
+  program.addCommand(migrateCommand());
   return program;
 }
 
