@@ -5,7 +5,6 @@ import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALL_SOURCE_KINDS,
@@ -31,14 +30,9 @@ import { generateCodexThreads, type CodexThreadSet } from './support/codex-threa
 const SKEIN_BIN = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../skein/dist/bin.js');
 const PG_SERVER_URL = process.env.SKEIN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+/** Runs one statement on the PostgreSQL server with psql (the CLI tests' database, by URL). */
 async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_SERVER_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
+  await promisify(execFile)('psql', [PG_SERVER_URL, '-v', 'ON_ERROR_STOP=1', '-qc', sql]);
 }
 
 async function skein(home: string, args: string[]): Promise<string> {
