@@ -28,6 +28,8 @@ export class HomeWatcher {
   private visited: Set<string> | null = null;
   private sweepFailed = false;
   private closed = false;
+  /** When (performance.now()) the oldest change not yet handed to the index was seen; null: none. */
+  private pendingSince: number | null = null;
 
   constructor(layout: HomeLayout) {
     this.layout = layout;
@@ -38,10 +40,20 @@ export class HomeWatcher {
     return !this.closed && this.complete && !this.sweepWanted;
   }
 
+  /** Changes seen and not yet handed to the index: how many files, and since when (ms ago). */
+  backlog(): { files: number; sinceMs: number; sweep: boolean } {
+    return {
+      files: this.dirty.size,
+      sinceMs: this.pendingSince === null ? 0 : performance.now() - this.pendingSince,
+      sweep: this.sweepWanted,
+    };
+  }
+
   /** Takes the dirty paths (absolute) gathered since the last call. */
   takeDirty(): Set<string> {
     const d = this.dirty;
     this.dirty = new Set();
+    if (!this.sweepWanted) this.pendingSince = null;
     return d;
   }
 
@@ -49,11 +61,13 @@ export class HomeWatcher {
   markDirty(abs: string): void {
     if (this.closed) return;
     this.dirty.add(abs);
+    this.pendingSince ??= performance.now();
     if (this.dirty.size > MAX_DIRTY) this.wantSweep();
   }
 
   private wantSweep(): void {
     this.sweepWanted = true;
+    this.pendingSince ??= performance.now();
     this.dirty.clear();
   }
 
@@ -63,6 +77,7 @@ export class HomeWatcher {
    */
   beginSweep(): void {
     this.sweepWanted = false;
+    this.pendingSince = null;
     this.dirty.clear();
     this.visited = new Set();
     this.sweepFailed = false;
