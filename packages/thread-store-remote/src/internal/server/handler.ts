@@ -115,6 +115,8 @@ export function createThreadStoreHandler(
   const tenantStores = new Map<string, Promise<ThreadStore>>();
   let inFlight = 0;
   let activeStreams = 0;
+  /** History streams being served, per tenant. */
+  const tenantStreams = new Map<string, number>();
   const metrics = new ServerMetrics({
     liveWriters: () => leases.count(),
     openStreams: () => activeStreams,
@@ -272,13 +274,18 @@ export function createThreadStoreHandler(
       const started = performance.now();
       const traced = startCallSpan(method, ctx);
       const call = begin(ctx);
-      let counted = false;
+      let counted: string | undefined;
       let ended = false;
       let inner: AsyncGenerator<Res> | undefined;
       const end = (code: CallCode, message?: string): void => {
         if (ended) return;
         ended = true;
-        if (counted) activeStreams -= 1;
+        if (counted !== undefined) {
+          activeStreams -= 1;
+          const left = (tenantStreams.get(counted) ?? 1) - 1;
+          if (left > 0) tenantStreams.set(counted, left);
+          else tenantStreams.delete(counted);
+        }
         finish(method, started, call, code, message, traced.span);
       };
       // A client that goes away mid-stream may leave the response writer waiting for a drain
@@ -297,8 +304,15 @@ export function createThreadStoreHandler(
             'resource_exhausted',
             `the server is already streaming ${limits.maxConcurrentStreams} histories (its limit); retry shortly`,
           );
+        const ofTenant = tenantStreams.get(scope.tenant) ?? 0;
+        if (ofTenant >= limits.maxTenantStreams)
+          throw new ThreadStoreError(
+            'resource_exhausted',
+            `this tenant already has ${limits.maxTenantStreams} history streams open (the server's limit per tenant); finish or cancel one, or retry shortly`,
+          );
         activeStreams += 1;
-        counted = true;
+        tenantStreams.set(scope.tenant, ofTenant + 1);
+        counted = scope.tenant;
         inner = withContext(traced.context, () => fn(req, scope));
         yield* inner;
       } catch (e) {
