@@ -80,6 +80,16 @@ export type { IndexProgress, IndexProgressListener } from './internal/indexer.js
 export type { FsyncPolicy } from './internal/recorder.js';
 export type { IntegrityResult } from './internal/integrity.js';
 
+/** What `LocalThreadStore.indexLag()` reports. */
+export interface IndexLag {
+  /** Rollout files changed since the index last caught up (0 when it is up to date). */
+  pendingFiles: number;
+  /** A change the file list cannot describe (a folder created or removed, too many events): the next listing walks the home. */
+  fullWalkPending: boolean;
+  /** How long the oldest of those changes has waited, in seconds (0 when there is none). */
+  seconds: number;
+}
+
 /** Options of the `LocalThreadStore` constructor. */
 export interface LocalThreadStoreOptions {
   /** The Codex-shaped home folder (CODEX_HOME). Created when missing. */
@@ -406,6 +416,18 @@ export class LocalThreadStore implements ThreadStore {
     if (!this.backgroundIntegrityCheck || this.integrityScheduled) return;
     this.integrityScheduled = true;
     setImmediate(() => void this.checkIndexIntegrity().catch(() => undefined));
+  }
+
+  /**
+   * How far the index is behind the rollout files, for monitoring: the changes seen (by the
+   * watch, or written by this store) that the next listing or search will index first, and how
+   * long the oldest of them has waited. `null` when the store does not watch its home (`watch:
+   * false`, or before its first listing): every listing then walks the whole home.
+   */
+  indexLag(): IndexLag | null {
+    if (this.closed || !this.watcher) return null;
+    const backlog = this.watcher.backlog();
+    return { pendingFiles: backlog.files, fullWalkPending: backlog.sweep, seconds: backlog.sinceMs / 1000 };
   }
 
   /**

@@ -30,6 +30,8 @@ export class HomeWatcher {
   private closed = false;
   /** Events were lost (overflow, an event without a name): only a full sweep finds those changes. */
   private lost = false;
+  /** When (performance.now()) the oldest change not yet handed to the index was seen; null: none. */
+  private pendingSince: number | null = null;
 
   constructor(layout: HomeLayout) {
     this.layout = layout;
@@ -40,10 +42,20 @@ export class HomeWatcher {
     return !this.closed && this.complete && !this.sweepWanted;
   }
 
+  /** Changes seen and not yet handed to the index: how many files, and since when (ms ago). */
+  backlog(): { files: number; sinceMs: number; sweep: boolean } {
+    return {
+      files: this.dirty.size,
+      sinceMs: this.pendingSince === null ? 0 : performance.now() - this.pendingSince,
+      sweep: this.sweepWanted,
+    };
+  }
+
   /** Takes the dirty paths (absolute) gathered since the last call. */
   takeDirty(): Set<string> {
     const d = this.dirty;
     this.dirty = new Set();
+    if (!this.sweepWanted) this.pendingSince = null;
     return d;
   }
 
@@ -58,6 +70,7 @@ export class HomeWatcher {
   markDirty(abs: string): void {
     if (this.closed) return;
     this.dirty.add(abs);
+    this.pendingSince ??= performance.now();
     if (this.dirty.size > MAX_DIRTY) {
       this.wantSweep();
       this.dirty.clear();
@@ -68,6 +81,7 @@ export class HomeWatcher {
   /** The dirty list no longer describes every change: the next call scans folders (and takes the list too). */
   private wantSweep(): void {
     this.sweepWanted = true;
+    this.pendingSince ??= performance.now();
   }
 
   /**
@@ -76,6 +90,7 @@ export class HomeWatcher {
    */
   beginSweep(): void {
     this.sweepWanted = false;
+    this.pendingSince = null;
     this.dirty.clear();
     this.visited = new Set();
     this.sweepFailed = false;

@@ -48,7 +48,8 @@ function textLogger(o: Output): (entry: ServerLogEntry) => void {
       o.err(
         `${e.time} ${e.method} tenant=${e.tenant ?? '-'} ${code} ${e.durationMs.toFixed(1)}ms${e.message ? ` ${e.message}` : ''}\n`,
       );
-    } else {
+    } else if (e.event !== 'listening') {
+      // The banner says where the server listens.
       o.err(`${e.time} ${e.event}${e.threadId ? ` thread=${e.threadId}` : ''}${e.message ? ` ${e.message}` : ''}\n`);
     }
   };
@@ -153,7 +154,8 @@ export function serveCommand(): Command {
       database !== undefined
         ? openPostgresStore(database, flags.defaultProvider, tenant, leaseMs)
         : openLocalStore(home, flags.defaultProvider);
-    // json: the server's own JSON lines on stderr (its default logger).
+    // json: the server's own JSON lines on stderr (pino), starting with a `listening` line that
+    // carries the bound port (useful with --port 0).
     const logger: ServerLogger | undefined =
       flags.log === 'off' ? false : flags.log === 'json' ? undefined : textLogger(o);
 
@@ -200,11 +202,6 @@ export function serveCommand(): Command {
           );
         throw err;
       }
-      if (flags.log === 'json')
-        // A machine-readable line with the bound port (useful with --port 0).
-        o.err(
-          `${JSON.stringify({ event: 'listening', time: new Date().toISOString(), url: server.url, host: flags.host, port: server.port })}\n`,
-        );
       const where = database === undefined ? `Home:      ${home}` : `Store:     ${redactedUrl(database)}`;
       printBanner(o, where, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
       const signal = await stopper.requested;

@@ -15,6 +15,7 @@ import { createOnePortServer } from './one-port.js';
 import { CONNECTION_ID, createThreadStoreHandler } from './handler.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
+import { resolveLogger } from './logger.js';
 
 /** What a server needs besides its store(s): where to listen, who may call, limits, TLS, logging. */
 export interface ServerCommonOptions {
@@ -40,6 +41,11 @@ export interface ServerCommonOptions {
    * HTTP/2, before any token is asked for. Without it such requests get 404.
    */
   pages?: PageHandler;
+  /**
+   * Serve Prometheus metrics at `GET /metrics` on the server port (default true). Like the health
+   * probes it needs no token: its labels name methods and answer codes, never a tenant or a thread.
+   */
+  metrics?: boolean;
 }
 
 /** A request handler for what a server serves besides its API: see `ServerCommonOptions.pages`. */
@@ -164,6 +170,20 @@ export async function startThreadStoreServer(
   const bodyTimeoutMs = options.requestBodyTimeoutMs ?? 60_000;
   let stopping = false;
   const adapter = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    // Prometheus scrapes: no auth, and nothing about any tenant.
+    if (req.method === 'GET' && req.url === '/metrics' && options.metrics !== false) {
+      routes.metrics().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+          res.end(body);
+        },
+        (e: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(`metrics failed: ${(e as Error).message}\n`);
+        },
+      );
+      return;
+    }
     // Probes for orchestrators and load balancers: no auth, and nothing about any tenant.
     if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz')) {
       const ready = req.url === '/healthz' || !stopping;
@@ -272,6 +292,7 @@ export async function startThreadStoreServer(
   const port = (listener.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`;
+  resolveLogger(options.logger)({ event: 'listening', time: new Date().toISOString(), url, host, port });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
