@@ -103,6 +103,8 @@ export interface ResultsFile {
   remote: (RemoteResult & { date: string; commit: string }) | null;
   /** Written by tools/bench/turn-pages.ts (not part of `pnpm bench`). */
   turnPages?: TurnPagesEntry | null;
+  /** Sections measured by their own drivers (write load, PostgreSQL), rendered after the others. */
+  extra?: Record<string, ExtraSection>;
 }
 
 export interface TurnPagesEntry {
@@ -115,6 +117,20 @@ export interface TurnPagesEntry {
 }
 
 export const TURN_PAGES_HEADING = '## Turn and item pages of one large thread';
+
+/** A section of BENCHMARKS.md from its own driver: a title, how it was measured, a table. */
+export interface ExtraSection {
+  title: string;
+  date: string;
+  commit: string;
+  command: string;
+  load: string;
+  body: string;
+}
+
+export function extraSection(e: ExtraSection): string {
+  return `## ${e.title}\n\nMeasured ${e.date} at commit \`${e.commit}\` with \`${e.command}\`; load average (1 min) ${e.load}.\n\n${e.body}\n`;
+}
 
 export function turnPagesSection(e: TurnPagesEntry): string {
   return [
@@ -467,6 +483,7 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
     out.push('');
   }
   if (r.turnPages) out.push(turnPagesSection(r.turnPages));
+  for (const e of Object.values(r.extra ?? {})) out.push(extraSection(e));
   if (r.remote) {
     out.push('## Remote store (`@skein/thread-store-remote`)');
     out.push('');
