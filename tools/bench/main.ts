@@ -53,6 +53,7 @@ interface Options {
   write: boolean;
   renderOnly: boolean;
   load: boolean;
+  onlyExtra: boolean;
   postgres: string | null;
   postgresThreads: number;
 }
@@ -72,6 +73,7 @@ function parseOptions(argv: string[]): Options {
     write: true,
     renderOnly: false,
     load: false,
+    onlyExtra: false,
     postgres: null,
     postgresThreads: 100_000,
   };
@@ -133,6 +135,7 @@ function parseOptions(argv: string[]): Options {
         o.postgresThreads = Number(val());
         break;
       case '--only-extra':
+        o.onlyExtra = true;
         o.onlySingle = true;
         o.skipSingle = true;
         o.skipRemote = true;
@@ -199,7 +202,12 @@ async function main(): Promise<void> {
   log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory}, node ${machine.node}; homes in ${opts.dir}`);
 
   const resultsFile = path.join(REPO, 'tools/bench/results.json');
-  const results = loadResults(resultsFile, machine);
+  const results = loadResults(resultsFile, machine, opts.onlyExtra);
+  // A section measured alone names its machine when it is not the header's.
+  const sameMachine = JSON.stringify(results.machine) === JSON.stringify(machine);
+  const onMachine = sameMachine
+    ? {}
+    : { machine: `${machine.cpu}, ${machine.cores} cores, ${machine.memory}, ${machine.os}, disk ${machine.disk}` };
   const printed: string[] = [];
   if (opts.renderOnly) {
     opts.onlySingle = true;
@@ -280,6 +288,7 @@ async function main(): Promise<void> {
         commit,
         command,
         load: `${r.loadavg1Before} → ${r.loadavg1After}`,
+        ...onMachine,
         body,
       },
     };
@@ -298,6 +307,7 @@ async function main(): Promise<void> {
         commit,
         command: command.replace(opts.postgres, 'postgres://…'),
         load: r.load,
+        ...onMachine,
         body,
       },
     };

@@ -125,11 +125,14 @@ export interface ExtraSection {
   commit: string;
   command: string;
   load: string;
+  /** The machine, when it is not the one in the header (a section measured alone, later). */
+  machine?: string;
   body: string;
 }
 
 export function extraSection(e: ExtraSection): string {
-  return `## ${e.title}\n\nMeasured ${e.date} at commit \`${e.commit}\` with \`${e.command}\`; load average (1 min) ${e.load}.\n\n${e.body}\n`;
+  const on = e.machine ? ` on ${e.machine}` : '';
+  return `## ${e.title}\n\nMeasured ${e.date} at commit \`${e.commit}\`${on} with \`${e.command}\`; load average (1 min) ${e.load}.\n\n${e.body}\n`;
 }
 
 export function turnPagesSection(e: TurnPagesEntry): string {
@@ -143,11 +146,12 @@ export function turnPagesSection(e: TurnPagesEntry): string {
   ].join('\n');
 }
 
-export function loadResults(file: string, machine: MachineInfo): ResultsFile {
+export function loadResults(file: string, machine: MachineInfo, keepAnyMachine = false): ResultsFile {
   try {
     const r = JSON.parse(readFileSync(file, 'utf8')) as ResultsFile;
-    // Figures from another machine must not be mixed with these.
-    if (JSON.stringify(r.machine) === JSON.stringify(machine)) return r;
+    // Figures from another machine must not be mixed with these (a section measured alone
+    // keeps the others and names its own machine).
+    if (keepAnyMachine || JSON.stringify(r.machine) === JSON.stringify(machine)) return r;
   } catch {
     // No earlier results.
   }
