@@ -5,8 +5,10 @@
  * and a listing's latency from the same process while the background sweep runs. Standalone:
  *
  *   pnpm turbo run build --filter=skein...
- *   node --import tsx tools/bench/open-by-id.ts [--dir DIR] [--sizes 1000,10000,100000] [--runs 200] [--save yes]
+ *   node --import tsx tools/bench/open-by-id.ts [--dir DIR] [--sizes 1000,10000,100000] [--runs 200] [--cold no] [--save yes]
  *
+ * `--cold no` keeps the index already in each home (no cold index is measured): for a large
+ * home whose index an earlier run built.
  * Uses the synthetic homes of `pnpm bench` (`home-<N>` under --dir, generated when missing) and
  * prints a Markdown table; `--save yes` also keeps it in tools/bench/results.json and puts it
  * in BENCHMARKS.md (where `pnpm bench` renders it again).
@@ -25,7 +27,7 @@ import { median, percentile } from './stats.js';
 import { LIST_FILTERS } from './skein-list.js';
 import { loadLocalStore } from './store-loader.js';
 import type { LocalStore } from './store-loader.js';
-import { SYNTH_PROVIDER } from './synth-home.js';
+import { listRollouts, SYNTH_PROVIDER } from './synth-home.js';
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const args = new Map<string, string>();
@@ -34,6 +36,7 @@ for (let i = 2; i < process.argv.length; i += 2)
 const baseDir = args.get('dir') ?? path.join(tmpdir(), 'skein-bench');
 const sizes = (args.get('sizes') ?? '1000,10000').split(',').map(Number);
 const runs = Number(args.get('runs') ?? '200');
+const cold = args.get('cold') !== 'no';
 
 const loadBefore = loadavg()[0] ?? 0;
 const LocalThreadStore = await loadLocalStore();
@@ -69,15 +72,22 @@ const rows: string[][] = [];
 const cli = path.join(REPO, 'packages/skein/dist/bin.js');
 
 for (const n of sizes) {
-  const home = ensureHome(baseDir, n, 1);
-  resetHome(home.dir);
+  // ensureHome resets a cached home (its index goes): --cold no reads the cached home as it is.
+  const home = cold
+    ? ensureHome(baseDir, n, 1)
+    : { dir: path.join(baseDir, `home-${n}`), files: listRollouts(path.join(baseDir, `home-${n}`)) };
   const row: string[] = [n.toLocaleString('en-US')];
-
-  // Cold full index (no index file), and the longest event-loop stall during it.
+  if (cold) resetHome(home.dir);
   let store = open(home.dir, { fullSweepIntervalMs: 3_600_000 });
-  const cold = await maxStall(() => store.indexNow());
+  if (cold) {
+    // Cold full index (no index file), and the longest event-loop stall during it.
+    const c = await maxStall(() => store.indexNow());
+    row.push(fmt(c.ms), fmt(c.stallMs));
+  } else {
+    await store.indexNow();
+    row.push('—', '—');
+  }
   await store.close();
-  row.push(fmt(cold.ms), fmt(cold.stallMs));
 
   // Open a warm home to its first page, in-process (5 runs).
   const opens: number[] = [];
