@@ -105,6 +105,8 @@ export interface ResultsFile {
   turnPages?: TurnPagesEntry | null;
   /** Sections measured by their own drivers (write load, PostgreSQL), rendered after the others. */
   extra?: Record<string, ExtraSection>;
+  /** Written by tools/bench/open-by-id.ts (not part of `pnpm bench`). */
+  openById?: TurnPagesEntry | null;
 }
 
 export interface TurnPagesEntry {
@@ -140,6 +142,19 @@ export function turnPagesSection(e: TurnPagesEntry): string {
     TURN_PAGES_HEADING,
     '',
     `Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\` (load average ${e.load}); target for the warm last page of 20 turns: ≤ 5 ms. Wall-clock figures include the time other work held the 2 cores (see the load average); the CPU time is this process's own.`,
+    '',
+    e.table,
+    '',
+  ].join('\n');
+}
+
+export const OPEN_BY_ID_HEADING = '## Opening a home, reads by id, and the background sweep';
+
+export function openByIdSection(e: TurnPagesEntry): string {
+  return [
+    OPEN_BY_ID_HEADING,
+    '',
+    `Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\` (load average ${e.load}). Targets: \`readThread\` by id ≤ 1 ms warm at 100k threads, an unknown id ≤ 1 ms, a warm home opened in ≤ 50 ms, \`skein threads list\` ≤ 150 ms end to end at 100k, cold full index 10k ≤ 1 s and 100k ≤ 10 s. "Longest stall" is the longest the event loop went without a turn (\`perf_hooks.monitorEventLoopDelay\`).`,
     '',
     e.table,
     '',
@@ -486,6 +501,7 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
     out.push(globalTable(r.global));
     out.push('');
   }
+  if (r.openById) out.push(openByIdSection(r.openById));
   if (r.turnPages) out.push(turnPagesSection(r.turnPages));
   for (const e of Object.values(r.extra ?? {})) out.push(extraSection(e));
   if (r.remote) {

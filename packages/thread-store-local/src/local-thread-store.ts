@@ -128,7 +128,7 @@ export interface LocalThreadStoreOptions {
    */
   fullSweepIntervalMs?: number;
   /**
-   * `true` (default): once per open, after the first listing or search, verify the index in the
+   * `true` (default): once per open, a second after the first listing or search, verify the index in the
    * background (every row's checksum in small slices, SQLite's quick_check on a worker thread)
    * and rebuild it from the rollout files when it is damaged. See `checkIndexIntegrity`.
    */
@@ -174,6 +174,8 @@ const STORE_KIND = 'local';
 
 /** How long after a listing the background sweep starts (see scheduleSweep). */
 const SWEEP_DELAY_MS = 250;
+/** How long after the first listing the background integrity check starts. */
+const INTEGRITY_DELAY_MS = 1000;
 
 /**
  * Lets libuv's poll phase read the inotify queue: a change another process completed before this
@@ -223,6 +225,7 @@ export class LocalThreadStore implements ThreadStore {
   private closed = false;
   private readonly backgroundIntegrityCheck: boolean;
   private integrityScheduled = false;
+  private integrityTimer: NodeJS.Timeout | null = null;
   private integrityRun: Promise<IntegrityResult> | null = null;
   private readonly closing = new AbortController();
   /** Flushes of all threads waiting at the same time share one fsync round and one index pass. */
@@ -415,7 +418,12 @@ export class LocalThreadStore implements ThreadStore {
   private scheduleIntegrityCheck(): void {
     if (!this.backgroundIntegrityCheck || this.integrityScheduled) return;
     this.integrityScheduled = true;
-    setImmediate(() => void this.checkIndexIntegrity().catch(() => undefined));
+    // A moment later: a short-lived process (one CLI command) answers and closes without it.
+    this.integrityTimer = setTimeout(() => {
+      this.integrityTimer = null;
+      if (!this.closed) void this.checkIndexIntegrity().catch(() => undefined);
+    }, INTEGRITY_DELAY_MS);
+    this.integrityTimer.unref();
   }
 
   /**
@@ -1289,6 +1297,7 @@ export class LocalThreadStore implements ThreadStore {
     this.closed = true;
     this.closing.abort();
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.integrityTimer) clearTimeout(this.integrityTimer);
     this.sweepTimer = null;
     await this.sweepRun;
     await this.integrityRun?.catch(() => undefined);

@@ -458,13 +458,21 @@ export class ThreadIndex {
     const w = this.watcher;
     // Files the watch reported before it needed the scan are checked too.
     const reported = w?.takeDirty() ?? new Set<string>();
-    w?.beginSweep();
+    // A store that just opened answers first and adds its watches in the background (see arm);
+    // afterwards each scan (re)adds them as it goes, which costs nothing for a folder watched.
+    const inline = w && !w.unarmed && !w.arming ? w : null;
+    const seen: string[] = [];
+    inline?.beginSweep();
     let scan: ScanResult;
     try {
-      scan = scanFolders(this.layout, this.scanIndex, this.codexStateDb, (abs) => w?.visitDir(abs));
+      scan = scanFolders(this.layout, this.scanIndex, this.codexStateDb, (abs) => {
+        if (inline) inline.visitDir(abs);
+        else seen.push(abs);
+      });
     } finally {
-      w?.endSweep();
+      inline?.endSweep();
     }
+    if (w && !inline && !w.arming) setImmediate(() => void w.arm(seen));
     for (const p of reported) scan.paths.add(p);
     await this.syncPaths(scan.paths, onProgress);
     this.db
