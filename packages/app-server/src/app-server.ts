@@ -343,9 +343,10 @@ export class AppServer {
       optString(p, 'attachedToThreadId') !== undefined
     )
       return empty;
-    if (limit === 0) return empty;
+    // Codex serves at least one thread per page.
+    const pageSize = Math.max(1, Math.min(limit ?? DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT));
     const params: ListThreadsParams = {
-      pageSize: Math.min(limit ?? DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT),
+      pageSize,
       sortKey: sortKeyName === undefined || sortKeyName === 'section_position' ? 'createdAt' : SORT_KEYS[sortKeyName],
     };
     if (sortDirection !== undefined) params.sortDirection = sortDirection;
@@ -387,10 +388,17 @@ export class AppServer {
         throw invalidRequest(`invalid cursor: ${cursor}`);
       throw error;
     }
-    const data = await Promise.all(
-      page.items.filter((t) => !excluded.has(t.threadId)).map(async (t) => wireThread(t, await this.context(t))),
-    );
-    return { data, readStates: {}, nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+    const kept = page.items.filter((t) => !excluded.has(t.threadId));
+    const backwardsCursor = page.backwardsCursor;
+    // Excluded threads do not shorten the page: the next ones fill it, read from the store's cursor.
+    while (kept.length < pageSize && page.nextCursor !== null && page.items.length > 0) {
+      page = await this.store.listThreads({ ...params, cursor: page.nextCursor, pageSize: pageSize - kept.length });
+      kept.push(...page.items.filter((t) => !excluded.has(t.threadId)));
+    }
+    const data = await Promise.all(kept.map(async (t) => wireThread(t, await this.context(t))));
+    // Codex answers `limit: 0` with one thread and no next page.
+    const nextCursor = limit === 0 ? null : page.nextCursor;
+    return { data, readStates: {}, nextCursor, backwardsCursor };
   }
 
   private async threadRead(p: Record<string, unknown>): Promise<unknown> {
@@ -596,6 +604,8 @@ export class AppServer {
     const threadId = threadIdParam(p);
     let stored: StoredThread;
     try {
+      const current = await this.store.readThread({ threadId, includeArchived: true });
+      if (current.archivedAt === null) throw new ThreadStoreError('not_found', `thread ${threadId} is not archived`);
       stored = await this.store.unarchiveThread({ threadId });
     } catch (error) {
       if (isThreadStoreError(error, 'not_found'))
