@@ -9,7 +9,7 @@ import type {
   ThreadId,
   ThreadStore,
 } from '@skein/thread-store-api';
-import type { UserInput } from '@skein/core-session';
+import type { ModelClient, UserInput } from '@skein/core-session';
 import type { CodexThread, ThreadManager } from '@skein/thread-manager';
 import type { Thread } from './gen/protocol/v2/Thread.js';
 import type { ThreadSourceKind } from './gen/protocol/v2/ThreadSourceKind.js';
@@ -42,6 +42,8 @@ export interface AppServerOptions {
   defaultCwd?: string;
   /** The CLI version recorded on threads the server starts (as the manager's defaults record it). */
   cliVersion?: string;
+  /** The model turns run with, as `model/list` describes it (the manager's model client). Absent: none listed. */
+  model?: ModelClient;
   /** Context window reported in `thread/tokenUsage/updated`. Default: unknown (null). */
   modelContextWindow?: number | null;
 }
@@ -128,9 +130,40 @@ export class AppServer {
         threadIdParam(p);
         return Promise.resolve({ data: [], nextCursor: null });
       },
+      'model/list': () => Promise.resolve({ data: this.modelList(), nextCursor: null }),
       'collaborationMode/list': () => Promise.resolve({ data: [] }),
       'configRequirements/read': () => Promise.resolve({ supportsIndependentSpeedModes: false, requirements: null }),
     };
+  }
+
+  /** The one model this server runs turns with, in the protocol's `Model` shape. */
+  private modelList(): unknown[] {
+    const m = this.options.model;
+    if (!m) return [];
+    return [
+      {
+        id: m.model,
+        model: m.model,
+        upgrade: null,
+        upgradeInfo: null,
+        availabilityNux: null,
+        displayName: m.model,
+        description: `The model skein app-server runs turns with (provider ${m.provider}).`,
+        modelSpecialty: null,
+        hidden: false,
+        // Skein sends no reasoning settings to the model.
+        supportedReasoningEfforts: [{ reasoningEffort: 'none', description: 'No reasoning settings are sent' }],
+        defaultReasoningEffort: 'none',
+        inputModalities: ['text', 'image'],
+        supportsPersonality: false,
+        multiAgentVersion: null,
+        additionalSpeedTiers: [],
+        serviceTiers: [],
+        defaultServiceTier: null,
+        availableAccessPrograms: null,
+        isDefault: true,
+      },
+    ];
   }
 
   /** The store the server serves. */
