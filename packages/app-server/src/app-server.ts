@@ -131,6 +131,18 @@ export class AppServer {
         return Promise.resolve({ data: [], nextCursor: null });
       },
       'model/list': () => Promise.resolve({ data: this.modelList(), nextCursor: null }),
+      // The settings turns run with here; everything else is unset (Skein reads no Codex config).
+      'config/read': () =>
+        Promise.resolve({
+          config: {
+            model: this.options.model?.model ?? null,
+            model_provider: this.options.model?.provider ?? null,
+            approval_policy: 'never',
+            sandbox_mode: 'read-only',
+          },
+          origins: {},
+          layers: null,
+        }),
       'collaborationMode/list': () => Promise.resolve({ data: [] }),
       'configRequirements/read': () => Promise.resolve({ supportsIndependentSpeedModes: false, requirements: null }),
     };
