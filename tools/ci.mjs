@@ -114,7 +114,7 @@ function main() {
     pnpmStep('publish rehearsal: local registry, installs outside the workspace', ['run', 'rehearse:publish']),
     { name: 'PostgreSQL is up (for thread-store-postgres tests)', run: ensurePostgres },
     {
-      name: 'test tools (strace, script)',
+      name: 'test tools (strace, script, tmux)',
       run: () => ensureTestTools((cmd, args) => runInherit(cmd, args, { cwd: root })),
     },
     {
