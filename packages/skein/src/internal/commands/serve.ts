@@ -11,6 +11,7 @@ import type {
 import { UsageError } from '../cli-error.js';
 import { flagsOf, outputFor } from '../command-context.js';
 import type { Output } from '../output.js';
+import { webPageHandler } from '../web-page.js';
 import {
   DEFAULT_MODEL_PROVIDER,
   defaultHome,
@@ -69,6 +70,7 @@ function printBanner(
   o.line(s.bold('Skein thread store'));
   o.line(`  ${where}`);
   o.line(`  Endpoint:  ${s.cyan(url)}`);
+  o.line(`  Browse:    open ${s.cyan(`${url}/`)}${tokens ? ' (the page asks for a token)' : ''}`);
   o.line(
     tokens
       ? `  Auth:      bearer tokens from ${tokens} (${tenantsDir === '' ? 'each tenant is a tenant of the database' : `tenant "${defaultTenant}" uses the home, others ${join(tenantsDir, '<tenant>')}`})`
@@ -102,7 +104,9 @@ export function tenantHome(tenantsDir: string, tenant: string, problem: string |
 
 export function serveCommand(): Command {
   const cmd = new Command('serve')
-    .description('serve a local home as a thread store server (gRPC, gRPC-Web and Connect on one HTTP/2 port)')
+    .description(
+      'serve a local home as a thread store server (gRPC, gRPC-Web and Connect over HTTP/2 and HTTP/1.1 on one port) with a thread browser page',
+    )
     .option('--home <dir>', 'the Codex-shaped home to serve (default: $CODEX_HOME, else ~/.codex)')
     .option(
       '--store <url>',
@@ -160,6 +164,7 @@ export function serveCommand(): Command {
     const common = {
       host: flags.host,
       port,
+      pages: webPageHandler(),
       ...(logger === undefined ? {} : { logger }),
     };
     let ownStore: ThreadStore | null = null;
