@@ -189,7 +189,18 @@ const STATUS: Record<TurnStatus, string> = {
   [TurnStatus.IN_PROGRESS]: 'in progress',
 };
 
-export function TurnView({ turn, n, target }: { turn: Turn; n: number; target: boolean }) {
+export function TurnView({
+  turn,
+  n,
+  target,
+  onFork,
+}: {
+  turn: Turn;
+  n: number;
+  target: boolean;
+  /** Forks the thread keeping turns 1..n. */
+  onFork: (n: number) => void;
+}) {
   const started = turn.startedAtMs === undefined ? null : Number(turn.startedAtMs);
   return (
     <article
@@ -203,6 +214,9 @@ export function TurnView({ turn, n, target }: { turn: Turn; n: number; target: b
         <span className={`status s${turn.status}`}>{STATUS[turn.status]}</span>
         {started !== null && <time title={absoluteTime(started)}>{relativeTime(started)}</time>}
         {turn.durationMs !== undefined && <span>{(Number(turn.durationMs) / 1000).toFixed(1)} s</span>}
+        <button type="button" className="link fork" onClick={() => onFork(n)} aria-label={`Fork after turn ${n}`}>
+          Fork here
+        </button>
       </header>
       {turn.error && (
         <p className="error" role="note">

@@ -7,7 +7,7 @@ import { absoluteTime, ms, relativeTime, sourceName, title } from './format.js';
 import { SortDirection, TurnItemsView } from './gen/skein/threadstore/v1/thread_store_pb.js';
 import type { StoredThread } from './gen/skein/threadstore/v1/types_pb.js';
 import { itemJson, itemText, TurnView } from './Items.js';
-import { navigate } from './route.js';
+import { navigate, threadUrl } from './route.js';
 
 const TURN_PAGE = 20;
 
@@ -39,6 +39,17 @@ export function ThreadView({ threadId, turn, q }: { threadId: string; turn: stri
     getNextPageParam: (last) => last.nextCursor,
   });
   const all = turns.data?.pages.flatMap((p) => p.turns) ?? [];
+  const [forkStatus, setForkStatus] = useState('');
+  const fork = (n: number): void => {
+    setForkStatus(`Forking after turn ${n}…`);
+    api.forkThread({ threadId, turns: n }).then(
+      (r) => {
+        void qc.invalidateQueries({ queryKey: ['threads'] });
+        if (r.thread) navigate(threadUrl(r.thread.threadId));
+      },
+      (e: unknown) => setForkStatus(`Fork failed: ${errorText(e)}`),
+    );
+  };
   const live = useLive(threadId, turns.hasNextPage, () => void turns.refetch());
 
   // Load the next page when the end of the list comes into view.
@@ -84,13 +95,18 @@ export function ThreadView({ threadId, turn, q }: { threadId: string; turn: stri
   return (
     <section className="thread" aria-label="Thread">
       {t ? <ThreadHeader t={t} live={live} onChanged={() => void qc.invalidateQueries()} /> : <p>Loading…</p>}
+      {forkStatus && (
+        <p className="status" role="status">
+          {forkStatus}
+        </p>
+      )}
       {turns.isError && (
         <p className="error" role="alert">
           {errorText(turns.error)}
         </p>
       )}
       {all.map((tu, i) => (
-        <TurnView key={tu.turnId} turn={tu} n={i + 1} target={i === targetIndex} />
+        <TurnView key={tu.turnId} turn={tu} n={i + 1} target={i === targetIndex} onFork={fork} />
       ))}
       {turns.isSuccess && all.length === 0 && <p>This thread has no turns yet.</p>}
       <div ref={endRef} className="end">

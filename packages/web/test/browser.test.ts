@@ -184,6 +184,24 @@ describe.skipIf(noBrowser)('the thread browser in a real Chromium against skein 
     await page.close();
   });
 
+  it('forks a thread after a turn and opens the fork', async () => {
+    const page = await open(`/t/${seeded.multiTurn}`);
+    await page.locator('.turn').first().waitFor();
+    await page.getByRole('button', { name: 'Fork after turn 3', exact: true }).click();
+    await page.waitForURL((u) => u.pathname.startsWith('/t/') && !u.pathname.includes(seeded.multiTurn));
+    const forkId = decodeURIComponent(new URL(page.url()).pathname.slice(3));
+    await page.getByText('3 turns').waitFor();
+    expect(await page.locator('.turn').count()).toBe(3);
+    expect(await page.locator('.turn').last().textContent()).toContain('turn 3 asks');
+    const store = new RemoteThreadStore({ baseUrl: server.url });
+    try {
+      expect((await store.readThread({ threadId: forkId })).forkedFromId).toBe(seeded.multiTurn);
+    } finally {
+      await store.close();
+    }
+    await page.close();
+  });
+
   it('renames, archives and unarchives a thread', async () => {
     const id = seeded.named.rename;
     const page = await open(`/t/${id}`);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import type { ThreadStore } from '@skein/thread-store-api';
+import type { ThreadId, ThreadStore } from '@skein/thread-store-api';
 import type {
   AuthOptions,
   ServerLogEntry,
@@ -11,6 +11,7 @@ import type {
 import { UsageError } from '../cli-error.js';
 import { flagsOf, outputFor } from '../command-context.js';
 import type { Output } from '../output.js';
+import { forkThroughManager } from '../fork.js';
 import { webPageHandler } from '../web-page.js';
 import {
   DEFAULT_MODEL_PROVIDER,
@@ -165,6 +166,9 @@ export function serveCommand(): Command {
       host: flags.host,
       port,
       pages: webPageHandler(),
+      // The page's "fork at a turn": the same fork as `skein threads fork`.
+      forkThread: async (store: ThreadStore, { threadId, turns }: { threadId: ThreadId; turns?: number }) =>
+        forkThroughManager(store, await store.readThread({ threadId, includeArchived: true }), turns),
       ...(logger === undefined ? {} : { logger }),
     };
     let ownStore: ThreadStore | null = null;

@@ -8,7 +8,7 @@ import type { ThreadStore } from '@skein/thread-store-api';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { sessionMemoryMiB } from '../flow-control.js';
 import type { AuthOptions } from './auth.js';
-import type { StoreSource, ThreadStoreHandlerOptions } from './handler.js';
+import type { ForkThreadFn, StoreSource, ThreadStoreHandlerOptions } from './handler.js';
 import { answerEarly } from './early-answer.js';
 import { answerBadInputHonestly } from './honest-status.js';
 import { createOnePortServer } from './one-port.js';
@@ -40,6 +40,8 @@ export interface ServerCommonOptions {
    * HTTP/2, before any token is asked for. Without it such requests get 404.
    */
   pages?: PageHandler;
+  /** Serves the ForkThread call (see `ThreadStoreHandlerOptions.forkThread`). */
+  forkThread?: ForkThreadFn;
 }
 
 /** A request handler for what a server serves besides its API: see `ServerCommonOptions.pages`. */
@@ -141,6 +143,7 @@ export async function startThreadStoreServer(
   if (options.logger !== undefined) handlerOptions.logger = options.logger;
   if (options.leaseMs !== undefined) handlerOptions.leaseMs = options.leaseMs;
   if (options.store && options.ownsStore) handlerOptions.ownsStore = true;
+  if (options.forkThread) handlerOptions.forkThread = options.forkThread;
   const routes = createThreadStoreHandler(source, handlerOptions);
   const connectionIds = new WeakMap<http2.Http2Session, string>();
   const connect = connectNodeAdapter({
