@@ -77,7 +77,10 @@ await page.waitForSelector('.live.on');
 const live: number[] = [];
 for (let i = 0; i < runs; i++) {
   const text = `live bench message ${i}`;
-  const seen = page.waitForFunction((t) => document.body.innerText.includes(t), text, { timeout: 30_000, polling: 'raf' });
+  const seen = page.waitForFunction((t) => document.body.innerText.includes(t), text, {
+    timeout: 30_000,
+    polling: 'raf',
+  });
   const start = performance.now();
   await writer.appendItems({ threadId, items: [msg(text)] });
   await writer.flushThread(threadId);
@@ -92,6 +95,8 @@ await browser.close();
 
 console.log(`| what | ${runs} runs |`);
 console.log('| --- | --- |');
-console.log(`| thread list: first rows shown after navigation, ${threads.toLocaleString('en')} threads | ${summary(list)} |`);
+console.log(
+  `| thread list: first rows shown after navigation, ${threads.toLocaleString('en')} threads | ${summary(list)} |`,
+);
 console.log(`| first turns of a ${mb} MB thread shown after navigation | ${summary(first)} |`);
 console.log(`| live update: flushed append to text on the open page | ${summary(live)} |`);
