@@ -53,7 +53,18 @@ export interface ThreadStoreHandlerOptions {
   leaseMs?: number;
   /** Close the single store given on `close()` (stores from a tenant factory are always closed). */
   ownsStore?: boolean;
+  /** Serves the ForkThread call; without it that call is `unsupported`. */
+  forkThread?: ForkThreadFn;
 }
+
+/**
+ * Forks a thread of `store`: a new thread with a copy of the first `turns` turns (every turn when
+ * absent). Forking takes a session layer the server package does not have, so its host gives it.
+ */
+export type ForkThreadFn = (
+  store: ThreadStore,
+  params: { threadId: ThreadId; turns?: number },
+) => Promise<StoredThread>;
 
 /** Connect routes (`connectNodeAdapter({ routes })`, fastify, express) plus their lifecycle. */
 export interface ThreadStoreRoutes {
@@ -536,6 +547,18 @@ export function createThreadStoreHandler(
       const params = listItemsParamsFromProto(req);
       checkPageSize(params.pageSize);
       return itemPageToProto(await s.store.listItems(params));
+    }),
+    forkThread: unary('ForkThread', async (req, s) => {
+      const threadId = parseThreadId(req.threadId);
+      if (!options.forkThread)
+        throw ThreadStoreError.unsupported('forkThread', 'this server was started without a way to fork threads');
+      if (req.turns !== undefined && req.turns < 1)
+        throw ThreadStoreError.invalidRequest(`a fork keeps at least one turn (got turns ${req.turns})`);
+      const thread = await options.forkThread(s.store, {
+        threadId,
+        ...(req.turns === undefined ? {} : { turns: req.turns }),
+      });
+      return { thread: storedThreadToProto(thread) };
     }),
     // Polls the one thread (its last item and its metadata, never the rest of the home) and sends
     // its state when it changed. Watches hold no history slot: a page keeps one open per thread view.

@@ -8,7 +8,7 @@ import type { ThreadStore } from '@skein/thread-store-api';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { sessionMemoryMiB } from '../flow-control.js';
 import type { AuthOptions } from './auth.js';
-import type { StoreSource, ThreadStoreHandlerOptions } from './handler.js';
+import type { ForkThreadFn, StoreSource, ThreadStoreHandlerOptions } from './handler.js';
 import { answerEarly } from './early-answer.js';
 import { answerBadInputHonestly } from './honest-status.js';
 import { createOnePortServer } from './one-port.js';
@@ -46,6 +46,8 @@ export interface ServerCommonOptions {
    * probes it needs no token: its labels name methods and answer codes, never a tenant or a thread.
    */
   metrics?: boolean;
+  /** Serves the ForkThread call (see `ThreadStoreHandlerOptions.forkThread`). */
+  forkThread?: ForkThreadFn;
 }
 
 /** A request handler for what a server serves besides its API: see `ServerCommonOptions.pages`. */
@@ -147,6 +149,7 @@ export async function startThreadStoreServer(
   if (options.logger !== undefined) handlerOptions.logger = options.logger;
   if (options.leaseMs !== undefined) handlerOptions.leaseMs = options.leaseMs;
   if (options.store && options.ownsStore) handlerOptions.ownsStore = true;
+  if (options.forkThread) handlerOptions.forkThread = options.forkThread;
   const routes = createThreadStoreHandler(source, handlerOptions);
   const connectionIds = new WeakMap<http2.Http2Session, string>();
   const connect = connectNodeAdapter({
