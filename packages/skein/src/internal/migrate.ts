@@ -62,27 +62,31 @@ export type MigrateProgress = (done: number, total: number, entry: MigrateEntry)
 /** Appends go in batches this long (a server bounds the size of one call). */
 const APPEND_BATCH = 100;
 
+/** An item's content: its JSON without the paginated `ordinal` (a position, renumbered by the target). */
 function lineOf(item: RolloutItem): string {
-  return JSON.stringify(item);
+  if (!('ordinal' in item)) return JSON.stringify(item);
+  const { ordinal: _ordinal, ...rest } = item as RolloutItem & { ordinal?: unknown };
+  return JSON.stringify(rest);
 }
 
-/** A thread's history split into its session_meta (first line) and its content lines. */
+/**
+ * A thread's history split into its own `session_meta` (the one whose id is the thread's) and
+ * its content. A fork that references its parent's history (`history_base`) loads that history
+ * first, with the parent's `session_meta`: the inherited items are content (the copy holds them
+ * itself), the inherited `session_meta` lines are not.
+ */
 async function historyOf(
   store: ThreadStore,
   threadId: string,
-): Promise<{ meta: SessionMetaItem | null; items: RolloutItem[]; lines: string[] }> {
-  const items: RolloutItem[] = [];
-  let meta: SessionMetaItem | null = null;
-  let first = true;
-  for await (const item of store.loadHistory({
-    threadId: threadId as StoredThread['threadId'],
-    includeArchived: true,
-  })) {
-    if (first && isSessionMeta(item)) meta = item;
-    else items.push(item);
-    first = false;
-  }
-  return { meta, items, lines: items.map(lineOf) };
+): Promise<{ meta: SessionMetaItem | null; byReference: boolean; items: RolloutItem[]; lines: string[] }> {
+  const all: RolloutItem[] = [];
+  for await (const item of store.loadHistory({ threadId: threadId as StoredThread['threadId'], includeArchived: true }))
+    all.push(item);
+  const own = all.findIndex((i) => isSessionMeta(i) && (i.payload as { id?: unknown }).id === threadId);
+  const meta = own >= 0 ? (all[own] as SessionMetaItem) : null;
+  const byReference = meta !== null && (meta.payload as { history_base?: unknown }).history_base != null;
+  const items = all.filter((it, i) => i !== own && !(byReference && i < own && isSessionMeta(it)));
+  return { meta, byReference, items, lines: items.map(lineOf) };
 }
 
 /** The content hash of history lines (see the module comment). */
@@ -101,7 +105,7 @@ async function targetThread(store: ThreadStore, threadId: string): Promise<Store
   }
 }
 
-function createParams(t: StoredThread, item: SessionMetaItem | null): CreateThreadParams {
+function createParams(t: StoredThread, item: SessionMetaItem | null, byReference: boolean): CreateThreadParams {
   const p: CreateThreadParams = {
     threadId: t.threadId,
     sessionId: t.sessionId,
@@ -117,8 +121,14 @@ function createParams(t: StoredThread, item: SessionMetaItem | null): CreateThre
   };
   const meta = item?.payload as Record<string, unknown> | undefined;
   // The source's own first line, unchanged, unless it references a parent's history: the copy
-  // carries the inherited items itself (a target may not hold the parent), so it must not.
-  if (item && meta && meta.history_base === undefined) p.sessionMeta = item;
+  // carries the inherited items itself (a target may not hold the parent), so it must not
+  // reference them too; it keeps everything else (the paginated format, the fork parent).
+  if (item && !byReference) p.sessionMeta = item;
+  else if (item && meta) {
+    const { history_base: _base, forked_from_ordinal_exclusive: _end, ...standalone } = meta;
+    const { ordinal: _ordinal, ...envelope } = item as SessionMetaItem & { ordinal?: unknown };
+    p.sessionMeta = { ...envelope, payload: standalone as SessionMetaItem['payload'] };
+  }
   if (meta) {
     if (typeof meta.originator === 'string') p.originator = meta.originator;
     if (meta.base_instructions !== undefined) p.baseInstructions = meta.base_instructions;
@@ -198,7 +208,7 @@ async function migrateOne(
   }
   if (dryRun || !target || entry.action === 'conflict') return entry;
   if (entry.action === 'copy') {
-    await createInTarget(target, createParams(t, src.meta));
+    await createInTarget(target, createParams(t, src.meta, src.byReference));
     try {
       await appendAll(target, t.threadId, src.items);
       if (src.items.length === 0) await target.persistThread(t.threadId);
