@@ -86,9 +86,12 @@ export interface RunningThreadStoreServer {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
- * Runs `then` once the peer has received everything sent so far on the stream's session: a PING
- * leaves after the frames queued before it, and its ack comes back after the peer read them.
- * Reset too early and the client drops the trailers that carry the status.
+ * Runs `then` once the peer has received everything sent on the stream, trailers included.
+ * nghttp2 sends PING frames ahead of queued HEADERS, so a PING sent while the trailers still wait
+ * in its queue (the session busy with a peer that floods it) would be acknowledged before they
+ * leave: first wait until the stream's END_STREAM has been sent (`localClose`), then PING, whose
+ * ack comes back after the peer read everything before it. Reset too early and the client drops
+ * the trailers that carry the status.
  */
 function afterPeerSawAnswer(stream: http2.ServerHttp2Stream, then: () => void): void {
   const session = stream.session;
@@ -98,21 +101,37 @@ function afterPeerSawAnswer(stream: http2.ServerHttp2Stream, then: () => void): 
     done = true;
     then();
   };
-  const fallback = setTimeout(once, 1000);
-  fallback.unref();
-  try {
-    if (
-      !session ||
-      session.destroyed ||
-      !session.ping(() => {
-        clearTimeout(fallback);
-        once();
-      })
-    )
-      return;
-  } catch {
-    // Too many pings in flight: the timer resets the stream instead.
-  }
+  const ping = (): void => {
+    const fallback = setTimeout(once, 1000);
+    fallback.unref();
+    try {
+      if (
+        !session ||
+        session.destroyed ||
+        !session.ping(() => {
+          clearTimeout(fallback);
+          once();
+        })
+      )
+        return;
+    } catch {
+      // Too many pings in flight: the timer resets the stream instead.
+    }
+  };
+  // A peer that never lets the answer out (it does not read) is not waited for past ~2 s.
+  let polls = 0;
+  const whenSent = (): void => {
+    if (stream.destroyed) return once();
+    let sent = false;
+    try {
+      sent = stream.state.localClose === 1;
+    } catch {
+      sent = true;
+    }
+    if (sent || ++polls > 400) return ping();
+    setTimeout(whenSent, 5).unref();
+  };
+  whenSent();
 }
 
 const headerValue = (v: string | string[] | undefined): string | null =>
