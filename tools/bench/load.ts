@@ -5,12 +5,13 @@
  * the load, and list p50/p99 on the same server idle afterwards.
  *
  *   npx tsx tools/bench/load.ts [--clients 20] [--batch 5] [--seconds 10] [--store URL]
- *                               [--home DIR] [--cpu-prof DIR] [--json FILE]
+ *                               [--home DIR] [--cpu-prof DIR] [--json FILE] [--in-process]
  *
  * Without `--store` the server runs over a fresh local home (fsync `always`, the default);
  * `--store postgres://…` runs it over PostgreSQL. `--servers 3` starts that many servers on the
  * same store (PostgreSQL only) and spreads the clients over them. `--cpu-prof DIR` runs the
- * servers under `node --cpu-prof`. Build first (`pnpm build`): the server is `packages/skein/dist`.
+ * servers under `node --cpu-prof`. `--in-process` runs the same workload on one LocalThreadStore
+ * in this process, without a server (what the store costs without the wire). Build first (`pnpm build`): the server is `packages/skein/dist`.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +21,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RolloutItem, ThreadId, ThreadStore } from '@skein/thread-store-api';
+import { loadLocalStore } from './store-loader.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(REPO, 'packages/skein/dist/bin.js');
@@ -107,6 +109,8 @@ export interface LoadOptions {
   home?: string | undefined;
   servers?: number;
   cpuProfDir?: string | undefined;
+  /** No server: every client and the lister share one LocalThreadStore in this process. */
+  inProcess?: boolean;
 }
 
 export interface LoadResult {
@@ -137,14 +141,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   const { RemoteThreadStore, newThreadId } = await loadRemote();
   const served: Served[] = [];
-  for (let i = 0; i < servers; i += 1) served.push(await serve(where, cpuProfDir));
+  const local = o.inProcess ? new (await loadLocalStore())({ home: home!, defaultModelProvider: 'openai' }) : null;
+  if (!local) for (let i = 0; i < servers; i += 1) served.push(await serve(where, cpuProfDir));
   const loadBefore = loadavg()[0]!;
   try {
-    const writers = Array.from(
-      { length: clients },
-      (_, i) => new RemoteThreadStore({ baseUrl: served[i % servers]!.url }),
+    const writers = Array.from({ length: clients }, (_, i) =>
+      local ? local : new RemoteThreadStore({ baseUrl: served[i % servers]!.url }),
     );
-    const lister = new RemoteThreadStore({ baseUrl: served[0]!.url });
+    const lister = local ?? new RemoteThreadStore({ baseUrl: served[0]!.url });
     const ids = writers.map(() => newThreadId());
     await Promise.all(
       writers.map((w, i) =>
@@ -190,7 +194,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       idleLat.push(performance.now() - t);
     }
     await Promise.all(writers.map((w, i) => w.shutdownThread(ids[i]!)));
-    await Promise.all([...writers, lister].map((w) => w.close()));
+    await Promise.all([...new Set([...writers, lister])].map((w) => w.close()));
     const r2 = (x: number): number => Number(x.toFixed(2));
     return {
       store: storeUrl ? 'postgres' : 'local',
@@ -224,6 +228,7 @@ async function main(): Promise<void> {
     home: arg('home'),
     servers: Number(arg('servers', '1')),
     cpuProfDir: arg('cpu-prof'),
+    inProcess: process.argv.includes('--in-process'),
   });
   console.log(JSON.stringify(result, null, 2));
   const jsonOut = arg('json');

@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory}, node ${machine.node}; homes in ${opts.dir}`);
 
   const resultsFile = path.join(REPO, 'tools/bench/results.json');
-  const results = loadResults(resultsFile, machine, opts.onlyExtra);
+  const results = loadResults(resultsFile, machine, opts.onlyExtra || opts.renderOnly);
   // A section measured alone names its machine when it is not the header's.
   const sameMachine = JSON.stringify(results.machine) === JSON.stringify(machine);
   const onMachine = sameMachine
