@@ -174,6 +174,11 @@ const STORE_KIND = 'local';
 
 /** How long after a listing the background sweep starts (see scheduleSweep). */
 const SWEEP_DELAY_MS = 250;
+/**
+ * How far past the start of its day folder a thread's creation time can lie: the folder is the
+ * creation day in the writer's local time (UTC-12 to UTC+14), so at most 36 h; 48 h to be safe.
+ */
+const FOLDER_SLACK_MS = 48 * 3600_000;
 /** How long after the first listing the background integrity check starts. */
 const INTEGRITY_DELAY_MS = 1000;
 
@@ -234,6 +239,8 @@ export class LocalThreadStore implements ThreadStore {
   private scanning: Promise<void> | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweepRun: Promise<void> | null = null;
+  /** The background pass that indexes a never-indexed home after an early first page. */
+  private coldRun: Promise<void> | null = null;
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
@@ -363,6 +370,49 @@ export class LocalThreadStore implements ThreadStore {
   }
 
   /**
+   * The first page of a listing newest-created first, on a home never indexed in full: the day
+   * folders are indexed newest first until the page is certain — it is full, has a next item,
+   * and its oldest thread was created more than FOLDER_SLACK_MS after the start of the newest
+   * day folder not read yet (a thread's creation time lies within a day and a half of its
+   * folder's day: Codex and Skein name the folder after the creation day in the writer's local
+   * time). The rest of the home is indexed in the background (see ThreadIndex.sweep), and every
+   * other call waits for it. Null when this does not apply (the caller then indexes fully).
+   */
+  private async firstPageBeforeIndex(
+    p: ReturnType<typeof normalizeListParams>,
+    cursor: string | null | undefined,
+  ): Promise<ThreadPage | null> {
+    const index = this.index;
+    if (!this.watcher || index.complete || (cursor ?? null) !== null) return null;
+    if (p.sortKey !== 'createdAt' || p.sortDirection !== 'desc' || p.archived) return null;
+    this.scheduleIntegrityCheck();
+    const folders = index.datedFolders();
+    for (let done = 0, step = 1; ; step *= 2) {
+      const batch = folders.slice(done, done + step);
+      await index.indexFolders(
+        batch.map((f) => f.abs),
+        this.onIndexProgress,
+      );
+      done += batch.length;
+      if (index.complete) return null; // another pass finished meanwhile
+      if (index.hasForkOfUnindexed()) return null;
+      const page = index.snapshot(() => index.listPage(p, STORE_KIND, null));
+      const next = folders[done];
+      const last = page.items[page.items.length - 1];
+      if (next && !(page.nextCursor !== null && last && last.thread.createdAt.getTime() > next.dayMs + FOLDER_SLACK_MS))
+        continue;
+      // The rest of the home is indexed in the background.
+      this.coldRun ??= index
+        .sweep(this.closing.signal, this.onIndexProgress)
+        .catch(() => undefined)
+        .finally(() => {
+          this.coldRun = null;
+        });
+      return { ...page, items: page.items.map((i) => i.thread) };
+    }
+  }
+
+  /**
    * Brings the index up to date with the changes made since the last call, at a cost that grows
    * with the changes, not with the threads: the files the watch reported, or, when the watch
    * cannot vouch for them (just opened, overflowed, a folder appeared), a scan of folder mtimes,
@@ -374,7 +424,9 @@ export class LocalThreadStore implements ThreadStore {
     const watcher = this.watcher;
     if (watcher) await drainWatchEvents();
     if (!index.complete) {
-      await index.syncAll(onProgress);
+      // A first page was answered early: the background pass indexes the rest.
+      await this.coldRun;
+      if (!index.complete) await index.syncAll(onProgress);
     } else if (watcher?.healthy) {
       // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
       return index.syncPaths(watcher.takeDirty(), onProgress);
@@ -945,6 +997,8 @@ export class LocalThreadStore implements ThreadStore {
       'listThreads',
       async () => {
         const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
+        const early = await this.firstPageBeforeIndex(p, params?.cursor);
+        if (early) return early;
         await this.freshen(this.onIndexProgress);
         const index = this.index;
         return index.snapshot(() => {
@@ -1300,6 +1354,7 @@ export class LocalThreadStore implements ThreadStore {
     if (this.integrityTimer) clearTimeout(this.integrityTimer);
     this.sweepTimer = null;
     await this.sweepRun;
+    await this.coldRun;
     await this.integrityRun?.catch(() => undefined);
     // Calls already under way finish first (a resume may still be taking its lock); new calls
     // are refused. Only then are the writers, and with them every lock, released.
