@@ -276,6 +276,7 @@ describe('help', () => {
       ['stats'],
       ['index'],
       ['chat'],
+      ['app-server'],
       ['completion'],
     ]) {
       const out = await ok(['help', ...cmd], { env });
