@@ -47,7 +47,9 @@ export function rpcErrorOf(error: unknown): RpcError {
 
 /** How a connection sends text to its peer and ends; one JSON-RPC message per `send`. */
 export interface MessageSink {
+  /** Sends one message (a JSON text) to the client. */
   send(text: string): void;
+  /** Ends the connection to the client. */
   close(): void;
 }
 
