@@ -54,6 +54,8 @@ export interface AppServerConnection {
   receive(text: string): void;
   /** Tells the server that the client has gone. */
   closed(): void;
+  /** Resolves once every request received so far has been answered. */
+  drained(): Promise<void>;
 }
 
 const SOURCE_KINDS: Record<ThreadSourceKind, SessionSourceKind> = {
@@ -196,7 +198,7 @@ export class AppServer {
     );
     this.connections.add(conn);
     conn.onClose(() => this.dropConnection(conn));
-    return { receive: (text) => conn.receive(text), closed: () => conn.markClosed() };
+    return { receive: (text) => conn.receive(text), closed: () => conn.markClosed(), drained: () => conn.drained() };
   }
 
   /** Closes every connection and shuts down every loaded thread (their turns end first). */
