@@ -67,7 +67,12 @@ const first = await shown(`${server.url}/t/${big.id}`, '.turn');
 const writer = new RemoteThreadStore({ baseUrl: server.url });
 const { newThreadId } = await import('@skein/thread-store-api');
 const threadId = newThreadId();
-await writer.createThread({ threadId, source: { kind: 'cli' }, metadata: { cwd: '/bench', modelProvider: 'openai' } });
+await writer.createThread({
+  threadId,
+  source: { kind: 'cli' },
+  historyMode: 'legacy',
+  metadata: { cwd: '/bench', modelProvider: 'openai' },
+});
 const msg = (text: string) => ({ type: 'event_msg' as const, payload: { type: 'user_message', message: text } });
 await writer.appendItems({ threadId, items: [msg('live bench start')] });
 await writer.flushThread(threadId);

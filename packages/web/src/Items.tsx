@@ -214,7 +214,7 @@ export function TurnView({
         <span className={`status s${turn.status}`}>{STATUS[turn.status]}</span>
         {started !== null && <time title={absoluteTime(started)}>{relativeTime(started)}</time>}
         {turn.durationMs !== undefined && <span>{(Number(turn.durationMs) / 1000).toFixed(1)} s</span>}
-        <button type="button" className="link fork" onClick={() => onFork(n)} aria-label={`Fork after turn ${n}`}>
+        <button type="button" className="link fork" onClick={() => onFork(n)} aria-label={`Fork here, after turn ${n}`}>
           Fork here
         </button>
       </header>
