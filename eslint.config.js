@@ -4,12 +4,13 @@ import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-const tsFiles = ['**/*.ts', '**/*.mts', '**/*.cts'];
+const tsFiles = ['**/*.ts', '**/*.tsx', '**/*.mts', '**/*.cts'];
 const jsFiles = ['**/*.js', '**/*.mjs', '**/*.cjs'];
 
 // Files type-checked by their package's tsconfig.check.json (src + test) or tools/tsconfig.json.
 const typeCheckedFiles = [
   'packages/*/src/**/*.ts',
+  'packages/*/src/**/*.tsx',
   'packages/*/test/**/*.ts',
   'tools/*.mjs',
   'tools/lib/**/*.mjs',

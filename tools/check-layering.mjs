@@ -38,6 +38,8 @@ export const ALLOWED_RUNTIME_EDGES = {
   '@skein/interop-tests': '*',
   // Private: reliability probes against every store and the server.
   '@skein/reliability': '*',
+  // Private: the static web page `skein serve` ships; it reaches stores only through the API.
+  '@skein/web': [],
 };
 
 /** Packages with no runtime dependencies at all: the vocabulary every other package shares. */

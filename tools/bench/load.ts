@@ -5,12 +5,13 @@
  * the load, and list p50/p99 on the same server idle afterwards.
  *
  *   npx tsx tools/bench/load.ts [--clients 20] [--batch 5] [--seconds 10] [--store URL]
- *                               [--home DIR] [--cpu-prof DIR] [--json FILE]
+ *                               [--home DIR] [--cpu-prof DIR] [--json FILE] [--in-process]
  *
  * Without `--store` the server runs over a fresh local home (fsync `always`, the default);
  * `--store postgres://…` runs it over PostgreSQL. `--servers 3` starts that many servers on the
  * same store (PostgreSQL only) and spreads the clients over them. `--cpu-prof DIR` runs the
- * servers under `node --cpu-prof`. Build first (`pnpm build`): the server is `packages/skein/dist`.
+ * servers under `node --cpu-prof`. `--in-process` runs the same workload on one LocalThreadStore
+ * in this process, without a server (what the store costs without the wire). Build first (`pnpm build`): the server is `packages/skein/dist`.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -19,7 +20,8 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RolloutItem, ThreadStore } from '@skein/thread-store-api';
+import type { RolloutItem, ThreadId, ThreadStore } from '@skein/thread-store-api';
+import { loadLocalStore } from './store-loader.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(REPO, 'packages/skein/dist/bin.js');
@@ -32,16 +34,16 @@ function arg(name: string, fallback?: string): string | undefined {
 }
 
 interface RemoteCtor {
-  new (options: { baseUrl: string; clientId?: string }): ThreadStore;
+  new (options: { baseUrl: string | string[]; clientId?: string }): ThreadStore;
 }
 
-async function loadRemote(): Promise<{ RemoteThreadStore: RemoteCtor; newThreadId: () => string }> {
+async function loadRemote(): Promise<{ RemoteThreadStore: RemoteCtor; newThreadId: () => ThreadId }> {
   const req = createRequire(path.join(REPO, 'packages/skein/package.json'));
   const remote = (await import(pathToFileURL(req.resolve('@skein/thread-store-remote')).href)) as {
     RemoteThreadStore: RemoteCtor;
   };
   const api = (await import(pathToFileURL(req.resolve('@skein/thread-store-api')).href)) as {
-    newThreadId: () => string;
+    newThreadId: () => ThreadId;
   };
   return { RemoteThreadStore: remote.RemoteThreadStore, newThreadId: api.newThreadId };
 }
@@ -98,28 +100,55 @@ async function listLoop(store: ThreadStore, until: () => boolean, lat: number[])
   }
 }
 
-async function main(): Promise<void> {
-  const clients = Number(arg('clients', '20'));
-  const batch = Number(arg('batch', '5'));
-  const seconds = Number(arg('seconds', '10'));
-  const storeUrl = arg('store');
-  const servers = Number(arg('servers', '1'));
-  const cpuProfDir = arg('cpu-prof');
-  const jsonOut = arg('json');
+export interface LoadOptions {
+  clients: number;
+  batch: number;
+  seconds: number;
+  /** A PostgreSQL URL; without it the server runs over `home` (or a fresh temp home). */
+  storeUrl?: string | undefined;
+  home?: string | undefined;
+  servers?: number;
+  cpuProfDir?: string | undefined;
+  /** No server: every client and the lister share one LocalThreadStore in this process. */
+  inProcess?: boolean;
+}
+
+export interface LoadResult {
+  store: 'local' | 'postgres';
+  servers: number;
+  clients: number;
+  batch: number;
+  seconds: number;
+  itemsPerSec: number;
+  flushP50Ms: number;
+  flushP99Ms: number;
+  listCalls: number;
+  listP50Ms: number;
+  listP99Ms: number;
+  idleListP50Ms: number;
+  idleListP99Ms: number;
+  loadavg1Before: number;
+  loadavg1After: number;
+}
+
+/** Runs the workload once (servers started and stopped here). */
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const { clients, batch, seconds, storeUrl, cpuProfDir } = o;
+  const servers = o.servers ?? 1;
   if (servers > 1 && !storeUrl) throw new Error('--servers > 1 needs --store postgres://…');
-  const home = storeUrl ? null : (arg('home') ?? mkdtempSync(path.join(tmpdir(), 'skein-load-')));
+  const home = storeUrl ? null : (o.home ?? mkdtempSync(path.join(tmpdir(), 'skein-load-')));
   const where = storeUrl ? ['--store', storeUrl] : ['--home', home!];
 
   const { RemoteThreadStore, newThreadId } = await loadRemote();
   const served: Served[] = [];
-  for (let i = 0; i < servers; i += 1) served.push(await serve(where, cpuProfDir));
+  const local = o.inProcess ? new (await loadLocalStore())({ home: home!, defaultModelProvider: 'openai' }) : null;
+  if (!local) for (let i = 0; i < servers; i += 1) served.push(await serve(where, cpuProfDir));
   const loadBefore = loadavg()[0]!;
   try {
-    const writers = Array.from(
-      { length: clients },
-      (_, i) => new RemoteThreadStore({ baseUrl: served[i % servers]!.url }),
+    const writers = Array.from({ length: clients }, (_, i) =>
+      local ? local : new RemoteThreadStore({ baseUrl: served[i % servers]!.url }),
     );
-    const lister = new RemoteThreadStore({ baseUrl: served[0]!.url });
+    const lister = local ?? new RemoteThreadStore({ baseUrl: served[0]!.url });
     const ids = writers.map(() => newThreadId());
     await Promise.all(
       writers.map((w, i) =>
@@ -165,33 +194,49 @@ async function main(): Promise<void> {
       idleLat.push(performance.now() - t);
     }
     await Promise.all(writers.map((w, i) => w.shutdownThread(ids[i]!)));
-
-    const result = {
+    await Promise.all([...new Set([...writers, lister])].map((w) => w.close()));
+    const r2 = (x: number): number => Number(x.toFixed(2));
+    return {
       store: storeUrl ? 'postgres' : 'local',
       servers,
       clients,
       batch,
       seconds: Number(elapsed.toFixed(1)),
       itemsPerSec: Math.round(items / elapsed),
-      flushP50Ms: Number(pct(flushLat, 50).toFixed(2)),
-      flushP99Ms: Number(pct(flushLat, 99).toFixed(2)),
+      flushP50Ms: r2(pct(flushLat, 50)),
+      flushP99Ms: r2(pct(flushLat, 99)),
       listCalls: listLat.length,
-      listP50Ms: Number(pct(listLat, 50).toFixed(2)),
-      listP99Ms: Number(pct(listLat, 99).toFixed(2)),
-      idleListP50Ms: Number(pct(idleLat, 50).toFixed(2)),
-      idleListP99Ms: Number(pct(idleLat, 99).toFixed(2)),
-      loadavg1Before: Number(loadBefore.toFixed(2)),
-      loadavg1After: Number(loadDuring.toFixed(2)),
+      listP50Ms: r2(pct(listLat, 50)),
+      listP99Ms: r2(pct(listLat, 99)),
+      idleListP50Ms: r2(pct(idleLat, 50)),
+      idleListP99Ms: r2(pct(idleLat, 99)),
+      loadavg1Before: r2(loadBefore),
+      loadavg1After: r2(loadDuring),
     };
-    console.log(JSON.stringify(result, null, 2));
-    if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2) + '\n');
   } finally {
     await Promise.all(served.map(stop));
-    if (home && !arg('home')) rmSync(home, { recursive: true, force: true });
+    if (home && !o.home) rmSync(home, { recursive: true, force: true });
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const result = await runLoad({
+    clients: Number(arg('clients', '20')),
+    batch: Number(arg('batch', '5')),
+    seconds: Number(arg('seconds', '10')),
+    storeUrl: arg('store'),
+    home: arg('home'),
+    servers: Number(arg('servers', '1')),
+    cpuProfDir: arg('cpu-prof'),
+    inProcess: process.argv.includes('--in-process'),
+  });
+  console.log(JSON.stringify(result, null, 2));
+  const jsonOut = arg('json');
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2) + '\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href)
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });

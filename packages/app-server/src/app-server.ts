@@ -9,7 +9,7 @@ import type {
   ThreadId,
   ThreadStore,
 } from '@skein/thread-store-api';
-import type { UserInput } from '@skein/core-session';
+import type { ModelClient, UserInput } from '@skein/core-session';
 import type { CodexThread, ThreadManager } from '@skein/thread-manager';
 import type { Thread } from './gen/protocol/v2/Thread.js';
 import type { ThreadSourceKind } from './gen/protocol/v2/ThreadSourceKind.js';
@@ -42,6 +42,8 @@ export interface AppServerOptions {
   defaultCwd?: string;
   /** The CLI version recorded on threads the server starts (as the manager's defaults record it). */
   cliVersion?: string;
+  /** The model turns run with, as `model/list` describes it (the manager's model client). Absent: none listed. */
+  model?: ModelClient;
   /** Context window reported in `thread/tokenUsage/updated`. Default: unknown (null). */
   modelContextWindow?: number | null;
 }
@@ -52,6 +54,8 @@ export interface AppServerConnection {
   receive(text: string): void;
   /** Tells the server that the client has gone. */
   closed(): void;
+  /** Resolves once every request received so far has been answered. */
+  drained(): Promise<void>;
 }
 
 const SOURCE_KINDS: Record<ThreadSourceKind, SessionSourceKind> = {
@@ -128,9 +132,52 @@ export class AppServer {
         threadIdParam(p);
         return Promise.resolve({ data: [], nextCursor: null });
       },
+      'model/list': () => Promise.resolve({ data: this.modelList(), nextCursor: null }),
+      // The settings turns run with here; everything else is unset (Skein reads no Codex config).
+      'config/read': () =>
+        Promise.resolve({
+          config: {
+            model: this.options.model?.model ?? null,
+            model_provider: this.options.model?.provider ?? null,
+            approval_policy: 'never',
+            sandbox_mode: 'read-only',
+          },
+          origins: {},
+          layers: null,
+        }),
       'collaborationMode/list': () => Promise.resolve({ data: [] }),
       'configRequirements/read': () => Promise.resolve({ supportsIndependentSpeedModes: false, requirements: null }),
     };
+  }
+
+  /** The one model this server runs turns with, in the protocol's `Model` shape. */
+  private modelList(): unknown[] {
+    const m = this.options.model;
+    if (!m) return [];
+    return [
+      {
+        id: m.model,
+        model: m.model,
+        upgrade: null,
+        upgradeInfo: null,
+        availabilityNux: null,
+        displayName: m.model,
+        description: `The model skein app-server runs turns with (provider ${m.provider}).`,
+        modelSpecialty: null,
+        hidden: false,
+        // Skein sends no reasoning settings to the model.
+        supportedReasoningEfforts: [{ reasoningEffort: 'none', description: 'No reasoning settings are sent' }],
+        defaultReasoningEffort: 'none',
+        inputModalities: ['text', 'image'],
+        supportsPersonality: false,
+        multiAgentVersion: null,
+        additionalSpeedTiers: [],
+        serviceTiers: [],
+        defaultServiceTier: null,
+        availableAccessPrograms: null,
+        isDefault: true,
+      },
+    ];
   }
 
   /** The store the server serves. */
@@ -151,7 +198,7 @@ export class AppServer {
     );
     this.connections.add(conn);
     conn.onClose(() => this.dropConnection(conn));
-    return { receive: (text) => conn.receive(text), closed: () => conn.markClosed() };
+    return { receive: (text) => conn.receive(text), closed: () => conn.markClosed(), drained: () => conn.drained() };
   }
 
   /** Closes every connection and shuts down every loaded thread (their turns end first). */
@@ -343,9 +390,10 @@ export class AppServer {
       optString(p, 'attachedToThreadId') !== undefined
     )
       return empty;
-    if (limit === 0) return empty;
+    // Codex serves at least one thread per page.
+    const pageSize = Math.max(1, Math.min(limit ?? DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT));
     const params: ListThreadsParams = {
-      pageSize: Math.min(limit ?? DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT),
+      pageSize,
       sortKey: sortKeyName === undefined || sortKeyName === 'section_position' ? 'createdAt' : SORT_KEYS[sortKeyName],
     };
     if (sortDirection !== undefined) params.sortDirection = sortDirection;
@@ -387,10 +435,17 @@ export class AppServer {
         throw invalidRequest(`invalid cursor: ${cursor}`);
       throw error;
     }
-    const data = await Promise.all(
-      page.items.filter((t) => !excluded.has(t.threadId)).map(async (t) => wireThread(t, await this.context(t))),
-    );
-    return { data, readStates: {}, nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+    const kept = page.items.filter((t) => !excluded.has(t.threadId));
+    const backwardsCursor = page.backwardsCursor;
+    // Excluded threads do not shorten the page: the next ones fill it, read from the store's cursor.
+    while (kept.length < pageSize && page.nextCursor !== null && page.items.length > 0) {
+      page = await this.store.listThreads({ ...params, cursor: page.nextCursor, pageSize: pageSize - kept.length });
+      kept.push(...page.items.filter((t) => !excluded.has(t.threadId)));
+    }
+    const data = await Promise.all(kept.map(async (t) => wireThread(t, await this.context(t))));
+    // Codex answers `limit: 0` with one thread and no next page.
+    const nextCursor = limit === 0 ? null : page.nextCursor;
+    return { data, readStates: {}, nextCursor, backwardsCursor };
   }
 
   private async threadRead(p: Record<string, unknown>): Promise<unknown> {
@@ -596,6 +651,8 @@ export class AppServer {
     const threadId = threadIdParam(p);
     let stored: StoredThread;
     try {
+      const current = await this.store.readThread({ threadId, includeArchived: true });
+      if (current.archivedAt === null) throw new ThreadStoreError('not_found', `thread ${threadId} is not archived`);
       stored = await this.store.unarchiveThread({ threadId });
     } catch (error) {
       if (isThreadStoreError(error, 'not_found'))

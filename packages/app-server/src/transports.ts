@@ -20,7 +20,8 @@ export interface AppServerListener {
 
 /**
  * Serves one client on a pair of streams: newline-delimited JSON, one message per line (Codex's
- * `stdio://` transport). Resolves `done` when the input ends.
+ * `stdio://` transport). Resolves `done` when the input has ended and every request read from it
+ * has been answered.
  */
 export function serveStdio(
   server: AppServer,
@@ -34,8 +35,10 @@ export function serveStdio(
   lines.on('line', (line) => {
     if (line.trim() !== '') conn.receive(line);
   });
-  const done = new Promise<void>((resolve) => lines.once('close', () => resolve()));
-  void done.then(() => conn.closed());
+  // When the input ends, the requests already read are still answered before the connection closes.
+  const done = new Promise<void>((resolve) => lines.once('close', () => resolve()))
+    .then(() => conn.drained())
+    .then(() => conn.closed());
   return {
     url: 'stdio://',
     done,

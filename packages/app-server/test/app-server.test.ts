@@ -192,7 +192,8 @@ describe.each(stores)('app-server over $name', ({ make, paths }) => {
     expect((await failure(c.request('thread/read', {}))).message).toBe('Invalid request: missing field `threadId`');
     expect((await failure(c.request('thread/read', { threadId: 'nope' }))).message).toBe('invalid thread id: nope');
     expect((await failure(c.request('turn/start', { threadId: unknown, input: [] }))).code).toBe(-32600);
-    expect((await failure(c.request('model/list', {}))).code).toBe(-32601);
+    expect((await failure(c.request('thread/compact/start', { threadId: unknown }))).code).toBe(-32601);
+    expect((await c.request('model/list', {})).data).toEqual([]);
   });
 
   it('resumes and forks a stored thread; ephemeral threads are never stored', async () => {

@@ -284,6 +284,7 @@ describe('help', () => {
       ['stats'],
       ['index'],
       ['chat'],
+      ['app-server'],
       ['completion'],
     ]) {
       const out = await ok(['help', ...cmd], { env });

@@ -80,6 +80,16 @@ export type { IndexProgress, IndexProgressListener } from './internal/indexer.js
 export type { FsyncPolicy } from './internal/recorder.js';
 export type { IntegrityResult } from './internal/integrity.js';
 
+/** What `LocalThreadStore.indexLag()` reports. */
+export interface IndexLag {
+  /** Rollout files changed since the index last caught up (0 when it is up to date). */
+  pendingFiles: number;
+  /** A change the file list cannot describe (a folder created or removed, too many events): the next listing walks the home. */
+  fullWalkPending: boolean;
+  /** How long the oldest of those changes has waited, in seconds (0 when there is none). */
+  seconds: number;
+}
+
 /** Options of the `LocalThreadStore` constructor. */
 export interface LocalThreadStoreOptions {
   /** The Codex-shaped home folder (CODEX_HOME). Created when missing. */
@@ -118,7 +128,7 @@ export interface LocalThreadStoreOptions {
    */
   fullSweepIntervalMs?: number;
   /**
-   * `true` (default): once per open, after the first listing or search, verify the index in the
+   * `true` (default): once per open, a second after the first listing or search, verify the index in the
    * background (every row's checksum in small slices, SQLite's quick_check on a worker thread)
    * and rebuild it from the rollout files when it is damaged. See `checkIndexIntegrity`.
    */
@@ -164,6 +174,13 @@ const STORE_KIND = 'local';
 
 /** How long after a listing the background sweep starts (see scheduleSweep). */
 const SWEEP_DELAY_MS = 250;
+/**
+ * How far past the start of its day folder a thread's creation time can lie: the folder is the
+ * creation day in the writer's local time (UTC-12 to UTC+14), so at most 36 h; 48 h to be safe.
+ */
+const FOLDER_SLACK_MS = 48 * 3600_000;
+/** How long after the first listing the background integrity check starts. */
+const INTEGRITY_DELAY_MS = 1000;
 
 /**
  * Lets libuv's poll phase read the inotify queue: a change another process completed before this
@@ -213,6 +230,7 @@ export class LocalThreadStore implements ThreadStore {
   private closed = false;
   private readonly backgroundIntegrityCheck: boolean;
   private integrityScheduled = false;
+  private integrityTimer: NodeJS.Timeout | null = null;
   private integrityRun: Promise<IntegrityResult> | null = null;
   private readonly closing = new AbortController();
   /** Flushes of all threads waiting at the same time share one fsync round and one index pass. */
@@ -221,6 +239,8 @@ export class LocalThreadStore implements ThreadStore {
   private scanning: Promise<void> | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweepRun: Promise<void> | null = null;
+  /** The background pass that indexes a never-indexed home after an early first page. */
+  private coldRun: Promise<void> | null = null;
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
@@ -350,6 +370,49 @@ export class LocalThreadStore implements ThreadStore {
   }
 
   /**
+   * The first page of a listing newest-created first, on a home never indexed in full: the day
+   * folders are indexed newest first until the page is certain — it is full, has a next item,
+   * and its oldest thread was created more than FOLDER_SLACK_MS after the start of the newest
+   * day folder not read yet (a thread's creation time lies within a day and a half of its
+   * folder's day: Codex and Skein name the folder after the creation day in the writer's local
+   * time). The rest of the home is indexed in the background (see ThreadIndex.sweep), and every
+   * other call waits for it. Null when this does not apply (the caller then indexes fully).
+   */
+  private async firstPageBeforeIndex(
+    p: ReturnType<typeof normalizeListParams>,
+    cursor: string | null | undefined,
+  ): Promise<ThreadPage | null> {
+    const index = this.index;
+    if (!this.watcher || index.complete || (cursor ?? null) !== null) return null;
+    if (p.sortKey !== 'createdAt' || p.sortDirection !== 'desc' || p.archived) return null;
+    this.scheduleIntegrityCheck();
+    const folders = index.datedFolders();
+    for (let done = 0, step = 1; ; step *= 2) {
+      const batch = folders.slice(done, done + step);
+      await index.indexFolders(
+        batch.map((f) => f.abs),
+        this.onIndexProgress,
+      );
+      done += batch.length;
+      if (index.complete) return null; // another pass finished meanwhile
+      if (index.hasForkOfUnindexed()) return null;
+      const page = index.snapshot(() => index.listPage(p, STORE_KIND, null));
+      const next = folders[done];
+      const last = page.items[page.items.length - 1];
+      if (next && !(page.nextCursor !== null && last && last.thread.createdAt.getTime() > next.dayMs + FOLDER_SLACK_MS))
+        continue;
+      // The rest of the home is indexed in the background.
+      this.coldRun ??= index
+        .sweep(this.closing.signal, this.onIndexProgress)
+        .catch(() => undefined)
+        .finally(() => {
+          this.coldRun = null;
+        });
+      return { ...page, items: page.items.map((i) => i.thread) };
+    }
+  }
+
+  /**
    * Brings the index up to date with the changes made since the last call, at a cost that grows
    * with the changes, not with the threads: the files the watch reported, or, when the watch
    * cannot vouch for them (just opened, overflowed, a folder appeared), a scan of folder mtimes,
@@ -361,7 +424,9 @@ export class LocalThreadStore implements ThreadStore {
     const watcher = this.watcher;
     if (watcher) await drainWatchEvents();
     if (!index.complete) {
-      await index.syncAll(onProgress);
+      // A first page was answered early: the background pass indexes the rest.
+      await this.coldRun;
+      if (!index.complete) await index.syncAll(onProgress);
     } else if (watcher?.healthy) {
       // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
       return index.syncPaths(watcher.takeDirty(), onProgress);
@@ -405,7 +470,24 @@ export class LocalThreadStore implements ThreadStore {
   private scheduleIntegrityCheck(): void {
     if (!this.backgroundIntegrityCheck || this.integrityScheduled) return;
     this.integrityScheduled = true;
-    setImmediate(() => void this.checkIndexIntegrity().catch(() => undefined));
+    // A moment later: a short-lived process (one CLI command) answers and closes without it.
+    this.integrityTimer = setTimeout(() => {
+      this.integrityTimer = null;
+      if (!this.closed) void this.checkIndexIntegrity().catch(() => undefined);
+    }, INTEGRITY_DELAY_MS);
+    this.integrityTimer.unref();
+  }
+
+  /**
+   * How far the index is behind the rollout files, for monitoring: the changes seen (by the
+   * watch, or written by this store) that the next listing or search will index first, and how
+   * long the oldest of them has waited. `null` when the store does not watch its home (`watch:
+   * false`, or before its first listing): every listing then walks the whole home.
+   */
+  indexLag(): IndexLag | null {
+    if (this.closed || !this.watcher) return null;
+    const backlog = this.watcher.backlog();
+    return { pendingFiles: backlog.files, fullWalkPending: backlog.sweep, seconds: backlog.sinceMs / 1000 };
   }
 
   /**
@@ -915,6 +997,8 @@ export class LocalThreadStore implements ThreadStore {
       'listThreads',
       async () => {
         const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
+        const early = await this.firstPageBeforeIndex(p, params?.cursor);
+        if (early) return early;
         await this.freshen(this.onIndexProgress);
         const index = this.index;
         return index.snapshot(() => {
@@ -1267,8 +1351,10 @@ export class LocalThreadStore implements ThreadStore {
     this.closed = true;
     this.closing.abort();
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.integrityTimer) clearTimeout(this.integrityTimer);
     this.sweepTimer = null;
     await this.sweepRun;
+    await this.coldRun;
     await this.integrityRun?.catch(() => undefined);
     // Calls already under way finish first (a resume may still be taking its lock); new calls
     // are refused. Only then are the writers, and with them every lock, released.

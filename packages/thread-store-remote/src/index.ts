@@ -7,7 +7,12 @@ export { RemoteThreadStore } from './internal/client/remote-store.js';
 export type { RemoteServerInfo, RemoteThreadStoreOptions } from './internal/client/remote-store.js';
 export type { RetryOptions } from './internal/client/retry.js';
 export { createThreadStoreHandler } from './internal/server/handler.js';
-export type { StoreSource, ThreadStoreHandlerOptions, ThreadStoreRoutes } from './internal/server/handler.js';
+export type {
+  ForkThreadFn,
+  StoreSource,
+  ThreadStoreHandlerOptions,
+  ThreadStoreRoutes,
+} from './internal/server/handler.js';
 export { startThreadStoreServer } from './internal/server/server.js';
 export type {
   RunningThreadStoreServer,

@@ -106,7 +106,9 @@ describe('one plain-text port for HTTP/1.1 and HTTP/2', () => {
       }),
     );
     const garbage = await new Promise<string>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => s.write('\x00\x01\x02 not http\r\n\r\n'));
+      const s: net.Socket = net.connect(port, '127.0.0.1', () => {
+        s.write('\x00\x01\x02 not http\r\n\r\n');
+      });
       let got = '';
       s.on('data', (d: Buffer) => (got += d.toString('latin1')));
       s.on('close', () => resolve(got));
@@ -115,7 +117,7 @@ describe('one plain-text port for HTTP/1.1 and HTTP/2', () => {
     expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
     // An HTTP/1.1 request written byte by byte is still parsed as HTTP/1.1.
     const slow = await new Promise<string>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
+      const s: net.Socket = net.connect(port, '127.0.0.1', () => {
         void trickle(s, Buffer.from('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 'latin1'));
       });
       let got = '';
@@ -126,7 +128,7 @@ describe('one plain-text port for HTTP/1.1 and HTTP/2', () => {
     expect(slow).toMatch(/\r\n\r\n(3\r\n)?ok\n/);
     // An HTTP/2 preface written byte by byte gets the server's SETTINGS frame (type 4) back.
     const frame = await new Promise<Buffer>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
+      const s: net.Socket = net.connect(port, '127.0.0.1', () => {
         void trickle(s, Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'));
       });
       s.once('data', (d: Buffer) => {

@@ -47,7 +47,9 @@ export function rpcErrorOf(error: unknown): RpcError {
 
 /** How a connection sends text to its peer and ends; one JSON-RPC message per `send`. */
 export interface MessageSink {
+  /** Sends one message (a JSON text) to the client. */
   send(text: string): void;
+  /** Ends the connection to the client. */
   close(): void;
 }
 
@@ -72,6 +74,8 @@ export type RequestHandler = (conn: RpcConnection, method: string, params: unkno
 export class RpcConnection {
   private closedFlag = false;
   private readonly closeListeners: Array<() => void> = [];
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly sink: MessageSink,
@@ -114,16 +118,28 @@ export class RpcConnection {
       this.write({ id: null, error: { code: RPC_INVALID_REQUEST, message: 'Invalid request: bad id' } });
       return;
     }
-    void this.onRequest(this, method, msg.params).then(
-      (result) => this.write({ id, result }),
-      (error: unknown) => {
-        const e = rpcErrorOf(error);
-        this.write({
-          id,
-          error: { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) },
-        });
-      },
-    );
+    this.inFlight++;
+    void this.onRequest(this, method, msg.params)
+      .then(
+        (result) => this.write({ id, result }),
+        (error: unknown) => {
+          const e = rpcErrorOf(error);
+          this.write({
+            id,
+            error: { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) },
+          });
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+  }
+
+  /** Resolves once every request received so far has been answered. */
+  drained(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Sends a notification with Codex's `emittedAtMs` stamp. */

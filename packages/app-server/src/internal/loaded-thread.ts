@@ -116,7 +116,8 @@ export class LoadedThread {
         const cur = this.current;
         if (!cur) return;
         if (cur.agentItemId === null) {
-          cur.agentItemId = newThreadId();
+          // The model's id is the id the message is stored with, so later reads match.
+          cur.agentItemId = msg.itemId ?? newThreadId();
           const now = Date.now();
           this.itemNotification('item/started', agentItem(cur.agentItemId, '', now, null), { startedAtMs: now });
         }
@@ -132,7 +133,7 @@ export class LoadedThread {
         const cur = this.current;
         if (!cur) return;
         const now = Date.now();
-        const id = cur.agentItemId ?? newThreadId();
+        const id = cur.agentItemId ?? msg.itemId ?? newThreadId();
         if (cur.agentItemId === null)
           this.itemNotification('item/started', agentItem(id, '', now, null), { startedAtMs: now });
         const item = agentItem(id, msg.message, now, now);
@@ -251,7 +252,11 @@ export class LoadedThread {
           itemsView: 'summary',
         });
         const stored = page.turns[0];
-        if (stored && stored.turnId === cur.turnId) turn = wireTurn(stored);
+        // Like Codex, the completed turn carries the agent's messages (the user's was sent at the start).
+        if (stored && stored.turnId === cur.turnId) {
+          const wired = wireTurn(stored);
+          turn = { ...wired, items: wired.items.filter((i) => i.type === 'agentMessage') };
+        }
       } catch {
         turn = null;
       }

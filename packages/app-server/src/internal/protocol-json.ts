@@ -121,7 +121,7 @@ export function wireTurn(t: StoredTurn): Turn {
   return {
     id: t.turnId,
     rootTurnId: t.turnId,
-    items: t.items.map((i) => i.item as unknown as ThreadItem),
+    items: t.items.map((i) => wireItem(i.item)),
     itemsView: t.itemsView,
     status: t.status,
     error,
@@ -136,12 +136,22 @@ function msField(item: Record<string, unknown>, key: string): number | null {
   return typeof v === 'number' ? v : null;
 }
 
+/** An item's JSON; user and agent messages always carry their times (null when unrecorded), as in Codex. */
+export function wireItem(stored: Record<string, unknown>): ThreadItem {
+  if (stored.type !== 'userMessage' && stored.type !== 'agentMessage') return stored as unknown as ThreadItem;
+  return {
+    ...stored,
+    startedAtMs: msField(stored, 'startedAtMs'),
+    completedAtMs: msField(stored, 'completedAtMs'),
+  } as unknown as ThreadItem;
+}
+
 /** A stored item as the protocol's `ThreadItemEntry`. */
 export function wireItemEntry(i: StoredThreadItem): ThreadItemEntry {
   const item = i.item as Record<string, unknown>;
   return {
     turnId: i.turnId,
-    item: item as unknown as ThreadItem,
+    item: wireItem(item),
     startedAtMs: msField(item, 'startedAtMs'),
     completedAtMs: msField(item, 'completedAtMs'),
   };

@@ -458,13 +458,21 @@ export class ThreadIndex {
     const w = this.watcher;
     // Files the watch reported before it needed the scan are checked too.
     const reported = w?.takeDirty() ?? new Set<string>();
-    w?.beginSweep();
+    // A store that just opened answers first and adds its watches in the background (see arm);
+    // afterwards each scan (re)adds them as it goes, which costs nothing for a folder watched.
+    const inline = w && !w.unarmed && !w.arming ? w : null;
+    const seen: string[] = [];
+    inline?.beginSweep();
     let scan: ScanResult;
     try {
-      scan = scanFolders(this.layout, this.scanIndex, this.codexStateDb, (abs) => w?.visitDir(abs));
+      scan = scanFolders(this.layout, this.scanIndex, this.codexStateDb, (abs) => {
+        if (inline) inline.visitDir(abs);
+        else seen.push(abs);
+      });
     } finally {
-      w?.endSweep();
+      inline?.endSweep();
     }
+    if (w && !inline && !w.arming) setImmediate(() => void w.arm(seen));
     for (const p of reported) scan.paths.add(p);
     await this.syncPaths(scan.paths, onProgress);
     this.db
@@ -478,6 +486,58 @@ export class ThreadIndex {
         if (scan.codexSeen !== null) put.run('codex_seen', String(scan.codexSeen));
       })
       .immediate();
+  }
+
+  /**
+   * The day folders under `sessions/` (`YYYY/MM/DD`), newest first, with the UTC start of their
+   * day. Reads the folder tree only (years, months, days), not the files.
+   */
+  datedFolders(): { abs: string; dayMs: number }[] {
+    const out: { abs: string; dayMs: number }[] = [];
+    const sub = (dir: string, re: RegExp): string[] => {
+      try {
+        return readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory() && re.test(e.name))
+          .map((e) => e.name);
+      } catch {
+        return [];
+      }
+    };
+    for (const y of sub(this.layout.sessions, /^\d{4}$/))
+      for (const m of sub(path.join(this.layout.sessions, y), /^\d{2}$/))
+        for (const d of sub(path.join(this.layout.sessions, y, m), /^\d{2}$/)) {
+          const dayMs = Date.UTC(Number(y), Number(m) - 1, Number(d));
+          if (Number.isFinite(dayMs)) out.push({ abs: path.join(this.layout.sessions, y, m, d), dayMs });
+        }
+    return out.sort((a, b) => b.dayMs - a.dayMs);
+  }
+
+  /** Indexes the rollout files directly in the given folders (one path pass). */
+  async indexFolders(dirs: readonly string[], onProgress?: IndexProgressListener): Promise<void> {
+    const paths = new Set<string>();
+    for (const dir of dirs) {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries)
+        if ((e.isFile() || e.isSymbolicLink()) && parseRolloutFileName(e.name)) paths.add(path.join(dir, e.name));
+    }
+    await this.syncPaths(paths, onProgress);
+  }
+
+  /**
+   * Whether some indexed file is a paginated fork whose parent is not indexed (its preview and
+   * listing may then depend on a file not read yet).
+   */
+  hasForkOfUnindexed(): boolean {
+    return (
+      this.stmt(
+        'SELECT 1 FROM files f WHERE f.base_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.thread_id = f.base_id) LIMIT 1',
+      ).get() !== undefined
+    );
   }
 
   /** Whether the last full look at the home (a full pass or a sweep) is older than `intervalMs`. */

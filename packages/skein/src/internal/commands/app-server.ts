@@ -93,6 +93,7 @@ Examples:
         userAgent: `skein-app-server/${skeinVersion()}`,
         defaultCwd: cwd,
         cliVersion: skeinVersion(),
+        model,
         modelContextWindow: model.contextWindow ?? null,
       });
       const stopper = new Stopper(o);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import type { ThreadStore } from '@skein/thread-store-api';
+import type { ThreadId, ThreadStore } from '@skein/thread-store-api';
 import type {
   AuthOptions,
   ServerLogEntry,
@@ -11,6 +11,8 @@ import type {
 import { UsageError } from '../cli-error.js';
 import { flagsOf, outputFor } from '../command-context.js';
 import type { Output } from '../output.js';
+import { forkThroughManager } from '../fork.js';
+import { webPageHandler } from '../web-page.js';
 import {
   DEFAULT_MODEL_PROVIDER,
   defaultHome,
@@ -48,7 +50,8 @@ function textLogger(o: Output): (entry: ServerLogEntry) => void {
       o.err(
         `${e.time} ${e.method} tenant=${e.tenant ?? '-'} ${code} ${e.durationMs.toFixed(1)}ms${e.message ? ` ${e.message}` : ''}\n`,
       );
-    } else {
+    } else if (e.event !== 'listening') {
+      // The banner says where the server listens.
       o.err(`${e.time} ${e.event}${e.threadId ? ` thread=${e.threadId}` : ''}${e.message ? ` ${e.message}` : ''}\n`);
     }
   };
@@ -69,6 +72,7 @@ function printBanner(
   o.line(s.bold('Skein thread store'));
   o.line(`  ${where}`);
   o.line(`  Endpoint:  ${s.cyan(url)}`);
+  o.line(`  Browse:    open ${s.cyan(`${url}/`)}${tokens ? ' (the page asks for a token)' : ''}`);
   o.line(
     tokens
       ? `  Auth:      bearer tokens from ${tokens} (${tenantsDir === '' ? 'each tenant is a tenant of the database' : `tenant "${defaultTenant}" uses the home, others ${join(tenantsDir, '<tenant>')}`})`
@@ -102,7 +106,9 @@ export function tenantHome(tenantsDir: string, tenant: string, problem: string |
 
 export function serveCommand(): Command {
   const cmd = new Command('serve')
-    .description('serve a local home as a thread store server (gRPC, gRPC-Web and Connect on one HTTP/2 port)')
+    .description(
+      'serve a local home as a thread store server (gRPC, gRPC-Web and Connect over HTTP/2 and HTTP/1.1 on one port) with a thread browser page',
+    )
     .option('--home <dir>', 'the Codex-shaped home to serve (default: $CODEX_HOME, else ~/.codex)')
     .option(
       '--store <url>',
@@ -153,13 +159,18 @@ export function serveCommand(): Command {
       database !== undefined
         ? openPostgresStore(database, flags.defaultProvider, tenant, leaseMs)
         : openLocalStore(home, flags.defaultProvider);
-    // json: the server's own JSON lines on stderr (its default logger).
+    // json: the server's own JSON lines on stderr (pino), starting with a `listening` line that
+    // carries the bound port (useful with --port 0).
     const logger: ServerLogger | undefined =
       flags.log === 'off' ? false : flags.log === 'json' ? undefined : textLogger(o);
 
     const common = {
       host: flags.host,
       port,
+      pages: webPageHandler(),
+      // The page's "fork at a turn": the same fork as `skein threads fork`.
+      forkThread: async (store: ThreadStore, { threadId, turns }: { threadId: ThreadId; turns?: number }) =>
+        forkThroughManager(store, await store.readThread({ threadId, includeArchived: true }), turns),
       ...(logger === undefined ? {} : { logger }),
     };
     let ownStore: ThreadStore | null = null;
@@ -200,11 +211,6 @@ export function serveCommand(): Command {
           );
         throw err;
       }
-      if (flags.log === 'json')
-        // A machine-readable line with the bound port (useful with --port 0).
-        o.err(
-          `${JSON.stringify({ event: 'listening', time: new Date().toISOString(), url: server.url, host: flags.host, port: server.port })}\n`,
-        );
       const where = database === undefined ? `Home:      ${home}` : `Store:     ${redactedUrl(database)}`;
       printBanner(o, where, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
       const signal = await stopper.requested;

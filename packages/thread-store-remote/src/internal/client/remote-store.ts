@@ -148,7 +148,7 @@ interface LiveWriter {
   /** Items (their JSON) appended since the last acknowledged flush. */
   unflushed: Uint8Array[];
   /** A failover under way (concurrent calls on the thread wait for it). */
-  moving?: Promise<boolean> | undefined;
+  moving?: Promise<unknown> | undefined;
 }
 
 /** The server's default `maxMessageBytes`. */
@@ -172,9 +172,11 @@ function varintBytes(n: number): number {
 }
 
 /**
- * A ThreadStore over Connect/gRPC. One HTTP/2 connection carries every call; reads are retried
- * with backoff on `unavailable`, writes never are. Live writers this client opens are leased:
- * while it holds any, it sends heartbeats so the server keeps them; `close()` shuts them down.
+ * A ThreadStore over Connect/gRPC. One HTTP/2 connection per server carries every call; reads
+ * are retried with backoff on `unavailable` (on the next server, when it was given several).
+ * Live writers this client opens are leased: while it holds any, it sends heartbeats so their
+ * servers keep them; with several servers, a writer whose server fails is resumed on another;
+ * with one, writes are never retried. `close()` shuts the writers down.
  */
 export class RemoteThreadStore implements ThreadStore {
   readonly capabilities: ThreadStoreCapabilities;
@@ -295,8 +297,8 @@ export class RemoteThreadStore implements ThreadStore {
       throw ThreadStoreError.invalidRequest(`${method} called on a closed RemoteThreadStore; create a new one`);
   }
 
-  private mapError(e: unknown, method: string): ThreadStoreError {
-    return fromConnectError(e, { baseUrl: this.baseUrl, method, timeoutMs: this.timeoutMs });
+  private mapError(e: unknown, method: string, baseUrl = this.baseUrl): ThreadStoreError {
+    return fromConnectError(e, { baseUrl, method, timeoutMs: this.timeoutMs });
   }
 
   /** One unary call with a deadline; `idempotent` calls are retried with backoff on `unavailable`. */
@@ -309,7 +311,7 @@ export class RemoteThreadStore implements ThreadStore {
       try {
         return await fn({ timeoutMs: this.timeoutMs });
       } catch (e) {
-        const err = this.mapError(e, method);
+        const err = this.mapError(e, method, this.endpoints[ep]!.url);
         if (err.code === 'unavailable') this.moveOn(ep);
         if (!idempotent || err.code !== 'unavailable' || attempt + 1 >= attempts || this.closed) throw err;
         // A server not tried yet is asked at once; a second round backs off.
@@ -401,23 +403,31 @@ export class RemoteThreadStore implements ThreadStore {
     threadId: ThreadId,
     commit: boolean,
     op: (client: Client<Svc>, o: CallOptions) => Promise<unknown>,
-  ): Promise<void> {
+    attempted?: Uint8Array[],
+  ): Promise<'done' | 'stored'> {
     this.ensureOpen(method);
     for (let tries = 0; ; tries++) {
       const w = this.live.get(threadId);
-      if (w?.moving) await w.moving;
+      if (w?.moving) await w.moving.catch(() => undefined);
       const ep = w && w.ep >= 0 ? w.ep : this.current;
       try {
         await op(this.endpoints[ep]!.client, { timeoutMs: this.timeoutMs });
-        return;
+        return 'done';
       } catch (e) {
-        const err = this.mapError(e, method);
+        const err = this.mapError(e, method, this.endpoints[ep]!.url);
         if (err.code !== 'unavailable') throw err;
         this.moveOn(ep);
         if (!w || this.endpoints.length < 2 || this.closed || tries >= this.endpoints.length) throw err;
-        w.moving ??= this.failover(threadId, w, ep, err).finally(() => (w.moving = undefined));
-        const stored = await w.moving;
-        if (commit && stored && method !== 'ShutdownThread') return;
+        if (w.moving) continue; // another call on this thread is moving it: try again after
+        const moving = this.failover(threadId, w, ep, err, attempted ?? []);
+        w.moving = moving.then(
+          () => (w.moving = undefined),
+          () => (w.moving = undefined),
+        );
+        const stored = await moving;
+        // The failed server committed the append itself (it flushed before it went away).
+        if (stored === 'all') return 'stored';
+        if (commit && stored === 'unflushed' && method !== 'ShutdownThread') return 'done';
       }
     }
   }
@@ -427,10 +437,18 @@ export class RemoteThreadStore implements ThreadStore {
    * to `failoverWaitMs` for the failed server's lease to expire (a resume meanwhile answers
    * `conflict`; the lease's fencing keeps a late write of the failed server out). Then what was
    * appended since the last acknowledged flush is appended again, unless the thread's history
-   * already ends with it (a flush that committed before its answer was lost). Returns whether it
-   * was already stored.
+   * already ends with it (a flush whose answer was lost, or a server that flushed its writers as
+   * it stopped). `attempted`: the items of a failed append, which that server may also have
+   * flushed. Returns what was found stored: `all` (the unflushed items and the attempted ones),
+   * `unflushed`, or `none` (the unflushed items were appended again).
    */
-  private async failover(threadId: ThreadId, w: LiveWriter, failed: number, cause: ThreadStoreError): Promise<boolean> {
+  private async failover(
+    threadId: ThreadId,
+    w: LiveWriter,
+    failed: number,
+    cause: ThreadStoreError,
+    attempted: Uint8Array[],
+  ): Promise<'all' | 'unflushed' | 'none'> {
     w.ep = -1; // no heartbeats to the failed server for this writer
     const waitMs = this.failoverWaitMs ?? Math.max(10_000, 2 * this.leaseMs);
     const deadline = performance.now() + waitMs;
@@ -443,7 +461,7 @@ export class RemoteThreadStore implements ThreadStore {
         w.ep = ep;
         break;
       } catch (e) {
-        last = this.mapError(e, 'ResumeThread');
+        last = this.mapError(e, 'ResumeThread', this.endpoints[ep]!.url);
         if (last.code === 'unavailable') this.moveOn(ep);
         else if (last.code !== 'conflict') throw last;
       }
@@ -456,26 +474,30 @@ export class RemoteThreadStore implements ThreadStore {
       await sleep(Math.min(250, backoffMs(this.retry, attempt)));
     }
     const sent = w.unflushed;
-    if (sent.length === 0) return false;
-    const items = sent.map(
-      (b) => parseJsonBytes(b, 'an item appended since the last flush') as Record<string, unknown>,
-    );
+    const all = [...sent, ...attempted];
+    if (all.length === 0) return 'none';
+    const items = all.map((b) => parseJsonBytes(b, 'an item appended since the last flush') as Record<string, unknown>);
     const tail: unknown[] = [];
     for await (const item of this.loadHistory({ threadId })) {
       tail.push(item);
       if (tail.length > items.length) tail.shift();
     }
-    if (endsWith(tail, items)) {
+    if (attempted.length > 0 && endsWith(tail, items)) {
       w.unflushed = [];
-      return true;
+      return 'all';
     }
+    if (sent.length > 0 && endsWith(tail, items.slice(0, sent.length))) {
+      w.unflushed = [];
+      return 'unflushed';
+    }
+    if (sent.length === 0) return 'none';
     const client = this.endpoints[w.ep]!.client;
     for (let i = 0; i < sent.length; i += this.maxAppendItems)
       await client.appendItems(
         { threadId, itemsJson: sent.slice(i, i + this.maxAppendItems) },
         { timeoutMs: this.timeoutMs },
       );
-    return false;
+    return 'none';
   }
 
   // ---- writers --------------------------------------------------------------------------------
@@ -527,8 +549,15 @@ export class RemoteThreadStore implements ThreadStore {
           'resource_exhausted',
           `item ${start} is ${encoded[start]!.length} bytes: an AppendItems message of ${size} bytes is above the server's limit of ${this.maxMessageBytes} bytes (maxMessageBytes); nothing ${start === 0 ? 'was' : 'more was'} sent`,
         );
-      await this.write('AppendItems', threadId, false, (c, o) => c.appendItems({ threadId, itemsJson }, o));
-      this.live.get(threadId)?.unflushed.push(...itemsJson);
+      const outcome = await this.write(
+        'AppendItems',
+        threadId,
+        false,
+        (c, o) => c.appendItems({ threadId, itemsJson }, o),
+        itemsJson,
+      );
+      // `stored`: a failed server flushed these items before it went away; they are durable.
+      if (outcome === 'done') this.live.get(threadId)?.unflushed.push(...itemsJson);
       start = end;
     } while (start < encoded.length);
   }

@@ -1,0 +1,107 @@
+/**
+ * How fast the thread browser shows things, in Debian's Chromium against a real `skein serve`:
+ *   - the thread list's first rows after a page load, on a home of N synthetic threads (100 000);
+ *   - the first turns of a 100 MB thread after a page load;
+ *   - live update latency: from a writer's flushed append (through the server) to the text on
+ *     the open thread's page.
+ * The homes come from tools/bench (cached in --dir). The server indexes the home before the first
+ * measurement (that cold index is the local store's own figure, in BENCHMARKS.md's main table).
+ *
+ *   node --import tsx packages/web/bench/page-bench.ts [--dir DIR] [--threads 100000] [--mb 100] [--runs 7]
+ */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { RemoteThreadStore } from '@skein/thread-store-remote';
+import { ensureBigThread, ensureHome } from '../../../tools/bench/homes.js';
+import { launchChromium } from '../test/helpers/browser.js';
+import { skeinServe } from '../test/helpers/serve.js';
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? dflt : process.argv[i + 1]!;
+};
+const dir = arg('dir', path.join(tmpdir(), 'skein-web-bench'));
+const threads = Number(arg('threads', '100000'));
+const mb = Number(arg('mb', '100'));
+const runs = Number(arg('runs', '7'));
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const summary = (xs: number[]): string => `p50 ${pct(xs, 50).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`;
+
+const browser = await launchChromium();
+
+/** Milliseconds from navigation start until `selector` is in the page, for a fresh page each run. */
+async function shown(url: string, selector: string): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(url, { waitUntil: 'commit' });
+    await page.waitForSelector(selector, { timeout: 120_000 });
+    out.push(await page.evaluate(() => performance.now()));
+    await ctx.close();
+  }
+  return out;
+}
+
+const home = ensureHome(dir, threads, 42);
+let server = await skeinServe(['--home', home.dir]);
+const warm = new RemoteThreadStore({ baseUrl: server.url, timeoutMs: 600_000 });
+const t0 = performance.now();
+await warm.listThreads({ modelProviders: [] });
+process.stderr.write(`indexed ${threads} threads in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+await warm.close();
+const list = await shown(`${server.url}/`, '.row .title');
+await server.stop();
+
+const big = ensureBigThread(dir, mb);
+server = await skeinServe(['--home', big.dir]);
+const warmBig = new RemoteThreadStore({ baseUrl: server.url, timeoutMs: 600_000 });
+await warmBig.listThreads({ modelProviders: [] });
+const first = await shown(`${server.url}/t/${big.id}`, '.turn');
+
+// Live updates: a thread written through the server while its page is open.
+const writer = new RemoteThreadStore({ baseUrl: server.url });
+const { newThreadId } = await import('@skein/thread-store-api');
+const threadId = newThreadId();
+await writer.createThread({
+  threadId,
+  source: { kind: 'cli' },
+  historyMode: 'legacy',
+  metadata: { cwd: '/bench', modelProvider: 'openai' },
+});
+const msg = (text: string) => ({ type: 'event_msg' as const, payload: { type: 'user_message', message: text } });
+await writer.appendItems({ threadId, items: [msg('live bench start')] });
+await writer.flushThread(threadId);
+const page = await (await browser.newContext()).newPage();
+await page.goto(`${server.url}/t/${threadId}`);
+await page.waitForSelector('.live.on');
+const live: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const text = `live bench message ${i}`;
+  const seen = page.waitForFunction((t) => document.body.innerText.includes(t), text, {
+    timeout: 30_000,
+    polling: 'raf',
+  });
+  const start = performance.now();
+  await writer.appendItems({ threadId, items: [msg(text)] });
+  await writer.flushThread(threadId);
+  await seen;
+  live.push(performance.now() - start);
+}
+await writer.shutdownThread(threadId);
+await writer.close();
+await warmBig.close();
+await server.stop();
+await browser.close();
+
+console.log(`| what | ${runs} runs |`);
+console.log('| --- | --- |');
+console.log(
+  `| thread list: first rows shown after navigation, ${threads.toLocaleString('en')} threads | ${summary(list)} |`,
+);
+console.log(`| first turns of a ${mb} MB thread shown after navigation | ${summary(first)} |`);
+console.log(`| live update: flushed append to text on the open page | ${summary(live)} |`);

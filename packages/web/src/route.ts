@@ -1,0 +1,49 @@
+import { useEffect, useState } from 'react';
+
+/** Every view has its own URL, so any of them can be bookmarked or shared. */
+export type Route =
+  | { view: 'list'; query: URLSearchParams }
+  | { view: 'search'; q: string }
+  | { view: 'thread'; threadId: string; turn: string | null; q: string | null };
+
+export function parseRoute(loc: { pathname: string; search: string }): Route {
+  const query = new URLSearchParams(loc.search);
+  const m = /^\/t\/([^/]+)\/?$/.exec(loc.pathname);
+  if (m) return { view: 'thread', threadId: decodeURIComponent(m[1]!), turn: query.get('turn'), q: query.get('q') };
+  if (loc.pathname === '/search') return { view: 'search', q: query.get('q') ?? '' };
+  return { view: 'list', query };
+}
+
+const CHANGE = 'skein:navigate';
+
+export function navigate(url: string, replace = false): void {
+  if (replace) window.history.replaceState(null, '', url);
+  else window.history.pushState(null, '', url);
+  window.dispatchEvent(new Event(CHANGE));
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location));
+  useEffect(() => {
+    const update = (): void => setRoute(parseRoute(window.location));
+    window.addEventListener('popstate', update);
+    window.addEventListener(CHANGE, update);
+    return () => {
+      window.removeEventListener('popstate', update);
+      window.removeEventListener(CHANGE, update);
+    };
+  }, []);
+  return route;
+}
+
+export const threadUrl = (threadId: string, extra: Record<string, string> = {}): string => {
+  const q = new URLSearchParams(extra).toString();
+  return `/t/${encodeURIComponent(threadId)}${q ? `?${q}` : ''}`;
+};
+
+/** A same-origin link click without modifier keys is handled in the page, not by a reload. */
+export function onLinkClick(e: React.MouseEvent<HTMLAnchorElement>): void {
+  if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  e.preventDefault();
+  navigate(e.currentTarget.getAttribute('href') ?? '/');
+}
