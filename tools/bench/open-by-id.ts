@@ -5,10 +5,10 @@
  * and a listing's latency from the same process while the background sweep runs. Standalone:
  *
  *   pnpm turbo run build --filter=skein...
- *   node --import tsx tools/bench/open-by-id.ts [--dir DIR] [--sizes 1000,10000,100000] [--runs 200] [--cold no] [--save yes]
+ *   node --import tsx tools/bench/open-by-id.ts [--dir DIR] [--sizes 1000,10000,100000] [--runs 200] [--cold-max N] [--save yes]
  *
- * `--cold no` keeps the index already in each home (no cold index is measured): for a large
- * home whose index an earlier run built.
+ * `--cold-max N`: homes of more than N threads keep the index already in them (no cold index is
+ * measured there; an earlier run built it), e.g. `--cold-max 10000` with 100,000 in `--sizes`.
  * Uses the synthetic homes of `pnpm bench` (`home-<N>` under --dir, generated when missing) and
  * prints a Markdown table; `--save yes` also keeps it in tools/bench/results.json and puts it
  * in BENCHMARKS.md (where `pnpm bench` renders it again).
@@ -36,7 +36,7 @@ for (let i = 2; i < process.argv.length; i += 2)
 const baseDir = args.get('dir') ?? path.join(tmpdir(), 'skein-bench');
 const sizes = (args.get('sizes') ?? '1000,10000').split(',').map(Number);
 const runs = Number(args.get('runs') ?? '200');
-const cold = args.get('cold') !== 'no';
+const coldMax = Number(args.get('cold-max') ?? 'Infinity');
 
 const loadBefore = loadavg()[0] ?? 0;
 const LocalThreadStore = await loadLocalStore();
@@ -72,7 +72,8 @@ const rows: string[][] = [];
 const cli = path.join(REPO, 'packages/skein/dist/bin.js');
 
 for (const n of sizes) {
-  // ensureHome resets a cached home (its index goes): --cold no reads the cached home as it is.
+  // ensureHome resets a cached home (its index goes): above --cold-max the home is read as it is.
+  const cold = n <= coldMax;
   const home = cold
     ? ensureHome(baseDir, n, 1)
     : { dir: path.join(baseDir, `home-${n}`), files: listRollouts(path.join(baseDir, `home-${n}`)) };
