@@ -162,7 +162,7 @@ function main() {
           return runInherit(
             process.execPath,
             ['--import', 'tsx', 'tools/bench/open-by-id.ts', '--dir', dir, '--sizes', '1000', '--runs', '20'],
-            { cwd: root, env: { ...process.env, TZ: 'UTC' } },
+            { cwd: root },
           );
         } finally {
           rmSync(dir, { recursive: true, force: true });

@@ -61,6 +61,7 @@ import { checkIndexIntegrity } from './internal/integrity.js';
 import type { IntegrityResult } from './internal/integrity.js';
 import { WriterLock } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
+import { Freshness } from './internal/freshness.js';
 import { localItemPage, localTurnPage } from './internal/turn-pages.js';
 import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
@@ -172,27 +173,8 @@ interface Writer {
 
 const STORE_KIND = 'local';
 
-/** How long after a listing the background sweep starts (see scheduleSweep). */
-const SWEEP_DELAY_MS = 250;
-/**
- * How far past the start of its day folder a thread's creation time can lie: the folder is the
- * creation day in the writer's local time (UTC-12 to UTC+14), so at most 36 h; 48 h to be safe.
- */
-const FOLDER_SLACK_MS = 48 * 3600_000;
 /** How long after the first listing the background integrity check starts. */
 const INTEGRITY_DELAY_MS = 1000;
-
-/**
- * Lets libuv's poll phase read the inotify queue: a change another process completed before this
- * call has queued its event already, so the watcher's dirty list holds it afterwards. Two turns:
- * when this runs in the poll phase (after an fs callback), the first immediate fires in the same
- * iteration's check phase, before any new poll; an immediate queued from the check phase fires
- * only in the next iteration, after its poll phase has read the queue.
- */
-async function drainWatchEvents(): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  await new Promise<void>((resolve) => setImmediate(resolve));
-}
 
 function nowIso(): string {
   return new Date().toISOString();
@@ -235,12 +217,8 @@ export class LocalThreadStore implements ThreadStore {
   private readonly closing = new AbortController();
   /** Flushes of all threads waiting at the same time share one fsync round and one index pass. */
   private readonly commits: GroupCommit;
-  /** The folder scan under way (concurrent calls share it). */
-  private scanning: Promise<void> | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private sweepRun: Promise<void> | null = null;
-  /** The background pass that indexes a never-indexed home after an early first page. */
-  private coldRun: Promise<void> | null = null;
+  /** When and how the index catches up with the home (freshness.ts). */
+  private readonly freshness: Freshness;
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
@@ -290,6 +268,15 @@ export class LocalThreadStore implements ThreadStore {
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (!Number.isSafeInteger(this.maxBufferedBytes) || this.maxBufferedBytes < 1)
       throw ThreadStoreError.invalidRequest('maxBufferedBytes must be a whole number of bytes >= 1');
+    this.freshness = new Freshness({
+      index: () => this.index,
+      watcher: () => this.watcher,
+      closed: () => this.closed,
+      signal: this.closing.signal,
+      onProgress: this.onIndexProgress,
+      fullSweepIntervalMs: this.fullSweepIntervalMs,
+      storeKind: STORE_KIND,
+    });
   }
 
   // ---- plumbing ------------------------------------------------------------------------------
@@ -316,7 +303,7 @@ export class LocalThreadStore implements ThreadStore {
   /**
    * A large index is not fully checked on open (see index-db.ts), so damage can surface in any
    * query: the connection is closed, the file moved aside and a fresh index opened, which the
-   * next freshen fills from the rollout files. Synchronous, so no other call sees a half state.
+   * next call fills from the rollout files. Synchronous, so no other call sees a half state.
    */
   private replaceDamagedIndex(): void {
     this.watcher?.close();
@@ -353,118 +340,6 @@ export class LocalThreadStore implements ThreadStore {
         { cause: e },
       );
     }
-  }
-
-  /**
-   * Brings the index up to date before a listing or search: the changes since the last call
-   * (see pendingChanges). Without a watch (`watch: false`) the whole home is walked and stat-ed
-   * instead. A full sweep, a safety net for changes nothing reported, runs in the background
-   * when the last one is older than `fullSweepIntervalMs`; it is never waited for.
-   */
-  private async freshen(onProgress: IndexProgressListener | undefined): Promise<void> {
-    this.scheduleIntegrityCheck();
-    const index = this.index;
-    if (!this.watcher) return index.syncAll(onProgress);
-    await this.pendingChanges(onProgress);
-    this.scheduleSweep();
-  }
-
-  /**
-   * The first page of a listing newest-created first, on a home never indexed in full: the day
-   * folders are indexed newest first until the page is certain — it is full, has a next item,
-   * and its oldest thread was created more than FOLDER_SLACK_MS after the start of the newest
-   * day folder not read yet (a thread's creation time lies within a day and a half of its
-   * folder's day: Codex and Skein name the folder after the creation day in the writer's local
-   * time). The rest of the home is indexed in the background (see ThreadIndex.sweep), and every
-   * other call waits for it. Null when this does not apply (the caller then indexes fully).
-   */
-  private async firstPageBeforeIndex(
-    p: ReturnType<typeof normalizeListParams>,
-    cursor: string | null | undefined,
-  ): Promise<ThreadPage | null> {
-    const index = this.index;
-    if (!this.watcher || index.complete || (cursor ?? null) !== null) return null;
-    if (p.sortKey !== 'createdAt' || p.sortDirection !== 'desc' || p.archived) return null;
-    this.scheduleIntegrityCheck();
-    const folders = index.datedFolders();
-    for (let done = 0, step = 1; ; step *= 2) {
-      const batch = folders.slice(done, done + step);
-      await index.indexFolders(
-        batch.map((f) => f.abs),
-        this.onIndexProgress,
-      );
-      done += batch.length;
-      if (index.complete) return null; // another pass finished meanwhile
-      if (index.hasForkOfUnindexed()) return null;
-      const page = index.snapshot(() => index.listPage(p, STORE_KIND, null));
-      const next = folders[done];
-      const last = page.items[page.items.length - 1];
-      if (next && !(page.nextCursor !== null && last && last.thread.createdAt.getTime() > next.dayMs + FOLDER_SLACK_MS))
-        continue;
-      // The rest of the home is indexed in the background.
-      this.coldRun ??= index
-        .sweep(this.closing.signal, this.onIndexProgress)
-        .catch(() => undefined)
-        .finally(() => {
-          this.coldRun = null;
-        });
-      return { ...page, items: page.items.map((i) => i.thread) };
-    }
-  }
-
-  /**
-   * Brings the index up to date with the changes made since the last call, at a cost that grows
-   * with the changes, not with the threads: the files the watch reported, or, when the watch
-   * cannot vouch for them (just opened, overflowed, a folder appeared), a scan of folder mtimes,
-   * recently modified files and Codex's state DB (see change-scan.ts), which also adds the
-   * watches. A home never indexed in full is indexed in full first.
-   */
-  private async pendingChanges(onProgress?: IndexProgressListener): Promise<void> {
-    const index = this.index;
-    const watcher = this.watcher;
-    if (watcher) await drainWatchEvents();
-    if (!index.complete) {
-      // A first page was answered early: the background pass indexes the rest.
-      await this.coldRun;
-      if (!index.complete) await index.syncAll(onProgress);
-    } else if (watcher?.healthy) {
-      // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
-      return index.syncPaths(watcher.takeDirty(), onProgress);
-    } else {
-      this.scanning ??= index.syncChanges(onProgress).finally(() => {
-        this.scanning = null;
-      });
-      await this.scanning;
-    }
-    if (!watcher) return;
-    // Events from watches just added (and from changes during the pass) are read now: a pass
-    // already under way when this call came may have passed a folder before our change.
-    await drainWatchEvents();
-    if (!watcher.healthy) return;
-    const late = watcher.takeDirty();
-    if (late.size > 0) await index.syncPaths(late, onProgress);
-  }
-
-  /**
-   * Starts the background sweep (see ThreadIndex.sweep) when the last full look at the home is
-   * older than `fullSweepIntervalMs`, or the watch lost events. Started a moment later, so a
-   * short-lived process that answers one call and closes never starts it.
-   */
-  private scheduleSweep(): void {
-    const index = this.index;
-    const lost = this.watcher?.takeLost() ?? false;
-    if (this.sweepTimer || this.sweepRun || (!lost && !index.sweepDue(this.fullSweepIntervalMs))) return;
-    this.sweepTimer = setTimeout(() => {
-      this.sweepTimer = null;
-      if (this.closed) return;
-      this.sweepRun = index
-        .sweep(this.closing.signal, this.onIndexProgress)
-        .catch(() => undefined)
-        .finally(() => {
-          this.sweepRun = null;
-        });
-    }, SWEEP_DELAY_MS);
-    this.sweepTimer.unref();
   }
 
   private scheduleIntegrityCheck(): void {
@@ -637,7 +512,7 @@ export class LocalThreadStore implements ThreadStore {
       // A live thread that has not materialized exists nowhere yet.
       return null;
     }
-    await this.pendingChanges();
+    await this.freshness.pendingChanges();
     await this.index.refreshThread(threadId);
     return this.index.locate(threadId);
   }
@@ -655,14 +530,14 @@ export class LocalThreadStore implements ThreadStore {
    */
   private readonly resolveParent: ParentResolver = async (rolloutId) => {
     const id = rolloutId as ThreadId;
-    await this.pendingChanges();
+    await this.freshness.pendingChanges();
     await this.index.refreshThread(id);
     const own = this.index
       .filesOf(id)
       .filter((f) => parseRolloutFileName(path.basename(f.abs))?.rolloutId === id)
       .sort((a, b) => Number(a.archived) - Number(b.archived) || Number(a.zst) - Number(b.zst))[0];
     if (own) return { path: own.abs, zst: own.zst };
-    const segment = this.index.segmentFile(id);
+    const segment = this.index.changes.segmentFile(id);
     if (segment) return segment;
     // A file named after another id whose session_meta carries this one.
     const loc = this.index.locate(id);
@@ -734,7 +609,7 @@ export class LocalThreadStore implements ThreadStore {
         try {
           // A file of the thread the index knows (after the changes since the last call), or a
           // file at the very path the new one would take.
-          await this.pendingChanges();
+          await this.freshness.pendingChanges();
           await this.index.refreshThread(threadId);
           const file = this.layout.newRolloutPath(createdAt, threadId);
           if (this.index.filesOf(threadId).length > 0 || existsSync(file) || existsSync(`${file}.zst`))
@@ -997,9 +872,10 @@ export class LocalThreadStore implements ThreadStore {
       'listThreads',
       async () => {
         const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
-        const early = await this.firstPageBeforeIndex(p, params?.cursor);
+        this.scheduleIntegrityCheck();
+        const early = await this.freshness.firstPageBeforeIndex(p, params?.cursor);
         if (early) return early;
-        await this.freshen(this.onIndexProgress);
+        await this.freshness.beforeListing(this.onIndexProgress);
         const index = this.index;
         return index.snapshot(() => {
           const page = index.listPage(p, STORE_KIND, params?.cursor);
@@ -1033,7 +909,7 @@ export class LocalThreadStore implements ThreadStore {
       method,
       async () => {
         const p = normalizeCountParams(params ?? {}, this.defaultModelProvider);
-        await this.freshen(this.onIndexProgress);
+        await this.freshness.beforeListing(this.onIndexProgress);
         const index = this.index;
         return index.snapshot(() => read(index, p));
       },
@@ -1051,7 +927,8 @@ export class LocalThreadStore implements ThreadStore {
         // The term is part of the cursor fingerprint, but it matches content, not names.
         const p = normalizeListParams(params as ListThreadsParams, this.defaultModelProvider);
         const filters = { ...p, searchTerm: null };
-        await this.freshen(this.onIndexProgress);
+        this.scheduleIntegrityCheck();
+        await this.freshness.beforeListing(this.onIndexProgress);
         const index = this.index;
         return index.snapshot(() => index.listPage(filters, STORE_KIND, params.cursor, term));
       },
@@ -1317,7 +1194,7 @@ export class LocalThreadStore implements ThreadStore {
     return this.guard('deleteThread', () =>
       this.serial(threadId, async () => {
         this.refuseLiveWriter(threadId, 'delete');
-        await this.pendingChanges();
+        await this.freshness.pendingChanges();
         await this.index.refreshThread(threadId);
         const files = new Set(this.index.filesOf(threadId).map((f) => f.abs));
         if (files.size === 0) {
@@ -1350,11 +1227,8 @@ export class LocalThreadStore implements ThreadStore {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
-    if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.integrityTimer) clearTimeout(this.integrityTimer);
-    this.sweepTimer = null;
-    await this.sweepRun;
-    await this.coldRun;
+    await this.freshness.close();
     await this.integrityRun?.catch(() => undefined);
     // Calls already under way finish first (a resume may still be taking its lock); new calls
     // are refused. Only then are the writers, and with them every lock, released.

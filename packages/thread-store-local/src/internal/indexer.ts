@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { NormalizedListParams, PositionQuery, StoredThread } from '@skein/thread-store-api';
@@ -15,7 +15,7 @@ import {
   threadToJson,
 } from './file-state.js';
 import type { FileState } from './file-state.js';
-import { isArchivedRel, isDatedSessionRel, parseRolloutFileName, plainRolloutPath } from './paths.js';
+import { parseRolloutFileName, plainRolloutPath } from './paths.js';
 import type { HomeLayout } from './paths.js';
 import { parseLine, readRawLines, readRawLinesSync } from './reader.js';
 import type { RawLine } from './reader.js';
@@ -29,18 +29,10 @@ import type { NameEntry } from './session-index.js';
 import { turnRowById, turnRowsInWindow, TurnRowsSink } from './turn-index.js';
 import type { TurnRow, TurnSegment } from './turn-index.js';
 import type { HomeWatcher } from './watcher.js';
-import { codexStateChanges, placesOf, recordFor, scanFolders } from './change-scan.js';
-import type { ScanIndex, ScanResult } from './change-scan.js';
-
-/** Files stat-ed (or rows read, times 4) between two yields of the background sweep. */
-const SWEEP_SLICE = 256;
-/** Files indexed by one path pass of the background sweep. */
-const SWEEP_PASS_FILES = 64;
-
-/** Lets other callbacks run (the background sweep works a slice per turn). */
-function yieldTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+import { codexStateChanges, placesOf } from './change-scan.js';
+import { foundFrom, statPaths, walkHome } from './discovery.js';
+import type { Found } from './discovery.js';
+import { HomeSync } from './home-sync.js';
 
 /** Prepared statements kept (see ThreadIndex.stmt). */
 export const STATEMENT_CACHE_MAX = 128;
@@ -59,21 +51,6 @@ export interface IndexProgress {
 
 /** Receives indexing progress, e.g. to draw a progress bar. */
 export type IndexProgressListener = (p: IndexProgress) => void;
-
-/** A rollout file found on disk. */
-interface Found {
-  rel: string;
-  abs: string;
-  archived: boolean;
-  listable: boolean;
-  zst: boolean;
-  fileNameThreadId: string;
-  fileNameTime: Date | null;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-}
 
 interface NameRow {
   thread_id: string;
@@ -108,27 +85,6 @@ export interface LocatedThread {
   listable: boolean;
 }
 
-function foundFrom(layout: HomeLayout, abs: string, st: Stats): Found | null {
-  const name = parseRolloutFileName(path.basename(abs));
-  if (!name) return null;
-  const rel = layout.rel(abs);
-  const archived = isArchivedRel(rel);
-  const listable = archived ? /^archived_sessions\/[^/]+$/.test(rel) : isDatedSessionRel(rel);
-  return {
-    rel,
-    abs,
-    archived,
-    listable,
-    zst: name.zst,
-    fileNameThreadId: name.threadId,
-    fileNameTime: name.stampAsUtc,
-    size: st.size,
-    mtimeMs: st.mtimeMs,
-    ctimeMs: st.ctimeMs,
-    ino: st.ino,
-  };
-}
-
 /** Keeps Skein's SQLite index in step with the rollout files and answers queries from it. */
 export class ThreadIndex {
   private readonly layout: HomeLayout;
@@ -144,11 +100,11 @@ export class ThreadIndex {
   lastSweepStartedAt = -Infinity;
   private readonly statements = new Map<string, Database.Statement>();
 
-  /** Codex's state_5.sqlite for this home (change detection reads its update times), or null. */
-  private readonly codexStateDb: string | null;
+  /** Change detection, the background sweep and the early first page (home-sync.ts). */
+  readonly changes: HomeSync;
 
   constructor(layout: HomeLayout, db: Db, defaultModelProvider: string, codexStateDb: string | null = null) {
-    this.codexStateDb = codexStateDb;
+    this.changes = new HomeSync(this, layout, db, codexStateDb);
     this.layout = layout;
     this.db = db;
     this.defaultModelProvider = defaultModelProvider;
@@ -159,7 +115,7 @@ export class ThreadIndex {
    * cache is bounded (least recently used out): listing SQL varies with the length of each filter
    * list, so a client could otherwise grow it without limit.
    */
-  private stmt(sql: string): Database.Statement {
+  stmt(sql: string): Database.Statement {
     let st = this.statements.get(sql);
     if (st) {
       // Most recently used last: Map iteration order is insertion order.
@@ -178,81 +134,6 @@ export class ThreadIndex {
   /** How many prepared statements are cached (tests check the bound). */
   get cachedStatements(): number {
     return this.statements.size;
-  }
-
-  // ---- discovery ---------------------------------------------------------------------------
-
-  private statInside(abs: string, isLink: boolean): Stats | null {
-    if (isLink && !this.layout.contains(abs)) return null; // a symlink pointing out of the home
-    try {
-      const st = statSync(abs);
-      return st.isFile() ? st : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /**
-   * Every rollout file under `sessions/` (recursively) and in `archived_sessions/`. Each folder
-   * is stat-ed before it is read, and its record (see change-scan.ts) goes to `dirs`.
-   */
-  private walk(dirs: Map<string, string>): Found[] {
-    const out: Found[] = [];
-    const now = Date.now();
-    const visit = (dir: string, recurse: boolean): void => {
-      // Watched before it is read: a file created after the read is then reported.
-      this.watcher?.visitDir(dir);
-      let entries;
-      try {
-        const st = statSync(dir);
-        entries = readdirSync(dir, { withFileTypes: true });
-        dirs.set(this.layout.rel(dir), recordFor(st, now));
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const abs = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          if (recurse) visit(abs, true);
-          continue;
-        }
-        if (!e.isFile() && !e.isSymbolicLink()) continue;
-        if (!parseRolloutFileName(e.name)) continue;
-        const st = this.statInside(abs, e.isSymbolicLink());
-        if (!st) continue;
-        const f = foundFrom(this.layout, abs, st);
-        if (f) out.push(f);
-      }
-    };
-    visit(this.layout.sessions, true);
-    visit(this.layout.archived, false);
-    return out;
-  }
-
-  /** Rollout files among the given paths (the dirty list of the watcher), one stat each. */
-  private statPaths(paths: Iterable<string>): Found[] {
-    const out: Found[] = [];
-    for (const abs of paths) {
-      let rel: string;
-      try {
-        rel = this.layout.rel(abs);
-      } catch {
-        continue;
-      }
-      // Only where the walk would find it: under sessions/, or directly in archived_sessions/.
-      if (!rel.startsWith('sessions/') && !/^archived_sessions\/[^/]+$/.test(rel)) continue;
-      let isLink = false;
-      try {
-        isLink = lstatSync(abs).isSymbolicLink();
-      } catch {
-        continue;
-      }
-      const st = this.statInside(abs, isLink);
-      if (!st) continue;
-      const f = foundFrom(this.layout, abs, st);
-      if (f) out.push(f);
-    }
-    return out;
   }
 
   // ---- syncing -----------------------------------------------------------------------------
@@ -302,7 +183,7 @@ export class ThreadIndex {
     const walked = new Map<string, string>();
     let codexAtStart: { seen: number } | null = null;
     if (paths) {
-      found = this.statPaths(paths);
+      found = statPaths(this.layout, paths);
       const one = this.stmt(`SELECT ${cols} FROM files WHERE rel = ?`);
       for (const abs of paths) {
         let rel: string;
@@ -316,10 +197,10 @@ export class ThreadIndex {
       }
     } else {
       this.lastSweepStartedAt = performance.now();
-      codexAtStart = this.codexStateDb ? codexStateChanges(this.codexStateDb, null) : null;
+      codexAtStart = this.changes.codexStateDb ? codexStateChanges(this.changes.codexStateDb, null) : null;
       this.watcher?.beginSweep();
       try {
-        found = this.walk(walked);
+        found = walkHome(this.layout, walked, this.watcher);
       } finally {
         this.watcher?.endSweep();
       }
@@ -406,245 +287,8 @@ export class ThreadIndex {
     commit();
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
     this.rebuildThreads(affected);
-    if (!paths) this.saveSweep(walked, codexAtStart?.seen ?? null);
+    if (!paths) this.changes.saveSweep(walked, codexAtStart?.seen ?? null);
     onProgress?.({ ...progress, phase: 'done' });
-  }
-
-  // ---- change detection (see change-scan.ts) -------------------------------------------------
-
-  /** Whether a full pass has indexed the whole home (since the index was created or cleared). */
-  get complete(): boolean {
-    return this.stmt("SELECT 1 FROM kv WHERE key = 'swept'").get() !== undefined;
-  }
-
-  /** After a full pass: every folder's record replaces the old ones, and the home is complete. */
-  private saveSweep(dirs: Map<string, string>, codexSeen: number | null): void {
-    this.db
-      .transaction(() => {
-        this.stmt("DELETE FROM kv WHERE key >= 'dir:' AND key < 'dir;'").run();
-        const put = this.stmt('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
-        for (const [rel, v] of dirs) put.run(`dir:${rel}`, v);
-        put.run('swept', String(Date.now()));
-        if (codexSeen !== null) put.run('codex_seen', String(codexSeen));
-      })
-      .immediate();
-  }
-
-  /** The saved records and rows a folder scan compares against. */
-  readonly scanIndex: ScanIndex = {
-    dirRecords: () => {
-      const rows = this.stmt("SELECT key, value FROM kv WHERE key >= 'dir:' AND key < 'dir;'").all() as {
-        key: string;
-        value: string;
-      }[];
-      return new Map(rows.map((r) => [r.key.slice(4), r.value]));
-    },
-    rowsIn: (relDir) =>
-      (
-        this.stmt('SELECT rel FROM files WHERE rel > ? AND rel < ?').pluck().all(`${relDir}/`, `${relDir}0`) as string[]
-      ).filter((rel) => !rel.slice(relDir.length + 1).includes('/')),
-    rowsModifiedSince: (ms) => this.stmt('SELECT rel FROM files WHERE mtime_ms > ?').pluck().all(ms) as string[],
-    codexSeen: () => {
-      const v = this.stmt("SELECT value FROM kv WHERE key = 'codex_seen'").pluck().get() as string | undefined;
-      return v === undefined ? null : Number(v);
-    },
-  };
-
-  /**
-   * Brings the index up to date with what changed while no watch was running, at a cost that
-   * grows with the changes, not the threads (see change-scan.ts). Only for a complete index.
-   */
-  async syncChanges(onProgress?: IndexProgressListener): Promise<void> {
-    const w = this.watcher;
-    // Files the watch reported before it needed the scan are checked too.
-    const reported = w?.takeDirty() ?? new Set<string>();
-    // A store that just opened answers first and adds its watches in the background (see arm);
-    // afterwards each scan (re)adds them as it goes, which costs nothing for a folder watched.
-    const inline = w && !w.unarmed && !w.arming ? w : null;
-    const seen: string[] = [];
-    inline?.beginSweep();
-    let scan: ScanResult;
-    try {
-      scan = scanFolders(this.layout, this.scanIndex, this.codexStateDb, (abs) => {
-        if (inline) inline.visitDir(abs);
-        else seen.push(abs);
-      });
-    } finally {
-      inline?.endSweep();
-    }
-    if (w && !inline && !w.arming) setImmediate(() => void w.arm(seen));
-    for (const p of reported) scan.paths.add(p);
-    await this.syncPaths(scan.paths, onProgress);
-    this.db
-      .transaction(() => {
-        const put = this.stmt('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
-        const del = this.stmt('DELETE FROM kv WHERE key = ?');
-        for (const [rel, v] of scan.dirs) {
-          if (v === null) del.run(`dir:${rel}`);
-          else put.run(`dir:${rel}`, v);
-        }
-        if (scan.codexSeen !== null) put.run('codex_seen', String(scan.codexSeen));
-      })
-      .immediate();
-  }
-
-  /**
-   * The day folders under `sessions/` (`YYYY/MM/DD`), newest first, with the UTC start of their
-   * day. Reads the folder tree only (years, months, days), not the files.
-   */
-  datedFolders(): { abs: string; dayMs: number }[] {
-    const out: { abs: string; dayMs: number }[] = [];
-    const sub = (dir: string, re: RegExp): string[] => {
-      try {
-        return readdirSync(dir, { withFileTypes: true })
-          .filter((e) => e.isDirectory() && re.test(e.name))
-          .map((e) => e.name);
-      } catch {
-        return [];
-      }
-    };
-    for (const y of sub(this.layout.sessions, /^\d{4}$/))
-      for (const m of sub(path.join(this.layout.sessions, y), /^\d{2}$/))
-        for (const d of sub(path.join(this.layout.sessions, y, m), /^\d{2}$/)) {
-          const dayMs = Date.UTC(Number(y), Number(m) - 1, Number(d));
-          if (Number.isFinite(dayMs)) out.push({ abs: path.join(this.layout.sessions, y, m, d), dayMs });
-        }
-    return out.sort((a, b) => b.dayMs - a.dayMs);
-  }
-
-  /** Indexes the rollout files directly in the given folders (one path pass). */
-  async indexFolders(dirs: readonly string[], onProgress?: IndexProgressListener): Promise<void> {
-    const paths = new Set<string>();
-    for (const dir of dirs) {
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        continue;
-      }
-      for (const e of entries)
-        if ((e.isFile() || e.isSymbolicLink()) && parseRolloutFileName(e.name)) paths.add(path.join(dir, e.name));
-    }
-    await this.syncPaths(paths, onProgress);
-  }
-
-  /**
-   * Whether some indexed file is a paginated fork whose parent is not indexed (its preview and
-   * listing may then depend on a file not read yet).
-   */
-  hasForkOfUnindexed(): boolean {
-    return (
-      this.stmt(
-        'SELECT 1 FROM files f WHERE f.base_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.thread_id = f.base_id) LIMIT 1',
-      ).get() !== undefined
-    );
-  }
-
-  /** Whether the last full look at the home (a full pass or a sweep) is older than `intervalMs`. */
-  sweepDue(intervalMs: number): boolean {
-    const at = Number(this.stmt("SELECT value FROM kv WHERE key = 'swept'").pluck().get() ?? 0);
-    return Date.now() - at > intervalMs;
-  }
-
-  /**
-   * The background sweep: a safety net for changes nothing reported (an append to an older
-   * thread by a program that leaves Codex's state DB alone, a missed event). The home is walked
-   * and stat-ed a slice at a time, yielding to the event loop between slices; the files that
-   * differ from their rows are then indexed in small path passes, between which other calls'
-   * passes run. Stops early when `signal` is aborted.
-   */
-  async sweep(signal: AbortSignal, onProgress?: IndexProgressListener): Promise<void> {
-    this.lastSweepStartedAt = performance.now();
-    const codexAtStart = this.codexStateDb ? codexStateChanges(this.codexStateDb, null) : null;
-    const dirs = new Map<string, string>();
-    const found: Found[] = [];
-    const now = Date.now();
-    const pending: [string, boolean][] = [
-      [this.layout.sessions, true],
-      [this.layout.archived, false],
-    ];
-    let work = 0;
-    while (pending.length > 0) {
-      const [dir, recurse] = pending.pop() as [string, boolean];
-      let entries;
-      try {
-        const st = statSync(dir);
-        entries = readdirSync(dir, { withFileTypes: true });
-        dirs.set(this.layout.rel(dir), recordFor(st, now));
-      } catch {
-        continue;
-      }
-      for (const e of entries) {
-        const abs = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          if (recurse) pending.push([abs, true]);
-          continue;
-        }
-        if ((!e.isFile() && !e.isSymbolicLink()) || !parseRolloutFileName(e.name)) continue;
-        const st = this.statInside(abs, e.isSymbolicLink());
-        const f = st ? foundFrom(this.layout, abs, st) : null;
-        if (f) found.push(f);
-        if (++work % SWEEP_SLICE === 0) {
-          await yieldTurn();
-          if (signal.aborted) return;
-        }
-      }
-    }
-    const cols = 'rel, size, mtime_ms, ctime_ms, ino, archived';
-    const rows = new Map<string, Pick<FileRow, 'rel' | 'size' | 'mtime_ms' | 'ctime_ms' | 'ino' | 'archived'>>();
-    for (let after = ''; ;) {
-      const page = this.stmt(`SELECT ${cols} FROM files WHERE rel > ? ORDER BY rel LIMIT ${SWEEP_SLICE * 4}`).all(
-        after,
-      ) as FileRow[];
-      for (const r of page) rows.set(r.rel, r);
-      if (page.length < SWEEP_SLICE * 4) break;
-      after = page[page.length - 1]?.rel ?? '';
-      await yieldTurn();
-      if (signal.aborted) return;
-    }
-    const differ: string[] = [];
-    for (const f of found) {
-      const r = rows.get(f.rel);
-      rows.delete(f.rel);
-      if (
-        !r ||
-        r.size !== f.size ||
-        r.mtime_ms !== f.mtimeMs ||
-        r.ino !== f.ino ||
-        r.ctime_ms !== f.ctimeMs ||
-        r.archived !== (f.archived ? 1 : 0)
-      )
-        differ.push(f.abs);
-    }
-    for (const rel of rows.keys()) differ.push(this.layout.abs(rel));
-    // A moved file is recognised within one pass: same names go to the same pass.
-    differ.sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
-    for (let i = 0; i < differ.length;) {
-      let j = Math.min(differ.length, i + SWEEP_PASS_FILES);
-      while (j < differ.length && path.basename(differ[j] ?? '') === path.basename(differ[j - 1] ?? '')) j++;
-      await this.syncPaths(new Set(differ.slice(i, j)), onProgress);
-      i = j;
-      if (signal.aborted) return;
-    }
-    this.saveSweep(dirs, codexAtStart?.seen ?? null);
-  }
-
-  /**
-   * The file of a later segment by its rollout id (`…-<thread>_<rollout>.jsonl`): a
-   * `history_base` target. The plain file wins over its compressed copy, as in Codex.
-   */
-  segmentFile(rolloutId: string): { path: string; zst: boolean } | null {
-    const id = rolloutId.toLowerCase();
-    const rels = this.stmt("SELECT rel FROM files WHERE rel LIKE ? ESCAPE '\\'")
-      .pluck()
-      .all(`%\\_${id}.jsonl%`) as string[];
-    let found: { path: string; zst: boolean } | null = null;
-    for (const rel of rels) {
-      const name = parseRolloutFileName(path.basename(rel));
-      if (!name || name.rolloutId !== id || name.threadId === id) continue;
-      if (!found || (found.zst && !name.zst)) found = { path: this.layout.abs(rel), zst: name.zst };
-    }
-    return found;
   }
 
   private moveRow(oldRel: string, f: Found): void {
