@@ -75,6 +75,8 @@ const SORT_KEYS = { created_at: 'createdAt', updated_at: 'updatedAt', recency_at
 /** Codex's largest `thread/list` page. */
 const MAX_LIST_LIMIT = 100;
 const DEFAULT_LIST_LIMIT = 25;
+/** How many threads' originators the server remembers. */
+const ORIGINATOR_CACHE = 100_000;
 
 type Handler = (conn: RpcConnection, p: Record<string, unknown>) => Promise<unknown>;
 
@@ -94,6 +96,8 @@ export class AppServer {
   private readonly connections = new Set<RpcConnection>();
   private readonly initialized = new WeakMap<RpcConnection, { clientName: string }>();
   private readonly handlers: Record<string, Handler>;
+  /** Originators already read, by thread (the oldest entry goes first when it is full). */
+  private readonly originators = new Map<ThreadId, string>();
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: AppServerOptions) {
@@ -288,18 +292,30 @@ export class AppServer {
 
   // ---- reading -------------------------------------------------------------------------------
 
-  /** The originator in the thread's `session_meta` (its first history item), or null. */
+  /**
+   * The originator in the thread's `session_meta` (its first history item), or null. It never
+   * changes, so it is read once per thread and remembered (up to ORIGINATOR_CACHE threads).
+   */
   private async originatorOf(threadId: ThreadId): Promise<string | null> {
+    const known = this.originators.get(threadId);
+    if (known !== undefined) return known;
+    let found: string | null = null;
     try {
       for await (const item of this.store.loadHistory({ threadId, includeArchived: true })) {
         const payload = (item as { type?: unknown; payload?: { originator?: unknown } }).payload;
         const first = (item as { type?: unknown }).type === 'session_meta' ? payload?.originator : undefined;
-        return typeof first === 'string' ? first : null;
+        found = typeof first === 'string' ? first : null;
+        break;
       }
     } catch (error) {
       if (!isThreadStoreError(error, 'not_found')) throw error;
+      return null;
     }
-    return null;
+    if (found !== null) {
+      if (this.originators.size >= ORIGINATOR_CACHE) this.originators.delete(this.originators.keys().next().value!);
+      this.originators.set(threadId, found);
+    }
+    return found;
   }
 
   private async context(t: StoredThread, turns: Turn[] = []): Promise<ThreadContext> {
@@ -676,6 +692,7 @@ export class AppServer {
       if (isThreadStoreError(error, 'not_found')) throw invalidRequest(`no rollout found for thread id ${threadId}`);
       throw error;
     }
+    this.originators.delete(threadId);
     this.broadcast('thread/deleted', { threadId });
     return {};
   }

@@ -35,9 +35,10 @@ import type { RpcOutcome } from './support/stdio-rpc.js';
  * 8. `forkedFromId` in `thread/list` rows: Codex's listing leaves it null (its `thread/read`
  *    reports it); Skein reports the parent in both. Compared in `thread/read` only.
  * 9. Listings in the mutation scripts leave out the far-TZ thread too (see 6).
- * 10. `recencyAt` one second apart: seen on one Codex-written thread, whose recency Codex reports
- *    a second later than the last turn start Skein derives from the rollout; the cause is not
- *    known yet, so such gaps are collected and bounded (at most one thread) instead of hidden.
+ * 10. `recencyAt` / `updatedAt` one second apart: Codex reports them from its state database,
+ *    Skein from the rollout (last turn start, last write); on a few threads they land on either
+ *    side of a second boundary. Such gaps are collected and bounded (at most three distinct
+ *    values, each exactly one second) instead of hidden; any larger difference fails.
  * 11. Error messages: compared where Skein uses Codex's words (listed per request); elsewhere only
  *    the JSON-RPC code is compared, since the reason is worded by each server.
  */
@@ -118,13 +119,13 @@ async function backwardsMatchesForward(call: Call, method: string, params: Recor
   expect(back).toEqual(expected);
 }
 
-/** `recencyAt` values one second apart (normalisation 10), collected instead of failing. */
+/** `recencyAt` / `updatedAt` values one second apart (normalisation 10), collected instead of failing. */
 const recencyGaps: string[] = [];
 
 /** Every path where `skein` differs from `codex`, with both values. */
 function differences(codex: unknown, skein: unknown, at: string): string[] {
   if (
-    at.endsWith('.recencyAt') &&
+    (at.endsWith('.recencyAt') || at.endsWith('.updatedAt')) &&
     typeof codex === 'number' &&
     typeof skein === 'number' &&
     Math.abs(codex - skein) === 1
@@ -187,7 +188,7 @@ describe('skein app-server answers like codex app-server 0.169 on a home Codex w
   }, 240_000);
 
   afterAll(() => {
-    expect(new Set(recencyGaps.map((g) => g.replace(/^.*?: /, ''))).size).toBeLessThanOrEqual(1);
+    expect(new Set(recencyGaps.map((g) => g.replace(/^.*?: /, ''))).size).toBeLessThanOrEqual(3);
   });
 
   afterAll(async () => {
