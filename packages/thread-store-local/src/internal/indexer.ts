@@ -34,6 +34,9 @@ import { foundFrom, statPaths, walkHome } from './discovery.js';
 import type { Found } from './discovery.js';
 import { HomeSync } from './home-sync.js';
 
+/** A pass commits its batch and yields to the event loop after this much work (ms). */
+const PASS_SLICE_MS = 50;
+
 /** Prepared statements kept (see ThreadIndex.stmt). */
 export const STATEMENT_CACHE_MAX = 128;
 
@@ -262,6 +265,7 @@ export class ThreadIndex {
     onProgress?.({ ...progress, phase: 'scanning' });
     let batch: (() => void)[] = [];
     let batchBytes = 0;
+    let sliceStart = performance.now();
     const commit = (): void => {
       const writes = batch;
       batch = [];
@@ -279,7 +283,12 @@ export class ThreadIndex {
       );
       for (const id of ids) affected.add(id);
       batchBytes += this.bytesToRead(f, rows.get(f.rel));
-      if (batch.length >= 500 || batchBytes >= 32 << 20) commit();
+      if (batch.length >= 500 || batchBytes >= 32 << 20 || performance.now() - sliceStart > PASS_SLICE_MS) {
+        commit();
+        // Other calls run between slices: a long pass never holds the event loop for long.
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
       progress.filesDone += 1;
       progress.bytesDone += this.bytesToRead(f, rows.get(f.rel));
       onProgress?.({ ...progress });
