@@ -34,6 +34,9 @@ import { foundFrom, statPaths, walkHome } from './discovery.js';
 import type { Found } from './discovery.js';
 import { HomeSync } from './home-sync.js';
 
+/** A pass commits its batch and yields to the event loop after this much work (ms). */
+const PASS_SLICE_MS = 50;
+
 /** Prepared statements kept (see ThreadIndex.stmt). */
 export const STATEMENT_CACHE_MAX = 128;
 
@@ -262,6 +265,7 @@ export class ThreadIndex {
     onProgress?.({ ...progress, phase: 'scanning' });
     let batch: (() => void)[] = [];
     let batchBytes = 0;
+    let sliceStart = performance.now();
     const commit = (): void => {
       const writes = batch;
       batch = [];
@@ -279,7 +283,12 @@ export class ThreadIndex {
       );
       for (const id of ids) affected.add(id);
       batchBytes += this.bytesToRead(f, rows.get(f.rel));
-      if (batch.length >= 500 || batchBytes >= 32 << 20) commit();
+      if (batch.length >= 500 || batchBytes >= 32 << 20 || performance.now() - sliceStart > PASS_SLICE_MS) {
+        commit();
+        // Other calls run between slices: a long pass never holds the event loop for long.
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
       progress.filesDone += 1;
       progress.bytesDone += this.bytesToRead(f, rows.get(f.rel));
       onProgress?.({ ...progress });
@@ -506,7 +515,11 @@ export class ThreadIndex {
 
   // ---- names -------------------------------------------------------------------------------
 
-  private async namesIfChanged(): Promise<Map<string, NameEntry> | null> {
+  /**
+   * session_index.jsonl's names when the file changed since the index last read it (its size,
+   * mtime and inode), with the key to record; null when unchanged.
+   */
+  private async namesIfChanged(): Promise<{ names: Map<string, NameEntry>; key: string } | null> {
     let key = 'absent';
     try {
       const st = statSync(this.layout.sessionIndex);
@@ -517,15 +530,21 @@ export class ThreadIndex {
     const prev = this.stmt("SELECT value FROM kv WHERE key = 'session_index'").get() as { value: string } | undefined;
     if (prev?.value === key) return null;
     const names = key === 'absent' ? new Map<string, NameEntry>() : await readSessionIndex(this.layout);
-    this.stmt("INSERT OR REPLACE INTO kv (key, value) VALUES ('session_index', ?)").run(key);
-    return names;
+    return { names, key };
   }
 
-  private syncNamesChanged(names: Map<string, NameEntry> | null): string[] {
-    if (!names) return [];
+  /**
+   * Replaces the indexed names; returns the threads whose name changed. The key of the file read
+   * is recorded in the same transaction: a process killed in between must leave the names to be
+   * read again, not marked current while they are not.
+   */
+  private syncNamesChanged(read: { names: Map<string, NameEntry>; key: string } | null): string[] {
+    if (!read) return [];
+    const { names, key } = read;
     const changed: string[] = [];
     this.db
       .transaction(() => {
+        this.stmt("INSERT OR REPLACE INTO kv (key, value) VALUES ('session_index', ?)").run(key);
         const rows = this.stmt('SELECT thread_id, name, at_ms FROM names').all() as NameRow[];
         const old = new Map(rows.map((r) => [r.thread_id, r]));
         for (const [id, e] of names) {
