@@ -26,6 +26,7 @@ export default {
     'packages/thread-store-postgres',
     'packages/core-session',
     'packages/thread-manager',
+    'packages/app-server',
     'packages/skein',
   ],
   packageOptions: {

@@ -30,6 +30,8 @@ export const ALLOWED_RUNTIME_EDGES = {
   '@skein/thread-store-postgres': [API],
   '@skein/core-session': [API],
   '@skein/thread-manager': [API, '@skein/core-session'],
+  // Codex's app-server protocol over a ThreadManager: stores are injected, never opened here.
+  '@skein/app-server': [API, '@skein/core-session', '@skein/thread-manager'],
   // The composition root: it chooses the store from config, so it knows every backend.
   skein: '*',
   // Private: runs Skein's stores against the real Codex CLI.
@@ -44,7 +46,7 @@ export const ALLOWED_RUNTIME_EDGES = {
 export const DEPENDENCY_FREE = [API];
 
 /** Packages that must stay storage-agnostic: stores are injected into them. */
-export const DRIVER_FREE = ['@skein/core-session', '@skein/thread-manager'];
+export const DRIVER_FREE = ['@skein/core-session', '@skein/thread-manager', '@skein/app-server'];
 
 /** Backend drivers: a dependency or import of one of these belongs in a backend package. */
 export function isBackendDriver(/** @type {string} */ name) {

@@ -3,7 +3,7 @@
 // .ci/run are the same thing. Uses only Node built-ins until the install step has run.
 // A failing check does not hide the others: every step runs, and the summary names each
 // failure. Only install and build stop the run, since everything after them needs their output.
-import { readdirSync, readFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,7 +114,7 @@ function main() {
     pnpmStep('publish rehearsal: local registry, installs outside the workspace', ['run', 'rehearse:publish']),
     { name: 'PostgreSQL is up (for thread-store-postgres tests)', run: ensurePostgres },
     {
-      name: 'test tools (strace, script)',
+      name: 'test tools (strace, script, tmux)',
       run: () => ensureTestTools((cmd, args) => runInherit(cmd, args, { cwd: root })),
     },
     {
@@ -137,6 +137,38 @@ function main() {
       },
     },
     { name: 'every skipped test is allowed (tools/ci/allowed-skips.json)', run: checkSkips },
+    {
+      // The benchmark drivers at 1,000 threads, Skein only, so they never rot; no figure is checked.
+      name: 'benchmark smoke: pnpm bench and open-by-id at 1,000 threads (no timing checked)',
+      run: () => {
+        const dir = mkdtempSync(path.join(tmpdir(), 'skein-bench-smoke-'));
+        try {
+          const [cmd, args] = pnpm([
+            'run',
+            'bench',
+            '--',
+            '--no-build',
+            '--sizes',
+            '1000',
+            '--skip-codex',
+            '--skip-single',
+            '--skip-remote',
+            '--no-write',
+            '--dir',
+            dir,
+          ]);
+          const status = runInherit(cmd, args, { cwd: root });
+          if (status !== 0) return status;
+          return runInherit(
+            process.execPath,
+            ['--import', 'tsx', 'tools/bench/open-by-id.ts', '--dir', dir, '--sizes', '1000', '--runs', '20'],
+            { cwd: root },
+          );
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    },
     {
       name: 'nothing above changed the working tree',
       run: () => {

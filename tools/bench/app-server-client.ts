@@ -55,7 +55,7 @@ export class AppServerClient {
   private stderr = '';
   private exited = false;
 
-  private constructor(home: string) {
+  private constructor(home: string, command: readonly string[]) {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) {
       if (k.startsWith('CODEX_') || k.startsWith('OPENAI_')) continue;
@@ -63,7 +63,8 @@ export class AppServerClient {
     }
     env.CODEX_HOME = home;
     env.MOCK_API_KEY = 'mock-key';
-    this.child = spawn(codexBinary(), ['app-server'], { cwd: home, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [cmd, ...args] = command;
+    this.child = spawn(cmd!, args, { cwd: home, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.setEncoding('utf8').on('data', (d: string) => this.onData(d));
     this.child.stderr.setEncoding('utf8').on('data', (d: string) => {
       this.stderr = (this.stderr + d).slice(-8000);
@@ -76,10 +77,16 @@ export class AppServerClient {
     });
   }
 
-  /** Spawns `codex app-server` and completes the initialize handshake. */
-  static async start(home: string): Promise<{ client: AppServerClient; initializeMs: number }> {
+  /**
+   * Spawns `codex app-server` (or another app-server `command` speaking the same protocol on
+   * stdio, such as `skein app-server`) and completes the initialize handshake.
+   */
+  static async start(
+    home: string,
+    command: readonly string[] = [codexBinary(), 'app-server'],
+  ): Promise<{ client: AppServerClient; initializeMs: number }> {
     const t0 = performance.now();
-    const client = new AppServerClient(home);
+    const client = new AppServerClient(home, command);
     await client.request('initialize', {
       clientInfo: { name: 'skein_bench', title: 'Skein benchmarks', version: '0.0.0' },
       capabilities: { experimentalApi: true },

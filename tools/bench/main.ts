@@ -14,6 +14,12 @@
  *     --seed 1               generator seed
  *     --no-write             print the tables, leave BENCHMARKS.md and results.json alone
  *     --render-only          measure nothing: re-render BENCHMARKS.md from results.json
+ *     --load                 also the write load through `skein serve` (load.ts: 20 clients, batches
+ *                            of 5, a flush each, while another client lists)
+ *     --postgres URL         also the PostgreSQL store beside the local one (postgres.ts), in a
+ *                            database created for the run on the server URL names
+ *     --postgres-threads N   threads for it (default 100000)
+ *     --only-extra           only the sections --load and --postgres ask for
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +31,8 @@ import { runCodexList, type CodexListResult } from './codex-list.js';
 import { heapCapProof, measureHistory, type HeapCapResult, type HistoryResult } from './history.js';
 import { ensureBigThread, ensureHome, log, resetHome, warmPageCache } from './homes.js';
 import { describeMachine, gitRevision } from './machine.js';
+import { runLoad } from './load.js';
+import { postgresTable, runPostgresBench } from './postgres.js';
 import { runRemoteBench } from './remote.js';
 import { globalEntry, globalTable, loadResults, renderMarkdown, saveResults, sizeEntry, sizeTable } from './report.js';
 import { runSkeinList } from './skein-list.js';
@@ -44,6 +52,10 @@ interface Options {
   seed: number;
   write: boolean;
   renderOnly: boolean;
+  load: boolean;
+  onlyExtra: boolean;
+  postgres: string | null;
+  postgresThreads: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -60,6 +72,10 @@ function parseOptions(argv: string[]): Options {
     seed: 1,
     write: true,
     renderOnly: false,
+    load: false,
+    onlyExtra: false,
+    postgres: null,
+    postgresThreads: 100_000,
   };
   const args = argv.filter((a) => a !== '--');
   for (let i = 0; i < args.length; i++) {
@@ -108,6 +124,21 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--no-write':
         o.write = false;
+        break;
+      case '--load':
+        o.load = true;
+        break;
+      case '--postgres':
+        o.postgres = val();
+        break;
+      case '--postgres-threads':
+        o.postgresThreads = Number(val());
+        break;
+      case '--only-extra':
+        o.onlyExtra = true;
+        o.onlySingle = true;
+        o.skipSingle = true;
+        o.skipRemote = true;
         break;
       default:
         throw new Error(`unknown option ${a}; see the header of tools/bench/main.ts`);
@@ -171,7 +202,12 @@ async function main(): Promise<void> {
   log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory}, node ${machine.node}; homes in ${opts.dir}`);
 
   const resultsFile = path.join(REPO, 'tools/bench/results.json');
-  const results = loadResults(resultsFile, machine);
+  const results = loadResults(resultsFile, machine, opts.onlyExtra || opts.renderOnly);
+  // A section measured alone names its machine when it is not the header's.
+  const sameMachine = JSON.stringify(results.machine) === JSON.stringify(machine);
+  const onMachine = sameMachine
+    ? {}
+    : { machine: `${machine.cpu}, ${machine.cores} cores, ${machine.memory}, ${machine.os}, disk ${machine.disk}` };
   const printed: string[] = [];
   if (opts.renderOnly) {
     opts.onlySingle = true;
@@ -234,6 +270,48 @@ async function main(): Promise<void> {
       // Keep the last good figures rather than replace them with a failure; the log says why.
       log(`  keeping the remote figures measured ${results.remote?.date ?? '?'}`);
     }
+  }
+
+  if (opts.load) {
+    log('=== write load through skein serve ===');
+    const r = await runLoad({ clients: 20, batch: 5, seconds: 10 });
+    const body = [
+      '| workload | items/s | flush p50 / p99 | `listThreads` p50 / p99 during the load | idle p50 / p99 | target |',
+      '|---|---|---|---|---|---|',
+      `| 20 clients, each appending batches of 5 with a flush after each, one more client listing (page of 25) | ${r.itemsPerSec.toLocaleString('en-US')} | ${r.flushP50Ms} / ${r.flushP99Ms} ms | ${r.listP50Ms} / ${r.listP99Ms} ms (${r.listCalls} calls) | ${r.idleListP50Ms} / ${r.idleListP99Ms} ms | 20k items/s, list p99 ≤ 20 ms |`,
+    ].join('\n');
+    results.extra = {
+      ...results.extra,
+      load: {
+        title: 'Write load through `skein serve`',
+        date,
+        commit,
+        command,
+        load: `${r.loadavg1Before} → ${r.loadavg1After}`,
+        ...onMachine,
+        body,
+      },
+    };
+    console.log(body);
+  }
+
+  if (opts.postgres !== null) {
+    log(`=== PostgreSQL beside the local store, ${opts.postgresThreads} threads ===`);
+    const r = await runPostgresBench({ url: opts.postgres, threads: opts.postgresThreads, appendSeconds: 10 });
+    const body = postgresTable(r);
+    results.extra = {
+      ...results.extra,
+      postgres: {
+        title: 'PostgreSQL store (`@skein/thread-store-postgres`) beside the local store',
+        date,
+        commit,
+        command: command.replace(opts.postgres, 'postgres://…'),
+        load: r.load,
+        ...onMachine,
+        body,
+      },
+    };
+    console.log(body);
   }
 
   if (opts.write) {

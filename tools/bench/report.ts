@@ -103,6 +103,10 @@ export interface ResultsFile {
   remote: (RemoteResult & { date: string; commit: string }) | null;
   /** Written by tools/bench/turn-pages.ts (not part of `pnpm bench`). */
   turnPages?: TurnPagesEntry | null;
+  /** Sections measured by their own drivers (write load, PostgreSQL), rendered after the others. */
+  extra?: Record<string, ExtraSection>;
+  /** Written by tools/bench/open-by-id.ts (not part of `pnpm bench`). */
+  openById?: TurnPagesEntry | null;
 }
 
 export interface TurnPagesEntry {
@@ -116,6 +120,23 @@ export interface TurnPagesEntry {
 
 export const TURN_PAGES_HEADING = '## Turn and item pages of one large thread';
 
+/** A section of BENCHMARKS.md from its own driver: a title, how it was measured, a table. */
+export interface ExtraSection {
+  title: string;
+  date: string;
+  commit: string;
+  command: string;
+  load: string;
+  /** The machine, when it is not the one in the header (a section measured alone, later). */
+  machine?: string;
+  body: string;
+}
+
+export function extraSection(e: ExtraSection): string {
+  const on = e.machine ? ` on ${e.machine}` : '';
+  return `## ${e.title}\n\nMeasured ${e.date} at commit \`${e.commit}\`${on} with \`${e.command}\`; load average (1 min) ${e.load}.\n\n${e.body}\n`;
+}
+
 export function turnPagesSection(e: TurnPagesEntry): string {
   return [
     TURN_PAGES_HEADING,
@@ -127,11 +148,25 @@ export function turnPagesSection(e: TurnPagesEntry): string {
   ].join('\n');
 }
 
-export function loadResults(file: string, machine: MachineInfo): ResultsFile {
+export const OPEN_BY_ID_HEADING = '## Opening a home, reads by id, and the background sweep';
+
+export function openByIdSection(e: TurnPagesEntry): string {
+  return [
+    OPEN_BY_ID_HEADING,
+    '',
+    `Measured ${e.date} at commit \`${e.commit}\` with \`${e.command}\` (load average ${e.load}). Targets: \`readThread\` by id ≤ 1 ms warm at 100k threads, an unknown id ≤ 1 ms, a warm home opened in ≤ 50 ms, \`skein threads list\` ≤ 150 ms end to end at 100k, cold full index 10k ≤ 1 s and 100k ≤ 10 s. "Longest stall" is the longest the event loop went without running a 5 ms interval timer.`,
+    '',
+    e.table,
+    '',
+  ].join('\n');
+}
+
+export function loadResults(file: string, machine: MachineInfo, keepAnyMachine = false): ResultsFile {
   try {
     const r = JSON.parse(readFileSync(file, 'utf8')) as ResultsFile;
-    // Figures from another machine must not be mixed with these.
-    if (JSON.stringify(r.machine) === JSON.stringify(machine)) return r;
+    // Figures from another machine must not be mixed with these (a section measured alone
+    // keeps the others and names its own machine).
+    if (keepAnyMachine || JSON.stringify(r.machine) === JSON.stringify(machine)) return r;
   } catch {
     // No earlier results.
   }
@@ -466,7 +501,9 @@ export function renderMarkdown(r: ResultsFile, notes: string): string {
     out.push(globalTable(r.global));
     out.push('');
   }
+  if (r.openById) out.push(openByIdSection(r.openById));
   if (r.turnPages) out.push(turnPagesSection(r.turnPages));
+  for (const e of Object.values(r.extra ?? {})) out.push(extraSection(e));
   if (r.remote) {
     out.push('## Remote store (`@skein/thread-store-remote`)');
     out.push('');

@@ -1,6 +1,7 @@
 // System tools some tests need: strace (the network-isolation proof in interop-tests),
-// util-linux `script` (terminal tests in packages/skein) and Debian's Chromium (the web page's
-// browser tests in packages/web). In CI, as root, missing ones are
+// util-linux `script` (terminal tests in packages/skein), tmux (the Codex TUI driven against
+// `skein app-server` in interop-tests) and Debian's Chromium (the web page's browser tests in
+// packages/web). In CI, as root, missing ones are
 // installed with apt-get; elsewhere the run says what is missing (and the skip check then fails).
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,12 @@ export const TEST_TOOLS = [
     why: 'interop-tests: codex connects to nothing but the mock',
   },
   { tool: 'script', found: () => existsSync('/usr/bin/script'), pkg: 'bsdutils', why: 'skein: terminal output tests' },
+  {
+    tool: 'tmux',
+    found: () => spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0,
+    pkg: 'tmux',
+    why: 'interop-tests: the Codex TUI as a skein app-server client',
+  },
   {
     tool: 'chromium',
     found: () => existsSync('/usr/bin/chromium'),

@@ -63,8 +63,10 @@ export type Op =
 /** An event a session emits while it runs a turn. */
 export type SessionEventMsg =
   | { type: 'turn_started'; turnId: string }
-  | { type: 'agent_message_delta'; turnId: string; delta: string }
-  | { type: 'agent_message'; turnId: string; message: string }
+  /** `itemId`: the model's id of the message the delta belongs to, when it gave one. */
+  | { type: 'agent_message_delta'; turnId: string; delta: string; itemId?: string | null }
+  /** `itemId`: the model's id of the message (the id it is recorded with), when it gave one. */
+  | { type: 'agent_message'; turnId: string; message: string; itemId?: string | null }
   | { type: 'agent_reasoning'; turnId: string; text: string }
   | { type: 'token_count'; turnId: string; total: TokenUsage | null; last: TokenUsage | null }
   | { type: 'turn_complete'; turnId: string; lastAgentMessage: string | null }
@@ -388,7 +390,7 @@ export class Session {
           if (signal.aborted) break;
           switch (ev.type) {
             case 'output_text_delta':
-              this.emit(id, { type: 'agent_message_delta', turnId, delta: ev.delta });
+              this.emit(id, { type: 'agent_message_delta', turnId, delta: ev.delta, itemId: ev.itemId });
               break;
             case 'output_item_done': {
               const item = ev.item;
@@ -398,7 +400,12 @@ export class Session {
               if (said !== null) {
                 lastAgentMessage = said;
                 await record([agentMessageEvent(said), responseItem(item)]);
-                this.emit(id, { type: 'agent_message', turnId, message: said });
+                this.emit(id, {
+                  type: 'agent_message',
+                  turnId,
+                  message: said,
+                  itemId: typeof item.id === 'string' ? item.id : null,
+                });
               } else if (thought !== null) {
                 await record([agentReasoningEvent(thought), responseItem(item)]);
                 this.emit(id, { type: 'agent_reasoning', turnId, text: thought });

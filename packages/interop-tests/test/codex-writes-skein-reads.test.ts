@@ -226,7 +226,8 @@ describe('Codex writes, Skein reads', () => {
         }
       }
     });
-    // Codex adds the projection's times to each item; Skein carries them as createdAt.
+    // Codex adds the projection's times to every item; Skein's store items carry them on paginated
+    // user and agent messages only (app-server-differential.test.ts compares them as served).
     const plain = (item: Record<string, unknown>): Record<string, unknown> => {
       const { startedAtMs, completedAtMs, ...rest } = item;
       void startedAtMs;
@@ -281,7 +282,7 @@ describe('Codex writes, Skein reads', () => {
         .toEqual(codex.map((t) => (t.error as { message?: string } | null)?.message ?? null));
       expect
         .soft(
-          turns.map((t) => t.items.map((i) => i.item)),
+          turns.map((t) => t.items.map((i) => plain(i.item))),
           id,
         )
         .toEqual(codex.map((t) => t.items.map(plain)));
@@ -301,7 +302,7 @@ describe('Codex writes, Skein reads', () => {
       }
       expect
         .soft(
-          items.map((i) => [i.turnId, i.item]),
+          items.map((i) => [i.turnId, plain(i.item)]),
           id,
         )
         .toEqual(codexItemPage.map((i) => [i.turnId, plain(i.item)]));

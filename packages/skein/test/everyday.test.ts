@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createH2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -232,7 +233,14 @@ describe('stats', () => {
       byProvider: { openai: 4, oss: 1 },
       bySource: { cli: 3, exec: 1, vscode: 1 },
     });
-    expect(doc.bytes).toBeGreaterThan(1000);
+    // From the index: exactly the sizes of the five rollout files on disk.
+    const rollouts = ['sessions', 'archived_sessions'].flatMap((dir) =>
+      (readdirSync(join(home, dir), { recursive: true, withFileTypes: true }) as Dirent[])
+        .filter((e) => e.isFile() && /^rollout-.*\.jsonl$/.test(e.name))
+        .map((e) => statSync(join(e.parentPath, e.name)).size),
+    );
+    expect(rollouts).toHaveLength(5);
+    expect(doc.bytes).toBe(rollouts.reduce((a, b) => a + b, 0));
     const text = await ok(['stats', '--home', home], { env });
     expect(text).toMatch(/^Threads\s+5 \(4 active, 1 archived\)/);
   });
@@ -276,6 +284,7 @@ describe('help', () => {
       ['stats'],
       ['index'],
       ['chat'],
+      ['app-server'],
       ['completion'],
     ]) {
       const out = await ok(['help', ...cmd], { env });

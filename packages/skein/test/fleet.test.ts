@@ -1,40 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isThreadStoreError, loadHistoryItems, newThreadId } from '@skein/thread-store-api';
+import { describe, expect, it } from 'vitest';
+import { collectHistory as collect, isThreadStoreError, loadHistoryItems, newThreadId } from '@skein/thread-store-api';
 import type { RolloutItem, ThreadId, ThreadStore } from '@skein/thread-store-api';
 import { PostgresThreadStore } from '@skein/thread-store-postgres';
 import { RemoteThreadStore } from '@skein/thread-store-remote';
-import { cleanEnv, requireBuiltBinary, serve } from './cli-harness.js';
+import { cleanEnv, ok, serve } from './cli-harness.js';
 import type { Server } from './cli-harness.js';
+import { useTestDatabase } from './pg-database.js';
 
 // Three `skein serve --store` processes on one database; one is killed with SIGKILL mid-write.
-const SERVER_URL = process.env.SKEIN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const name = `skein_fleet_${randomBytes(5).toString('hex')}`;
-const url = (() => {
-  const u = new URL(SERVER_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-})();
+const url = useTestDatabase('skein_fleet');
 const LEASE_MS = 1500;
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: SERVER_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-beforeAll(async () => {
-  requireBuiltBinary();
-  await admin(`CREATE DATABASE ${name}`);
-});
-afterAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-});
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const msg = (text: string): RolloutItem => ({ type: 'event_msg', payload: { type: 'agent_message', message: text } });
@@ -140,6 +115,67 @@ describe('a fleet of three servers on one database', () => {
     } finally {
       await direct.close();
       for (const c of clients) await c.close().catch(() => undefined);
+      for (const s of servers) await s.stop('SIGTERM');
+    }
+  }, 120_000);
+});
+
+describe('one client given every server of the fleet', () => {
+  it("fails over: a SIGKILLed server's writer is resumed on another, acknowledged items exactly once, reads go on", async () => {
+    const env = cleanEnv();
+    const args = ['--store', url, '--lease-duration', String(LEASE_MS), '--log', 'off'];
+    const servers: Server[] = [];
+    for (let i = 0; i < 3; i += 1) servers.push(await serve(null, args, env));
+    const [s0, s1, s2] = servers as [Server, Server, Server];
+    // A comma list: calls go to s0 until it fails.
+    const client = new RemoteThreadStore({ baseUrl: servers.map((s) => s.url).join(','), failoverWaitMs: 20_000 });
+    const direct = await PostgresThreadStore.open({ connectionString: url });
+    try {
+      const threadId = newThreadId();
+      await create(client, threadId);
+      await client.appendItems({
+        threadId,
+        items: [{ type: 'event_msg', payload: { type: 'user_message', message: 'fleet failover thread' } }],
+      });
+      const acked: string[] = [];
+      for (let i = 0; i < 30; i += 1) {
+        const texts = [`f${i}-a`, `f${i}-b`];
+        await client.appendItems({ threadId, items: texts.map(msg) });
+        // The server holding the writer dies between an append and its flush: the appended
+        // items lived only in its memory, so the client appends them again on the next server.
+        if (i === 10) await s0.stop('SIGKILL');
+        // And once with a flush in flight, whose answer never comes.
+        const flushing = client.flushThread(threadId);
+        if (i === 20) void s1.stop('SIGKILL');
+        await flushing;
+        acked.push(...texts);
+      }
+      await client.shutdownThread(threadId);
+
+      const messages = (await loadHistoryItems(direct, { threadId }))
+        .map((i) => i.payload as { message?: unknown; type?: unknown })
+        .filter((p) => p.type === 'agent_message')
+        .map((p) => p.message);
+      expect(messages).toEqual(acked);
+
+      // Reads went on through the one server left, and a new client skips the dead ones.
+      const page = await client.listThreads({});
+      expect(page.items.map((t) => t.threadId)).toContain(threadId);
+      const fresh = new RemoteThreadStore({ baseUrl: [s0.url, s1.url, s2.url], retry: { initialDelayMs: 1 } });
+      try {
+        const read = await fresh.readThread({ threadId, includeHistory: true });
+        expect((await loadHistoryItems(fresh, { threadId })).length).toBe((await collect(read.history)).length);
+      } finally {
+        await fresh.close();
+      }
+      // The CLI takes the fleet as repeated --endpoint flags.
+      const listed = await ok(['threads', 'list', '--endpoint', s0.url, '--endpoint', s1.url, '--endpoint', s2.url], {
+        env,
+      });
+      expect(listed).toContain(threadId.slice(0, 8));
+    } finally {
+      await direct.close();
+      await client.close().catch(() => undefined);
       for (const s of servers) await s.stop('SIGTERM');
     }
   }, 120_000);

@@ -1,36 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isThreadStoreError, loadHistoryItems, newThreadId } from '@skein/thread-store-api';
 import { RemoteThreadStore } from '@skein/thread-store-remote';
-import { cleanEnv, ok, requireBuiltBinary, run, serve } from './cli-harness.js';
+import { cleanEnv, ok, run, serve } from './cli-harness.js';
+import { useTestDatabase } from './pg-database.js';
 
 // A database of its own on the PostgreSQL at SKEIN_TEST_PG_URL (default: the local cluster).
-const SERVER_URL = process.env.SKEIN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const name = `skein_cli_${randomBytes(5).toString('hex')}`;
-const url = (() => {
-  const u = new URL(SERVER_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-})();
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: SERVER_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-beforeAll(async () => {
-  requireBuiltBinary();
-  await admin(`CREATE DATABASE ${name}`);
-});
-afterAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-});
+const url = useTestDatabase('skein_cli');
 
 describe('skein with --store postgres://…', () => {
   it('db migrate applies the schema once and then reports it current', async () => {

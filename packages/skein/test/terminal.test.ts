@@ -125,15 +125,28 @@ describe.skipIf(!hasPty)('at 80 columns', () => {
     expect(visible(tableRows.find((r) => r.includes('🚀'))!)).toMatch(/yesterday|2 days ago/);
   });
 
-  it('a page that has more says how to get the next one in a short hint', async () => {
+  it('a page that has more says how many match in all and how to get the next one, in a short hint', async () => {
+    const all = JSON.parse(
+      await ok(['threads', 'list', '--all', '--json', '--home', rich.home], { env: cleanEnv() }),
+    ) as {
+      threads: unknown[];
+      total: number;
+    };
+    expect(all.total).toBe(all.threads.length);
+    expect(all.total).toBeGreaterThan(2);
     const { out } = await inTerminalAt(80, ['threads', 'list', '--limit', '1', '--home', rich.home], cleanEnv());
-    expect(visible(out)).toMatch(/^1 thread shown; more with --page 2, or --all\r?$/m);
+    expect(visible(out)).toMatch(new RegExp(`^1 of ${all.total} threads; more with --page 2, or --all\r?$`, 'm'));
     const next = await inTerminalAt(
       80,
       ['threads', 'list', '--limit', '1', '--page', '2', '--home', rich.home],
       cleanEnv(),
     );
     expect(visible(next.out)).toContain('修复');
+    expect(visible(next.out)).toMatch(
+      new RegExp(`^2–2 of ${all.total} threads; more with --page 3, or --all\r?$`, 'm'),
+    );
+    const whole = await inTerminalAt(80, ['threads', 'list', '--all', '--home', rich.home], cleanEnv());
+    expect(visible(whole.out)).toMatch(new RegExp(`^${all.total} of ${all.total} threads; that is all\r?$`, 'm'));
   });
 
   it('search rows are cut like list rows, with the match highlighted', async () => {

@@ -79,6 +79,15 @@ describe('threads list: the same listing from a local home and from a server', (
     });
   }
 
+  it('--json totals count every thread the filters match, on every page, from a home and a server alike', async () => {
+    for (const c of cases) {
+      const flags = c.args.filter((a) => a !== '--all');
+      const out = await both(['threads', 'list', '--json', '--limit', '1', ...flags]);
+      for (const text of [out.local, out.remote])
+        expect((JSON.parse(text) as { total: number }).total, c.args.join(' ')).toBe(c.expected.length);
+    }
+  });
+
   it('prints id, updatedAt, provider and name-or-preview, tab-separated, when piped', async () => {
     const out = await both(['threads', 'list']);
     expect(out.local.split('\n')[0]).toBe([T.docs.id, '2026-11-21T11:00:00.000Z', 'openai', 'docs work'].join('\t'));
@@ -92,7 +101,7 @@ describe('threads list: the same listing from a local home and from a server', (
     expect(first.code).toBe(0);
     expect(ids(first.stdout)).toEqual([T.exec.id]);
     // A short hint on stderr; the cursor itself is in --json.
-    expect(first.stderr).toBe('More threads: add --page 2, or --all (--json gives nextCursor for --cursor)\n');
+    expect(first.stderr).toBe('1 of 3 threads; more: add --page 2, or --all (--json gives nextCursor for --cursor)\n');
     const json = JSON.parse(
       await ok(['threads', 'list', '--limit', '1', '--all-sources', '--json', ...where(mode)], { env }),
     ) as { nextCursor: string };
@@ -112,8 +121,10 @@ describe('threads list: the same listing from a local home and from a server', (
       string,
       unknown
     >;
-    expect(Object.keys(doc).sort()).toEqual(['backwardsCursor', 'nextCursor', 'threads']);
+    expect(Object.keys(doc).sort()).toEqual(['backwardsCursor', 'nextCursor', 'threads', 'total']);
     expect(typeof doc.nextCursor).toBe('string');
+    // The default listing of the fixture: docs and tests (openai, interactive sources).
+    expect(doc.total).toBe(2);
     expect(doc.backwardsCursor).toBeNull();
     const [thread] = doc.threads as Record<string, unknown>[];
     expect(Object.keys(thread!).sort()).toEqual(

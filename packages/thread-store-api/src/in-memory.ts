@@ -15,7 +15,13 @@ import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './his
 import { copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
-import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
+import {
+  compareThreads,
+  normalizeCountParams,
+  normalizeListParams,
+  paginateSorted,
+  threadMatchesFilters,
+} from './listing.js';
 import type { NormalizedListParams } from './listing.js';
 import { applyPatch, mergePatches, validatePatch } from './patch.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
@@ -28,6 +34,7 @@ import type { ThreadId } from './thread-id.js';
 import type {
   AppendItemsParams,
   ArchiveThreadParams,
+  CountThreadsParams,
   CreateThreadParams,
   DeleteThreadParams,
   ListThreadsParams,
@@ -235,6 +242,12 @@ export class InMemoryThreadStore implements ThreadStore {
     return paginateSorted(sorted, (t) => t, p, STORE_KIND, params.cursor);
   }
 
+  async countThreads(params: CountThreadsParams): Promise<number> {
+    this.assertOpen();
+    requireObject(params as unknown, 'countThreads params');
+    return this.matching(normalizeCountParams(params, this.defaultModelProvider)).length;
+  }
+
   async searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {
     this.assertOpen();
     requireObject(params, 'searchThreads params');
@@ -374,7 +387,7 @@ export class InMemoryThreadStore implements ThreadStore {
     let rec = this.storage.threads.get(writer.threadId);
     if (writer.pendingCreate) {
       const { params, createdAt } = writer.pendingCreate;
-      const meta = sessionMetaItemFor(writer.threadId, params, createdAt, writtenAt);
+      const meta = params.sessionMeta ?? sessionMetaItemFor(writer.threadId, params, createdAt, writtenAt);
       rec = {
         threadId: writer.threadId,
         history: [],

@@ -77,6 +77,7 @@ export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './types.js';
 export type {
   AppendItemsParams,
   ArchiveThreadParams,
+  CountThreadsParams,
   CreateThreadParams,
   DeleteThreadParams,
   GitInfo,
@@ -109,7 +110,7 @@ export { toThreadStoreError } from './errors.js';
 
 export { checkFilterList, checkThreadDate } from './limits.js';
 
-export { copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
+export { checkSessionMeta, copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
 
 export { decodeHistoryCursor, decodeListCursor, encodeHistoryCursor, encodeListCursor } from './cursor.js';
 export type { HistoryCursor, ListCursor } from './cursor.js';
@@ -148,7 +149,13 @@ export type {
   PositionQuery,
 } from './history-paging.js';
 
-export { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from './listing.js';
+export {
+  compareThreads,
+  normalizeCountParams,
+  normalizeListParams,
+  paginateSorted,
+  threadMatchesFilters,
+} from './listing.js';
 export type { NormalizedListParams, Page } from './listing.js';
 
 export { applyGitPatch, applyPatch, mergePatches, validatePatch } from './patch.js';

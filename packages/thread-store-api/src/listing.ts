@@ -4,7 +4,7 @@ import { checkFilterList } from './limits.js';
 import { isObject } from './rollout-item.js';
 import { sessionSourceKey, sourceMatches } from './session-source.js';
 import type { SessionSourceFilter } from './session-source.js';
-import type { ListThreadsParams, SortDirection, StoredThread, ThreadSortKey } from './types.js';
+import type { CountThreadsParams, ListThreadsParams, SortDirection, StoredThread, ThreadSortKey } from './types.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './types.js';
 
 /**
@@ -79,6 +79,23 @@ export function normalizeListParams(params: ListThreadsParams, defaultModelProvi
     searchTerm,
     filters,
   };
+}
+
+/**
+ * The filters of a count with defaults applied and checked: `normalizeListParams` without the
+ * paging and order fields, which a count ignores.
+ *
+ * @internal
+ */
+export function normalizeCountParams(params: CountThreadsParams, defaultModelProvider: string): NormalizedListParams {
+  const { allowedSources, modelProviders, cwdFilters, archived, searchTerm } = params ?? {};
+  const list: ListThreadsParams = {};
+  if (allowedSources !== undefined) list.allowedSources = allowedSources;
+  if (modelProviders !== undefined) list.modelProviders = modelProviders;
+  if (cwdFilters !== undefined) list.cwdFilters = cwdFilters;
+  if (archived !== undefined) list.archived = archived;
+  if (searchTerm !== undefined) list.searchTerm = searchTerm;
+  return normalizeListParams(list, defaultModelProvider);
 }
 
 /** @internal */

@@ -56,5 +56,25 @@ export function validateCreateThreadParams(params: CreateThreadParams, storeName
     const v = params[key];
     if (v != null) parseThreadId(v, key);
   }
+  checkSessionMeta(params, threadId);
   return threadId;
+}
+
+/**
+ * Checks `createThread`'s `sessionMeta` when given: a `session_meta` item of this thread whose
+ * timestamp, if any, is a string.
+ *
+ * @internal
+ */
+export function checkSessionMeta(params: CreateThreadParams, threadId: ThreadId): void {
+  const meta: unknown = params.sessionMeta;
+  if (meta === undefined) return;
+  if (!isObject(meta) || meta.type !== 'session_meta' || !isObject(meta.payload))
+    throw ThreadStoreError.invalidRequest('sessionMeta must be a session_meta item: { type: "session_meta", payload }');
+  if (meta.payload.id !== threadId)
+    throw ThreadStoreError.invalidRequest(
+      `sessionMeta.payload.id must be the thread id ${threadId}, got ${JSON.stringify(meta.payload.id)}`,
+    );
+  if (meta.timestamp !== undefined && typeof meta.timestamp !== 'string')
+    throw ThreadStoreError.invalidRequest('sessionMeta.timestamp must be an ISO-8601 string');
 }

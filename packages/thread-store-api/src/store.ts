@@ -5,6 +5,7 @@ import type { ThreadId } from './thread-id.js';
 import type {
   AppendItemsParams,
   ArchiveThreadParams,
+  CountThreadsParams,
   CreateThreadParams,
   DeleteThreadParams,
   ListThreadsParams,
@@ -67,6 +68,11 @@ export interface ThreadStore {
   readThreadByRolloutPath(params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory>;
   /** One page of threads, filtered and sorted; pass `nextCursor` or `backwardsCursor` back to move. */
   listThreads(params: ListThreadsParams): Promise<ThreadPage>;
+  /**
+   * How many threads `listThreads` would return across all its pages with the same filters (an
+   * indexed count: it reads no thread).
+   */
+  countThreads(params: CountThreadsParams): Promise<number>;
   /** Searches message content; an empty term is `invalid_request`. */
   searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage>;
   /**

@@ -206,7 +206,13 @@ export class TurnProjector {
         const t = this.state.current;
         if (typeof p.thread_id !== 'string' || !t || t.turnId !== p.turn_id) return;
         const item = turnItemToThreadItem(p.item);
-        if (item) this.upsert(t, item, line, num(p.started_at_ms));
+        if (!item) return;
+        // Codex's user and agent messages carry the times the event recorded (null when none).
+        if (item.type === 'userMessage' || item.type === 'agentMessage') {
+          item.startedAtMs = num(p.started_at_ms);
+          item.completedAtMs = num(p.completed_at_ms);
+        }
+        this.upsert(t, item, line, num(p.started_at_ms));
         return;
       }
       default:

@@ -1,4 +1,4 @@
-import type { HistoryMode, MemoryMode, RolloutItem } from './rollout-item.js';
+import type { HistoryMode, MemoryMode, RolloutItem, SessionMetaItem } from './rollout-item.js';
 import type { SessionSource, SessionSourceFilter } from './session-source.js';
 import type { ThreadId } from './thread-id.js';
 
@@ -101,6 +101,14 @@ export interface CreateThreadParams {
   /** Creation time (defaults to now). */
   createdAt?: Date;
   metadata: ThreadPersistenceMetadata;
+  /**
+   * The thread's `session_meta` item exactly as another store recorded it, written as the first
+   * line instead of the one the store would make from these parameters (moving a thread between
+   * stores without changing a byte of it). Its `payload.id` must be `threadId`; a payload with
+   * `history_mode: "paginated"` makes the thread paginated where the store writes that format. The
+   * other parameters still describe the thread to the store and should agree with it.
+   */
+  sessionMeta?: SessionMetaItem;
 }
 
 /** Arguments of `ThreadStore.resumeThread`. */
@@ -163,6 +171,12 @@ export interface ListThreadsParams {
   /** Case-insensitive substring of the name or preview. */
   searchTerm?: string | null;
 }
+
+/**
+ * Arguments of `ThreadStore.countThreads`: the filters of `listThreads` without its paging and
+ * order (`pageSize`, `cursor`, `sortKey` and `sortDirection` are ignored when present).
+ */
+export type CountThreadsParams = Omit<ListThreadsParams, 'pageSize' | 'cursor' | 'sortKey' | 'sortDirection'>;
 
 /** One page of `ThreadStore.listThreads`. */
 export interface ThreadPage {

@@ -3,6 +3,7 @@ import type { ThreadStoreHarness } from './harness.js';
 import { SuiteContext } from './internal/context.js';
 import { archiveTests } from './internal/groups/archive.js';
 import { badInputTests } from './internal/groups/bad-input.js';
+import { countTests } from './internal/groups/count.js';
 import { concurrencyTests } from './internal/groups/concurrency.js';
 import { durabilityTests } from './internal/groups/durability.js';
 import { lifecycleTests } from './internal/groups/lifecycle.js';
@@ -32,6 +33,7 @@ export function describeThreadStoreConformance(harness: ThreadStoreHarness): voi
     lifecycleTests(ctx);
     readTests(ctx);
     listTests(ctx);
+    countTests(ctx);
     searchTests(ctx);
     patchTests(ctx);
     archiveTests(ctx);

@@ -1,6 +1,7 @@
 export { LocalThreadStore } from './local-thread-store.js';
 export type {
   FsyncPolicy,
+  IndexLag,
   IndexNowOptions,
   IndexProgress,
   IndexProgressListener,

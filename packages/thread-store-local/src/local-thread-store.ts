@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { link, mkdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Decompress } from 'fzstd';
@@ -8,6 +8,8 @@ import {
   isObject,
   isThreadStoreError,
   normalizeListItemsParams,
+  checkSessionMeta,
+  normalizeCountParams,
   normalizeListParams,
   normalizeListTurnsParams,
   parseThreadId,
@@ -21,11 +23,13 @@ import {
 import type {
   AppendItemsParams,
   ArchiveThreadParams,
+  CountThreadsParams,
   CreateThreadParams,
   DeleteThreadParams,
   HistoryMode,
   ItemPage,
   ListItemsParams,
+  NormalizedListParams,
   ListThreadsParams,
   ListTurnsParams,
   LoadHistoryParams,
@@ -49,6 +53,7 @@ import { codexDbPaths, updateCodexState } from './internal/codex-state.js';
 import type { CodexDbPaths, CodexStateChange } from './internal/codex-state.js';
 import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal/index-db.js';
 import type { Db } from './internal/index-db.js';
+import { GroupCommit } from './internal/group-commit.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { assertMtimeKept, mtimeSeconds } from './internal/file-times.js';
@@ -56,6 +61,7 @@ import { checkIndexIntegrity } from './internal/integrity.js';
 import type { IntegrityResult } from './internal/integrity.js';
 import { WriterLock } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
+import { Freshness } from './internal/freshness.js';
 import { localItemPage, localTurnPage } from './internal/turn-pages.js';
 import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
@@ -67,13 +73,23 @@ import { shapeForMode } from './internal/history-shape.js';
 import type { ShapeState } from './internal/history-shape.js';
 import { projectAppended } from './internal/history-projection.js';
 import { paginatedForkBase } from './internal/paginated-fork.js';
-import { codexRolloutPath, findSegmentFile } from './internal/segments.js';
+import { codexRolloutPath } from './internal/segments.js';
 import { appendSessionName, removeSessionNames } from './internal/session-index.js';
 import { SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
 
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
 export type { FsyncPolicy } from './internal/recorder.js';
 export type { IntegrityResult } from './internal/integrity.js';
+
+/** What `LocalThreadStore.indexLag()` reports. */
+export interface IndexLag {
+  /** Rollout files changed since the index last caught up (0 when it is up to date). */
+  pendingFiles: number;
+  /** A change the file list cannot describe (a folder created or removed, too many events): the next listing walks the home. */
+  fullWalkPending: boolean;
+  /** How long the oldest of those changes has waited, in seconds (0 when there is none). */
+  seconds: number;
+}
 
 /** Options of the `LocalThreadStore` constructor. */
 export interface LocalThreadStoreOptions {
@@ -91,7 +107,8 @@ export interface LocalThreadStoreOptions {
   cliVersion?: string;
   /**
    * `true` (default): while the store is open, watch the rollout folders (inotify) and re-index
-   * only changed files before a listing or search. `false`: walk and stat every file before each.
+   * only changed files before a call. `false`: walk and stat every file before each listing or
+   * search (calls by id still only scan folder mtimes).
    */
   watch?: boolean;
   /**
@@ -106,12 +123,13 @@ export interface LocalThreadStoreOptions {
    */
   onWarning?: (warning: LocalStoreWarning) => void;
   /**
-   * With `watch`, a listing still walks the whole home when the last full walk is older than
-   * this (milliseconds; default 60000), as a safety net for changes the kernel did not report.
+   * With `watch`, a listing starts a background sweep of the whole home (never waited for) when
+   * the last one is older than this (milliseconds; default 60000), as a safety net for changes
+   * nothing reported.
    */
   fullSweepIntervalMs?: number;
   /**
-   * `true` (default): once per open, after the first listing or search, verify the index in the
+   * `true` (default): once per open, a second after the first listing or search, verify the index in the
    * background (every row's checksum in small slices, SQLite's quick_check on a worker thread)
    * and rebuild it from the rollout files when it is damaged. See `checkIndexIntegrity`.
    */
@@ -155,17 +173,8 @@ interface Writer {
 
 const STORE_KIND = 'local';
 
-/**
- * Lets libuv's poll phase read the inotify queue: a change another process completed before this
- * call has queued its event already, so the watcher's dirty list holds it afterwards. Two turns:
- * when this runs in the poll phase (after an fs callback), the first immediate fires in the same
- * iteration's check phase, before any new poll; an immediate queued from the check phase fires
- * only in the next iteration, after its poll phase has read the queue.
- */
-async function drainWatchEvents(): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  await new Promise<void>((resolve) => setImmediate(resolve));
-}
+/** How long after the first listing the background integrity check starts. */
+const INTEGRITY_DELAY_MS = 1000;
 
 function nowIso(): string {
   return new Date().toISOString();
@@ -203,8 +212,13 @@ export class LocalThreadStore implements ThreadStore {
   private closed = false;
   private readonly backgroundIntegrityCheck: boolean;
   private integrityScheduled = false;
+  private integrityTimer: NodeJS.Timeout | null = null;
   private integrityRun: Promise<IntegrityResult> | null = null;
   private readonly closing = new AbortController();
+  /** Flushes of all threads waiting at the same time share one fsync round and one index pass. */
+  private readonly commits: GroupCommit;
+  /** When and how the index catches up with the home (freshness.ts). */
+  private readonly freshness: Freshness;
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
@@ -227,6 +241,7 @@ export class LocalThreadStore implements ThreadStore {
     this.layout = new HomeLayout(this.home);
     this.defaultModelProvider = provider;
     this.fsync = fsync;
+    this.commits = new GroupCommit({ fsync: fsync === 'always', afterRound: (paths) => this.indexWritten(paths) });
     this.onIndexProgress = options.onIndexProgress;
     this.originator = options.originator ?? SKEIN_ORIGINATOR;
     this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
@@ -253,6 +268,15 @@ export class LocalThreadStore implements ThreadStore {
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (!Number.isSafeInteger(this.maxBufferedBytes) || this.maxBufferedBytes < 1)
       throw ThreadStoreError.invalidRequest('maxBufferedBytes must be a whole number of bytes >= 1');
+    this.freshness = new Freshness({
+      index: () => this.index,
+      watcher: () => this.watcher,
+      closed: () => this.closed,
+      signal: this.closing.signal,
+      onProgress: this.onIndexProgress,
+      fullSweepIntervalMs: this.fullSweepIntervalMs,
+      storeKind: STORE_KIND,
+    });
   }
 
   // ---- plumbing ------------------------------------------------------------------------------
@@ -266,7 +290,7 @@ export class LocalThreadStore implements ThreadStore {
   }
 
   private attachIndex(db: Db): ThreadIndex {
-    const index = new ThreadIndex(this.layout, db, this.defaultModelProvider);
+    const index = new ThreadIndex(this.layout, db, this.defaultModelProvider, this.codexDbs.state);
     this.dbHandle = db;
     this.indexHandle = index;
     if (this.watch) {
@@ -279,7 +303,7 @@ export class LocalThreadStore implements ThreadStore {
   /**
    * A large index is not fully checked on open (see index-db.ts), so damage can surface in any
    * query: the connection is closed, the file moved aside and a fresh index opened, which the
-   * next freshen fills from the rollout files. Synchronous, so no other call sees a half state.
+   * next call fills from the rollout files. Synchronous, so no other call sees a half state.
    */
   private replaceDamagedIndex(): void {
     this.watcher?.close();
@@ -318,37 +342,27 @@ export class LocalThreadStore implements ThreadStore {
     }
   }
 
-  /**
-   * Brings the index up to date before a listing or search. With a healthy watcher only the
-   * files it reported are re-indexed; otherwise (first call, a watch that could not be added or
-   * failed, a folder created or removed, too many events, or the last full walk older than
-   * `fullSweepIntervalMs`) the whole home is walked and stat-ed, which also (re)adds watches.
-   */
-  private async freshen(onProgress: IndexProgressListener | undefined): Promise<void> {
-    this.scheduleIntegrityCheck();
-    const index = this.index;
-    const watcher = this.watcher;
-    if (!watcher) return index.syncAll(onProgress);
-    await drainWatchEvents();
-    if (!watcher.healthy || performance.now() - index.lastSweepStartedAt > this.fullSweepIntervalMs) {
-      await index.syncAll(onProgress);
-      // Events from watches the walk just added (and from changes during it) are read now.
-      await drainWatchEvents();
-      // A walk already under way when this call came may have passed a folder before our
-      // change: events that arrived after it started are still dirty, so take them too.
-      if (!watcher.healthy) return;
-      const late = watcher.takeDirty();
-      if (late.size > 0) await index.syncPaths(late, onProgress);
-      return;
-    }
-    // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
-    await index.syncPaths(watcher.takeDirty(), onProgress);
-  }
-
   private scheduleIntegrityCheck(): void {
     if (!this.backgroundIntegrityCheck || this.integrityScheduled) return;
     this.integrityScheduled = true;
-    setImmediate(() => void this.checkIndexIntegrity().catch(() => undefined));
+    // A moment later: a short-lived process (one CLI command) answers and closes without it.
+    this.integrityTimer = setTimeout(() => {
+      this.integrityTimer = null;
+      if (!this.closed) void this.checkIndexIntegrity().catch(() => undefined);
+    }, INTEGRITY_DELAY_MS);
+    this.integrityTimer.unref();
+  }
+
+  /**
+   * How far the index is behind the rollout files, for monitoring: the changes seen (by the
+   * watch, or written by this store) that the next listing or search will index first, and how
+   * long the oldest of them has waited. `null` when the store does not watch its home (`watch:
+   * false`, or before its first listing): every listing then walks the whole home.
+   */
+  indexLag(): IndexLag | null {
+    if (this.closed || !this.watcher) return null;
+    const backlog = this.watcher.backlog();
+    return { pendingFiles: backlog.files, fullWalkPending: backlog.sweep, seconds: backlog.sinceMs / 1000 };
   }
 
   /**
@@ -384,6 +398,16 @@ export class LocalThreadStore implements ThreadStore {
       await this.index.syncAll(this.onIndexProgress);
     }
     return result;
+  }
+
+  /**
+   * A flush round's files go into the index together (one pass, one transaction), so listings
+   * find them current and do not index writes themselves. Before the first listing there is no
+   * index to keep current: that listing reads everything.
+   */
+  private async indexWritten(paths: string[]): Promise<void> {
+    if (this.closed || !this.indexHandle) return;
+    await this.indexHandle.syncPaths(new Set(paths));
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
@@ -488,6 +512,7 @@ export class LocalThreadStore implements ThreadStore {
       // A live thread that has not materialized exists nowhere yet.
       return null;
     }
+    await this.freshness.pendingChanges();
     await this.index.refreshThread(threadId);
     return this.index.locate(threadId);
   }
@@ -505,13 +530,14 @@ export class LocalThreadStore implements ThreadStore {
    */
   private readonly resolveParent: ParentResolver = async (rolloutId) => {
     const id = rolloutId as ThreadId;
+    await this.freshness.pendingChanges();
     await this.index.refreshThread(id);
     const own = this.index
       .filesOf(id)
       .filter((f) => parseRolloutFileName(path.basename(f.abs))?.rolloutId === id)
       .sort((a, b) => Number(a.archived) - Number(b.archived) || Number(a.zst) - Number(b.zst))[0];
     if (own) return { path: own.abs, zst: own.zst };
-    const segment = findSegmentFile(this.layout, id);
+    const segment = this.index.changes.segmentFile(id);
     if (segment) return segment;
     // A file named after another id whose session_meta carries this one.
     const loc = this.index.locate(id);
@@ -565,7 +591,10 @@ export class LocalThreadStore implements ThreadStore {
           throw ThreadStoreError.invalidRequest('metadata.modelProvider must be a non-empty string');
         if (!isObject(params.source) || typeof params.source.kind !== 'string')
           throw ThreadStoreError.invalidRequest('createThread needs a source, e.g. { kind: "cli" }');
-        const mode = params.historyMode ?? this.historyMode;
+        checkSessionMeta(params, threadId);
+        const rawMeta = params.sessionMeta;
+        const mode =
+          rawMeta?.payload.history_mode === 'paginated' ? 'paginated' : (params.historyMode ?? this.historyMode);
         if (mode !== 'legacy' && mode !== 'paginated')
           throw ThreadStoreError.invalidRequest('historyMode must be "legacy" or "paginated"');
         if (params.forkBase !== undefined && mode !== 'paginated')
@@ -578,13 +607,12 @@ export class LocalThreadStore implements ThreadStore {
           throw ThreadStoreError.conflict(`thread ${threadId} already has a live writer in this store`);
         const lock = await this.lockWriter(threadId);
         try {
-          // A file named after the id, or (rarely) a file whose session_meta carries it.
-          let exists = this.index.findFilesByName(threadId).length > 0;
-          if (!exists && this.index.locate(threadId)) {
-            await this.index.refreshThread(threadId); // the row may be stale
-            exists = this.index.locate(threadId) !== null;
-          }
-          if (exists)
+          // A file of the thread the index knows (after the changes since the last call), or a
+          // file at the very path the new one would take.
+          await this.freshness.pendingChanges();
+          await this.index.refreshThread(threadId);
+          const file = this.layout.newRolloutPath(createdAt, threadId);
+          if (this.index.filesOf(threadId).length > 0 || existsSync(file) || existsSync(`${file}.zst`))
             throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
           const payload = sessionMetaPayloadFor(params, createdAt, {
             originator: this.originator,
@@ -605,12 +633,12 @@ export class LocalThreadStore implements ThreadStore {
               firstOrdinal = base.endOrdinalExclusive;
             }
           }
-          const file = this.layout.newRolloutPath(createdAt, threadId);
+          // A given session_meta is written as it is (a thread moved from another store).
           const recorder = RolloutRecorder.forNewFile(
             file,
             this.recorderOptions(mode, threadId),
-            { type: 'session_meta', payload },
-            createdAt.toISOString(),
+            (rawMeta as Record<string, unknown> | undefined) ?? { type: 'session_meta', payload },
+            typeof rawMeta?.timestamp === 'string' ? rawMeta.timestamp : createdAt.toISOString(),
             firstOrdinal,
           );
           this.writers.set(threadId, { threadId, lock, recorder, shape: { threadId, turnId: null } });
@@ -731,7 +759,7 @@ export class LocalThreadStore implements ThreadStore {
     const id = parseThreadId(threadId);
     return this.guard('flushThread', async () => {
       const w = this.writer(id);
-      await w.recorder.flush();
+      await this.commits.flush(w.recorder);
       this.wrote(w.recorder.path);
     });
   }
@@ -844,12 +872,46 @@ export class LocalThreadStore implements ThreadStore {
       'listThreads',
       async () => {
         const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
-        await this.freshen(this.onIndexProgress);
+        this.scheduleIntegrityCheck();
+        const early = await this.freshness.firstPageBeforeIndex(p, params?.cursor);
+        if (early) return early;
+        await this.freshness.beforeListing(this.onIndexProgress);
         const index = this.index;
         return index.snapshot(() => {
           const page = index.listPage(p, STORE_KIND, params?.cursor);
           return { ...page, items: page.items.map((i) => i.thread) };
         });
+      },
+      true,
+    );
+  }
+
+  async countThreads(params: CountThreadsParams): Promise<number> {
+    return this.aggregate('countThreads', params, (index, p) => index.countThreads(p));
+  }
+
+  /**
+   * The bytes on disk of the rollout files of the threads `countThreads` counts with the same
+   * filters (a compressed file counts as its compressed size). Answered from the index, which
+   * records each file's size when it indexes it: no file is read or stat'ed.
+   */
+  async rolloutBytes(params: CountThreadsParams = {}): Promise<number> {
+    return this.aggregate('rolloutBytes', params, (index, p) => index.rolloutBytes(p));
+  }
+
+  /** One aggregate over the threads a listing's filters match, on a fresh index. */
+  private aggregate(
+    method: string,
+    params: CountThreadsParams,
+    read: (index: ThreadIndex, p: NormalizedListParams) => number,
+  ): Promise<number> {
+    return this.guard(
+      method,
+      async () => {
+        const p = normalizeCountParams(params ?? {}, this.defaultModelProvider);
+        await this.freshness.beforeListing(this.onIndexProgress);
+        const index = this.index;
+        return index.snapshot(() => read(index, p));
       },
       true,
     );
@@ -865,7 +927,8 @@ export class LocalThreadStore implements ThreadStore {
         // The term is part of the cursor fingerprint, but it matches content, not names.
         const p = normalizeListParams(params as ListThreadsParams, this.defaultModelProvider);
         const filters = { ...p, searchTerm: null };
-        await this.freshen(this.onIndexProgress);
+        this.scheduleIntegrityCheck();
+        await this.freshness.beforeListing(this.onIndexProgress);
         const index = this.index;
         return index.snapshot(() => index.listPage(filters, STORE_KIND, params.cursor, term));
       },
@@ -1065,16 +1128,18 @@ export class LocalThreadStore implements ThreadStore {
         try {
           await mkdir(this.layout.archived, { recursive: true });
           let plainDest = '';
+          const moved = new Set<string>();
           for (const f of this.index.filesOf(threadId).filter((x) => !x.archived)) {
             if (!this.layout.contains(f.abs)) continue;
             const dest = path.join(this.layout.archived, path.basename(f.abs));
+            moved.add(f.abs).add(dest);
             await rename(f.abs, dest); // rename keeps the mtime (updatedAt)
             if (this.fsync === 'always')
               await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(path.dirname(dest))]);
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
           await this.updateCodexState(threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
-          await this.index.syncAll();
+          await this.index.syncPaths(moved);
         } finally {
           await lock.release();
         }
@@ -1094,6 +1159,7 @@ export class LocalThreadStore implements ThreadStore {
         try {
           const now = new Date();
           let plainDest = '';
+          const moved = new Set<string>();
           for (const f of this.index.filesOf(threadId).filter((x) => x.archived)) {
             const name = parseRolloutFileName(path.basename(f.abs));
             if (!name?.day)
@@ -1104,6 +1170,7 @@ export class LocalThreadStore implements ThreadStore {
             const dir = path.join(this.layout.sessions, name.day.y, name.day.m, name.day.d);
             await mkdir(dir, { recursive: true });
             const dest = path.join(dir, path.basename(f.abs));
+            moved.add(f.abs).add(dest);
             await rename(f.abs, dest);
             if (this.fsync === 'always') await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(dir)]);
             // Codex touches the file so the thread's updatedAt becomes now.
@@ -1111,7 +1178,7 @@ export class LocalThreadStore implements ThreadStore {
             if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
           }
           await this.updateCodexState(threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
-          await this.index.syncAll();
+          await this.index.syncPaths(moved);
         } finally {
           await lock.release();
         }
@@ -1127,9 +1194,9 @@ export class LocalThreadStore implements ThreadStore {
     return this.guard('deleteThread', () =>
       this.serial(threadId, async () => {
         this.refuseLiveWriter(threadId, 'delete');
+        await this.freshness.pendingChanges();
         await this.index.refreshThread(threadId);
         const files = new Set(this.index.filesOf(threadId).map((f) => f.abs));
-        for (const f of this.index.findFilesByName(threadId)) files.add(f);
         if (files.size === 0) {
           await removeSessionNames(this.layout, threadId);
           throw ThreadStoreError.notFound(threadId);
@@ -1160,6 +1227,8 @@ export class LocalThreadStore implements ThreadStore {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
+    if (this.integrityTimer) clearTimeout(this.integrityTimer);
+    await this.freshness.close();
     await this.integrityRun?.catch(() => undefined);
     // Calls already under way finish first (a resume may still be taking its lock); new calls
     // are refused. Only then are the writers, and with them every lock, released.

@@ -211,6 +211,9 @@ describe('turn index of the local store', () => {
           id: 'u-p1',
           clientId: null,
           content: [{ type: 'text', text: 'ask p1', text_elements: [] }],
+          // The event's times, as Codex serves them: the line recorded a start and no completion.
+          startedAtMs: 1795560490100,
+          completedAtMs: null,
         },
       },
       expect.objectContaining({ itemId: 'a-p1', ordinal: 4, item: expect.objectContaining({ text: 'reply p1' }) }),

@@ -8,6 +8,7 @@ import {
   normalizeListTurnsParams,
   turnPageFromHistory,
   mergePatches,
+  normalizeCountParams,
   normalizeListParams,
   parseThreadId,
   persistedRolloutItems,
@@ -23,9 +24,11 @@ import type {
   ArchiveThreadParams,
   CreateThreadParams,
   DeleteThreadParams,
+  HistoryMode,
   ItemPage,
   ListItemsParams,
   ListTurnsParams,
+  CountThreadsParams,
   ListThreadsParams,
   LoadHistoryParams,
   NormalizedListParams,
@@ -48,7 +51,7 @@ import { isConnectionError, toStoreError } from './internal/errors.js';
 import { archivedNotFound, streamHistory } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
-import { contentFilter, filterSql, likeContains, pageQuery } from './internal/list-sql.js';
+import { Params, contentFilter, filterSql, likeContains, pageQuery } from './internal/list-sql.js';
 import type { PageRow } from './internal/list-sql.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
 import { snippetOf } from './internal/snippet.js';
@@ -107,12 +110,18 @@ interface Writer {
   durableCount: number;
   /** Set when a renewal found the lease taken: every later write is a conflict. */
   lost: boolean;
+  /**
+   * The persistence policy's format: `paginated` for a thread whose session_meta says so (one
+   * moved here from a paginated rollout, which keeps its `item_completed` events), else `legacy`.
+   */
+  mode: HistoryMode;
 }
 
 interface ThreadRow {
   item_count: string;
   state: string;
   archived: boolean;
+  thread: string;
 }
 
 const STORE_KIND = 'postgres';
@@ -306,7 +315,7 @@ export class PostgresThreadStore implements ThreadStore {
 
   private async lockThread(db: PoolClient, threadId: string, lock = 'FOR UPDATE'): Promise<ThreadRow | undefined> {
     const r = await db.query<ThreadRow>(
-      `SELECT item_count, state, archived FROM skein_threads WHERE tenant = $1 AND thread_id = $2 ${lock}`,
+      `SELECT item_count, state, archived, thread FROM skein_threads WHERE tenant = $1 AND thread_id = $2 ${lock}`,
       [this.tenant, threadId],
     );
     return r.rows[0];
@@ -387,6 +396,7 @@ export class PostgresThreadStore implements ThreadStore {
         pending: [],
         durableCount: 0,
         lost: false,
+        mode: copy.sessionMeta?.payload.history_mode === 'paginated' ? 'paginated' : 'legacy',
       });
     });
   }
@@ -396,7 +406,7 @@ export class PostgresThreadStore implements ThreadStore {
     requireObject(params, 'resumeThread params');
     const threadId = parseThreadId(params.threadId);
     return this.guard('resumeThread', async () => {
-      const { lease, count } = await this.tx(async (db) => {
+      const { lease, count, mode } = await this.tx(async (db) => {
         // The thread row first (shared lock): an archive or delete racing with this resume
         // either finishes before (and this sees it) or waits and then sees this lease.
         const row = await this.lockThread(db, threadId, 'FOR SHARE');
@@ -405,9 +415,10 @@ export class PostgresThreadStore implements ThreadStore {
         if (this.writers.has(threadId)) throw liveWriterConflict(threadId, 'this store');
         const l = await acquireLease(db, this.tenant, threadId, this.owner, this.leaseDurationMs);
         if (!l) throw liveWriterConflict(threadId);
-        return { lease: l, count: Number(row.item_count) };
+        const mode: HistoryMode = threadFromJson(row.thread).historyMode === 'paginated' ? 'paginated' : 'legacy';
+        return { lease: l, count: Number(row.item_count), mode };
       });
-      this.addWriter({ threadId, lease, pendingCreate: null, pending: [], durableCount: count, lost: false });
+      this.addWriter({ threadId, lease, pendingCreate: null, pending: [], durableCount: count, lost: false, mode });
     });
   }
 
@@ -432,7 +443,9 @@ export class PostgresThreadStore implements ThreadStore {
     if (writer.lost) throw lostLease(threadId);
     const at = this.now().toISOString();
     // Copy everything before buffering anything, so a bad item leaves the buffer untouched.
-    const copies = persistedRolloutItems(params.items, 'legacy').map((item) => copyPlainData(item, 'a rollout item'));
+    const copies = persistedRolloutItems(params.items, writer.mode).map((item) =>
+      copyPlainData(item, 'a rollout item'),
+    );
     for (const copy of copies) {
       if (copy.timestamp === undefined) copy.timestamp = at;
       writer.pending.push(copy);
@@ -511,7 +524,7 @@ export class PostgresThreadStore implements ThreadStore {
     const head: RolloutItem[] = [];
     if (w.pendingCreate) {
       const { params, createdAt } = w.pendingCreate;
-      w.pendingCreate.meta ??= {
+      w.pendingCreate.meta ??= params.sessionMeta ?? {
         timestamp: writtenAt.toISOString(),
         type: 'session_meta',
         payload: sessionMetaPayloadFor({ ...params, threadId: w.threadId }, createdAt, {
@@ -649,6 +662,20 @@ export class PostgresThreadStore implements ThreadStore {
         nextCursor: page.nextCursor,
         backwardsCursor: page.backwardsCursor,
       };
+    });
+  }
+
+  async countThreads(params: CountThreadsParams): Promise<number> {
+    this.assertOpen();
+    requireObject(params as unknown, 'countThreads params');
+    const p = normalizeCountParams(params, this.defaultModelProvider);
+    return this.guard('countThreads', async () => {
+      const sql = new Params();
+      const where = filterSql(this.tenant, p, sql);
+      if (where === null) return 0;
+      // The same WHERE as a page: the (tenant, archived, …) listing indexes answer it.
+      const r = await this.read<{ n: string }>(`SELECT count(*) AS n FROM skein_threads t WHERE ${where}`, sql.values);
+      return Number(r.rows[0]?.n ?? 0);
     });
   }
 

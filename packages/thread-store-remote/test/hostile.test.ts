@@ -136,26 +136,37 @@ describe('a request body that never finishes', () => {
 
 describe('malformed requests', () => {
   /** Sends one complete request body and collects the answer. */
-  function call(session: http2.ClientHttp2Session, method: string, contentType: string, body: Buffer) {
+  function call(
+    session: http2.ClientHttp2Session,
+    method: string,
+    contentType: string,
+    body: Buffer,
+    headers: http2.OutgoingHttpHeaders = {},
+  ) {
     const req = session.request({
       ':method': 'POST',
       ':path': `/skein.threadstore.v1.ThreadStoreService/${method}`,
       'content-type': contentType,
       te: 'trailers',
+      ...headers,
     });
     let status: number | undefined;
     let grpcStatus: string | undefined;
-    let text = '';
+    const chunks: Buffer[] = [];
     req.on('response', (h) => {
       status = h[':status'];
       grpcStatus ??= h['grpc-status'] as string | undefined;
     });
     req.on('trailers', (t) => (grpcStatus = t['grpc-status'] as string | undefined));
-    req.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    req.on('data', (d: Buffer) => chunks.push(d));
     req.on('error', () => {});
     req.end(body);
-    return new Promise<{ status: number | undefined; grpcStatus: string | undefined; text: string }>((resolve) =>
-      req.once('close', () => resolve({ status, grpcStatus, text })),
+    return new Promise<{ status: number | undefined; grpcStatus: string | undefined; text: string; raw: Buffer }>(
+      (resolve) =>
+        req.once('close', () => {
+          const raw = Buffer.concat(chunks);
+          resolve({ status, grpcStatus, text: raw.toString('utf8'), raw });
+        }),
     );
   }
   const grpcEnvelope = (payload: Buffer, flags = 0): Buffer => {
@@ -165,7 +176,19 @@ describe('malformed requests', () => {
     return Buffer.concat([head, payload]);
   };
 
-  it('are invalid_request, never internal, in gRPC and Connect', async () => {
+  /** The status in a gRPC-Web body's trailers frame (flag 0x80), or in a Connect end-stream frame (flag 2). */
+  const frameStatus = (buf: Buffer, flag: number): string | undefined => {
+    for (let at = 0; at + 5 <= buf.length; at += 5 + buf.readUInt32BE(at + 1)) {
+      if (buf[at] !== flag) continue;
+      const payload = buf.subarray(at + 5, at + 5 + buf.readUInt32BE(at + 1)).toString('utf8');
+      return flag === 0x80
+        ? /grpc-status: *(\d+)/.exec(payload)?.[1]
+        : (JSON.parse(payload) as { error?: { code?: string } }).error?.code;
+    }
+    return undefined;
+  };
+
+  it('are invalid_request, never internal, in gRPC, gRPC-Web and Connect', async () => {
     served = await serve(new InMemoryThreadStore());
     const session = connect(served.server.url);
     const garbage = [Buffer.from([0xff, 0xff, 0xff, 0xff]), Buffer.from([0x0a, 0x50, 0x01]), Buffer.from([0x08])];
@@ -173,6 +196,10 @@ describe('malformed requests', () => {
       for (const bytes of garbage) {
         const g = await call(session, method, 'application/grpc', grpcEnvelope(bytes));
         expect([method, g.grpcStatus]).toEqual([method, '3']);
+      }
+      for (const type of ['application/grpc-web+proto', 'application/grpc-web']) {
+        const w = await call(session, method, type, grpcEnvelope(garbage[0]!));
+        expect([method, type, w.grpcStatus ?? frameStatus(w.raw, 0x80)]).toEqual([method, type, '3']);
       }
       // Flagged compressed, with no compression announced.
       const z = await call(session, method, 'application/grpc', grpcEnvelope(Buffer.from([1, 2, 3]), 1));
@@ -182,6 +209,32 @@ describe('malformed requests', () => {
       const c = await call(session, 'ListThreads', 'application/proto', bytes);
       expect(c.status).toBe(400);
       expect(JSON.parse(c.text)).toMatchObject({ code: 'invalid_argument' });
+    }
+    // No message, or two, for a call that takes one; a body that does not decompress.
+    const one = grpcEnvelope(Buffer.alloc(0));
+    for (const [type, body] of [
+      ['application/grpc', Buffer.alloc(0)],
+      ['application/grpc', Buffer.concat([one, one])],
+      ['application/grpc-web+proto', Buffer.alloc(0)],
+      ['application/grpc-web+proto', Buffer.concat([one, one])],
+    ] as const) {
+      const r = await call(session, 'ListThreads', type, body);
+      expect([type, body.length, r.grpcStatus ?? frameStatus(r.raw, 0x80)]).toEqual([type, body.length, '3']);
+    }
+    const gz = await call(session, 'ListThreads', 'application/grpc', grpcEnvelope(Buffer.from('not gzip'), 1), {
+      'grpc-encoding': 'gzip',
+    });
+    expect(gz.grpcStatus).toBe('3');
+    const unaryGz = await call(session, 'ListThreads', 'application/json', Buffer.from('0'), {
+      'content-encoding': 'gzip',
+    });
+    expect([unaryGz.status, JSON.parse(unaryGz.text)]).toMatchObject([400, { code: 'invalid_argument' }]);
+    const none = await call(session, 'LoadHistory', 'application/connect+proto', Buffer.alloc(0));
+    expect(frameStatus(none.raw, 2)).toBe('invalid_argument');
+    // A streaming method over the Connect protocol carries its error in the end-stream frame.
+    for (const bytes of garbage) {
+      const s = await call(session, 'LoadHistory', 'application/connect+proto', grpcEnvelope(bytes));
+      expect(frameStatus(s.raw, 2)).toBe('invalid_argument');
     }
     // The server is unharmed.
     const store = new RemoteThreadStore({ baseUrl: served.server.url });

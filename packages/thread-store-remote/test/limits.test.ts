@@ -117,6 +117,40 @@ describe('server limits', () => {
     expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(64);
   });
 
+  it('refuses a tenant more than maxTenantStreams history streams, while other tenants still get theirs', async () => {
+    const tokens = { 'token-of-alpha-0001': 'alpha', 'token-of-beta-00001': 'beta' };
+    served = await serve(undefined, { auth: { tokens }, limits: { maxConcurrentStreams: 8, maxTenantStreams: 2 } });
+    const items = Array.from({ length: 64 }, (_, i) => bulkyItem(i, 64 * 1024));
+    const opened: { alpha: AsyncIterator<RolloutItem>[]; beta: AsyncIterator<RolloutItem>[] } = { alpha: [], beta: [] };
+    const stores = {
+      alpha: served.client({ token: 'token-of-alpha-0001' }),
+      beta: served.client({ token: 'token-of-beta-00001' }),
+    };
+    const ids = { alpha: newThreadId(), beta: newThreadId() };
+    for (const tenant of ['alpha', 'beta'] as const) {
+      await stores[tenant].createThread(createParams(ids[tenant]));
+      await stores[tenant].appendItems({ threadId: ids[tenant], items });
+      await stores[tenant].flushThread(ids[tenant]);
+    }
+    const open = async (tenant: 'alpha' | 'beta'): Promise<string> => {
+      const it = stores[tenant].loadHistory({ threadId: ids[tenant] })[Symbol.asyncIterator]();
+      const code = await codeOf(it.next());
+      if (code === 'ok') opened[tenant].push(it);
+      return code;
+    };
+    // Each paused stream has more history queued than HTTP/2 lets through: it stays open.
+    expect([await open('alpha'), await open('alpha'), await open('alpha')]).toEqual(['ok', 'ok', 'resource_exhausted']);
+    expect([await open('beta'), await open('beta'), await open('beta')]).toEqual(['ok', 'ok', 'resource_exhausted']);
+    // One of alpha's ends: alpha may open one again, and still not a third.
+    await opened.alpha.shift()!.return!();
+    const ended = () =>
+      served!.logs.filter((l) => l.event === 'call' && l.method === 'LoadHistory' && l.code === 'cancelled').length ===
+      1;
+    await waitFor(ended, "alpha's abandoned stream to end on the server");
+    expect([await open('alpha'), await open('alpha')]).toEqual(['ok', 'resource_exhausted']);
+    for (const it of [...opened.alpha, ...opened.beta]) await it.return!();
+  });
+
   it('releases the stream of a history nobody reads, and still serves it when read later', async () => {
     served = await serve(undefined, { limits: { maxConcurrentStreams: 1 } });
     const items = Array.from({ length: 64 }, (_, i) => bulkyItem(i, 64 * 1024));

@@ -6,6 +6,7 @@ import type {
   DeleteThreadParams,
   ItemPage,
   ListItemsParams,
+  CountThreadsParams,
   ListThreadsParams,
   ListTurnsParams,
   LoadHistoryParams,
@@ -115,6 +116,9 @@ export class ControlledThreadStore implements ThreadStore {
   }
   listThreads(params: ListThreadsParams): Promise<ThreadPage> {
     return this.inner.listThreads(params);
+  }
+  countThreads(params: CountThreadsParams): Promise<number> {
+    return this.inner.countThreads(params);
   }
   searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {
     return this.inner.searchThreads(params);

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { appServerCommand } from './commands/app-server.js';
 import { chatCommand } from './commands/chat.js';
 import { completeCommand, completionCommand } from './commands/completion.js';
 import { dbCommand } from './commands/db.js';
+import { migrateCommand } from './commands/migrate.js';
 import { indexCommand } from './commands/index-command.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
@@ -33,6 +35,7 @@ Examples:
   skein threads list --endpoint http://127.0.0.1:7077
   skein serve --store postgres://127.0.0.1/skein  one of many servers over one PostgreSQL
   skein chat                                    a session with the offline echo model
+  skein app-server --listen ws://127.0.0.1:4500  Codex's app-server protocol (codex resume --remote)
   skein help threads list                       any command's options and examples
 
 Settings: flags, then environment (SKEIN_ENDPOINT, SKEIN_TOKEN, SKEIN_PROFILE), then a profile in
@@ -44,6 +47,7 @@ Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 confl
 130 interrupted.`,
     );
   program.addCommand(serveCommand());
+  program.addCommand(appServerCommand());
   program.addCommand(threadsCommand());
   program.addCommand(chatCommand());
   program.addCommand(indexCommand());
@@ -51,6 +55,7 @@ Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 confl
   program.addCommand(completionCommand());
   program.addCommand(completeCommand(buildProgram), { hidden: true });
   program.addCommand(dbCommand());
+  program.addCommand(migrateCommand());
   return program;
 }
 

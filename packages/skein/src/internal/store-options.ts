@@ -51,7 +51,11 @@ export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
 export function addStoreOptions(cmd: Command): Command {
   return cmd
     .option('--home <dir>', 'a Codex home folder (default: $CODEX_HOME, else ~/.codex)')
-    .option('--endpoint <url>', 'a thread store server, e.g. http://127.0.0.1:7077 (env SKEIN_ENDPOINT)')
+    .option(
+      '--endpoint <url>',
+      'a thread store server, e.g. http://127.0.0.1:7077 (env SKEIN_ENDPOINT); several servers of one fleet as a comma list or a repeated flag: calls fail over between them',
+      (value: string, previous: string | undefined) => (previous === undefined ? value : `${previous},${value}`),
+    )
     .option('--store <url>', 'a PostgreSQL database, postgres://user@host/db (env SKEIN_STORE)')
     .option('--token <token>', 'bearer token for --endpoint (env SKEIN_TOKEN)')
     .addOption(new Option('--protocol <protocol>', 'wire protocol for --endpoint').choices(['grpc', 'connect']))
@@ -62,7 +66,14 @@ export function addStoreOptions(cmd: Command): Command {
     );
 }
 
+/** One endpoint URL, or several separated by commas (a fleet), normalized; the same list back. */
 export function endpointUrl(raw: string, from = '--endpoint'): string {
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.length > 1) return parts.map((p) => oneEndpointUrl(p, from)).join(',');
+  return oneEndpointUrl(raw, from);
+}
+
+function oneEndpointUrl(raw: string, from: string): string {
   let url: URL;
   try {
     url = new URL(raw);

@@ -43,6 +43,8 @@ export interface ThreadPageJson {
   threads: ThreadJson[];
   nextCursor: string | null;
   backwardsCursor: string | null;
+  /** How many threads match the filters across every page; null when the store cannot count. */
+  total: number | null;
 }
 
 /** `skein threads search --json`. */

@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { NormalizedListParams, PositionQuery, StoredThread } from '@skein/thread-store-api';
@@ -15,11 +15,11 @@ import {
   threadToJson,
 } from './file-state.js';
 import type { FileState } from './file-state.js';
-import { isArchivedRel, isDatedSessionRel, parseRolloutFileName, plainRolloutPath } from './paths.js';
+import { parseRolloutFileName, plainRolloutPath } from './paths.js';
 import type { HomeLayout } from './paths.js';
 import { parseLine, readRawLines, readRawLinesSync } from './reader.js';
 import type { RawLine } from './reader.js';
-import { filterSql, pageSql, sourceColumns } from './list-query.js';
+import { bytesSql, countSql, filterSql, pageSql, sourceColumns } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
 import { candidateSql, contentRow, firstMatch, normalizedTerm } from './content-search.js';
 import { DamagedIndex } from './index-db.js';
@@ -29,6 +29,10 @@ import type { NameEntry } from './session-index.js';
 import { turnRowById, turnRowsInWindow, TurnRowsSink } from './turn-index.js';
 import type { TurnRow, TurnSegment } from './turn-index.js';
 import type { HomeWatcher } from './watcher.js';
+import { codexStateChanges, placesOf } from './change-scan.js';
+import { foundFrom, statPaths, walkHome } from './discovery.js';
+import type { Found } from './discovery.js';
+import { HomeSync } from './home-sync.js';
 
 /** Prepared statements kept (see ThreadIndex.stmt). */
 export const STATEMENT_CACHE_MAX = 128;
@@ -47,21 +51,6 @@ export interface IndexProgress {
 
 /** Receives indexing progress, e.g. to draw a progress bar. */
 export type IndexProgressListener = (p: IndexProgress) => void;
-
-/** A rollout file found on disk. */
-interface Found {
-  rel: string;
-  abs: string;
-  archived: boolean;
-  listable: boolean;
-  zst: boolean;
-  fileNameThreadId: string;
-  fileNameTime: Date | null;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-}
 
 interface NameRow {
   thread_id: string;
@@ -96,27 +85,6 @@ export interface LocatedThread {
   listable: boolean;
 }
 
-function foundFrom(layout: HomeLayout, abs: string, st: Stats): Found | null {
-  const name = parseRolloutFileName(path.basename(abs));
-  if (!name) return null;
-  const rel = layout.rel(abs);
-  const archived = isArchivedRel(rel);
-  const listable = archived ? /^archived_sessions\/[^/]+$/.test(rel) : isDatedSessionRel(rel);
-  return {
-    rel,
-    abs,
-    archived,
-    listable,
-    zst: name.zst,
-    fileNameThreadId: name.threadId,
-    fileNameTime: name.stampAsUtc,
-    size: st.size,
-    mtimeMs: st.mtimeMs,
-    ctimeMs: st.ctimeMs,
-    ino: st.ino,
-  };
-}
-
 /** Keeps Skein's SQLite index in step with the rollout files and answers queries from it. */
 export class ThreadIndex {
   private readonly layout: HomeLayout;
@@ -132,7 +100,11 @@ export class ThreadIndex {
   lastSweepStartedAt = -Infinity;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(layout: HomeLayout, db: Db, defaultModelProvider: string) {
+  /** Change detection, the background sweep and the early first page (home-sync.ts). */
+  readonly changes: HomeSync;
+
+  constructor(layout: HomeLayout, db: Db, defaultModelProvider: string, codexStateDb: string | null = null) {
+    this.changes = new HomeSync(this, layout, db, codexStateDb);
     this.layout = layout;
     this.db = db;
     this.defaultModelProvider = defaultModelProvider;
@@ -143,7 +115,7 @@ export class ThreadIndex {
    * cache is bounded (least recently used out): listing SQL varies with the length of each filter
    * list, so a client could otherwise grow it without limit.
    */
-  private stmt(sql: string): Database.Statement {
+  stmt(sql: string): Database.Statement {
     let st = this.statements.get(sql);
     if (st) {
       // Most recently used last: Map iteration order is insertion order.
@@ -162,103 +134,6 @@ export class ThreadIndex {
   /** How many prepared statements are cached (tests check the bound). */
   get cachedStatements(): number {
     return this.statements.size;
-  }
-
-  // ---- discovery ---------------------------------------------------------------------------
-
-  private statInside(abs: string, isLink: boolean): Stats | null {
-    if (isLink && !this.layout.contains(abs)) return null; // a symlink pointing out of the home
-    try {
-      const st = statSync(abs);
-      return st.isFile() ? st : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** Every rollout file under `sessions/` (recursively) and in `archived_sessions/`. */
-  private walk(): Found[] {
-    const out: Found[] = [];
-    const visit = (dir: string, recurse: boolean): void => {
-      // Watched before it is read: a file created after the read is then reported.
-      this.watcher?.visitDir(dir);
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const abs = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          if (recurse) visit(abs, true);
-          continue;
-        }
-        if (!e.isFile() && !e.isSymbolicLink()) continue;
-        if (!parseRolloutFileName(e.name)) continue;
-        const st = this.statInside(abs, e.isSymbolicLink());
-        if (!st) continue;
-        const f = foundFrom(this.layout, abs, st);
-        if (f) out.push(f);
-      }
-    };
-    visit(this.layout.sessions, true);
-    visit(this.layout.archived, false);
-    return out;
-  }
-
-  /** Rollout files among the given paths (the dirty list of the watcher), one stat each. */
-  private statPaths(paths: Iterable<string>): Found[] {
-    const out: Found[] = [];
-    for (const abs of paths) {
-      let rel: string;
-      try {
-        rel = this.layout.rel(abs);
-      } catch {
-        continue;
-      }
-      // Only where the walk would find it: under sessions/, or directly in archived_sessions/.
-      if (!rel.startsWith('sessions/') && !/^archived_sessions\/[^/]+$/.test(rel)) continue;
-      let isLink = false;
-      try {
-        isLink = lstatSync(abs).isSymbolicLink();
-      } catch {
-        continue;
-      }
-      const st = this.statInside(abs, isLink);
-      if (!st) continue;
-      const f = foundFrom(this.layout, abs, st);
-      if (f) out.push(f);
-    }
-    return out;
-  }
-
-  /** Rollout files whose name carries `threadId` (no stat of other files). */
-  findFilesByName(threadId: string): string[] {
-    const hits: string[] = [];
-    const suffixes = [`-${threadId}.jsonl`, `-${threadId}.jsonl.zst`];
-    // Later segments of the thread: `…-<thread>_<rollout>.jsonl`.
-    const segment = new RegExp(`-${threadId}_[0-9a-f-]{36}\\.jsonl(\\.zst)?$`);
-    const visit = (dir: string, recurse: boolean): void => {
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const abs = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          if (recurse) visit(abs, true);
-        } else {
-          const lower = e.name.toLowerCase();
-          if (suffixes.some((s) => lower.endsWith(s)) || segment.test(lower)) hits.push(abs);
-        }
-      }
-    };
-    visit(this.layout.sessions, true);
-    visit(this.layout.archived, false);
-    return hits;
   }
 
   // ---- syncing -----------------------------------------------------------------------------
@@ -305,8 +180,10 @@ export class ThreadIndex {
     const rows = new Map<string, FileRow>();
     const cols = 'rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes';
     let found: Found[];
+    const walked = new Map<string, string>();
+    let codexAtStart: { seen: number } | null = null;
     if (paths) {
-      found = this.statPaths(paths);
+      found = statPaths(this.layout, paths);
       const one = this.stmt(`SELECT ${cols} FROM files WHERE rel = ?`);
       for (const abs of paths) {
         let rel: string;
@@ -320,9 +197,10 @@ export class ThreadIndex {
       }
     } else {
       this.lastSweepStartedAt = performance.now();
+      codexAtStart = this.changes.codexStateDb ? codexStateChanges(this.changes.codexStateDb, null) : null;
       this.watcher?.beginSweep();
       try {
-        found = this.walk();
+        found = walkHome(this.layout, walked, this.watcher);
       } finally {
         this.watcher?.endSweep();
       }
@@ -409,6 +287,7 @@ export class ThreadIndex {
     commit();
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
     this.rebuildThreads(affected);
+    if (!paths) this.changes.saveSweep(walked, codexAtStart?.seen ?? null);
     onProgress?.({ ...progress, phase: 'done' });
   }
 
@@ -584,32 +463,18 @@ export class ThreadIndex {
     return [...ids];
   }
 
-  /** Refreshes the rows of one thread cheaply; falls back to a full sync when files moved. */
+  /**
+   * Brings one thread's rows up to date without walking the home: each of its files, and the
+   * places it may have moved to by name alone (archived, unarchived, compressed or not; see
+   * placesOf), is stat-ed and compared with its row. A file the index has never seen is found by
+   * change detection (the watch, or syncChanges), not here.
+   */
   async refreshThread(threadId: string): Promise<void> {
-    const rows = this.stmt('SELECT * FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
-    const named = this.findFilesByName(threadId).map((abs) => this.layout.rel(abs));
-    const known = new Set(rows.map((r) => r.rel));
-    if (rows.length === 0 || named.some((rel) => !known.has(rel))) {
-      await this.syncAll();
-      return;
-    }
-    const affected = new Set<string>([threadId]);
-    for (const r of rows) {
-      const abs = this.layout.abs(r.rel);
-      let st: Stats;
-      try {
-        st = statSync(abs);
-      } catch {
-        await this.syncAll();
-        return;
-      }
-      if (st.size === r.size && st.mtimeMs === r.mtime_ms && st.ino === r.ino && st.ctimeMs === r.ctime_ms) continue;
-      const f = foundFrom(this.layout, abs, st);
-      if (!f) continue;
-      for (const id of await this.indexFile(f, r)) affected.add(id);
-    }
-    for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
-    this.rebuildThreads(affected);
+    const rels = this.stmt('SELECT rel FROM files WHERE thread_id = ?').pluck().all(threadId) as string[];
+    if (rels.length === 0) return;
+    const paths = new Set<string>();
+    for (const rel of rels) for (const p of placesOf(this.layout, this.layout.abs(rel))) paths.add(p);
+    await this.syncPaths(paths);
   }
 
   /** Indexes one file given by path (for reads by rollout path); returns its thread. */
@@ -858,6 +723,16 @@ export class ThreadIndex {
   filesOf(threadId: string): { rel: string; abs: string; zst: boolean; archived: boolean }[] {
     const rows = this.stmt('SELECT rel, zst, archived FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
     return rows.map((r) => ({ rel: r.rel, abs: this.layout.abs(r.rel), zst: r.zst === 1, archived: r.archived === 1 }));
+  }
+
+  /** How many threads match a listing's filters (see list-query.ts). */
+  countThreads(p: NormalizedListParams): number {
+    return countSql(filterSql(p), (sql, args) => this.stmt(sql).get(...args) as { n: number });
+  }
+
+  /** The bytes of the rollout files of the threads a listing's filters match (see list-query.ts). */
+  rolloutBytes(p: NormalizedListParams): number {
+    return bytesSql(filterSql(p), (sql, args) => this.stmt(sql).get(...args) as { n: number | null });
   }
 
   /**

@@ -77,6 +77,31 @@ export function filterSql(p: NormalizedListParams, extra?: SqlFilter): SqlFilter
   return { where: where.join(' AND '), args };
 }
 
+/**
+ * How many threads match a listing's filters: one COUNT over the same WHERE clause the pages use
+ * (answered from the threads table's indexes, no row parsed). `get(sql, args)` runs a statement
+ * and returns its one row.
+ */
+export function countSql(filter: SqlFilter | null, get: (sql: string, args: unknown[]) => { n: number }): number {
+  if (!filter) return 0;
+  return get(`SELECT count(*) AS n FROM threads t WHERE ${filter.where}`, filter.args).n;
+}
+
+/**
+ * The bytes on disk of the rollout files of the threads a listing's filters match (each thread's
+ * own file, as last indexed), one SUM over the same WHERE clause.
+ */
+export function bytesSql(
+  filter: SqlFilter | null,
+  get: (sql: string, args: unknown[]) => { n: number | null },
+): number {
+  if (!filter) return 0;
+  return (
+    get(`SELECT sum(f.size) AS n FROM threads t JOIN files f ON f.rel = t.rel WHERE ${filter.where}`, filter.args).n ??
+    0
+  );
+}
+
 export interface PageRow {
   thread_id: string;
   sort_ms: number;

@@ -4,6 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import type { HistoryMode } from '@skein/thread-store-api';
+import type { CommitMember, SyncFile } from './group-commit.js';
 import { openNoFollow } from './no-follow.js';
 import { scanPaginatedTail } from './ordinals.js';
 
@@ -123,11 +124,10 @@ export function envelopeLine(item: Record<string, unknown>, timestamp: string, o
  * flush with buffered lines. It is opened `O_RDWR|O_APPEND`, so no write can land on another
  * writer's bytes, and before each flush its size is checked against what this writer wrote: a
  * file that grew under it (another writer that ignored the lock) is a `conflict`, never mixed
- * into. Legacy lines go out in one write per flush; paginated lines carry ordinals (numbered on
- * append, continuing the file's own) and go out one `write()` per line, as Codex writes them.
- * Operations run one at a time.
+ * into. Lines go out in one write per flush; paginated lines carry ordinals (numbered on append,
+ * continuing the file's own). Operations run one at a time.
  */
-export class RolloutRecorder {
+export class RolloutRecorder implements CommitMember {
   readonly path: string;
   readonly mode: HistoryMode;
   private readonly fsync: FsyncPolicy;
@@ -269,9 +269,13 @@ export class RolloutRecorder {
     return this.run(() => this.writeOut(true));
   }
 
-  /** Writes what is buffered; materializes the file only when there is something to write. */
-  flush(): Promise<void> {
-    return this.run(() => this.writeOut(false));
+  /**
+   * Writes what is buffered; materializes the file only when there is something to write. `sync`
+   * replaces the writer's own fsync (a group commit fsyncs many writers' files in one round); it
+   * is called only under the `always` policy, and the flush resolves after it.
+   */
+  flush(sync?: SyncFile): Promise<void> {
+    return this.run(() => this.writeOut(false, sync));
   }
 
   private async create(): Promise<FileHandle> {
@@ -293,7 +297,7 @@ export class RolloutRecorder {
     }
   }
 
-  private async writeOut(materialize: boolean): Promise<void> {
+  private async writeOut(materialize: boolean, sync?: SyncFile): Promise<void> {
     if (this.closed) throw ThreadStoreError.internal(`rollout writer for ${this.path} is closed`);
     if (this.buffer.length === 0 && (this.exists || !materialize)) return;
     let created = false;
@@ -320,20 +324,24 @@ export class RolloutRecorder {
     const out: WrittenLine[] = [];
     try {
       if (this.mode === 'paginated') {
-        for (const l of all) {
-          const data = Buffer.from(l.text + '\n', 'utf8');
-          await writeAll(fh, data);
-          out.push({ item: l.item ?? {}, ordinal: l.ordinal ?? 0, start: written, end: written + data.length });
-          written += data.length;
-          done += 1;
+        // One write for the whole flush (the bytes are those of one write per line).
+        const parts = all.map((l) => Buffer.from(l.text + '\n', 'utf8'));
+        let at = written;
+        for (const [i, data] of parts.entries()) {
+          const l = all[i]!;
+          out.push({ item: l.item ?? {}, ordinal: l.ordinal ?? 0, start: at, end: at + data.length });
+          at += data.length;
         }
+        await writeAll(fh, Buffer.concat(parts));
+        written = at;
+        done = all.length;
       } else {
         const data = Buffer.from(all.map((l) => l.text).join('\n') + '\n', 'utf8');
         await writeAll(fh, data);
         written += data.length;
         done = all.length;
       }
-      if (this.fsync === 'always') await fh.sync();
+      if (this.fsync === 'always') await (sync ? sync(fh) : fh.sync());
     } catch (e) {
       // Take a partial line back so the file ends on a line boundary; keep unwritten lines buffered.
       await fh.truncate(written).catch(() => undefined);

@@ -1,7 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { HomeLayout } from './paths.js';
 import { parseRolloutFileName, plainRolloutPath } from './paths.js';
 
 /**
@@ -30,32 +29,4 @@ export function codexRolloutPath(stateDb: string, threadId: string): string | nu
   } finally {
     db?.close();
   }
-}
-
-/** The file of a later segment, found by its rollout id (a `history_base` target); null if none. */
-export function findSegmentFile(layout: HomeLayout, rolloutId: string): { path: string; zst: boolean } | null {
-  const id = rolloutId.toLowerCase();
-  let found: { path: string; zst: boolean } | null = null;
-  const visit = (dir: string, recurse: boolean): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const abs = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (recurse) visit(abs, true);
-        continue;
-      }
-      const name = parseRolloutFileName(e.name);
-      if (!name || name.rolloutId !== id || name.threadId === id) continue;
-      // The plain file wins over its compressed copy, as in Codex.
-      if (!found || (found.zst && !name.zst)) found = { path: abs, zst: name.zst };
-    }
-  };
-  visit(layout.sessions, true);
-  visit(layout.archived, false);
-  return found;
 }

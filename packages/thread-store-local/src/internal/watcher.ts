@@ -4,6 +4,9 @@ import path from 'node:path';
 import { parseRolloutFileName } from './paths.js';
 import type { HomeLayout } from './paths.js';
 
+/** Watches added per event-loop turn by arm(). */
+const ARM_SLICE = 64;
+
 /** More dirty paths than this between two calls: a full sweep is cheaper than the list. */
 const MAX_DIRTY = 5000;
 
@@ -28,6 +31,11 @@ export class HomeWatcher {
   private visited: Set<string> | null = null;
   private sweepFailed = false;
   private closed = false;
+  private armingNow = false;
+  /** Events were lost (overflow, an event without a name): only a full sweep finds those changes. */
+  private lost = false;
+  /** When (performance.now()) the oldest change not yet handed to the index was seen; null: none. */
+  private pendingSince: number | null = null;
 
   constructor(layout: HomeLayout) {
     this.layout = layout;
@@ -38,23 +46,46 @@ export class HomeWatcher {
     return !this.closed && this.complete && !this.sweepWanted;
   }
 
+  /** Changes seen and not yet handed to the index: how many files, and since when (ms ago). */
+  backlog(): { files: number; sinceMs: number; sweep: boolean } {
+    return {
+      files: this.dirty.size,
+      sinceMs: this.pendingSince === null ? 0 : performance.now() - this.pendingSince,
+      sweep: this.sweepWanted,
+    };
+  }
+
   /** Takes the dirty paths (absolute) gathered since the last call. */
   takeDirty(): Set<string> {
     const d = this.dirty;
     this.dirty = new Set();
+    if (!this.sweepWanted) this.pendingSince = null;
     return d;
+  }
+
+  /** Whether events were lost since the last call (then a full sweep is due); clears it. */
+  takeLost(): boolean {
+    const l = this.lost;
+    this.lost = false;
+    return l;
   }
 
   /** A write this store made itself. */
   markDirty(abs: string): void {
     if (this.closed) return;
     this.dirty.add(abs);
-    if (this.dirty.size > MAX_DIRTY) this.wantSweep();
+    this.pendingSince ??= performance.now();
+    if (this.dirty.size > MAX_DIRTY) {
+      this.wantSweep();
+      this.dirty.clear();
+      this.lost = true;
+    }
   }
 
+  /** The dirty list no longer describes every change: the next call scans folders (and takes the list too). */
   private wantSweep(): void {
     this.sweepWanted = true;
-    this.dirty.clear();
+    this.pendingSince ??= performance.now();
   }
 
   /**
@@ -63,6 +94,7 @@ export class HomeWatcher {
    */
   beginSweep(): void {
     this.sweepWanted = false;
+    this.pendingSince = null;
     this.dirty.clear();
     this.visited = new Set();
     this.sweepFailed = false;
@@ -74,6 +106,43 @@ export class HomeWatcher {
     if (!this.visited) return;
     this.visited.add(dir);
     this.add(dir, dir === this.layout.archived ? 'archived' : 'sessions');
+  }
+
+  /** Whether watches are being added in the background (see arm). */
+  get arming(): boolean {
+    return this.armingNow;
+  }
+
+  /** Whether no folder is watched yet (a store that just opened). */
+  get unarmed(): boolean {
+    return this.watchers.size === 0;
+  }
+
+  /**
+   * Adds the watches of `dirs` (absolute folders: what the last scan saw) in the background, a
+   * slice per event-loop turn, so opening a store does not wait for thousands of `inotify_add_watch`
+   * calls. A change made before its folder's watch was added is not reported, so once all are in
+   * place the next call scans once more (`needsSweep`), and from then on the watch vouches.
+   */
+  async arm(dirs: readonly string[]): Promise<void> {
+    if (this.armingNow || this.closed) return;
+    this.armingNow = true;
+    try {
+      this.visited = new Set();
+      this.sweepFailed = false;
+      this.add(this.layout.home, 'home');
+      for (let i = 0; i < dirs.length; i++) {
+        if (this.closed) return;
+        const d = dirs[i] as string;
+        this.visitDir(d);
+        if (i % ARM_SLICE === ARM_SLICE - 1) await new Promise((r) => setImmediate(r));
+      }
+      this.endSweep();
+      this.sweepWanted = true;
+    } finally {
+      this.visited = null;
+      this.armingNow = false;
+    }
   }
 
   /** Ends a sweep: folders it did not see (removed) lose their watch. */
@@ -108,6 +177,7 @@ export class HomeWatcher {
     w.on('error', () => {
       this.unwatch(dir, false);
       this.complete = false;
+      this.lost = true;
     });
     this.watchers.set(dir, w);
   }
@@ -124,7 +194,10 @@ export class HomeWatcher {
 
   private onEvent(dir: string, kind: 'home' | 'sessions' | 'archived', name: string | Buffer | null): void {
     if (this.closed) return;
-    if (name === null) return this.wantSweep();
+    if (name === null) {
+      this.lost = true;
+      return this.wantSweep();
+    }
     const base = typeof name === 'string' ? name : name.toString('utf8');
     const abs = path.join(dir, base);
     if (kind === 'home') {

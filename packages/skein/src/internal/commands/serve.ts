@@ -50,7 +50,8 @@ function textLogger(o: Output): (entry: ServerLogEntry) => void {
       o.err(
         `${e.time} ${e.method} tenant=${e.tenant ?? '-'} ${code} ${e.durationMs.toFixed(1)}ms${e.message ? ` ${e.message}` : ''}\n`,
       );
-    } else {
+    } else if (e.event !== 'listening') {
+      // The banner says where the server listens.
       o.err(`${e.time} ${e.event}${e.threadId ? ` thread=${e.threadId}` : ''}${e.message ? ` ${e.message}` : ''}\n`);
     }
   };
@@ -158,7 +159,8 @@ export function serveCommand(): Command {
       database !== undefined
         ? openPostgresStore(database, flags.defaultProvider, tenant, leaseMs)
         : openLocalStore(home, flags.defaultProvider);
-    // json: the server's own JSON lines on stderr (its default logger).
+    // json: the server's own JSON lines on stderr (pino), starting with a `listening` line that
+    // carries the bound port (useful with --port 0).
     const logger: ServerLogger | undefined =
       flags.log === 'off' ? false : flags.log === 'json' ? undefined : textLogger(o);
 
@@ -209,11 +211,6 @@ export function serveCommand(): Command {
           );
         throw err;
       }
-      if (flags.log === 'json')
-        // A machine-readable line with the bound port (useful with --port 0).
-        o.err(
-          `${JSON.stringify({ event: 'listening', time: new Date().toISOString(), url: server.url, host: flags.host, port: server.port })}\n`,
-        );
       const where = database === undefined ? `Home:      ${home}` : `Store:     ${redactedUrl(database)}`;
       printBanner(o, where, server.url, flags.tokens, tenantsDir, DEFAULT_TENANT);
       const signal = await stopper.requested;
@@ -233,7 +230,7 @@ export function serveCommand(): Command {
 }
 
 /** The first SIGINT/SIGTERM asks for a graceful stop; a second one exits at once. */
-class Stopper {
+export class Stopper {
   readonly requested: Promise<NodeJS.Signals>;
   private signalled = false;
   private resolve!: (signal: NodeJS.Signals) => void;

@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { sessionSourceKey } from '@skein/thread-store-api';
+import { SESSION_SOURCE_KINDS, sessionSourceKey } from '@skein/thread-store-api';
+import type { LocalThreadStore } from '@skein/thread-store-local';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { everyThread } from '../every-thread.js';
 import { flagsOf, outputFor, withStore } from '../command-context.js';
@@ -26,12 +26,12 @@ function bump(m: Record<string, number>, key: string): void {
   m[key] = (m[key] ?? 0) + 1;
 }
 
-async function gather(store: ThreadStore, local: boolean): Promise<StatsJson> {
+async function gather(store: ThreadStore, local: LocalThreadStore | null): Promise<StatsJson> {
   const s: StatsJson = {
     threads: 0,
     active: 0,
     archived: 0,
-    bytes: local ? 0 : null,
+    bytes: null,
     byMonth: {},
     byProvider: {},
     bySource: {},
@@ -44,12 +44,12 @@ async function gather(store: ThreadStore, local: boolean): Promise<StatsJson> {
       bump(s.byMonth, t.createdAt.toISOString().slice(0, 7));
       bump(s.byProvider, t.modelProvider);
       bump(s.bySource, sessionSourceKey(t.source));
-      if (s.bytes !== null && t.rolloutPath !== null)
-        s.bytes += await stat(t.rolloutPath).then(
-          (st) => st.size,
-          () => 0,
-        );
     }
+  }
+  if (local) {
+    // From the index (sizes recorded when files are indexed), for the same threads as above.
+    const every = { allowedSources: SESSION_SOURCE_KINDS, modelProviders: [] };
+    s.bytes = (await local.rolloutBytes(every)) + (await local.rolloutBytes({ ...every, archived: true }));
   }
   s.byMonth = Object.fromEntries(Object.entries(s.byMonth).sort(([a], [b]) => b.localeCompare(a)));
   const byCount = (m: Record<string, number>): Record<string, number> =>
@@ -93,7 +93,7 @@ export function statsCommand(): Command {
     const flags = flagsOf<StoreFlags & JsonFlag>(c);
     const o = outputFor(c);
     await withStore(flags, async (store, opened) => {
-      const s = await gather(store, opened.local !== null);
+      const s = await gather(store, opened.local);
       if (flags.json) o.json(s);
       else printStats(o, s, opened.where);
     });

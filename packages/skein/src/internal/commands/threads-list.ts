@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import type { ListThreadsParams, SearchThreadsParams, ThreadSearchResult } from '@skein/thread-store-api';
+import { DEFAULT_PAGE_SIZE, isThreadStoreError } from '@skein/thread-store-api';
+import type {
+  CountThreadsParams,
+  ListThreadsParams,
+  SearchThreadsParams,
+  ThreadSearchResult,
+  ThreadStore,
+} from '@skein/thread-store-api';
 import { UsageError } from '../cli-error.js';
 import { flagsOf, outputFor, withStore } from '../command-context.js';
 import { addListOptions, listParams } from '../list-options.js';
@@ -33,16 +40,19 @@ async function listPages<T>(
   fetch: (cursor: string | null | undefined) => Promise<Page<T>>,
   first: string | null | undefined,
   flags: ListFlags,
-): Promise<Page<T> & { page: number }> {
+  pageSize: number,
+): Promise<Page<T> & { page: number; offset: number | null }> {
   const wanted = parsePage(flags.page);
+  // Where the page starts in the whole listing: known when it was reached from the start.
+  const offset = first == null || first === '' ? (wanted - 1) * pageSize : null;
   if (wanted > 1 && (flags.all || flags.cursor)) throw new UsageError('use --page alone, not with --all or --cursor');
   let page = await fetch(first);
   for (let n = 1; n < wanted; n++) {
     if (page.nextCursor === null)
-      return { items: [], nextCursor: null, backwardsCursor: page.backwardsCursor, page: wanted };
+      return { items: [], nextCursor: null, backwardsCursor: page.backwardsCursor, page: wanted, offset };
     page = await fetch(page.nextCursor);
   }
-  if (!flags.all) return { ...page, page: wanted };
+  if (!flags.all) return { ...page, page: wanted, offset };
   const items = [...page.items];
   let cursor = page.nextCursor;
   while (cursor !== null) {
@@ -50,32 +60,63 @@ async function listPages<T>(
     items.push(...next.items);
     cursor = next.nextCursor;
   }
-  return { items, nextCursor: null, backwardsCursor: null, page: 1 };
+  return { items, nextCursor: null, backwardsCursor: null, page: 1, offset };
 }
 
 /**
- * The line under a page. The store API has no cheap total, so it says how many are shown and
- * how to get more: a short `--page N`, never the long opaque cursor.
+ * How many threads match the listing's filters, or null when the store cannot say (a server
+ * older than the count call answers `unsupported`): the listing still works without its total.
+ */
+async function totalOf(store: ThreadStore, params: CountThreadsParams): Promise<number | null> {
+  try {
+    return await store.countThreads(params);
+  } catch (e) {
+    if (isThreadStoreError(e) && e.code === 'unsupported') return null;
+    throw e;
+  }
+}
+
+/**
+ * "25 of 3,000 threads", or "26–50 of 3,000 threads" on a later `--page`; without a total,
+ * "25 threads shown".
+ */
+function countLine(
+  what: 'thread' | 'match',
+  page: Page<unknown> & { page: number; offset: number | null },
+  total: number | null,
+): string {
+  const n = page.items.length;
+  const fmt = (x: number): string => x.toLocaleString('en-US');
+  const plural = (x: number): string => (x === 1 ? what : what === 'match' ? 'matches' : 'threads');
+  if (total === null) return `${fmt(n)} ${plural(n)} shown`;
+  const shown =
+    page.offset !== null && page.offset > 0 && n > 0 ? `${fmt(page.offset + 1)}–${fmt(page.offset + n)}` : fmt(n);
+  return `${shown} of ${fmt(total)} ${plural(total)}`;
+}
+
+/**
+ * The line under a page: how many are shown out of how many match (when the store can count),
+ * and how to get more: a short `--page N`, never the long opaque cursor.
  */
 function pageFooter(
   o: Output,
   what: 'thread' | 'match',
-  page: Page<unknown> & { page: number },
+  page: Page<unknown> & { page: number; offset: number | null },
+  total: number | null,
   json: boolean | undefined,
 ): void {
   if (json) return;
   const n = page.items.length;
-  const shown = `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : what === 'match' ? 'es' : 's'} shown`;
+  const line = countLine(what, page, total);
   if (o.isTTY) {
-    if (page.nextCursor !== null) o.err(o.errStyle.dim(`${shown}; more with --page ${page.page + 1}, or --all\n`));
-    else if (n > 0 && (page.page > 1 || n >= 10)) o.err(o.errStyle.dim(`${shown}; that is all\n`));
+    if (page.nextCursor !== null) o.err(o.errStyle.dim(`${line}; more with --page ${page.page + 1}, or --all\n`));
+    else if (n > 0 && (total !== null || page.page > 1 || n >= 10)) o.err(o.errStyle.dim(`${line}; that is all\n`));
     return;
   }
   // Piped output is often read by a person too (stderr is the terminal): a short hint, and the
   // cursor for scripts in --json's nextCursor rather than 300-odd characters here.
-  const plural = what === 'match' ? 'matches' : 'threads';
   if (page.nextCursor !== null)
-    o.err(`More ${plural}: add --page ${page.page + 1}, or --all (--json gives nextCursor for --cursor)\n`);
+    o.err(`${line}; more: add --page ${page.page + 1}, or --all (--json gives nextCursor for --cursor)\n`);
 }
 
 export function listCommand(): Command {
@@ -100,16 +141,19 @@ export function listCommand(): Command {
         (cursor) => store.listThreads({ ...params, cursor: cursor ?? null }),
         params.cursor,
         flags,
+        params.pageSize ?? DEFAULT_PAGE_SIZE,
       );
+      const total = await totalOf(store, params);
       if (flags.json) {
         const doc: ThreadPageJson = {
           threads: page.items.map(threadJson),
           nextCursor: page.nextCursor,
           backwardsCursor: page.backwardsCursor,
+          total,
         };
         o.json(doc);
       } else printThreadList(o, page.items);
-      pageFooter(o, 'thread', page, flags.json);
+      pageFooter(o, 'thread', page, total, flags.json);
       if (page.items.length === 0 && !flags.json && o.errIsTTY && !flags.allProviders && !flags.allSources)
         o.err(
           o.errStyle.dim(
@@ -142,6 +186,7 @@ export function searchCommand(): Command {
         (cursor) => store.searchThreads({ ...params, cursor: cursor ?? null }),
         params.cursor,
         flags,
+        params.pageSize ?? DEFAULT_PAGE_SIZE,
       );
       if (flags.json) {
         const doc: SearchPageJson = {
@@ -151,7 +196,7 @@ export function searchCommand(): Command {
         };
         o.json(doc);
       } else printSearchResults(o, page.items, text);
-      pageFooter(o, 'match', page, flags.json);
+      pageFooter(o, 'match', page, null, flags.json);
     });
   });
   return search;

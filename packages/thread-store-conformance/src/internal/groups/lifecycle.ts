@@ -83,6 +83,47 @@ export function lifecycleTests(ctx: SuiteContext): void {
       });
     });
 
+    it('a given sessionMeta is the first history item exactly, keys in their order and unknown fields kept', async () => {
+      const p = createParams(ctx.provider, { createdAt: at(7) });
+      const given: SessionMetaItem = {
+        timestamp: '2024-01-15T12:07:00.250Z',
+        type: 'session_meta',
+        payload: {
+          account_scoped: true,
+          session_id: p.threadId,
+          id: p.threadId,
+          timestamp: '2024-01-15T12:07:00.100Z',
+          cwd: CWD_A,
+          originator: 'codex_exec',
+          cli_version: '0.169.0',
+          source: 'cli',
+          model_provider: ctx.provider,
+          future_field: { nested: [1, 'two'] },
+        },
+      };
+      await ctx.store.createThread({ ...p, sessionMeta: given });
+      await ctx.store.appendItems({ threadId: p.threadId, items: turnItems('moved here', 'with its first line') });
+      await ctx.store.shutdownThread(p.threadId);
+      const [first] = await loadHistoryItems(ctx.store, { threadId: p.threadId });
+      const { ordinal: _ordinal, ...envelope } = first as RolloutItem & { ordinal?: unknown };
+      expect(JSON.stringify(envelope)).toBe(JSON.stringify(given));
+      expect((await ctx.store.readThread({ threadId: p.threadId })).preview).toBe('moved here');
+    });
+
+    it('a sessionMeta of another thread, or not a session_meta item, is invalid_request', async () => {
+      const p = createParams(ctx.provider);
+      const meta = (id: string): SessionMetaItem => ({
+        type: 'session_meta',
+        payload: { id, timestamp: '2024-01-15T12:00:00.000Z', cwd: CWD_A },
+      });
+      await expectCode(ctx.store.createThread({ ...p, sessionMeta: meta(newThreadId()) }), 'invalid_request');
+      const notMeta = { type: 'event_msg', payload: { id: p.threadId } } as unknown as SessionMetaItem;
+      await expectCode(ctx.store.createThread({ ...p, sessionMeta: notMeta }), 'invalid_request');
+      // Nothing was reserved: the id can still be created.
+      await ctx.store.createThread(p);
+      await ctx.store.shutdownThread(p.threadId);
+    });
+
     it('every stored item has a timestamp: a missing one is filled, a given one is kept', async () => {
       const p = createParams(ctx.provider);
       await ctx.store.createThread(p);

@@ -14,6 +14,7 @@ import type {
   DeleteThreadParams,
   ItemPage,
   ListItemsParams,
+  CountThreadsParams,
   ListThreadsParams,
   ListTurnsParams,
   LoadHistoryParams,
@@ -35,6 +36,7 @@ import type {
 import {
   normalizeListItemsParams,
   normalizeListTurnsParams,
+  normalizeCountParams,
   normalizeListParams,
   parseThreadId,
   rolloutItemProblem,
@@ -64,6 +66,7 @@ import {
   WideWindowSessionManager,
 } from '../flow-control.js';
 import { CLIENT_ID_HEADER } from '../headers.js';
+import { endsWith, parseEndpoints } from './endpoints.js';
 import type { ResolvedRetry, RetryOptions } from './retry.js';
 import { backoffMs, resolveRetry, sleep } from './retry.js';
 
@@ -72,8 +75,18 @@ import { backoffMs, resolveRetry, sleep } from './retry.js';
  * retries.
  */
 export interface RemoteThreadStoreOptions {
-  /** The server's URL, e.g. `http://127.0.0.1:7070` (or `https://…`). */
-  baseUrl: string;
+  /**
+   * The server's URL, e.g. `http://127.0.0.1:7070` (or `https://…`), or several servers of one
+   * fleet (an array, or URLs separated by commas): calls go to the first that answers. A read that
+   * fails with `unavailable` is retried on the next server; a live writer whose server fails is
+   * resumed on the next one under the lease rules (see `failoverWaitMs`).
+   */
+  baseUrl: string | readonly string[];
+  /**
+   * With several servers: how long a writer's failover waits for the failed server's lease on the
+   * thread to expire (default: twice the lease the servers report, at least 10 000 ms).
+   */
+  failoverWaitMs?: number;
   /** Wire protocol (default `grpc`); the server speaks all three. */
   protocol?: 'grpc' | 'connect' | 'grpc-web';
   /** Bearer token sent with every call. */
@@ -121,6 +134,23 @@ export interface RemoteServerInfo {
 
 type Svc = typeof ThreadStoreService;
 
+/** One server of the client's list: its URL, HTTP/2 session and client. */
+interface Endpoint {
+  url: string;
+  session: WideWindowSessionManager;
+  client: Client<Svc>;
+}
+
+/** A live writer this client opened: the server holding it, and what it appended since its last flush. */
+interface LiveWriter {
+  /** The endpoint holding it; -1 while it moves to another. */
+  ep: number;
+  /** Items (their JSON) appended since the last acknowledged flush. */
+  unflushed: Uint8Array[];
+  /** A failover under way (concurrent calls on the thread wait for it). */
+  moving?: Promise<unknown> | undefined;
+}
+
 /** The server's default `maxMessageBytes`. */
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -142,38 +172,38 @@ function varintBytes(n: number): number {
 }
 
 /**
- * A ThreadStore over Connect/gRPC. One HTTP/2 connection carries every call; reads are retried
- * with backoff on `unavailable`, writes never are. Live writers this client opens are leased:
- * while it holds any, it sends heartbeats so the server keeps them; `close()` shuts them down.
+ * A ThreadStore over Connect/gRPC. One HTTP/2 connection per server carries every call; reads
+ * are retried with backoff on `unavailable` (on the next server, when it was given several).
+ * Live writers this client opens are leased: while it holds any, it sends heartbeats so their
+ * servers keep them; with several servers, a writer whose server fails is resumed on another;
+ * with one, writes are never retried. `close()` shuts the writers down.
  */
 export class RemoteThreadStore implements ThreadStore {
   readonly capabilities: ThreadStoreCapabilities;
   readonly clientId: string;
-  private readonly baseUrl: string;
+  private readonly endpoints: Endpoint[];
+  /** The endpoint new calls go to; moves on when a call finds its server unreachable. */
+  private current = 0;
+  private readonly failoverWaitMs: number | undefined;
+  private leaseMs = 0;
   private readonly timeoutMs: number;
   private readonly retry: ResolvedRetry;
   private readonly maxAppendItems: number;
   private readonly maxAppendBytes: number;
   private maxMessageBytes: number;
-  private readonly session: WideWindowSessionManager;
-  private readonly client: Client<Svc>;
-  private readonly live = new Set<ThreadId>();
+  private readonly live = new Map<ThreadId, LiveWriter>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatEveryMs = 10_000;
   private closed: Promise<void> | undefined;
 
   constructor(options: RemoteThreadStoreOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.baseUrl);
-    } catch {
-      throw ThreadStoreError.invalidRequest(
-        `baseUrl ${JSON.stringify(options.baseUrl)} is not a URL; expected e.g. http://127.0.0.1:7070`,
-      );
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw ThreadStoreError.invalidRequest(`baseUrl must be http:// or https://, got ${url.protocol}`);
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const urls = parseEndpoints(options?.baseUrl);
+    if (
+      options.failoverWaitMs !== undefined &&
+      (!Number.isFinite(options.failoverWaitMs) || options.failoverWaitMs < 0)
+    )
+      throw ThreadStoreError.invalidRequest('failoverWaitMs must be a number of milliseconds >= 0');
+    this.failoverWaitMs = options.failoverWaitMs;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retry = resolveRetry(options.retry);
     this.maxAppendItems = options.maxAppendItems ?? 1000;
@@ -185,6 +215,12 @@ export class RemoteThreadStore implements ThreadStore {
       );
     this.capabilities = { localPaths: false, contentSearch: options.contentSearch ?? true };
     this.clientId = options.clientId ?? randomUUID();
+    this.endpoints = urls.map((u) => this.connect(u, options));
+  }
+
+  /** The HTTP/2 session and Connect client of one server. */
+  private connect(baseUrl: string, options: RemoteThreadStoreOptions): Endpoint {
+    const url = new URL(baseUrl);
     const tlsOptions: { ca?: string | Buffer; rejectUnauthorized?: boolean } = {};
     if (options.tls?.ca !== undefined) tlsOptions.ca = options.tls.ca;
     if (options.tls?.rejectUnauthorized !== undefined) tlsOptions.rejectUnauthorized = options.tls.rejectUnauthorized;
@@ -205,8 +241,8 @@ export class RemoteThreadStore implements ThreadStore {
       socket.setNoDelay(true);
       return socket;
     };
-    this.session = new WideWindowSessionManager(
-      this.baseUrl,
+    const session = new WideWindowSessionManager(
+      baseUrl,
       { pingIntervalMs: 15_000, pingIdleConnection: false, idleConnectionTimeoutMs: 60_000 },
       {
         createConnection,
@@ -222,9 +258,9 @@ export class RemoteThreadStore implements ThreadStore {
     // No response compression by default: on the LAN or loopback links a store is served over,
     // gzip costs far more CPU than the bytes it saves (items are often already-compact JSON).
     const common = {
-      baseUrl: this.baseUrl,
+      baseUrl,
       httpVersion: '2' as const,
-      sessionManager: this.session,
+      sessionManager: session,
       interceptors: [headers],
       acceptCompression: [],
       // The framework's own check, for every request: nothing above the limit leaves the client.
@@ -237,7 +273,21 @@ export class RemoteThreadStore implements ThreadStore {
         : protocol === 'grpc-web'
           ? createGrpcWebTransport({ ...common, useBinaryFormat: true })
           : createGrpcTransport(common);
-    this.client = createClient(ThreadStoreService, transport);
+    return { url: baseUrl, session, client: createClient(ThreadStoreService, transport) };
+  }
+
+  /** The server calls go to now (the first of the list until one fails). */
+  private get baseUrl(): string {
+    return this.endpoints[this.current]!.url;
+  }
+
+  private get client(): Client<Svc> {
+    return this.endpoints[this.current]!.client;
+  }
+
+  /** After a call found endpoint `ep` unreachable: the next calls go to the one after it. */
+  private moveOn(ep: number): void {
+    if (this.current === ep) this.current = (ep + 1) % this.endpoints.length;
   }
 
   // ---- plumbing -------------------------------------------------------------------------------
@@ -247,21 +297,25 @@ export class RemoteThreadStore implements ThreadStore {
       throw ThreadStoreError.invalidRequest(`${method} called on a closed RemoteThreadStore; create a new one`);
   }
 
-  private mapError(e: unknown, method: string): ThreadStoreError {
-    return fromConnectError(e, { baseUrl: this.baseUrl, method, timeoutMs: this.timeoutMs });
+  private mapError(e: unknown, method: string, baseUrl = this.baseUrl): ThreadStoreError {
+    return fromConnectError(e, { baseUrl, method, timeoutMs: this.timeoutMs });
   }
 
   /** One unary call with a deadline; `idempotent` calls are retried with backoff on `unavailable`. */
   private async call<T>(method: string, idempotent: boolean, fn: (opts: CallOptions) => Promise<T>): Promise<T> {
     this.ensureOpen(method);
+    // With several servers, each retry goes to the next one; the whole list is tried at least once.
+    const attempts = Math.max(this.retry.maxAttempts, idempotent ? this.endpoints.length : 1);
     for (let attempt = 0; ; attempt++) {
+      const ep = this.current;
       try {
         return await fn({ timeoutMs: this.timeoutMs });
       } catch (e) {
-        const err = this.mapError(e, method);
-        if (!idempotent || err.code !== 'unavailable' || attempt + 1 >= this.retry.maxAttempts || this.closed)
-          throw err;
-        await sleep(backoffMs(this.retry, attempt));
+        const err = this.mapError(e, method, this.endpoints[ep]!.url);
+        if (err.code === 'unavailable') this.moveOn(ep);
+        if (!idempotent || err.code !== 'unavailable' || attempt + 1 >= attempts || this.closed) throw err;
+        // A server not tried yet is asked at once; a second round backs off.
+        if (attempt + 1 >= this.endpoints.length) await sleep(backoffMs(this.retry, attempt));
       }
     }
   }
@@ -303,9 +357,12 @@ export class RemoteThreadStore implements ThreadStore {
     }
   }
 
-  private track(threadId: ThreadId, leaseMs: bigint | undefined): void {
-    this.live.add(threadId);
-    if (leaseMs !== undefined && leaseMs > 0n) this.heartbeatEveryMs = Math.max(10, Math.floor(Number(leaseMs) / 3));
+  private track(threadId: ThreadId, leaseMs: bigint | undefined, ep: number): void {
+    this.live.set(threadId, { ep, unflushed: [] });
+    if (leaseMs !== undefined && leaseMs > 0n) {
+      this.leaseMs = Number(leaseMs);
+      this.heartbeatEveryMs = Math.max(10, Math.floor(Number(leaseMs) / 3));
+    }
     if (this.heartbeatTimer === undefined) {
       this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatEveryMs);
       this.heartbeatTimer.unref();
@@ -320,12 +377,127 @@ export class RemoteThreadStore implements ThreadStore {
     }
   }
 
+  /** Renews the leases of this client's live writers, on every server that holds one. */
   private async heartbeat(): Promise<void> {
-    try {
-      await this.client.heartbeat({}, { timeoutMs: this.timeoutMs });
-    } catch {
-      // The next beat retries; a lease outlives several missed beats.
+    const eps = new Set([...this.live.values()].map((w) => w.ep).filter((ep) => ep >= 0));
+    await Promise.all(
+      [...eps].map(async (ep) => {
+        try {
+          await this.endpoints[ep]!.client.heartbeat({}, { timeoutMs: this.timeoutMs });
+        } catch {
+          // The next beat retries; a lease outlives several missed beats.
+        }
+      }),
+    );
+  }
+
+  /**
+   * A call to the server holding a live writer. When that server is unreachable and the client
+   * knows others, the writer is resumed on another one (see `failover`) and the call is made
+   * there. `commit` calls (flush, persist, shutdown) may have been applied before the server
+   * failed: if the new server's history already ends with what was appended since the last
+   * acknowledged flush, nothing is appended twice.
+   */
+  private async write(
+    method: string,
+    threadId: ThreadId,
+    commit: boolean,
+    op: (client: Client<Svc>, o: CallOptions) => Promise<unknown>,
+    attempted?: Uint8Array[],
+  ): Promise<'done' | 'stored'> {
+    this.ensureOpen(method);
+    for (let tries = 0; ; tries++) {
+      const w = this.live.get(threadId);
+      if (w?.moving) await w.moving.catch(() => undefined);
+      const ep = w && w.ep >= 0 ? w.ep : this.current;
+      try {
+        await op(this.endpoints[ep]!.client, { timeoutMs: this.timeoutMs });
+        return 'done';
+      } catch (e) {
+        const err = this.mapError(e, method, this.endpoints[ep]!.url);
+        if (err.code !== 'unavailable') throw err;
+        this.moveOn(ep);
+        if (!w || this.endpoints.length < 2 || this.closed || tries >= this.endpoints.length) throw err;
+        if (w.moving) continue; // another call on this thread is moving it: try again after
+        const moving = this.failover(threadId, w, ep, err, attempted ?? []);
+        w.moving = moving.then(
+          () => (w.moving = undefined),
+          () => (w.moving = undefined),
+        );
+        const stored = await moving;
+        // The failed server committed the append itself (it flushed before it went away).
+        if (stored === 'all') return 'stored';
+        if (commit && stored === 'unflushed' && method !== 'ShutdownThread') return 'done';
+      }
     }
+  }
+
+  /**
+   * Resumes a live writer whose server (`failed`) is unreachable on the next server, waiting up
+   * to `failoverWaitMs` for the failed server's lease to expire (a resume meanwhile answers
+   * `conflict`; the lease's fencing keeps a late write of the failed server out). Then what was
+   * appended since the last acknowledged flush is appended again, unless the thread's history
+   * already ends with it (a flush whose answer was lost, or a server that flushed its writers as
+   * it stopped). `attempted`: the items of a failed append, which that server may also have
+   * flushed. Returns what was found stored: `all` (the unflushed items and the attempted ones),
+   * `unflushed`, or `none` (the unflushed items were appended again).
+   */
+  private async failover(
+    threadId: ThreadId,
+    w: LiveWriter,
+    failed: number,
+    cause: ThreadStoreError,
+    attempted: Uint8Array[],
+  ): Promise<'all' | 'unflushed' | 'none'> {
+    w.ep = -1; // no heartbeats to the failed server for this writer
+    const waitMs = this.failoverWaitMs ?? Math.max(10_000, 2 * this.leaseMs);
+    const deadline = performance.now() + waitMs;
+    let last: ThreadStoreError = cause;
+    for (let attempt = 0; ; attempt++) {
+      const ep = this.current === failed ? (failed + 1) % this.endpoints.length : this.current;
+      try {
+        await this.endpoints[ep]!.client.resumeThread(resumeParamsToProto({ threadId }), { timeoutMs: this.timeoutMs });
+        this.current = ep;
+        w.ep = ep;
+        break;
+      } catch (e) {
+        last = this.mapError(e, 'ResumeThread', this.endpoints[ep]!.url);
+        if (last.code === 'unavailable') this.moveOn(ep);
+        else if (last.code !== 'conflict') throw last;
+      }
+      if (this.closed || performance.now() >= deadline)
+        throw new ThreadStoreError(
+          'unavailable',
+          `the server holding the writer of ${threadId} failed (${cause.message}) and no other server took the writer over within ${Math.round(waitMs)} ms (last answer: ${last.message}); resume the thread again`,
+          { cause: last },
+        );
+      await sleep(Math.min(250, backoffMs(this.retry, attempt)));
+    }
+    const sent = w.unflushed;
+    const all = [...sent, ...attempted];
+    if (all.length === 0) return 'none';
+    const items = all.map((b) => parseJsonBytes(b, 'an item appended since the last flush') as Record<string, unknown>);
+    const tail: unknown[] = [];
+    for await (const item of this.loadHistory({ threadId })) {
+      tail.push(item);
+      if (tail.length > items.length) tail.shift();
+    }
+    if (attempted.length > 0 && endsWith(tail, items)) {
+      w.unflushed = [];
+      return 'all';
+    }
+    if (sent.length > 0 && endsWith(tail, items.slice(0, sent.length))) {
+      w.unflushed = [];
+      return 'unflushed';
+    }
+    if (sent.length === 0) return 'none';
+    const client = this.endpoints[w.ep]!.client;
+    for (let i = 0; i < sent.length; i += this.maxAppendItems)
+      await client.appendItems(
+        { threadId, itemsJson: sent.slice(i, i + this.maxAppendItems) },
+        { timeoutMs: this.timeoutMs },
+      );
+    return 'none';
   }
 
   // ---- writers --------------------------------------------------------------------------------
@@ -335,14 +507,16 @@ export class RemoteThreadStore implements ThreadStore {
     if (params?.forkBase !== undefined)
       throw ThreadStoreError.unsupported('a fork by reference', 'the remote store copies history into forks');
     const req = createParamsToProto(params);
+    const ep = this.current;
     const res = await this.call('CreateThread', false, (o) => this.client.createThread(req, o));
-    this.track(req.threadId as ThreadId, res.lease?.leaseMs);
+    this.track(req.threadId as ThreadId, res.lease?.leaseMs, ep);
   }
 
   async resumeThread(params: ResumeThreadParams): Promise<void> {
     const req = resumeParamsToProto(params);
+    const ep = this.current;
     const res = await this.call('ResumeThread', false, (o) => this.client.resumeThread(req, o));
-    this.track(req.threadId as ThreadId, res.lease?.leaseMs);
+    this.track(req.threadId as ThreadId, res.lease?.leaseMs, ep);
   }
 
   /**
@@ -375,25 +549,40 @@ export class RemoteThreadStore implements ThreadStore {
           'resource_exhausted',
           `item ${start} is ${encoded[start]!.length} bytes: an AppendItems message of ${size} bytes is above the server's limit of ${this.maxMessageBytes} bytes (maxMessageBytes); nothing ${start === 0 ? 'was' : 'more was'} sent`,
         );
-      await this.call('AppendItems', false, (o) => this.client.appendItems({ threadId, itemsJson }, o));
+      const outcome = await this.write(
+        'AppendItems',
+        threadId,
+        false,
+        (c, o) => c.appendItems({ threadId, itemsJson }, o),
+        itemsJson,
+      );
+      // `stored`: a failed server flushed these items before it went away; they are durable.
+      if (outcome === 'done') this.live.get(threadId)?.unflushed.push(...itemsJson);
       start = end;
     } while (start < encoded.length);
   }
 
   async persistThread(threadId: ThreadId): Promise<void> {
     const id = parseThreadId(threadId);
-    await this.call('PersistThread', false, (o) => this.client.persistThread({ threadId: id }, o));
+    await this.write('PersistThread', id, true, (c, o) => c.persistThread({ threadId: id }, o));
+    this.flushed(id);
   }
 
   async flushThread(threadId: ThreadId): Promise<void> {
     const id = parseThreadId(threadId);
-    await this.call('FlushThread', false, (o) => this.client.flushThread({ threadId: id }, o));
+    await this.write('FlushThread', id, true, (c, o) => c.flushThread({ threadId: id }, o));
+    this.flushed(id);
+  }
+
+  private flushed(threadId: ThreadId): void {
+    const w = this.live.get(threadId);
+    if (w) w.unflushed = [];
   }
 
   async shutdownThread(threadId: ThreadId): Promise<void> {
     const id = parseThreadId(threadId);
     try {
-      await this.call('ShutdownThread', false, (o) => this.client.shutdownThread({ threadId: id }, o));
+      await this.write('ShutdownThread', id, true, (c, o) => c.shutdownThread({ threadId: id }, o));
       this.untrack(id);
     } catch (e) {
       if ((e as ThreadStoreError).code === 'not_found') this.untrack(id);
@@ -404,7 +593,7 @@ export class RemoteThreadStore implements ThreadStore {
   async discardThread(threadId: ThreadId): Promise<void> {
     const id = parseThreadId(threadId);
     try {
-      await this.call('DiscardThread', false, (o) => this.client.discardThread({ threadId: id }, o));
+      await this.write('DiscardThread', id, false, (c, o) => c.discardThread({ threadId: id }, o));
       this.untrack(id);
     } catch (e) {
       if ((e as ThreadStoreError).code === 'not_found') this.untrack(id);
@@ -432,6 +621,7 @@ export class RemoteThreadStore implements ThreadStore {
         skipItems: BigInt(delivered),
         ...(params.includeArchived === undefined ? {} : { includeArchived: params.includeArchived }),
       };
+      const ep = this.current;
       try {
         for await (const res of this.pull('LoadHistory', (o) => this.client.loadHistory(req, o))) {
           attempt = 0;
@@ -444,8 +634,10 @@ export class RemoteThreadStore implements ThreadStore {
         return;
       } catch (e) {
         const err = e as ThreadStoreError;
-        if (err.code !== 'unavailable' || attempt + 1 >= this.retry.maxAttempts || this.closed) throw err;
-        await sleep(backoffMs(this.retry, attempt));
+        if (err.code === 'unavailable') this.moveOn(ep);
+        const attempts = Math.max(this.retry.maxAttempts, this.endpoints.length);
+        if (err.code !== 'unavailable' || attempt + 1 >= attempts || this.closed) throw err;
+        if (attempt + 1 >= this.endpoints.length) await sleep(backoffMs(this.retry, attempt));
       }
     }
   }
@@ -537,6 +729,14 @@ export class RemoteThreadStore implements ThreadStore {
     };
   }
 
+  async countThreads(params: CountThreadsParams): Promise<number> {
+    const p = params ?? {};
+    normalizeCountParams(p, 'remote');
+    const req = listParamsToProto(p);
+    const res = await this.call('CountThreads', true, (o) => this.client.countThreads(req, o));
+    return Number(res.count);
+  }
+
   async searchThreads(params: SearchThreadsParams): Promise<ThreadSearchPage> {
     normalizeListParams({ ...params, searchTerm: null }, 'remote');
     const req = searchParamsToProto(params);
@@ -619,11 +819,14 @@ export class RemoteThreadStore implements ThreadStore {
       const live = [...this.live];
       this.live.clear();
       await Promise.all(
-        live.map((threadId) =>
-          this.client.shutdownThread({ threadId }, { timeoutMs: this.timeoutMs }).catch(() => undefined),
+        live.map(([threadId, w]) =>
+          this.endpoints[w.ep >= 0 ? w.ep : this.current]!.client.shutdownThread(
+            { threadId },
+            { timeoutMs: this.timeoutMs },
+          ).catch(() => undefined),
         ),
       );
-      this.session.abort();
+      for (const ep of this.endpoints) ep.session.abort();
     })();
     return this.closed;
   }

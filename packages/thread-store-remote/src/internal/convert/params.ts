@@ -69,6 +69,7 @@ export function createParamsToProto(p: CreateThreadParams): CreateThreadRequest 
   else if (p.gitInfo !== undefined) out.gitInfo = gitInfoToProto(p.gitInfo);
   if (p.historyMode !== undefined) out.historyMode = historyModeToProto(p.historyMode);
   if (p.createdAt !== undefined) out.createdAtMs = msOf(p.createdAt, 'createdAt');
+  if (p.sessionMeta !== undefined) out.sessionMetaJson = jsonBytes(p.sessionMeta, 'sessionMeta');
   return out;
 }
 
@@ -101,6 +102,10 @@ export function createParamsFromProto(r: CreateThreadRequest): CreateThreadParam
   else if (r.gitInfo) out.gitInfo = gitInfoFromProto(r.gitInfo);
   if (r.historyMode !== undefined) out.historyMode = historyModeFromProto(r.historyMode);
   if (r.createdAtMs !== undefined) out.createdAt = dateOf(r.createdAtMs);
+  if (r.sessionMetaJson !== undefined)
+    out.sessionMeta = parseJsonBytes(r.sessionMetaJson, 'sessionMeta') as NonNullable<
+      CreateThreadParams['sessionMeta']
+    >;
   return out;
 }
 

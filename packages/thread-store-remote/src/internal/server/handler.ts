@@ -34,6 +34,9 @@ import type { ServerLimits } from './limits.js';
 import { resolveLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
 import { resolveLogger } from './logger.js';
+import { ServerMetrics } from './metrics.js';
+import type { Span } from '@opentelemetry/api';
+import { endCallSpan, startCallSpan, withContext } from './tracing.js';
 import { CLIENT_ID_HEADER } from '../headers.js';
 
 /** One store for every caller, or a store per tenant (opened on first use, closed by the server). */
@@ -75,6 +78,12 @@ export interface ThreadStoreRoutes {
   refusal(authorization: string | null, path: string): ThreadStoreError | undefined;
   /** Calls being served right now. */
   inFlight(): number;
+  /**
+   * The Prometheus text exposition of the handler's metrics (calls and latency by method and
+   * code, live writers, open streams, calls in flight, index lag, process figures), for a
+   * `GET /metrics` route.
+   */
+  metrics(): Promise<{ contentType: string; body: string }>;
   /**
    * Graceful shutdown: refuse new calls (`unavailable`), wait up to `timeoutMs` for in-flight
    * calls, flush and close every leased live writer, then close the stores the handler owns.
@@ -145,6 +154,16 @@ export function createThreadStoreHandler(
   const tenantStores = new Map<string, Promise<ThreadStore>>();
   let inFlight = 0;
   let activeStreams = 0;
+  /** History streams being served, per tenant. */
+  const tenantStreams = new Map<string, number>();
+  const metrics = new ServerMetrics({
+    liveWriters: () => leases.count(),
+    openStreams: () => activeStreams,
+    inFlight: () => inFlight,
+    indexLag: () => indexLagOf(typeof source === 'function' ? [...openedStores] : [source]),
+  });
+  /** Stores of tenants that opened: the index lag is read from them. */
+  const openedStores = new Set<ThreadStore>();
   let closing = false;
   let closed: Promise<void> | undefined;
   const idleWaiters = new Set<() => void>();
@@ -155,6 +174,10 @@ export function createThreadStoreHandler(
     if (!p) {
       p = Promise.resolve()
         .then(() => source(tenant))
+        .then((store) => {
+          openedStores.add(store);
+          return store;
+        })
         .catch((e: unknown) => {
           tenantStores.delete(tenant);
           throw isThreadStoreError(e)
@@ -246,8 +269,12 @@ export function createThreadStoreHandler(
     call: { tenant: string | null; clientId: string | null },
     code: CallCode,
     message?: string,
+    span?: Span,
   ): void => {
     inFlight -= 1;
+    const seconds = (performance.now() - started) / 1000;
+    metrics.observe(method, code, seconds);
+    if (span) endCallSpan(span, call, code, message);
     const entry = {
       event: 'call' as const,
       time: new Date().toISOString(),
@@ -255,7 +282,7 @@ export function createThreadStoreHandler(
       tenant: call.tenant,
       clientId: call.clientId,
       code,
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      durationMs: Math.round(seconds * 1e6) / 1000,
     };
     log(message === undefined ? entry : { ...entry, message });
     if (inFlight === 0) for (const w of idleWaiters) w();
@@ -266,14 +293,16 @@ export function createThreadStoreHandler(
     async (req: Req, ctx: HandlerContext): Promise<Res> => {
       inFlight += 1;
       const started = performance.now();
+      const traced = startCallSpan(method, ctx);
       const call = begin(ctx);
       try {
-        const res = await fn(req, await call.scope);
-        finish(method, started, call, 'ok');
+        const scope = await call.scope;
+        const res = await withContext(traced.context, () => fn(req, scope));
+        finish(method, started, call, 'ok', undefined, traced.span);
         return res;
       } catch (e) {
         const { error, code } = toConnectError(e);
-        finish(method, started, call, code, error.rawMessage);
+        finish(method, started, call, code, error.rawMessage, traced.span);
         throw error;
       }
     };
@@ -287,15 +316,21 @@ export function createThreadStoreHandler(
     async function* (req: Req, ctx: HandlerContext): AsyncGenerator<Res> {
       inFlight += 1;
       const started = performance.now();
+      const traced = startCallSpan(method, ctx);
       const call = begin(ctx);
-      let counted = false;
+      let counted: string | undefined;
       let ended = false;
       let inner: AsyncGenerator<Res> | undefined;
       const end = (code: CallCode, message?: string): void => {
         if (ended) return;
         ended = true;
-        if (counted) activeStreams -= 1;
-        finish(method, started, call, code, message);
+        if (counted !== undefined) {
+          activeStreams -= 1;
+          const left = (tenantStreams.get(counted) ?? 1) - 1;
+          if (left > 0) tenantStreams.set(counted, left);
+          else tenantStreams.delete(counted);
+        }
+        finish(method, started, call, code, message, traced.span);
       };
       // A client that goes away mid-stream may leave the response writer waiting for a drain
       // that never comes: end the call here, and release the store's iterator.
@@ -314,10 +349,17 @@ export function createThreadStoreHandler(
               'resource_exhausted',
               `the server is already streaming ${limits.maxConcurrentStreams} histories (its limit); retry shortly`,
             );
+          const ofTenant = tenantStreams.get(scope.tenant) ?? 0;
+          if (ofTenant >= limits.maxTenantStreams)
+            throw new ThreadStoreError(
+              'resource_exhausted',
+              `this tenant already has ${limits.maxTenantStreams} history streams open (the server's limit per tenant); finish or cancel one, or retry shortly`,
+            );
           activeStreams += 1;
-          counted = true;
+          tenantStreams.set(scope.tenant, ofTenant + 1);
+          counted = scope.tenant;
         }
-        inner = fn(req, scope, ctx.signal);
+        inner = withContext(traced.context, () => fn(req, scope, ctx.signal));
         yield* inner;
       } catch (e) {
         const mapped = toConnectError(e);
@@ -473,6 +515,12 @@ export function createThreadStoreHandler(
       if (page.nextCursor !== null) out.nextCursor = page.nextCursor;
       if (page.backwardsCursor !== null) out.backwardsCursor = page.backwardsCursor;
       return out;
+    }),
+    countThreads: unary('CountThreads', async (req, s) => {
+      const params = listParamsFromProto(req);
+      checkFilters(params);
+      const count = await s.store.countThreads(params);
+      return { count: BigInt(count) };
     }),
     searchThreads: unary('SearchThreads', async (req, s) => {
       const params = searchParamsFromProto(req);
@@ -640,5 +688,35 @@ export function createThreadStoreHandler(
     return err;
   };
 
-  return Object.assign(routes, { limits, leaseMs, refusal, inFlight: () => inFlight, close });
+  return Object.assign(routes, {
+    limits,
+    leaseMs,
+    refusal,
+    inFlight: () => inFlight,
+    metrics: () => metrics.render(),
+    close,
+  });
+}
+
+/**
+ * The index lag of the stores that report one (`LocalThreadStore.indexLag()`): the longest wait
+ * and the sum of pending files; undefined when no store reports it.
+ */
+function indexLagOf(stores: Iterable<ThreadStore>): { seconds: number; pendingFiles: number } | undefined {
+  let out: { seconds: number; pendingFiles: number } | undefined;
+  for (const store of stores) {
+    const read = (store as { indexLag?: unknown }).indexLag;
+    if (typeof read !== 'function') continue;
+    try {
+      const lag = (read as () => { seconds?: unknown; pendingFiles?: unknown } | null).call(store);
+      if (!lag || typeof lag.seconds !== 'number' || typeof lag.pendingFiles !== 'number') continue;
+      out = {
+        seconds: Math.max(out?.seconds ?? 0, lag.seconds),
+        pendingFiles: (out?.pendingFiles ?? 0) + lag.pendingFiles,
+      };
+    } catch {
+      // A closed store reports nothing.
+    }
+  }
+  return out;
 }

@@ -62,6 +62,11 @@ export class LeaseTable {
     if (c && c.threads.size === 0) this.clients.delete(ck);
   }
 
+  /** Live writers leased to any client. */
+  count(): number {
+    return this.owners.size;
+  }
+
   liveWriters(tenant: string, clientId: string): number {
     return this.clients.get(key(tenant, clientId))?.threads.size ?? 0;
   }

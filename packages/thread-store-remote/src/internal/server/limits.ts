@@ -10,6 +10,12 @@ export interface ServerLimits {
   maxAppendItems: number;
   /** History streams served at once across all clients (default 64): more is `resource_exhausted`. */
   maxConcurrentStreams: number;
+  /**
+   * History streams served at once to one tenant (default 64, the whole server): more is
+   * `resource_exhausted`. Set it below `maxConcurrentStreams` so that one tenant cannot take
+   * every stream of a shared server.
+   */
+  maxTenantStreams: number;
   /** Most entries in one list filter (sources, providers, cwds) of a list or search (default 256): more is `invalid_request`. */
   maxFilterValues: number;
   /** A history chunk closes once it holds this many bytes (default 1 MiB). */
@@ -24,6 +30,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxPageSize: MAX_PAGE_SIZE,
   maxAppendItems: 10_000,
   maxConcurrentStreams: 64,
+  maxTenantStreams: 64,
   maxFilterValues: 256,
   historyChunkBytes: 1024 * 1024,
   historyChunkItems: 1024,

@@ -15,6 +15,7 @@ import { createOnePortServer } from './one-port.js';
 import { CONNECTION_ID, createThreadStoreHandler } from './handler.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerLogger } from './logger.js';
+import { resolveLogger } from './logger.js';
 
 /** What a server needs besides its store(s): where to listen, who may call, limits, TLS, logging. */
 export interface ServerCommonOptions {
@@ -40,6 +41,11 @@ export interface ServerCommonOptions {
    * HTTP/2, before any token is asked for. Without it such requests get 404.
    */
   pages?: PageHandler;
+  /**
+   * Serve Prometheus metrics at `GET /metrics` on the server port (default true). Like the health
+   * probes it needs no token: its labels name methods and answer codes, never a tenant or a thread.
+   */
+  metrics?: boolean;
   /** Serves the ForkThread call (see `ThreadStoreHandlerOptions.forkThread`). */
   forkThread?: ForkThreadFn;
 }
@@ -80,9 +86,12 @@ export interface RunningThreadStoreServer {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
- * Runs `then` once the peer has received everything sent so far on the stream's session: a PING
- * leaves after the frames queued before it, and its ack comes back after the peer read them.
- * Reset too early and the client drops the trailers that carry the status.
+ * Runs `then` once the peer has received everything sent on the stream, trailers included.
+ * nghttp2 sends PING frames ahead of queued HEADERS, so a PING sent while the trailers still wait
+ * in its queue (the session busy with a peer that floods it) would be acknowledged before they
+ * leave: first wait until the stream's END_STREAM has been sent (`localClose`), then PING, whose
+ * ack comes back after the peer read everything before it. Reset too early and the client drops
+ * the trailers that carry the status.
  */
 function afterPeerSawAnswer(stream: http2.ServerHttp2Stream, then: () => void): void {
   const session = stream.session;
@@ -92,21 +101,37 @@ function afterPeerSawAnswer(stream: http2.ServerHttp2Stream, then: () => void): 
     done = true;
     then();
   };
-  const fallback = setTimeout(once, 1000);
-  fallback.unref();
-  try {
-    if (
-      !session ||
-      session.destroyed ||
-      !session.ping(() => {
-        clearTimeout(fallback);
-        once();
-      })
-    )
-      return;
-  } catch {
-    // Too many pings in flight: the timer resets the stream instead.
-  }
+  const ping = (): void => {
+    const fallback = setTimeout(once, 1000);
+    fallback.unref();
+    try {
+      if (
+        !session ||
+        session.destroyed ||
+        !session.ping(() => {
+          clearTimeout(fallback);
+          once();
+        })
+      )
+        return;
+    } catch {
+      // Too many pings in flight: the timer resets the stream instead.
+    }
+  };
+  // A peer that never lets the answer out (it does not read) is not waited for past ~2 s.
+  let polls = 0;
+  const whenSent = (): void => {
+    if (stream.destroyed) return once();
+    let sent = false;
+    try {
+      sent = stream.state.localClose === 1;
+    } catch {
+      sent = true;
+    }
+    if (sent || ++polls > 400) return ping();
+    setTimeout(whenSent, 5).unref();
+  };
+  whenSent();
 }
 
 const headerValue = (v: string | string[] | undefined): string | null =>
@@ -167,6 +192,20 @@ export async function startThreadStoreServer(
   const bodyTimeoutMs = options.requestBodyTimeoutMs ?? 60_000;
   let stopping = false;
   const adapter = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    // Prometheus scrapes: no auth, and nothing about any tenant.
+    if (req.method === 'GET' && req.url === '/metrics' && options.metrics !== false) {
+      routes.metrics().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+          res.end(body);
+        },
+        (e: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(`metrics failed: ${(e as Error).message}\n`);
+        },
+      );
+      return;
+    }
     // Probes for orchestrators and load balancers: no auth, and nothing about any tenant.
     if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz')) {
       const ready = req.url === '/healthz' || !stopping;
@@ -284,6 +323,7 @@ export async function startThreadStoreServer(
   const port = (listener.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`;
+  resolveLogger(options.logger)({ event: 'listening', time: new Date().toISOString(), url, host, port });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -1,0 +1,303 @@
+import { createHash } from 'node:crypto';
+import { isSessionMeta, isThreadStoreError, ThreadStoreError } from '@skein/thread-store-api';
+import type {
+  CreateThreadParams,
+  RolloutItem,
+  SessionMetaItem,
+  StoredThread,
+  ThreadStore,
+} from '@skein/thread-store-api';
+import { everyThread } from './every-thread.js';
+
+/**
+ * Moving threads from one store to another through the `ThreadStore` API, so any pair works (a
+ * Codex home, a `skein serve` endpoint, a PostgreSQL database). Each thread is created in the
+ * target with the source's identity (id, session, source, fork parent, cwd, provider, creation
+ * time, base instructions, git), its history after the `session_meta` line is appended item by
+ * item, then its name and archived state are applied.
+ *
+ * A thread's content is the JSON of those history items in order; its content hash is the
+ * SHA-256 of that JSON, one item per line. The target's own `session_meta` (written by its
+ * `createThread`) is not part of it. Re-running skips a thread whose target content hash
+ * matches, resumes one whose target content is a strict prefix of the source's (an interrupted
+ * copy) by appending the missing items, and leaves alone one whose target differs otherwise,
+ * reporting it as a conflict.
+ */
+
+/** What the migration does (or, in a dry run, would do) with one thread. */
+export type MigrateAction = 'copy' | 'resume' | 'skip' | 'conflict';
+
+/** One thread's outcome. */
+export interface MigrateEntry {
+  threadId: string;
+  action: MigrateAction;
+  /** History items after session_meta in the source. */
+  items: number;
+  /** Items the target had already (resume) or has that differ (conflict). */
+  targetItems: number;
+  archived: boolean;
+  hash: string;
+  /** Why a thread is a conflict. */
+  reason?: string;
+}
+
+/** The outcome of a migration, also the `--json` shape of `skein migrate`. */
+export interface MigrateReport {
+  dryRun: boolean;
+  threads: number;
+  copied: number;
+  resumed: number;
+  skipped: number;
+  conflicts: number;
+  /** After a real run: threads whose target content hash and state equal the source's. */
+  verified: number | null;
+  /** After a real run: threads that did not verify (missing, different hash, name or archived state). */
+  mismatched: { threadId: string; reason: string }[];
+  entries: MigrateEntry[];
+}
+
+/** Progress of a migration, one call per thread. */
+export type MigrateProgress = (done: number, total: number, entry: MigrateEntry) => void;
+
+/** Appends go in batches this long (a server bounds the size of one call). */
+const APPEND_BATCH = 100;
+
+/** An item's content: its JSON without the paginated `ordinal` (a position, renumbered by the target). */
+function lineOf(item: RolloutItem): string {
+  if (!('ordinal' in item)) return JSON.stringify(item);
+  const { ordinal: _ordinal, ...rest } = item as RolloutItem & { ordinal?: unknown };
+  return JSON.stringify(rest);
+}
+
+/**
+ * A thread's history split into its own `session_meta` (the one whose id is the thread's) and
+ * its content. A fork that references its parent's history (`history_base`) loads that history
+ * first, with the parent's `session_meta`: the inherited items are content (the copy holds them
+ * itself), the inherited `session_meta` lines are not.
+ */
+async function historyOf(
+  store: ThreadStore,
+  threadId: string,
+): Promise<{ meta: SessionMetaItem | null; byReference: boolean; items: RolloutItem[]; lines: string[] }> {
+  const all: RolloutItem[] = [];
+  for await (const item of store.loadHistory({ threadId: threadId as StoredThread['threadId'], includeArchived: true }))
+    all.push(item);
+  const own = all.findIndex((i) => isSessionMeta(i) && (i.payload as { id?: unknown }).id === threadId);
+  const meta = own >= 0 ? (all[own] as SessionMetaItem) : null;
+  const byReference = meta !== null && (meta.payload as { history_base?: unknown }).history_base != null;
+  const items = all.filter((it, i) => i !== own && !(byReference && i < own && isSessionMeta(it)));
+  return { meta, byReference, items, lines: items.map(lineOf) };
+}
+
+/** The content hash of history lines (see the module comment). */
+export function contentHash(lines: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const l of lines) h.update(l).update('\n');
+  return h.digest('hex');
+}
+
+async function targetThread(store: ThreadStore, threadId: string): Promise<StoredThread | null> {
+  try {
+    return await store.readThread({ threadId: threadId as StoredThread['threadId'], includeArchived: true });
+  } catch (e) {
+    if (isThreadStoreError(e) && e.code === 'not_found') return null;
+    throw e;
+  }
+}
+
+function createParams(t: StoredThread, item: SessionMetaItem | null, byReference: boolean): CreateThreadParams {
+  const p: CreateThreadParams = {
+    threadId: t.threadId,
+    sessionId: t.sessionId,
+    forkedFromId: t.forkedFromId,
+    parentThreadId: t.parentThreadId,
+    source: t.source,
+    threadSource: t.threadSource,
+    cliVersion: t.cliVersion,
+    gitInfo: t.gitInfo,
+    historyMode: t.historyMode,
+    createdAt: t.createdAt,
+    metadata: { cwd: t.cwd, modelProvider: t.modelProvider, memoryMode: t.memoryMode },
+  };
+  const meta = item?.payload as Record<string, unknown> | undefined;
+  // The source's own first line, unchanged, unless it references a parent's history: the copy
+  // carries the inherited items itself (a target may not hold the parent), so it must not
+  // reference them too; it keeps everything else (the paginated format, the fork parent).
+  if (item && !byReference) p.sessionMeta = item;
+  else if (item && meta) {
+    const { history_base: _base, forked_from_ordinal_exclusive: _end, ...standalone } = meta;
+    const { ordinal: _ordinal, ...envelope } = item as SessionMetaItem & { ordinal?: unknown };
+    p.sessionMeta = { ...envelope, payload: standalone as SessionMetaItem['payload'] };
+  }
+  if (meta) {
+    if (typeof meta.originator === 'string') p.originator = meta.originator;
+    if (meta.base_instructions !== undefined) p.baseInstructions = meta.base_instructions;
+    if (Array.isArray(meta.dynamic_tools)) p.dynamicTools = meta.dynamic_tools as unknown[];
+  }
+  return p;
+}
+
+/** Creates the thread in the target, in the source's format when the target can keep it. */
+async function createInTarget(target: ThreadStore, params: CreateThreadParams): Promise<void> {
+  try {
+    await target.createThread(params);
+  } catch (e) {
+    if (!(isThreadStoreError(e) && e.code === 'unsupported' && params.historyMode !== undefined)) throw e;
+    const { historyMode: _unused, ...rest } = params;
+    await target.createThread(rest);
+  }
+}
+
+async function appendAll(target: ThreadStore, threadId: StoredThread['threadId'], items: readonly RolloutItem[]) {
+  for (let i = 0; i < items.length; i += APPEND_BATCH)
+    await target.appendItems({ threadId, items: items.slice(i, i + APPEND_BATCH) });
+}
+
+/** Brings the target's name and archived state to the source's. */
+async function applyState(target: ThreadStore, source: StoredThread): Promise<void> {
+  const now = await target.readThread({ threadId: source.threadId, includeArchived: true });
+  if (now.name !== source.name)
+    await target.updateThreadMetadata({
+      threadId: source.threadId,
+      includeArchived: true,
+      patch: { name: source.name },
+    });
+  const archived = source.archivedAt !== null;
+  if (archived && now.archivedAt === null) await target.archiveThread({ threadId: source.threadId });
+  if (!archived && now.archivedAt !== null) await target.unarchiveThread({ threadId: source.threadId });
+}
+
+/** Every thread of a store, active then archived (all sources and providers). */
+async function allThreads(store: ThreadStore): Promise<StoredThread[]> {
+  const out: StoredThread[] = [];
+  for (const archived of [false, true]) for await (const t of everyThread(store, archived)) out.push(t);
+  // Oldest first, so a fork's parent is usually there before the fork.
+  return out.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.threadId < b.threadId ? -1 : 1));
+}
+
+/** Decides what to do with one thread, and does it unless `dryRun`. */
+async function migrateOne(
+  source: ThreadStore,
+  target: ThreadStore | null,
+  t: StoredThread,
+  dryRun: boolean,
+): Promise<MigrateEntry> {
+  const src = await historyOf(source, t.threadId);
+  const entry: MigrateEntry = {
+    threadId: t.threadId,
+    action: 'copy',
+    items: src.items.length,
+    targetItems: 0,
+    archived: t.archivedAt !== null,
+    hash: contentHash(src.lines),
+  };
+  const existing = target ? await targetThread(target, t.threadId) : null;
+  if (existing && target) {
+    const dst = await historyOf(target, t.threadId);
+    entry.targetItems = dst.lines.length;
+    const prefix = dst.lines.length <= src.lines.length && dst.lines.every((l, i) => l === src.lines[i]);
+    if (prefix && dst.lines.length === src.lines.length) entry.action = 'skip';
+    else if (prefix) entry.action = 'resume';
+    else {
+      entry.action = 'conflict';
+      entry.reason =
+        dst.lines.length > src.lines.length
+          ? `the target has ${dst.lines.length} items, the source ${src.lines.length}`
+          : `the target's history differs from the source's at item ${dst.lines.findIndex((l, i) => l !== src.lines[i]) + 1}`;
+    }
+  }
+  if (dryRun || !target || entry.action === 'conflict') return entry;
+  if (entry.action === 'copy') {
+    await createInTarget(target, createParams(t, src.meta, src.byReference));
+    try {
+      await appendAll(target, t.threadId, src.items);
+      if (src.items.length === 0) await target.persistThread(t.threadId);
+      await target.flushThread(t.threadId);
+    } finally {
+      await target.shutdownThread(t.threadId);
+    }
+  } else if (entry.action === 'resume') {
+    await target.resumeThread({ threadId: t.threadId, includeArchived: true });
+    try {
+      await appendAll(target, t.threadId, src.items.slice(entry.targetItems));
+      await target.flushThread(t.threadId);
+    } finally {
+      await target.shutdownThread(t.threadId);
+    }
+  }
+  await applyState(target, t);
+  return entry;
+}
+
+/** Checks one thread in the target against the source: content hash, name, archived state. */
+async function verifyOne(target: ThreadStore, t: StoredThread, hash: string): Promise<string | null> {
+  const now = await targetThread(target, t.threadId);
+  if (!now) return 'missing from the target';
+  const dst = await historyOf(target, t.threadId);
+  if (contentHash(dst.lines) !== hash) return 'its content hash differs';
+  if (now.name !== t.name) return `its name is ${JSON.stringify(now.name)}, not ${JSON.stringify(t.name)}`;
+  if ((now.archivedAt !== null) !== (t.archivedAt !== null))
+    return t.archivedAt !== null ? 'it is not archived' : 'it is archived';
+  return null;
+}
+
+/**
+ * Copies every listed thread of `source` into `target` (null: a dry run against an empty
+ * target), then verifies the copies. Threads are handled one at a time; an error stops the run
+ * and a re-run continues where it stopped.
+ */
+export async function migrateThreads(
+  source: ThreadStore,
+  target: ThreadStore | null,
+  options: { dryRun: boolean; onProgress?: MigrateProgress },
+): Promise<MigrateReport> {
+  const threads = await allThreads(source);
+  const report: MigrateReport = {
+    dryRun: options.dryRun,
+    threads: threads.length,
+    copied: 0,
+    resumed: 0,
+    skipped: 0,
+    conflicts: 0,
+    verified: null,
+    mismatched: [],
+    entries: [],
+  };
+  for (const t of threads) {
+    const entry = await migrateOne(source, target, t, options.dryRun);
+    report.entries.push(entry);
+    if (entry.action === 'copy') report.copied += 1;
+    else if (entry.action === 'resume') report.resumed += 1;
+    else if (entry.action === 'skip') report.skipped += 1;
+    else report.conflicts += 1;
+    options.onProgress?.(report.entries.length, threads.length, entry);
+  }
+  if (options.dryRun || !target) return report;
+  report.verified = 0;
+  for (const [i, t] of threads.entries()) {
+    const entry = report.entries[i];
+    if (!entry || entry.action === 'conflict') continue;
+    const problem = await verifyOne(target, t, entry.hash);
+    if (problem === null) report.verified += 1;
+    else report.mismatched.push({ threadId: t.threadId, reason: problem });
+  }
+  return report;
+}
+
+/** The error a migration ends with when something did not verify or was left alone. */
+export function migrateFailure(report: MigrateReport): ThreadStoreError | null {
+  if (report.conflicts > 0)
+    return new ThreadStoreError(
+      'conflict',
+      `${report.conflicts} thread(s) exist in the target with a different history and were left alone`,
+    );
+  if (report.mismatched.length > 0)
+    return new ThreadStoreError(
+      'internal',
+      `${report.mismatched.length} thread(s) did not verify after copying: ${report.mismatched
+        .slice(0, 3)
+        .map((m) => `${m.threadId} (${m.reason})`)
+        .join('; ')}`,
+    );
+  return null;
+}

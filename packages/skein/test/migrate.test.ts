@@ -1,0 +1,158 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cleanEnv, ok, run, serve } from './cli-harness.js';
+import { makeFixtureHome, THREADS } from './fixture-home.js';
+import { useTestDatabase } from './pg-database.js';
+
+const url = useTestDatabase('skein_migrate');
+const env = cleanEnv();
+
+interface Report {
+  dryRun: boolean;
+  threads: number;
+  copied: number;
+  resumed: number;
+  skipped: number;
+  conflicts: number;
+  verified: number | null;
+  mismatched: { threadId: string; reason: string }[];
+  entries: { threadId: string; action: string; reason?: string }[];
+}
+
+/** Every rollout file of a home, by path relative to it, with its bytes. */
+function rollouts(home: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const dir of ['sessions', 'archived_sessions']) {
+    if (!existsSync(join(home, dir))) continue;
+    for (const e of readdirSync(join(home, dir), { recursive: true, withFileTypes: true }) as Dirent[]) {
+      if (!e.isFile() || !/^rollout-.*\.jsonl$/.test(e.name)) continue;
+      const abs = join(e.parentPath, e.name);
+      out[relative(home, abs)] = readFileSync(abs, 'latin1');
+    }
+  }
+  return out;
+}
+
+function fileOf(home: string, threadId: string): string {
+  const rel = Object.keys(rollouts(home)).find((r) => r.includes(threadId));
+  if (!rel) throw new Error(`no rollout of ${threadId} in ${home}`);
+  return join(home, rel);
+}
+
+/** What a user sees of each thread: id, name, preview, archived state, provider, cwd, creation. */
+async function summaries(home: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const archived of [[], ['--archived']]) {
+    const doc = JSON.parse(
+      await ok(
+        ['threads', 'list', '--all', '--all-providers', '--all-sources', '--json', ...archived, '--home', home],
+        {
+          env,
+        },
+      ),
+    ) as { threads: Record<string, unknown>[] };
+    for (const t of doc.threads)
+      out.push([t.id, t.name, t.preview, t.archived, t.modelProvider, t.cwd, t.createdAt, t.source]);
+  }
+  return out;
+}
+
+async function migrate(args: string[]): Promise<Report> {
+  return JSON.parse(await ok(['migrate', ...args, '--json'], { env })) as Report;
+}
+
+const scratch = (): string => mkdtempSync(join(tmpdir(), 'skein-migrate-'));
+
+describe('skein migrate', () => {
+  it('a home into PostgreSQL and back into an empty home: every rollout byte for byte, names and archived kept', async () => {
+    const source = makeFixtureHome();
+    const restored = join(scratch(), 'restored');
+    const there = await migrate(['--from', source, '--to', url]);
+    expect(there).toMatchObject({ threads: 5, copied: 5, resumed: 0, skipped: 0, conflicts: 0, verified: 5 });
+    expect(there.mismatched).toEqual([]);
+    const back = await migrate(['--from', url, '--to', restored]);
+    expect(back).toMatchObject({ threads: 5, copied: 5, skipped: 0, conflicts: 0, verified: 5 });
+    const want = rollouts(source);
+    expect(Object.keys(want)).toHaveLength(5);
+    expect(rollouts(restored)).toEqual(want);
+    expect(await summaries(restored)).toEqual(await summaries(source));
+    // Running it again copies nothing.
+    expect(await migrate(['--from', url, '--to', restored])).toMatchObject({ copied: 0, resumed: 0, skipped: 5 });
+    expect(await migrate(['--from', source, '--to', url])).toMatchObject({ copied: 0, skipped: 5, verified: 5 });
+  });
+
+  it('--dry-run says what a run would do and writes nothing', async () => {
+    const source = makeFixtureHome();
+    const target = join(scratch(), 'not-yet');
+    const plan = await migrate(['--from', source, '--to', target, '--dry-run']);
+    expect(plan).toMatchObject({ dryRun: true, threads: 5, copied: 5, skipped: 0, verified: null });
+    expect(existsSync(target)).toBe(false);
+    // Against a home that has part of it: the rest would be copied, the rest completed.
+    const partial = scratch();
+    await migrate(['--from', source, '--to', partial]);
+    const keep = readFileSync(fileOf(partial, THREADS.tests.id), 'utf8');
+    writeFileSync(fileOf(partial, THREADS.tests.id), keep.split('\n').slice(0, 2).join('\n') + '\n');
+    rmSync(fileOf(partial, THREADS.docs.id));
+    const before = rollouts(partial);
+    const text = await ok(['migrate', '--from', source, '--to', partial, '--dry-run'], { env });
+    expect(text).toContain('5 threads: would copy 1, would resume 1, already there 3, conflicts 0');
+    expect(rollouts(partial)).toEqual(before);
+  });
+
+  it('an interrupted copy is completed by the next run; a thread with another history is left alone', async () => {
+    const source = makeFixtureHome();
+    const target = scratch();
+    await migrate(['--from', source, '--to', target]);
+    const want = rollouts(source);
+    // Interrupted: one thread holds only its first two lines, another never arrived.
+    const cut = fileOf(target, THREADS.tests.id);
+    writeFileSync(cut, readFileSync(cut, 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+    rmSync(fileOf(target, THREADS.docs.id));
+    const again = await migrate(['--from', source, '--to', target]);
+    expect(again).toMatchObject({ copied: 1, resumed: 1, skipped: 3, conflicts: 0, verified: 5 });
+    expect(again.entries.find((e) => e.threadId === THREADS.tests.id)?.action).toBe('resume');
+    expect(again.entries.find((e) => e.threadId === THREADS.docs.id)?.action).toBe('copy');
+    expect(rollouts(target)).toEqual(want);
+    // A target thread whose history says something else is not overwritten: exit 5 (conflict).
+    const other = fileOf(target, THREADS.exec.id);
+    const changed = readFileSync(other, 'utf8').replace(/"message":"[^"]*"/, '"message":"written elsewhere"');
+    writeFileSync(other, changed);
+    const clash = await run(['migrate', '--from', source, '--to', target], { env });
+    expect(clash.code).toBe(5);
+    expect(clash.stdout).toContain(`conflict ${THREADS.exec.id}: the target's history differs from the source's`);
+    expect(clash.stderr).toContain('1 thread(s) exist in the target with a different history');
+    expect(readFileSync(other, 'utf8')).toBe(changed);
+  });
+
+  it('to and from a skein serve endpoint, with progress on stderr', async () => {
+    const source = makeFixtureHome();
+    const served = scratch();
+    const server = await serve(served, [], env);
+    try {
+      const r = await run(['migrate', '--from', source, '--to', server.url], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('5 threads: copied 5, resumed 0, already there 0, conflicts 0');
+      expect(r.stdout).toContain('verified 5 of 5 threads');
+      expect(r.stderr).toMatch(/^migrate: 5\/5 threads/m);
+      const restored = join(scratch(), 'from-server');
+      expect(await migrate(['--from', server.url, '--to', restored])).toMatchObject({ copied: 5, verified: 5 });
+      expect(rollouts(restored)).toEqual(rollouts(source));
+    } finally {
+      const exit = await server.stop('SIGTERM');
+      expect(exit.code).toBe(0);
+    }
+  });
+
+  it('refuses the same store twice and names a bad --from', async () => {
+    const home = makeFixtureHome();
+    const same = await run(['migrate', '--from', home, '--to', home], { env });
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('--from and --to name the same store');
+    const missing = await run(['migrate', '--from', join(scratch(), 'nothing'), '--to', scratch()], { env });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('no Codex home at');
+  });
+});

@@ -1,0 +1,292 @@
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Db } from './index-db.js';
+import { codexStateChanges, recordFor, scanFolders } from './change-scan.js';
+import type { ScanIndex, ScanResult } from './change-scan.js';
+import { foundFrom, statInside } from './discovery.js';
+import type { Found } from './discovery.js';
+import type { IndexProgressListener, ThreadIndex } from './indexer.js';
+import { parseRolloutFileName } from './paths.js';
+import type { HomeLayout } from './paths.js';
+
+/** Files stat-ed (or rows read, times 4) between two yields of the background sweep. */
+const SWEEP_SLICE = 256;
+/** Files indexed by one path pass of the background sweep. */
+const SWEEP_PASS_FILES = 64;
+
+/** Lets other callbacks run (the background sweep works a slice per turn). */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The columns of a `files` row the sweep compares with a file's stat. */
+interface StatRow {
+  rel: string;
+  size: number;
+  mtime_ms: number;
+  ctime_ms: number;
+  ino: number;
+  archived: number;
+}
+
+/**
+ * Keeping the index in step with the home without walking it on the request path: whether the
+ * index covers the whole home, the folder scan of change-scan.ts, the background sweep, the
+ * day folders a first page reads before the index is complete, and the lookup of a segment
+ * file by its rollout id. Each pass goes through the index's own path passes.
+ */
+export class HomeSync {
+  private readonly index: ThreadIndex;
+  private readonly layout: HomeLayout;
+  private readonly db: Db;
+  /** Codex's state_5.sqlite for this home (change detection reads its update times), or null. */
+  readonly codexStateDb: string | null;
+
+  constructor(index: ThreadIndex, layout: HomeLayout, db: Db, codexStateDb: string | null) {
+    this.index = index;
+    this.layout = layout;
+    this.db = db;
+    this.codexStateDb = codexStateDb;
+  }
+
+  /** Whether a full pass has indexed the whole home (since the index was created or cleared). */
+  get complete(): boolean {
+    return this.index.stmt("SELECT 1 FROM kv WHERE key = 'swept'").get() !== undefined;
+  }
+
+  /** After a full pass: every folder's record replaces the old ones, and the home is complete. */
+  saveSweep(dirs: Map<string, string>, codexSeen: number | null): void {
+    this.db
+      .transaction(() => {
+        this.index.stmt("DELETE FROM kv WHERE key >= 'dir:' AND key < 'dir;'").run();
+        const put = this.index.stmt('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+        for (const [rel, v] of dirs) put.run(`dir:${rel}`, v);
+        put.run('swept', String(Date.now()));
+        if (codexSeen !== null) put.run('codex_seen', String(codexSeen));
+      })
+      .immediate();
+  }
+
+  /** The saved records and rows a folder scan compares against. */
+  readonly scanIndex: ScanIndex = {
+    dirRecords: () => {
+      const rows = this.index.stmt("SELECT key, value FROM kv WHERE key >= 'dir:' AND key < 'dir;'").all() as {
+        key: string;
+        value: string;
+      }[];
+      return new Map(rows.map((r) => [r.key.slice(4), r.value]));
+    },
+    rowsIn: (relDir) =>
+      (
+        this.index
+          .stmt('SELECT rel FROM files WHERE rel > ? AND rel < ?')
+          .pluck()
+          .all(`${relDir}/`, `${relDir}0`) as string[]
+      ).filter((rel) => !rel.slice(relDir.length + 1).includes('/')),
+    rowsModifiedSince: (ms) => this.index.stmt('SELECT rel FROM files WHERE mtime_ms > ?').pluck().all(ms) as string[],
+    codexSeen: () => {
+      const v = this.index.stmt("SELECT value FROM kv WHERE key = 'codex_seen'").pluck().get() as string | undefined;
+      return v === undefined ? null : Number(v);
+    },
+  };
+
+  /**
+   * Brings the index up to date with what changed while no watch was running, at a cost that
+   * grows with the changes, not the threads (see change-scan.ts). Only for a complete index.
+   */
+  async syncChanges(onProgress?: IndexProgressListener): Promise<void> {
+    const w = this.index.watcher;
+    // Files the watch reported before it needed the scan are checked too.
+    const reported = w?.takeDirty() ?? new Set<string>();
+    // A store that just opened answers first and adds its watches in the background (see arm);
+    // afterwards each scan (re)adds them as it goes, which costs nothing for a folder watched.
+    const inline = w && !w.unarmed && !w.arming ? w : null;
+    const seen: string[] = [];
+    inline?.beginSweep();
+    let scan: ScanResult;
+    try {
+      scan = scanFolders(this.layout, this.scanIndex, this.codexStateDb, (abs) => {
+        if (inline) inline.visitDir(abs);
+        else seen.push(abs);
+      });
+    } finally {
+      inline?.endSweep();
+    }
+    if (w && !inline && !w.arming) setImmediate(() => void w.arm(seen));
+    for (const p of reported) scan.paths.add(p);
+    await this.index.syncPaths(scan.paths, onProgress);
+    this.db
+      .transaction(() => {
+        const put = this.index.stmt('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+        const del = this.index.stmt('DELETE FROM kv WHERE key = ?');
+        for (const [rel, v] of scan.dirs) {
+          if (v === null) del.run(`dir:${rel}`);
+          else put.run(`dir:${rel}`, v);
+        }
+        if (scan.codexSeen !== null) put.run('codex_seen', String(scan.codexSeen));
+      })
+      .immediate();
+  }
+
+  /**
+   * The day folders under `sessions/` (`YYYY/MM/DD`), newest first, with the UTC start of their
+   * day. Reads the folder tree only (years, months, days), not the files.
+   */
+  datedFolders(): { abs: string; dayMs: number }[] {
+    const out: { abs: string; dayMs: number }[] = [];
+    const sub = (dir: string, re: RegExp): string[] => {
+      try {
+        return readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory() && re.test(e.name))
+          .map((e) => e.name);
+      } catch {
+        return [];
+      }
+    };
+    for (const y of sub(this.layout.sessions, /^\d{4}$/))
+      for (const m of sub(path.join(this.layout.sessions, y), /^\d{2}$/))
+        for (const d of sub(path.join(this.layout.sessions, y, m), /^\d{2}$/)) {
+          const dayMs = Date.UTC(Number(y), Number(m) - 1, Number(d));
+          if (Number.isFinite(dayMs)) out.push({ abs: path.join(this.layout.sessions, y, m, d), dayMs });
+        }
+    return out.sort((a, b) => b.dayMs - a.dayMs);
+  }
+
+  /** Indexes the rollout files directly in the given folders (one path pass). */
+  async indexFolders(dirs: readonly string[], onProgress?: IndexProgressListener): Promise<void> {
+    const paths = new Set<string>();
+    for (const dir of dirs) {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries)
+        if ((e.isFile() || e.isSymbolicLink()) && parseRolloutFileName(e.name)) paths.add(path.join(dir, e.name));
+    }
+    await this.index.syncPaths(paths, onProgress);
+  }
+
+  /**
+   * Whether some indexed file is a paginated fork whose parent is not indexed (its preview and
+   * listing may then depend on a file not read yet).
+   */
+  hasForkOfUnindexed(): boolean {
+    return (
+      this.index
+        .stmt(
+          'SELECT 1 FROM files f WHERE f.base_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.thread_id = f.base_id) LIMIT 1',
+        )
+        .get() !== undefined
+    );
+  }
+
+  /** Whether the last full look at the home (a full pass or a sweep) is older than `intervalMs`. */
+  sweepDue(intervalMs: number): boolean {
+    const at = Number(this.index.stmt("SELECT value FROM kv WHERE key = 'swept'").pluck().get() ?? 0);
+    return Date.now() - at > intervalMs;
+  }
+
+  /**
+   * The background sweep: a safety net for changes nothing reported (an append to an older
+   * thread by a program that leaves Codex's state DB alone, a missed event). The home is walked
+   * and stat-ed a slice at a time, yielding to the event loop between slices; the files that
+   * differ from their rows are then indexed in small path passes, between which other calls'
+   * passes run. Stops early when `signal` is aborted.
+   */
+  async sweep(signal: AbortSignal, onProgress?: IndexProgressListener): Promise<void> {
+    this.index.lastSweepStartedAt = performance.now();
+    const codexAtStart = this.codexStateDb ? codexStateChanges(this.codexStateDb, null) : null;
+    const dirs = new Map<string, string>();
+    const found: Found[] = [];
+    const now = Date.now();
+    const pending: [string, boolean][] = [
+      [this.layout.sessions, true],
+      [this.layout.archived, false],
+    ];
+    let work = 0;
+    while (pending.length > 0) {
+      const [dir, recurse] = pending.pop() as [string, boolean];
+      let entries;
+      try {
+        const st = statSync(dir);
+        entries = readdirSync(dir, { withFileTypes: true });
+        dirs.set(this.layout.rel(dir), recordFor(st, now));
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        const abs = path.join(dir, e.name);
+        if (e.isDirectory()) {
+          if (recurse) pending.push([abs, true]);
+          continue;
+        }
+        if ((!e.isFile() && !e.isSymbolicLink()) || !parseRolloutFileName(e.name)) continue;
+        const st = statInside(this.layout, abs, e.isSymbolicLink());
+        const f = st ? foundFrom(this.layout, abs, st) : null;
+        if (f) found.push(f);
+        if (++work % SWEEP_SLICE === 0) {
+          await yieldTurn();
+          if (signal.aborted) return;
+        }
+      }
+    }
+    const cols = 'rel, size, mtime_ms, ctime_ms, ino, archived';
+    const rows = new Map<string, StatRow>();
+    for (let after = ''; ;) {
+      const page = this.index
+        .stmt(`SELECT ${cols} FROM files WHERE rel > ? ORDER BY rel LIMIT ${SWEEP_SLICE * 4}`)
+        .all(after) as StatRow[];
+      for (const r of page) rows.set(r.rel, r);
+      if (page.length < SWEEP_SLICE * 4) break;
+      after = page[page.length - 1]?.rel ?? '';
+      await yieldTurn();
+      if (signal.aborted) return;
+    }
+    const differ: string[] = [];
+    for (const f of found) {
+      const r = rows.get(f.rel);
+      rows.delete(f.rel);
+      if (
+        !r ||
+        r.size !== f.size ||
+        r.mtime_ms !== f.mtimeMs ||
+        r.ino !== f.ino ||
+        r.ctime_ms !== f.ctimeMs ||
+        r.archived !== (f.archived ? 1 : 0)
+      )
+        differ.push(f.abs);
+    }
+    for (const rel of rows.keys()) differ.push(this.layout.abs(rel));
+    // A moved file is recognised within one pass: same names go to the same pass.
+    differ.sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
+    for (let i = 0; i < differ.length;) {
+      let j = Math.min(differ.length, i + SWEEP_PASS_FILES);
+      while (j < differ.length && path.basename(differ[j] ?? '') === path.basename(differ[j - 1] ?? '')) j++;
+      await this.index.syncPaths(new Set(differ.slice(i, j)), onProgress);
+      i = j;
+      if (signal.aborted) return;
+    }
+    this.saveSweep(dirs, codexAtStart?.seen ?? null);
+  }
+
+  /**
+   * The file of a later segment by its rollout id (`…-<thread>_<rollout>.jsonl`): a
+   * `history_base` target. The plain file wins over its compressed copy, as in Codex.
+   */
+  segmentFile(rolloutId: string): { path: string; zst: boolean } | null {
+    const id = rolloutId.toLowerCase();
+    const rels = this.index
+      .stmt("SELECT rel FROM files WHERE rel LIKE ? ESCAPE '\\'")
+      .pluck()
+      .all(`%\\_${id}.jsonl%`) as string[];
+    let found: { path: string; zst: boolean } | null = null;
+    for (const rel of rels) {
+      const name = parseRolloutFileName(path.basename(rel));
+      if (!name || name.rolloutId !== id || name.threadId === id) continue;
+      if (!found || (found.zst && !name.zst)) found = { path: this.layout.abs(rel), zst: name.zst };
+    }
+    return found;
+  }
+}
