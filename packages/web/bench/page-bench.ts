@@ -49,19 +49,34 @@ async function shown(url: string, selector: string): Promise<number[]> {
 
 const home = ensureHome(dir, threads, 42);
 let server = await skeinServe(['--home', home.dir]);
-const warm = new RemoteThreadStore({ baseUrl: server.url, timeoutMs: 600_000 });
+/** The first listing (the server indexes the home), retried while the busy server misses pings. */
+async function warmUp(url: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const store = new RemoteThreadStore({ baseUrl: url, timeoutMs: 600_000 });
+    try {
+      await store.listThreads({ modelProviders: [] });
+      return;
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      process.stderr.write(`warm-up: ${(e as Error).message}; retrying\n`);
+    } finally {
+      await store.close();
+    }
+  }
+}
 const t0 = performance.now();
-await warm.listThreads({ modelProviders: [] });
+await warmUp(server.url);
 process.stderr.write(`indexed ${threads} threads in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-await warm.close();
 const list = await shown(`${server.url}/`, '.row .title');
+process.stderr.write(`list: ${summary(list)}\n`);
 await server.stop();
 
 const big = ensureBigThread(dir, mb);
 server = await skeinServe(['--home', big.dir]);
-const warmBig = new RemoteThreadStore({ baseUrl: server.url, timeoutMs: 600_000 });
-await warmBig.listThreads({ modelProviders: [] });
+await warmUp(server.url);
+process.stderr.write(`big thread ${big.id} served\n`);
 const first = await shown(`${server.url}/t/${big.id}`, '.turn');
+process.stderr.write(`first turns: ${summary(first)}\n`);
 
 // Live updates: a thread written through the server while its page is open.
 const writer = new RemoteThreadStore({ baseUrl: server.url });
@@ -79,6 +94,7 @@ await writer.flushThread(threadId);
 const page = await (await browser.newContext()).newPage();
 await page.goto(`${server.url}/t/${threadId}`);
 await page.waitForSelector('.live.on');
+process.stderr.write('live page open\n');
 const live: number[] = [];
 for (let i = 0; i < runs; i++) {
   const text = `live bench message ${i}`;
@@ -89,12 +105,13 @@ for (let i = 0; i < runs; i++) {
   const start = performance.now();
   await writer.appendItems({ threadId, items: [msg(text)] });
   await writer.flushThread(threadId);
+  process.stderr.write(`live ${i}: flushed\n`);
   await seen;
   live.push(performance.now() - start);
+  process.stderr.write(`live ${i}: ${live.at(-1)!.toFixed(0)} ms\n`);
 }
 await writer.shutdownThread(threadId);
 await writer.close();
-await warmBig.close();
 await server.stop();
 await browser.close();
 

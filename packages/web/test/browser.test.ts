@@ -437,3 +437,25 @@ describe.skipIf(noBrowser)('the token prompt of a server with --tokens', () => {
     await ctx.close();
   });
 });
+
+describe.skipIf(noBrowser)('stopping skein serve while a page follows a thread', () => {
+  it('stops at once: the live stream ends and the browser connection is closed', async () => {
+    const stopHome = mkdtempSync(join(tmpdir(), 'skein-web-stop-'));
+    try {
+      const s = await seedHome(stopHome, 10);
+      const live = await skeinServe(['--home', stopHome]);
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(`${live.url}/t/${s.named.live}`);
+      await page.locator('.live.on').waitFor();
+      // Without closing the browser's HTTP/1.1 connections the server would wait forever.
+      const exited = new Promise<number | null>((resolve) => live.child.once('exit', (code) => resolve(code)));
+      live.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await page.locator('.live:not(.on)').waitFor();
+      await ctx.close();
+    } finally {
+      rmSync(stopHome, { recursive: true, force: true });
+    }
+  });
+});

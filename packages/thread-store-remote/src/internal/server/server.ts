@@ -270,6 +270,9 @@ export async function startThreadStoreServer(
   } else {
     server = http2.createServer(sessionOptions, adapter);
     http1 = http.createServer(adapter as unknown as http.RequestListener);
+    // Node tracks an HTTP server's connections (for closeIdleConnections, closeAllConnections and
+    // the header and request timeouts) from its 'listening' event; this one never listens itself.
+    http1.emit('listening');
     http1.setTimeout(idleTimeoutMs);
     // Bytes that are not HTTP at all: say so and hang up (Node's default, kept explicit).
     http1.on('clientError', (_err, socket) => {
@@ -279,6 +282,12 @@ export async function startThreadStoreServer(
     listener = createOnePortServer(server, http1);
   }
   const sessions = new Set<http2.Http2Session>();
+  // Every connection of the port, whichever protocol took it, so that close() can end the last ones.
+  const sockets = new Set<Socket>();
+  listener.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   server.on('session', (s: http2.Http2Session) => {
     sessions.add(s);
     s.once('close', () => sessions.delete(s));
@@ -335,6 +344,7 @@ export async function startThreadStoreServer(
       ]);
       for (const s of sessions) if (!s.destroyed) s.destroy();
       http1?.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
       await stopped;
     })();
     return closing;
