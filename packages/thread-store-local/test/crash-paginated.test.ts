@@ -16,7 +16,8 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-function rolloutFile(): string | null {
+/** The rollout files in the home. */
+function rolloutFiles(): string[] {
   const found: string[] = [];
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -28,9 +29,9 @@ function rolloutFile(): string | null {
   try {
     walk(path.join(home, 'sessions'));
   } catch {
-    return null; // nothing written yet
+    // nothing written yet
   }
-  return found[0] ?? null;
+  return found;
 }
 
 const threadId = newThreadId();
@@ -57,14 +58,18 @@ describe('crash safety of a paginated writer', () => {
     for (let round = 0; round < 12; round++) {
       const child = spawnChild([home, 'loop', threadId, String(next), String(500 + Math.floor(rand() * 8_000))]);
       expect(await child.next()).toEqual({ ready: true });
-      await new Promise((r) => setTimeout(r, 5 + Math.floor(rand() * 40)));
+      // Kill points follow the child's progress, not the clock (a loaded machine slows the child
+      // down): after 1–3 acknowledged flushes, then 0–40 ms into the next write.
+      const flushesBeforeKill = 1 + Math.floor(rand() * 3);
+      for (let i = 0; i < flushesBeforeKill; i++) await child.next();
+      await new Promise((r) => setTimeout(r, Math.floor(rand() * 40)));
       child.proc.kill('SIGKILL');
       await child.exited;
-      const file = rolloutFile();
-      if (file === null) continue; // killed before the thread's first flush
       const flushed = child.messages.filter((m) => typeof m.flushed === 'number').map((m) => m.flushed as number);
       const lastFlushed = flushed.length > 0 ? Math.max(...flushed) : next - 1;
-
+      const files = rolloutFiles();
+      expect(files).toHaveLength(1);
+      const file = files[0]!;
       // Every record that parses carries the next ordinal: a torn line (Codex leaves it in place)
       // never takes one, as the next writer reuses it.
       const ordinals: number[] = [];
