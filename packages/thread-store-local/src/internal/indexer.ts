@@ -266,6 +266,10 @@ export class ThreadIndex {
     let batch: (() => void)[] = [];
     let batchBytes = 0;
     let sliceStart = performance.now();
+    // The batch's writes run at its commit, after the reads that queued them; the reads of the
+    // next slice get the share of PASS_SLICE_MS the last slice's reads had, so a slice's reads
+    // and its commit together stay near PASS_SLICE_MS.
+    let readBudget = PASS_SLICE_MS;
     const commit = (): void => {
       const writes = batch;
       batch = [];
@@ -283,8 +287,12 @@ export class ThreadIndex {
       );
       for (const id of ids) affected.add(id);
       batchBytes += this.bytesToRead(f, rows.get(f.rel));
-      if (batch.length >= 500 || batchBytes >= 32 << 20 || performance.now() - sliceStart > PASS_SLICE_MS) {
+      const readMs = performance.now() - sliceStart;
+      if (batch.length >= 500 || batchBytes >= 32 << 20 || readMs > readBudget) {
+        const commitStart = performance.now();
         commit();
+        const commitMs = performance.now() - commitStart;
+        readBudget = Math.max(PASS_SLICE_MS / 10, (PASS_SLICE_MS * readMs) / (readMs + commitMs));
         // Other calls run between slices: a long pass never holds the event loop for long.
         await new Promise((resolve) => setImmediate(resolve));
         sliceStart = performance.now();
