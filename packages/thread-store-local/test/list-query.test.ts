@@ -1,7 +1,18 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { compareThreads, normalizeListParams, paginateSorted, threadMatchesFilters } from '@skein/thread-store-api';
 import type { ListThreadsParams, StoredThread, ThreadId } from '@skein/thread-store-api';
+import { countSql, filterSql } from '../src/internal/list-query.js';
 import { agentMsg, meta, openStore, tmpHome, userMsg, writeRollout } from './helpers/home.js';
+
+/** The index file the store keeps in a home. */
+function indexFile(home: string): string {
+  const name = readdirSync(home).find((f) => /^skein_index_\d+\.sqlite$/.test(f));
+  if (!name) throw new Error(`no index in ${home}`);
+  return join(home, name);
+}
 
 /** A small deterministic generator, so a failure names the case that broke. */
 function rng(seed: number): () => number {
@@ -73,6 +84,9 @@ describe('listing pages computed in SQL', () => {
       { searchTerm: 'straße', modelProviders: [], archived: true },
     ];
     for (const base of cases) {
+      // The count reads the source index instead of the rows, and must still count every filter.
+      const matching = all.filter((t) => threadMatchesFilters(t, normalizeListParams(base, 'openai')));
+      expect(await store.countThreads(base), JSON.stringify(base)).toBe(matching.length);
       for (const pageSize of [1, 3, 7, 100]) {
         const params = { ...base, pageSize };
         const p = normalizeListParams(params, 'openai');
@@ -105,6 +119,23 @@ describe('listing pages computed in SQL', () => {
     // Items carry the full thread, the same as readThread gives.
     const page = await store.listThreads({ modelProviders: [], pageSize: 5 });
     for (const t of page.items) expect(t).toEqual(all.find((a) => a.threadId === t.threadId));
+  });
+
+  it('a listing count of the default filters reads only the source index, no thread row', async () => {
+    const home = tmpHome();
+    await openStore(home).listThreads({});
+    const db = new Database(indexFile(home), { readonly: true });
+    try {
+      const plan: string[] = [];
+      countSql(filterSql(normalizeListParams({}, 'openai')), (sql, args) => {
+        for (const row of db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[])
+          plan.push(row.detail);
+        return { n: 0 };
+      });
+      expect(plan.join('\n')).toMatch(/USING COVERING INDEX threads_by_source/);
+    } finally {
+      db.close();
+    }
   });
 });
 

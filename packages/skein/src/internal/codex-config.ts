@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'smol-toml';
+import { parseToml } from './toml.js';
 import { ThreadStoreError } from '@skein/thread-store-api';
 
 /** Codex's provider when its config names none. */
@@ -36,7 +36,7 @@ export function readCodexConfig(home: string): CodexConfig {
   }
   let doc: Record<string, unknown>;
   try {
-    doc = parse(text);
+    doc = parseToml(text);
   } catch (err) {
     const first = String((err as Error).message).split('\n')[0];
     throw ThreadStoreError.invalidRequest(

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parse } from 'smol-toml';
+import { parseToml } from './toml.js';
 import { UsageError } from './cli-error.js';
 
 /** One named way of reaching a store, from Skein's own config file. */
@@ -39,7 +39,7 @@ function readConfig(file: string): Record<string, unknown> | null {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
   try {
-    return parse(text);
+    return parseToml(text);
   } catch (err) {
     throw new UsageError(`${file} is not valid TOML: ${String((err as Error).message).split('\n')[0]}`);
   }

@@ -1,6 +1,23 @@
-import sliceAnsi from 'slice-ansi';
-import stringWidth from 'string-width';
+import { createRequire } from 'node:module';
+import type SliceAnsi from 'slice-ansi';
+import type StringWidth from 'string-width';
 import type { Style } from './color.js';
+
+// The terminal-width libraries are loaded on first use, so commands that print JSON (or nothing)
+// do not pay for loading them at start.
+const requireModule = createRequire(import.meta.url);
+interface WidthLibraries {
+  stringWidth: typeof StringWidth;
+  sliceAnsi: typeof SliceAnsi;
+}
+let widthLibraries: WidthLibraries | undefined;
+function widths(): WidthLibraries {
+  widthLibraries ??= {
+    stringWidth: (requireModule('string-width') as { default: typeof StringWidth }).default,
+    sliceAnsi: (requireModule('slice-ansi') as { default: typeof SliceAnsi }).default,
+  };
+  return widthLibraries;
+}
 
 export interface Column {
   header: string;
@@ -10,7 +27,7 @@ export interface Column {
 
 /** Columns a string takes on a terminal: escapes take none, CJK and emoji take two. */
 export function displayWidth(s: string): number {
-  return stringWidth(s);
+  return widths().stringWidth(s);
 }
 
 /**
@@ -21,6 +38,7 @@ export function displayWidth(s: string): number {
 export function truncate(s: string, max: number): string {
   if (displayWidth(s) <= max) return s;
   if (max <= 0) return '';
+  const { sliceAnsi } = widths();
   let cut = sliceAnsi(s, 0, max - 1);
   // slice-ansi counts columns, but a wide character at the edge may still overflow by one.
   while (displayWidth(cut) > max - 1) cut = sliceAnsi(cut, 0, displayWidth(cut) - 1);

@@ -266,6 +266,10 @@ export class ThreadIndex {
     let batch: (() => void)[] = [];
     let batchBytes = 0;
     let sliceStart = performance.now();
+    // The batch's writes run at its commit, after the reads that queued them; the reads of the
+    // next slice get the share of PASS_SLICE_MS the last slice's reads had, so a slice's reads
+    // and its commit together stay near PASS_SLICE_MS.
+    let readBudget = PASS_SLICE_MS;
     const commit = (): void => {
       const writes = batch;
       batch = [];
@@ -283,8 +287,12 @@ export class ThreadIndex {
       );
       for (const id of ids) affected.add(id);
       batchBytes += this.bytesToRead(f, rows.get(f.rel));
-      if (batch.length >= 500 || batchBytes >= 32 << 20 || performance.now() - sliceStart > PASS_SLICE_MS) {
+      const readMs = performance.now() - sliceStart;
+      if (batch.length >= 500 || batchBytes >= 32 << 20 || readMs > readBudget) {
+        const commitStart = performance.now();
         commit();
+        const commitMs = performance.now() - commitStart;
+        readBudget = Math.max(PASS_SLICE_MS / 10, (PASS_SLICE_MS * readMs) / (readMs + commitMs));
         // Other calls run between slices: a long pass never holds the event loop for long.
         await new Promise((resolve) => setImmediate(resolve));
         sliceStart = performance.now();
@@ -295,7 +303,7 @@ export class ThreadIndex {
     }
     commit();
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
-    this.rebuildThreads(affected);
+    await this.rebuildThreadsInSlices(affected);
     if (!paths) this.changes.saveSweep(walked, codexAtStart?.seen ?? null);
     onProgress?.({ ...progress, phase: 'done' });
   }
@@ -645,58 +653,92 @@ export class ThreadIndex {
       return;
     }
     const forks: string[] = [];
-    const build = (id: string, allowDefer: boolean): void => {
-      const rows = this.stmt('SELECT * FROM files WHERE thread_id = ?').all(id) as FileRow[];
-      const w = this.pickWinner(rows);
-      if (!w) {
-        this.stmt('DELETE FROM threads WHERE thread_id = ?').run(id);
-        return;
-      }
-      const state = this.parseState(w);
-      if (allowDefer && state.historyBase) {
-        forks.push(id);
-        return;
-      }
-      const t = this.threadForFile(w, state);
-      const [sourceKind, subagentKind, sourceKey] = sourceColumns(t.source);
-      const row: Record<string, unknown> = {
-        thread_id: id,
-        rel: w.rel,
-        archived: w.archived,
-        listable: w.listable,
-        has_preview: t.preview === '' ? 0 : 1,
-        model_provider: t.modelProvider,
-        cwd: t.cwd,
-        created_ms: t.createdAt.getTime(),
-        updated_ms: t.updatedAt.getTime(),
-        recency_ms: t.recencyAt.getTime(),
-        archived_ms: t.archivedAt?.getTime() ?? null,
-        name: t.name,
-        preview: t.preview,
-        source: JSON.stringify(t.source),
-        source_kind: sourceKind,
-        subagent_kind: subagentKind,
-        source_key: sourceKey,
-        name_lc: (t.name ?? '').toLowerCase(),
-        preview_lc: t.preview.toLowerCase(),
-        data: threadToJson(t),
-      };
-      row.sum = sumOf(row, THREAD_SUM_COLUMNS);
-      this.stmt(
-        `INSERT OR REPLACE INTO threads (${[...THREAD_SUM_COLUMNS, 'sum'].join(', ')})
-           VALUES (${[...THREAD_SUM_COLUMNS, 'sum'].map((c) => `@${c}`).join(', ')})`,
-      ).run(row);
-    };
     try {
       this.db
         .transaction(() => {
-          for (const id of all) build(id, true);
-          for (const id of forks) build(id, false);
+          for (const id of all) this.rebuildThread(id, forks);
+          for (const id of forks) this.rebuildThread(id, null);
         })
         .immediate();
     } finally {
       this.passStates.clear();
     }
+  }
+
+  /**
+   * `rebuildThreads` for a full pass: the same rows, bases before forks, but committed a slice
+   * at a time, yielding to the event loop after each slice's PASS_SLICE_MS of work, so rebuilding
+   * every thread of a large home does not hold the event loop in one step.
+   */
+  private async rebuildThreadsInSlices(ids: Iterable<string>): Promise<void> {
+    const forks: string[] = [];
+    try {
+      for (const [list, deferTo] of [
+        [[...new Set(ids)], forks],
+        [forks, null],
+      ] as const) {
+        let next = 0;
+        while (next < list.length) {
+          const sliceStart = performance.now();
+          this.db
+            .transaction(() => {
+              do this.rebuildThread(list[next++]!, deferTo);
+              while (next < list.length && (next % 64 !== 0 || performance.now() - sliceStart < PASS_SLICE_MS));
+            })
+            .immediate();
+          if (next < list.length) await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    } finally {
+      this.passStates.clear();
+    }
+  }
+
+  /**
+   * Writes one thread's row from its files (or deletes it when none is left). A fork is put on
+   * `deferForks` instead when given, to be built after its base.
+   */
+  private rebuildThread(id: string, deferForks: string[] | null): void {
+    const rows = this.stmt('SELECT * FROM files WHERE thread_id = ?').all(id) as FileRow[];
+    const w = this.pickWinner(rows);
+    if (!w) {
+      this.stmt('DELETE FROM threads WHERE thread_id = ?').run(id);
+      return;
+    }
+    const state = this.parseState(w);
+    if (deferForks && state.historyBase) {
+      deferForks.push(id);
+      return;
+    }
+    const t = this.threadForFile(w, state);
+    const [sourceKind, subagentKind, sourceKey] = sourceColumns(t.source);
+    const row: Record<string, unknown> = {
+      thread_id: id,
+      rel: w.rel,
+      archived: w.archived,
+      listable: w.listable,
+      has_preview: t.preview === '' ? 0 : 1,
+      model_provider: t.modelProvider,
+      cwd: t.cwd,
+      created_ms: t.createdAt.getTime(),
+      updated_ms: t.updatedAt.getTime(),
+      recency_ms: t.recencyAt.getTime(),
+      archived_ms: t.archivedAt?.getTime() ?? null,
+      name: t.name,
+      preview: t.preview,
+      source: JSON.stringify(t.source),
+      source_kind: sourceKind,
+      subagent_kind: subagentKind,
+      source_key: sourceKey,
+      name_lc: (t.name ?? '').toLowerCase(),
+      preview_lc: t.preview.toLowerCase(),
+      data: threadToJson(t),
+    };
+    row.sum = sumOf(row, THREAD_SUM_COLUMNS);
+    this.stmt(
+      `INSERT OR REPLACE INTO threads (${[...THREAD_SUM_COLUMNS, 'sum'].join(', ')})
+         VALUES (${[...THREAD_SUM_COLUMNS, 'sum'].map((c) => `@${c}`).join(', ')})`,
+    ).run(row);
   }
 
   /** Clears everything (the next sync re-indexes the whole home). */

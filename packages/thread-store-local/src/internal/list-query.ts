@@ -79,12 +79,14 @@ export function filterSql(p: NormalizedListParams, extra?: SqlFilter): SqlFilter
 
 /**
  * How many threads match a listing's filters: one COUNT over the same WHERE clause the pages use
- * (answered from the threads table's indexes, no row parsed). `get(sql, args)` runs a statement
+ * (answered from the `threads_by_source` index alone unless a cwd or search filter needs the rows). `get(sql, args)` runs a statement
  * and returns its one row.
  */
 export function countSql(filter: SqlFilter | null, get: (sql: string, args: unknown[]) => { n: number }): number {
   if (!filter) return 0;
-  return get(`SELECT count(*) AS n FROM threads t WHERE ${filter.where}`, filter.args).n;
+  // Every filter includes the partial index's own condition, so the hint always applies; without
+  // it SQLite walks a paging index and reads each row to test its source.
+  return get(`SELECT count(*) AS n FROM threads t INDEXED BY threads_by_source WHERE ${filter.where}`, filter.args).n;
 }
 
 /**
