@@ -299,17 +299,22 @@ export class AppServer {
   private async originatorOf(threadId: ThreadId): Promise<string | null> {
     const known = this.originators.get(threadId);
     if (known !== undefined) return known;
-    let found: string | null = null;
     try {
-      for await (const item of this.store.loadHistory({ threadId, includeArchived: true })) {
-        const payload = (item as { type?: unknown; payload?: { originator?: unknown } }).payload;
-        const first = (item as { type?: unknown }).type === 'session_meta' ? payload?.originator : undefined;
-        found = typeof first === 'string' ? first : null;
-        break;
-      }
+      return await this.rememberOriginator(threadId, this.store.loadHistory({ threadId, includeArchived: true }));
     } catch (error) {
       if (!isThreadStoreError(error, 'not_found')) throw error;
       return null;
+    }
+  }
+
+  /** Reads the originator from the first item of `history` (and stops reading), remembering it. */
+  private async rememberOriginator(threadId: ThreadId, history: AsyncIterable<unknown>): Promise<string | null> {
+    let found: string | null = null;
+    for await (const item of history) {
+      const payload = (item as { type?: unknown; payload?: { originator?: unknown } }).payload;
+      const first = (item as { type?: unknown }).type === 'session_meta' ? payload?.originator : undefined;
+      found = typeof first === 'string' ? first : null;
+      break;
     }
     if (found !== null) {
       if (this.originators.size >= ORIGINATOR_CACHE) this.originators.delete(this.originators.keys().next().value!);
@@ -318,15 +323,19 @@ export class AppServer {
     return found;
   }
 
-  private async context(t: StoredThread, turns: Turn[] = []): Promise<ThreadContext> {
+  /** `originator`: already read with the thread (see storedThread); absent: read here. */
+  private async context(
+    t: StoredThread,
+    turns: Turn[] = [],
+    originator?: string | null | undefined,
+  ): Promise<ThreadContext> {
     const live = this.loadedThread(t.threadId);
     const ephemeral = live?.thread.session.ephemeral ?? false;
+    const recorded = ephemeral ? null : originator !== undefined ? originator : await this.originatorOf(t.threadId);
     return {
       status: live ? live.status : { type: 'notLoaded' },
       ephemeral,
-      originator:
-        (ephemeral ? null : await this.originatorOf(t.threadId)) ??
-        (live ? (this.initializedNameOf(live) ?? null) : null),
+      originator: recorded ?? (live ? (this.initializedNameOf(live) ?? null) : null),
       canAcceptDirectInput: live ? true : null,
       turns,
     };
@@ -357,29 +366,50 @@ export class AppServer {
   }
 
   private async storedThread(threadId: ThreadId): Promise<StoredThread> {
+    return (await this.storedWithOriginator(threadId, false)).stored;
+  }
+
+  /**
+   * A thread's summary and, with `withOriginator`, its originator read in the same store call
+   * (the first item of the history the read opens), so a `thread/read` locates the thread once.
+   */
+  private async storedWithOriginator(
+    threadId: ThreadId,
+    withOriginator: boolean,
+  ): Promise<{ stored: StoredThread; originator?: string | null | undefined }> {
     const live = this.loadedThread(threadId);
     if (live) {
       try {
-        return await live.thread.readThread();
+        return { stored: await live.thread.readThread() };
       } catch (error) {
         // Started here and not written yet (lazy persistence): what the session knows of it.
-        if (isThreadStoreError(error, 'not_found')) return unwrittenThread(live);
+        if (isThreadStoreError(error, 'not_found')) return { stored: unwrittenThread(live) };
         throw error;
       }
     }
+    const known = this.originators.get(threadId);
+    const includeHistory = withOriginator && known === undefined;
+    let stored;
     try {
-      return await this.store.readThread({ threadId, includeArchived: true });
+      stored = await this.store.readThread({ threadId, includeArchived: true, includeHistory });
     } catch (error) {
       if (isThreadStoreError(error, 'not_found')) throw invalidRequest(`thread not loaded: ${threadId}`);
       throw error;
     }
+    const { history, ...summary } = stored;
+    if (!withOriginator) return { stored: summary };
+    return { stored: summary, originator: history ? await this.rememberOriginator(threadId, history) : known };
   }
 
   private async wire(threadId: ThreadId, includeTurns: boolean): Promise<Thread> {
-    const stored = await this.storedThread(threadId);
+    const { stored, originator } = await this.storedWithOriginator(threadId, true);
     const live = this.loadedThread(threadId);
     const turns = includeTurns && !(live?.thread.session.ephemeral ?? false) ? await this.allTurns(threadId) : [];
-    return wireThread(stored, await this.context(stored, turns));
+    const thread = wireThread(stored, await this.context(stored, turns, originator));
+    // Codex 0.169 reports no thread source for a legacy-mode thread unless it reads its turns:
+    // without them it answers from its state database, which holds no source for such threads.
+    if (stored.historyMode === 'legacy' && !includeTurns) thread.threadSource = null;
+    return thread;
   }
 
   private async threadList(p: Record<string, unknown>): Promise<unknown> {
@@ -458,7 +488,15 @@ export class AppServer {
       page = await this.store.listThreads({ ...params, cursor: page.nextCursor, pageSize: pageSize - kept.length });
       kept.push(...page.items.filter((t) => !excluded.has(t.threadId)));
     }
-    const data = await Promise.all(kept.map(async (t) => wireThread(t, await this.context(t))));
+    // Codex's listing rows come from its state database, which has neither the fork parent nor
+    // the thread source: both are null there (thread/read reports them).
+    const data = await Promise.all(
+      kept.map(async (t) => ({
+        ...wireThread(t, await this.context(t)),
+        forkedFromId: null,
+        threadSource: null,
+      })),
+    );
     // Codex answers `limit: 0` with one thread and no next page.
     const nextCursor = limit === 0 ? null : page.nextCursor;
     return { data, readStates: {}, nextCursor, backwardsCursor };

@@ -24,22 +24,17 @@ import type { RpcOutcome } from './support/stdio-rpc.js';
  * 4. Backwards cursors: Codex's backwards page includes its anchor (the first item of the page
  *    the cursor came from), Skein's ends right before it, so pages are compared walking forwards
  *    to the end; Skein's backwards walk is checked to give the forward pages in reverse.
- * 5. `threadSource`: Codex 0.169 reports null for threads whose `session_meta` records
- *    `thread_source: "user"` (it reads its state database's column, which `codex exec` leaves
- *    empty); Skein reports what the rollout records. Compared as null when Skein says "user".
- * 6. The thread made under TZ=Pacific/Kiritimati is left out of listings (`excludedThreadIds`):
+ * 5. The thread made under TZ=Pacific/Kiritimati is left out of listings (`excludedThreadIds`):
  *    Codex orders it by its local-time file name read as UTC, fourteen hours late; Skein orders
  *    it by its true creation time (a known Codex quirk, pinned in far-timezone.test.ts).
- * 7. `thread/items/list` is compared on paginated threads: on legacy ones Codex 0.169 answers
+ * 6. `thread/items/list` is compared on paginated threads: on legacy ones Codex 0.169 answers
  *    -32601 "thread/items/list is not supported yet", and Skein pages their items like any other.
- * 8. `forkedFromId` in `thread/list` rows: Codex's listing leaves it null (its `thread/read`
- *    reports it); Skein reports the parent in both. Compared in `thread/read` only.
- * 9. Listings in the mutation scripts leave out the far-TZ thread too (see 6).
- * 10. `recencyAt` / `updatedAt` one second apart: Codex reports them from its state database,
+ * 7. Listings in the mutation scripts leave out the far-TZ thread too (see 5).
+ * 8. `recencyAt` / `updatedAt` one second apart: Codex reports them from its state database,
  *    Skein from the rollout (last turn start, last write); on a few threads they land on either
  *    side of a second boundary. Such gaps are collected and bounded (at most three distinct
  *    values, each exactly one second) instead of hidden; any larger difference fails.
- * 11. Error messages: compared where Skein uses Codex's words (listed per request); elsewhere only
+ * 9. Error messages: compared where Skein uses Codex's words (listed per request); elsewhere only
  *    the JSON-RPC code is compared, since the reason is worded by each server.
  */
 
@@ -62,13 +57,6 @@ type Call = (method: string, params?: unknown) => Promise<RpcOutcome>;
 function normalise(value: unknown, homes: string[], key = ''): unknown {
   if (key === 'nextCursor') return value === null ? null : '<cursor>';
   if (key === 'backwardsCursor') return '<backwards cursor>';
-  if (key === 'data' && Array.isArray(value))
-    return value.map((t: unknown) =>
-      typeof t === 'object' && t !== null && 'sessionId' in t
-        ? normalise({ ...t, forkedFromId: null }, homes)
-        : normalise(t, homes),
-    );
-  if (key === 'threadSource' && value === 'user') return null;
   if (typeof value === 'string') return homes.reduce((s, h) => s.split(h).join('<home>'), value);
   if (Array.isArray(value)) return value.map((v) => normalise(v, homes));
   if (typeof value === 'object' && value !== null) {
@@ -119,7 +107,7 @@ async function backwardsMatchesForward(call: Call, method: string, params: Recor
   expect(back).toEqual(expected);
 }
 
-/** `recencyAt` / `updatedAt` values one second apart (normalisation 10), collected instead of failing. */
+/** `recencyAt` / `updatedAt` values one second apart (normalisation 8), collected instead of failing. */
 const recencyGaps: string[] = [];
 
 /** Every path where `skein` differs from `codex`, with both values. */
