@@ -1,6 +1,12 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { isThreadStoreError, ThreadStoreError } from '@skein/thread-store-api';
+import {
+  DEFAULT_ITEM_PAGE_SIZE,
+  DEFAULT_TURN_PAGE_SIZE,
+  isThreadStoreError,
+  MAX_HISTORY_PAGE_SIZE,
+  ThreadStoreError,
+} from '@skein/thread-store-api';
 import type {
   ListThreadsParams,
   SessionSourceFilter,
@@ -22,6 +28,7 @@ import {
   unsupportedParam,
 } from './internal/json-rpc.js';
 import type { MessageSink } from './internal/json-rpc.js';
+import { protocolPage } from './internal/history-cursors.js';
 import { LoadedThread } from './internal/loaded-thread.js';
 import { optBool, optCount, optEnum, optString, optStrings, paramsObject, threadIdParam } from './internal/params.js';
 import { wireItemEntry, wireThread, wireTurn } from './internal/protocol-json.js';
@@ -512,20 +519,29 @@ export class AppServer {
     const threadId = threadIdParam(p);
     const cursor = optString(p, 'cursor');
     const limit = optCount(p, 'limit');
-    const sortDirection = optEnum(p, 'sortDirection', ['asc', 'desc']);
+    const sortDirection = optEnum(p, 'sortDirection', ['asc', 'desc']) ?? 'desc';
     const itemsView = optEnum(p, 'itemsView', ['notLoaded', 'summary', 'full']);
     if (limit === 0) return { data: [], nextCursor: null, backwardsCursor: null };
     const page = await this.historyPage(threadId, cursor, () =>
-      this.store.listTurns({
-        threadId,
-        includeArchived: true,
-        ...(cursor !== undefined ? { cursor } : {}),
-        ...(limit !== undefined ? { pageSize: Math.min(limit, 1000) } : {}),
-        ...(sortDirection !== undefined ? { sortDirection } : {}),
-        ...(itemsView !== undefined ? { itemsView } : {}),
-      }),
+      protocolPage(
+        async (c, d, pageSize) => {
+          const got = await this.store.listTurns({
+            threadId,
+            includeArchived: true,
+            pageSize,
+            sortDirection: d,
+            ...(c !== null ? { cursor: c } : {}),
+            ...(itemsView !== undefined ? { itemsView } : {}),
+          });
+          return { entries: got.turns, nextCursor: got.nextCursor, backwardsCursor: got.backwardsCursor };
+        },
+        cursor,
+        sortDirection,
+        Math.min(limit ?? DEFAULT_TURN_PAGE_SIZE, MAX_HISTORY_PAGE_SIZE),
+        () => invalidRequest(`invalid cursor: ${cursor}`),
+      ),
     );
-    return { data: page.turns.map(wireTurn), nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+    return { data: page.entries.map(wireTurn), nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
   }
 
   private async itemsList(p: Record<string, unknown>): Promise<unknown> {
@@ -536,19 +552,28 @@ export class AppServer {
       throw unsupportedParam('item anchors as cursors are not supported by skein app-server; pass a cursor string');
     const cursor = optString(p, 'cursor');
     const limit = optCount(p, 'limit');
-    const sortDirection = optEnum(p, 'sortDirection', ['asc', 'desc']);
+    const sortDirection = optEnum(p, 'sortDirection', ['asc', 'desc']) ?? 'asc';
     if (limit === 0) return { data: [], nextCursor: null, backwardsCursor: null };
     let page;
     try {
       page = await this.historyPage(threadId, cursor, () =>
-        this.store.listItems({
-          threadId,
-          includeArchived: true,
-          ...(turnId !== undefined ? { turnId } : {}),
-          ...(cursor !== undefined ? { cursor } : {}),
-          ...(limit !== undefined ? { pageSize: Math.min(limit, 1000) } : {}),
-          ...(sortDirection !== undefined ? { sortDirection } : {}),
-        }),
+        protocolPage(
+          async (c, d, pageSize) => {
+            const got = await this.store.listItems({
+              threadId,
+              includeArchived: true,
+              pageSize,
+              sortDirection: d,
+              ...(turnId !== undefined ? { turnId } : {}),
+              ...(c !== null ? { cursor: c } : {}),
+            });
+            return { entries: got.items, nextCursor: got.nextCursor, backwardsCursor: got.backwardsCursor };
+          },
+          cursor,
+          sortDirection,
+          Math.min(limit ?? DEFAULT_ITEM_PAGE_SIZE, MAX_HISTORY_PAGE_SIZE),
+          () => invalidRequest(`invalid cursor: ${cursor}`),
+        ),
       );
     } catch (error) {
       // Codex answers an unknown turn with an empty page.
@@ -561,7 +586,11 @@ export class AppServer {
         return { data: [], nextCursor: null, backwardsCursor: null };
       throw error;
     }
-    return { data: page.items.map(wireItemEntry), nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+    return {
+      data: page.entries.map(wireItemEntry),
+      nextCursor: page.nextCursor,
+      backwardsCursor: page.backwardsCursor,
+    };
   }
 
   /** Runs a history page call, with Codex's messages for an unknown thread and a bad cursor. */
