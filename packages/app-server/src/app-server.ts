@@ -405,7 +405,14 @@ export class AppServer {
     }
     const { history, ...summary } = stored;
     if (!withOriginator) return { stored: summary };
-    return { stored: summary, originator: history ? await this.rememberOriginator(threadId, history) : known };
+    if (!history) return { stored: summary, originator: known };
+    try {
+      return { stored: summary, originator: await this.rememberOriginator(threadId, history) };
+    } catch (error) {
+      // Gone between the summary and its first line: no originator, as for a thread never read.
+      if (isThreadStoreError(error, 'not_found')) return { stored: summary, originator: null };
+      throw error;
+    }
   }
 
   private async wire(threadId: ThreadId, includeTurns: boolean): Promise<Thread> {
