@@ -1,6 +1,12 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { isThreadStoreError, ThreadStoreError } from '@skein/thread-store-api';
+import {
+  DEFAULT_ITEM_PAGE_SIZE,
+  DEFAULT_TURN_PAGE_SIZE,
+  isThreadStoreError,
+  MAX_HISTORY_PAGE_SIZE,
+  ThreadStoreError,
+} from '@skein/thread-store-api';
 import type {
   ListThreadsParams,
   SessionSourceFilter,
@@ -22,6 +28,7 @@ import {
   unsupportedParam,
 } from './internal/json-rpc.js';
 import type { MessageSink } from './internal/json-rpc.js';
+import { protocolPage } from './internal/history-cursors.js';
 import { LoadedThread } from './internal/loaded-thread.js';
 import { optBool, optCount, optEnum, optString, optStrings, paramsObject, threadIdParam } from './internal/params.js';
 import { wireItemEntry, wireThread, wireTurn } from './internal/protocol-json.js';
@@ -299,17 +306,22 @@ export class AppServer {
   private async originatorOf(threadId: ThreadId): Promise<string | null> {
     const known = this.originators.get(threadId);
     if (known !== undefined) return known;
-    let found: string | null = null;
     try {
-      for await (const item of this.store.loadHistory({ threadId, includeArchived: true })) {
-        const payload = (item as { type?: unknown; payload?: { originator?: unknown } }).payload;
-        const first = (item as { type?: unknown }).type === 'session_meta' ? payload?.originator : undefined;
-        found = typeof first === 'string' ? first : null;
-        break;
-      }
+      return await this.rememberOriginator(threadId, this.store.loadHistory({ threadId, includeArchived: true }));
     } catch (error) {
       if (!isThreadStoreError(error, 'not_found')) throw error;
       return null;
+    }
+  }
+
+  /** Reads the originator from the first item of `history` (and stops reading), remembering it. */
+  private async rememberOriginator(threadId: ThreadId, history: AsyncIterable<unknown>): Promise<string | null> {
+    let found: string | null = null;
+    for await (const item of history) {
+      const payload = (item as { type?: unknown; payload?: { originator?: unknown } }).payload;
+      const first = (item as { type?: unknown }).type === 'session_meta' ? payload?.originator : undefined;
+      found = typeof first === 'string' ? first : null;
+      break;
     }
     if (found !== null) {
       if (this.originators.size >= ORIGINATOR_CACHE) this.originators.delete(this.originators.keys().next().value!);
@@ -318,15 +330,19 @@ export class AppServer {
     return found;
   }
 
-  private async context(t: StoredThread, turns: Turn[] = []): Promise<ThreadContext> {
+  /** `originator`: already read with the thread (see storedThread); absent: read here. */
+  private async context(
+    t: StoredThread,
+    turns: Turn[] = [],
+    originator?: string | null | undefined,
+  ): Promise<ThreadContext> {
     const live = this.loadedThread(t.threadId);
     const ephemeral = live?.thread.session.ephemeral ?? false;
+    const recorded = ephemeral ? null : originator !== undefined ? originator : await this.originatorOf(t.threadId);
     return {
       status: live ? live.status : { type: 'notLoaded' },
       ephemeral,
-      originator:
-        (ephemeral ? null : await this.originatorOf(t.threadId)) ??
-        (live ? (this.initializedNameOf(live) ?? null) : null),
+      originator: recorded ?? (live ? (this.initializedNameOf(live) ?? null) : null),
       canAcceptDirectInput: live ? true : null,
       turns,
     };
@@ -357,29 +373,57 @@ export class AppServer {
   }
 
   private async storedThread(threadId: ThreadId): Promise<StoredThread> {
+    return (await this.storedWithOriginator(threadId, false)).stored;
+  }
+
+  /**
+   * A thread's summary and, with `withOriginator`, its originator read in the same store call
+   * (the first item of the history the read opens), so a `thread/read` locates the thread once.
+   */
+  private async storedWithOriginator(
+    threadId: ThreadId,
+    withOriginator: boolean,
+  ): Promise<{ stored: StoredThread; originator?: string | null | undefined }> {
     const live = this.loadedThread(threadId);
     if (live) {
       try {
-        return await live.thread.readThread();
+        return { stored: await live.thread.readThread() };
       } catch (error) {
         // Started here and not written yet (lazy persistence): what the session knows of it.
-        if (isThreadStoreError(error, 'not_found')) return unwrittenThread(live);
+        if (isThreadStoreError(error, 'not_found')) return { stored: unwrittenThread(live) };
         throw error;
       }
     }
+    const known = this.originators.get(threadId);
+    const includeHistory = withOriginator && known === undefined;
+    let stored;
     try {
-      return await this.store.readThread({ threadId, includeArchived: true });
+      stored = await this.store.readThread({ threadId, includeArchived: true, includeHistory });
     } catch (error) {
       if (isThreadStoreError(error, 'not_found')) throw invalidRequest(`thread not loaded: ${threadId}`);
+      throw error;
+    }
+    const { history, ...summary } = stored;
+    if (!withOriginator) return { stored: summary };
+    if (!history) return { stored: summary, originator: known };
+    try {
+      return { stored: summary, originator: await this.rememberOriginator(threadId, history) };
+    } catch (error) {
+      // Gone between the summary and its first line: no originator, as for a thread never read.
+      if (isThreadStoreError(error, 'not_found')) return { stored: summary, originator: null };
       throw error;
     }
   }
 
   private async wire(threadId: ThreadId, includeTurns: boolean): Promise<Thread> {
-    const stored = await this.storedThread(threadId);
+    const { stored, originator } = await this.storedWithOriginator(threadId, true);
     const live = this.loadedThread(threadId);
     const turns = includeTurns && !(live?.thread.session.ephemeral ?? false) ? await this.allTurns(threadId) : [];
-    return wireThread(stored, await this.context(stored, turns));
+    const thread = wireThread(stored, await this.context(stored, turns, originator));
+    // Codex 0.169 reports no thread source for a legacy-mode thread unless it reads its turns:
+    // without them it answers from its state database, which holds no source for such threads.
+    if (stored.historyMode === 'legacy' && !includeTurns) thread.threadSource = null;
+    return thread;
   }
 
   private async threadList(p: Record<string, unknown>): Promise<unknown> {
@@ -458,7 +502,15 @@ export class AppServer {
       page = await this.store.listThreads({ ...params, cursor: page.nextCursor, pageSize: pageSize - kept.length });
       kept.push(...page.items.filter((t) => !excluded.has(t.threadId)));
     }
-    const data = await Promise.all(kept.map(async (t) => wireThread(t, await this.context(t))));
+    // Codex's listing rows come from its state database, which has neither the fork parent nor
+    // the thread source: both are null there (thread/read reports them).
+    const data = await Promise.all(
+      kept.map(async (t) => ({
+        ...wireThread(t, await this.context(t)),
+        forkedFromId: null,
+        threadSource: null,
+      })),
+    );
     // Codex answers `limit: 0` with one thread and no next page.
     const nextCursor = limit === 0 ? null : page.nextCursor;
     return { data, readStates: {}, nextCursor, backwardsCursor };
@@ -474,20 +526,29 @@ export class AppServer {
     const threadId = threadIdParam(p);
     const cursor = optString(p, 'cursor');
     const limit = optCount(p, 'limit');
-    const sortDirection = optEnum(p, 'sortDirection', ['asc', 'desc']);
+    const sortDirection = optEnum(p, 'sortDirection', ['asc', 'desc']) ?? 'desc';
     const itemsView = optEnum(p, 'itemsView', ['notLoaded', 'summary', 'full']);
     if (limit === 0) return { data: [], nextCursor: null, backwardsCursor: null };
     const page = await this.historyPage(threadId, cursor, () =>
-      this.store.listTurns({
-        threadId,
-        includeArchived: true,
-        ...(cursor !== undefined ? { cursor } : {}),
-        ...(limit !== undefined ? { pageSize: Math.min(limit, 1000) } : {}),
-        ...(sortDirection !== undefined ? { sortDirection } : {}),
-        ...(itemsView !== undefined ? { itemsView } : {}),
-      }),
+      protocolPage(
+        async (c, d, pageSize) => {
+          const got = await this.store.listTurns({
+            threadId,
+            includeArchived: true,
+            pageSize,
+            sortDirection: d,
+            ...(c !== null ? { cursor: c } : {}),
+            ...(itemsView !== undefined ? { itemsView } : {}),
+          });
+          return { entries: got.turns, nextCursor: got.nextCursor, backwardsCursor: got.backwardsCursor };
+        },
+        cursor,
+        sortDirection,
+        Math.min(limit ?? DEFAULT_TURN_PAGE_SIZE, MAX_HISTORY_PAGE_SIZE),
+        () => invalidRequest(`invalid cursor: ${cursor}`),
+      ),
     );
-    return { data: page.turns.map(wireTurn), nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+    return { data: page.entries.map(wireTurn), nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
   }
 
   private async itemsList(p: Record<string, unknown>): Promise<unknown> {
@@ -498,19 +559,28 @@ export class AppServer {
       throw unsupportedParam('item anchors as cursors are not supported by skein app-server; pass a cursor string');
     const cursor = optString(p, 'cursor');
     const limit = optCount(p, 'limit');
-    const sortDirection = optEnum(p, 'sortDirection', ['asc', 'desc']);
+    const sortDirection = optEnum(p, 'sortDirection', ['asc', 'desc']) ?? 'asc';
     if (limit === 0) return { data: [], nextCursor: null, backwardsCursor: null };
     let page;
     try {
       page = await this.historyPage(threadId, cursor, () =>
-        this.store.listItems({
-          threadId,
-          includeArchived: true,
-          ...(turnId !== undefined ? { turnId } : {}),
-          ...(cursor !== undefined ? { cursor } : {}),
-          ...(limit !== undefined ? { pageSize: Math.min(limit, 1000) } : {}),
-          ...(sortDirection !== undefined ? { sortDirection } : {}),
-        }),
+        protocolPage(
+          async (c, d, pageSize) => {
+            const got = await this.store.listItems({
+              threadId,
+              includeArchived: true,
+              pageSize,
+              sortDirection: d,
+              ...(turnId !== undefined ? { turnId } : {}),
+              ...(c !== null ? { cursor: c } : {}),
+            });
+            return { entries: got.items, nextCursor: got.nextCursor, backwardsCursor: got.backwardsCursor };
+          },
+          cursor,
+          sortDirection,
+          Math.min(limit ?? DEFAULT_ITEM_PAGE_SIZE, MAX_HISTORY_PAGE_SIZE),
+          () => invalidRequest(`invalid cursor: ${cursor}`),
+        ),
       );
     } catch (error) {
       // Codex answers an unknown turn with an empty page.
@@ -523,7 +593,11 @@ export class AppServer {
         return { data: [], nextCursor: null, backwardsCursor: null };
       throw error;
     }
-    return { data: page.items.map(wireItemEntry), nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+    return {
+      data: page.entries.map(wireItemEntry),
+      nextCursor: page.nextCursor,
+      backwardsCursor: page.backwardsCursor,
+    };
   }
 
   /** Runs a history page call, with Codex's messages for an unknown thread and a bad cursor. */

@@ -160,6 +160,60 @@ describe.each(stores)('app-server over $name', ({ make, paths }) => {
     expect((await failure(c.request('thread/turns/list', { threadId: ids[0], cursor: 'garbage' }))).code).toBe(-32600);
   });
 
+  it("walks turn pages back with Codex's backwards cursors: the other direction, the anchor included", async () => {
+    const { thread } = await c.request('thread/start', {});
+    const threadId = thread.id as string;
+    const turnIds: string[] = [];
+    for (const text of ['t1', 't2', 't3', 't4', 't5']) {
+      const { turn } = await c.request('turn/start', { threadId, input: [{ type: 'text', text }] });
+      await c.waitFor('turn/completed', (p) => p.turn.id === turn.id);
+      turnIds.push(turn.id);
+    }
+    const ids = (page: any): string[] => page.data.map((t: any) => t.id);
+    const list = (params: Record<string, unknown>): Promise<any> =>
+      c.request('thread/turns/list', { threadId, limit: 2, ...params });
+    // Forwards, newest first: [t5 t4] [t3 t2] [t1]; every non-empty page has a backwards cursor.
+    const p1 = await list({});
+    const p2 = await list({ cursor: p1.nextCursor });
+    const p3 = await list({ cursor: p2.nextCursor });
+    expect([ids(p1), ids(p2), ids(p3)]).toEqual([
+      turnIds.slice(3).reverse(),
+      turnIds.slice(1, 3).reverse(),
+      [turnIds[0]],
+    ]);
+    expect(p3.nextCursor).toBeNull();
+    expect([p1, p2, p3].every((p) => typeof p.backwardsCursor === 'string')).toBe(true);
+    // Back from the second page, oldest first from its first turn: [t3 t4] [t5].
+    const b1 = await list({ sortDirection: 'asc', cursor: p2.backwardsCursor });
+    expect(ids(b1)).toEqual([turnIds[2], turnIds[3]]);
+    const b2 = await list({ sortDirection: 'asc', cursor: b1.nextCursor });
+    expect(ids(b2)).toEqual([turnIds[4]]);
+    expect(b2.nextCursor).toBeNull();
+    // And back again from that walk: newest first from its first turn.
+    const f1 = await list({ cursor: b1.backwardsCursor });
+    expect(ids(f1)).toEqual([turnIds[2], turnIds[1]]);
+    const f2 = await list({ cursor: b2.backwardsCursor, limit: 3 });
+    expect(ids(f2)).toEqual([turnIds[4], turnIds[3], turnIds[2]]);
+    // From the first page: only its first turn is at or after it.
+    const top = await list({ sortDirection: 'asc', cursor: p1.backwardsCursor });
+    expect(ids(top)).toEqual([turnIds[4]]);
+    expect(top.nextCursor).toBeNull();
+    // A cursor is served in the direction it was made for.
+    expect((await failure(list({ sortDirection: 'asc', cursor: p1.nextCursor }))).message).toBe(
+      `invalid cursor: ${p1.nextCursor}`,
+    );
+    // Items follow the same rule.
+    const items = await c.request('thread/items/list', { threadId, limit: 3, sortDirection: 'desc' });
+    const itemsBack = await c.request('thread/items/list', {
+      threadId,
+      limit: 2,
+      sortDirection: 'asc',
+      cursor: items.backwardsCursor,
+    });
+    expect(itemsBack.data.map((i: any) => i.item.id)).toEqual([items.data[0].item.id]);
+    expect(itemsBack.nextCursor).toBeNull();
+  });
+
   it('renames, archives, unarchives and deletes with notifications; unknown ids fail', async () => {
     const { thread } = await c.request('thread/start', {});
     const { turn } = await c.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'keep me' }] });

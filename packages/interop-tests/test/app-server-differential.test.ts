@@ -21,25 +21,26 @@ import type { RpcOutcome } from './support/stdio-rpc.js';
  *    first is fetched with the server's own cursor, so the pages themselves are compared.
  * 3. Read state (`readStates`, `readState`): Codex keeps a per-thread unread marker, Skein keeps
  *    no read state (it answers `{}` and `null`); dropped.
- * 4. Backwards cursors: Codex's backwards page includes its anchor (the first item of the page
- *    the cursor came from), Skein's ends right before it, so pages are compared walking forwards
- *    to the end; Skein's backwards walk is checked to give the forward pages in reverse.
- * 5. `threadSource`: Codex 0.169 reports null for threads whose `session_meta` records
- *    `thread_source: "user"` (it reads its state database's column, which `codex exec` leaves
- *    empty); Skein reports what the rollout records. Compared as null when Skein says "user".
- * 6. The thread made under TZ=Pacific/Kiritimati is left out of listings (`excludedThreadIds`):
+ * 4. `thread/list` backwards cursors: Codex's is a bare timestamp, the page's first creation (or
+ *    update) time truncated to the second, then 1 ms earlier on a descending page and 1 ms later
+ *    on an ascending one; a page from it holds whatever lies beyond that instant, so it can
+ *    include threads of the same second that were on neither page, or miss the anchor. Skein's
+ *    store cursors are keyset cursors, and Skein's backwards cursor returns the page before the
+ *    first thread in the same order (none on the first page). So a listing's backwards cursor is
+ *    not compared, listings are compared walking forwards to the end, and
+ *    Skein's backwards walk is checked to give the forward pages in reverse. (Turn and item
+ *    pages follow Codex's backwards cursors exactly and are compared both ways.)
+ * 5. The thread made under TZ=Pacific/Kiritimati is left out of listings (`excludedThreadIds`):
  *    Codex orders it by its local-time file name read as UTC, fourteen hours late; Skein orders
  *    it by its true creation time (a known Codex quirk, pinned in far-timezone.test.ts).
- * 7. `thread/items/list` is compared on paginated threads: on legacy ones Codex 0.169 answers
+ * 6. `thread/items/list` is compared on paginated threads: on legacy ones Codex 0.169 answers
  *    -32601 "thread/items/list is not supported yet", and Skein pages their items like any other.
- * 8. `forkedFromId` in `thread/list` rows: Codex's listing leaves it null (its `thread/read`
- *    reports it); Skein reports the parent in both. Compared in `thread/read` only.
- * 9. Listings in the mutation scripts leave out the far-TZ thread too (see 6).
- * 10. `recencyAt` / `updatedAt` one second apart: Codex reports them from its state database,
+ * 7. Listings in the mutation scripts leave out the far-TZ thread too (see 5).
+ * 8. `recencyAt` / `updatedAt` one second apart: Codex reports them from its state database,
  *    Skein from the rollout (last turn start, last write); on a few threads they land on either
  *    side of a second boundary. Such gaps are collected and bounded (at most three distinct
  *    values, each exactly one second) instead of hidden; any larger difference fails.
- * 11. Error messages: compared where Skein uses Codex's words (listed per request); elsewhere only
+ * 9. Error messages: compared where Skein uses Codex's words (listed per request); elsewhere only
  *    the JSON-RPC code is compared, since the reason is worded by each server.
  */
 
@@ -61,19 +62,18 @@ type Call = (method: string, params?: unknown) => Promise<RpcOutcome>;
 
 function normalise(value: unknown, homes: string[], key = ''): unknown {
   if (key === 'nextCursor') return value === null ? null : '<cursor>';
-  if (key === 'backwardsCursor') return '<backwards cursor>';
-  if (key === 'data' && Array.isArray(value))
-    return value.map((t: unknown) =>
-      typeof t === 'object' && t !== null && 'sessionId' in t
-        ? normalise({ ...t, forkedFromId: null }, homes)
-        : normalise(t, homes),
-    );
-  if (key === 'threadSource' && value === 'user') return null;
+  if (key === 'backwardsCursor') return value === null ? null : '<backwards cursor>';
   if (typeof value === 'string') return homes.reduce((s, h) => s.split(h).join('<home>'), value);
   if (Array.isArray(value)) return value.map((v) => normalise(v, homes));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
+    // A `thread/list` result (the only one with `readStates`): its backwards cursor is not compared (normalisation 4).
+    const list = 'readStates' in value;
     for (const [k, v] of Object.entries(value)) {
+      if (list && k === 'backwardsCursor') {
+        out[k] = '<list backwards cursor>';
+        continue;
+      }
       if (k === 'readStates' || k === 'readState') continue;
       out[k] = normalise(v, homes, k);
     }
@@ -94,6 +94,23 @@ async function pageForward(call: Call, method: string, params: Record<string, un
   return trace;
 }
 
+/**
+ * Pages `method` to the end in `sortDirection`, and from every page follows its backwards cursor
+ * the way the protocol means it (with the opposite `sortDirection`, the anchor included), paging
+ * that walk to its end too.
+ */
+async function pageBothWays(call: Call, method: string, params: Record<string, unknown>): Promise<unknown[]> {
+  const flipped = params.sortDirection === 'asc' ? 'desc' : 'asc';
+  const forward = await pageForward(call, method, params);
+  const trace: unknown[] = [forward];
+  for (const o of forward)
+    if ('result' in o && o.result.backwardsCursor)
+      trace.push(
+        await pageForward(call, method, { ...params, sortDirection: flipped, cursor: o.result.backwardsCursor }),
+      );
+  return trace;
+}
+
 /** From the last page, walks backwards cursors to the start; returns the pages' data, oldest page first. */
 async function pageBackward(
   call: Call,
@@ -110,7 +127,7 @@ async function pageBackward(
   return pages;
 }
 
-/** Skein's backwards walk from the last page gives the forward pages before it, in order. */
+/** Skein's `thread/list` backwards walk from the last page gives the forward pages before it, in order (normalisation 4). */
 async function backwardsMatchesForward(call: Call, method: string, params: Record<string, unknown>): Promise<void> {
   const forward = await pageForward(call, method, params);
   const last = forward[forward.length - 1]!;
@@ -119,7 +136,7 @@ async function backwardsMatchesForward(call: Call, method: string, params: Recor
   expect(back).toEqual(expected);
 }
 
-/** `recencyAt` / `updatedAt` values one second apart (normalisation 10), collected instead of failing. */
+/** `recencyAt` / `updatedAt` values one second apart (normalisation 8), collected instead of failing. */
 const recencyGaps: string[] = [];
 
 /** Every path where `skein` differs from `codex`, with both values. */
@@ -272,14 +289,16 @@ describe('skein app-server answers like codex app-server 0.169 on a home Codex w
           call('thread/turns/list', { threadId, itemsView }),
         );
       for (const sortDirection of ['asc', 'desc'])
-        await same(`thread/turns/list paged ${sortDirection} ${threadId}`, (call) =>
-          pageForward(call, 'thread/turns/list', { threadId, limit: 1, sortDirection }),
-        );
+        for (const limit of [1, 2])
+          await same(`thread/turns/list paged ${sortDirection} ${limit} ${threadId}`, (call) =>
+            pageBothWays(call, 'thread/turns/list', { threadId, limit, sortDirection }),
+          );
       if (legacy.has(threadId)) continue;
       for (const sortDirection of ['asc', 'desc'])
-        await same(`thread/items/list paged ${sortDirection} ${threadId}`, (call) =>
-          pageForward(call, 'thread/items/list', { threadId, limit: 1, sortDirection }),
-        );
+        for (const limit of [1, 3])
+          await same(`thread/items/list paged ${sortDirection} ${limit} ${threadId}`, (call) =>
+            pageBothWays(call, 'thread/items/list', { threadId, limit, sortDirection }),
+          );
       await same(`thread/items/list ${threadId}`, (call) => call('thread/items/list', { threadId }));
       const first = await skein.rpc.call('thread/turns/list', { threadId, sortDirection: 'asc', limit: 1 });
       const turnId = 'result' in first ? (first.result.data[0]?.id as string | undefined) : undefined;
