@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -81,6 +81,25 @@ function stop(s: Served): Promise<void> {
   });
 }
 
+/**
+ * CPU time (user + system, µs) a child process has used so far, from `/proc/PID/stat` (Linux);
+ * null elsewhere. Clock ticks are taken as 100 per second (Linux's USER_HZ).
+ */
+function childCpuUs(child: ChildProcess): number | null {
+  try {
+    const stat = readFileSync(`/proc/${String(child.pid)}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
+}
+
+const cpuNowUs = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
 const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -127,6 +146,13 @@ export interface LoadResult {
   listP99Ms: number;
   idleListP50Ms: number;
   idleListP99Ms: number;
+  /**
+   * CPU time per item during the load (µs): of this driver process (the clients, or in process
+   * the clients and the store) and of the servers (null in process, or without `/proc`). Unlike
+   * the wall figures these hardly depend on how busy the machine is.
+   */
+  driverCpuUsPerItem: number;
+  serverCpuUsPerItem: number | null;
   loadavg1Before: number;
   loadavg1After: number;
 }
@@ -167,6 +193,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const flushLat: number[] = [];
     const listLat: number[] = [];
     let items = 0;
+    const serverCpu = (): number | null => {
+      const each = served.map((x) => childCpuUs(x.child));
+      return each.some((x) => x === null) || each.length === 0 ? null : each.reduce((a, b) => a! + b!, 0);
+    };
+    const driverCpu0 = cpuNowUs();
+    const serverCpu0 = serverCpu();
     const t0 = performance.now();
     const deadline = t0 + seconds * 1000;
     const done = (): boolean => performance.now() >= deadline;
@@ -185,6 +217,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       listLoop(lister, done, listLat),
     ]);
     const elapsed = (performance.now() - t0) / 1000;
+    const driverCpuUs = cpuNowUs() - driverCpu0;
+    const serverCpu1 = serverCpu();
+    const serverCpuUs = serverCpu0 === null || serverCpu1 === null ? null : serverCpu1 - serverCpu0;
     const loadDuring = loadavg()[0]!;
 
     const idleLat: number[] = [];
@@ -210,6 +245,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       listP99Ms: r2(pct(listLat, 99)),
       idleListP50Ms: r2(pct(idleLat, 50)),
       idleListP99Ms: r2(pct(idleLat, 99)),
+      driverCpuUsPerItem: Math.round(driverCpuUs / items),
+      serverCpuUsPerItem: serverCpuUs === null ? null : Math.round(serverCpuUs / items),
       loadavg1Before: r2(loadBefore),
       loadavg1After: r2(loadDuring),
     };
