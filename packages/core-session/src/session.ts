@@ -11,6 +11,7 @@ import {
 } from '@skein/thread-store-api';
 import type {
   GitInfo,
+  HistoryMode,
   MemoryMode,
   ResponseItemPayload,
   RolloutItem,
@@ -116,6 +117,11 @@ export interface StartSessionOptions extends SessionOptions {
   threadSource?: string | null;
   gitInfo?: GitInfo | null;
   memoryMode?: MemoryMode;
+  /**
+   * The rollout format of the new thread (`CreateThreadParams.historyMode`); absent: the store's
+   * default. A copy of a legacy thread's history (a legacy fork) is recorded as `legacy`.
+   */
+  historyMode?: HistoryMode;
   /** Items recorded right after creation (a fork's copied history), then flushed. */
   initialHistory?: readonly RolloutItem[];
   /**
@@ -215,6 +221,7 @@ export class Session {
     if (options.threadSource != null) params.threadSource = options.threadSource;
     if (options.gitInfo != null) params.gitInfo = options.gitInfo;
     if (options.forkBase !== undefined) params.forkBase = options.forkBase;
+    if (options.historyMode !== undefined) params.historyMode = options.historyMode;
     await using guard = new LiveThreadInitGuard(await LiveThread.create(options.store, params, options.liveThread));
     let history = options.initialHistory ?? [];
     if (history.length > 0) {

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { EchoModelClient, Session } from '@skein/core-session';
 import type { SessionEventMsg } from '@skein/core-session';
-import { parseThreadId, type ThreadId } from '@skein/thread-store-api';
+import { parseThreadId, type StoredTurn, type ThreadId } from '@skein/thread-store-api';
 import { LocalThreadStore } from '@skein/thread-store-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -231,6 +231,40 @@ describe('Skein and Codex alternate on paginated threads', () => {
     await skeinTurn(forkId, 'a Skein turn on the Skein fork');
     await expectCodexSeesAll(forkId);
     expect(await codexListed(forkId)).toBe(true);
+  });
+
+  it('a Skein fork of a legacy thread is a legacy copy whose turns Skein and Codex both show', async () => {
+    const { ThreadManager } = await import('@skein/thread-manager');
+    const store = openStore();
+    const parent = parseThreadId(set.legacy);
+    let forkId: ThreadId;
+    try {
+      const manager = new ThreadManager({ store, model: model() });
+      try {
+        const fork = await manager.forkThread({ threadId: parent, turns: 1 });
+        forkId = fork.threadId;
+        await fork.shutdown();
+      } finally {
+        await manager.shutdownAll();
+      }
+      // In a store that writes paginated rollouts, the fork of a legacy thread is legacy, as Codex makes it.
+      expect((await store.readThread({ threadId: forkId })).historyMode).toBe('legacy');
+      const turns = await store.listTurns({ threadId: forkId, sortDirection: 'asc', itemsView: 'full' });
+      const parentTurns = await store.listTurns({ threadId: parent, sortDirection: 'asc', itemsView: 'full' });
+      // The copied lines are written anew (new times, one line further down): the same turn and items.
+      const kept = (ts: StoredTurn[]): unknown[] => ts.map((t) => [t.turnId, t.status, t.items.map((i) => i.item)]);
+      expect(kept(turns.turns)).toEqual(kept(parentTurns.turns.slice(0, 1)));
+    } finally {
+      await store.close();
+    }
+    const read = await codexRead(forkId);
+    expect(read.historyMode).toBe('legacy');
+    expect(read.forkedFromId).toBe(parent);
+    prompts[forkId] = [prompts[parent]![0]!];
+    await expectCodexSeesAll(forkId);
+    await codexTurn(forkId, 'a Codex turn on the Skein fork of a legacy thread');
+    await skeinTurn(forkId, 'a Skein turn on the Skein fork of a legacy thread');
+    await expectCodexSeesAll(forkId);
   });
 
   it('a rename and a metadata patch of a paginated thread keep Codex reading, listing and resuming it', async () => {

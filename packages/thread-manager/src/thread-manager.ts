@@ -186,7 +186,9 @@ export class ThreadManager {
 
   /**
    * Forks a thread after its first `turns` turns (all by default) into a new thread that records
-   * `forkedFromId`, in Codex's legacy fork shape. An unfinished last turn is marked aborted.
+   * `forkedFromId`. A paginated parent is referenced where the store can (`history_base`);
+   * otherwise its history is copied in Codex's legacy fork shape, and the fork of a legacy
+   * parent is itself legacy, as Codex makes it. An unfinished last turn is marked aborted.
    */
   async forkThread(options: ForkThreadOptions): Promise<CodexThread> {
     this.assertOpen();
@@ -211,12 +213,17 @@ export class ThreadManager {
       );
     }
     const items = legacyForkItems(history, options.turns);
-    const parentMeta = items[0]?.payload as { cwd?: unknown; model_provider?: unknown } | undefined;
+    const parentMeta = items[0]?.payload as
+      { cwd?: unknown; model_provider?: unknown; history_mode?: unknown } | undefined;
     const start: StartSessionOptions = {
       ...this.sessionOptions(options),
       forkedFromId: parentId,
       initialHistory: items,
     };
+    // As in Codex, a fork of a legacy thread is a legacy thread: its copied lines keep the turn
+    // boundaries a legacy history has (task_started/task_complete, or each user message in
+    // older rollouts), which a paginated rollout would not see.
+    if (parentMeta?.history_mode !== 'paginated') start.historyMode = 'legacy';
     this.inheritParentSettings(start, options, parentMeta?.cwd, parentMeta?.model_provider);
     if (options.newThreadId !== undefined) start.threadId = parseThreadId(options.newThreadId);
     if (options.ephemeral !== undefined) start.ephemeral = options.ephemeral;

@@ -213,9 +213,9 @@ describe.skipIf(noBrowser)('the thread browser in a real Chromium against skein 
     await page.close();
   });
 
-  // A fork of a legacy thread copies its messages as item_completed lines without the task
-  // started/complete lines that delimit turns in a paginated rollout, so its turn pages are empty.
-  it.fails('shows the turns of a fork of a legacy thread', async () => {
+  // The seeded threads are legacy (their user messages start the turns): the fork is a legacy
+  // copy, so its page shows the three turns it keeps.
+  it('shows the turns of a fork of a legacy thread', async () => {
     const page = await open(`/t/${seeded.multiTurn}`);
     await forkAfterTurn3(page);
     try {
