@@ -207,6 +207,7 @@ describe('wire fuzzer', () => {
     await client.persistThread(threadId);
     await client.flushThread(threadId);
     await client.listThreads({ pageSize: 5, cwdFilters: ['/f'], modelProviders: ['openai'] });
+    await client.countThreads({ cwdFilters: ['/f'], modelProviders: ['openai'] });
     await client.searchThreads({ searchTerm: 'fuzz', pageSize: 5 });
     await client.updateThreadMetadata({
       threadId,
@@ -240,6 +241,12 @@ describe('wire fuzzer', () => {
     const seeds = new Map(
       rpcs.map((r) => [r.name, (proxy.bodies.get(r.name) ?? []).map(firstMessage).filter((b) => b.length > 0)]),
     );
+    // The web page's calls, which RemoteThreadStore does not make, encoded by hand: field 1 the
+    // thread id, field 2 a bool / uint32. The watch names the deleted thread (a valid watch of a
+    // live thread streams until cancelled); this server has no fork function (`unsupported`).
+    const idField = (id: string): Buffer => Buffer.concat([Buffer.from([0x0a, id.length]), Buffer.from(id)]);
+    seeds.set('WatchThread', [Buffer.concat([idField(doomed), Buffer.from([0x10, 0x01])])]);
+    seeds.set('ForkThread', [Buffer.concat([idField(threadId), Buffer.from([0x10, 0x01])])]);
     // Every RPC with a request body has a seed (GetServerInfo's and Heartbeat's requests are empty).
     expect(rpcs.filter((r) => seeds.get(r.name)!.length === 0).map((r) => r.name)).toEqual([
       'Heartbeat',
