@@ -171,6 +171,10 @@ function tryOpen(file: string): Db {
     // Added within schema 7: the recently modified files, which change detection stats on open.
     if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'files_by_mtime'").get())
       db.exec('CREATE INDEX IF NOT EXISTS files_by_mtime ON files(mtime_ms)');
+    // Added within schema 7: threads whose rows must be rebuilt from their files. Marked in the
+    // transaction that changes their files' rows, cleared in the one that rebuilds them, so a
+    // process killed between the two leaves the rebuild to the next pass.
+    db.exec('CREATE TABLE IF NOT EXISTS pending_threads (thread_id TEXT PRIMARY KEY) WITHOUT ROWID');
     // Added within schema 7: the index a listing's count reads instead of the thread rows.
     if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'threads_by_source'").get())
       db.exec(

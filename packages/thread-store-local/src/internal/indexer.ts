@@ -226,6 +226,7 @@ export class ThreadIndex {
       const m = cands.find((f) => !moved.has(f.rel) && f.ino === r.ino && f.size === r.size);
       if (m) {
         moved.add(m.rel);
+        this.markPending([r.thread_id]);
         this.moveRow(r.rel, m);
         rows.set(m.rel, {
           ...r,
@@ -236,6 +237,7 @@ export class ThreadIndex {
           ctime_ms: m.ctimeMs,
         });
       } else {
+        this.markPending([r.thread_id]);
         this.deleteRow(r.rel);
       }
       rows.delete(r.rel);
@@ -248,6 +250,7 @@ export class ThreadIndex {
       if (r.size !== f.size || r.mtime_ms !== f.mtimeMs || r.ino !== f.ino) return true;
       if (r.ctime_ms !== f.ctimeMs || r.archived !== (f.archived ? 1 : 0)) {
         // Renamed or touched without new content: only the row's facts change.
+        this.markPending([r.thread_id]);
         this.db
           .prepare('UPDATE files SET ctime_ms = ?, archived = ?, listable = ? WHERE rel = ?')
           .run(f.ctimeMs, f.archived ? 1 : 0, f.listable ? 1 : 0, f.rel);
@@ -286,6 +289,7 @@ export class ThreadIndex {
         (w) => batch.push(w),
       );
       for (const id of ids) affected.add(id);
+      batch.push(() => this.markPending(ids));
       batchBytes += this.bytesToRead(f, rows.get(f.rel));
       const readMs = performance.now() - sliceStart;
       if (batch.length >= 500 || batchBytes >= 32 << 20 || readMs > readBudget) {
@@ -303,6 +307,7 @@ export class ThreadIndex {
     }
     commit();
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
+    for (const id of this.pendingThreads()) affected.add(id);
     await this.rebuildThreadsInSlices(affected);
     if (!paths) this.changes.saveSweep(walked, codexAtStart?.seen ?? null);
     onProgress?.({ ...progress, phase: 'done' });
@@ -512,9 +517,19 @@ export class ThreadIndex {
       prev.mtime_ms !== f.mtimeMs ||
       prev.ino !== f.ino ||
       prev.ctime_ms !== f.ctimeMs
-    )
-      for (const id of await this.indexFile(f, prev)) affected.add(id);
+    ) {
+      const writes: (() => void)[] = [];
+      const ids = await this.indexFile(f, prev, undefined, (w) => writes.push(w));
+      this.db
+        .transaction(() => {
+          writes.forEach((w) => w());
+          this.markPending(ids);
+        })
+        .immediate();
+      for (const id of ids) affected.add(id);
+    }
     for (const id of this.syncNamesChanged(await this.namesIfChanged())) affected.add(id);
+    for (const id of this.pendingThreads()) affected.add(id);
     this.rebuildThreads(affected);
     const row = this.stmt('SELECT * FROM files WHERE rel = ?').get(f.rel) as FileRow | undefined;
     if (!row) return null;
@@ -560,6 +575,7 @@ export class ThreadIndex {
           if (!o || o.name !== e.name || o.at_ms !== e.atMs) changed.push(id);
         }
         for (const id of old.keys()) if (!names.has(id)) changed.push(id);
+        this.markPending(changed);
         this.stmt('DELETE FROM names').run();
         const ins = this.stmt('INSERT INTO names (thread_id, name, at_ms) VALUES (?, ?, ?)');
         for (const [id, e] of names) ins.run(id, e.name, e.atMs);
@@ -646,6 +662,17 @@ export class ThreadIndex {
     };
   }
 
+  /** Records that these threads' rows must be rebuilt (see `pending_threads` in index-db.ts). */
+  private markPending(ids: Iterable<string>): void {
+    const ins = this.stmt('INSERT OR IGNORE INTO pending_threads (thread_id) VALUES (?)');
+    for (const id of ids) ins.run(id);
+  }
+
+  /** Threads whose rows a killed process left to be rebuilt. */
+  private pendingThreads(): string[] {
+    return this.stmt('SELECT thread_id FROM pending_threads').pluck().all() as string[];
+  }
+
   rebuildThreads(ids: Iterable<string>): void {
     const all = [...new Set(ids)];
     if (all.length === 0) {
@@ -703,6 +730,7 @@ export class ThreadIndex {
     const w = this.pickWinner(rows);
     if (!w) {
       this.stmt('DELETE FROM threads WHERE thread_id = ?').run(id);
+      this.stmt('DELETE FROM pending_threads WHERE thread_id = ?').run(id);
       return;
     }
     const state = this.parseState(w);
@@ -710,6 +738,7 @@ export class ThreadIndex {
       deferForks.push(id);
       return;
     }
+    this.stmt('DELETE FROM pending_threads WHERE thread_id = ?').run(id);
     const t = this.threadForFile(w, state);
     const [sourceKind, subagentKind, sourceKey] = sourceColumns(t.source);
     const row: Record<string, unknown> = {

@@ -224,6 +224,8 @@ export async function startThreadStoreServer(
     // HTTP/1.1 requests (browsers over TLS) have no HTTP/2 stream to manage.
     const stream = (req as { stream?: http2.ServerHttp2Stream }).stream;
     if (stream) {
+      openStreams.add(stream);
+      stream.once('close', () => openStreams.delete(stream));
       stream.once('finish', () => {
         if (!req.complete) afterPeerSawAnswer(stream, () => stopReading(req));
       });
@@ -282,6 +284,8 @@ export async function startThreadStoreServer(
     listener = createOnePortServer(server, http1);
   }
   const sessions = new Set<http2.Http2Session>();
+  /** API streams in flight (a stop resets the ones still open at its deadline). */
+  const openStreams = new Set<http2.ServerHttp2Stream>();
   // Every connection of the port, whichever protocol took it, so that close() can end the last ones.
   const sockets = new Set<Socket>();
   listener.on('connection', (socket: Socket) => {
@@ -341,6 +345,16 @@ export async function startThreadStoreServer(
       await Promise.race([
         Promise.all([...sessions].map((s) => new Promise<void>((r) => s.once('close', () => r())))),
         new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
+      ]);
+      // Streams still open are reset with CANCEL first (clients see a broken call: `unavailable`);
+      // a destroyed session alone can end them like finished responses, mid-message.
+      const reset = [...openStreams].filter((st) => !st.destroyed);
+      for (const st of reset) st.close(http2.constants.NGHTTP2_CANCEL);
+      await Promise.race([
+        Promise.all(
+          reset.map((st) => (st.closed ? Promise.resolve() : new Promise<void>((r) => st.once('close', () => r())))),
+        ),
+        new Promise((r) => setTimeout(r, 200).unref()),
       ]);
       for (const s of sessions) if (!s.destroyed) s.destroy();
       http1?.closeAllConnections();
