@@ -722,19 +722,27 @@ export class AppServer {
 
   private async threadArchive(p: Record<string, unknown>): Promise<unknown> {
     const threadId = threadIdParam(p);
+    await this.unloadForRemoval(threadId, () => this.store.archiveThread({ threadId }));
+    this.broadcast('thread/archived', { threadId });
+    return {};
+  }
+
+  /**
+   * Archive and delete: the thread stops being loaded (its live writer shut down), then `remove`
+   * runs; a thread the store does not know is Codex's "no rollout found" error.
+   */
+  private async unloadForRemoval(threadId: ThreadId, remove: () => Promise<unknown>): Promise<void> {
     const live = this.loadedThread(threadId);
     if (live) {
       this.loaded.delete(threadId);
       await live.thread.shutdown();
     }
     try {
-      await this.store.archiveThread({ threadId });
+      await remove();
     } catch (error) {
       if (isThreadStoreError(error, 'not_found')) throw invalidRequest(`no rollout found for thread id ${threadId}`);
       throw error;
     }
-    this.broadcast('thread/archived', { threadId });
-    return {};
   }
 
   private async threadUnarchive(p: Record<string, unknown>): Promise<unknown> {
@@ -755,17 +763,7 @@ export class AppServer {
 
   private async threadDelete(p: Record<string, unknown>): Promise<unknown> {
     const threadId = threadIdParam(p);
-    const live = this.loadedThread(threadId);
-    if (live) {
-      this.loaded.delete(threadId);
-      await live.thread.shutdown();
-    }
-    try {
-      await this.store.deleteThread({ threadId });
-    } catch (error) {
-      if (isThreadStoreError(error, 'not_found')) throw invalidRequest(`no rollout found for thread id ${threadId}`);
-      throw error;
-    }
+    await this.unloadForRemoval(threadId, () => this.store.deleteThread({ threadId }));
     this.originators.delete(threadId);
     this.broadcast('thread/deleted', { threadId });
     return {};
