@@ -1,11 +1,13 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { token } from './api.js';
 import { authState, useAuthRefusal } from './auth-state.js';
 import { navigate, onLinkClick, useRoute } from './route.js';
 import { SearchView } from './SearchView.js';
 import { ThreadList } from './ThreadList.js';
-import { ThreadView } from './ThreadView.js';
+
+// A thread (and the Markdown renderer only it needs) is its own chunk, so the list loads less.
+const ThreadView = lazy(() => import('./ThreadView.js').then((m) => ({ default: m.ThreadView })));
 
 type Theme = 'light' | 'dark';
 const THEME_KEY = 'skein.theme';
@@ -85,7 +87,9 @@ export function App() {
         {route.view === 'list' && <ThreadList query={route.query} />}
         {route.view === 'search' && <SearchView q={route.q} />}
         {route.view === 'thread' && (
-          <ThreadView key={route.threadId} threadId={route.threadId} turn={route.turn} q={route.q} />
+          <Suspense fallback={<p>Loading…</p>}>
+            <ThreadView key={route.threadId} threadId={route.threadId} turn={route.turn} q={route.q} />
+          </Suspense>
         )}
       </main>
       <TokenPrompt />

@@ -1,5 +1,6 @@
-import { useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import Markdown from 'react-markdown';
+import type { Components } from 'react-markdown';
 import type { Turn } from './gen/skein/threadstore/v1/thread_store_pb.js';
 import { TurnStatus } from './gen/skein/threadstore/v1/thread_store_pb.js';
 import { absoluteTime, relativeTime } from './format.js';
@@ -46,27 +47,38 @@ export function safeUrl(url: string): string {
  * escapes it without a raw-HTML plugin), links keep only web and mail URLs, and images are named,
  * not loaded.
  */
-function Md({ text }: { text: string }) {
+const MD_COMPONENTS: Components = {
+  img: ({ alt }) => <span>[image: {alt}]</span>,
+  // A link whose URL was dropped is plain text: an empty href would reload the page.
+  a: ({ href, children }) =>
+    href ? (
+      <a href={href} target="_blank" rel="noopener noreferrer nofollow">
+        {children}
+      </a>
+    ) : (
+      <span className="dead-link">{children}</span>
+    ),
+};
+
+/** Parsing Markdown is the costly part of showing a turn: a message is parsed again only when its text changes. */
+const Md = memo(function Md({ text }: { text: string }) {
   return (
     <div className="md">
-      <Markdown
-        urlTransform={safeUrl}
-        components={{
-          img: ({ alt }) => <span>[image: {alt}]</span>,
-          // A link whose URL was dropped is plain text: an empty href would reload the page.
-          a: ({ href, children }) =>
-            href ? (
-              <a href={href} target="_blank" rel="noopener noreferrer nofollow">
-                {children}
-              </a>
-            ) : (
-              <span className="dead-link">{children}</span>
-            ),
-        }}
-      >
+      <Markdown urlTransform={safeUrl} components={MD_COMPONENTS}>
         {text}
       </Markdown>
     </div>
+  );
+});
+
+/** Reasoning is collapsed; its Markdown is rendered when it is first opened. */
+function Reasoning({ text }: { text: string }) {
+  const [opened, setOpened] = useState(false);
+  return (
+    <details className="reasoning" onToggle={(e) => e.currentTarget.open && setOpened(true)}>
+      <summary>Reasoning</summary>
+      {opened && <Md text={text} />}
+    </details>
   );
 }
 
@@ -123,7 +135,7 @@ function Tool({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-export function Item({ it }: { it: Json }) {
+export const Item = memo(function Item({ it }: { it: Json }) {
   switch (it.type) {
     case 'userMessage':
       return (
@@ -140,12 +152,7 @@ export function Item({ it }: { it: Json }) {
         </div>
       );
     case 'reasoning':
-      return (
-        <details className="reasoning">
-          <summary>Reasoning</summary>
-          <Md text={itemText(it)} />
-        </details>
-      );
+      return <Reasoning text={itemText(it)} />;
     case 'commandExecution': {
       const command = Array.isArray(it.command) ? it.command.map(str).join(' ') : str(it.command);
       return (
@@ -179,7 +186,7 @@ export function Item({ it }: { it: Json }) {
       );
     }
   }
-}
+});
 
 const STATUS: Record<TurnStatus, string> = {
   [TurnStatus.UNSPECIFIED]: '',
@@ -189,7 +196,8 @@ const STATUS: Record<TurnStatus, string> = {
   [TurnStatus.IN_PROGRESS]: 'in progress',
 };
 
-export function TurnView({
+/** A turn; rendered again only when its page data, number, target or fork handler change. */
+export const TurnView = memo(function TurnView({
   turn,
   n,
   target,
@@ -202,6 +210,10 @@ export function TurnView({
   onFork: (n: number) => void;
 }) {
   const started = turn.startedAtMs === undefined ? null : Number(turn.startedAtMs);
+  const items = useMemo(
+    () => turn.items.map((i) => ({ key: `${i.itemId}-${i.ordinal}`, it: itemJson(i.itemJson) })),
+    [turn],
+  );
   return (
     <article
       className={target ? 'turn target' : 'turn'}
@@ -223,9 +235,9 @@ export function TurnView({
           Failed: {turn.error.message}
         </p>
       )}
-      {turn.items.map((i) => (
-        <Item key={`${i.itemId}-${i.ordinal}`} it={itemJson(i.itemJson)} />
+      {items.map(({ key, it }) => (
+        <Item key={key} it={it} />
       ))}
     </article>
   );
-}
+});

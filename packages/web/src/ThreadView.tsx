@@ -1,55 +1,34 @@
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, errorText, isNotFound, isUnauthenticated } from './api.js';
 import { authState } from './auth-state.js';
 import { exportJsonl, exportMarkdown } from './export.js';
 import { absoluteTime, ms, relativeTime, sourceName, title } from './format.js';
-import { SortDirection, TurnItemsView } from './gen/skein/threadstore/v1/thread_store_pb.js';
 import type { StoredThread } from './gen/skein/threadstore/v1/types_pb.js';
 import { itemJson, itemText, TurnView } from './Items.js';
 import { navigate, threadUrl } from './route.js';
-
-const TURN_PAGE = 20;
-
-async function readThread(threadId: string, signal: AbortSignal): Promise<StoredThread> {
-  for await (const r of api.readThread({ threadId, includeArchived: true, includeHistory: false }, { signal }))
-    if (r.part.case === 'thread') return r.part.value;
-  throw new Error(`the server sent no thread ${threadId}`);
-}
+import { threadQuery, turnsQuery } from './thread-queries.js';
 
 export function ThreadView({ threadId, turn, q }: { threadId: string; turn: string | null; q: string | null }) {
   const qc = useQueryClient();
-  const meta = useQuery({ queryKey: ['thread', threadId], queryFn: ({ signal }) => readThread(threadId, signal) });
-  // Turn pages, oldest first: a huge thread shows its first turns at once and loads more on scroll.
-  const turns = useInfiniteQuery({
-    queryKey: ['turns', threadId],
-    queryFn: ({ pageParam, signal }) =>
-      api.listTurns(
-        {
-          threadId,
-          includeArchived: true,
-          pageSize: TURN_PAGE,
-          sortDirection: SortDirection.ASC,
-          itemsView: TurnItemsView.FULL,
-          ...(pageParam ? { cursor: pageParam } : {}),
-        },
-        { signal },
-      ),
-    initialPageParam: '',
-    getNextPageParam: (last) => last.nextCursor,
-  });
+  const meta = useQuery(threadQuery(threadId));
+  const turns = useInfiniteQuery(turnsQuery(threadId));
   const all = turns.data?.pages.flatMap((p) => p.turns) ?? [];
   const [forkStatus, setForkStatus] = useState('');
-  const fork = (n: number): void => {
-    setForkStatus(`Forking after turn ${n}…`);
-    api.forkThread({ threadId, turns: n }).then(
-      (r) => {
-        void qc.invalidateQueries({ queryKey: ['threads'] });
-        if (r.thread) navigate(threadUrl(r.thread.threadId));
-      },
-      (e: unknown) => setForkStatus(`Fork failed: ${errorText(e)}`),
-    );
-  };
+  // Stable, so the memoised turns do not render again when the page around them does.
+  const fork = useCallback(
+    (n: number): void => {
+      setForkStatus(`Forking after turn ${n}…`);
+      api.forkThread({ threadId, turns: n }).then(
+        (r) => {
+          void qc.invalidateQueries({ queryKey: ['threads'] });
+          if (r.thread) navigate(threadUrl(r.thread.threadId));
+        },
+        (e: unknown) => setForkStatus(`Fork failed: ${errorText(e)}`),
+      );
+    },
+    [threadId, qc],
+  );
   const live = useLive(threadId, turns.hasNextPage, () => void turns.refetch());
 
   // Load the next page when the end of the list comes into view.

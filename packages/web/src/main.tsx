@@ -4,6 +4,8 @@ import { createRoot } from 'react-dom/client';
 import { isNotFound, isUnauthenticated } from './api.js';
 import { App } from './App.js';
 import { authState } from './auth-state.js';
+import { parseRoute } from './route.js';
+import { prefetchThread } from './thread-queries.js';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -21,6 +23,13 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// Opened on a thread: its data and the thread view's code load side by side.
+const first = parseRoute(window.location);
+if (first.view === 'thread') {
+  prefetchThread(queryClient, first.threadId);
+  void import('./ThreadView.js');
+}
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
