@@ -243,7 +243,7 @@ describe('wire fuzzer', () => {
     );
     // The web page's calls, which RemoteThreadStore does not make, encoded by hand: field 1 the
     // thread id, field 2 a bool / uint32. The watch names the deleted thread (a valid watch of a
-    // live thread streams until cancelled); this server has no fork function (`unsupported`).
+    // live thread streams until cancelled); the fork names the written thread.
     const idField = (id: string): Buffer => Buffer.concat([Buffer.from([0x0a, id.length]), Buffer.from(id)]);
     seeds.set('WatchThread', [Buffer.concat([idField(doomed), Buffer.from([0x10, 0x01])])]);
     seeds.set('ForkThread', [Buffer.concat([idField(threadId), Buffer.from([0x10, 0x01])])]);
@@ -292,10 +292,7 @@ describe('wire fuzzer', () => {
               : 'grpc-encoding'
         ] = encoding;
       const answer = await send(session, rpc.name, headers, body);
-      // This server has no fork function: to a well-formed ForkThread its honest answer is
-      // `unimplemented` (the call is not supported here), not a crash or `internal`.
-      const unsupportedFork = rpc.name === 'ForkThread' && /forkThread is not supported/.test(answer.message ?? '');
-      const why = unsupportedFork ? undefined : wrongAnswer(answer, encoding !== undefined && encoding !== 'gzip');
+      const why = wrongAnswer(answer, encoding !== undefined && encoding !== 'gzip');
       const label = answer.grpcStatus ?? answer.connectCode ?? String(answer.status);
       answered.set(label, (answered.get(label) ?? 0) + 1);
       if (why !== undefined && wrong.length < 20)
