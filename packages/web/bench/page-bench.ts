@@ -70,12 +70,16 @@ async function shown(url: string, selector: string): Promise<number[]> {
 
 const home = ensureHome(dir, threads, 42);
 let server = await skeinServe(['--home', home.dir]);
-/** The first listing (the server indexes the home), retried while the busy server misses pings. */
+/**
+ * A listing the page makes (every provider, by update time): on a home never indexed it waits for
+ * the full index (a first page newest-created first would not), retried while the busy server
+ * misses pings.
+ */
 async function warmUp(url: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const store = new RemoteThreadStore({ baseUrl: url, timeoutMs: 600_000 });
     try {
-      await store.listThreads({ modelProviders: [] });
+      await store.listThreads({ modelProviders: [], sortKey: 'updatedAt' });
       return;
     } catch (e) {
       if (attempt >= 20) throw e;

@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from 'react';
 import { api, errorText } from './api.js';
 import { isTyping } from './App.js';
 import { absoluteTime, ms, relativeTime, sourceName, title } from './format.js';
-import type { ListFilters } from './gen/skein/threadstore/v1/thread_store_pb.js';
+import type { ListFilters, ListThreadsResponse } from './gen/skein/threadstore/v1/thread_store_pb.js';
 import { ListFiltersSchema, SortDirection, ThreadSortKey } from './gen/skein/threadstore/v1/thread_store_pb.js';
 import type { StoredThread } from './gen/skein/threadstore/v1/types_pb.js';
 import { navigate, onLinkClick, threadUrl } from './route.js';
@@ -61,12 +61,12 @@ export function filtersOf(query: URLSearchParams): {
   return { filters: f, searchTerm: query.get('q') ?? '', sort, dir };
 }
 
-export function ThreadList({ query }: { query: URLSearchParams }) {
-  const { filters, searchTerm, sort, dir } = filtersOf(query);
-  const key = query.toString();
-  const threads = useInfiniteQuery({
-    queryKey: ['threads', key],
-    queryFn: ({ pageParam, signal }) =>
+/** The list's pages for the filters, sort and text in the URL's query. */
+export function listQuery(query: URLSearchParams) {
+  const { filters, searchTerm } = filtersOf(query);
+  return {
+    queryKey: ['threads', query.toString()],
+    queryFn: ({ pageParam, signal }: { pageParam: string; signal: AbortSignal }) =>
       api.listThreads(
         {
           filters: { ...filters, ...(pageParam ? { cursor: pageParam } : {}) },
@@ -75,8 +75,14 @@ export function ThreadList({ query }: { query: URLSearchParams }) {
         { signal },
       ),
     initialPageParam: '',
-    getNextPageParam: (last) => last.nextCursor,
-  });
+    getNextPageParam: (last: ListThreadsResponse) => last.nextCursor,
+  };
+}
+
+export function ThreadList({ query }: { query: URLSearchParams }) {
+  const { sort, dir } = filtersOf(query);
+  const key = query.toString();
+  const threads = useInfiniteQuery(listQuery(query));
   const rows: StoredThread[] = threads.data?.pages.flatMap((p) => p.threads) ?? [];
   const hasMore = threads.hasNextPage;
 

@@ -6,6 +6,7 @@ import { App } from './App.js';
 import { authState } from './auth-state.js';
 import { parseRoute } from './route.js';
 import { prefetchThread } from './thread-queries.js';
+import { listQuery } from './ThreadList.js';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -24,8 +25,10 @@ const queryClient = new QueryClient({
   },
 });
 
-// Opened on a thread: its data and the thread view's code load side by side.
+// The first view's data is asked for now, while React renders the page around it; on a thread,
+// its data and the thread view's code load side by side.
 const first = parseRoute(window.location);
+if (first.view === 'list') void queryClient.prefetchInfiniteQuery(listQuery(first.query));
 if (first.view === 'thread') {
   prefetchThread(queryClient, first.threadId);
   void import('./ThreadView.js');
