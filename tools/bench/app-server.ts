@@ -11,18 +11,23 @@
  * answers `initialize`; Skein's local store builds its index on the first listing), so the
  * figures are warm requests. Prints a Markdown table; `--save yes` also puts it in BENCHMARKS.md.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppServerClient } from './app-server-client.js';
 import { ensureHome, log } from './homes.js';
 import { gitRevision } from './machine.js';
+import { extraSection, saveExtraSection } from './report.js';
 import { percentile } from './stats.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SKEIN_BIN = path.join(REPO, 'packages/skein/dist/bin.js');
 const HEADING = '## App-server protocol: `skein app-server` and `codex app-server`';
+const READING = `Reading: a home this benchmark ran on before already has Skein's index (and the turns of the
+threads read then) and Codex's state database; "never opened" describes the first run. Warm
+\`thread/list\` pages, \`thread/read\` and \`thread/turns/list\` come from Skein's index, Codex reads
+its state database. Listing through every thread costs Skein one read of each rollout's first
+line, for the protocol's \`originator\` (not in Skein's thread summary; then remembered).`;
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -127,25 +132,20 @@ const table = [
   '| --- | ---: | ---: |',
   ...rows.map(([k, label]) => `| ${label} | ${skein.get(k) ?? ''} | ${codex.get(k) ?? ''} |`),
 ].join('\n');
-const section = `${HEADING}
-
-Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC at commit \`${gitRevision()}\` with \`node --import tsx tools/bench/app-server.ts --threads ${threads} --runs ${runs} --save yes\` (load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}: the machine was shared, so wall-clock figures include time other work held the cores). Both servers answer over stdio, one after the other, on the same home; every request is the same JSON-RPC text for both.
+const entry = {
+  title: HEADING.slice(3),
+  date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  commit: gitRevision(),
+  command: `node --import tsx tools/bench/app-server.ts --threads ${threads} --runs ${runs} --save yes`,
+  load: `${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}`,
+  body: `Both servers answer over stdio, one after the other, on the same home; every request is the same JSON-RPC text for both. Wall-clock figures include any time other work held the cores (see the load average).
 
 ${table}
-`;
-process.stdout.write(section);
+
+${READING}`,
+};
+process.stdout.write(extraSection(entry));
 if (args.get('save') === 'yes') {
-  const mdFile = path.join(REPO, 'BENCHMARKS.md');
-  const md = readFileSync(mdFile, 'utf8');
-  const start = md.indexOf(HEADING);
-  let next: string;
-  if (start >= 0) {
-    const end = md.indexOf('\n## ', start + HEADING.length);
-    next = md.slice(0, start) + section + (end >= 0 ? md.slice(end) : '');
-  } else {
-    const at = md.indexOf('## Remote store');
-    next = at >= 0 ? md.slice(0, at) + section + '\n' + md.slice(at) : `${md}\n${section}`;
-  }
-  writeFileSync(mdFile, next);
-  log('BENCHMARKS.md updated');
+  await saveExtraSection(REPO, 'appServer', entry);
+  log('BENCHMARKS.md and results.json updated');
 }

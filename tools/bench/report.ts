@@ -137,6 +137,32 @@ export function extraSection(e: ExtraSection): string {
   return `## ${e.title}\n\nMeasured ${e.date} at commit \`${e.commit}\`${on} with \`${e.command}\`; load average (1 min) ${e.load}.\n\n${e.body}\n`;
 }
 
+/**
+ * Keeps a section measured by its own script (`key` in results.json's `extra`, so `pnpm bench`
+ * renders it again) and puts it in BENCHMARKS.md in place of the section with the same title,
+ * or before the remote store's section when there is none yet.
+ */
+export async function saveExtraSection(repo: string, key: string, entry: ExtraSection): Promise<void> {
+  const resultsFile = `${repo}/tools/bench/results.json`;
+  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsFile;
+  results.extra = { ...results.extra, [key]: entry };
+  await saveResults(resultsFile, results);
+  const mdFile = `${repo}/BENCHMARKS.md`;
+  const md = readFileSync(mdFile, 'utf8');
+  const section = extraSection(entry);
+  const heading = `## ${entry.title}\n`;
+  const start = md.indexOf(heading);
+  let next: string;
+  if (start >= 0) {
+    const end = md.indexOf('\n## ', start + heading.length);
+    next = md.slice(0, start) + section + (end >= 0 ? md.slice(end) : '');
+  } else {
+    const at = md.indexOf('## Remote store');
+    next = at >= 0 ? md.slice(0, at) + section + '\n' + md.slice(at) : `${md}\n${section}`;
+  }
+  writeFileSync(mdFile, next);
+}
+
 export function turnPagesSection(e: TurnPagesEntry): string {
   return [
     TURN_PAGES_HEADING,
