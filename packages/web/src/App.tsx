@@ -1,13 +1,11 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { lazy, Suspense, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { token } from './api.js';
 import { authState, useAuthRefusal } from './auth-state.js';
 import { navigate, onLinkClick, useRoute } from './route.js';
 import { SearchView } from './SearchView.js';
 import { ThreadList } from './ThreadList.js';
-
-// A thread (and the Markdown renderer only it needs) is its own chunk, so the list loads less.
-const ThreadView = lazy(() => import('./ThreadView.js').then((m) => ({ default: m.ThreadView })));
+import { loadedThreadView, loadThreadView } from './thread-view-loader.js';
 
 type Theme = 'light' | 'dark';
 const THEME_KEY = 'skein.theme';
@@ -87,14 +85,21 @@ export function App() {
         {route.view === 'list' && <ThreadList query={route.query} />}
         {route.view === 'search' && <SearchView q={route.q} />}
         {route.view === 'thread' && (
-          <Suspense fallback={<p>Loading…</p>}>
-            <ThreadView key={route.threadId} threadId={route.threadId} turn={route.turn} q={route.q} />
-          </Suspense>
+          <ThreadViewWhenLoaded key={route.threadId} threadId={route.threadId} turn={route.turn} q={route.q} />
         )}
       </main>
       <TokenPrompt />
     </>
   );
+}
+
+/** A thread (and the Markdown renderer only it needs) is its own chunk, so the list loads less. */
+function ThreadViewWhenLoaded(props: { threadId: string; turn: string | null; q: string | null }) {
+  const [mod, setMod] = useState(loadedThreadView);
+  useEffect(() => {
+    if (!mod) void loadThreadView().then(setMod);
+  }, [mod]);
+  return mod ? <mod.ThreadView {...props} /> : <p>Loading…</p>;
 }
 
 export function isTyping(target: EventTarget | null): boolean {

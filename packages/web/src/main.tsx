@@ -6,6 +6,7 @@ import { App } from './App.js';
 import { authState } from './auth-state.js';
 import { parseRoute } from './route.js';
 import { prefetchThread } from './thread-queries.js';
+import { loadThreadView } from './thread-view-loader.js';
 import { listQuery } from './ThreadList.js';
 import './styles.css';
 
@@ -31,7 +32,9 @@ const first = parseRoute(window.location);
 if (first.view === 'list') void queryClient.prefetchInfiniteQuery(listQuery(first.query));
 if (first.view === 'thread') {
   prefetchThread(queryClient, first.threadId);
-  void import('./ThreadView.js');
+  // The first render waits for the thread view's code (its data is already on its way), so
+  // the page goes straight to the thread without a loading step.
+  await loadThreadView().catch(() => undefined);
 }
 
 createRoot(document.getElementById('root')!).render(
