@@ -1,10 +1,9 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from './index-db.js';
-import { codexStateChanges, recordFor, scanFolders } from './change-scan.js';
+import { codexStateChanges, scanFolders } from './change-scan.js';
 import type { ScanIndex, ScanResult } from './change-scan.js';
-import { foundFrom, statInside } from './discovery.js';
-import type { Found } from './discovery.js';
+import { walkHome } from './discovery.js';
 import type { IndexProgressListener, ThreadIndex } from './indexer.js';
 import { parseRolloutFileName } from './paths.js';
 import type { HomeLayout } from './paths.js';
@@ -199,39 +198,8 @@ export class HomeSync {
     this.index.lastSweepStartedAt = performance.now();
     const codexAtStart = this.codexStateDb ? codexStateChanges(this.codexStateDb, null) : null;
     const dirs = new Map<string, string>();
-    const found: Found[] = [];
-    const now = Date.now();
-    const pending: [string, boolean][] = [
-      [this.layout.sessions, true],
-      [this.layout.archived, false],
-    ];
-    let work = 0;
-    while (pending.length > 0) {
-      const [dir, recurse] = pending.pop() as [string, boolean];
-      let entries;
-      try {
-        const st = statSync(dir);
-        entries = readdirSync(dir, { withFileTypes: true });
-        dirs.set(this.layout.rel(dir), recordFor(st, now));
-      } catch {
-        continue;
-      }
-      for (const e of entries) {
-        const abs = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          if (recurse) pending.push([abs, true]);
-          continue;
-        }
-        if ((!e.isFile() && !e.isSymbolicLink()) || !parseRolloutFileName(e.name)) continue;
-        const st = statInside(this.layout, abs, e.isSymbolicLink());
-        const f = st ? foundFrom(this.layout, abs, st) : null;
-        if (f) found.push(f);
-        if (++work % SWEEP_SLICE === 0) {
-          await yieldTurn();
-          if (signal.aborted) return;
-        }
-      }
-    }
+    const found = await walkHome(this.layout, dirs, null, signal);
+    if (!found) return;
     const cols = 'rel, size, mtime_ms, ctime_ms, ino, archived';
     const rows = new Map<string, StatRow>();
     for (let after = ''; ;) {
