@@ -93,7 +93,7 @@ export function stop(s: Served): Promise<void> {
  * CPU time (user + system, µs) a child process has used so far, from `/proc/PID/stat` (Linux);
  * null elsewhere. Clock ticks are taken as 100 per second (Linux's USER_HZ).
  */
-function childCpuUs(child: ChildProcess): number | null {
+export function childCpuUs(child: ChildProcess): number | null {
   try {
     const stat = readFileSync(`/proc/${String(child.pid)}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

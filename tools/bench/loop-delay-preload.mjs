@@ -10,6 +10,7 @@ if (out) {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   process.on('SIGUSR2', () => {
+    /** @param {number} ns */
     const ms = (ns) => Number((ns / 1e6).toFixed(2));
     const stats = { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), count: h.count };
     writeFileSync(out, `${JSON.stringify(stats)}\n`);

@@ -10,8 +10,14 @@ import type { HomeLayout } from './paths.js';
 
 /** Files stat-ed (or rows read, times 4) between two yields of the background sweep. */
 const SWEEP_SLICE = 256;
-/** Files indexed by one path pass of the background sweep. */
-const SWEEP_PASS_FILES = 64;
+/**
+ * How long (ms) one path pass of the background sweep aims to take. A call that needs the
+ * index current (a listing) waits for the pass under way, so the passes are sized to this:
+ * with a fixed 64 files a pass that re-read them took hundreds of milliseconds.
+ */
+const SWEEP_PASS_MS = 10;
+/** The most files in one path pass of the background sweep (passes that only stat are cheap). */
+const SWEEP_PASS_FILES_MAX = 256;
 
 /** Lets other callbacks run (the background sweep works a slice per turn). */
 function yieldTurn(): Promise<void> {
@@ -229,11 +235,20 @@ export class HomeSync {
     for (const rel of rows.keys()) differ.push(this.layout.abs(rel));
     // A moved file is recognised within one pass: same names go to the same pass.
     differ.sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
+    // Each pass takes as many files as the last passes read in SWEEP_PASS_MS.
+    let perPass = 4;
     for (let i = 0; i < differ.length;) {
-      let j = Math.min(differ.length, i + SWEEP_PASS_FILES);
+      let j = Math.min(differ.length, i + perPass);
       while (j < differ.length && path.basename(differ[j] ?? '') === path.basename(differ[j - 1] ?? '')) j++;
+      const start = performance.now();
       await this.index.syncPaths(new Set(differ.slice(i, j)), onProgress);
+      const msPerFile = (performance.now() - start) / (j - i);
+      const fit = Math.floor(SWEEP_PASS_MS / Math.max(msPerFile, 0.01));
+      perPass = Math.max(1, Math.min(SWEEP_PASS_FILES_MAX, fit, perPass * 2));
       i = j;
+      // A short pass may not yield on its own: without a turn here the passes would follow one
+      // another in microtasks and hold the event loop for the whole sweep.
+      await yieldTurn();
       if (signal.aborted) return;
     }
     this.saveSweep(dirs, codexAtStart?.seen ?? null);
