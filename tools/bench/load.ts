@@ -37,7 +37,7 @@ interface RemoteCtor {
   new (options: { baseUrl: string | string[]; clientId?: string }): ThreadStore;
 }
 
-async function loadRemote(): Promise<{ RemoteThreadStore: RemoteCtor; newThreadId: () => ThreadId }> {
+export async function loadRemote(): Promise<{ RemoteThreadStore: RemoteCtor; newThreadId: () => ThreadId }> {
   const req = createRequire(path.join(REPO, 'packages/skein/package.json'));
   const remote = (await import(pathToFileURL(req.resolve('@skein/thread-store-remote')).href)) as {
     RemoteThreadStore: RemoteCtor;
@@ -48,17 +48,25 @@ async function loadRemote(): Promise<{ RemoteThreadStore: RemoteCtor; newThreadI
   return { RemoteThreadStore: remote.RemoteThreadStore, newThreadId: api.newThreadId };
 }
 
-interface Served {
+export interface Served {
   url: string;
   child: ChildProcess;
 }
 
-/** Starts `skein serve --port 0` and reads the endpoint it prints. */
-function serve(where: string[], cpuProfDir: string | undefined): Promise<Served> {
-  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', ...where, '--port', '0', '--log', 'off'], {
+/**
+ * Starts `skein serve --port 0` and reads the endpoint it prints. `nodeArgs` go to node before
+ * the CLI (e.g. `--import` of a preload), `env` is added to this process's environment.
+ */
+export function serve(
+  where: string[],
+  cpuProfDir: string | undefined,
+  nodeArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Served> {
+  const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const child = spawn(process.execPath, [...prof, ...nodeArgs, BIN, 'serve', ...where, '--port', '0', '--log', 'off'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SKEIN_TOKEN: '' },
+    env: { ...process.env, SKEIN_TOKEN: '', ...env },
   });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -73,7 +81,7 @@ function serve(where: string[], cpuProfDir: string | undefined): Promise<Served>
   });
 }
 
-function stop(s: Served): Promise<void> {
+export function stop(s: Served): Promise<void> {
   return new Promise((resolve) => {
     if (s.child.exitCode !== null) return resolve();
     s.child.on('exit', () => resolve());
@@ -85,7 +93,7 @@ function stop(s: Served): Promise<void> {
  * CPU time (user + system, µs) a child process has used so far, from `/proc/PID/stat` (Linux);
  * null elsewhere. Clock ticks are taken as 100 per second (Linux's USER_HZ).
  */
-function childCpuUs(child: ChildProcess): number | null {
+export function childCpuUs(child: ChildProcess): number | null {
   try {
     const stat = readFileSync(`/proc/${String(child.pid)}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -100,7 +108,7 @@ const cpuNowUs = (): number => {
   return u.user + u.system;
 };
 
-const pct = (xs: number[], p: number): number => {
+export const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;

@@ -2,7 +2,8 @@
  * What a call costs on a large home, apart from the listing workloads of `pnpm bench`: the cold
  * full index (and how long it blocks the event loop), opening a warm home to its first page,
  * reads by known and unknown id, `skein threads list --json` end to end (process start to exit),
- * and a listing's latency from the same process while the background sweep runs. Standalone:
+ * a listing's latency from the same process while the background sweep runs, and another
+ * client's listing latency while `skein serve` re-reads every file (reindex-serve.ts). Standalone:
  *
  *   pnpm turbo run build --filter=skein...
  *   node --import tsx tools/bench/open-by-id.ts [--dir DIR] [--sizes 1000,10000,100000] [--runs 200] [--cold-max N] [--save yes]
@@ -24,6 +25,7 @@ import { OPEN_BY_ID_HEADING, openByIdSection, saveResults } from './report.js';
 import type { ResultsFile } from './report.js';
 import { median, percentile } from './stats.js';
 import { LIST_FILTERS } from './skein-list.js';
+import { measureReindexUnderServe } from './reindex-serve.js';
 import { loadLocalStore } from './store-loader.js';
 import type { LocalStore } from './store-loader.js';
 import { listRollouts, SYNTH_PROVIDER } from './synth-home.js';
@@ -151,13 +153,18 @@ for (const n of sizes) {
   });
   await store.close();
   row.push(`${fmt(percentile(during, 99))} / ${fmt(sweep.stallMs)}`);
+
+  // Another client's listings while `skein serve` re-reads every file (see reindex-serve.ts).
+  const re = await measureReindexUnderServe(home.dir);
+  const loop = re.loopP99Ms === null ? '—' : `${fmt(re.loopP99Ms)} / ${fmt(re.loopMaxMs ?? 0)}`;
+  row.push(`${fmt(re.listP99Ms)} (${re.listCalls} calls in ${fmt(re.reindexMs)}) / ${loop}`);
   rows.push(row);
   console.error(`[open-by-id] ${row.join(' | ')}`);
 }
 
 const table = [
-  '| threads | cold full index | its longest event-loop stall | open warm home → first page (in-process) | `readThread` known id p50 / p99 | `readThread` unknown id p50 / p99 | `skein threads list --json` (process start → exit) | listing p99 / longest stall during the background sweep |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| threads | cold full index | its longest event-loop stall | open warm home → first page (in-process) | `readThread` known id p50 / p99 | `readThread` unknown id p50 / p99 | `skein threads list --json` (process start → exit) | listing p99 / longest stall during the background sweep | `skein serve` during a re-read of every file: listing p99 of a second client (calls in the re-read) / server event-loop delay p99 / max |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ].join('\n');
 console.log(table);

@@ -1,10 +1,9 @@
 import { lstatSync, readdirSync, statSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import path from 'node:path';
 import { recordFor } from './change-scan.js';
 import { isArchivedRel, isDatedSessionRel, parseRolloutFileName } from './paths.js';
 import type { HomeLayout } from './paths.js';
-import type { HomeWatcher } from './watcher.js';
 
 /**
  * Finding rollout files on disk: the full walk of a home (full passes), and a stat of given
@@ -60,40 +59,79 @@ export function statInside(layout: HomeLayout, abs: string, isLink: boolean): St
 }
 
 /**
- * Every rollout file under `sessions/` (recursively) and in `archived_sessions/`. Each folder
- * is stat-ed before it is read, and its record (see change-scan.ts) goes to `dirs`.
+ * Folder entries the walk reads (a stat each, a folder also its listing) before it lets other
+ * callbacks run (see walkHome): a few milliseconds of work. A count, not a clock, so a small
+ * home is always walked within the call, however busy the machine.
  */
-export function walkHome(layout: HomeLayout, dirs: Map<string, string>, watcher: HomeWatcher | null): Found[] {
+const WALK_SLICE_ENTRIES = 256;
+
+/** Lets other callbacks run. */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Every rollout file under `sessions/` (recursively) and in `archived_sessions/`, in folder
+ * order. Each folder is stat-ed before it is read, and its record (see change-scan.ts) goes to
+ * `dirs`; `visitDir` is told of each folder before it is read (the watcher adds its watch). The
+ * walk yields to the event loop after every WALK_SLICE_ENTRIES entries, so a home of 100,000
+ * files never holds the event loop in one step. Returns null when `signal` is aborted.
+ */
+export async function walkHome(
+  layout: HomeLayout,
+  dirs: Map<string, string>,
+  visitDir: ((dir: string) => void) | null,
+  signal?: AbortSignal,
+): Promise<Found[] | null> {
   const out: Found[] = [];
   const now = Date.now();
-  const visit = (dir: string, recurse: boolean): void => {
+  // Depth first in each folder's order, as a recursive walk would go; a small home is walked
+  // before the first yield, within the call.
+  const frames: { entries: Dirent[]; dir: string; recurse: boolean; next: number }[] = [];
+  const enter = (dir: string, recurse: boolean): void => {
     // Watched before it is read: a file created after the read is then reported.
-    watcher?.visitDir(dir);
-    let entries;
+    visitDir?.(dir);
     try {
       const st = statSync(dir);
-      entries = readdirSync(dir, { withFileTypes: true });
+      const entries = readdirSync(dir, { withFileTypes: true });
       dirs.set(layout.rel(dir), recordFor(st, now));
+      frames.push({ entries, dir, recurse, next: 0 });
     } catch {
-      return;
-    }
-    for (const e of entries) {
-      const abs = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (recurse) visit(abs, true);
-        continue;
-      }
-      if (!e.isFile() && !e.isSymbolicLink()) continue;
-      if (!parseRolloutFileName(e.name)) continue;
-      const st = statInside(layout, abs, e.isSymbolicLink());
-      if (!st) continue;
-      const f = foundFrom(layout, abs, st);
-      if (f) out.push(f);
+      // vanished or unreadable: nothing under it
     }
   };
-  visit(layout.sessions, true);
-  visit(layout.archived, false);
-  return out;
+  const roots: [string, boolean][] = [
+    [layout.sessions, true],
+    [layout.archived, false],
+  ];
+  let work = 0;
+  for (;;) {
+    const top = frames[frames.length - 1];
+    if (!top) {
+      const root = roots.shift();
+      if (!root) return out;
+      enter(...root);
+      continue;
+    }
+    const e = top.entries[top.next++];
+    if (!e) {
+      frames.pop();
+      continue;
+    }
+    if (++work % WALK_SLICE_ENTRIES === 0) {
+      await yieldTurn();
+      if (signal?.aborted) return null;
+    }
+    const abs = path.join(top.dir, e.name);
+    if (e.isDirectory()) {
+      if (top.recurse) enter(abs, true);
+      continue;
+    }
+    if ((!e.isFile() && !e.isSymbolicLink()) || !parseRolloutFileName(e.name)) continue;
+    const st = statInside(layout, abs, e.isSymbolicLink());
+    const f = st ? foundFrom(layout, abs, st) : null;
+    if (f) out.push(f);
+  }
 }
 
 /** Rollout files among the given paths (the dirty list of the watcher), one stat each. */

@@ -1,18 +1,23 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from './index-db.js';
-import { codexStateChanges, recordFor, scanFolders } from './change-scan.js';
+import { codexStateChanges, scanFolders } from './change-scan.js';
 import type { ScanIndex, ScanResult } from './change-scan.js';
-import { foundFrom, statInside } from './discovery.js';
-import type { Found } from './discovery.js';
+import { walkHome } from './discovery.js';
 import type { IndexProgressListener, ThreadIndex } from './indexer.js';
 import { parseRolloutFileName } from './paths.js';
 import type { HomeLayout } from './paths.js';
 
 /** Files stat-ed (or rows read, times 4) between two yields of the background sweep. */
 const SWEEP_SLICE = 256;
-/** Files indexed by one path pass of the background sweep. */
-const SWEEP_PASS_FILES = 64;
+/**
+ * How long (ms) one path pass of the background sweep aims to take. A call that needs the
+ * index current (a listing) waits for the pass under way, so the passes are sized to this:
+ * with a fixed 64 files a pass that re-read them took hundreds of milliseconds.
+ */
+const SWEEP_PASS_MS = 10;
+/** The most files in one path pass of the background sweep (passes that only stat are cheap). */
+const SWEEP_PASS_FILES_MAX = 256;
 
 /** Lets other callbacks run (the background sweep works a slice per turn). */
 function yieldTurn(): Promise<void> {
@@ -199,39 +204,8 @@ export class HomeSync {
     this.index.lastSweepStartedAt = performance.now();
     const codexAtStart = this.codexStateDb ? codexStateChanges(this.codexStateDb, null) : null;
     const dirs = new Map<string, string>();
-    const found: Found[] = [];
-    const now = Date.now();
-    const pending: [string, boolean][] = [
-      [this.layout.sessions, true],
-      [this.layout.archived, false],
-    ];
-    let work = 0;
-    while (pending.length > 0) {
-      const [dir, recurse] = pending.pop() as [string, boolean];
-      let entries;
-      try {
-        const st = statSync(dir);
-        entries = readdirSync(dir, { withFileTypes: true });
-        dirs.set(this.layout.rel(dir), recordFor(st, now));
-      } catch {
-        continue;
-      }
-      for (const e of entries) {
-        const abs = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          if (recurse) pending.push([abs, true]);
-          continue;
-        }
-        if ((!e.isFile() && !e.isSymbolicLink()) || !parseRolloutFileName(e.name)) continue;
-        const st = statInside(this.layout, abs, e.isSymbolicLink());
-        const f = st ? foundFrom(this.layout, abs, st) : null;
-        if (f) found.push(f);
-        if (++work % SWEEP_SLICE === 0) {
-          await yieldTurn();
-          if (signal.aborted) return;
-        }
-      }
-    }
+    const found = await walkHome(this.layout, dirs, null, signal);
+    if (!found) return;
     const cols = 'rel, size, mtime_ms, ctime_ms, ino, archived';
     const rows = new Map<string, StatRow>();
     for (let after = ''; ;) {
@@ -261,11 +235,20 @@ export class HomeSync {
     for (const rel of rows.keys()) differ.push(this.layout.abs(rel));
     // A moved file is recognised within one pass: same names go to the same pass.
     differ.sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
+    // Each pass takes as many files as the last passes read in SWEEP_PASS_MS.
+    let perPass = 4;
     for (let i = 0; i < differ.length;) {
-      let j = Math.min(differ.length, i + SWEEP_PASS_FILES);
+      let j = Math.min(differ.length, i + perPass);
       while (j < differ.length && path.basename(differ[j] ?? '') === path.basename(differ[j - 1] ?? '')) j++;
+      const start = performance.now();
       await this.index.syncPaths(new Set(differ.slice(i, j)), onProgress);
+      const msPerFile = (performance.now() - start) / (j - i);
+      const fit = Math.floor(SWEEP_PASS_MS / Math.max(msPerFile, 0.01));
+      perPass = Math.max(1, Math.min(SWEEP_PASS_FILES_MAX, fit, perPass * 2));
       i = j;
+      // A short pass may not yield on its own: without a turn here the passes would follow one
+      // another in microtasks and hold the event loop for the whole sweep.
+      await yieldTurn();
       if (signal.aborted) return;
     }
     this.saveSweep(dirs, codexAtStart?.seen ?? null);
