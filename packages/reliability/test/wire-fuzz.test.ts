@@ -247,6 +247,12 @@ describe('wire fuzzer', () => {
     const idField = (id: string): Buffer => Buffer.concat([Buffer.from([0x0a, id.length]), Buffer.from(id)]);
     seeds.set('WatchThread', [Buffer.concat([idField(doomed), Buffer.from([0x10, 0x01])])]);
     seeds.set('ForkThread', [Buffer.concat([idField(threadId), Buffer.from([0x10, 0x01])])]);
+    // An append that carries its flush (field 3), which the client sends only to a writer that
+    // flushes after every append.
+    const item = Buffer.from(JSON.stringify({ type: 'event_msg', payload: { type: 'agent_message', message: 'f' } }));
+    seeds
+      .get('AppendItems')!
+      .push(Buffer.concat([idField(threadId), Buffer.from([0x12, item.length]), item, Buffer.from([0x18, 0x01])]));
     // Every RPC with a request body has a seed (GetServerInfo's and Heartbeat's requests are empty).
     expect(rpcs.filter((r) => seeds.get(r.name)!.length === 0).map((r) => r.name)).toEqual([
       'Heartbeat',

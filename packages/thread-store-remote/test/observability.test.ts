@@ -108,8 +108,10 @@ describe('Prometheus metrics at /metrics', () => {
     const store: ThreadStore = new LocalThreadStore({ home, backgroundIntegrityCheck: false });
     served = await serve(store);
     const client = served.client();
-    // Before the first listing the store does not watch its home: nothing reported, 0.
-    expect(sample((await get(served.server.url, '/metrics')).body, 'skein_index_pending_files')).toBe(0);
+    // Before the first listing the store does not watch its home: nothing reported, no sample.
+    const before = (await get(served.server.url, '/metrics')).body;
+    expect(sample(before, 'skein_index_pending_files')).toBeUndefined();
+    expect(sample(before, 'skein_index_lag_seconds')).toBeUndefined();
     await client.listThreads({});
     const id = newThreadId();
     await client.createThread(createParams(id));
@@ -127,6 +129,17 @@ describe('Prometheus metrics at /metrics', () => {
     await served.close();
     served = undefined;
     await store.close();
+  });
+
+  it('have no index lag for a store that does not report one', async () => {
+    served = await serve(new InMemoryThreadStore());
+    const client = served.client();
+    await client.listThreads({});
+    const m = (await get(served.server.url, '/metrics')).body;
+    // The call was counted, so the registry was read; the lag gauges have no sample, not a 0.
+    expect(sample(m, 'skein_rpc_calls_total', { method: 'ListThreads', code: 'ok' })).toBe(1);
+    expect(sample(m, 'skein_index_lag_seconds')).toBeUndefined();
+    expect(sample(m, 'skein_index_pending_files')).toBeUndefined();
   });
 
   it('can be turned off', async () => {

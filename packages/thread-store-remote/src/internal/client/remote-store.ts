@@ -66,6 +66,7 @@ import {
   WideWindowSessionManager,
 } from '../flow-control.js';
 import { CLIENT_ID_HEADER } from '../headers.js';
+import { AppendFlushPrediction } from './append-flush.js';
 import { endsWith, parseEndpoints } from './endpoints.js';
 import type { ResolvedRetry, RetryOptions } from './retry.js';
 import { backoffMs, resolveRetry, sleep } from './retry.js';
@@ -149,6 +150,8 @@ interface LiveWriter {
   unflushed: Uint8Array[];
   /** A failover under way (concurrent calls on the thread wait for it). */
   moving?: Promise<unknown> | undefined;
+  /** Whether its appends carry their flush (see AppendFlushPrediction). */
+  prediction: AppendFlushPrediction;
 }
 
 /** The server's default `maxMessageBytes`. */
@@ -358,7 +361,7 @@ export class RemoteThreadStore implements ThreadStore {
   }
 
   private track(threadId: ThreadId, leaseMs: bigint | undefined, ep: number): void {
-    this.live.set(threadId, { ep, unflushed: [] });
+    this.live.set(threadId, { ep, unflushed: [], prediction: new AppendFlushPrediction() });
     if (leaseMs !== undefined && leaseMs > 0n) {
       this.leaseMs = Number(leaseMs);
       this.heartbeatEveryMs = Math.max(10, Math.floor(Number(leaseMs) / 3));
@@ -532,6 +535,9 @@ export class RemoteThreadStore implements ThreadStore {
       if (problem !== undefined) throw ThreadStoreError.invalidRequest(`item ${i}: ${problem}`);
       return jsonBytes(item, `item ${i}`);
     });
+    // A writer that flushes after every append has its flush carried by the last request.
+    const w = this.live.get(threadId);
+    const turn = w?.prediction.beginAppend();
     let start = 0;
     do {
       let end = start;
@@ -549,15 +555,23 @@ export class RemoteThreadStore implements ThreadStore {
           'resource_exhausted',
           `item ${start} is ${encoded[start]!.length} bytes: an AppendItems message of ${size} bytes is above the server's limit of ${this.maxMessageBytes} bytes (maxMessageBytes); nothing ${start === 0 ? 'was' : 'more was'} sent`,
         );
+      const flush = turn?.flush === true && end === encoded.length;
+      let flushed = false;
       const outcome = await this.write(
         'AppendItems',
         threadId,
         false,
-        (c, o) => c.appendItems({ threadId, itemsJson }, o),
+        async (c, o) => {
+          flushed = (await c.appendItems({ threadId, itemsJson, flush }, o)).flushed;
+        },
         itemsJson,
       );
       // `stored`: a failed server flushed these items before it went away; they are durable.
-      if (outcome === 'done') this.live.get(threadId)?.unflushed.push(...itemsJson);
+      // `flushed`: the server flushed everything appended so far, these items included.
+      const durable = outcome === 'stored' || (flush && flushed);
+      const now = this.live.get(threadId);
+      if (!durable) now?.unflushed.push(...itemsJson);
+      else if (end === encoded.length && now && turn && now.prediction.flushedBy(turn.seq)) now.unflushed = [];
       start = end;
     } while (start < encoded.length);
   }
@@ -570,6 +584,8 @@ export class RemoteThreadStore implements ThreadStore {
 
   async flushThread(threadId: ThreadId): Promise<void> {
     const id = parseThreadId(threadId);
+    // The last append's answer said everything appended was flushed: nothing is left to do.
+    if (this.live.get(id)?.prediction.beginFlush() === true) return;
     await this.write('FlushThread', id, true, (c, o) => c.flushThread({ threadId: id }, o));
     this.flushed(id);
   }

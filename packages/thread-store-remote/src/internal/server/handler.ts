@@ -29,6 +29,7 @@ import { storedThreadToProto } from '../convert/thread.js';
 import type { AuthOptions } from './auth.js';
 import { Authenticator } from './auth.js';
 import { historyChunks } from './history-chunks.js';
+import { flushAfterAppend } from './append-flush.js';
 import { LeaseTable } from './leases.js';
 import type { ServerLimits } from './limits.js';
 import { resolveLimits } from './limits.js';
@@ -443,8 +444,10 @@ export function createThreadStoreHandler(
           `an append of ${req.itemsJson.length} items is above this server's limit of ${limits.maxAppendItems} per call; split the batch`,
         );
       const items = req.itemsJson.map((b, i) => parseJsonBytes(b, `item ${i}`) as RolloutItem);
-      await writer(s, req.threadId, (threadId) => s.store.appendItems({ threadId, items }));
-      return {};
+      return writer(s, req.threadId, async (threadId) => {
+        await s.store.appendItems({ threadId, items });
+        return { flushed: req.flush && (await flushAfterAppend(s.store, threadId)) };
+      });
     }),
     persistThread: unary('PersistThread', async (req, s) => {
       await writer(s, req.threadId, (id) => s.store.persistThread(id));

@@ -63,20 +63,23 @@ export class ServerMetrics {
     });
     new Gauge({
       name: 'skein_index_lag_seconds',
-      help: 'How long the oldest change to the rollout files has waited for the index (largest over the open stores that report it).',
+      help: 'How long the oldest change to the rollout files has waited for the index (largest over the open stores that report it; absent when none does).',
       registers,
       collect() {
         const lag = sources.indexLag();
+        // No store reports a lag (or none yet): no sample, rather than a 0 that claims "caught up".
         if (lag) this.set(lag.seconds);
+        else this.remove();
       },
     });
     new Gauge({
       name: 'skein_index_pending_files',
-      help: 'Rollout files changed that the index has not taken yet (sum over the open stores that report it).',
+      help: 'Rollout files changed that the index has not taken yet (sum over the open stores that report it; absent when none does).',
       registers,
       collect() {
         const lag = sources.indexLag();
         if (lag) this.set(lag.pendingFiles);
+        else this.remove();
       },
     });
     collectDefaultMetrics({ register: this.registry });
