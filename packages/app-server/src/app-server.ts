@@ -544,7 +544,8 @@ export class AppServer {
     const dir = params.sortDirection ?? 'desc';
     let anchorMs: number | undefined;
     if (parsed.kind === 'position' && key === 'createdAt' && parsed.atMs % 1000 === 0) {
-      // Codex writes creation times to the second: the thread's own time places it exactly.
+      // A whole-second creation position (Codex's file-scan listings write those): the thread's
+      // own time places it exactly.
       try {
         const anchor = await this.store.readThread({ threadId: parsed.threadId, includeArchived: true });
         if (anchorMatches(parsed, key, anchor[key].getTime())) anchorMs = anchor[key].getTime();
@@ -552,7 +553,7 @@ export class AppServer {
         if (!isThreadStoreError(error, 'not_found')) throw error;
       }
     }
-    params.start = startOf(parsed, key, dir, anchorMs);
+    params.start = startOf(parsed, dir, anchorMs);
   }
 
   private async threadRead(p: Record<string, unknown>): Promise<unknown> {

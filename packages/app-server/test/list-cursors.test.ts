@@ -150,32 +150,32 @@ describe.each(stores)('thread/list cursors over $name', ({ make }) => {
     });
   });
 
-  it('lists from a backwards cursor in the other direction what lies beyond it, whole creation seconds included', async () => {
-    // Descending page [3 2]: its cursor is 10:00:01.999, and ascending from it lists seconds 2 and on.
+  it('lists from a backwards cursor in the other direction what lies strictly beyond it', async () => {
+    // Descending page [3 2]: its cursor is 10:00:01.999 (creation times go to the second first),
+    // and ascending from it lists 3, 4 and 5.
     const second = await list({ limit: 2, cursor: (await list({ limit: 2 })).next });
     expect((await list({ limit: 10, sortDirection: 'asc', cursor: second.back })).ids).toEqual([3, 4, 5]);
-    // Ascending page [2 3]: 10:00:01.001, and descending from it lists seconds 1 and before.
-    const ascSecond = await list({
-      limit: 2,
-      sortDirection: 'asc',
-      cursor: (await list({ limit: 2, sortDirection: 'asc' })).next,
-    });
+    // Ascending page [2 3]: 10:00:01.001, and descending from it lists what was created before:
+    // thread 2 itself (01.100) is not (Codex loses the anchor the same way).
+    const ascFirst = await list({ limit: 2, sortDirection: 'asc' });
+    const ascSecond = await list({ limit: 2, sortDirection: 'asc', cursor: ascFirst.next });
     expect(ascSecond.ids).toEqual([2, 3]);
     expect(ascSecond.back).toBe('2026-01-10T10:00:01.001Z');
-    expect((await list({ limit: 10, cursor: ascSecond.back })).ids).toEqual([2, 1, 0]);
-    // Update times keep their milliseconds: descending [0 2] starts at 11:00:05.000, so its
-    // cursor 11:00:05.001 lists from thread 0 down; ascending [5 1] starts at 11:00:00.001, and
-    // 11:00:00.001 lists nothing strictly before it (Codex loses the anchor there too).
+    expect((await list({ limit: 10, cursor: ascSecond.back })).ids).toEqual([1, 0]);
+    // Update times keep their milliseconds: ascending [5 1] starts at 11:00:00.001, its cursor is
+    // 11:00:00.002, and descending from it lists thread 5.
     const updatedAsc = await list({ limit: 2, sortKey: 'updated_at', sortDirection: 'asc' });
-    expect(updatedAsc).toMatchObject({ ids: [5, 1], back: '2026-01-10T11:00:00.001Z' });
-    expect((await list({ limit: 10, sortKey: 'updated_at', cursor: updatedAsc.back })).ids).toEqual([]);
+    expect(updatedAsc).toMatchObject({ ids: [5, 1], back: '2026-01-10T11:00:00.002Z' });
+    expect((await list({ limit: 10, sortKey: 'updated_at', cursor: updatedAsc.back })).ids).toEqual([5]);
     const fromTop = await list({ limit: 10, sortKey: 'updated_at', cursor: '2026-01-10T11:00:05.001Z' });
     expect(fromTop.ids).toEqual([0, 2, 4, 3, 1, 5]);
   });
 
-  it('takes bare instants: creation times by whole seconds, update times by milliseconds, always strictly beyond', async () => {
+  it('takes bare instants and lists strictly beyond them, in milliseconds', async () => {
     expect((await list({ cursor: '2026-01-10T10:00:02Z' })).ids).toEqual([2, 1, 0]);
-    expect((await list({ cursor: '2026-01-10T10:00:02.001Z' })).ids).toEqual([4, 3, 2, 1, 0]);
+    expect((await list({ cursor: '2026-01-10T10:00:02.001Z' })).ids).toEqual([3, 2, 1, 0]);
+    expect((await list({ cursor: '2026-01-10T10:00:00.750Z' })).ids).toEqual([0]);
+    expect((await list({ cursor: '2026-01-10T10:00:00.250Z', sortDirection: 'asc' })).ids).toEqual([1, 2, 3, 4, 5]);
     expect((await list({ cursor: '2026-01-10T10:00:02.999Z', sortDirection: 'asc' })).ids).toEqual([5]);
     expect((await list({ cursor: '2026-01-10T10:00:01.999Z', sortDirection: 'asc' })).ids).toEqual([3, 4, 5]);
     expect((await list({ cursor: '2026-01-10T12:00:02+02:00' })).ids).toEqual([2, 1, 0]);
@@ -190,7 +190,7 @@ describe.each(stores)('thread/list cursors over $name', ({ make }) => {
   });
 
   it("continues after a position, including Codex's whole-second creation positions", async () => {
-    // Codex's state database writes creation times to the second: thread 1 (00.750) is at 10:00:00.
+    // Codex's file-scan listings write creation positions to the second: thread 1 (00.750) is at 10:00:00.
     expect((await list({ cursor: `2026-01-10T10:00:00Z|${ids[1]}` })).ids).toEqual([0]);
     expect((await list({ cursor: `2026-01-10T10:00:00Z|${ids[0]}`, sortDirection: 'asc' })).ids).toEqual([
       1, 2, 3, 4, 5,

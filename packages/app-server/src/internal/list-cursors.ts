@@ -4,18 +4,18 @@ import type { ListStart, SortDirection, StoredThread, ThreadId, ThreadSortKey } 
  * `thread/list` cursors in Codex 0.169's formats, over a store's time bound (ListStart).
  *
  * Codex answers a listing from its state database and pages it with two kinds of cursor:
- * - `nextCursor` is a keyset position `<RFC 3339 time>|<thread id>` of the page's last thread:
- *   the next page holds the threads strictly after it, in the same order.
- * - `backwardsCursor` is a bare time: the page's first thread's time truncated to the second,
- *   then 1 ms earlier on a descending page or 1 ms later on an ascending one. Sent back with the
- *   opposite `sortDirection`, it lists the threads strictly beyond that instant.
+ * - `nextCursor` is a keyset position `<RFC 3339 time>|<thread id>` of the page's last thread
+ *   (milliseconds, trailing zeros dropped): the next page holds the threads strictly after it.
+ * - `backwardsCursor` is a bare time 1 ms before the page's first thread's time on a descending
+ *   page, 1 ms after it on an ascending one; for creation times that first time is truncated to
+ *   the second (Codex reads it from a whole-second column). Sent back with the opposite
+ *   `sortDirection`, it lists the threads strictly beyond that instant, compared in
+ *   milliseconds: so from an ascending page's cursor the anchor itself is missing unless it was
+ *   created on a whole second, as in Codex.
  *
  * Codex accepts either kind as `cursor`: RFC 3339 with a `Z` or a `±hh:mm` offset (`T`, `t` or a
  * space between date and time, 1 to 9 fraction digits), and a thread id in any form a UUID
  * parser reads (hyphenated or not, any case). Anything else is `-32600 invalid cursor: <cursor>`.
- *
- * Creation times in Codex's database are whole seconds, so a bare instant compares against
- * creation times truncated to the second; update and recency times keep their milliseconds.
  * `startOf` turns a cursor into the store's bound so the pages are the ones Codex serves.
  */
 export type CodexListCursor =
@@ -94,35 +94,28 @@ export function codexNextCursor(last: StoredThread, key: ThreadSortKey): string 
 
 /** The `backwardsCursor` of a page that starts with `first`, as Codex makes it. */
 export function codexBackwardsCursor(first: StoredThread, key: ThreadSortKey, dir: SortDirection): string {
-  const second = Math.floor(sortMs(first, key) / 1000) * 1000;
-  return new Date(second + (dir === 'desc' ? -1 : 1)).toISOString();
+  const ms = sortMs(first, key);
+  const anchor = key === 'createdAt' ? Math.floor(ms / 1000) * 1000 : ms;
+  return new Date(anchor + (dir === 'desc' ? -1 : 1)).toISOString();
 }
 
 /**
- * The store bound that lists what Codex lists for a cursor. A position is exclusive (the page
- * after it). A bare instant keeps the threads strictly beyond it; for creation times that means
- * beyond it in whole seconds. `anchorMs`, when known, is the exact sort time of a position's
- * thread (Codex writes creation times to the second, Skein keeps their milliseconds).
+ * The store bound that lists what Codex lists for a cursor: the threads strictly after a
+ * position, or strictly beyond a bare instant (a fraction of a millisecond rounds outwards, so
+ * whole-millisecond times compare as with the exact instant). `anchorMs`, when known, is the
+ * exact sort time of a position's thread (see `anchorMatches`).
  */
-export function startOf(cursor: CodexListCursor, key: ThreadSortKey, dir: SortDirection, anchorMs?: number): ListStart {
+export function startOf(cursor: CodexListCursor, dir: SortDirection, anchorMs?: number): ListStart {
   if (cursor.kind === 'position')
     return { at: new Date(anchorMs ?? cursor.atMs), inclusive: false, threadId: cursor.threadId };
-  const b = cursor.atMs;
-  if (key === 'createdAt') {
-    // Codex keeps seconds: desc lists seconds*1000 < b, asc seconds*1000 > b.
-    return dir === 'desc'
-      ? { at: new Date(Math.ceil(b / 1000) * 1000), inclusive: false }
-      : { at: new Date((Math.floor(b / 1000) + 1) * 1000), inclusive: true };
-  }
-  // Millisecond times: desc lists t < b, asc t > b.
-  return dir === 'desc'
-    ? { at: new Date(Math.ceil(b)), inclusive: false }
-    : { at: new Date(Math.floor(b)), inclusive: false };
+  // Desc lists t < b, asc t > b.
+  return { at: new Date(dir === 'desc' ? Math.ceil(cursor.atMs) : Math.floor(cursor.atMs)), inclusive: false };
 }
 
 /**
  * Whether a position's time may stand for `anchorMs`, the exact time of its thread: equal, or
- * (creation times, which Codex writes to the second) the same second written without a fraction.
+ * for creation times the same second without a fraction (Codex's positions from a listing it
+ * answers by scanning rollout files carry the file name's whole seconds).
  */
 export function anchorMatches(cursor: CodexListCursor, key: ThreadSortKey, anchorMs: number): boolean {
   if (cursor.atMs === anchorMs) return true;
