@@ -29,6 +29,13 @@ import {
 } from './internal/json-rpc.js';
 import type { MessageSink } from './internal/json-rpc.js';
 import { protocolPage } from './internal/history-cursors.js';
+import {
+  anchorMatches,
+  codexBackwardsCursor,
+  codexNextCursor,
+  parseCodexListCursor,
+  startOf,
+} from './internal/list-cursors.js';
 import { LoadedThread } from './internal/loaded-thread.js';
 import { optBool, optCount, optEnum, optString, optStrings, paramsObject, threadIdParam } from './internal/params.js';
 import { wireItemEntry, wireThread, wireTurn } from './internal/protocol-json.js';
@@ -82,6 +89,8 @@ const SORT_KEYS = { created_at: 'createdAt', updated_at: 'updatedAt', recency_at
 /** Codex's largest `thread/list` page. */
 const MAX_LIST_LIMIT = 100;
 const DEFAULT_LIST_LIMIT = 25;
+/** How a store's own list cursor begins (see the api's cursor.ts). */
+const STORE_LIST_CURSOR_PREFIX = 'sk1.';
 /** How many threads' originators the server remembers. */
 const ORIGINATOR_CACHE = 100_000;
 
@@ -458,7 +467,6 @@ export class AppServer {
     };
     if (sortDirection !== undefined) params.sortDirection = sortDirection;
     const cursor = optString(p, 'cursor');
-    if (cursor !== undefined) params.cursor = cursor;
     const kinds = optStrings(p, 'sourceKinds');
     if (kinds !== undefined) {
       const mapped: SessionSourceFilter[] = [];
@@ -487,6 +495,7 @@ export class AppServer {
     const searchTerm = optString(p, 'searchTerm');
     if (searchTerm !== undefined) params.searchTerm = searchTerm;
     const excluded = new Set(optStrings(p, 'excludedThreadIds') ?? []);
+    if (cursor !== undefined) await this.applyListCursor(params, cursor);
     let page;
     try {
       page = await this.store.listThreads(params);
@@ -496,7 +505,6 @@ export class AppServer {
       throw error;
     }
     const kept = page.items.filter((t) => !excluded.has(t.threadId));
-    const backwardsCursor = page.backwardsCursor;
     // Excluded threads do not shorten the page: the next ones fill it, read from the store's cursor.
     while (kept.length < pageSize && page.nextCursor !== null && page.items.length > 0) {
       page = await this.store.listThreads({ ...params, cursor: page.nextCursor, pageSize: pageSize - kept.length });
@@ -511,9 +519,41 @@ export class AppServer {
         threadSource: null,
       })),
     );
+    const key = params.sortKey ?? 'createdAt';
+    const first = kept[0];
+    const last = kept[kept.length - 1];
     // Codex answers `limit: 0` with one thread and no next page.
-    const nextCursor = limit === 0 ? null : page.nextCursor;
+    const nextCursor = limit === 0 || page.nextCursor === null || !last ? null : codexNextCursor(last, key);
+    const backwardsCursor = first ? codexBackwardsCursor(first, key, params.sortDirection ?? 'desc') : null;
     return { data, readStates: {}, nextCursor, backwardsCursor };
+  }
+
+  /**
+   * Turns a `thread/list` cursor into the store listing it continues: Codex's positions and
+   * instants (see list-cursors.ts) become a start; a store cursor, which skein app-server
+   * handed out before it wrote Codex's formats, is passed on as it is.
+   */
+  private async applyListCursor(params: ListThreadsParams, cursor: string): Promise<void> {
+    if (cursor.startsWith(STORE_LIST_CURSOR_PREFIX)) {
+      params.cursor = cursor;
+      return;
+    }
+    const parsed = parseCodexListCursor(cursor);
+    if (parsed === null) throw invalidRequest(`invalid cursor: ${cursor}`);
+    const key = params.sortKey ?? 'createdAt';
+    const dir = params.sortDirection ?? 'desc';
+    let anchorMs: number | undefined;
+    if (parsed.kind === 'position' && key === 'createdAt' && parsed.atMs % 1000 === 0) {
+      // A whole-second creation position (Codex's file-scan listings write those): the thread's
+      // own time places it exactly.
+      try {
+        const anchor = await this.store.readThread({ threadId: parsed.threadId, includeArchived: true });
+        if (anchorMatches(parsed, key, anchor[key].getTime())) anchorMs = anchor[key].getTime();
+      } catch (error) {
+        if (!isThreadStoreError(error, 'not_found')) throw error;
+      }
+    }
+    params.start = startOf(parsed, dir, anchorMs);
   }
 
   private async threadRead(p: Record<string, unknown>): Promise<unknown> {

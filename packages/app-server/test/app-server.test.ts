@@ -134,8 +134,14 @@ describe.each(stores)('app-server over $name', ({ make, paths }) => {
       seen.push(...page.data.map((t: any) => t.id));
     }
     expect(seen).toEqual([...ids].reverse());
-    const back = await c.request('thread/list', { limit: 1, cursor: page.backwardsCursor, modelProviders: [] });
-    expect(back.data.map((t: any) => t.id)).toEqual([ids[1]]);
+    // Codex's backwards cursor is followed in the other direction and holds the page's first thread.
+    const back = await c.request('thread/list', {
+      limit: 3,
+      cursor: page.backwardsCursor,
+      sortDirection: 'asc',
+      modelProviders: [],
+    });
+    expect(back.data.map((t: any) => t.id)).toEqual(ids);
     expect(
       (await c.request('thread/list', { searchTerm: 'two', modelProviders: [] })).data.map((t: any) => t.id),
     ).toEqual([ids[1]]);

@@ -16,31 +16,27 @@ import type { RpcOutcome } from './support/stdio-rpc.js';
  *
  * 1. Paths: Codex serves the home it wrote, Skein a byte-identical copy made before either
  *    server started, so each home's folder is replaced by `<home>`.
- * 2. Cursors: opaque, in each server's own format (Codex: timestamps and JSON anchors; Skein:
- *    versioned keyset tokens), so only whether one is present is compared; every page after the
- *    first is fetched with the server's own cursor, so the pages themselves are compared.
+ * 2. Cursors: opaque, so only whether one is present is compared, and every page after the
+ *    first is fetched with the server's own cursor, so the pages themselves are compared. Turn
+ *    and item cursors are in each server's own format (Codex: JSON anchors; Skein: versioned
+ *    keyset tokens). `thread/list` cursors are in Codex's formats on both (`<time>|<id>`
+ *    positions, bare-time backwards cursors), but a Skein position keeps a creation time's
+ *    milliseconds where Codex's state database has whole seconds, so even those strings can
+ *    differ. Every page's backwards cursor is followed too, with the opposite `sortDirection`
+ *    as the protocol means it (`pageBothWays`), for listings as for turns and items.
  * 3. Read state (`readStates`, `readState`): Codex keeps a per-thread unread marker, Skein keeps
  *    no read state (it answers `{}` and `null`); dropped.
- * 4. `thread/list` backwards cursors: Codex's is a bare timestamp, the page's first creation (or
- *    update) time truncated to the second, then 1 ms earlier on a descending page and 1 ms later
- *    on an ascending one; a page from it holds whatever lies beyond that instant, so it can
- *    include threads of the same second that were on neither page, or miss the anchor. Skein's
- *    store cursors are keyset cursors, and Skein's backwards cursor returns the page before the
- *    first thread in the same order (none on the first page). So a listing's backwards cursor is
- *    not compared, listings are compared walking forwards to the end, and
- *    Skein's backwards walk is checked to give the forward pages in reverse. (Turn and item
- *    pages follow Codex's backwards cursors exactly and are compared both ways.)
- * 5. The thread made under TZ=Pacific/Kiritimati is left out of listings (`excludedThreadIds`):
+ * 4. The thread made under TZ=Pacific/Kiritimati is left out of listings (`excludedThreadIds`):
  *    Codex orders it by its local-time file name read as UTC, fourteen hours late; Skein orders
  *    it by its true creation time (a known Codex quirk, pinned in far-timezone.test.ts).
- * 6. `thread/items/list` is compared on paginated threads: on legacy ones Codex 0.169 answers
+ * 5. `thread/items/list` is compared on paginated threads: on legacy ones Codex 0.169 answers
  *    -32601 "thread/items/list is not supported yet", and Skein pages their items like any other.
- * 7. Listings in the mutation scripts leave out the far-TZ thread too (see 5).
- * 8. `recencyAt` / `updatedAt` one second apart: Codex reports them from its state database,
+ * 6. Listings in the mutation scripts leave out the far-TZ thread too (see 4).
+ * 7. `recencyAt` / `updatedAt` one second apart: Codex reports them from its state database,
  *    Skein from the rollout (last turn start, last write); on a few threads they land on either
  *    side of a second boundary. Such gaps are collected and bounded (at most three distinct
  *    values, each exactly one second) instead of hidden; any larger difference fails.
- * 9. Error messages: compared where Skein uses Codex's words (listed per request); elsewhere only
+ * 8. Error messages: compared where Skein uses Codex's words (listed per request); elsewhere only
  *    the JSON-RPC code is compared, since the reason is worded by each server.
  */
 
@@ -67,13 +63,7 @@ function normalise(value: unknown, homes: string[], key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => normalise(v, homes));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    // A `thread/list` result (the only one with `readStates`): its backwards cursor is not compared (normalisation 4).
-    const list = 'readStates' in value;
     for (const [k, v] of Object.entries(value)) {
-      if (list && k === 'backwardsCursor') {
-        out[k] = '<list backwards cursor>';
-        continue;
-      }
       if (k === 'readStates' || k === 'readState') continue;
       out[k] = normalise(v, homes, k);
     }
@@ -96,8 +86,8 @@ async function pageForward(call: Call, method: string, params: Record<string, un
 
 /**
  * Pages `method` to the end in `sortDirection`, and from every page follows its backwards cursor
- * the way the protocol means it (with the opposite `sortDirection`, the anchor included), paging
- * that walk to its end too.
+ * the way the protocol means it (with the opposite `sortDirection`), paging that walk to its end
+ * too.
  */
 async function pageBothWays(call: Call, method: string, params: Record<string, unknown>): Promise<unknown[]> {
   const flipped = params.sortDirection === 'asc' ? 'desc' : 'asc';
@@ -111,32 +101,7 @@ async function pageBothWays(call: Call, method: string, params: Record<string, u
   return trace;
 }
 
-/** From the last page, walks backwards cursors to the start; returns the pages' data, oldest page first. */
-async function pageBackward(
-  call: Call,
-  method: string,
-  params: Record<string, unknown>,
-  last: RpcOutcome,
-): Promise<unknown[]> {
-  const pages: unknown[] = [];
-  let o = last;
-  for (let i = 0; i < 200 && 'result' in o && o.result.backwardsCursor; i++) {
-    o = await call(method, { ...params, cursor: o.result.backwardsCursor });
-    if ('result' in o) pages.unshift(o.result.data);
-  }
-  return pages;
-}
-
-/** Skein's `thread/list` backwards walk from the last page gives the forward pages before it, in order (normalisation 4). */
-async function backwardsMatchesForward(call: Call, method: string, params: Record<string, unknown>): Promise<void> {
-  const forward = await pageForward(call, method, params);
-  const last = forward[forward.length - 1]!;
-  const back = await pageBackward(call, method, params, last);
-  const expected = forward.slice(0, -1).map((o) => ('result' in o ? o.result.data : o));
-  expect(back).toEqual(expected);
-}
-
-/** `recencyAt` / `updatedAt` values one second apart (normalisation 8), collected instead of failing. */
+/** `recencyAt` / `updatedAt` values one second apart (normalisation 7), collected instead of failing. */
 const recencyGaps: string[] = [];
 
 /** Every path where `skein` differs from `codex`, with both values. */
@@ -258,11 +223,29 @@ describe('skein app-server answers like codex app-server 0.169 on a home Codex w
     for (const [label, params] of lists)
       await same(`thread/list ${label}`, (call) => call('thread/list', { excludedThreadIds: [set.farTz], ...params }));
     for (const sortKey of ['created_at', 'updated_at', 'recency_at'])
-      for (const sortDirection of ['asc', 'desc'])
+      for (const sortDirection of ['asc', 'desc']) {
         await same(`thread/list paged ${sortKey} ${sortDirection}`, (call) =>
-          pageForward(call, 'thread/list', { ...listing, sortKey, sortDirection, limit: 2 }),
+          pageBothWays(call, 'thread/list', { ...listing, sortKey, sortDirection, limit: 2 }),
         );
-    await backwardsMatchesForward((m, p) => skein.rpc.call(m, p), 'thread/list', { ...listing, limit: 2 });
+        // Cursors a client may hold from elsewhere: instants in every RFC 3339 spelling Codex
+        // reads, before, inside and after the home's threads, and positions with ids in other forms.
+        const now = new Date();
+        const hourAgo = new Date(now.getTime() - 3_600_000);
+        const cursors = [
+          '0000-01-01T00:00:00Z',
+          '9999-12-31T23:59:59Z',
+          hourAgo.toISOString(),
+          `${hourAgo.toISOString().slice(0, 10)} ${hourAgo.toISOString().slice(11, 19)}+00:00`,
+          `${hourAgo.toISOString().slice(0, 19)}.123456789z`.replace('T', 't'),
+          `${now.toISOString().slice(0, 19)}+02:00`,
+          `9999-12-31T23:59:59Z|${set.single.toUpperCase()}`,
+          `0000-01-01T00:00:00Z|${set.single.replace(/-/g, '')}`,
+        ];
+        for (const cursor of cursors)
+          await same(`thread/list from ${cursor} ${sortKey} ${sortDirection}`, (call) =>
+            pageBothWays(call, 'thread/list', { ...listing, sortKey, sortDirection, limit: 3, cursor }),
+          );
+      }
     expect(mismatches).toEqual([]);
   });
 
@@ -316,6 +299,11 @@ describe('skein app-server answers like codex app-server 0.169 on a home Codex w
       ['read unknown', 'thread/read', { threadId: unknown }],
       ['read missing id', 'thread/read', {}],
       ['list bad cursor', 'thread/list', { cursor: 'garbage' }],
+      ['list cursor without offset', 'thread/list', { cursor: '2026-01-10T10:00:02' }],
+      ['list cursor with a bad id', 'thread/list', { cursor: '2026-01-10T10:00:02Z|nonsense' }],
+      ['list cursor of three parts', 'thread/list', { cursor: '2026-01-10T10:00:02Z|x|y' }],
+      ['list cursor past a month end', 'thread/list', { cursor: '2026-02-30T10:00:00Z' }],
+      ['list empty cursor', 'thread/list', { cursor: '' }],
       ['list section sort', 'thread/list', { sortKey: 'section_position' }],
       ['list bad sort', 'thread/list', { sortKey: 'bogus' }],
       ['turns bad cursor', 'thread/turns/list', { threadId: set.single, cursor: 'garbage' }],

@@ -50,6 +50,9 @@ const FIELDS = [
   'allowedSources',
   'modelProviders',
   'cwdFilters',
+  'start',
+  'atMs',
+  'exclusive',
   'turnId',
   'historyMode',
   'memoryMode',
@@ -207,6 +210,7 @@ describe('wire fuzzer', () => {
     await client.persistThread(threadId);
     await client.flushThread(threadId);
     await client.listThreads({ pageSize: 5, cwdFilters: ['/f'], modelProviders: ['openai'] });
+    await client.listThreads({ pageSize: 5, start: { at: new Date(), inclusive: false, threadId } });
     await client.countThreads({ cwdFilters: ['/f'], modelProviders: ['openai'] });
     await client.searchThreads({ searchTerm: 'fuzz', pageSize: 5 });
     await client.updateThreadMetadata({

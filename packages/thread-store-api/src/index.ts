@@ -81,6 +81,7 @@ export type {
   CreateThreadParams,
   DeleteThreadParams,
   GitInfo,
+  ListStart,
   ListThreadsParams,
   LoadHistoryParams,
   ReadThreadByRolloutPathParams,
@@ -157,6 +158,8 @@ export {
   threadMatchesFilters,
 } from './listing.js';
 export type { NormalizedListParams, Page } from './listing.js';
+export { normalizeListStart, passesStart, startCondition } from './list-start.js';
+export type { NormalizedListStart } from './list-start.js';
 
 export { applyGitPatch, applyPatch, mergePatches, validatePatch } from './patch.js';
 

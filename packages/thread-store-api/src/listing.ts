@@ -1,6 +1,8 @@
 import { decodeListCursor, encodeListCursor } from './cursor.js';
 import { ThreadStoreError } from './errors.js';
 import { checkFilterList } from './limits.js';
+import { normalizeListStart, passesStart } from './list-start.js';
+import type { NormalizedListStart } from './list-start.js';
 import { isObject } from './rollout-item.js';
 import { sessionSourceKey, sourceMatches } from './session-source.js';
 import type { SessionSourceFilter } from './session-source.js';
@@ -22,6 +24,8 @@ export interface NormalizedListParams {
   cwdFilters: readonly string[] | null;
   archived: boolean;
   searchTerm: string | null;
+  /** Where the listing starts (ListThreadsParams.start), or null. */
+  start: NormalizedListStart | null;
   /** Fingerprint of the filters, stored in cursors. */
   filters: string;
 }
@@ -61,13 +65,17 @@ export function normalizeListParams(params: ListThreadsParams, defaultModelProvi
   const archived = p.archived === true;
   const searchTerm = p.searchTerm == null || p.searchTerm === '' ? null : p.searchTerm;
   const allowedSources = p.allowedSources == null || p.allowedSources.length === 0 ? undefined : p.allowedSources;
-  const filters = JSON.stringify([
+  const start = normalizeListStart(p.start);
+  const fingerprint: unknown[] = [
     allowedSources?.map((f) => (typeof f === 'string' ? f : sessionSourceKey(f))).sort() ?? null,
     modelProviders ? [...modelProviders].sort() : null,
     cwdFilters ? [...cwdFilters].sort() : null,
     archived,
     searchTerm,
-  ]);
+  ];
+  // Only a started listing adds its start, so cursors of unstarted listings keep their form.
+  if (start) fingerprint.push([start.at, start.inclusive, start.threadId]);
+  const filters = JSON.stringify(fingerprint);
   return {
     pageSize,
     sortKey,
@@ -77,6 +85,7 @@ export function normalizeListParams(params: ListThreadsParams, defaultModelProvi
     cwdFilters,
     archived,
     searchTerm,
+    start,
     filters,
   };
 }
@@ -131,6 +140,7 @@ export function threadMatchesFilters(t: StoredThread, p: NormalizedListParams): 
     const hay = [t.name ?? '', t.preview].map((s) => s.toLowerCase());
     if (!hay.some((s) => s.includes(term))) return false;
   }
+  if (p.start && !passesStart(sortValue(t, p.sortKey), t.threadId, p.start, p.sortDirection)) return false;
   return true;
 }
 

@@ -151,6 +151,30 @@ export type ThreadSortKey = 'createdAt' | 'updatedAt' | 'recencyAt';
 /** Sort order of a thread list. */
 export type SortDirection = 'asc' | 'desc';
 
+/**
+ * Where a thread listing starts: a position in the listing's own order (its `sortKey` and
+ * `sortDirection`), given as an instant of the sort key and optionally a thread id.
+ *
+ * The listing holds the threads whose sort time lies beyond `at` in the listing's direction
+ * (later for `asc`, earlier for `desc`). Threads whose sort time is exactly `at`:
+ * - without `threadId`: all of them when `inclusive`, none otherwise;
+ * - with `threadId`: those whose id comes after `threadId` in the listing's order (ids break
+ *   ties in the direction of the listing), plus the thread `threadId` itself when `inclusive`.
+ *   This is the keyset position a cursor encodes, for clients that keep (time, id) positions.
+ *
+ * Times compare at millisecond precision. A start is a filter like the others: cursors of a
+ * started listing continue within it and are tied to it (reusing one with another start, or
+ * none, is `invalid_request`), and its backwards cursors stop at the start.
+ */
+export interface ListStart {
+  /** The instant of the sort key where the listing starts; a valid Date. */
+  at: Date;
+  /** Whether the position itself is part of the listing (see above). Defaults to true. */
+  inclusive?: boolean;
+  /** Tie-breaker among threads whose sort time is exactly `at`. */
+  threadId?: ThreadId | null;
+}
+
 /** Arguments of `ThreadStore.listThreads`: every field is optional. */
 export interface ListThreadsParams {
   /** 1..MAX_PAGE_SIZE; defaults to DEFAULT_PAGE_SIZE. */
@@ -170,13 +194,16 @@ export interface ListThreadsParams {
   archived?: boolean;
   /** Case-insensitive substring of the name or preview. */
   searchTerm?: string | null;
+  /** Starts the listing at a time of its sort key (see ListStart); absent: at its beginning. */
+  start?: ListStart | null;
 }
 
 /**
  * Arguments of `ThreadStore.countThreads`: the filters of `listThreads` without its paging and
- * order (`pageSize`, `cursor`, `sortKey` and `sortDirection` are ignored when present).
+ * order (`pageSize`, `cursor`, `sortKey`, `sortDirection` and `start`, a position in that order,
+ * are ignored when present).
  */
-export type CountThreadsParams = Omit<ListThreadsParams, 'pageSize' | 'cursor' | 'sortKey' | 'sortDirection'>;
+export type CountThreadsParams = Omit<ListThreadsParams, 'pageSize' | 'cursor' | 'sortKey' | 'sortDirection' | 'start'>;
 
 /** One page of `ThreadStore.listThreads`. */
 export interface ThreadPage {

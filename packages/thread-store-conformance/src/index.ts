@@ -9,6 +9,7 @@ import { durabilityTests } from './internal/groups/durability.js';
 import { lifecycleTests } from './internal/groups/lifecycle.js';
 import { limitTests } from './internal/groups/limits.js';
 import { listTests } from './internal/groups/list.js';
+import { listStartTests } from './internal/groups/list-start.js';
 import { patchTests } from './internal/groups/patches.js';
 import { readTests } from './internal/groups/read.js';
 import { searchTests } from './internal/groups/search.js';
@@ -33,6 +34,7 @@ export function describeThreadStoreConformance(harness: ThreadStoreHarness): voi
     lifecycleTests(ctx);
     readTests(ctx);
     listTests(ctx);
+    listStartTests(ctx);
     countTests(ctx);
     searchTests(ctx);
     patchTests(ctx);

@@ -214,6 +214,10 @@ describe('wire conversions are lossless', () => {
         archived: true,
         searchTerm: 'needle',
       },
+      // A start with each of its forms: inclusive (the default), exclusive, with a thread id.
+      { start: { at: new Date(1_768_039_202_500), inclusive: true } },
+      { start: { at: new Date(0), inclusive: false } },
+      { start: { at: new Date(-1), inclusive: false, threadId: newThreadId() } },
     ]) {
       const wire = fromBinary(
         ListThreadsRequestSchema,

@@ -4,12 +4,13 @@ import {
   encodeListCursor,
   sessionSourceKey,
   sessionSourceKinds,
+  startCondition,
 } from '@skein/thread-store-api';
 import type { ListCursor, NormalizedListParams, SessionSource, ThreadSortKey } from '@skein/thread-store-api';
 
 /**
- * Listing pages as SQL: the filters of `threadMatchesFilters` as a WHERE clause over the
- * `threads` columns, the order of `compareThreads` as ORDER BY (sort ms, thread id), and the
+ * Listing pages as SQL: the filters of `threadMatchesFilters` (a listing's start included) as a
+ * WHERE clause over the `threads` columns, the order of `compareThreads` as ORDER BY (sort ms, thread id), and the
  * keyset cursors of `paginateSorted` as row-value comparisons with LIMIT pageSize + 1. The pages
  * are exactly those `paginateSorted` produces over the same threads (the conformance suite and
  * test/list-query.test.ts compare them), but cost O(page) instead of O(threads).
@@ -69,6 +70,13 @@ export function filterSql(p: NormalizedListParams, extra?: SqlFilter): SqlFilter
     const term = p.searchTerm.toLowerCase();
     where.push('(instr(t.name_lc, ?) > 0 OR instr(t.preview_lc, ?) > 0)');
     args.push(term, term);
+  }
+  if (p.start) {
+    const bind = (v: unknown): string => {
+      args.push(v);
+      return '?';
+    };
+    where.push(startCondition(p.start, p.sortDirection, `t.${SORT_COLUMN[p.sortKey]}`, 't.thread_id', bind));
   }
   if (extra) {
     where.push(extra.where);

@@ -4,6 +4,7 @@ import {
   encodeListCursor,
   sessionSourceKey,
   sessionSourceKinds,
+  startCondition,
 } from '@skein/thread-store-api';
 import { withoutNul } from './text.js';
 import type { ListCursor, NormalizedListParams, SessionSource, ThreadSortKey } from '@skein/thread-store-api';
@@ -74,6 +75,11 @@ export function filterSql(tenant: string, p: NormalizedListParams, params: Param
     const term = params.add(p.searchTerm.toLowerCase());
     where.push(`(strpos(t.name_lc, ${term}) > 0 OR strpos(t.preview_lc, ${term}) > 0)`);
   }
+  // A listing's start: a row-value bound on the same (sort, id) index the page walks.
+  if (p.start)
+    where.push(
+      startCondition(p.start, p.sortDirection, `t.${SORT_COLUMN[p.sortKey]}`, 't.thread_id', (v) => params.add(v)),
+    );
   if (extra !== undefined) where.push(extra);
   return where.join(' AND ');
 }

@@ -1,16 +1,19 @@
 import { create } from '@bufbuild/protobuf';
 import type {
   CreateThreadParams,
+  ListStart,
   ListThreadsParams,
   ResumeThreadParams,
   SearchThreadsParams,
   SessionSourceFilter as ApiSourceFilter,
+  ThreadId,
   ThreadPersistenceMetadata,
 } from '@skein/thread-store-api';
 import { parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
 import {
   CreateThreadRequestSchema,
   ListFiltersSchema,
+  ListStartSchema,
   PartialPersistenceMetadataSchema,
   PersistenceMetadataSchema,
   ResumeThreadRequestSchema,
@@ -20,6 +23,7 @@ import {
 import type {
   CreateThreadRequest,
   ListFilters,
+  ListStart as ListStartProto,
   ResumeThreadRequest,
   SessionSourceFilter,
 } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
@@ -163,6 +167,20 @@ function listFiltersToProto(p: Omit<ListThreadsParams, 'searchTerm'>): ListFilte
   if (p.allowedSources != null) out.allowedSources = p.allowedSources.map(sourceFilterToProto);
   if (p.modelProviders != null) out.modelProviders = create(StringListSchema, { values: [...p.modelProviders] });
   if (p.cwdFilters != null) out.cwdFilters = create(StringListSchema, { values: [...p.cwdFilters] });
+  if (p.start != null) out.start = listStartToProto(p.start);
+  return out;
+}
+
+/** A listing's start on the wire; the server checks the values (a bad date or id is invalid_request there). */
+function listStartToProto(start: ListStart): ListStartProto {
+  if (typeof start !== 'object' || start === null)
+    throw ThreadStoreError.invalidRequest('start must be an object like { at: Date }');
+  if (start.inclusive != null && typeof start.inclusive !== 'boolean')
+    throw ThreadStoreError.invalidRequest(`start.inclusive must be a boolean, got ${typeof start.inclusive}`);
+  if (start.threadId != null && typeof start.threadId !== 'string')
+    throw ThreadStoreError.invalidRequest(`start.threadId must be a thread id string, got ${typeof start.threadId}`);
+  const out = create(ListStartSchema, { atMs: msOf(start.at, 'start.at'), exclusive: start.inclusive === false });
+  if (start.threadId != null) out.threadId = start.threadId;
   return out;
 }
 
@@ -179,6 +197,11 @@ function listFiltersFromProto(f: ListFilters | undefined): Omit<ListThreadsParam
   if (f.modelProviders) out.modelProviders = f.modelProviders.values;
   if (f.cwdFilters) out.cwdFilters = f.cwdFilters.values;
   if (f.archived) out.archived = true;
+  if (f.start) {
+    const start: ListStart = { at: dateOf(f.start.atMs), inclusive: !f.start.exclusive };
+    if (f.start.threadId !== undefined) start.threadId = f.start.threadId as ThreadId;
+    out.start = start;
+  }
   return out;
 }
 
