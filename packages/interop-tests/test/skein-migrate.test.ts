@@ -73,11 +73,13 @@ async function codexView(home: string): Promise<Seen> {
     const turns: Seen['turns'] = {};
     // Archived threads are compared by their listing only: Codex does not load an archived thread,
     // so it shows an archived paginated thread's turns only from a projection it made earlier.
-    for (const t of active) {
-      // Codex shows a paginated thread's turns once it has loaded the thread (its own
-      // thread_history_1.sqlite projection, which a copied home does not have yet).
+    // Codex shows a paginated thread's turns once it has loaded the thread (its own
+    // thread_history_1.sqlite projection, which a copied home does not have yet), and a fork's
+    // inherited turns once the threads it references are loaded too: every thread first.
+    for (const t of active)
       if (t.historyMode === 'paginated')
         await client.request('thread/resume', { threadId: t.id }).catch(() => undefined);
+    for (const t of active) {
       const read = await client.request<{ thread: AppServerThread }>('thread/read', {
         threadId: t.id,
         includeTurns: true,

@@ -208,7 +208,7 @@ export class InMemoryThreadStore implements ThreadStore {
       this.assertOpen();
       requireObject(params, 'loadHistory params');
       const rec = this.durable(parseThreadId(params.threadId), params.includeArchived === true);
-      const snapshot = this.resolved(rec);
+      const snapshot = this.resolved(rec).slice();
       for (const item of snapshot) yield clone(item);
     };
     return run.call(this);
@@ -220,7 +220,7 @@ export class InMemoryThreadStore implements ThreadStore {
     const rec = this.durable(parseThreadId(params.threadId), params.includeArchived === true);
     const thread: StoredThreadWithHistory = this.toStored(rec);
     if (params.includeHistory === true) {
-      const snapshot = this.resolved(rec);
+      const snapshot = this.resolved(rec).slice();
       thread.history = (async function* () {
         for (const item of snapshot) yield clone(item);
       })();
@@ -275,14 +275,14 @@ export class InMemoryThreadStore implements ThreadStore {
     this.assertOpen();
     const p = normalizeListTurnsParams(params);
     const rec = this.durable(p.threadId, p.includeArchived);
-    return turnPageFromHistory(this.resolved(rec), p, STORE_KIND, this.storage.writerOwners.has(p.threadId));
+    return turnPageFromHistory(this.resolved(rec).slice(), p, STORE_KIND, this.storage.writerOwners.has(p.threadId));
   }
 
   async listItems(params: ListItemsParams): Promise<ItemPage> {
     this.assertOpen();
     const p = normalizeListItemsParams(params);
     const rec = this.durable(p.threadId, p.includeArchived);
-    return itemPageFromHistory(this.resolved(rec), p, STORE_KIND);
+    return itemPageFromHistory(this.resolved(rec).slice(), p, STORE_KIND);
   }
 
   // ---------------------------------------------------------------- mutations
@@ -428,10 +428,11 @@ export class InMemoryThreadStore implements ThreadStore {
   /**
    * A thread's history as readers see it: for a fork by reference (a `history_base` in its first
    * item), the base's items up to the cut, then its own. A base that is gone inherits nothing.
+   * The thread's own array when it inherits nothing: callers that keep it copy it.
    */
-  private resolved(rec: DurableThread, depth = 0): RolloutItem[] {
+  private resolved(rec: DurableThread, depth = 0): readonly RolloutItem[] {
     const inherited = this.inherited(rec.history[0], depth);
-    return inherited.length === 0 ? rec.history.slice() : [...inherited, ...rec.history];
+    return inherited.length === 0 ? rec.history : [...inherited, ...rec.history];
   }
 
   private inherited(first: RolloutItem | undefined, depth: number): RolloutItem[] {
