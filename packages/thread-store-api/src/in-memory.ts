@@ -130,11 +130,12 @@ export class InMemoryThreadStore implements ThreadStore {
     const threadId = validateCreateThreadParams(params, 'the in-memory store');
     if (params.forkBase !== undefined)
       throw ThreadStoreError.unsupported('a fork by reference', 'the in-memory store copies history into forks');
+    // The base is checked first, so the checks below and the reservation stay one synchronous step.
+    const base = historyBaseOf(params.sessionMeta);
+    if (base) await requireHistoryBase(this.loadHistory({ threadId: base.threadId, includeArchived: true }), base);
     this.assertNoWriter(threadId);
     if (this.storage.threads.has(threadId))
       throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
-    const base = historyBaseOf(params.sessionMeta);
-    if (base) await requireHistoryBase(this.loadHistory({ threadId: base.threadId, includeArchived: true }), base);
     this.storage.writerOwners.set(threadId, this);
     this.writers.set(threadId, {
       threadId,
