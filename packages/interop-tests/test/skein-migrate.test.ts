@@ -24,8 +24,8 @@ import { generateCodexThreads, type CodexThreadSet } from './support/codex-threa
 
 /**
  * `skein migrate` moves the threads real Codex 0.169 wrote into PostgreSQL and back into an empty
- * Codex home; every rollout file comes back byte for byte (the fork that references its parent's
- * history, which the copy carries itself, aside), and real Codex lists, reads and resumes them.
+ * Codex home; every rollout file comes back byte for byte, the paginated forks that reference
+ * their parent's history (`history_base`) included, and real Codex lists, reads and resumes them.
  */
 const SKEIN_BIN = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../skein/dist/bin.js');
 const PG_SERVER_URL = process.env.SKEIN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -73,11 +73,13 @@ async function codexView(home: string): Promise<Seen> {
     const turns: Seen['turns'] = {};
     // Archived threads are compared by their listing only: Codex does not load an archived thread,
     // so it shows an archived paginated thread's turns only from a projection it made earlier.
-    for (const t of active) {
-      // Codex shows a paginated thread's turns once it has loaded the thread (its own
-      // thread_history_1.sqlite projection, which a copied home does not have yet).
+    // Codex shows a paginated thread's turns once it has loaded the thread (its own
+    // thread_history_1.sqlite projection, which a copied home does not have yet), and a fork's
+    // inherited turns once the threads it references are loaded too: every thread first.
+    for (const t of active)
       if (t.historyMode === 'paginated')
         await client.request('thread/resume', { threadId: t.id }).catch(() => undefined);
+    for (const t of active) {
       const read = await client.request<{ thread: AppServerThread }>('thread/read', {
         threadId: t.id,
         includeTurns: true,
@@ -99,6 +101,10 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
   let home: CodexHome;
   let restored: CodexHome;
   let set: CodexThreadSet;
+  /** `codex exec fork` of the fork: its history_base points at the fork. */
+  let forkOfFork: string;
+  /** app-server `thread/fork` of the fork after its second (inherited) turn: based on multi. */
+  let midFork: string;
   const db = `skein_interop_migrate_${randomBytes(5).toString('hex')}`;
   const url = (() => {
     const u = new URL(PG_SERVER_URL);
@@ -110,6 +116,26 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
     mock = await startMockResponsesServer();
     home = await makeCodexHome(mock.url);
     set = await generateCodexThreads(home);
+    const ff = await runCodexExec(home, ['fork', set.fork, 'iota: a fork of the fork'], { cwd: set.workDir });
+    assertRunOk(ff);
+    forkOfFork = ff.threadId ?? '';
+    const client = await AppServerClient.start(home, { cwd: set.workDir });
+    try {
+      const read = await client.request<{ thread: AppServerThread }>('thread/read', {
+        threadId: set.fork,
+        includeTurns: true,
+      });
+      const second = read.thread.turns[1]?.id;
+      const forked = await client.request<{ thread: { id: string } }>('thread/fork', {
+        threadId: set.fork,
+        lastTurnId: second,
+      });
+      midFork = forked.thread.id;
+      const turn = await client.runTurn(midFork, 'kappa: a fork of the fork after its second turn');
+      if (turn.status !== 'completed') throw new Error(`the mid-point fork's turn ended ${turn.status}`);
+    } finally {
+      await client.close();
+    }
     // An empty Codex home: the same config, no threads.
     restored = await makeCodexHome(mock.url);
     await admin(`CREATE DATABASE ${db}`);
@@ -127,15 +153,32 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
       copied: number;
       verified: number;
       conflicts: number;
+      entries: { threadId: string; standalone?: string }[];
     };
     const want = rollouts(home.path);
+    // The forks Codex made reference their parent's history; each stays a reference.
+    const firstLine = (id: string) =>
+      JSON.parse(
+        [...want]
+          .find(([rel]) => rel.includes(id))?.[1]
+          .toString('utf8')
+          .split('\n')[0] ?? '{}',
+      ) as {
+        payload?: { history_base?: { thread_id: string } };
+      };
+    expect(firstLine(set.fork).payload?.history_base?.thread_id).toBe(set.multi);
+    expect(firstLine(forkOfFork).payload?.history_base?.thread_id).toBe(set.fork);
+    expect(firstLine(midFork).payload?.history_base?.thread_id).toBe(set.multi);
+    expect(there.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
     expect(there.threads).toBe(want.size);
     expect(there).toMatchObject({ copied: want.size, verified: want.size, conflicts: 0 });
     const back = JSON.parse(await skein(home.path, ['migrate', '--from', url, '--to', restored.path, '--json'])) as {
       copied: number;
       verified: number;
+      entries: { threadId: string; standalone?: string }[];
     };
     expect(back).toMatchObject({ copied: want.size, verified: want.size });
+    expect(back.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
     const got = rollouts(restored.path);
     // Files are named after their thread's creation time; Codex writes it in the writer's local
     // time zone, which no store records: Skein names the far-time-zone thread's file in UTC.
@@ -145,14 +188,7 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
     const renamed = [...w].filter(([id, f]) => g.get(id)?.rel !== f.rel).map(([id]) => id.slice(0, 36));
     expect(renamed).toEqual([set.farTz]);
     const differing = [...w].filter(([id, f]) => !g.get(id)?.b.equals(f.b)).map(([, f]) => f.rel);
-    // Only the paginated fork differs: its first line references the parent's history
-    // (history_base), which the copy holds itself instead.
-    expect(differing).toEqual([...want.keys()].filter((rel) => rel.includes(set.fork)));
-    for (const rel of differing) {
-      const lines = (b: Buffer | undefined) => (b?.toString('utf8') ?? '').split('\n');
-      expect(lines(want.get(rel))[0]).toContain('history_base');
-      expect(lines(got.get(rel))[0]).not.toContain('history_base');
-    }
+    expect(differing).toEqual([]);
   });
 
   it('real Codex lists and reads the restored home as it does the original', async () => {
@@ -179,5 +215,33 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
     };
     expect(again.entries.find((e) => e.threadId === set.multi)?.action).toBe('resume');
     expect(again).toMatchObject({ copied: 0, conflicts: 0 });
+  });
+
+  it('real Codex resumes a restored fork of a fork with its whole inherited history', async () => {
+    const before = await codexView(restored.path);
+    const inherited = before.turns[forkOfFork] ?? [];
+    // multi's three turns, the fork's, its own.
+    expect(inherited.map((t) => t.user)).toEqual([
+      ['beta: first turn'],
+      ['beta: second turn'],
+      ['beta: third turn'],
+      ['gamma: a fork of beta'],
+      ['iota: a fork of the fork'],
+    ]);
+    const run = await runCodexExec(restored, ['resume', forkOfFork, 'lambda: after the move'], { cwd: set.workDir });
+    assertRunOk(run);
+    const sent = JSON.stringify(mock.requests.at(-1)?.body ?? null);
+    for (const earlier of ['beta: first turn', 'gamma: a fork of beta', 'iota: a fork of the fork'])
+      expect(sent).toContain(earlier);
+    const after = await codexView(restored.path);
+    expect(after.turns[forkOfFork]?.map((t) => t.user)).toEqual([
+      ...inherited.map((t) => t.user),
+      ['lambda: after the move'],
+    ]);
+    expect(after.turns[midFork]?.map((t) => t.user)).toEqual([
+      ['beta: first turn'],
+      ['beta: second turn'],
+      ['kappa: a fork of the fork after its second turn'],
+    ]);
   });
 });

@@ -4,10 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, ok, run, serve } from './cli-harness.js';
+import { LocalThreadStore } from '@skein/thread-store-local';
 import { makeFixtureHome, THREADS } from './fixture-home.js';
+import { LINEAGE, LINEAGE_TURNS, makePaginatedLineage } from './fixture-paginated.js';
 import { useTestDatabase } from './pg-database.js';
 
 const url = useTestDatabase('skein_migrate');
+/** The forks-by-reference tests' own database (the first tests leave threads in `url`). */
+const forksUrl = useTestDatabase('skein_migrate_forks');
 const env = cleanEnv();
 
 interface Report {
@@ -19,7 +23,7 @@ interface Report {
   conflicts: number;
   verified: number | null;
   mismatched: { threadId: string; reason: string }[];
-  entries: { threadId: string; action: string; reason?: string }[];
+  entries: { threadId: string; action: string; reason?: string; standalone?: string }[];
 }
 
 /** Every rollout file of a home, by path relative to it, with its bytes. */
@@ -65,6 +69,24 @@ async function migrate(args: string[]): Promise<Report> {
 }
 
 const scratch = (): string => mkdtempSync(join(tmpdir(), 'skein-migrate-'));
+
+/** Runs `fn` against a `skein serve` of the home `served`, which must stop cleanly after. */
+async function withServer(served: string, fn: (serverUrl: string) => Promise<void>): Promise<void> {
+  const server = await serve(served, [], env);
+  try {
+    await fn(server.url);
+  } finally {
+    const exit = await server.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+  }
+}
+
+/** Migrates every thread of a server into an empty home, whose rollouts must be `source`'s. */
+async function expectRestoredFrom(serverUrl: string, source: string): Promise<void> {
+  const restored = join(scratch(), 'from-server');
+  expect(await migrate(['--from', serverUrl, '--to', restored])).toMatchObject({ copied: 5, verified: 5 });
+  expect(rollouts(restored)).toEqual(rollouts(source));
+}
 
 describe('skein migrate', () => {
   it('a home into PostgreSQL and back into an empty home: every rollout byte for byte, names and archived kept', async () => {
@@ -129,21 +151,14 @@ describe('skein migrate', () => {
 
   it('to and from a skein serve endpoint, with progress on stderr', async () => {
     const source = makeFixtureHome();
-    const served = scratch();
-    const server = await serve(served, [], env);
-    try {
-      const r = await run(['migrate', '--from', source, '--to', server.url], { env });
+    await withServer(scratch(), async (serverUrl) => {
+      const r = await run(['migrate', '--from', source, '--to', serverUrl], { env });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('5 threads: copied 5, resumed 0, already there 0, conflicts 0');
       expect(r.stdout).toContain('verified 5 of 5 threads');
       expect(r.stderr).toMatch(/^migrate: 5\/5 threads/m);
-      const restored = join(scratch(), 'from-server');
-      expect(await migrate(['--from', server.url, '--to', restored])).toMatchObject({ copied: 5, verified: 5 });
-      expect(rollouts(restored)).toEqual(rollouts(source));
-    } finally {
-      const exit = await server.stop('SIGTERM');
-      expect(exit.code).toBe(0);
-    }
+      await expectRestoredFrom(serverUrl, source);
+    });
   });
 
   it('refuses the same store twice and names a bad --from', async () => {
@@ -154,5 +169,110 @@ describe('skein migrate', () => {
     const missing = await run(['migrate', '--from', join(scratch(), 'nothing'), '--to', scratch()], { env });
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('no Codex home at');
+  });
+});
+
+/** The `history_base` of a thread's rollout in a home (its first line's), or undefined. */
+function historyBase(home: string, threadId: string): unknown {
+  const first = readFileSync(fileOf(home, threadId), 'utf8').split('\n')[0] ?? '';
+  return (JSON.parse(first) as { payload: { history_base?: unknown } }).payload.history_base;
+}
+
+/** How many turns each thread of the lineage reads as in a home (inherited ones included). */
+async function lineageTurns(home: string): Promise<Record<string, number>> {
+  const store = new LocalThreadStore({ home, watch: false });
+  try {
+    const out: Record<string, number> = {};
+    for (const [name, id] of Object.entries(LINEAGE)) {
+      const page = await store.listTurns({ threadId: id, pageSize: 100 });
+      out[name] = page.turns.length;
+    }
+    return out;
+  } finally {
+    await store.close();
+  }
+}
+
+describe('skein migrate of paginated forks by reference', () => {
+  const lineageHome = async (): Promise<string> => {
+    const home = join(scratch(), 'lineage');
+    await makePaginatedLineage(home);
+    // The fixture is what it claims: every fork references its base, one of them its grandparent.
+    for (const id of [LINEAGE.fork, LINEAGE.forkOfFork, LINEAGE.forkAtBase, LINEAGE.midFork])
+      expect(historyBase(home, id)).toBeDefined();
+    expect(historyBase(home, LINEAGE.forkAtBase)).toMatchObject({ thread_id: LINEAGE.root });
+    expect(historyBase(home, LINEAGE.forkOfFork)).toMatchObject({ thread_id: LINEAGE.fork });
+    expect(await lineageTurns(home)).toEqual(LINEAGE_TURNS);
+    return home;
+  };
+
+  it('home -> PostgreSQL -> empty home: every fork keeps its reference, byte for byte', async () => {
+    const source = await lineageHome();
+    const there = await migrate(['--from', source, '--to', forksUrl]);
+    expect(there).toMatchObject({ threads: 5, copied: 5, conflicts: 0, verified: 5, mismatched: [] });
+    expect(there.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
+    // Bases before forks, whatever the creation times say.
+    const order = there.entries.map((e) => e.threadId);
+    expect(order.indexOf(LINEAGE.fork)).toBeLessThan(order.indexOf(LINEAGE.forkOfFork));
+    expect(order.indexOf(LINEAGE.root)).toBeLessThan(order.indexOf(LINEAGE.fork));
+    // The database reads each fork's whole history: its turns include the inherited ones.
+    for (const [name, id] of Object.entries(LINEAGE)) {
+      const shown = JSON.parse(await ok(['threads', 'show', id, '--json', '--store', forksUrl], { env })) as {
+        turns: unknown[];
+      };
+      expect(shown.turns, name).toHaveLength(LINEAGE_TURNS[name as keyof typeof LINEAGE]);
+    }
+    const restored = join(scratch(), 'restored');
+    const back = await migrate(['--from', forksUrl, '--to', restored]);
+    expect(back).toMatchObject({ threads: 5, copied: 5, conflicts: 0, verified: 5, mismatched: [] });
+    expect(back.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
+    expect(rollouts(restored)).toEqual(rollouts(source));
+    expect(await lineageTurns(restored)).toEqual(LINEAGE_TURNS);
+    // Again: nothing to do either way.
+    expect(await migrate(['--from', source, '--to', forksUrl])).toMatchObject({ copied: 0, skipped: 5, verified: 5 });
+    expect(await migrate(['--from', forksUrl, '--to', restored])).toMatchObject({ copied: 0, skipped: 5, verified: 5 });
+  });
+
+  it('home -> skein serve -> empty home, and home -> home, byte for byte', async () => {
+    const source = await lineageHome();
+    const direct = join(scratch(), 'direct');
+    expect(await migrate(['--from', source, '--to', direct])).toMatchObject({ copied: 5, verified: 5 });
+    expect(rollouts(direct)).toEqual(rollouts(source));
+    const served = scratch();
+    await withServer(served, async (serverUrl) => {
+      const there = await migrate(['--from', source, '--to', serverUrl]);
+      expect(there).toMatchObject({ copied: 5, verified: 5, mismatched: [] });
+      expect(there.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
+      expect(rollouts(served)).toEqual(rollouts(source));
+      await expectRestoredFrom(serverUrl, source);
+    });
+  });
+
+  it('forks whose base differs in the target are copied standalone, and the output says so', async () => {
+    const source = await lineageHome();
+    const target = join(scratch(), 'target');
+    await migrate(['--from', source, '--to', target]);
+    // The target's root says something else (longer), so the forks' byte offsets no longer fit it.
+    const forks = [LINEAGE.fork, LINEAGE.forkOfFork, LINEAGE.forkAtBase, LINEAGE.midFork];
+    for (const id of forks) rmSync(fileOf(target, id));
+    const rootFile = fileOf(target, LINEAGE.root);
+    writeFileSync(rootFile, readFileSync(rootFile, 'utf8').replaceAll('plan the parser', 'plan the whole parser'));
+    const r = await run(['migrate', '--from', source, '--to', target], { env });
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stdout).toContain(`conflict ${LINEAGE.root}`);
+    for (const id of forks) {
+      expect(r.stdout).toContain(
+        `standalone ${id}: a fork by reference copied with its inherited history (session_meta.payload.history_base does not resolve`,
+      );
+      // The standalone copy holds the inherited items itself.
+      expect(historyBase(target, id)).toBeUndefined();
+      expect(readFileSync(fileOf(target, id), 'utf8')).toContain('done: plan the parser');
+    }
+    // Their content is the source's: verified now, and skipped by the next run.
+    expect(r.stdout).toContain('verified 4 of 4 threads');
+    const again = JSON.parse(
+      (await run(['migrate', '--from', source, '--to', target, '--json'], { env })).stdout,
+    ) as Report;
+    expect(again).toMatchObject({ copied: 0, skipped: 4, conflicts: 1, verified: 4, mismatched: [] });
   });
 });

@@ -12,6 +12,7 @@ import {
   turnPageFromHistory,
 } from './history-paging.js';
 import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './history-types.js';
+import { MAX_HISTORY_BASE_DEPTH, historyBaseOf, inheritedStep, requireHistoryBase } from './history-base.js';
 import { copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
@@ -26,7 +27,7 @@ import type { NormalizedListParams } from './listing.js';
 import { applyPatch, mergePatches, validatePatch } from './patch.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
 import { persistedRolloutItems } from './persistence-policy.js';
-import { rolloutItemProblem } from './rollout-item.js';
+import { isSessionMeta, rolloutItemProblem } from './rollout-item.js';
 import type { RolloutItem } from './rollout-item.js';
 import type { ThreadStore } from './store.js';
 import { parseThreadId } from './thread-id.js';
@@ -129,6 +130,9 @@ export class InMemoryThreadStore implements ThreadStore {
     const threadId = validateCreateThreadParams(params, 'the in-memory store');
     if (params.forkBase !== undefined)
       throw ThreadStoreError.unsupported('a fork by reference', 'the in-memory store copies history into forks');
+    // The base is checked first, so the checks below and the reservation stay one synchronous step.
+    const base = historyBaseOf(params.sessionMeta);
+    if (base) await requireHistoryBase(this.loadHistory({ threadId: base.threadId, includeArchived: true }), base);
     this.assertNoWriter(threadId);
     if (this.storage.threads.has(threadId))
       throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
@@ -205,7 +209,7 @@ export class InMemoryThreadStore implements ThreadStore {
       this.assertOpen();
       requireObject(params, 'loadHistory params');
       const rec = this.durable(parseThreadId(params.threadId), params.includeArchived === true);
-      const snapshot = rec.history.slice();
+      const snapshot = this.resolved(rec).slice();
       for (const item of snapshot) yield clone(item);
     };
     return run.call(this);
@@ -217,7 +221,7 @@ export class InMemoryThreadStore implements ThreadStore {
     const rec = this.durable(parseThreadId(params.threadId), params.includeArchived === true);
     const thread: StoredThreadWithHistory = this.toStored(rec);
     if (params.includeHistory === true) {
-      const snapshot = rec.history.slice();
+      const snapshot = this.resolved(rec).slice();
       thread.history = (async function* () {
         for (const item of snapshot) yield clone(item);
       })();
@@ -261,7 +265,7 @@ export class InMemoryThreadStore implements ThreadStore {
     for (const rec of this.storage.threads.values()) {
       const thread = this.toStored(rec);
       if (!threadMatchesFilters(thread, p)) continue;
-      const snippet = findMessageSnippet(rec.history, term);
+      const snippet = findMessageSnippet(this.resolved(rec), term);
       if (snippet !== undefined) hits.push({ thread, snippet });
     }
     hits.sort((a, b) => compareThreads(a.thread, b.thread, p.sortKey, p.sortDirection));
@@ -272,14 +276,14 @@ export class InMemoryThreadStore implements ThreadStore {
     this.assertOpen();
     const p = normalizeListTurnsParams(params);
     const rec = this.durable(p.threadId, p.includeArchived);
-    return turnPageFromHistory(rec.history.slice(), p, STORE_KIND, this.storage.writerOwners.has(p.threadId));
+    return turnPageFromHistory(this.resolved(rec).slice(), p, STORE_KIND, this.storage.writerOwners.has(p.threadId));
   }
 
   async listItems(params: ListItemsParams): Promise<ItemPage> {
     this.assertOpen();
     const p = normalizeListItemsParams(params);
     const rec = this.durable(p.threadId, p.includeArchived);
-    return itemPageFromHistory(rec.history.slice(), p, STORE_KIND);
+    return itemPageFromHistory(this.resolved(rec).slice(), p, STORE_KIND);
   }
 
   // ---------------------------------------------------------------- mutations
@@ -397,6 +401,9 @@ export class InMemoryThreadStore implements ThreadStore {
         archivedAt: null,
       };
       this.append(rec, [meta]);
+      // A fork by reference describes itself as a copy would: its own session_meta, then what
+      // it inherits (the base's session_meta lines are the base's, not the fork's).
+      for (const item of this.inherited(meta, 0)) if (!isSessionMeta(item)) rec.derived.observe(item);
       this.storage.threads.set(writer.threadId, rec);
       writer.pendingCreate = null;
     }
@@ -417,6 +424,30 @@ export class InMemoryThreadStore implements ThreadStore {
       rec.derived.observe(item);
     }
     dropPatchesReplacedByHistory(rec.patch, before, rec.derived.value, items);
+  }
+
+  /**
+   * A thread's history as readers see it: for a fork by reference (a `history_base` in its first
+   * item), the base's items up to the cut, then its own. A base that is gone inherits nothing.
+   * The thread's own array when it inherits nothing: callers that keep it copy it.
+   */
+  private resolved(rec: DurableThread, depth = 0): readonly RolloutItem[] {
+    const inherited = this.inherited(rec.history[0], depth);
+    return inherited.length === 0 ? rec.history : [...inherited, ...rec.history];
+  }
+
+  private inherited(first: RolloutItem | undefined, depth: number): RolloutItem[] {
+    const ref = historyBaseOf(first);
+    const base = ref ? this.storage.threads.get(ref.threadId) : undefined;
+    if (!ref || !base || depth >= MAX_HISTORY_BASE_DEPTH) return [];
+    const out: RolloutItem[] = [];
+    for (const item of this.resolved(base, depth + 1)) {
+      const step = inheritedStep(item, ref.endOrdinalExclusive);
+      if (step === 'stop') break;
+      out.push(item);
+      if (step === 'last') break;
+    }
+    return out;
   }
 
   private toStored(rec: DurableThread): StoredThread {

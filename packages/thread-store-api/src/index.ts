@@ -25,6 +25,9 @@ export type {
   TurnPage,
 } from './history-types.js';
 
+export { historyBaseOf } from './history-base.js';
+export type { HistoryBase } from './history-base.js';
+
 export { InMemoryThreadStorage, InMemoryThreadStore } from './in-memory.js';
 export type { InMemoryThreadStoreOptions } from './in-memory.js';
 
@@ -110,6 +113,8 @@ export type {
 export { toThreadStoreError } from './errors.js';
 
 export { checkFilterList, checkThreadDate } from './limits.js';
+
+export { MAX_HISTORY_BASE_DEPTH, inheritedPrefix, inheritedStep, requireHistoryBase } from './history-base.js';
 
 export { checkSessionMeta, copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
 

@@ -1,4 +1,5 @@
 import { ThreadStoreError } from './errors.js';
+import { historyBaseOf } from './history-base.js';
 import { checkThreadDate } from './limits.js';
 import { isObject } from './rollout-item.js';
 import { parseThreadId } from './thread-id.js';
@@ -77,4 +78,12 @@ export function checkSessionMeta(params: CreateThreadParams, threadId: ThreadId)
     );
   if (meta.timestamp !== undefined && typeof meta.timestamp !== 'string')
     throw ThreadStoreError.invalidRequest('sessionMeta.timestamp must be an ISO-8601 string');
+  const base = historyBaseOf(params.sessionMeta);
+  if (base === null) return;
+  if (meta.payload.history_mode !== 'paginated')
+    throw ThreadStoreError.invalidRequest('a sessionMeta with history_base must have history_mode "paginated"');
+  if (base.threadId === threadId)
+    throw ThreadStoreError.invalidRequest('sessionMeta.payload.history_base must reference another thread');
+  if (params.forkBase !== undefined)
+    throw ThreadStoreError.invalidRequest('give forkBase or a sessionMeta with history_base, not both');
 }

@@ -107,6 +107,16 @@ export interface CreateThreadParams {
    * stores without changing a byte of it). Its `payload.id` must be `threadId`; a payload with
    * `history_mode: "paginated"` makes the thread paginated where the store writes that format. The
    * other parameters still describe the thread to the store and should agree with it.
+   *
+   * A payload with `history_base` (see `HistoryBase`; it needs `history_mode: "paginated"`)
+   * makes the thread a fork by reference with exactly that base, as Codex wrote it: the store
+   * keeps the reference, not a copy; the items appended afterwards are the thread's own (a
+   * paginated store numbers them from `end_ordinal_exclusive`); its history reads as the base's
+   * items up to the one numbered `end_ordinal_exclusive - 1`, then its own. The base must already
+   * be in the store with that item (a store with files also checks that the base's line ends at
+   * `end_byte_offset`); otherwise the call is `invalid_request`. A store that cannot keep a
+   * reference rejects it with `unsupported`; the caller then copies the inherited items instead.
+   * Not with `forkBase`.
    */
   sessionMeta?: SessionMetaItem;
 }

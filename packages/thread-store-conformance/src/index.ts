@@ -6,6 +6,7 @@ import { badInputTests } from './internal/groups/bad-input.js';
 import { countTests } from './internal/groups/count.js';
 import { concurrencyTests } from './internal/groups/concurrency.js';
 import { durabilityTests } from './internal/groups/durability.js';
+import { forkReferenceTests } from './internal/groups/fork-reference.js';
 import { lifecycleTests } from './internal/groups/lifecycle.js';
 import { limitTests } from './internal/groups/limits.js';
 import { listTests } from './internal/groups/list.js';
@@ -45,5 +46,6 @@ export function describeThreadStoreConformance(harness: ThreadStoreHarness): voi
     durabilityTests(ctx);
     sharedStorageTests(ctx);
     turnPageTests(ctx);
+    forkReferenceTests(ctx);
   });
 }

@@ -5,6 +5,7 @@ import { Decompress } from 'fzstd';
 import {
   applyGitPatch,
   gitInfoToJson,
+  historyBaseOf,
   isObject,
   isThreadStoreError,
   normalizeListItemsParams,
@@ -72,7 +73,7 @@ import type { FsyncPolicy, RecorderOptions } from './internal/recorder.js';
 import { shapeForMode } from './internal/history-shape.js';
 import type { ShapeState } from './internal/history-shape.js';
 import { projectAppended } from './internal/history-projection.js';
-import { paginatedForkBase } from './internal/paginated-fork.js';
+import { checkGivenForkBase, paginatedForkBase } from './internal/paginated-fork.js';
 import { codexRolloutPath } from './internal/segments.js';
 import { appendSessionName, removeSessionNames } from './internal/session-index.js';
 import { SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
@@ -619,7 +620,11 @@ export class LocalThreadStore implements ThreadStore {
             cliVersion: this.cliVersion,
           });
           let firstOrdinal = 0;
-          if (mode === 'paginated') {
+          const given = historyBaseOf(rawMeta);
+          if (given) {
+            await checkGivenForkBase(given, this.resolveParent);
+            firstOrdinal = given.endOrdinalExclusive;
+          } else if (mode === 'paginated') {
             payload.history_mode = 'paginated';
             if (params.forkBase !== undefined) {
               const base = await paginatedForkBase(params.forkBase, this.currentFile, this.resolveParent);

@@ -1,5 +1,5 @@
 import { appendFileSync, readFileSync } from 'node:fs';
-import { newThreadId } from '@skein/thread-store-api';
+import { loadHistoryItems, newThreadId } from '@skein/thread-store-api';
 import type { RolloutItem } from '@skein/thread-store-api';
 import { describe, expect, it } from 'vitest';
 import { LocalThreadStore } from '../src/index.js';
@@ -131,5 +131,61 @@ describe('paginated writer', () => {
     }
     expect(texts).toEqual(['first']);
     expect(t.preview).toBe('first');
+  });
+
+  it('a fork moved in with its session_meta keeps its history_base byte for byte; an offset that ends no line of the right number is refused', async () => {
+    const source = new LocalThreadStore({ home: tmpHome(), historyMode: 'paginated' });
+    const target = new LocalThreadStore({ home: tmpHome(), historyMode: 'paginated' });
+    const parent = newThreadId();
+    await source.createThread(create(parent));
+    await source.appendItems({
+      threadId: parent,
+      items: [userMsg('base question') as RolloutItem, agentMsg('base answer') as RolloutItem],
+    });
+    await source.shutdownThread(parent);
+    const fork = newThreadId();
+    await source.createThread({ ...create(fork), forkedFromId: parent, forkBase: { threadId: parent } });
+    await source.appendItems({ threadId: fork, items: [userMsg('fork question') as RolloutItem] });
+    await source.shutdownThread(fork);
+    const parentFile = (await source.readThread({ threadId: parent })).rolloutPath as string;
+    const forkFile = (await source.readThread({ threadId: fork })).rolloutPath as string;
+    const [meta, ...own] = readFileSync(forkFile, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as RolloutItem);
+    const base = (meta?.payload as { history_base: { end_byte_offset: number } }).history_base;
+    expect(base.end_byte_offset).toBe(readFileSync(parentFile).length);
+
+    // The parent first (as its file was), then the fork from its session_meta and own items.
+    const parentItems = readFileSync(parentFile, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as RolloutItem);
+    await target.createThread({ ...create(parent), sessionMeta: parentItems[0] as never });
+    await target.appendItems({ threadId: parent, items: parentItems.slice(1) });
+    await target.shutdownThread(parent);
+    const moved = (await target.readThread({ threadId: parent })).rolloutPath as string;
+    expect(readFileSync(moved, 'utf8')).toBe(readFileSync(parentFile, 'utf8'));
+    // One byte short of the line's end, or a line numbered otherwise: refused, nothing written.
+    const shifted = (patch: Record<string, number>) =>
+      ({ ...meta, payload: { ...(meta?.payload as object), history_base: { ...base, ...patch } } }) as never;
+    await expect(
+      target.createThread({ ...create(fork), sessionMeta: shifted({ end_byte_offset: base.end_byte_offset - 1 }) }),
+    ).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringContaining('ends at byte') });
+    await expect(
+      target.createThread({ ...create(fork), sessionMeta: shifted({ end_ordinal_exclusive: 2 }) }),
+    ).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringContaining('is numbered 2, not 1') });
+    await target.createThread({ ...create(fork), forkedFromId: parent, sessionMeta: meta as never });
+    await target.appendItems({ threadId: fork, items: own });
+    await target.shutdownThread(fork);
+    const movedFork = (await target.readThread({ threadId: fork })).rolloutPath as string;
+    expect(readFileSync(movedFork, 'utf8')).toBe(readFileSync(forkFile, 'utf8'));
+    // It reads as the fork it was: the parent's lines, then its own.
+    expect(await loadHistoryItems(target, { threadId: fork })).toEqual(
+      await loadHistoryItems(source, { threadId: fork }),
+    );
+    expect((await loadHistoryItems(target, { threadId: fork })).length).toBe(parentItems.length + own.length + 1);
+    await source.close();
+    await target.close();
   });
 });

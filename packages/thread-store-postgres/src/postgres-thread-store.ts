@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import {
   copyPlainData,
+  historyBaseOf,
   itemPageFromHistory,
   normalizeListItemsParams,
   normalizeListTurnsParams,
@@ -13,6 +14,7 @@ import {
   parseThreadId,
   persistedRolloutItems,
   requireObject,
+  requireHistoryBase,
   rolloutItemProblem,
   sessionMetaPayloadFor,
   ThreadStoreError,
@@ -48,7 +50,8 @@ import type {
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import { isConnectionError, toStoreError } from './internal/errors.js';
-import { archivedNotFound, streamHistory } from './internal/history.js';
+import { archivedNotFound, inheritedItems, resolvedHistory } from './internal/history.js';
+import type { HistorySource } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
 import { Params, contentFilter, filterSql, likeContains, pageQuery } from './internal/list-sql.js';
@@ -157,6 +160,8 @@ export class PostgresThreadStore implements ThreadStore {
   private readonly renewTimer: NodeJS.Timeout;
   private readonly watched = new WeakSet<PoolClient>();
   private closed = false;
+  /** How history readers reach this store's rows. */
+  private readonly historySource: HistorySource;
 
   constructor(options: PostgresThreadStoreOptions) {
     requireObject(options, 'PostgresThreadStore options');
@@ -166,6 +171,11 @@ export class PostgresThreadStore implements ThreadStore {
     if (typeof tenant !== 'string' || tenant === '' || tenant.includes('\u0000'))
       throw ThreadStoreError.invalidRequest('tenant must be a non-empty string');
     this.tenant = tenant;
+    this.historySource = {
+      connect: (first) => this.connect(first),
+      read: (text, values) => this.read(text, values),
+      tenant,
+    };
     this.defaultModelProvider = options.defaultModelProvider ?? 'openai';
     this.leaseDurationMs = positive(options.leaseDurationMs, 30_000, 'leaseDurationMs');
     const renewEvery = positive(
@@ -382,6 +392,8 @@ export class PostgresThreadStore implements ThreadStore {
     const createdAt = new Date((params.createdAt ?? this.now()).getTime());
     return this.guard('createThread', async () => {
       this.assertNoLocalWriter(threadId);
+      const base = historyBaseOf(copy.sessionMeta);
+      if (base) await requireHistoryBase(this.loadHistory({ threadId: base.threadId, includeArchived: true }), base);
       const lease = await this.tx(async (db) => {
         const l = await acquireLease(db, this.tenant, threadId, this.owner, this.leaseDurationMs);
         if (!l) throw liveWriterConflict(threadId);
@@ -538,6 +550,8 @@ export class PostgresThreadStore implements ThreadStore {
     const items = [...head, ...w.pending.slice(0, n)];
     if (items.length === 0) return;
     const creating = w.pendingCreate !== null;
+    // A fork by reference is described as its copy would be (its inherited items after its meta).
+    const inherited = creating ? await inheritedItems(this.historySource, head[0]) : [];
     await this.tx(async (db) => {
       try {
         await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);
@@ -550,7 +564,8 @@ export class PostgresThreadStore implements ThreadStore {
       if (row && count === w.durableCount + items.length) return; // committed by a lost attempt
       if (creating) {
         if (row) throw ThreadStoreError.conflict(`thread ${w.threadId} was created by another writer`);
-        const s = appendToState(emptyState(writtenAt), items, writtenAt);
+        const described = inherited.length === 0 ? items : [...head, ...inherited, ...w.pending.slice(0, n)];
+        const s = appendToState(emptyState(writtenAt), described, writtenAt);
         await this.writeThreadRow(db, w.threadId, s, items.length, true);
       } else {
         if (!row) throw ThreadStoreError.notFound(w.threadId);
@@ -592,7 +607,7 @@ export class PostgresThreadStore implements ThreadStore {
       const threadId = parseThreadId(params.threadId);
       await this.ready;
       try {
-        yield* streamHistory((first) => this.connect(first), this.tenant, threadId, params.includeArchived === true);
+        yield* resolvedHistory(this.historySource, threadId, params.includeArchived === true);
       } catch (e) {
         throw toStoreError(e, 'loadHistory');
       }

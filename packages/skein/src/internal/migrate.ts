@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { isSessionMeta, isThreadStoreError, ThreadStoreError } from '@skein/thread-store-api';
+import { historyBaseOf, isSessionMeta, isThreadStoreError, ThreadStoreError } from '@skein/thread-store-api';
 import type {
   CreateThreadParams,
+  HistoryBase,
   RolloutItem,
   SessionMetaItem,
   StoredThread,
@@ -22,6 +23,13 @@ import { everyThread } from './every-thread.js';
  * matches, resumes one whose target content is a strict prefix of the source's (an interrupted
  * copy) by appending the missing items, and leaves alone one whose target differs otherwise,
  * reporting it as a conflict.
+ *
+ * A paginated fork by reference (its `session_meta` has a `history_base`) stays one: it is
+ * copied after the thread it references, with its `session_meta` unchanged and only its own
+ * items, so the target keeps the reference and a Codex home gets the very same file. A target
+ * that cannot keep a reference (or in which it does not resolve) gets a standalone copy instead:
+ * the inherited items are written into the fork and its first line loses `history_base`. Its
+ * content, and so its hash, is the same either way.
  */
 
 /** What the migration does (or, in a dry run, would do) with one thread. */
@@ -39,6 +47,11 @@ export interface MigrateEntry {
   hash: string;
   /** Why a thread is a conflict. */
   reason?: string;
+  /**
+   * Set for a fork by reference (`history_base`) copied standalone: why the target could not
+   * keep the reference.
+   */
+  standalone?: string;
 }
 
 /** The outcome of a migration, also the `--json` shape of `skein migrate`. */
@@ -75,10 +88,28 @@ function lineOf(item: RolloutItem): string {
  * first, with the parent's `session_meta`: the inherited items are content (the copy holds them
  * itself), the inherited `session_meta` lines are not.
  */
-async function historyOf(
-  store: ThreadStore,
-  threadId: string,
-): Promise<{ meta: SessionMetaItem | null; byReference: boolean; items: RolloutItem[]; lines: string[] }> {
+interface ThreadHistory {
+  meta: SessionMetaItem | null;
+  /** The reference of a fork by reference; null for any other thread. */
+  base: HistoryBase | null;
+  byReference: boolean;
+  /** The content: every item but the thread's own session_meta and inherited session_meta lines. */
+  items: RolloutItem[];
+  /** The items after the thread's own session_meta (all of them unless it is a fork by reference). */
+  ownItems: RolloutItem[];
+  lines: string[];
+}
+
+/** The reference of a fork by reference; a malformed one counts as none (the copy is standalone). */
+function baseOf(meta: SessionMetaItem | null): HistoryBase | null {
+  try {
+    return historyBaseOf(meta);
+  } catch {
+    return null;
+  }
+}
+
+async function historyOf(store: ThreadStore, threadId: string): Promise<ThreadHistory> {
   const all: RolloutItem[] = [];
   for await (const item of store.loadHistory({ threadId: threadId as StoredThread['threadId'], includeArchived: true }))
     all.push(item);
@@ -86,7 +117,8 @@ async function historyOf(
   const meta = own >= 0 ? (all[own] as SessionMetaItem) : null;
   const byReference = meta !== null && (meta.payload as { history_base?: unknown }).history_base != null;
   const items = all.filter((it, i) => i !== own && !(byReference && i < own && isSessionMeta(it)));
-  return { meta, byReference, items, lines: items.map(lineOf) };
+  const ownItems = own >= 0 ? all.slice(own + 1) : items;
+  return { meta, base: baseOf(meta), byReference, items, ownItems, lines: items.map(lineOf) };
 }
 
 /** The content hash of history lines (see the module comment). */
@@ -148,6 +180,35 @@ async function createInTarget(target: ThreadStore, params: CreateThreadParams): 
   }
 }
 
+/**
+ * Creates the copy of a thread in the target and returns the items to append: a fork by
+ * reference whose base is copied too keeps its reference where the target can hold it (its own
+ * items only), else it is created standalone (every content item), and the entry says why.
+ */
+async function createCopy(
+  target: ThreadStore,
+  t: StoredThread,
+  src: ThreadHistory,
+  referenceable: boolean,
+  entry: MigrateEntry,
+): Promise<RolloutItem[]> {
+  if (src.byReference && src.base && src.meta && referenceable) {
+    try {
+      await createInTarget(target, createParams(t, src.meta, false));
+      return src.ownItems;
+    } catch (e) {
+      if (!isThreadStoreError(e) || (e.code !== 'unsupported' && e.code !== 'invalid_request')) throw e;
+      entry.standalone = e.message;
+    }
+  } else if (src.byReference) {
+    entry.standalone = src.base
+      ? `the thread it references (${src.base.threadId}) is not copied`
+      : 'its history_base is malformed';
+  }
+  await createInTarget(target, createParams(t, src.meta, src.byReference));
+  return src.items;
+}
+
 async function appendAll(target: ThreadStore, threadId: StoredThread['threadId'], items: readonly RolloutItem[]) {
   for (let i = 0; i < items.length; i += APPEND_BATCH)
     await target.appendItems({ threadId, items: items.slice(i, i + APPEND_BATCH) });
@@ -177,12 +238,12 @@ async function allThreads(store: ThreadStore): Promise<StoredThread[]> {
 
 /** Decides what to do with one thread, and does it unless `dryRun`. */
 async function migrateOne(
-  source: ThreadStore,
   target: ThreadStore | null,
   t: StoredThread,
+  src: ThreadHistory,
   dryRun: boolean,
+  referenceable: boolean,
 ): Promise<MigrateEntry> {
-  const src = await historyOf(source, t.threadId);
   const entry: MigrateEntry = {
     threadId: t.threadId,
     action: 'copy',
@@ -208,10 +269,10 @@ async function migrateOne(
   }
   if (dryRun || !target || entry.action === 'conflict') return entry;
   if (entry.action === 'copy') {
-    await createInTarget(target, createParams(t, src.meta, src.byReference));
+    const items = await createCopy(target, t, src, referenceable, entry);
     try {
-      await appendAll(target, t.threadId, src.items);
-      if (src.items.length === 0) await target.persistThread(t.threadId);
+      await appendAll(target, t.threadId, items);
+      if (items.length === 0) await target.persistThread(t.threadId);
       await target.flushThread(t.threadId);
     } finally {
       await target.shutdownThread(t.threadId);
@@ -263,20 +324,41 @@ export async function migrateThreads(
     mismatched: [],
     entries: [],
   };
-  for (const t of threads) {
-    const entry = await migrateOne(source, target, t, options.dryRun);
+  // A fork by reference goes after the thread it references (oldest first usually does that
+  // already); one whose base comes later waits for it.
+  const listed = new Set(threads.map((t) => t.threadId as string));
+  const done = new Set<string>();
+  const waiting = new Map<string, StoredThread[]>();
+  const copied: { t: StoredThread; entry: MigrateEntry }[] = [];
+  const handle = async (t: StoredThread, force: boolean): Promise<void> => {
+    if (done.has(t.threadId)) return;
+    const src = await historyOf(source, t.threadId);
+    const baseId = src.byReference ? src.base?.threadId : undefined;
+    const referenceable = baseId !== undefined && listed.has(baseId);
+    if (!force && referenceable && !done.has(baseId)) {
+      waiting.set(baseId, [...(waiting.get(baseId) ?? []), t]);
+      return;
+    }
+    const entry = await migrateOne(target, t, src, options.dryRun, referenceable && done.has(baseId));
+    copied.push({ t, entry });
     report.entries.push(entry);
     if (entry.action === 'copy') report.copied += 1;
     else if (entry.action === 'resume') report.resumed += 1;
     else if (entry.action === 'skip') report.skipped += 1;
     else report.conflicts += 1;
     options.onProgress?.(report.entries.length, threads.length, entry);
-  }
+    done.add(t.threadId);
+    const next = waiting.get(t.threadId) ?? [];
+    waiting.delete(t.threadId);
+    for (const w of next) await handle(w, false);
+  };
+  for (const t of threads) await handle(t, false);
+  // References in a cycle (never written by Codex) are copied standalone.
+  for (const ts of [...waiting.values()]) for (const t of ts) await handle(t, true);
   if (options.dryRun || !target) return report;
   report.verified = 0;
-  for (const [i, t] of threads.entries()) {
-    const entry = report.entries[i];
-    if (!entry || entry.action === 'conflict') continue;
+  for (const { t, entry } of copied) {
+    if (entry.action === 'conflict') continue;
     const problem = await verifyOne(target, t, entry.hash);
     if (problem === null) report.verified += 1;
     else report.mismatched.push({ threadId: t.threadId, reason: problem });

@@ -3,6 +3,7 @@ import { isEventMsg, isObject, ThreadStoreError } from '@skein/thread-store-api'
 import { parseRolloutFileName } from './paths.js';
 import { historyBaseOf, parseLine, readFirstItem, readRawLines } from './reader.js';
 import type { ParentResolver } from './reader.js';
+import type { HistoryBase } from '@skein/thread-store-api';
 
 /** Where a paginated fork's inherited history ends: Codex's `history_base`. */
 export interface ForkBase {
@@ -133,4 +134,29 @@ export async function paginatedForkBase(
   const seg = segs[cut.seg] as Segment;
   if (cut.byte === metaEnd[cut.seg] && seg.base) return seg.base;
   return { rolloutId: seg.rolloutId, endOrdinalExclusive: cut.ordinalExclusive, endByteOffset: cut.byte };
+}
+
+/**
+ * Checks a `history_base` handed in with a thread's `session_meta` (a fork moved here from
+ * another store) against the base's file, as Codex will read it: a complete line must end at
+ * `end_byte_offset`, numbered `end_ordinal_exclusive - 1`. Otherwise the reference would give the
+ * fork another history than it had, so it is `invalid_request`.
+ */
+export async function checkGivenForkBase(ref: HistoryBase, resolve: ParentResolver): Promise<void> {
+  const bad = (why: string): ThreadStoreError =>
+    ThreadStoreError.invalidRequest(`session_meta.payload.history_base does not resolve: ${why}`);
+  const loc = await resolve(ref.threadId);
+  if (!loc) throw bad(`this store has no thread ${ref.threadId}`);
+  let last: { end: number; ordinal: unknown } | null = null;
+  for await (const line of readRawLines(loc.path, { zst: loc.zst, end: ref.endByteOffset })) {
+    if (!line.complete) break;
+    const p = parseLine(line.text);
+    last = { end: line.end, ordinal: p.kind === 'item' || p.kind === 'patch' ? p.item.ordinal : undefined };
+  }
+  if (!last || last.end !== ref.endByteOffset)
+    throw bad(`no line of thread ${ref.threadId} ends at byte ${ref.endByteOffset}`);
+  if (last.ordinal !== ref.endOrdinalExclusive - 1)
+    throw bad(
+      `the line of thread ${ref.threadId} ending at byte ${ref.endByteOffset} is numbered ${String(last.ordinal)}, not ${ref.endOrdinalExclusive - 1}`,
+    );
 }

@@ -38,6 +38,7 @@ import {
   normalizeListTurnsParams,
   normalizeCountParams,
   normalizeListParams,
+  checkSessionMeta,
   parseThreadId,
   rolloutItemProblem,
   ThreadStoreError,
@@ -506,9 +507,12 @@ export class RemoteThreadStore implements ThreadStore {
   // ---- writers --------------------------------------------------------------------------------
 
   async createThread(params: CreateThreadParams): Promise<void> {
-    // The protocol carries no parent reference: the caller copies the history instead.
-    if (params?.forkBase !== undefined)
+    // The protocol carries no fork to compute (the caller copies the history instead); a fork's
+    // given reference travels in its session_meta, which the server's store checks and keeps.
+    if (params?.forkBase !== undefined) {
+      if (params.sessionMeta !== undefined) checkSessionMeta(params, parseThreadId(params.threadId));
       throw ThreadStoreError.unsupported('a fork by reference', 'the remote store copies history into forks');
+    }
     const req = createParamsToProto(params);
     const ep = this.current;
     const res = await this.call('CreateThread', false, (o) => this.client.createThread(req, o));
