@@ -9,14 +9,13 @@
 // parts (pg, ws), and libraries that keep process-wide state meant to be shared with the
 // embedding program (@opentelemetry/api, prom-client's default registry). Each is a dependency of
 // this package, so it resolves from dist/. The library entry (dist/index.js) stays tsc's output.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
-const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 export const EXTERNAL = [
   'better-sqlite3',
@@ -48,7 +47,6 @@ const result = await build({
   platform: 'node',
   target: 'node20.19',
   external: EXTERNAL,
-  define: { SKEIN_BUNDLED_VERSION: JSON.stringify(version) },
   // CommonJS code in the bundle (commander) requires Node's built-ins; ESM output has no
   // `require`, so each output file makes one.
   banner: {

@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { packageFile } from './package-root.js';
 
-// The bundled binary has its version written in at build time (scripts/bundle-cli.mjs), so it
-// does not look up and read package.json to start; the library modules read it.
-declare const SKEIN_BUNDLED_VERSION: string | undefined;
-
 let version: string | undefined;
 
-/** The package's version (package.json's `version`). */
+/**
+ * The package's version, read from its package.json when first asked (not written into the
+ * bundle at build time: a release bumps package.json after the build).
+ */
 export function skeinVersion(): string {
-  version ??= typeof SKEIN_BUNDLED_VERSION === 'string' ? SKEIN_BUNDLED_VERSION : readVersion();
+  version ??= readVersion();
   return version;
 }
 
