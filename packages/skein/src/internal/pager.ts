@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { findOnPath } from './find-on-path.js';
 import type { Output } from './output.js';
 
@@ -37,6 +36,8 @@ export async function paged(o: Output, render: (out: Output) => void, enabled = 
   const buf = bufferOf(o);
   render(buf);
   const env = { ...process.env, LESS: process.env.LESS ?? 'FRX', LV: process.env.LV ?? '-c' };
+  // child_process loads only when a pager runs (a terminal), not for piped or JSON output.
+  const { spawn } = await import('node:child_process');
   const child = spawn(cmd, { shell: true, stdio: ['pipe', 'inherit', 'inherit'], env });
   const started = await new Promise<boolean>((resolve) => {
     child.once('spawn', () => resolve(true));

@@ -1,3 +1,5 @@
+import { formatCount } from './count.js';
+
 /** A snapshot of long work, in the units the bar shows. Totals may be unknown (null). */
 export interface ProgressSnapshot {
   filesDone: number;
@@ -51,7 +53,7 @@ export function progressFigures(
 /** `42% 1,234/3,000 files  12.3/80.0 MB  45.6 MB/s  ETA  0:02`, the same width all along. */
 export function progressLine(p: ProgressSnapshot, elapsedMs: number): string {
   const f = progressFigures(p, elapsedMs);
-  const n = (x: number): string => x.toLocaleString('en-US');
+  const n = formatCount;
   const totalFiles = p.filesTotal === null ? '?' : n(p.filesTotal);
   const files = `${n(p.filesDone).padStart(totalFiles.length)}/${totalFiles} files`;
   const totalMB = p.bytesTotal === null ? '?' : fmtMB(p.bytesTotal);

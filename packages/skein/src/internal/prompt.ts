@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { Interrupted, UsageError } from './cli-error.js';
 import type { Output } from './output.js';
 
@@ -9,6 +8,8 @@ export function canAsk(o: Output): boolean {
 
 /** Asks yes/no on the terminal; Ctrl-C stops the command (exit 130), Ctrl-D answers no. */
 export async function confirm(question: string): Promise<boolean> {
+  // readline loads only when a command asks: most commands never do.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return await new Promise<boolean>((resolve, reject) => {

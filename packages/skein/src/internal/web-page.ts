@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type * as http from 'node:http';
 import type * as http2 from 'node:http2';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PageHandler } from '@skein/thread-store-remote';
+import { packageFile } from './package-root.js';
 
 /**
  * What the page may do: its own scripts, styles and API calls only. No inline script or style
@@ -37,15 +37,17 @@ const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
-/** The folder the built page is shipped in: `dist/web` beside this module's `dist/internal`. */
-export const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
+/** The folder the built page is shipped in: the package's `dist/web`. */
+export function webRoot(): string {
+  return packageFile('dist', 'web');
+}
 
 /**
  * Serves the thread browser: `/assets/*` (content-hashed names, cached for a year) and, for every
  * other path, `index.html` (never cached, so a new version is picked up), which routes in the page.
  * The files are read once, when the server starts.
  */
-export function webPageHandler(root: string = WEB_ROOT): PageHandler {
+export function webPageHandler(root: string = webRoot()): PageHandler {
   const index = join(root, 'index.html');
   if (!existsSync(index)) {
     return (_req, res) => {

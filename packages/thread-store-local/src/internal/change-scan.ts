@@ -167,14 +167,31 @@ export function codexStateChanges(stateDb: string, seen: number | null): { paths
   try {
     db = new Database(stateDb, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 1000');
-    // updated_at_ms came with a later migration; updated_at (seconds) is always there.
+    // updated_at_ms came with a later migration; updated_at (seconds) is always there. A row's
+    // time is updated_at_ms, else updated_at * 1000. Each query is written so that SQLite answers
+    // it from Codex's indexes on the two columns: max(coalesce(…)) would read every row (25 ms
+    // at 100,000 threads, on every scan).
     const cols = new Set((db.pragma('table_info(threads)') as { name: string }[]).map((c) => c.name));
-    const at = cols.has('updated_at_ms') ? 'coalesce(updated_at_ms, updated_at * 1000)' : 'updated_at * 1000';
-    const max = db.prepare(`SELECT max(${at}) FROM threads`).pluck().get() as number | null;
+    const ms = cols.has('updated_at_ms');
+    const max = db
+      .prepare(
+        ms
+          ? 'SELECT max(m) FROM (SELECT max(updated_at_ms) AS m FROM threads UNION ALL SELECT max(updated_at) * 1000 FROM threads WHERE updated_at_ms IS NULL)'
+          : 'SELECT max(updated_at) * 1000 FROM threads',
+      )
+      .pluck()
+      .get() as number | null;
     if (max === null) return null;
     if (seen === null) return { paths: [], seen: max };
     if (max <= seen) return null;
-    const rows = db.prepare(`SELECT rollout_path FROM threads WHERE ${at} > ?`).pluck().all(seen) as unknown[];
+    const rows = db
+      .prepare(
+        ms
+          ? 'SELECT rollout_path FROM threads WHERE updated_at_ms > @seen OR (updated_at_ms IS NULL AND updated_at * 1000 > @seen)'
+          : 'SELECT rollout_path FROM threads WHERE updated_at * 1000 > @seen',
+      )
+      .pluck()
+      .all({ seen }) as unknown[];
     return { paths: rows.filter((p): p is string => typeof p === 'string' && p !== ''), seen: max };
   } catch {
     return null;

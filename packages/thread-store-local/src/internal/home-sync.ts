@@ -103,8 +103,9 @@ export class HomeSync {
     const w = this.index.watcher;
     // Files the watch reported before it needed the scan are checked too.
     const reported = w?.takeDirty() ?? new Set<string>();
-    // A store that just opened answers first and adds its watches in the background (see arm);
-    // afterwards each scan (re)adds them as it goes, which costs nothing for a folder watched.
+    // A store that just opened answers first and adds its watches a moment later, in the
+    // background (see armLater); afterwards each scan (re)adds them as it goes, which costs
+    // nothing for a folder watched.
     const inline = w && !w.unarmed && !w.arming ? w : null;
     const seen: string[] = [];
     inline?.beginSweep();
@@ -117,7 +118,7 @@ export class HomeSync {
     } finally {
       inline?.endSweep();
     }
-    if (w && !inline && !w.arming) setImmediate(() => void w.arm(seen));
+    if (w && !inline && !w.arming) w.armLater(seen);
     for (const p of reported) scan.paths.add(p);
     await this.index.syncPaths(scan.paths, onProgress);
     this.db

@@ -1,6 +1,4 @@
 import { createRequire } from 'node:module';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import type { Db } from './index-db.js';
 import { FILE_SUM_COLUMNS, rowSum, sumOf, THREAD_SUM_COLUMNS } from './row-sum.js';
 
@@ -78,7 +76,7 @@ async function checkRows(db: Db, opts: IntegrityOptions): Promise<IntegrityResul
       }
       if (rows.length < limit) break;
       after = rows[rows.length - 1]?._rid as number;
-      await nextTurn();
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
   return { ok: true, problem: null, rowsChecked };
@@ -101,8 +99,13 @@ try {
 `;
 
 /** `quick_check` of the index file on a worker thread: 'ok', or what SQLite found. */
-export function quickCheckInWorker(file: string, signal?: AbortSignal): Promise<{ result?: string; error?: string }> {
+export async function quickCheckInWorker(
+  file: string,
+  signal?: AbortSignal,
+): Promise<{ result?: string; error?: string }> {
   const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  // worker_threads loads with the first check, not with every process that opens a store.
+  const { Worker } = await import('node:worker_threads');
   return new Promise((resolve) => {
     const worker = new Worker(QUICK_CHECK_WORKER, { eval: true, workerData: { file, sqlite } });
     // A closing store does not wait for a whole-file read.

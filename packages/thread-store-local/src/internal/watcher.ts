@@ -7,6 +7,12 @@ import type { HomeLayout } from './paths.js';
 /** Watches added per event-loop turn by arm(). */
 const ARM_SLICE = 64;
 
+/**
+ * How long after the scan that found them the watches of a just-opened store are added (see
+ * armLater): a short-lived process that answers a call or two and closes never adds them.
+ */
+export const ARM_DELAY_MS = 250;
+
 /** More dirty paths than this between two calls: a full sweep is cheaper than the list. */
 const MAX_DIRTY = 5000;
 
@@ -32,6 +38,7 @@ export class HomeWatcher {
   private sweepFailed = false;
   private closed = false;
   private armingNow = false;
+  private armTimer: NodeJS.Timeout | null = null;
   /** Events were lost (overflow, an event without a name): only a full sweep finds those changes. */
   private lost = false;
   /** When (performance.now()) the oldest change not yet handed to the index was seen; null: none. */
@@ -113,6 +120,28 @@ export class HomeWatcher {
     return this.armingNow;
   }
 
+  /**
+   * Arms the watches of `dirs` (what a scan just saw) ARM_DELAY_MS from now (see arm), unless the
+   * store closes first: adding thousands of watches costs more than a scan, and a store that
+   * answers one call and closes (a command line) should not pay for them. A second scan before
+   * then shows a store in use: it arms them at once, so the calls after it stop scanning.
+   */
+  armLater(dirs: readonly string[]): void {
+    if (this.closed || this.armingNow) return;
+    if (this.armTimer) {
+      clearTimeout(this.armTimer);
+      this.armTimer = null;
+      setImmediate(() => void this.arm(dirs));
+      return;
+    }
+    this.armTimer = setTimeout(() => {
+      this.armTimer = null;
+      void this.arm(dirs);
+    }, ARM_DELAY_MS);
+    // An open store must not keep the process alive.
+    this.armTimer.unref();
+  }
+
   /** Whether no folder is watched yet (a store that just opened). */
   get unarmed(): boolean {
     return this.watchers.size === 0;
@@ -157,6 +186,8 @@ export class HomeWatcher {
 
   close(): void {
     this.closed = true;
+    if (this.armTimer) clearTimeout(this.armTimer);
+    this.armTimer = null;
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     this.dirty.clear();

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import type { ModelClient, SessionEvent } from '@skein/core-session';
 import { isThreadStoreError, isThreadStoreErrorCode, ThreadStoreError } from '@skein/thread-store-api';
@@ -277,6 +276,8 @@ async function chatLoop(
   resumed: boolean,
   name: string | undefined,
 ): Promise<number> {
+  // readline loads only for chat, not with every command.
+  const { createInterface } = await import('node:readline');
   const id = thread.threadId;
   const interactive = process.stdin.isTTY === true && o.isTTY;
   o.line(`Thread ${id} (${resumed ? 'resumed' : 'new'}; model ${model.model}, provider ${model.provider})`);

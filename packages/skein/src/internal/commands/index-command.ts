@@ -5,6 +5,7 @@ import { flagsOf, outputFor } from '../command-context.js';
 import { progressView } from '../progress-bar.js';
 import type { ProgressSnapshot } from '../progress-bar.js';
 import { DEFAULT_MODEL_PROVIDER, defaultHome, openLocalStore } from '../store-options.js';
+import { formatCount } from '../count.js';
 
 interface IndexFlags {
   home?: string;
@@ -62,7 +63,7 @@ Examples:
       o.line(`Index of ${home} is up to date; nothing changed.`);
       return;
     }
-    const files = `${last.filesDone.toLocaleString('en-US')} ${last.filesDone === 1 ? 'file' : 'files'}`;
+    const files = `${formatCount(last.filesDone)} ${last.filesDone === 1 ? 'file' : 'files'}`;
     const mb = (last.bytesDone / 1024 / 1024).toFixed(1);
     o.line(
       `Index of ${home} is up to date: ${flags.rebuild ? 'rebuilt from' : 'read'} ${files} (${mb} MB) in ${seconds.toFixed(1)} s.`,

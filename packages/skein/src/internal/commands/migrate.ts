@@ -8,6 +8,7 @@ import type { MigrateEntry, MigrateReport } from '../migrate.js';
 import type { Output } from '../output.js';
 import { isPostgresUrl, openStore } from '../store-options.js';
 import type { OpenedStore, StoreFlags } from '../store-options.js';
+import { formatCount } from '../count.js';
 
 interface MigrateFlags {
   from?: string;
@@ -32,7 +33,7 @@ function progressPrinter(o: Output): {
   let drawn = false;
   return {
     update: (done, total, e) => {
-      const n = (x: number): string => x.toLocaleString('en-US');
+      const n = formatCount;
       const text = `migrate: ${n(done)}/${n(total)} threads (${e.threadId} ${e.action})`;
       if (o.errIsTTY) {
         o.err(`\r\u001b[2K${text}`);
@@ -52,7 +53,7 @@ function progressPrinter(o: Output): {
 }
 
 function printReport(o: Output, r: MigrateReport, from: string, to: string): void {
-  const n = (x: number): string => x.toLocaleString('en-US');
+  const n = formatCount;
   const verb = r.dryRun ? 'would copy' : 'copied';
   o.line(`${r.dryRun ? 'Dry run: ' : ''}${from} -> ${to}`);
   o.line(

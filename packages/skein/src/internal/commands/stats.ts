@@ -9,6 +9,7 @@ import type { StoreFlags } from '../store-options.js';
 import { renderTable } from '../table.js';
 import { storeCommand, withJson } from './thread-command-kit.js';
 import type { JsonFlag } from './thread-command-kit.js';
+import { formatCount } from '../count.js';
 
 /** The `--json` shape of `skein stats` (documented in the README). */
 export interface StatsJson {
@@ -67,7 +68,7 @@ function fmtBytes(n: number): string {
 }
 
 function printStats(o: Output, s: StatsJson, where: string): void {
-  const n = (x: number): string => x.toLocaleString('en-US');
+  const n = formatCount;
   o.line(`${o.style.bold('Threads')}   ${n(s.threads)} (${n(s.active)} active, ${n(s.archived)} archived) in ${where}`);
   if (s.bytes !== null) o.line(`${o.style.bold('Size')}      ${fmtBytes(s.bytes)} of rollout files`);
   for (const [title, m] of [

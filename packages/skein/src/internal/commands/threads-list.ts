@@ -18,6 +18,7 @@ import type { SearchPageJson, ThreadPageJson } from '../thread-json.js';
 import { printSearchResults, printThreadList } from '../thread-text.js';
 import { storeCommand, withJson } from './thread-command-kit.js';
 import type { JsonFlag } from './thread-command-kit.js';
+import { formatCount } from '../count.js';
 
 interface Page<T> {
   items: T[];
@@ -86,7 +87,7 @@ function countLine(
   total: number | null,
 ): string {
   const n = page.items.length;
-  const fmt = (x: number): string => x.toLocaleString('en-US');
+  const fmt = formatCount;
   const plural = (x: number): string => (x === 1 ? what : what === 'match' ? 'matches' : 'threads');
   if (total === null) return `${fmt(n)} ${plural(n)} shown`;
   const shown =

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { ExitWith } from '../cli-error.js';
@@ -37,6 +36,7 @@ export function resumeCommand(): Command {
       o.line(command);
       return;
     }
+    const { spawn } = await import('node:child_process');
     const child = spawn(codex, ['resume', threadId], { stdio: 'inherit', env: { ...process.env, CODEX_HOME: home } });
     // Codex owns the terminal now: Ctrl-C is for it, not for us.
     const ignore = (): void => {};

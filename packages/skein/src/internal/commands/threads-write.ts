@@ -16,6 +16,7 @@ import { threadJson } from '../thread-json.js';
 import { printThreadList, threadTitle } from '../thread-text.js';
 import { storeCommand, THREAD_ARG, withJson } from './thread-command-kit.js';
 import type { JsonFlag } from './thread-command-kit.js';
+import { formatCount } from '../count.js';
 
 interface ManyFlags extends StoreFlags, BulkFlags, JsonFlag {
   yes?: boolean;
@@ -87,7 +88,7 @@ function printSample(o: Output, threads: readonly StoredThread[]): void {
 }
 
 function plural(n: number, word = 'thread'): string {
-  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /**

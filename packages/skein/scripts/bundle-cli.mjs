@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Bundles the `skein` command (src/bin.ts) into dist/bin.js with esbuild, so starting it reads a
+// handful of files instead of Node resolving and loading every module of the CLI and the Skein
+// packages one by one. Code only some commands need (the server, the app-server, the PostgreSQL
+// and remote stores) is split into chunks under dist/cli/ that load when a command imports them.
+//
+// Left outside the bundle, loaded from node_modules: native modules (better-sqlite3, fs-ext),
+// packages that find files or workers next to themselves (pino), drivers with optional native
+// parts (pg, ws), and libraries that keep process-wide state meant to be shared with the
+// embedding program (@opentelemetry/api, prom-client's default registry). Each is a dependency of
+// this package, so it resolves from dist/. The library entry (dist/index.js) stays tsc's output.
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+
+export const EXTERNAL = [
+  'better-sqlite3',
+  'fs-ext',
+  'pg',
+  'pg-cursor',
+  'pino',
+  'prom-client',
+  '@opentelemetry/api',
+  'ws',
+  // Loaded with require() on first use by the table and config code; small, and kept as they are.
+  'slice-ansi',
+  'string-width',
+  'smol-toml',
+];
+
+// tsc's unbundled bin is replaced: one entry file, whatever is in it.
+for (const f of ['bin.js', 'bin.js.map', 'bin.d.ts', 'bin.d.ts.map']) rmSync(path.join(dist, f), { force: true });
+rmSync(path.join(dist, 'cli'), { recursive: true, force: true });
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { bin: 'src/bin.ts' },
+  outdir: 'dist',
+  chunkNames: 'cli/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  external: EXTERNAL,
+  // CommonJS code in the bundle (commander) requires Node's built-ins; ESM output has no
+  // `require`, so each output file makes one.
+  banner: {
+    js: "import { createRequire as __skeinCreateRequire } from 'node:module';\nconst require = __skeinCreateRequire(import.meta.url);",
+  },
+  sourcemap: 'linked',
+  sourcesContent: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+});
+
+if (process.argv.includes('--analyze')) {
+  const { analyzeMetafile } = await import('esbuild');
+  process.stdout.write(await analyzeMetafile(result.metafile));
+}
