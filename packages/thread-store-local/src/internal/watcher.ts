@@ -43,6 +43,12 @@ export class HomeWatcher {
   private lost = false;
   /** When (performance.now()) the oldest change not yet handed to the index was seen; null: none. */
   private pendingSince: number | null = null;
+  /**
+   * A change the dirty list cannot name is waiting for the sweep (an overflow, a folder created or
+   * removed, an event without a name). The rescan that follows arming is not one: it is a
+   * precaution for changes made before the watches were in place, none known.
+   */
+  private unnamedChange = false;
 
   constructor(layout: HomeLayout) {
     this.layout = layout;
@@ -66,7 +72,7 @@ export class HomeWatcher {
   takeDirty(): Set<string> {
     const d = this.dirty;
     this.dirty = new Set();
-    if (!this.sweepWanted) this.pendingSince = null;
+    if (!this.unnamedChange) this.pendingSince = null;
     return d;
   }
 
@@ -92,6 +98,7 @@ export class HomeWatcher {
   /** The dirty list no longer describes every change: the next call scans folders (and takes the list too). */
   private wantSweep(): void {
     this.sweepWanted = true;
+    this.unnamedChange = true;
     this.pendingSince ??= performance.now();
   }
 
@@ -101,6 +108,7 @@ export class HomeWatcher {
    */
   beginSweep(): void {
     this.sweepWanted = false;
+    this.unnamedChange = false;
     this.pendingSince = null;
     this.dirty.clear();
     this.visited = new Set();
