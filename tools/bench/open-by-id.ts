@@ -15,13 +15,13 @@
  * in BENCHMARKS.md (where `pnpm bench` renders it again).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ThreadId } from '@skein/thread-store-api';
 import { ensureHome, resetHome } from './homes.js';
 import { describeMachine, gitRevision } from './machine.js';
-import { OPEN_BY_ID_HEADING, openByIdSection, saveResults } from './report.js';
+import { OPEN_BY_ID_HEADING, openByIdSection, putSection, saveResults } from './report.js';
 import type { ResultsFile } from './report.js';
 import { median, percentile } from './stats.js';
 import { LIST_FILTERS } from './skein-list.js';
@@ -186,17 +186,10 @@ if (args.get('save') === 'yes') {
     table,
   };
   await saveResults(resultsFile, results);
-  const mdFile = path.join(REPO, 'BENCHMARKS.md');
-  const md = readFileSync(mdFile, 'utf8');
-  const section = openByIdSection(results.openById);
-  const start = md.indexOf(OPEN_BY_ID_HEADING);
-  let next: string;
-  if (start >= 0) {
-    const end = md.indexOf('\n## ', start + OPEN_BY_ID_HEADING.length);
-    next = md.slice(0, start) + section + (end >= 0 ? '\n' + md.slice(end + 1) : '');
-  } else {
-    const at = md.indexOf('## One large thread');
-    next = at >= 0 ? md.slice(0, at) + section + '\n' + md.slice(at) : `${md}\n${section}`;
-  }
-  writeFileSync(mdFile, next);
+  putSection(
+    path.join(REPO, 'BENCHMARKS.md'),
+    OPEN_BY_ID_HEADING,
+    openByIdSection(results.openById),
+    '## One large thread',
+  );
 }

@@ -138,6 +138,24 @@ export function extraSection(e: ExtraSection): string {
 }
 
 /**
+ * Puts `section` in the Markdown file in place of the section that starts with `heading`, or
+ * before the section that starts with `before` when there is none yet (at the end without it).
+ */
+export function putSection(mdFile: string, heading: string, section: string, before: string): void {
+  const md = readFileSync(mdFile, 'utf8');
+  const start = md.indexOf(heading);
+  let next: string;
+  if (start >= 0) {
+    const end = md.indexOf('\n## ', start + heading.length);
+    next = md.slice(0, start) + section + (end >= 0 ? '\n' + md.slice(end + 1) : '');
+  } else {
+    const at = md.indexOf(before);
+    next = at >= 0 ? md.slice(0, at) + section + '\n' + md.slice(at) : `${md}\n${section}`;
+  }
+  writeFileSync(mdFile, next);
+}
+
+/**
  * Keeps a section measured by its own script (`key` in results.json's `extra`, so `pnpm bench`
  * renders it again) and puts it in BENCHMARKS.md in place of the section with the same title,
  * or before the remote store's section when there is none yet.
@@ -147,20 +165,7 @@ export async function saveExtraSection(repo: string, key: string, entry: ExtraSe
   const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsFile;
   results.extra = { ...results.extra, [key]: entry };
   await saveResults(resultsFile, results);
-  const mdFile = `${repo}/BENCHMARKS.md`;
-  const md = readFileSync(mdFile, 'utf8');
-  const section = extraSection(entry);
-  const heading = `## ${entry.title}\n`;
-  const start = md.indexOf(heading);
-  let next: string;
-  if (start >= 0) {
-    const end = md.indexOf('\n## ', start + heading.length);
-    next = md.slice(0, start) + section + (end >= 0 ? md.slice(end) : '');
-  } else {
-    const at = md.indexOf('## Remote store');
-    next = at >= 0 ? md.slice(0, at) + section + '\n' + md.slice(at) : `${md}\n${section}`;
-  }
-  writeFileSync(mdFile, next);
+  putSection(`${repo}/BENCHMARKS.md`, `## ${entry.title}\n`, extraSection(entry), '## Remote store');
 }
 
 export function turnPagesSection(e: TurnPagesEntry): string {

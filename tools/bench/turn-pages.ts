@@ -9,13 +9,13 @@
  * generated when missing) and prints a Markdown table; `--save yes` also keeps it in
  * tools/bench/results.json and puts it in BENCHMARKS.md (where `pnpm bench` renders it again).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ThreadId } from '@skein/thread-store-api';
 import { ensureBigThread } from './homes.js';
 import { describeMachine, gitRevision } from './machine.js';
-import { saveResults, TURN_PAGES_HEADING, turnPagesSection } from './report.js';
+import { putSection, saveResults, TURN_PAGES_HEADING, turnPagesSection } from './report.js';
 import type { ResultsFile } from './report.js';
 import { loadLocalStore } from './store-loader.js';
 import { SYNTH_PROVIDER } from './synth-home.js';
@@ -119,17 +119,10 @@ if (args.get('save') === 'yes') {
   };
   await saveResults(resultsFile, results);
   // The section goes before the remote store's, replacing an earlier one.
-  const mdFile = path.join(repo, 'BENCHMARKS.md');
-  const md = readFileSync(mdFile, 'utf8');
-  const section = turnPagesSection(results.turnPages);
-  const start = md.indexOf(TURN_PAGES_HEADING);
-  let next: string;
-  if (start >= 0) {
-    const end = md.indexOf('\n## ', start + TURN_PAGES_HEADING.length);
-    next = md.slice(0, start) + section + (end >= 0 ? '\n' + md.slice(end + 1) : '');
-  } else {
-    const at = md.indexOf('## Remote store');
-    next = at >= 0 ? md.slice(0, at) + section + '\n' + md.slice(at) : `${md}\n${section}`;
-  }
-  writeFileSync(mdFile, next);
+  putSection(
+    path.join(repo, 'BENCHMARKS.md'),
+    TURN_PAGES_HEADING,
+    turnPagesSection(results.turnPages),
+    '## Remote store',
+  );
 }
