@@ -62,6 +62,19 @@ describe('Skein and Codex alternate on paginated threads', () => {
 
   const model = (): EchoModelClient => new EchoModelClient({ provider: MOCK_PROVIDER_ID, model: MOCK_MODEL });
 
+  /** Forks `parent` through ThreadManager keeping its first turn; the fork's id. */
+  async function forkFirstTurn(store: LocalThreadStore, parent: ThreadId): Promise<ThreadId> {
+    const { ThreadManager } = await import('@skein/thread-manager');
+    const manager = new ThreadManager({ store, model: model() });
+    try {
+      const fork = await manager.forkThread({ threadId: parent, turns: 1 });
+      await fork.shutdown();
+      return fork.threadId;
+    } finally {
+      await manager.shutdownAll();
+    }
+  }
+
   /** Runs one turn through a Session and shuts it down; fails on any error event. */
   async function runTurn(session: Session, prompt: string): Promise<void> {
     const seen: SessionEventMsg[] = [];
@@ -199,14 +212,7 @@ describe('Skein and Codex alternate on paginated threads', () => {
     const parent = set.unicode;
     let forkId: ThreadId;
     try {
-      const manager = new ThreadManager({ store, model: model() });
-      try {
-        const fork = await manager.forkThread({ threadId: parent, turns: 1 });
-        forkId = fork.threadId;
-        await fork.shutdown();
-      } finally {
-        await manager.shutdownAll();
-      }
+      forkId = await forkFirstTurn(store, parseThreadId(parent));
       const zero = new ThreadManager({ store, model: model() });
       try {
         await expect(zero.forkThread({ threadId: parent, turns: 0 })).rejects.toMatchObject({
@@ -234,19 +240,11 @@ describe('Skein and Codex alternate on paginated threads', () => {
   });
 
   it('a Skein fork of a legacy thread is a legacy copy whose turns Skein and Codex both show', async () => {
-    const { ThreadManager } = await import('@skein/thread-manager');
     const store = openStore();
     const parent = parseThreadId(set.legacy);
     let forkId: ThreadId;
     try {
-      const manager = new ThreadManager({ store, model: model() });
-      try {
-        const fork = await manager.forkThread({ threadId: parent, turns: 1 });
-        forkId = fork.threadId;
-        await fork.shutdown();
-      } finally {
-        await manager.shutdownAll();
-      }
+      forkId = await forkFirstTurn(store, parent);
       // In a store that writes paginated rollouts, the fork of a legacy thread is legacy, as Codex makes it.
       expect((await store.readThread({ threadId: forkId })).historyMode).toBe('legacy');
       const turns = await store.listTurns({ threadId: forkId, sortDirection: 'asc', itemsView: 'full' });
