@@ -98,3 +98,24 @@ export function gitRevision(): string {
     return 'unknown';
   }
 }
+
+/**
+ * Median wall time of `node -e 0` over `runs` runs: a yardstick for how fast this machine runs
+ * Node at the moment of measuring, so figures taken on different machines can be compared.
+ */
+export function nodeStartMs(runs = 5): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    execFileSync(process.execPath, ['-e', '0']);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** One line naming the machine and its Node start time, for a section measured on its own. */
+export function machineLine(benchDir: string): string {
+  const m = describeMachine(benchDir);
+  return `${m.cpu}, ${m.cores} cores, node ${m.node} (\`node -e 0\` ${nodeStartMs().toFixed(0)} ms)`;
+}

@@ -16,6 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { RemoteThreadStore } from '@skein/thread-store-remote';
 import { ensureBigThread, ensureHome } from '../../../tools/bench/homes.js';
+import { machineLine } from '../../../tools/bench/machine.js';
 import { extraSection, saveExtraSection } from '../../../tools/bench/report.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { skeinServe } from '../test/helpers/serve.js';
@@ -169,6 +170,7 @@ const entry = {
   commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
   command: `node --import tsx packages/web/bench/page-bench.ts ${process.argv.slice(2).join(' ')}`.trim(),
   load: `${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`,
+  machine: machineLine(dir),
   body: `Debian's Chromium (headless, a fresh browser context per run) against a real \`skein serve\`; the time
 from navigation start until the element is in the page and the next frame is drawn, recorded by
 the page itself (a MutationObserver and \`requestAnimationFrame\`). The live figure is the

@@ -186,6 +186,23 @@ describe.skipIf(noBrowser)('the thread browser in a real Chromium against skein 
     await page.close();
   });
 
+  it("asks for a thread's data once, before React's code is evaluated", async () => {
+    const page = await open(`/t/${seeded.multiTurn}`);
+    await page.locator('.turn').first().waitFor();
+    const timing = await page.evaluate(() => ({
+      start: performance.getEntriesByName('skein:start')[0]?.startTime ?? null,
+      calls: performance
+        .getEntriesByType('resource')
+        .filter((e) => /\/(ReadThread|ListTurns)$/.test(e.name))
+        .map((e) => ({ name: e.name.replace(/^.*\//, ''), at: e.startTime })),
+    }));
+    expect(timing.start).not.toBeNull();
+    // One call each: the thread view's queries took over the calls the entry started.
+    expect(timing.calls.map((c) => c.name).sort()).toEqual(['ListTurns', 'ReadThread']);
+    for (const call of timing.calls) expect(call.at).toBeLessThan(timing.start!);
+    await page.close();
+  });
+
   /** Forks the many-turn thread after turn 3 from its page; the fork's id, once the page shows it. */
   async function forkAfterTurn3(page: Page): Promise<ThreadId> {
     await page.locator('.turn').first().waitFor();
