@@ -62,6 +62,7 @@ import { checkIndexIntegrity } from './internal/integrity.js';
 import type { IntegrityResult } from './internal/integrity.js';
 import { WriterLock } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
+import { Foreground } from './internal/foreground.js';
 import { Freshness } from './internal/freshness.js';
 import { localItemPage, localTurnPage } from './internal/turn-pages.js';
 import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
@@ -220,6 +221,8 @@ export class LocalThreadStore implements ThreadStore {
   private readonly commits: GroupCommit;
   /** When and how the index catches up with the home (freshness.ts). */
   private readonly freshness: Freshness;
+  /** The calls in progress, which the background sweep gives way to. */
+  private readonly foreground = new Foreground();
 
   constructor(options: LocalThreadStoreOptions) {
     if (!options || typeof options.home !== 'string' || options.home === '')
@@ -277,6 +280,7 @@ export class LocalThreadStore implements ThreadStore {
       onProgress: this.onIndexProgress,
       fullSweepIntervalMs: this.fullSweepIntervalMs,
       storeKind: STORE_KIND,
+      giveWay: this.foreground.giveWay,
     });
   }
 
@@ -437,11 +441,14 @@ export class LocalThreadStore implements ThreadStore {
    */
   private guard<T>(context: string, op: () => Promise<T>, redo = false): Promise<T> {
     const run = (async () => {
+      const leave = this.foreground.enter();
       try {
         this.ensureOpen();
         return await this.recovering(context, op, redo);
       } catch (e) {
         throw toThreadStoreError(e, context);
+      } finally {
+        leave();
       }
     })();
     const settled = run.then(

@@ -82,6 +82,7 @@ export async function walkHome(
   dirs: Map<string, string>,
   visitDir: ((dir: string) => void) | null,
   signal?: AbortSignal,
+  turn: () => Promise<void> = yieldTurn,
 ): Promise<Found[] | null> {
   const out: Found[] = [];
   const now = Date.now();
@@ -119,7 +120,7 @@ export async function walkHome(
       continue;
     }
     if (++work % WALK_SLICE_ENTRIES === 0) {
-      await yieldTurn();
+      await turn();
       if (signal?.aborted) return null;
     }
     const abs = path.join(top.dir, e.name);

@@ -31,6 +31,8 @@ export interface FreshnessHost {
   readonly onProgress: IndexProgressListener | undefined;
   readonly fullSweepIntervalMs: number;
   readonly storeKind: string;
+  /** How the safety-net sweep yields: a turn, then a (bounded) wait for calls in progress. */
+  giveWay(): Promise<void>;
 }
 
 /**
@@ -149,7 +151,7 @@ export class Freshness {
       this.sweepTimer = null;
       if (this.host.closed()) return;
       this.sweepRun = index.changes
-        .sweep(this.host.signal, this.host.onProgress)
+        .sweep(this.host.signal, this.host.onProgress, this.host.giveWay)
         .catch(() => undefined)
         .finally(() => {
           this.sweepRun = null;

@@ -199,13 +199,18 @@ export class HomeSync {
    * thread by a program that leaves Codex's state DB alone, a missed event). The home is walked
    * and stat-ed a slice at a time, yielding to the event loop between slices; the files that
    * differ from their rows are then indexed in small path passes, between which other calls'
-   * passes run. Stops early when `signal` is aborted.
+   * passes run. Stops early when `signal` is aborted. `turn` is how it yields between steps
+   * (a turn of the event loop; the store's sweep also waits for calls in progress).
    */
-  async sweep(signal: AbortSignal, onProgress?: IndexProgressListener): Promise<void> {
+  async sweep(
+    signal: AbortSignal,
+    onProgress?: IndexProgressListener,
+    turn: () => Promise<void> = yieldTurn,
+  ): Promise<void> {
     this.index.lastSweepStartedAt = performance.now();
     const codexAtStart = this.codexStateDb ? codexStateChanges(this.codexStateDb, null) : null;
     const dirs = new Map<string, string>();
-    const found = await walkHome(this.layout, dirs, null, signal);
+    const found = await walkHome(this.layout, dirs, null, signal, turn);
     if (!found) return;
     const cols = 'rel, size, mtime_ms, ctime_ms, ino, archived';
     const rows = new Map<string, StatRow>();
@@ -216,7 +221,7 @@ export class HomeSync {
       for (const r of page) rows.set(r.rel, r);
       if (page.length < SWEEP_SLICE * 4) break;
       after = page[page.length - 1]?.rel ?? '';
-      await yieldTurn();
+      await turn();
       if (signal.aborted) return;
     }
     const differ: string[] = [];
@@ -249,7 +254,7 @@ export class HomeSync {
       i = j;
       // A short pass may not yield on its own: without a turn here the passes would follow one
       // another in microtasks and hold the event loop for the whole sweep.
-      await yieldTurn();
+      await turn();
       if (signal.aborted) return;
     }
     this.saveSweep(dirs, codexAtStart?.seen ?? null);

@@ -24,8 +24,13 @@ import { rebuildThreadsInSlices } from './thread-rows.js';
  * committed in one transaction, and the event loop gets a turn between slices.
  */
 
-/** A pass commits its batch and yields to the event loop after this much work (ms). */
-const PASS_SLICE_MS = 50;
+/**
+ * A pass commits its batch and yields to the event loop after this much work (ms): a full pass
+ * (callers wait for it; fewer, larger commits cost less CPU) and a pass over given files (the
+ * watcher's changes and the background sweep, which run while other calls are answered).
+ */
+const FULL_PASS_SLICE_MS = 50;
+const PATH_PASS_SLICE_MS = 10;
 
 /**
  * Brings the index up to date with the files: all of them (a walk of the home), or only the
@@ -84,10 +89,11 @@ export async function runPass(
   let batch: (() => void)[] = [];
   let batchBytes = 0;
   let sliceStart = performance.now();
-  // The batch's writes run at its commit, after the reads that queued them; the reads of the
-  // next slice get the share of PASS_SLICE_MS the last slice's reads had, so a slice's reads
-  // and its commit together stay near PASS_SLICE_MS.
-  let readBudget = PASS_SLICE_MS;
+  // The batch's writes run at its commit, after the reads that queued them. What a commit costs
+  // per byte read is learnt from the commits so far (the first file is committed alone to learn
+  // it), and a slice ends when its reads plus the commit they would need reach its length.
+  const sliceMs = paths ? PATH_PASS_SLICE_MS : FULL_PASS_SLICE_MS;
+  let commitMsPerByte = 0;
   const commit = (): void => {
     const writes = batch;
     batch = [];
@@ -107,11 +113,17 @@ export async function runPass(
     batch.push(write, () => markPending(ctx, ids));
     batchBytes += bytes;
     const readMs = performance.now() - sliceStart;
-    if (batch.length >= 500 || batchBytes >= 32 << 20 || readMs > readBudget) {
+    if (
+      batch.length >= 500 ||
+      batchBytes >= 32 << 20 ||
+      commitMsPerByte === 0 ||
+      readMs + commitMsPerByte * batchBytes > sliceMs
+    ) {
+      const committed = Math.max(1, batchBytes);
       const commitStart = performance.now();
       commit();
-      const commitMs = performance.now() - commitStart;
-      readBudget = Math.max(PASS_SLICE_MS / 10, (PASS_SLICE_MS * readMs) / (readMs + commitMs));
+      const perByte = (performance.now() - commitStart) / committed;
+      commitMsPerByte = commitMsPerByte === 0 ? perByte : 0.7 * commitMsPerByte + 0.3 * perByte;
       // Other calls run between slices: a long pass never holds the event loop for long.
       await yieldTurn();
       sliceStart = performance.now();
