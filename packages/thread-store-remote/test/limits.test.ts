@@ -117,6 +117,56 @@ describe('server limits', () => {
     expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(64);
   });
 
+  it('keeps a client within its own number of history streams: more reads than the server serves at once wait their turn', async () => {
+    served = await serve(undefined, { limits: { maxConcurrentStreams: 4 } });
+    const { id } = await liveThread(
+      served,
+      Array.from({ length: 16 }, (_, i) => bulkyItem(i, 16 * 1024)),
+    );
+    const store = served.client({ maxConcurrentHistoryStreams: 4 });
+    const whole = await collectHistory(store.loadHistory({ threadId: id }));
+    expect(whole.length).toBeGreaterThanOrEqual(16);
+    const reads = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0
+          ? collectHistory(store.loadHistory({ threadId: id }))
+          : store.readThread({ threadId: id, includeHistory: true }).then((t) => collectHistory(t.history!)),
+      ),
+    );
+    for (const r of reads) expect(r).toEqual(whole);
+    expect(served.logs.filter((l) => l.event === 'call' && l.code === 'resource_exhausted')).toEqual([]);
+  });
+
+  it('answers resource_exhausted, not a hang, when every history stream of the client is held unread', async () => {
+    served = await serve();
+    const { id } = await liveThread(
+      served,
+      Array.from({ length: 64 }, (_, i) => bulkyItem(i, 64 * 1024)),
+    );
+    const store = served.client({ maxConcurrentHistoryStreams: 2, timeoutMs: 300 });
+    const held = [store.loadHistory({ threadId: id }), store.loadHistory({ threadId: id })].map((h) =>
+      h[Symbol.asyncIterator](),
+    );
+    for (const it of held) expect(await codeOf(it.next())).toBe('ok');
+    const third = store.loadHistory({ threadId: id })[Symbol.asyncIterator]();
+    const refused = await third.next().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isThreadStoreError(refused) && refused.code).toBe('resource_exhausted');
+    expect(String((refused as Error).message)).toContain('maxConcurrentHistoryStreams');
+    // Giving one back lets the next read in.
+    await held[0]!.return!();
+    expect((await collectHistory(store.loadHistory({ threadId: id }))).length).toBeGreaterThanOrEqual(64);
+    await held[1]!.return!();
+  });
+
+  it('refuses a maxConcurrentHistoryStreams that is not a whole number of at least 1', async () => {
+    served = await serve();
+    for (const bad of [0, -1, 1.5, Number.NaN])
+      expect(() => served!.client({ maxConcurrentHistoryStreams: bad })).toThrow(/maxConcurrentHistoryStreams/);
+  });
+
   it('refuses a tenant more than maxTenantStreams history streams, while other tenants still get theirs', async () => {
     const tokens = { 'token-of-alpha-0001': 'alpha', 'token-of-beta-00001': 'beta' };
     served = await serve(undefined, { auth: { tokens }, limits: { maxConcurrentStreams: 8, maxTenantStreams: 2 } });

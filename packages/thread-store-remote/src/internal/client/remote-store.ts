@@ -71,6 +71,7 @@ import { AppendFlushPrediction } from './append-flush.js';
 import { endsWith, parseEndpoints } from './endpoints.js';
 import type { ResolvedRetry, RetryOptions } from './retry.js';
 import { backoffMs, resolveRetry, sleep } from './retry.js';
+import { StreamSlots } from './stream-slots.js';
 
 /**
  * Options of `RemoteThreadStore`: where the server is, the protocol, credentials, timeouts and
@@ -115,6 +116,12 @@ export interface RemoteThreadStoreOptions {
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
   /** Client id sent in `skein-client-id` (default: a random UUID per instance). */
   clientId?: string;
+  /**
+   * History streams (`loadHistory`, `readThread`) this client keeps open at a time (default 32,
+   * half of a server's default limit of 64); more wait their turn instead of being refused by the
+   * server.
+   */
+  maxConcurrentHistoryStreams?: number;
 }
 
 /**
@@ -195,6 +202,7 @@ export class RemoteThreadStore implements ThreadStore {
   private readonly maxAppendItems: number;
   private readonly maxAppendBytes: number;
   private maxMessageBytes: number;
+  private readonly historySlots: StreamSlots;
   private readonly live = new Map<ThreadId, LiveWriter>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatEveryMs = 10_000;
@@ -217,6 +225,12 @@ export class RemoteThreadStore implements ThreadStore {
       throw ThreadStoreError.invalidRequest(
         `maxMessageBytes must be an integer of at least 1024, got ${String(options.maxMessageBytes)}`,
       );
+    const streams = options.maxConcurrentHistoryStreams ?? 32;
+    if (!Number.isSafeInteger(streams) || streams < 1)
+      throw ThreadStoreError.invalidRequest(
+        `maxConcurrentHistoryStreams must be an integer of at least 1, got ${String(options.maxConcurrentHistoryStreams)}`,
+      );
+    this.historySlots = new StreamSlots(streams);
     this.capabilities = { localPaths: false, contentSearch: options.contentSearch ?? true };
     this.clientId = options.clientId ?? randomUUID();
     this.endpoints = urls.map((u) => this.connect(u, options));
@@ -330,9 +344,17 @@ export class RemoteThreadStore implements ThreadStore {
    * early (break, return) cancels the stream on the server.
    */
   private async *pull<T>(method: string, open: (opts: CallOptions) => AsyncIterable<T>): AsyncGenerator<T> {
+    // The wait for a slot is not the server's silence: the per-message deadline starts after it.
+    const release = await this.historySlots.acquire(this.timeoutMs, method);
     const abort = new AbortController();
     let timedOut = false;
-    const it = open({ signal: abort.signal })[Symbol.asyncIterator]();
+    let it: AsyncIterator<T>;
+    try {
+      it = open({ signal: abort.signal })[Symbol.asyncIterator]();
+    } catch (e) {
+      release();
+      throw e;
+    }
     try {
       for (;;) {
         const timer = setTimeout(() => {
@@ -358,6 +380,7 @@ export class RemoteThreadStore implements ThreadStore {
       }
     } finally {
       abort.abort();
+      release();
     }
   }
 
