@@ -1,6 +1,6 @@
 // Benchmarks the remote store against the same workloads on a LocalThreadStore used directly:
 // list latency (p50/p99) and calls/s over loopback HTTP/2, history streaming MB/s, and append
-// throughput. Prints a markdown table and writes it to bench-results/remote.md.
+// throughput. Prints a markdown table; `--save` also writes it to bench-results/remote.md.
 // Run: pnpm --filter @skein/thread-store-remote bench   (or: npx tsx bench/remote-bench.ts [--quick])
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -154,9 +154,11 @@ try {
   ];
   const table = lines.join('\n');
   process.stdout.write(`${table}\n`);
-  const outDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bench-results');
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, 'remote.md'), table);
+  if (process.argv.includes('--save')) {
+    const outDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bench-results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(path.join(outDir, 'remote.md'), table);
+  }
 } finally {
   rmSync(home, { recursive: true, force: true });
 }
