@@ -36,6 +36,8 @@ import type { RpcOutcome } from './support/stdio-rpc.js';
  *    Skein from the rollout (last turn start, last write); on a few threads they land on either
  *    side of a second boundary. Such gaps are collected and bounded (at most three distinct
  *    values, each exactly one second) instead of hidden; any larger difference fails.
+ *    (The legacy-mode thread's turns are two seconds apart, so `thread/read` without turns, where
+ *    Codex reports a legacy thread's creation time as updatedAt, is checked to the second.)
  * 8. Error messages: compared where Skein uses Codex's words (listed per request); elsewhere only
  *    the JSON-RPC code is compared, since the reason is worded by each server.
  */
