@@ -69,23 +69,30 @@ const backends: { name: string; storeArgs: () => Promise<string[]> }[] = [
   },
 ];
 
+/** Runs `texts` as turns of `threadId` and returns `[turnId, itemId, type]` of every completed item. */
+async function runTurns(c: Client, threadId: string, texts: string[]): Promise<string[][]> {
+  const from = c.notifications.length;
+  for (const text of texts) {
+    const { turn } = await c.result('turn/start', { threadId, input: [{ type: 'text', text }] });
+    await c.notified((n) => n.method === 'turn/completed' && n.params.turn.id === turn.id);
+  }
+  const started = new Map<string, string>();
+  const live: string[][] = [];
+  for (const n of c.notifications.slice(from)) {
+    if (n.method === 'item/started') started.set(n.params.item.id, n.params.item.type);
+    if (n.method !== 'item/completed') continue;
+    expect(started.get(n.params.item.id)).toBe(n.params.item.type);
+    live.push([n.params.turnId, n.params.item.id, n.params.item.type]);
+  }
+  return live;
+}
+
 describe.each(backends)('skein app-server over $name', ({ storeArgs }) => {
   it('notifies each item under the id later reads return, also from a new server', async () => {
     const args = await storeArgs();
     const first = await client(args);
     const { thread } = await first.result('thread/start', { cwd: '/work/project' });
-    for (const text of ['first prompt', 'second prompt']) {
-      const { turn } = await first.result('turn/start', { threadId: thread.id, input: [{ type: 'text', text }] });
-      await first.notified((n) => n.method === 'turn/completed' && n.params.turn.id === turn.id);
-    }
-    const started = new Map<string, string>();
-    const live: string[][] = [];
-    for (const n of first.notifications) {
-      if (n.method === 'item/started') started.set(n.params.item.id, n.params.item.type);
-      if (n.method !== 'item/completed') continue;
-      expect(started.get(n.params.item.id)).toBe(n.params.item.type);
-      live.push([n.params.turnId, n.params.item.id, n.params.item.type]);
-    }
+    const live = await runTurns(first, thread.id, ['first prompt', 'second prompt']);
     expect(live.map((x) => x[2])).toEqual(['userMessage', 'agentMessage', 'userMessage', 'agentMessage']);
     expect(new Set(live.map((x) => x[1])).size).toBe(4);
     const expected = { 'thread/read': live, 'thread/turns/list': live, 'thread/items/list': live };
@@ -95,5 +102,30 @@ describe.each(backends)('skein app-server over $name', ({ storeArgs }) => {
 
     const second = await client(args);
     expect(await readIds(second, thread.id)).toEqual(expected);
+  });
+});
+
+describe('skein app-server over PostgreSQL, on a paginated thread moved there from a home', () => {
+  it('continues the thread with items whose ids every read returns', async () => {
+    const home = newHome();
+    const local = await client(['--home', home]);
+    const { thread } = await local.result('thread/start', { cwd: '/work/project' });
+    const before = await runTurns(local, thread.id, ['made in a home']);
+    await local.close();
+    clients.splice(clients.indexOf(local), 1);
+    await ok(['db', 'migrate', '--store', url], { env });
+    await ok(['migrate', '--from', home, '--to', url], { env });
+
+    const pg = await client(['--store', url]);
+    const resumed = await pg.result('thread/resume', { threadId: thread.id });
+    expect(resumed.thread.historyMode).toBe('paginated');
+    const after = await runTurns(pg, thread.id, ['continued in PostgreSQL']);
+    expect(after.map((x) => x[2])).toEqual(['userMessage', 'agentMessage']);
+    const all = [...before, ...after];
+    expect(await readIds(pg, thread.id)).toEqual({
+      'thread/read': all,
+      'thread/turns/list': all,
+      'thread/items/list': all,
+    });
   });
 });
