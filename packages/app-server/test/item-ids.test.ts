@@ -2,13 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EchoModelClient } from '@skein/core-session';
 import { InMemoryThreadStore } from '@skein/thread-store-api';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { LocalThreadStore } from '@skein/thread-store-local';
-import { ThreadManager } from '@skein/thread-manager';
-import { AppServer, listenWebSocket } from '@skein/app-server';
-import type { AppServerListener } from '@skein/app-server';
+import { startServer, stopServer } from './server-rig.js';
+import type { ServerRig } from './server-rig.js';
 import { WsClient } from './ws-client.js';
 
 /**
@@ -40,28 +38,18 @@ const backends: Backend[] = [
   },
 ];
 
-interface Running {
-  store: ThreadStore;
-  manager: ThreadManager;
-  server: AppServer;
-  listener: AppServerListener;
+interface Running extends ServerRig {
   client: WsClient;
 }
 
 async function serve(store: ThreadStore, home: string): Promise<Running> {
-  const manager = new ThreadManager({ store, model: new EchoModelClient(), defaults: { cwd: home } });
-  const server = new AppServer({ manager, codexHome: home, defaultCwd: home, cliVersion: '9.9.9' });
-  const listener = await listenWebSocket(server, { host: '127.0.0.1', port: 0 });
-  const client = await WsClient.open(listener.url);
-  return { store, manager, server, listener, client };
+  const rig = await startServer(store, home);
+  return { ...rig, client: await WsClient.open(rig.listener.url) };
 }
 
 async function stop(r: Running): Promise<void> {
   await r.client.close();
-  await r.listener.close();
-  await r.server.close();
-  await r.manager.shutdownAll();
-  await r.store.close();
+  await stopServer(r);
 }
 
 /** `[turnId, itemId, type]` of every item the reads return, in order. */
