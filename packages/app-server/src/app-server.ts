@@ -429,9 +429,13 @@ export class AppServer {
     const live = this.loadedThread(threadId);
     const turns = includeTurns && !(live?.thread.session.ephemeral ?? false) ? await this.allTurns(threadId) : [];
     const thread = wireThread(stored, await this.context(stored, turns, originator));
-    // Codex 0.169 reports no thread source for a legacy-mode thread unless it reads its turns:
-    // without them it answers from its state database, which holds no source for such threads.
-    if (stored.historyMode === 'legacy' && !includeTurns) thread.threadSource = null;
+    // Codex 0.169 reads a legacy-mode thread without its turns differently: it reports no thread
+    // source (its state database holds none for such threads) and its creation time as updatedAt
+    // (with turns, and in thread/list, updatedAt is the last write, as Skein reports it).
+    if (stored.historyMode === 'legacy' && !includeTurns) {
+      thread.threadSource = null;
+      thread.updatedAt = thread.createdAt;
+    }
     return thread;
   }
 

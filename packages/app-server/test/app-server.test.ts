@@ -2,20 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EchoModelClient } from '@skein/core-session';
 import { InMemoryThreadStore } from '@skein/thread-store-api';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { LocalThreadStore } from '@skein/thread-store-local';
-import { ThreadManager } from '@skein/thread-manager';
-import { AppServer, listenUnix, listenWebSocket } from '@skein/app-server';
-import type { AppServerListener } from '@skein/app-server';
+import { listenUnix, listenWebSocket } from '@skein/app-server';
+import { startServer, stopServer } from './server-rig.js';
+import type { ServerRig } from './server-rig.js';
 import { RpcFailure, WsClient } from './ws-client.js';
 
-interface Rig {
-  store: ThreadStore;
-  manager: ThreadManager;
-  server: AppServer;
-  listener: AppServerListener;
+interface Rig extends ServerRig {
   home: string;
 }
 
@@ -30,18 +25,11 @@ const stores: { name: string; make: (home: string) => ThreadStore; paths: boolea
 
 async function rig(make: (home: string) => ThreadStore): Promise<Rig> {
   const home = await mkdtemp(path.join(tmpdir(), 'skein-app-server-'));
-  const store = make(home);
-  const manager = new ThreadManager({ store, model: new EchoModelClient(), defaults: { cwd: home } });
-  const server = new AppServer({ manager, codexHome: home, defaultCwd: home, cliVersion: '9.9.9' });
-  const listener = await listenWebSocket(server, { host: '127.0.0.1', port: 0 });
-  return { store, manager, server, listener, home };
+  return { ...(await startServer(make(home), home)), home };
 }
 
 async function stop(r: Rig): Promise<void> {
-  await r.listener.close();
-  await r.server.close();
-  await r.manager.shutdownAll();
-  await r.store.close();
+  await stopServer(r);
   await rm(r.home, { recursive: true, force: true });
 }
 

@@ -2,10 +2,10 @@ import {
   applyPatch,
   collectHistory,
   isObject,
+  isPersistedRolloutItem,
   isThreadStoreError,
   mergePatches,
   parseThreadId,
-  persistedRolloutItems,
   ThreadStoreError,
   validatePatch,
 } from '@skein/thread-store-api';
@@ -187,7 +187,10 @@ export class LiveThread {
   async appendItems(items: readonly RolloutItem[]): Promise<void> {
     this.ensureOpen();
     if (items.length === 0) return;
-    const canonical = persistedRolloutItems(items, 'legacy');
+    // What a store keeps of either format (a paginated thread's messages are `item_completed` items).
+    const canonical = items.filter(
+      (item) => isPersistedRolloutItem(item, 'legacy') || isPersistedRolloutItem(item, 'paginated'),
+    );
     if (this.memory) {
       const stamp = this.now().toISOString();
       for (const item of canonical) this.memory.push(item.timestamp ? item : { ...item, timestamp: stamp });

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import {
   collectHistory,
   deriveThreadMetadata,
@@ -22,12 +20,15 @@ import type {
   TokenUsage,
 } from '@skein/thread-store-api';
 import { EventQueue } from './internal/event-queue.js';
+import { ItemIds } from './internal/item-ids.js';
 import {
   addUsage,
   agentMessageEvent,
+  agentMessageItem,
   agentReasoningEvent,
   assistantText,
   conversationFromHistory,
+  reasoningCompletedItem,
   reasoningText,
   responseItem,
   taskComplete,
@@ -37,8 +38,10 @@ import {
   turnAbortedMarker,
   turnContext,
   userMessageEvent,
+  userMessageItem,
   userResponseItem,
 } from './internal/turn-items.js';
+import { userContent, validateOp } from './internal/user-input.js';
 import { LiveThread, LiveThreadInitGuard } from './live-thread.js';
 import type { LiveThreadOptions } from './live-thread.js';
 import type { ModelClient } from './model-client.js';
@@ -64,11 +67,17 @@ export type Op =
 /** An event a session emits while it runs a turn. */
 export type SessionEventMsg =
   | { type: 'turn_started'; turnId: string }
-  /** `itemId`: the model's id of the message the delta belongs to, when it gave one. */
-  | { type: 'agent_message_delta'; turnId: string; delta: string; itemId?: string | null }
-  /** `itemId`: the model's id of the message (the id it is recorded with), when it gave one. */
-  | { type: 'agent_message'; turnId: string; message: string; itemId?: string | null }
-  | { type: 'agent_reasoning'; turnId: string; text: string }
+  /**
+   * The turn's user message is recorded. `itemId` is the id readers of the thread return for it;
+   * `atMs` when it was recorded (also its recorded start and completion time in paginated threads).
+   */
+  | { type: 'user_message'; turnId: string; itemId: string; atMs: number }
+  /** `itemId`: the id of the message the delta belongs to (the id `agent_message` reports). */
+  | { type: 'agent_message_delta'; turnId: string; delta: string; itemId: string }
+  /** `itemId`: the id readers of the thread return for the message. */
+  | { type: 'agent_message'; turnId: string; message: string; itemId: string; atMs: number }
+  /** `itemId`: the id readers of the thread return for the reasoning item. */
+  | { type: 'agent_reasoning'; turnId: string; text: string; itemId: string }
   | { type: 'token_count'; turnId: string; total: TokenUsage | null; last: TokenUsage | null }
   | { type: 'turn_complete'; turnId: string; lastAgentMessage: string | null }
   | { type: 'turn_aborted'; turnId: string | null; reason: 'interrupted' | 'shutdown' }
@@ -170,6 +179,12 @@ export class Session {
   private conversation: ResponseItemPayload[];
   private totalUsage: TokenUsage | null;
   private readonly now: () => Date;
+  /** The thread's format, when the session was told it (a new thread of a given format). */
+  private readonly declaredMode: HistoryMode | null;
+  /** Known from the first turn on (it needs the thread's format). */
+  private itemIds: ItemIds | null = null;
+  /** What the thread holds before the session records its first turn (for `itemIds`). */
+  private historyBeforeTurns: RolloutItem[] | null;
   private resolveDone!: () => void;
   /** Resolves once the session has shut down. */
   readonly done: Promise<void>;
@@ -177,7 +192,7 @@ export class Session {
   private constructor(
     live: LiveThread,
     options: SessionOptions,
-    meta: { cwd: string; modelProvider: string; source: SessionSource },
+    meta: { cwd: string; modelProvider: string; source: SessionSource; historyMode?: HistoryMode },
     history: readonly RolloutItem[],
   ) {
     this.live = live;
@@ -190,6 +205,8 @@ export class Session {
     this.now = options.liveThread?.now ?? (() => new Date());
     this.conversation = conversationFromHistory(history);
     this.totalUsage = deriveThreadMetadata(history).tokenUsage;
+    this.declaredMode = meta.historyMode ?? null;
+    this.historyBeforeTurns = [...history];
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -233,7 +250,13 @@ export class Session {
       history = await collectHistory(guard.thread.loadHistory());
     }
     const live = guard.commit();
-    return new Session(live, options, { cwd: options.cwd, modelProvider, source }, history);
+    const meta = {
+      cwd: options.cwd,
+      modelProvider,
+      source,
+      ...(options.historyMode ? { historyMode: options.historyMode } : {}),
+    };
+    return new Session(live, options, meta, history);
   }
 
   /**
@@ -355,6 +378,35 @@ export class Session {
     this.emit(id, { type: 'error', message: e.message, code: e.code, ...(turnId !== undefined ? { turnId } : {}) });
   }
 
+  /**
+   * The ids of the items this session records (see `ItemIds`). They depend on the thread's
+   * format, which a new thread of the store's default format has once it is stored: it is
+   * materialized here, at its first turn, which stores it anyway.
+   */
+  private async ids(): Promise<ItemIds> {
+    if (this.itemIds) return this.itemIds;
+    let mode = this.live.ephemeral ? 'legacy' : this.declaredMode;
+    if (mode === null) {
+      try {
+        mode = (await this.live.readThread()).historyMode;
+      } catch (error) {
+        if (!isThreadStoreError(error, 'not_found')) throw error;
+        await this.live.persist();
+        mode = (await this.live.readThread()).historyMode;
+      }
+    }
+    this.itemIds = new ItemIds(mode, this.historyBeforeTurns ?? []);
+    this.historyBeforeTurns = null;
+    return this.itemIds;
+  }
+
+  /** Appends items to the thread (and follows them for the ids of later items). */
+  private async record(items: RolloutItem[]): Promise<void> {
+    await this.live.appendItems(items);
+    if (this.itemIds) this.itemIds.recorded(items);
+    else this.historyBeforeTurns?.push(...items);
+  }
+
   private async runTurn(turn: PendingTurn): Promise<void> {
     const { id, controller } = turn;
     const signal = controller.signal;
@@ -365,12 +417,18 @@ export class Session {
     }
     const turnId = newThreadId();
     const startedAt = this.now();
-    const record = (items: RolloutItem[]): Promise<void> => this.live.appendItems(items);
+    const record = (items: RolloutItem[]): Promise<void> => this.record(items);
     this.emit(id, { type: 'turn_started', turnId });
     let lastAgentMessage: string | null = null;
     try {
+      const ids = await this.ids();
+      // A paginated thread records its messages as Codex 0.169 does, as items that carry their ids.
+      const paginated = ids.mode === 'paginated';
+      const at = (itemId: string) => ({ threadId: this.threadId, turnId, id: itemId });
       const { content, text, images, localImages } = await userContent(turn.items);
       const userItem = userResponseItem(content);
+      const userId = ids.next('user');
+      const userAt = this.now().getTime();
       await record([
         taskStarted(turnId, startedAt, this.model.contextWindow ?? null),
         turnContext(turnId, {
@@ -381,10 +439,31 @@ export class Session {
           reasoningEffort: this.options.reasoningEffort ?? null,
         }),
         responseItem(userItem),
-        userMessageEvent(text, images, localImages),
+        paginated
+          ? userMessageItem(at(userId), text, images, localImages, userAt)
+          : userMessageEvent(text, images, localImages),
       ]);
       this.conversation.push(userItem);
+      this.emit(id, { type: 'user_message', turnId, itemId: ids.recordedId(userId), atMs: userAt });
 
+      // The id of each model output, given at its first delta and kept when it is recorded.
+      const outputIds = new Map<string, string>();
+      const outputId = (kind: 'message' | 'reasoning', modelId: string | null): string => {
+        const key = `${kind}:${modelId ?? ''}`;
+        let given = outputIds.get(key);
+        if (given === undefined) {
+          given = ids.next(kind, modelId);
+          outputIds.set(key, given);
+        }
+        return given;
+      };
+      // Deltas without the model's id belong to the next output of their kind.
+      const done = (kind: 'message' | 'reasoning', modelId: string | null): string => {
+        const key = outputIds.has(`${kind}:${modelId ?? ''}`) ? `${kind}:${modelId ?? ''}` : `${kind}:`;
+        const given = outputIds.get(key) ?? ids.next(kind, modelId);
+        outputIds.delete(key);
+        return given;
+      };
       let lastUsage: TokenUsage | null = null;
       let failure: unknown = null;
       try {
@@ -397,25 +476,35 @@ export class Session {
           if (signal.aborted) break;
           switch (ev.type) {
             case 'output_text_delta':
-              this.emit(id, { type: 'agent_message_delta', turnId, delta: ev.delta, itemId: ev.itemId });
+              this.emit(id, {
+                type: 'agent_message_delta',
+                turnId,
+                delta: ev.delta,
+                itemId: outputId('message', ev.itemId),
+              });
               break;
             case 'output_item_done': {
               const item = ev.item;
               const said = assistantText(item);
               const thought = reasoningText(item);
+              const modelId = typeof item.id === 'string' && item.id !== '' ? item.id : null;
               // Codex records the event before the response item it comes from.
               if (said !== null) {
                 lastAgentMessage = said;
-                await record([agentMessageEvent(said), responseItem(item)]);
-                this.emit(id, {
-                  type: 'agent_message',
-                  turnId,
-                  message: said,
-                  itemId: typeof item.id === 'string' ? item.id : null,
-                });
+                const itemId = done('message', modelId);
+                const atMs = this.now().getTime();
+                await record([
+                  paginated ? agentMessageItem(at(itemId), said, atMs) : agentMessageEvent(said),
+                  responseItem(item),
+                ]);
+                this.emit(id, { type: 'agent_message', turnId, message: said, itemId: ids.recordedId(itemId), atMs });
               } else if (thought !== null) {
-                await record([agentReasoningEvent(thought), responseItem(item)]);
-                this.emit(id, { type: 'agent_reasoning', turnId, text: thought });
+                const itemId = done('reasoning', modelId);
+                await record([
+                  paginated ? reasoningCompletedItem(at(itemId), thought) : agentReasoningEvent(thought),
+                  responseItem(item),
+                ]);
+                this.emit(id, { type: 'agent_reasoning', turnId, text: thought, itemId: ids.recordedId(itemId) });
               } else {
                 await record([responseItem(item)]);
               }
@@ -465,7 +554,7 @@ export class Session {
     const reason = abortReason(signal);
     const marker = turnAbortedMarker();
     try {
-      await this.live.appendItems([responseItem(marker), turnAborted(turnId, 'interrupted')]);
+      await this.record([responseItem(marker), turnAborted(turnId, 'interrupted')]);
       this.conversation.push(marker);
       await this.live.flush();
     } catch (error) {
@@ -490,73 +579,4 @@ function requireSessionOptions(options: unknown, what: string): void {
 
 function abortReason(signal: AbortSignal): 'interrupted' | 'shutdown' {
   return signal.reason === 'shutdown' ? 'shutdown' : 'interrupted';
-}
-
-function validateOp(op: Op): void {
-  if (typeof op !== 'object' || op === null)
-    throw ThreadStoreError.invalidRequest('an op must be an object with a "type"');
-  switch (op.type) {
-    case 'user_turn': {
-      if (!Array.isArray(op.items) || op.items.length === 0)
-        throw ThreadStoreError.invalidRequest('a user_turn needs at least one input item');
-      for (const item of op.items) {
-        const ok =
-          (item?.type === 'text' && typeof item.text === 'string') ||
-          (item?.type === 'image' && typeof item.imageUrl === 'string' && item.imageUrl !== '') ||
-          (item?.type === 'local_image' && typeof item.path === 'string' && item.path !== '');
-        if (!ok)
-          throw ThreadStoreError.invalidRequest(`invalid user input item ${JSON.stringify(item)?.slice(0, 200)}`);
-      }
-      return;
-    }
-    case 'set_name':
-      if (op.name !== null && (typeof op.name !== 'string' || op.name.trim() === ''))
-        throw ThreadStoreError.invalidRequest('a thread name must be a non-empty string (or null to clear it)');
-      return;
-    case 'interrupt':
-    case 'shutdown':
-      return;
-    default:
-      throw ThreadStoreError.invalidRequest(`unknown op type ${JSON.stringify((op as { type?: unknown }).type)}`);
-  }
-}
-
-const MIME: Record<string, string> = {
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-};
-
-async function userContent(items: readonly UserInput[]): Promise<{
-  content: Record<string, unknown>[];
-  text: string;
-  images: string[];
-  localImages: string[];
-}> {
-  const content: Record<string, unknown>[] = [];
-  const texts: string[] = [];
-  const images: string[] = [];
-  const localImages: string[] = [];
-  for (const item of items) {
-    if (item.type === 'text') {
-      content.push({ type: 'input_text', text: item.text });
-      texts.push(item.text);
-    } else if (item.type === 'image') {
-      content.push({ type: 'input_image', image_url: item.imageUrl });
-      images.push(item.imageUrl);
-    } else {
-      let data: Buffer;
-      try {
-        data = await readFile(item.path);
-      } catch (error) {
-        throw ThreadStoreError.invalidRequest(`cannot read local image ${item.path}: ${(error as Error).message}`);
-      }
-      const mime = MIME[path.extname(item.path).toLowerCase()] ?? 'application/octet-stream';
-      content.push({ type: 'input_image', image_url: `data:${mime};base64,${data.toString('base64')}` });
-      localImages.push(item.path);
-    }
-  }
-  return { content, text: texts.join('\n'), images, localImages };
 }

@@ -241,6 +241,7 @@ describe('OpenAIResponsesModelClient', () => {
     session.submit({ type: 'user_turn', items: [{ type: 'text', text: 'hello' }] });
     expect(shape(await events.until('turn_complete'))).toEqual([
       'turn_started',
+      'user_message',
       'agent_message_delta',
       'agent_message',
       'token_count',

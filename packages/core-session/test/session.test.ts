@@ -54,6 +54,7 @@ describe.each(factories)('Session over $name', (factory) => {
     const msgs = await events.until('turn_complete');
     expect(shape(msgs)).toEqual([
       'turn_started',
+      'user_message',
       'agent_message_delta',
       'agent_message',
       'token_count',
@@ -129,8 +130,8 @@ describe.each(factories)('Session over $name', (factory) => {
     const { h, session, events } = await start({ failWhen: (p) => p.includes('FAIL') });
     session.submit({ type: 'user_turn', items: [{ type: 'text', text: 'please FAIL' }] });
     const msgs = await events.until('turn_complete');
-    expect(shape(msgs)).toEqual(['turn_started', 'error', 'token_count', 'turn_complete']);
-    expect(msgs[1]).toMatchObject({ type: 'error', code: 'unavailable' });
+    expect(shape(msgs)).toEqual(['turn_started', 'user_message', 'error', 'token_count', 'turn_complete']);
+    expect(msgs[2]).toMatchObject({ type: 'error', code: 'unavailable' });
     expect(msgs.at(-1)).toMatchObject({ lastAgentMessage: null });
     session.submit({ type: 'user_turn', items: [{ type: 'text', text: 'recovered' }] });
     expect(shape(await events.until('turn_complete'))).toContain('agent_message');

@@ -36,6 +36,8 @@ import type { RpcOutcome } from './support/stdio-rpc.js';
  *    Skein from the rollout (last turn start, last write); on a few threads they land on either
  *    side of a second boundary. Such gaps are collected and bounded (at most three distinct
  *    values, each exactly one second) instead of hidden; any larger difference fails.
+ *    (The legacy-mode thread's turns are two seconds apart, so `thread/read` without turns, where
+ *    Codex reports a legacy thread's creation time as updatedAt, is checked to the second.)
  * 8. Error messages: compared where Skein uses Codex's words (listed per request); elsewhere only
  *    the JSON-RPC code is compared, since the reason is worded by each server.
  */
@@ -130,6 +132,11 @@ function differences(codex: unknown, skein: unknown, at: string): string[] {
     return out;
   }
   return Object.is(codex, skein) ? [] : [`${at}: codex ${show(codex)} skein ${show(skein)}`];
+}
+
+/** `[turnId, itemId, type]` of every item of `turns`, in order. */
+function ofTurns(turns: any[]): string[][] {
+  return turns.flatMap((t: any) => t.items.map((i: any) => [t.id, i.id, i.type]));
 }
 
 function show(v: unknown): string {
@@ -359,5 +366,57 @@ describe('skein app-server answers like codex app-server 0.169 on a home Codex w
       true,
     );
     expect(mismatches).toEqual([]);
+  });
+
+  it('runs a turn whose items keep the ids they were notified with, on both servers', async () => {
+    // Last in this file: each server gets a thread of its own, which the listings above would show.
+    const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const ran: Record<string, { threadId: string; live: string[][] }> = {};
+    for (const s of [codex, skein]) {
+      const call = (m: string, p: unknown) =>
+        s.rpc
+          .call(m, p)
+          .then((o) => ('result' in o ? o.result : Promise.reject(new Error(`${s.name} ${m}: ${o.error.message}`))));
+      const { thread } = await call('thread/start', { cwd: set.workDir });
+      const from = s.rpc.notifications.length;
+      const { turn } = await call('turn/start', {
+        threadId: thread.id,
+        input: [{ type: 'text', text: 'ids stay', text_elements: [] }],
+      });
+      await s.rpc.waitFor((n) => n.method === 'turn/completed' && n.params.turn.id === turn.id, from);
+      const seen = s.rpc.notifications.slice(from).filter((n) => n.params?.threadId === thread.id);
+      const started = new Set(seen.filter((n) => n.method === 'item/started').map((n) => n.params.item.id));
+      const live = seen
+        .filter((n) => n.method === 'item/completed')
+        .map((n) => [n.params.turnId, n.params.item.id, n.params.item.type] as string[]);
+      expect(
+        live.map((x) => x[2]),
+        s.name,
+      ).toEqual(['userMessage', 'agentMessage']);
+      expect(
+        live.every((x) => started.has(x[1])),
+        s.name,
+      ).toBe(true);
+      expect(live[0]?.[1], s.name).toMatch(UUID_V7);
+      const read = await call('thread/read', { threadId: thread.id, includeTurns: true });
+      const turns = await call('thread/turns/list', { threadId: thread.id, itemsView: 'full' });
+      const items = await call('thread/items/list', { threadId: thread.id });
+      expect(ofTurns(read.thread.turns), `${s.name} thread/read`).toEqual(live);
+      expect(ofTurns(turns.data), `${s.name} thread/turns/list`).toEqual(live);
+      expect(
+        items.data.map((e: any) => [e.turnId, e.item.id, e.item.type]),
+        `${s.name} thread/items/list`,
+      ).toEqual(live);
+      ran[s.name] = { threadId: thread.id, live };
+    }
+    // Codex reads the turn Skein wrote under the ids Skein notified.
+    const mine = ran.skein!;
+    const reader = await StdioRpc.start(codexBinaryPath(), ['app-server'], codexEnv(skein.home), set.workDir);
+    try {
+      const read = await reader.call('thread/read', { threadId: mine.threadId, includeTurns: true });
+      expect('result' in read ? ofTurns(read.result.thread.turns) : read).toEqual(mine.live);
+    } finally {
+      await reader.close();
+    }
   });
 });

@@ -118,6 +118,11 @@ interface Writer {
    * moved here from a paginated rollout, which keeps its `item_completed` events), else `legacy`.
    */
   mode: HistoryMode;
+  /**
+   * Paginated threads: the ordinal the next line gets (every line of a paginated rollout has one,
+   * one above the last; Codex's projection skips a line without). Null for legacy threads.
+   */
+  nextOrdinal: number | null;
 }
 
 interface ThreadRow {
@@ -352,6 +357,23 @@ export class PostgresThreadStore implements ThreadStore {
     return t;
   }
 
+  /** The ordinal of a paginated thread's last line that has one (-1 when none has). */
+  private async lastOrdinal(db: PoolClient, threadId: string): Promise<number> {
+    const { rows } = await db.query<{ line: string }>(
+      'SELECT line FROM skein_items WHERE tenant = $1 AND thread_id = $2 ORDER BY seq DESC LIMIT 1000',
+      [this.tenant, threadId],
+    );
+    for (const { line } of rows) {
+      try {
+        const ordinal = ordinalOf(JSON.parse(line) as RolloutItem);
+        if (ordinal >= 0) return ordinal;
+      } catch {
+        // Not a line a reader parses; Codex skips it too.
+      }
+    }
+    return -1;
+  }
+
   private async insertItems(db: PoolClient, threadId: string, firstSeq: number, items: readonly RolloutItem[]) {
     let seqs: number[] = [];
     let lines: string[] = [];
@@ -409,6 +431,7 @@ export class PostgresThreadStore implements ThreadStore {
         durableCount: 0,
         lost: false,
         mode: copy.sessionMeta?.payload.history_mode === 'paginated' ? 'paginated' : 'legacy',
+        nextOrdinal: copy.sessionMeta?.payload.history_mode === 'paginated' ? ordinalOf(copy.sessionMeta) + 1 : null,
       });
     });
   }
@@ -418,7 +441,7 @@ export class PostgresThreadStore implements ThreadStore {
     requireObject(params, 'resumeThread params');
     const threadId = parseThreadId(params.threadId);
     return this.guard('resumeThread', async () => {
-      const { lease, count, mode } = await this.tx(async (db) => {
+      const { lease, count, mode, nextOrdinal } = await this.tx(async (db) => {
         // The thread row first (shared lock): an archive or delete racing with this resume
         // either finishes before (and this sees it) or waits and then sees this lease.
         const row = await this.lockThread(db, threadId, 'FOR SHARE');
@@ -428,9 +451,19 @@ export class PostgresThreadStore implements ThreadStore {
         const l = await acquireLease(db, this.tenant, threadId, this.owner, this.leaseDurationMs);
         if (!l) throw liveWriterConflict(threadId);
         const mode: HistoryMode = threadFromJson(row.thread).historyMode === 'paginated' ? 'paginated' : 'legacy';
-        return { lease: l, count: Number(row.item_count), mode };
+        const nextOrdinal = mode === 'paginated' ? (await this.lastOrdinal(db, threadId)) + 1 : null;
+        return { lease: l, count: Number(row.item_count), mode, nextOrdinal };
       });
-      this.addWriter({ threadId, lease, pendingCreate: null, pending: [], durableCount: count, lost: false, mode });
+      this.addWriter({
+        threadId,
+        lease,
+        pendingCreate: null,
+        pending: [],
+        durableCount: count,
+        lost: false,
+        mode,
+        nextOrdinal,
+      });
     });
   }
 
@@ -459,8 +492,17 @@ export class PostgresThreadStore implements ThreadStore {
       copyPlainData(item, 'a rollout item'),
     );
     for (const copy of copies) {
-      if (copy.timestamp === undefined) copy.timestamp = at;
-      writer.pending.push(copy);
+      const given = ordinalOf(copy);
+      if (writer.nextOrdinal === null || given >= 0) {
+        // Kept as written (a line moved from a rollout keeps its bytes); its ordinal moves the next on.
+        if (writer.nextOrdinal !== null) writer.nextOrdinal = Math.max(writer.nextOrdinal, given + 1);
+        if (copy.timestamp === undefined) copy.timestamp = at;
+        writer.pending.push(copy);
+        continue;
+      }
+      // A paginated line without an ordinal gets the next one, in Codex's key order.
+      const { timestamp, ...rest } = copy;
+      writer.pending.push({ timestamp: timestamp ?? at, ordinal: writer.nextOrdinal++, ...rest });
     }
     return Promise.resolve();
   }
@@ -850,4 +892,10 @@ function liveWriterConflict(threadId: string, where = 'another store'): ThreadSt
   return ThreadStoreError.conflict(
     `thread ${threadId} already has a live writer in ${where}; shut it down or discard it first`,
   );
+}
+
+/** A line's ordinal, or -1 when it has none. */
+function ordinalOf(item: RolloutItem | undefined): number {
+  const o = item?.ordinal;
+  return typeof o === 'number' && Number.isInteger(o) && o >= 0 ? o : -1;
 }

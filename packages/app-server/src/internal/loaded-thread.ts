@@ -1,4 +1,3 @@
-import { newThreadId } from '@skein/thread-store-api';
 import type { SessionEvent, UserInput } from '@skein/core-session';
 import type { CodexThread } from '@skein/thread-manager';
 import type { ThreadStore } from '@skein/thread-store-api';
@@ -15,6 +14,8 @@ type StartOutcome = { turn: Turn } | { error: Error };
 interface RunningTurn {
   turnId: string;
   startedAt: Date;
+  /** The input `turn/start` gave, shown when the session has recorded it as the user message. */
+  input: { input: readonly UserInput[]; clientId: string | null } | null;
   items: ThreadItem[];
   agentItemId: string | null;
   error: { message: string } | null;
@@ -88,36 +89,40 @@ export class LoadedThread {
     switch (msg.type) {
       case 'turn_started': {
         const startedAt = new Date();
-        this.current = { turnId: msg.turnId, startedAt, items: [], agentItemId: null, error: null };
+        const input = this.inputs.get(ev.id) ?? null;
+        this.inputs.delete(ev.id);
+        this.current = { turnId: msg.turnId, startedAt, input, items: [], agentItemId: null, error: null };
         const turn = this.inProgressTurn(this.current);
         this.startWaiters.get(ev.id)?.({ turn });
         this.startWaiters.delete(ev.id);
         this.notifyStatus();
         this.notify('turn/started', { threadId: this.threadId, turn: { ...turn, startedAt: seconds(startedAt) } });
-        const given = this.inputs.get(ev.id);
-        this.inputs.delete(ev.id);
-        if (given) {
-          const now = Date.now();
-          const item = {
-            type: 'userMessage',
-            id: newThreadId(),
-            clientId: given.clientId,
-            content: given.input.map(wireInput),
-            startedAtMs: now,
-            completedAtMs: now,
-          } as unknown as ThreadItem;
-          this.current.items.push(item);
-          this.itemNotification('item/started', item, { startedAtMs: now }, { ...item, completedAtMs: null });
-          this.itemNotification('item/completed', item, { completedAtMs: now });
-        }
+        return;
+      }
+      case 'user_message': {
+        const cur = this.current;
+        if (!cur?.input || msg.turnId !== cur.turnId) return;
+        // The id and time the session recorded the message with, which later reads return.
+        const item = {
+          type: 'userMessage',
+          id: msg.itemId,
+          clientId: cur.input.clientId,
+          content: cur.input.input.map(wireInput),
+          startedAtMs: msg.atMs,
+          completedAtMs: msg.atMs,
+        } as unknown as ThreadItem;
+        cur.input = null;
+        cur.items.push(item);
+        this.itemNotification('item/started', item, { startedAtMs: msg.atMs }, { ...item, completedAtMs: null });
+        this.itemNotification('item/completed', item, { completedAtMs: msg.atMs });
         return;
       }
       case 'agent_message_delta': {
         const cur = this.current;
         if (!cur) return;
         if (cur.agentItemId === null) {
-          // The model's id is the id the message is stored with, so later reads match.
-          cur.agentItemId = msg.itemId ?? newThreadId();
+          // The session gives the id the message is recorded with, so later reads match.
+          cur.agentItemId = msg.itemId;
           const now = Date.now();
           this.itemNotification('item/started', agentItem(cur.agentItemId, '', now, null), { startedAtMs: now });
         }
@@ -132,8 +137,8 @@ export class LoadedThread {
       case 'agent_message': {
         const cur = this.current;
         if (!cur) return;
-        const now = Date.now();
-        const id = cur.agentItemId ?? msg.itemId ?? newThreadId();
+        const now = msg.atMs;
+        const id = msg.itemId;
         if (cur.agentItemId === null)
           this.itemNotification('item/started', agentItem(id, '', now, null), { startedAtMs: now });
         const item = agentItem(id, msg.message, now, now);
@@ -148,7 +153,7 @@ export class LoadedThread {
         const now = Date.now();
         const item = {
           type: 'reasoning',
-          id: newThreadId(),
+          id: msg.itemId,
           summary: [msg.text],
           content: [],
         } as unknown as ThreadItem;

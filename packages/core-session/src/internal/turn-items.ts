@@ -63,6 +63,48 @@ export function userMessageEvent(text: string, images: readonly string[], localI
   };
 }
 
+/**
+ * The items of a paginated rollout (`item_completed`, as Codex 0.169 writes them): they carry the
+ * item's id, so readers return the id the live events announced.
+ */
+export interface PaginatedItemContext {
+  threadId: string;
+  turnId: string;
+  id: string;
+}
+
+function itemCompleted(ctx: PaginatedItemContext, item: Record<string, unknown>, atMs?: number): RolloutItem {
+  const payload: Record<string, unknown> = { type: 'item_completed', thread_id: ctx.threadId, turn_id: ctx.turnId };
+  payload.item = item;
+  if (atMs !== undefined) {
+    payload.started_at_ms = atMs;
+    payload.completed_at_ms = atMs;
+  }
+  return { type: 'event_msg', payload };
+}
+
+export function userMessageItem(
+  ctx: PaginatedItemContext,
+  text: string,
+  images: readonly string[],
+  localImages: readonly string[],
+  atMs: number,
+): RolloutItem {
+  const content: Record<string, unknown>[] = [];
+  if (text !== '') content.push({ type: 'text', text, text_elements: [] });
+  for (const url of images) content.push({ type: 'image', url });
+  for (const path of localImages) content.push({ type: 'localImage', path });
+  return itemCompleted(ctx, { type: 'UserMessage', id: ctx.id, content }, atMs);
+}
+
+export function agentMessageItem(ctx: PaginatedItemContext, text: string, atMs: number): RolloutItem {
+  return itemCompleted(ctx, { type: 'AgentMessage', id: ctx.id, content: [{ type: 'Text', text }] }, atMs);
+}
+
+export function reasoningCompletedItem(ctx: PaginatedItemContext, text: string): RolloutItem {
+  return itemCompleted(ctx, { type: 'Reasoning', id: ctx.id, summary_text: [text], raw_content: [] });
+}
+
 export function agentMessageEvent(text: string): RolloutItem {
   return { type: 'event_msg', payload: { type: 'agent_message', message: text, phase: null } };
 }

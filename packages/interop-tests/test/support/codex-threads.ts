@@ -116,6 +116,9 @@ export async function generateCodexThreads(home: CodexHome): Promise<CodexThread
     });
     legacy = started.thread.id;
     for (const p of ['eta: a legacy-mode thread', 'eta: its second turn']) {
+      // Two seconds apart, so the thread is last written seconds after it was created (Codex
+      // reports one or the other as updatedAt depending on the request).
+      if (p !== 'eta: a legacy-mode thread') await new Promise((resolve) => setTimeout(resolve, 2_100));
       const turn = await client.runTurn(legacy, p);
       if (turn.status !== 'completed') throw new Error(`legacy turn ended ${turn.status}`);
       record(legacy, p);

@@ -65,6 +65,21 @@ export class StdioRpc {
     });
   }
 
+  /** The first notification from index `from` on that `match` accepts, waiting up to `timeoutMs` for it. */
+  async waitFor(
+    match: (n: { method: string; params: any }) => boolean,
+    from = 0,
+    timeoutMs = 30_000,
+  ): Promise<{ method: string; params: any }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.notifications.slice(from).find(match);
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error(`no matching notification in ${timeoutMs} ms\n${this.stderrText}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   async close(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
