@@ -17,6 +17,7 @@ import { ThreadStoreService } from '../src/gen/skein/threadstore/v1/thread_store
 import { agentMessage, createParams, userMessage } from './helpers/fixtures.js';
 import type { Served } from './helpers/server.js';
 import { serve } from './helpers/server.js';
+import { RemoteThreadStore, startThreadStoreServer } from '../src/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let served: Served | undefined;
@@ -140,6 +141,28 @@ describe('Prometheus metrics at /metrics', () => {
     expect(sample(m, 'skein_rpc_calls_total', { method: 'ListThreads', code: 'ok' })).toBe(1);
     expect(sample(m, 'skein_index_lag_seconds')).toBeUndefined();
     expect(sample(m, 'skein_index_pending_files')).toBeUndefined();
+  });
+
+  it('count every call and its code with logging off (logger: false)', async () => {
+    const server = await startThreadStoreServer({ store: new InMemoryThreadStore(), logger: false });
+    const client = new RemoteThreadStore({ baseUrl: server.url, timeoutMs: 10_000 });
+    try {
+      const id = newThreadId();
+      await client.createThread(createParams(id));
+      await client.appendItems({ threadId: id, items: [userMessage('one')] });
+      await client.flushThread(id);
+      await client.listThreads({});
+      await expect(client.readThread({ threadId: newThreadId() })).rejects.toMatchObject({ code: 'not_found' });
+      const m = (await get(server.url, '/metrics')).body;
+      expect(sample(m, 'skein_rpc_calls_total', { method: 'CreateThread', code: 'ok' })).toBe(1);
+      expect(sample(m, 'skein_rpc_calls_total', { method: 'ListThreads', code: 'ok' })).toBe(1);
+      expect(sample(m, 'skein_rpc_calls_total', { method: 'ReadThread', code: 'not_found' })).toBe(1);
+      expect(sample(m, 'skein_rpc_duration_seconds_count', { method: 'ListThreads', code: 'ok' })).toBe(1);
+      expect(sample(m, 'skein_rpc_calls_total', { method: 'AppendItems', code: 'ok' })).toBe(1);
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 
   it('can be turned off', async () => {
