@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createContextValues } from '@connectrpc/connect';
+import type { ContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { ThreadStoreError } from '@skein/thread-store-api';
@@ -170,17 +171,20 @@ export async function startThreadStoreServer(
   if (options.store && options.ownsStore) handlerOptions.ownsStore = true;
   if (options.forkThread) handlerOptions.forkThread = options.forkThread;
   const routes = createThreadStoreHandler(source, handlerOptions);
-  const connectionIds = new WeakMap<http2.Http2Session, string>();
+  // One set of context values per connection, made on its first call: the handler only reads
+  // them (nothing sets a value per call), and a busy connection makes thousands of calls.
+  const connectionValues = new WeakMap<http2.Http2Session, ContextValues>();
   const connect = connectNodeAdapter({
     routes,
     // Callers without a skein-client-id are identified by their connection (see CONNECTION_ID).
     contextValues: (req) => {
-      const values = createContextValues();
       const session = (req as http2.Http2ServerRequest).stream?.session;
-      if (session) {
-        let id = connectionIds.get(session);
-        if (id === undefined) connectionIds.set(session, (id = randomUUID()));
-        values.set(CONNECTION_ID, id);
+      if (!session) return createContextValues();
+      let values = connectionValues.get(session);
+      if (values === undefined) {
+        values = createContextValues();
+        values.set(CONNECTION_ID, randomUUID());
+        connectionValues.set(session, values);
       }
       return values;
     },
