@@ -81,14 +81,18 @@ describe('LocalThreadStore: listings after flushes', () => {
     try {
       const ids: ThreadId[] = Array.from({ length: 3 }, () => newThreadId());
       for (const threadId of ids)
-        await store.createThread({ threadId, source: { kind: 'cli' }, metadata: { cwd: '/w', modelProvider: 'openai' } });
+        await store.createThread({
+          threadId,
+          source: { kind: 'cli' },
+          metadata: { cwd: '/w', modelProvider: 'openai' },
+        });
       await store.listThreads({}); // the index exists from here on
       for (let round = 0; round < 3; round += 1) {
         for (const threadId of ids) await store.appendItems({ threadId, items: [ask(`round${round} of ${threadId}`)] });
         await Promise.all(ids.map((threadId) => store.flushThread(threadId)));
         const page = await store.listThreads({});
-        expect(page.items.map((t) => [t.threadId, t.preview]).sort()).toEqual(
-          ids.map((threadId) => [threadId, `round0 of ${threadId}`]).sort(),
+        expect(Object.fromEntries(page.items.map((t) => [t.threadId, t.preview]))).toEqual(
+          Object.fromEntries(ids.map((threadId) => [threadId, `round0 of ${threadId}`])),
         );
         const found = await store.searchThreads({ searchTerm: `round${round} of ${ids[1]!}` });
         expect(found.items.map((r) => r.thread.threadId)).toEqual([ids[1]]);

@@ -10,6 +10,7 @@ import { propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ThreadStore } from '@skein/thread-store-api';
+import type { CallLogEntry } from '../src/index.js';
 import { collectHistory, InMemoryThreadStore, newThreadId } from '@skein/thread-store-api';
 import { LocalThreadStore } from '@skein/thread-store-local';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +173,27 @@ describe('Prometheus metrics at /metrics', () => {
 });
 
 describe('structured logs', () => {
+  it('a logger given gets one call entry per call, with its method, code, caller and duration', async () => {
+    served = await serve(new InMemoryThreadStore());
+    const client = served.client({ clientId: 'logged-client' });
+    const id = newThreadId();
+    await client.createThread(createParams(id));
+    await client.listThreads({});
+    await expect(client.readThread({ threadId: newThreadId() })).rejects.toMatchObject({ code: 'not_found' });
+    const calls = served.logs.filter((l): l is CallLogEntry => l.event === 'call');
+    expect(calls.map((c) => [c.method, c.code])).toEqual([
+      ['CreateThread', 'ok'],
+      ['ListThreads', 'ok'],
+      ['ReadThread', 'not_found'],
+    ]);
+    for (const c of calls) {
+      expect(c).toMatchObject({ tenant: 'default', clientId: 'logged-client' });
+      expect(c.durationMs).toBeGreaterThanOrEqual(0);
+      expect(Number.isNaN(Date.parse(c.time))).toBe(false);
+    }
+    expect(calls[2]!.message).toMatch(/not found/i);
+  });
+
   it('the default logger writes pino JSON lines on stderr: listening, then one line per call', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'helpers/default-logger-server.ts')], {
       encoding: 'utf8',
