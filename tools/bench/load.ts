@@ -11,7 +11,8 @@
  * `--store postgres://…` runs it over PostgreSQL. `--servers 3` starts that many servers on the
  * same store (PostgreSQL only) and spreads the clients over them. `--cpu-prof DIR` runs the
  * servers under `node --cpu-prof`. `--in-process` runs the same workload on one LocalThreadStore
- * in this process, without a server (what the store costs without the wire). Build first (`pnpm build`): the server is `packages/skein/dist`.
+ * in this process, without a server (what the store costs without the wire). Build first (`pnpm build`): the server is `packages/skein/dist`
+ * (or the `bin.js` named by `SKEIN_LOAD_BIN`, e.g. a copy of an older build inside `packages/skein/`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -24,7 +25,10 @@ import type { RolloutItem, ThreadId, ThreadStore } from '@skein/thread-store-api
 import { loadLocalStore } from './store-loader.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(REPO, 'packages/skein/dist/bin.js');
+/** `SKEIN_LOAD_BIN` runs another build of the CLI (a copy of `packages/skein/dist` beside it, for A/B runs). */
+const BIN = process.env.SKEIN_LOAD_BIN
+  ? path.resolve(process.env.SKEIN_LOAD_BIN)
+  : path.join(REPO, 'packages/skein/dist/bin.js');
 
 function arg(name: string, fallback: string): string;
 function arg(name: string): string | undefined;

@@ -83,6 +83,14 @@ describe('thread ids', () => {
     }
   });
 
+  it('ids drawn past several refills of the random pool keep distinct random bits', () => {
+    // Ids of different milliseconds: the random tail (after the version and variant bits) is all
+    // that tells them apart from a repeat of the same random bytes.
+    const tails = new Set<string>();
+    for (let i = 0; i < 2000; i += 1) tails.add(newThreadId(Date.UTC(2030, 0, 1) + i * 7).slice(19));
+    expect(tails.size).toBe(2000);
+  });
+
   it('every generated id parses (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 47 }), (ms) => {

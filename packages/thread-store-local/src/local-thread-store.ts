@@ -63,6 +63,7 @@ import type { IntegrityResult } from './internal/integrity.js';
 import { WriterLock } from './internal/lock.js';
 import { HomeWatcher } from './internal/watcher.js';
 import { Foreground } from './internal/foreground.js';
+import { WrittenIndexer } from './internal/written-index.js';
 import { Freshness } from './internal/freshness.js';
 import { localItemPage, localTurnPage } from './internal/turn-pages.js';
 import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
@@ -217,8 +218,10 @@ export class LocalThreadStore implements ThreadStore {
   private integrityTimer: NodeJS.Timeout | null = null;
   private integrityRun: Promise<IntegrityResult> | null = null;
   private readonly closing = new AbortController();
-  /** Flushes of all threads waiting at the same time share one fsync round and one index pass. */
+  /** Flushes of all threads waiting at the same time share one fsync round. */
   private readonly commits: GroupCommit;
+  /** Indexes what the rounds wrote, after their flushes resolved (several rounds per pass). */
+  private readonly writtenIndex: WrittenIndexer;
   /** When and how the index catches up with the home (freshness.ts). */
   private readonly freshness: Freshness;
   /** The calls in progress, which the background sweep gives way to. */
@@ -245,7 +248,11 @@ export class LocalThreadStore implements ThreadStore {
     this.layout = new HomeLayout(this.home);
     this.defaultModelProvider = provider;
     this.fsync = fsync;
-    this.commits = new GroupCommit({ fsync: fsync === 'always', afterRound: (paths) => this.indexWritten(paths) });
+    this.writtenIndex = new WrittenIndexer({ index: () => this.indexHandle, closed: () => this.closed });
+    this.commits = new GroupCommit({
+      fsync: fsync === 'always',
+      afterRound: async (paths) => this.writtenIndex.add(paths),
+    });
     this.onIndexProgress = options.onIndexProgress;
     this.originator = options.originator ?? SKEIN_ORIGINATOR;
     this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
@@ -403,16 +410,6 @@ export class LocalThreadStore implements ThreadStore {
       await this.index.syncAll(this.onIndexProgress);
     }
     return result;
-  }
-
-  /**
-   * A flush round's files go into the index together (one pass, one transaction), so listings
-   * find them current and do not index writes themselves. Before the first listing there is no
-   * index to keep current: that listing reads everything.
-   */
-  private async indexWritten(paths: string[]): Promise<void> {
-    if (this.closed || !this.indexHandle) return;
-    await this.indexHandle.syncPaths(new Set(paths));
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
@@ -1258,6 +1255,7 @@ export class LocalThreadStore implements ThreadStore {
     }
     this.watcher?.close();
     this.watcher = null;
+    await this.writtenIndex.idle();
     await this.indexHandle?.whenIdle();
     this.dbHandle?.close();
     this.dbHandle = null;

@@ -134,6 +134,38 @@ describe('a request body that never finishes', () => {
   });
 });
 
+describe('a request body that arrives slowly', () => {
+  it('is served when it completes before requestBodyTimeoutMs, however many other calls came meanwhile', async () => {
+    served = await serve(new InMemoryThreadStore(), { requestBodyTimeoutMs: 400 });
+    const store = new RemoteThreadStore({ baseUrl: served.server.url });
+    const session = connect(served.server.url);
+    try {
+      const answer = new Promise<{ status: string | undefined; rst: number | undefined }>((resolve) => {
+        const req = session.request({
+          ':method': 'POST',
+          ':path': '/skein.threadstore.v1.ThreadStoreService/ListThreads',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        });
+        let status: string | undefined;
+        req.on('error', () => {});
+        req.on('data', () => {});
+        req.on('trailers', (t) => (status = String(t['grpc-status'])));
+        req.once('close', () => resolve({ status, rst: req.rstCode }));
+        // An empty ListThreadsRequest in a gRPC envelope (flag, 4-byte length): one byte now...
+        req.write(Buffer.from([0]));
+        // ...and the rest 250 ms later, while other calls start and end on the same server.
+        setTimeout(() => req.end(Buffer.from([0, 0, 0, 0])), 250);
+      });
+      for (let i = 0; i < 5; i += 1) await store.listThreads({});
+      expect(await answer).toEqual({ status: '0', rst: http2.constants.NGHTTP2_NO_ERROR });
+    } finally {
+      session.close();
+      await store.close();
+    }
+  });
+});
+
 describe('malformed requests', () => {
   /** Sends one complete request body and collects the answer. */
   function call(

@@ -10,6 +10,7 @@ import { propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ThreadStore } from '@skein/thread-store-api';
+import type { CallLogEntry } from '../src/index.js';
 import { collectHistory, InMemoryThreadStore, newThreadId } from '@skein/thread-store-api';
 import { LocalThreadStore } from '@skein/thread-store-local';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import { ThreadStoreService } from '../src/gen/skein/threadstore/v1/thread_store
 import { agentMessage, createParams, userMessage } from './helpers/fixtures.js';
 import type { Served } from './helpers/server.js';
 import { serve } from './helpers/server.js';
+import { RemoteThreadStore, startThreadStoreServer } from '../src/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let served: Served | undefined;
@@ -142,6 +144,28 @@ describe('Prometheus metrics at /metrics', () => {
     expect(sample(m, 'skein_index_pending_files')).toBeUndefined();
   });
 
+  it('count every call and its code with logging off (logger: false)', async () => {
+    const server = await startThreadStoreServer({ store: new InMemoryThreadStore(), logger: false });
+    const client = new RemoteThreadStore({ baseUrl: server.url, timeoutMs: 10_000 });
+    try {
+      const id = newThreadId();
+      await client.createThread(createParams(id));
+      await client.appendItems({ threadId: id, items: [userMessage('one')] });
+      await client.flushThread(id);
+      await client.listThreads({});
+      await expect(client.readThread({ threadId: newThreadId() })).rejects.toMatchObject({ code: 'not_found' });
+      const m = (await get(server.url, '/metrics')).body;
+      expect(sample(m, 'skein_rpc_calls_total', { method: 'CreateThread', code: 'ok' })).toBe(1);
+      expect(sample(m, 'skein_rpc_calls_total', { method: 'ListThreads', code: 'ok' })).toBe(1);
+      expect(sample(m, 'skein_rpc_calls_total', { method: 'ReadThread', code: 'not_found' })).toBe(1);
+      expect(sample(m, 'skein_rpc_duration_seconds_count', { method: 'ListThreads', code: 'ok' })).toBe(1);
+      expect(sample(m, 'skein_rpc_calls_total', { method: 'AppendItems', code: 'ok' })).toBe(1);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
   it('can be turned off', async () => {
     served = await serve(new InMemoryThreadStore(), { metrics: false });
     expect((await get(served.server.url, '/metrics')).status).not.toBe(200);
@@ -149,6 +173,27 @@ describe('Prometheus metrics at /metrics', () => {
 });
 
 describe('structured logs', () => {
+  it('a logger given gets one call entry per call, with its method, code, caller and duration', async () => {
+    served = await serve(new InMemoryThreadStore());
+    const client = served.client({ clientId: 'logged-client' });
+    const id = newThreadId();
+    await client.createThread(createParams(id));
+    await client.listThreads({});
+    await expect(client.readThread({ threadId: newThreadId() })).rejects.toMatchObject({ code: 'not_found' });
+    const calls = served.logs.filter((l): l is CallLogEntry => l.event === 'call');
+    expect(calls.map((c) => [c.method, c.code])).toEqual([
+      ['CreateThread', 'ok'],
+      ['ListThreads', 'ok'],
+      ['ReadThread', 'not_found'],
+    ]);
+    for (const c of calls) {
+      expect(c).toMatchObject({ tenant: 'default', clientId: 'logged-client' });
+      expect(c.durationMs).toBeGreaterThanOrEqual(0);
+      expect(Number.isNaN(Date.parse(c.time))).toBe(false);
+    }
+    expect(calls[2]!.message).toMatch(/not found/i);
+  });
+
   it('the default logger writes pino JSON lines on stderr: listening, then one line per call', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'helpers/default-logger-server.ts')], {
       encoding: 'utf8',

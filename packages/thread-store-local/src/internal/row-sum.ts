@@ -9,14 +9,16 @@ import { createHash } from 'node:crypto';
 
 /** The hash of a row's values in order (a safe integer, so SQLite and JS agree on it). */
 export function rowSum(values: readonly unknown[]): number {
-  const h = createHash('sha1');
+  // One string hashed in one call (a call into the hash per value cost more than the hashing):
+  // the same bytes as hashing the values one by one, so sums written before still match.
+  let text = '';
   for (const v of values) {
     // Type-tagged and NUL-terminated, so ('a', 'b') and ('ab', '') differ and so do 1 and '1'.
-    if (v === null || v === undefined) h.update('n\u0000');
-    else if (typeof v === 'number' || typeof v === 'bigint') h.update(`i${String(v)}\u0000`);
-    else h.update(`s${String(v)}\u0000`);
+    if (v === null || v === undefined) text += 'n\u0000';
+    else if (typeof v === 'number' || typeof v === 'bigint') text += `i${String(v)}\u0000`;
+    else text += `s${String(v)}\u0000`;
   }
-  return h.digest().readUIntBE(0, 6);
+  return createHash('sha1').update(text).digest().readUIntBE(0, 6);
 }
 
 /** The columns of `threads` covered by its `sum`, in order. */

@@ -147,6 +147,8 @@ export function createThreadStoreHandler(
 ): ThreadStoreRoutes {
   const limits = resolveLimits(options.limits);
   const log = resolveLogger(options.logger);
+  /** Without a logger (`logger: false`) no call's entry is built at all. */
+  const logging = options.logger !== false;
   const auth = new Authenticator(options.auth ?? 'none');
   const leaseMs = options.leaseMs ?? 30_000;
   if (!Number.isSafeInteger(leaseMs) || leaseMs < 1)
@@ -276,16 +278,18 @@ export function createThreadStoreHandler(
     const seconds = (performance.now() - started) / 1000;
     metrics.observe(method, code, seconds);
     if (span) endCallSpan(span, call, code, message);
-    const entry = {
-      event: 'call' as const,
-      time: new Date().toISOString(),
-      method,
-      tenant: call.tenant,
-      clientId: call.clientId,
-      code,
-      durationMs: Math.round(seconds * 1e6) / 1000,
-    };
-    log(message === undefined ? entry : { ...entry, message });
+    if (logging) {
+      const entry = {
+        event: 'call' as const,
+        time: new Date().toISOString(),
+        method,
+        tenant: call.tenant,
+        clientId: call.clientId,
+        code,
+        durationMs: Math.round(seconds * 1e6) / 1000,
+      };
+      log(message === undefined ? entry : { ...entry, message });
+    }
     if (inFlight === 0) for (const w of idleWaiters) w();
   };
 

@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createContextValues } from '@connectrpc/connect';
+import type { ContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ThreadStore } from '@skein/thread-store-api';
 import { ThreadStoreError } from '@skein/thread-store-api';
@@ -134,6 +135,51 @@ function afterPeerSawAnswer(stream: http2.ServerHttp2Stream, then: () => void): 
   whenSent();
 }
 
+/**
+ * The request bodies still arriving, each with the time by which it must be complete: one
+ * interval timer checks them all (a timer per request cost more than the rest of its
+ * bookkeeping). A body late by its deadline gets its stream cancelled, within a quarter of the
+ * timeout (at most a second) after it.
+ */
+class BodyDeadlines {
+  /** In the order added, which is the order of their deadlines (one timeout for all). */
+  private readonly pending = new Map<http2.ServerHttp2Stream, { req: http2.Http2ServerRequest; deadline: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly periodMs: number;
+
+  constructor(private readonly timeoutMs: number) {
+    this.periodMs = Math.max(5, Math.min(1000, Math.floor(timeoutMs / 4)));
+  }
+
+  add(stream: http2.ServerHttp2Stream, req: http2.Http2ServerRequest): void {
+    this.pending.set(stream, { req, deadline: performance.now() + this.timeoutMs });
+    if (!this.timer) {
+      this.timer = setInterval(() => this.sweep(), this.periodMs);
+      this.timer.unref();
+    }
+  }
+
+  delete(stream: http2.ServerHttp2Stream): void {
+    this.pending.delete(stream);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const [stream, { req, deadline }] of this.pending) {
+      if (deadline > now) break;
+      this.pending.delete(stream);
+      if (!req.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
+    if (this.pending.size === 0) this.stop();
+  }
+}
+
 const headerValue = (v: string | string[] | undefined): string | null =>
   v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
 
@@ -170,17 +216,20 @@ export async function startThreadStoreServer(
   if (options.store && options.ownsStore) handlerOptions.ownsStore = true;
   if (options.forkThread) handlerOptions.forkThread = options.forkThread;
   const routes = createThreadStoreHandler(source, handlerOptions);
-  const connectionIds = new WeakMap<http2.Http2Session, string>();
+  // One set of context values per connection, made on its first call: the handler only reads
+  // them (nothing sets a value per call), and a busy connection makes thousands of calls.
+  const connectionValues = new WeakMap<http2.Http2Session, ContextValues>();
   const connect = connectNodeAdapter({
     routes,
     // Callers without a skein-client-id are identified by their connection (see CONNECTION_ID).
     contextValues: (req) => {
-      const values = createContextValues();
       const session = (req as http2.Http2ServerRequest).stream?.session;
-      if (session) {
-        let id = connectionIds.get(session);
-        if (id === undefined) connectionIds.set(session, (id = randomUUID()));
-        values.set(CONNECTION_ID, id);
+      if (!session) return createContextValues();
+      let values = connectionValues.get(session);
+      if (values === undefined) {
+        values = createContextValues();
+        values.set(CONNECTION_ID, randomUUID());
+        connectionValues.set(session, values);
       }
       return values;
     },
@@ -190,6 +239,7 @@ export async function startThreadStoreServer(
   // buffering the rest until it refuses every new stream. Once the answer is complete, reset the
   // stream with NO_ERROR (RFC 9113 §8.1), which tells the client to stop sending, status intact.
   const bodyTimeoutMs = options.requestBodyTimeoutMs ?? 60_000;
+  const bodyDeadlines = new BodyDeadlines(bodyTimeoutMs);
   let stopping = false;
   const adapter = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
     // Prometheus scrapes: no auth, and nothing about any tenant.
@@ -225,17 +275,16 @@ export async function startThreadStoreServer(
     const stream = (req as { stream?: http2.ServerHttp2Stream }).stream;
     if (stream) {
       openStreams.add(stream);
-      stream.once('close', () => openStreams.delete(stream));
+      // A request body that never finishes would hold its buffers forever.
+      bodyDeadlines.add(stream, req);
+      stream.once('close', () => {
+        openStreams.delete(stream);
+        bodyDeadlines.delete(stream);
+      });
       stream.once('finish', () => {
         if (!req.complete) afterPeerSawAnswer(stream, () => stopReading(req));
       });
-      // A request body that never finishes would hold its buffers forever.
-      const timer = setTimeout(() => {
-        if (!req.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
-      }, bodyTimeoutMs);
-      timer.unref();
-      req.once('end', () => clearTimeout(timer));
-      stream.once('close', () => clearTimeout(timer));
+      req.once('end', () => bodyDeadlines.delete(stream));
     }
     answerBadInputHonestly(res);
     // The token is checked from the headers, before a byte of the body is read or decompressed.
@@ -357,6 +406,7 @@ export async function startThreadStoreServer(
         new Promise((r) => setTimeout(r, 200).unref()),
       ]);
       for (const s of sessions) if (!s.destroyed) s.destroy();
+      bodyDeadlines.stop();
       http1?.closeAllConnections();
       for (const socket of sockets) socket.destroy();
       await stopped;
