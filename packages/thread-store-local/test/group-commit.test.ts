@@ -138,13 +138,23 @@ describe('group commit', () => {
       }
       await store.listThreads({}); // the index exists from here on
       const fsync = await spyOnFsync();
-      const passes = vi.spyOn(ThreadIndex.prototype, 'syncPaths');
+      // Every index pass waits for `open` (whenever it starts): the flushes must resolve anyway.
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const syncPaths = ThreadIndex.prototype.syncPaths;
+      const passes = vi.spyOn(ThreadIndex.prototype, 'syncPaths').mockImplementation(async function (
+        this: ThreadIndex,
+        ...args: Parameters<ThreadIndex['syncPaths']>
+      ) {
+        await gate;
+        return syncPaths.apply(this, args);
+      });
       for (const threadId of ids) await store.appendItems({ threadId, items: [ask(`second ${threadId}`)] });
       await Promise.all(ids.map((threadId) => store.flushThread(threadId)));
       expect(fsync.calls()).toBe(6);
       expect(fsync.startedWhenFirstEnded()).toBe(6);
       // The six rollouts go into the index in one pass, which the flushes did not wait for.
-      expect(passes).toHaveBeenCalledTimes(0);
+      open();
       await vi.waitFor(() => expect(passes).toHaveBeenCalledTimes(1));
       expect([...(passes.mock.calls[0]![0] as Set<string>)]).toHaveLength(6);
       passes.mockRestore();
