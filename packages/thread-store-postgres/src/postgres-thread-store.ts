@@ -54,7 +54,7 @@ import { archivedNotFound, inheritedItems, resolvedHistory } from './internal/hi
 import type { HistorySource } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
-import { Params, contentFilter, filterSql, likeContains, pageQuery } from './internal/list-sql.js';
+import { Params, contentFilter, filterSql, firstMatchesSql, pageQuery } from './internal/list-sql.js';
 import type { PageRow } from './internal/list-sql.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
 import { snippetOf } from './internal/snippet.js';
@@ -575,10 +575,25 @@ export class PostgresThreadStore implements ThreadStore {
         await this.writeThreadRow(db, w.threadId, s, count + items.length, false);
       }
       await this.insertItems(db, w.threadId, w.durableCount, items);
+      if (creating) await this.recordHistoryBase(db, w.threadId, head[0]);
     });
     w.durableCount += items.length;
     w.pending.splice(0, n);
     w.pendingCreate = null;
+  }
+
+  /**
+   * Puts a fork by reference's base on its thread row (what content search follows): the base,
+   * the end ordinal as given, and how many of the base's own rows fall before the cut.
+   */
+  private async recordHistoryBase(db: PoolClient, threadId: ThreadId, first: RolloutItem | undefined): Promise<void> {
+    const ref = historyBaseOf(first);
+    if (!ref) return;
+    await db.query(
+      `UPDATE skein_threads SET base_thread_id = $3, base_end_ordinal = $4, base_end_seq = skein_base_end_seq($1, $3, $4)
+       WHERE tenant = $1 AND thread_id = $2`,
+      [this.tenant, threadId, ref.threadId, ref.endOrdinalExclusive],
+    );
   }
 
   private async renewAll(): Promise<void> {
@@ -705,19 +720,18 @@ export class PostgresThreadStore implements ThreadStore {
     const listed = normalizeListParams({ ...params, searchTerm: term }, this.defaultModelProvider);
     const p: NormalizedListParams = { ...listed, searchTerm: null, filters: `search:${listed.filters}` };
     const lowered = withoutNul(term.toLowerCase());
-    const pattern = likeContains(lowered);
     return this.guard('searchThreads', async () => {
       const page = await this.page(p, params.cursor, (sql) =>
         filterSql(this.tenant, p, sql, contentFilter(this.tenant, lowered, sql)),
       );
       const snippets = new Map<string, string>();
       if (page.rows.length > 0) {
-        const r = await this.read<{ thread_id: string; line: string }>(
-          `SELECT DISTINCT ON (thread_id) thread_id, line FROM skein_items
-           WHERE tenant = $1 AND thread_id = ANY($2::text[]) AND message_lc LIKE $3
-           ORDER BY thread_id, seq`,
-          [this.tenant, page.rows.map((row) => row.thread_id), pattern],
+        const q = firstMatchesSql(
+          this.tenant,
+          lowered,
+          page.rows.map((row) => row.thread_id),
         );
+        const r = await this.read<{ thread_id: string; line: string }>(q.text, q.values);
         for (const row of r.rows)
           snippets.set(row.thread_id, snippetOf(messageText(JSON.parse(row.line) as RolloutItem), term));
       }

@@ -72,6 +72,49 @@ CREATE TABLE skein_leases (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'forks by reference: the base on the thread row',
+    sql: `
+-- A fork by reference (its session_meta has a history_base) keeps only its own items; these say
+-- what it inherits: the base thread, history_base.end_ordinal_exclusive as given, and how many of
+-- the base's own rows that is (its rows with seq < base_end_seq; NULL: the base has no row past
+-- the cut, so all of them). Content search follows them (see list-sql.ts).
+ALTER TABLE skein_threads
+  ADD COLUMN base_thread_id text COLLATE "C",
+  ADD COLUMN base_end_ordinal bigint,
+  ADD COLUMN base_end_seq bigint;
+CREATE INDEX skein_threads_by_base ON skein_threads (tenant, base_thread_id) WHERE base_thread_id IS NOT NULL;
+
+-- The base's own rows a fork inherits, as readers cut them (inheritedPrefix): up to and
+-- including the row numbered end - 1, or up to the first row numbered at or after end. Walks
+-- the base's rows in order from the first and stops at the cut.
+CREATE FUNCTION skein_base_end_seq(p_tenant text, p_base text, p_end bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN c.ord = p_end - 1 THEN c.seq + 1 ELSE c.seq END
+  FROM (SELECT i.seq, (i.line::json ->> 'ordinal')::numeric AS ord
+        FROM skein_items i WHERE i.tenant = p_tenant AND i.thread_id = p_base ORDER BY i.seq) c
+  WHERE c.ord >= p_end - 1
+  LIMIT 1
+$$;
+
+-- Existing forks, from their first line.
+WITH refs AS (
+  SELECT i.tenant, i.thread_id, h.base, h.ord
+  FROM skein_items i
+  CROSS JOIN LATERAL (
+    SELECT (i.line::json #>> '{payload,history_base,thread_id}') AS base,
+           (i.line::json #>> '{payload,history_base,end_ordinal_exclusive}')::bigint AS ord
+  ) h
+  WHERE i.seq = 0 AND i.line LIKE '%"history_base"%' AND (i.line::json ->> 'type') = 'session_meta'
+    AND h.base IS NOT NULL AND h.ord IS NOT NULL
+)
+UPDATE skein_threads t
+SET base_thread_id = r.base, base_end_ordinal = r.ord, base_end_seq = skein_base_end_seq(r.tenant, r.base, r.ord)
+FROM refs r
+WHERE t.tenant = r.tenant AND t.thread_id = r.thread_id;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
