@@ -47,6 +47,7 @@ import type {
   ThreadStore,
   ThreadStoreCapabilities,
   TurnPage,
+  TurnProjectionState,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import { isConnectionError, toStoreError } from './internal/errors.js';
@@ -58,6 +59,9 @@ import { Params, contentFilter, filterSql, firstMatchesSql, pageQuery } from './
 import type { PageRow } from './internal/list-sql.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
 import { snippetOf } from './internal/snippet.js';
+import { indexAppend, reindexThread } from './internal/turn-index.js';
+import { indexedItemPage, indexedTurnPage, turnSegments } from './internal/turn-pages.js';
+import type { TurnSegment } from './internal/turn-pages.js';
 import {
   appendToState,
   emptyState,
@@ -125,6 +129,8 @@ interface ThreadRow {
   state: string;
   archived: boolean;
   thread: string;
+  turn_state: string | null;
+  turn_seq: string | null;
 }
 
 const STORE_KIND = 'postgres';
@@ -305,11 +311,16 @@ export class PostgresThreadStore implements ThreadStore {
   }
 
   /** One transaction on one pooled connection; a broken connection is dropped, not reused. */
-  private async tx<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.connect('BEGIN');
+  private tx<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
+    return this.session('BEGIN', 'COMMIT', fn);
+  }
+
+  /** `fn` on one pooled connection between `begin` and `end` (ROLLBACK when it fails). */
+  private async session<T>(begin: string, end: 'COMMIT' | 'ROLLBACK', fn: (db: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect(begin);
     try {
       const out = await fn(client);
-      await client.query('COMMIT');
+      await client.query(end);
       client.release();
       return out;
     } catch (e) {
@@ -325,7 +336,7 @@ export class PostgresThreadStore implements ThreadStore {
 
   private async lockThread(db: PoolClient, threadId: string, lock = 'FOR UPDATE'): Promise<ThreadRow | undefined> {
     const r = await db.query<ThreadRow>(
-      `SELECT item_count, state, archived, thread FROM skein_threads WHERE tenant = $1 AND thread_id = $2 ${lock}`,
+      `SELECT item_count, state, archived, thread, turn_state, turn_seq FROM skein_threads WHERE tenant = $1 AND thread_id = $2 ${lock}`,
       [this.tenant, threadId],
     );
     return r.rows[0];
@@ -576,6 +587,12 @@ export class PostgresThreadStore implements ThreadStore {
       }
       await this.insertItems(db, w.threadId, w.durableCount, items);
       if (creating) await this.recordHistoryBase(db, w.threadId, head[0]);
+      // The turn index goes on from the state it left, or is built again when it missed rows.
+      if (creating) await indexAppend(db, this.tenant, w.threadId, null, 0, items);
+      else if (row?.turn_state != null && Number(row.turn_seq) === count) {
+        const state = JSON.parse(row.turn_state) as TurnProjectionState;
+        await indexAppend(db, this.tenant, w.threadId, state, count, items);
+      } else await reindexThread(db, this.tenant, w.threadId);
     });
     w.durableCount += items.length;
     w.pending.splice(0, n);
@@ -649,12 +666,19 @@ export class PostgresThreadStore implements ThreadStore {
     });
   }
 
-  /** Turn pages computed from the streamed history (the store keeps no index of turns yet). */
+  /**
+   * Turn pages from the turn index: a keyset query and the item rows of the page's turns. A
+   * thread with rows the index has not seen (written by a server without it) is streamed.
+   */
   async listTurns(params: ListTurnsParams): Promise<TurnPage> {
     this.assertOpen();
     const p = normalizeListTurnsParams(params);
     return this.guard('listTurns', async () => {
       const live = this.writers.has(p.threadId) || (await hasLiveLease(this.pool, this.tenant, p.threadId));
+      const page = await this.fromTurnIndex(p.threadId, p.includeArchived, (db, segments) =>
+        indexedTurnPage(db, this.tenant, segments, p, STORE_KIND, live),
+      );
+      if (page) return page;
       const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
       return turnPageFromHistory(history, p, STORE_KIND, live);
     });
@@ -663,13 +687,26 @@ export class PostgresThreadStore implements ThreadStore {
   async listItems(params: ListItemsParams): Promise<ItemPage> {
     this.assertOpen();
     const p = normalizeListItemsParams(params);
-    return this.guard('listItems', () =>
-      itemPageFromHistory(
-        this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived }),
-        p,
-        STORE_KIND,
-      ),
-    );
+    return this.guard('listItems', async () => {
+      const page = await this.fromTurnIndex(p.threadId, p.includeArchived, (db, segments) =>
+        indexedItemPage(db, this.tenant, segments, p, STORE_KIND),
+      );
+      if (page) return page;
+      const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
+      return itemPageFromHistory(history, p, STORE_KIND);
+    });
+  }
+
+  /** Runs `fn` on the thread's lineage in one read-only snapshot; null when the index is behind. */
+  private fromTurnIndex<T>(
+    threadId: ThreadId,
+    includeArchived: boolean,
+    fn: (db: PoolClient, segments: TurnSegment[]) => Promise<T>,
+  ): Promise<T | null> {
+    return this.session('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'ROLLBACK', async (db) => {
+      const segments = await turnSegments(db, this.tenant, threadId, includeArchived);
+      return segments === null ? null : fn(db, segments);
+    });
   }
 
   async readThreadByRolloutPath(params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory> {

@@ -54,16 +54,17 @@ describe('content search of forks by reference', () => {
     expect(row(ff.id)).toEqual({ thread_id: ff.id, base_thread_id: f.id, base_end_ordinal: '10', base_end_seq: '5' });
     expect(row(b.id)?.base_thread_id).toBeNull();
 
-    // The database as the previous schema left it: no base columns, version 1.
+    // The database as schema version 1 left it: no base columns (nor what later versions add).
     await withClient(db.url, async (c) => {
       await c.query(
-        `ALTER TABLE skein_threads DROP COLUMN base_thread_id, DROP COLUMN base_end_ordinal, DROP COLUMN base_end_seq;
+        `DROP TABLE skein_turns; ALTER TABLE skein_threads DROP COLUMN turn_state, DROP COLUMN turn_seq;
+         ALTER TABLE skein_threads DROP COLUMN base_thread_id, DROP COLUMN base_end_ordinal, DROP COLUMN base_end_seq;
          DROP FUNCTION skein_base_end_seq(text, text, bigint);
          DELETE FROM skein_schema_migrations WHERE version >= 2`,
       );
     });
     const report = await migratePostgres(db.url);
-    expect(report.applied.map((m) => m.version)).toContain(2);
+    expect(report.applied.map((m) => m.version)).toEqual([2, 3]);
     expect(await baseColumns(tenant)).toEqual(written);
 
     s = await PostgresThreadStore.open({ connectionString: db.url, tenant });

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { reindexThread } from './turn-index.js';
 
 /**
  * The schema, as numbered migrations. Each runs once, in its own transaction, recorded in
@@ -15,6 +16,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Fills what SQL alone cannot (it runs JavaScript), after `sql`, in the same transaction. */
+  backfill?: (db: PoolClient) => Promise<void>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -115,6 +118,48 @@ FROM refs r
 WHERE t.tenant = r.tenant AND t.thread_id = r.thread_id;
 `,
   },
+  {
+    version: 3,
+    name: 'turn index',
+    sql: `
+-- One row per turn of a thread's own item rows (see turn-index.ts): its positions, status,
+-- times, and its item rows as the seq range [start_seq, end_seq). The thread row keeps the
+-- projector's state after the rows it has seen (turn_seq of them), so an append projects only
+-- its items; a thread whose turn_seq is not its item_count is read by streaming its history.
+CREATE TABLE skein_turns (
+  tenant text COLLATE "C" NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
+  ordinal bigint NOT NULL,
+  last_ordinal bigint NOT NULL,
+  turn_id text COLLATE "C" NOT NULL,
+  open boolean NOT NULL,
+  paginated boolean NOT NULL,
+  status text NOT NULL,
+  error text,
+  started_ms bigint,
+  completed_ms bigint,
+  duration_ms bigint,
+  start_seq bigint NOT NULL,
+  end_seq bigint NOT NULL,
+  items_before bigint NOT NULL,
+  item_count bigint NOT NULL,
+  PRIMARY KEY (tenant, thread_id, ordinal),
+  FOREIGN KEY (tenant, thread_id) REFERENCES skein_threads (tenant, thread_id) ON DELETE CASCADE
+);
+CREATE INDEX skein_turns_by_id ON skein_turns (tenant, thread_id, turn_id, ordinal);
+ALTER TABLE skein_threads ADD COLUMN turn_state text, ADD COLUMN turn_seq bigint;
+`,
+    backfill: async (db) => {
+      // Every thread written before: indexed from its rows, a batch of threads at a time.
+      for (;;) {
+        const r = await db.query<{ tenant: string; thread_id: string }>(
+          'SELECT tenant, thread_id FROM skein_threads WHERE turn_state IS NULL ORDER BY tenant, thread_id LIMIT 500',
+        );
+        if (r.rows.length === 0) return;
+        for (const t of r.rows) await reindexThread(db, t.tenant, t.thread_id);
+      }
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -166,6 +211,7 @@ export async function migrate(pool: Pool, migrations: readonly Migration[] = MIG
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
+        if (m.backfill) await m.backfill(client);
         await client.query('INSERT INTO skein_schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
         await client.query('COMMIT');
       } catch (e) {
