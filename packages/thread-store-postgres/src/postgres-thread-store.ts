@@ -59,7 +59,7 @@ import { Params, contentFilter, filterSql, firstMatchesSql, pageQuery } from './
 import type { PageRow } from './internal/list-sql.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
 import { snippetOf } from './internal/snippet.js';
-import { indexAppend, reindexThread } from './internal/turn-index.js';
+import { projectAppend, reindexThread } from './internal/turn-index.js';
 import { indexedItemPage, indexedTurnPage, turnSegments } from './internal/turn-pages.js';
 import type { TurnSegment } from './internal/turn-pages.js';
 import {
@@ -342,9 +342,17 @@ export class PostgresThreadStore implements ThreadStore {
     return r.rows[0];
   }
 
-  private async writeThreadRow(db: PoolClient, threadId: ThreadId, s: ThreadState, itemCount: number, insert: boolean) {
+  /** Writes the thread row; `extra`: more columns to set with it (the turn index's state). */
+  private async writeThreadRow(
+    db: PoolClient,
+    threadId: ThreadId,
+    s: ThreadState,
+    itemCount: number,
+    insert: boolean,
+    extra: Record<string, unknown> = {},
+  ) {
     const t = storedThreadOf(threadId, s, this.defaultModelProvider);
-    const cols = { ...threadColumns(t, s), item_count: itemCount };
+    const cols = { ...threadColumns(t, s), item_count: itemCount, ...extra };
     const names = Object.keys(cols);
     const values = Object.values(cols);
     if (insert) {
@@ -573,26 +581,37 @@ export class PostgresThreadStore implements ThreadStore {
       const row = await this.lockThread(db, w.threadId);
       const count = row ? Number(row.item_count) : 0;
       if (row && count === w.durableCount + items.length) return; // committed by a lost attempt
+      // The turn index goes on from the state it left (kept on the thread row with the rows it
+      // has seen), or is built again from all rows when it missed some.
+      const turnState = creating ? null : row?.turn_state;
+      const indexed = creating || (turnState != null && Number(row?.turn_seq) === count);
+      const turns = indexed
+        ? await projectAppend(
+            db,
+            this.tenant,
+            w.threadId,
+            turnState == null ? null : (JSON.parse(turnState) as TurnProjectionState),
+            w.durableCount,
+            items,
+          )
+        : null;
+      const turnColumns = turns ? { turn_state: JSON.stringify(turns.state), turn_seq: count + items.length } : {};
       if (creating) {
         if (row) throw ThreadStoreError.conflict(`thread ${w.threadId} was created by another writer`);
         const described = inherited.length === 0 ? items : [...head, ...inherited, ...w.pending.slice(0, n)];
         const s = appendToState(emptyState(writtenAt), described, writtenAt);
-        await this.writeThreadRow(db, w.threadId, s, items.length, true);
+        await this.writeThreadRow(db, w.threadId, s, items.length, true, turnColumns);
       } else {
         if (!row) throw ThreadStoreError.notFound(w.threadId);
         if (count !== w.durableCount)
           throw ThreadStoreError.conflict(`thread ${w.threadId} was written by another writer meanwhile`);
         const s = appendToState(stateFromJson(row.state), items, writtenAt);
-        await this.writeThreadRow(db, w.threadId, s, count + items.length, false);
+        await this.writeThreadRow(db, w.threadId, s, count + items.length, false, turnColumns);
       }
       await this.insertItems(db, w.threadId, w.durableCount, items);
       if (creating) await this.recordHistoryBase(db, w.threadId, head[0]);
-      // The turn index goes on from the state it left, or is built again when it missed rows.
-      if (creating) await indexAppend(db, this.tenant, w.threadId, null, 0, items);
-      else if (row?.turn_state != null && Number(row.turn_seq) === count) {
-        const state = JSON.parse(row.turn_state) as TurnProjectionState;
-        await indexAppend(db, this.tenant, w.threadId, state, count, items);
-      } else await reindexThread(db, this.tenant, w.threadId);
+      if (turns) await turns.write(db);
+      else await reindexThread(db, this.tenant, w.threadId);
     });
     w.durableCount += items.length;
     w.pending.splice(0, n);

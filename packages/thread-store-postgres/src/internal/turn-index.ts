@@ -60,21 +60,23 @@ interface Committed {
 }
 
 /**
- * Where one append's turns go. Terminal lines and rollbacks can reach turns of earlier appends;
- * the rows they may reach are loaded before the projection (the sink's calls are synchronous):
- * the turns the append's terminal lines name, and every finished turn when it rolls back.
+ * Where one append's turns go. Terminal lines and rollbacks can reach turns of earlier appends,
+ * and the sink's calls are synchronous: with `committed` null (not loaded), the sink records
+ * which earlier turns were asked for, and the append is projected again with those loaded.
  */
 class AppendSink implements TurnSink {
   readonly finishedTurns: ProjectedTurn[] = [];
   readonly dropped = new Set<number>();
+  /** Turn ids looked up among earlier appends' turns, and whether all of them were needed. */
+  readonly asked = { ids: new Set<string>(), all: false };
 
   constructor(
-    /** Loaded finished turns of earlier appends, by ascending ordinal. */
-    private readonly committed: Committed[],
+    /** Loaded finished turns of earlier appends, by ascending ordinal; null: none loaded. */
+    private readonly committed: Committed[] | null,
   ) {}
 
   get dirty(): ProjectedTurn[] {
-    return this.committed.filter((c) => c.dirty && !this.dropped.has(c.turn.ordinal)).map((c) => c.turn);
+    return (this.committed ?? []).filter((c) => c.dirty && !this.dropped.has(c.turn.ordinal)).map((c) => c.turn);
   }
 
   finished(turn: ProjectedTurn): void {
@@ -83,7 +85,8 @@ class AppendSink implements TurnSink {
 
   // The first finished turn with the id, as the whole-history projection (TurnList) finds it.
   updateFinished(turnId: string, update: TurnTerminal): boolean {
-    const old = this.committed.find((c) => c.turn.turnId === turnId && !this.dropped.has(c.turn.ordinal));
+    if (this.committed === null) this.asked.ids.add(turnId);
+    const old = this.committed?.find((c) => c.turn.turnId === turnId && !this.dropped.has(c.turn.ordinal));
     if (old) {
       applyTerminal(old.turn, update);
       old.dirty = true;
@@ -96,11 +99,12 @@ class AppendSink implements TurnSink {
   }
 
   rollback(count: number): number {
+    if (this.committed === null) this.asked.all = true;
     const mine = Math.min(count, this.finishedTurns.length);
     this.finishedTurns.splice(this.finishedTurns.length - mine);
     let left = count - mine;
     let items = this.finishedTurns.reduce((sum, t) => sum + t.itemCount, 0);
-    for (const c of [...this.committed].reverse()) {
+    for (const c of [...(this.committed ?? [])].reverse()) {
       if (this.dropped.has(c.turn.ordinal)) continue;
       if (left > 0) {
         this.dropped.add(c.turn.ordinal);
@@ -109,20 +113,6 @@ class AppendSink implements TurnSink {
     }
     return items;
   }
-}
-
-/** What an append's items need loaded: the turn ids its terminal lines name, and whether it rolls back. */
-function reach(items: readonly RolloutItem[]): { ids: string[]; rollsBack: boolean } {
-  const ids = new Set<string>();
-  let rollsBack = false;
-  for (const item of items) {
-    if (item.type !== 'event_msg') continue;
-    const p = item.payload as { type?: unknown; turn_id?: unknown };
-    if (p.type === 'thread_rolled_back') rollsBack = true;
-    else if ((p.type === 'task_complete' || p.type === 'turn_aborted') && typeof p.turn_id === 'string')
-      ids.add(p.turn_id);
-  }
-  return { ids: [...ids], rollsBack };
 }
 
 /** An implicit turn with nothing in it is not a turn (TurnProjector drops it when it finishes). */
@@ -176,11 +166,85 @@ async function writeTurns(
   }
 }
 
+/** An append projected into the turn index: the projector's state after it, and its rows to write. */
+export interface ProjectedAppend {
+  /** The state to keep on the thread row (`turn_state`). */
+  state: TurnProjectionState;
+  /** Writes the append's turn rows (after the thread row exists). */
+  write(db: PoolClient): Promise<void>;
+}
+
+function project(
+  state: TurnProjectionState | null,
+  fromSeq: number,
+  items: readonly RolloutItem[],
+  committed: Committed[] | null,
+): { sink: AppendSink; state: TurnProjectionState } {
+  const sink = new AppendSink(committed);
+  const start =
+    state === null ? emptyTurnProjectionState() : (JSON.parse(JSON.stringify(state)) as TurnProjectionState);
+  const projector = new TurnProjector(sink, { state: start });
+  for (const [i, item] of items.entries()) projector.observe(item, { start: fromSeq + i, end: fromSeq + i + 1 });
+  return { sink, state: projector.state };
+}
+
 /**
  * Projects `items` (the thread's item rows from `fromSeq` on) into the turn index, continuing
- * from `state` (null: the thread's first rows), inside the caller's transaction, and records the
- * new state and how many rows the index has seen.
+ * from `state` (null: the thread's first rows). Reads only the earlier turns a terminal line or
+ * a rollback of the append reaches (usually none: a terminal line ends the open turn).
  */
+export async function projectAppend(
+  db: PoolClient,
+  tenant: string,
+  threadId: string,
+  state: TurnProjectionState | null,
+  fromSeq: number,
+  items: readonly RolloutItem[],
+): Promise<ProjectedAppend> {
+  let r = project(state, fromSeq, items, state === null ? [] : null);
+  const { ids, all } = r.sink.asked;
+  if (all || ids.size > 0) {
+    const loaded = await db.query<TurnRow>(
+      `SELECT ${TURN_COLUMNS} FROM skein_turns WHERE tenant = $1 AND thread_id = $2 AND NOT open
+       ${all ? '' : 'AND turn_id = ANY($3::text[])'} ORDER BY ordinal`,
+      all ? [tenant, threadId] : [tenant, threadId, [...ids]],
+    );
+    r = project(
+      state,
+      fromSeq,
+      items,
+      loaded.rows.map((row) => ({ turn: turnFromRow(row), dirty: false })),
+    );
+  }
+  const { sink, state: after } = r;
+  const wasOpen = state?.current?.ordinal;
+  return {
+    state: after,
+    write: async (w) => {
+      // The open row of the last append goes; its turn is written again, finished or still open.
+      if (wasOpen !== undefined)
+        await w.query('DELETE FROM skein_turns WHERE tenant = $1 AND thread_id = $2 AND ordinal = $3 AND open', [
+          tenant,
+          threadId,
+          wasOpen,
+        ]);
+      if (sink.dropped.size > 0)
+        await w.query('DELETE FROM skein_turns WHERE tenant = $1 AND thread_id = $2 AND ordinal = ANY($3::bigint[])', [
+          tenant,
+          threadId,
+          [...sink.dropped],
+        ]);
+      const rows = [
+        ...sink.dirty.map((t) => ({ t, open: false })),
+        ...sink.finishedTurns.map((t) => ({ t, open: false })),
+        ...(keptOpen(after.current) ? [{ t: openRow(after.current), open: true }] : []),
+      ];
+      await writeTurns(w, tenant, threadId, rows, after.mode === 'paginated');
+    },
+  };
+}
+
+/** projectAppend with its rows written and its state kept on the thread row (`turn_seq`: rows seen). */
 export async function indexAppend(
   db: PoolClient,
   tenant: string,
@@ -189,42 +253,15 @@ export async function indexAppend(
   fromSeq: number,
   items: readonly RolloutItem[],
 ): Promise<TurnProjectionState> {
-  const { ids, rollsBack } = reach(items);
-  let committed: Committed[] = [];
-  if (state !== null && (rollsBack || ids.length > 0)) {
-    const r = await db.query<TurnRow>(
-      `SELECT ${TURN_COLUMNS} FROM skein_turns WHERE tenant = $1 AND thread_id = $2 AND NOT open
-       ${rollsBack ? '' : 'AND turn_id = ANY($3::text[])'} ORDER BY ordinal`,
-      rollsBack ? [tenant, threadId] : [tenant, threadId, ids],
-    );
-    committed = r.rows.map((row) => ({ turn: turnFromRow(row), dirty: false }));
-  }
-  const sink = new AppendSink(committed);
-  const projector = new TurnProjector(sink, { state: state ?? emptyTurnProjectionState() });
-  for (const [i, item] of items.entries()) projector.observe(item, { start: fromSeq + i, end: fromSeq + i + 1 });
-  const s = projector.state;
-  const paginated = s.mode === 'paginated';
-
-  await db.query('DELETE FROM skein_turns WHERE tenant = $1 AND thread_id = $2 AND open', [tenant, threadId]);
-  if (sink.dropped.size > 0)
-    await db.query('DELETE FROM skein_turns WHERE tenant = $1 AND thread_id = $2 AND ordinal = ANY($3::bigint[])', [
-      tenant,
-      threadId,
-      [...sink.dropped],
-    ]);
-  const rows = [
-    ...sink.dirty.map((t) => ({ t, open: false })),
-    ...sink.finishedTurns.map((t) => ({ t, open: false })),
-    ...(keptOpen(s.current) ? [{ t: openRow(s.current), open: true }] : []),
-  ];
-  await writeTurns(db, tenant, threadId, rows, paginated);
+  const p = await projectAppend(db, tenant, threadId, state, fromSeq, items);
+  await p.write(db);
   await db.query('UPDATE skein_threads SET turn_state = $3, turn_seq = $4 WHERE tenant = $1 AND thread_id = $2', [
     tenant,
     threadId,
-    JSON.stringify(s),
+    JSON.stringify(p.state),
     fromSeq + items.length,
   ]);
-  return s;
+  return p.state;
 }
 
 function openRow(t: NonNullable<TurnProjectionState['current']>): ProjectedTurn {
