@@ -55,7 +55,8 @@ import { archivedNotFound, inheritedItems, resolvedHistory } from './internal/hi
 import type { HistorySource } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
-import { Params, contentFilter, filterSql, firstMatchesSql, pageQuery } from './internal/list-sql.js';
+import { contentFilter, firstOwnMatchesSql, inheritedMatchesSql, linesSql } from './internal/content-sql.js';
+import { Params, filterSql, pageQuery } from './internal/list-sql.js';
 import type { PageRow } from './internal/list-sql.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
 import { snippetOf } from './internal/snippet.js';
@@ -777,19 +778,40 @@ export class PostgresThreadStore implements ThreadStore {
     const p: NormalizedListParams = { ...listed, searchTerm: null, filters: `search:${listed.filters}` };
     const lowered = withoutNul(term.toLowerCase());
     return this.guard('searchThreads', async () => {
-      const page = await this.page(p, params.cursor, (sql) =>
-        filterSql(this.tenant, p, sql, contentFilter(this.tenant, lowered, sql)),
+      // Forks that inherit a match, with the inherited match that comes first in their history.
+      const inh = inheritedMatchesSql(this.tenant, lowered);
+      const origins = new Map(
+        (await this.read<{ thread_id: string; origin_id: string; origin_seq: string }>(inh.text, inh.values)).rows.map(
+          (r) => [r.thread_id, { threadId: r.origin_id, seq: Number(r.origin_seq) }],
+        ),
       );
+      const page = await this.page(p, params.cursor, (sql) =>
+        filterSql(this.tenant, p, sql, contentFilter(this.tenant, lowered, sql, [...origins.keys()])),
+      );
+      // The snippet is the first match in the thread's history: an inherited one comes first.
       const snippets = new Map<string, string>();
-      if (page.rows.length > 0) {
-        const q = firstMatchesSql(
+      const snippet = (threadId: string, line: string): void => {
+        snippets.set(threadId, snippetOf(messageText(JSON.parse(line) as RolloutItem), term));
+      };
+      const inherited = page.rows.flatMap((r) => {
+        const o = origins.get(r.thread_id);
+        return o ? [{ threadId: r.thread_id, origin: o }] : [];
+      });
+      if (inherited.length > 0) {
+        const q = linesSql(
           this.tenant,
-          lowered,
-          page.rows.map((row) => row.thread_id),
+          inherited.map((x) => x.origin),
         );
-        const r = await this.read<{ thread_id: string; line: string }>(q.text, q.values);
-        for (const row of r.rows)
-          snippets.set(row.thread_id, snippetOf(messageText(JSON.parse(row.line) as RolloutItem), term));
+        for (const row of (await this.read<{ k: string; line: string }>(q.text, q.values)).rows) {
+          const hit = inherited[Number(row.k) - 1];
+          if (hit) snippet(hit.threadId, row.line);
+        }
+      }
+      const own = page.rows.filter((r) => !origins.has(r.thread_id)).map((r) => r.thread_id);
+      if (own.length > 0) {
+        const q = firstOwnMatchesSql(this.tenant, lowered, own);
+        for (const row of (await this.read<{ thread_id: string; line: string }>(q.text, q.values)).rows)
+          snippet(row.thread_id, row.line);
       }
       return {
         items: page.rows.map((r) => ({ thread: threadFromJson(r.thread), snippet: snippets.get(r.thread_id) ?? '' })),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHistoryItems } from '@skein/thread-store-api';
 import { migratePostgres, PostgresThreadStore } from '../src/index.js';
-import { firstMatchesSql } from '../src/internal/list-sql.js';
+import { inheritedMatchesSql } from '../src/internal/content-sql.js';
 import { createTestDatabase, freshTenant, insertFillerThreads, withClient } from './helpers/database.js';
 import type { TestDatabase } from './helpers/database.js';
 import { planOf, searchPagePlan } from './helpers/plans.js';
@@ -111,12 +111,28 @@ describe('content search of forks by reference', () => {
         );
         await c.query('ANALYZE skein_threads');
         expect(await searchPagePlan(c, tenant, 'marmoset')).toContain('skein_items_message_trgm');
-        const snippets = firstMatchesSql(tenant, 'marmoset', [b.id, f.id]);
-        expect(await planOf(c, snippets)).toContain('skein_items_message_trgm');
+        // The forks that inherit a match: found from the bases the fork index lists, each read by
+        // its primary key, never by a scan of the items.
+        const inheritedPlan = await planOf(c, inheritedMatchesSql(tenant, 'marmoset'));
+        expect(inheritedPlan).toContain('skein_threads_by_base');
+        expect(inheritedPlan).not.toContain('Seq Scan');
+        // The page with those forks: the trigram index still answers the threads' own messages.
+        const forks = await c.query<{ thread_id: string }>(
+          'SELECT thread_id FROM skein_threads WHERE tenant = $1 AND base_thread_id = $2',
+          [tenant, b.id],
+        );
+        const withForks = await searchPagePlan(
+          c,
+          tenant,
+          'marmoset',
+          forks.rows.map((r) => r.thread_id),
+        );
+        expect(withForks).toContain('skein_items_message_trgm');
       });
       // The 100 forks made above inherit the base's first turn, not its second.
       const marmoset = await s.searchThreads({ searchTerm: 'MARMOSET', pageSize: 1000 });
       expect(marmoset.items).toHaveLength(102);
+      expect(marmoset.items.map((h) => h.thread.threadId)).toContain(f.id);
       expect(marmoset.items.every((h) => h.snippet === 'the zanzibar marmoset escaped')).toBe(true);
       expect(await hitIds(s, 'okapi')).toEqual([b.id]);
     } finally {

@@ -1,6 +1,5 @@
 import {
   DEFAULT_LIST_SOURCES,
-  MAX_HISTORY_BASE_DEPTH,
   decodeListCursor,
   encodeListCursor,
   sessionSourceKey,
@@ -83,62 +82,6 @@ export function filterSql(tenant: string, p: NormalizedListParams, params: Param
     );
   if (extra !== undefined) where.push(extra);
   return where.join(' AND ');
-}
-
-/**
- * The threads whose history shows a message containing the term, as a statement with the
- * columns `thread_id`, `origin_id`, `origin_seq`, `depth`: the message is row `origin_seq` of
- * thread `origin_id`, `depth` forks by reference up the thread's chain of bases (0: its own).
- * Matching rows come from the trigram GIN index on message_lc for terms of 3+ characters
- * (shorter ones scan), then follow the forks that inherit them: a fork inherits its base's rows
- * below its `base_end_seq`, and everything its base inherited, up to MAX_HISTORY_BASE_DEPTH
- * bases deep, as readers resolve a fork's history.
- */
-export function contentMatchesSql(tenant: string, lowercasedTerm: string, params: Params): string {
-  const like = params.add(likeContains(lowercasedTerm));
-  const t = params.add(tenant);
-  return (
-    `WITH RECURSIVE own AS (` +
-    `SELECT i.thread_id, min(i.seq) AS seq FROM skein_items i WHERE i.tenant = ${t} AND i.message_lc LIKE ${like} GROUP BY i.thread_id), ` +
-    `reach (thread_id, origin_id, origin_seq, depth) AS (` +
-    `SELECT thread_id, thread_id, seq, 0 FROM own UNION ALL ` +
-    `SELECT f.thread_id, r.origin_id, r.origin_seq, r.depth + 1 FROM reach r ` +
-    `JOIN skein_threads f ON f.tenant = ${t} AND f.base_thread_id = r.thread_id ` +
-    `WHERE r.depth < ${MAX_HISTORY_BASE_DEPTH} AND (r.depth > 0 OR f.base_end_seq IS NULL OR r.origin_seq < f.base_end_seq)) ` +
-    `SELECT thread_id, origin_id, origin_seq, depth FROM reach`
-  );
-}
-
-/**
- * The content-search condition over `skein_threads t`: threads with a user or agent message
- * containing the term, their own or inherited (see contentMatchesSql). Uncorrelated (the tenant
- * is a parameter, not t.tenant), so the planner answers it once.
- */
-export function contentFilter(tenant: string, lowercasedTerm: string, params: Params): string {
-  return `t.thread_id IN (SELECT m.thread_id FROM (${contentMatchesSql(tenant, lowercasedTerm, params)}) m)`;
-}
-
-/**
- * The first matching message of each of `threadIds` in history order: the one inherited from
- * furthest up the chain of bases comes first. Columns `thread_id`, `line`.
- */
-export function firstMatchesSql(tenant: string, lowercasedTerm: string, threadIds: readonly string[]): PlainQuery {
-  const params = new Params();
-  const matches = contentMatchesSql(tenant, lowercasedTerm, params);
-  const t = params.add(tenant);
-  const ids = params.add(threadIds);
-  return {
-    text:
-      `SELECT DISTINCT ON (m.thread_id) m.thread_id, i.line FROM (${matches}) m ` +
-      `JOIN skein_items i ON i.tenant = ${t} AND i.thread_id = m.origin_id AND i.seq = m.origin_seq ` +
-      `WHERE m.thread_id = ANY(${ids}::text[]) ORDER BY m.thread_id, m.depth DESC`,
-    values: params.values,
-  };
-}
-
-export interface PlainQuery {
-  text: string;
-  values: unknown[];
 }
 
 export interface PageRow {
