@@ -191,6 +191,29 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
     expect(differing).toEqual([]);
   });
 
+  it('content search in PostgreSQL answers as in the home: forks found by their inherited messages only before the cut', async () => {
+    interface Hit {
+      thread: { id: string };
+      snippet: string;
+    }
+    const search = async (term: string, store: string[]): Promise<[string, string][]> => {
+      const out = JSON.parse(
+        await skein(home.path, ['threads', 'search', term, '--json', '--all-providers', '--all-sources', ...store]),
+      ) as { results: Hit[] };
+      return out.results.map((r) => [r.thread.id, r.snippet]);
+    };
+    const ids = (hits: [string, string][]): string[] => hits.map(([id]) => id).sort();
+    for (const term of ['beta: first', 'BETA: THIRD TURN', 'gamma', 'iota', 'kappa', 'turn']) {
+      const inHome = await search(term, ['--home', home.path]);
+      // The same threads, in the same order, with the same snippets.
+      expect(await search(term, ['--store', url]), term).toEqual(inHome);
+      if (term === 'beta: first') expect(ids(inHome)).toEqual([set.multi, set.fork, forkOfFork, midFork].sort());
+      // After the point midFork was cut at (beta's second turn): not inherited there.
+      if (term === 'BETA: THIRD TURN') expect(ids(inHome)).toEqual([set.multi, set.fork, forkOfFork].sort());
+      if (term === 'gamma') expect(ids(inHome)).toEqual([set.fork, forkOfFork].sort());
+    }
+  });
+
   it('real Codex lists and reads the restored home as it does the original', async () => {
     const original = await codexView(home.path);
     const copy = await codexView(restored.path);

@@ -113,14 +113,57 @@ export type PositionFetch<T> = (q: PositionQuery) => T[] | Promise<T[]>;
  */
 export function fetchFromSorted<T>(sortedAsc: readonly T[], positionOf: (x: T) => number): PositionFetch<T> {
   return (q) => {
-    const inside = sortedAsc.filter((x) => {
-      const p = positionOf(x);
-      if (q.min && (q.min.inclusive ? p < q.min.position : p <= q.min.position)) return false;
-      if (q.max && (q.max.inclusive ? p > q.max.position : p >= q.max.position)) return false;
-      return true;
-    });
+    const inside = sortedAsc.filter((x) => positionInside(positionOf(x), q));
     if (q.order === 'desc') inside.reverse();
     return inside.slice(0, q.limit);
+  };
+}
+
+/**
+ * Whether a position lies inside a window.
+ *
+ * @internal
+ */
+export function positionInside(position: number, q: PositionQuery): boolean {
+  if (q.min && (q.min.inclusive ? position < q.min.position : position <= q.min.position)) return false;
+  if (q.max && (q.max.inclusive ? position > q.max.position : position >= q.max.position)) return false;
+  return true;
+}
+
+/**
+ * Items in a window from a store's index of turns: the turns that overlap the window are read a
+ * batch at a time (`turnsInWindow`; `itemsWindow` says a turn counts when its positions overlap
+ * the window, not only when it starts inside it), then their items (`readItems`), until the
+ * window's limit is reached.
+ *
+ * @internal
+ */
+export function itemFetchFromTurns<T>(
+  turnsInWindow: (q: PositionQuery, itemsWindow: boolean) => T[] | Promise<T[]>,
+  ordinalOf: (turn: T) => number,
+  readItems: (turns: T[]) => Promise<ProjectedItem[][]>,
+  batchSize = 8,
+): PositionFetch<ProjectedItem> {
+  return async (q) => {
+    const out: ProjectedItem[] = [];
+    let batch = await turnsInWindow({ ...q, limit: batchSize }, true);
+    for (;;) {
+      for (const turnItems of await readItems(batch)) {
+        const items = turnItems.filter((i) => positionInside(i.ordinal, q));
+        if (q.order === 'desc') items.reverse();
+        out.push(...items);
+        if (out.length >= q.limit) return out.slice(0, q.limit);
+      }
+      const last = batch[batch.length - 1];
+      if (batch.length < batchSize || last === undefined) return out;
+      // The next turns: after (asc) or before (desc) the last one read.
+      const at = ordinalOf(last);
+      const next: PositionQuery =
+        q.order === 'asc'
+          ? { ...q, min: { position: at, inclusive: false }, limit: batchSize }
+          : { ...q, max: { position: at, inclusive: false }, limit: batchSize };
+      batch = await turnsInWindow(next, q.order === 'desc');
+    }
   };
 }
 
@@ -194,6 +237,78 @@ export async function pageByPosition<T>(
     nextCursor: later ? mk(last !== undefined ? positionOf(last) : c.position, 'next') : null,
     backwardsCursor: got.length > p.pageSize && first !== undefined ? mk(positionOf(first), 'prev') : null,
   };
+}
+
+/**
+ * How a store reads its index of turns, for turnPageFromIndex and itemPageFromIndex. `T` is the
+ * store's handle of one turn (a row and where its items are).
+ *
+ * @internal
+ */
+export interface TurnIndexReader<T> {
+  /** Turns in a window, at most `q.limit`; `itemsWindow`: those whose positions overlap it. */
+  turnsInWindow(q: PositionQuery, itemsWindow: boolean): T[] | Promise<T[]>;
+  /** The turn a listItems `turnId` names, or null. */
+  turnById(turnId: string): T | null | Promise<T | null>;
+  /** The turn without its items. */
+  turn(x: T): ProjectedTurn;
+  /** The items of each of the turns. */
+  readItems(turns: T[]): Promise<ProjectedItem[][]>;
+}
+
+/**
+ * A page of turns from an index: one window of turns, then the items of the page's turns only
+ * (none for `notLoaded`). `live`: a live writer holds the thread (see storedTurn).
+ *
+ * @internal
+ */
+export async function turnPageFromIndex<T>(
+  r: TurnIndexReader<T>,
+  p: NormalizedTurnPageParams,
+  storeKind: string,
+  live: boolean,
+): Promise<TurnPage> {
+  const page = await pageByPosition(
+    (q) => r.turnsInWindow(q, false),
+    (x) => r.turn(x).ordinal,
+    p,
+    storeKind,
+  );
+  const last = live ? (await r.turnsInWindow({ order: 'desc', limit: 1 }, false))[0] : undefined;
+  const lastOrdinal = last === undefined ? null : r.turn(last).ordinal;
+  const items = p.itemsView === 'notLoaded' ? page.items.map(() => []) : await r.readItems(page.items);
+  const turns = page.items.map((x, i) => {
+    const t = r.turn(x);
+    return storedTurn(t, items[i] ?? [], p.itemsView, t.ordinal === lastOrdinal);
+  });
+  return { turns, nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
+}
+
+/**
+ * A page of items from an index: of one turn (its items only; an unknown `turnId` is
+ * `not_found`), or of the thread (the turns around the window, a batch at a time).
+ *
+ * @internal
+ */
+export async function itemPageFromIndex<T>(
+  r: TurnIndexReader<T>,
+  p: NormalizedItemPageParams,
+  storeKind: string,
+): Promise<ItemPage> {
+  let fetch: PositionFetch<ProjectedItem>;
+  if (p.turnId !== null) {
+    const hit = await r.turnById(p.turnId);
+    if (hit === null) throw turnNotFound(p.threadId, p.turnId);
+    fetch = fetchFromSorted((await r.readItems([hit]))[0] ?? [], (i) => i.ordinal);
+  } else {
+    fetch = itemFetchFromTurns(
+      (q, itemsWindow) => r.turnsInWindow(q, itemsWindow),
+      (x) => r.turn(x).ordinal,
+      (turns) => r.readItems(turns),
+    );
+  }
+  const page = await pageByPosition(fetch, (i) => i.ordinal, p, storeKind);
+  return { items: page.items.map(storedItem), nextCursor: page.nextCursor, backwardsCursor: page.backwardsCursor };
 }
 
 /**

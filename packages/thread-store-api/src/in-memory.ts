@@ -28,7 +28,7 @@ import { applyPatch, mergePatches, validatePatch } from './patch.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
 import { persistedRolloutItems } from './persistence-policy.js';
 import { isSessionMeta, rolloutItemProblem } from './rollout-item.js';
-import type { RolloutItem } from './rollout-item.js';
+import type { HistoryMode, RolloutItem } from './rollout-item.js';
 import type { ThreadStore } from './store.js';
 import { parseThreadId } from './thread-id.js';
 import type { ThreadId } from './thread-id.js';
@@ -85,6 +85,11 @@ interface LiveWriter {
   /** Create parameters until the thread materializes; null once it exists on storage. */
   pendingCreate: { params: CreateThreadParams; createdAt: Date } | null;
   pending: RolloutItem[];
+  /**
+   * The persistence policy's format, as the durable stores pick it: `paginated` for a thread
+   * whose session_meta says so (it keeps its `item_completed` events), else `legacy`.
+   */
+  mode: HistoryMode;
 }
 
 /** Options of `InMemoryThreadStore`. */
@@ -144,6 +149,7 @@ export class InMemoryThreadStore implements ThreadStore {
         createdAt: new Date((params.createdAt ?? this.now()).getTime()),
       },
       pending: [],
+      mode: params.sessionMeta?.payload.history_mode === 'paginated' ? 'paginated' : 'legacy',
     });
   }
 
@@ -151,10 +157,10 @@ export class InMemoryThreadStore implements ThreadStore {
     this.assertOpen();
     requireObject(params, 'resumeThread params');
     const threadId = parseThreadId(params.threadId);
-    this.durable(threadId, params.includeArchived === true);
+    const rec = this.durable(threadId, params.includeArchived === true);
     this.assertNoWriter(threadId);
     this.storage.writerOwners.set(threadId, this);
-    this.writers.set(threadId, { threadId, pendingCreate: null, pending: [] });
+    this.writers.set(threadId, { threadId, pendingCreate: null, pending: [], mode: rec.derived.value.historyMode });
   }
 
   async appendItems(params: AppendItemsParams): Promise<void> {
@@ -169,7 +175,9 @@ export class InMemoryThreadStore implements ThreadStore {
     });
     const at = isoMillis(this.now());
     // Copy everything before buffering anything, so a bad item leaves the buffer untouched.
-    const copies = persistedRolloutItems(params.items, 'legacy').map((item) => copyPlainData(item, 'a rollout item'));
+    const copies = persistedRolloutItems(params.items, writer.mode).map((item) =>
+      copyPlainData(item, 'a rollout item'),
+    );
     for (const copy of copies) {
       if (copy.timestamp === undefined) copy.timestamp = at;
       writer.pending.push(copy);

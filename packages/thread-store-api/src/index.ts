@@ -136,15 +136,19 @@ export type { DerivedThreadMetadata, StoredThreadFacts } from './derive.js';
 
 export {
   fetchFromSorted,
+  itemFetchFromTurns,
   itemPageFromHistory,
+  itemPageFromIndex,
   itemsForView,
   normalizeListItemsParams,
   normalizeListTurnsParams,
   pageByPosition,
+  positionInside,
   storedItem,
   storedTurn,
   turnNotFound,
   turnPageFromHistory,
+  turnPageFromIndex,
 } from './history-paging.js';
 export type {
   NormalizedHistoryPageParams,
@@ -153,6 +157,7 @@ export type {
   PositionFetch,
   PositionPage,
   PositionQuery,
+  TurnIndexReader,
 } from './history-paging.js';
 
 export {

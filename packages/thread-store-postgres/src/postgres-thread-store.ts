@@ -47,6 +47,7 @@ import type {
   ThreadStore,
   ThreadStoreCapabilities,
   TurnPage,
+  TurnProjectionState,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import { isConnectionError, toStoreError } from './internal/errors.js';
@@ -54,10 +55,14 @@ import { archivedNotFound, inheritedItems, resolvedHistory } from './internal/hi
 import type { HistorySource } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
-import { Params, contentFilter, filterSql, likeContains, pageQuery } from './internal/list-sql.js';
+import { contentFilter, firstOwnMatchesSql, inheritedMatchesSql, linesSql } from './internal/content-sql.js';
+import { Params, filterSql, pageQuery } from './internal/list-sql.js';
 import type { PageRow } from './internal/list-sql.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
 import { snippetOf } from './internal/snippet.js';
+import { projectAppend, reindexThread } from './internal/turn-index.js';
+import { indexedItemPage, indexedTurnPage, turnSegments } from './internal/turn-pages.js';
+import type { TurnSegment } from './internal/turn-pages.js';
 import {
   appendToState,
   emptyState,
@@ -130,6 +135,8 @@ interface ThreadRow {
   state: string;
   archived: boolean;
   thread: string;
+  turn_state: string | null;
+  turn_seq: string | null;
 }
 
 const STORE_KIND = 'postgres';
@@ -310,11 +317,16 @@ export class PostgresThreadStore implements ThreadStore {
   }
 
   /** One transaction on one pooled connection; a broken connection is dropped, not reused. */
-  private async tx<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.connect('BEGIN');
+  private tx<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
+    return this.session('BEGIN', 'COMMIT', fn);
+  }
+
+  /** `fn` on one pooled connection between `begin` and `end` (ROLLBACK when it fails). */
+  private async session<T>(begin: string, end: 'COMMIT' | 'ROLLBACK', fn: (db: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect(begin);
     try {
       const out = await fn(client);
-      await client.query('COMMIT');
+      await client.query(end);
       client.release();
       return out;
     } catch (e) {
@@ -330,15 +342,23 @@ export class PostgresThreadStore implements ThreadStore {
 
   private async lockThread(db: PoolClient, threadId: string, lock = 'FOR UPDATE'): Promise<ThreadRow | undefined> {
     const r = await db.query<ThreadRow>(
-      `SELECT item_count, state, archived, thread FROM skein_threads WHERE tenant = $1 AND thread_id = $2 ${lock}`,
+      `SELECT item_count, state, archived, thread, turn_state, turn_seq FROM skein_threads WHERE tenant = $1 AND thread_id = $2 ${lock}`,
       [this.tenant, threadId],
     );
     return r.rows[0];
   }
 
-  private async writeThreadRow(db: PoolClient, threadId: ThreadId, s: ThreadState, itemCount: number, insert: boolean) {
+  /** Writes the thread row; `extra`: more columns to set with it (the turn index's state). */
+  private async writeThreadRow(
+    db: PoolClient,
+    threadId: ThreadId,
+    s: ThreadState,
+    itemCount: number,
+    insert: boolean,
+    extra: Record<string, unknown> = {},
+  ) {
     const t = storedThreadOf(threadId, s, this.defaultModelProvider);
-    const cols = { ...threadColumns(t, s), item_count: itemCount };
+    const cols = { ...threadColumns(t, s), item_count: itemCount, ...extra };
     const names = Object.keys(cols);
     const values = Object.values(cols);
     if (insert) {
@@ -604,23 +624,55 @@ export class PostgresThreadStore implements ThreadStore {
       const row = await this.lockThread(db, w.threadId);
       const count = row ? Number(row.item_count) : 0;
       if (row && count === w.durableCount + items.length) return; // committed by a lost attempt
+      // The turn index goes on from the state it left (kept on the thread row with the rows it
+      // has seen), or is built again from all rows when it missed some.
+      const turnState = creating ? null : row?.turn_state;
+      const indexed = creating || (turnState != null && Number(row?.turn_seq) === count);
+      const turns = indexed
+        ? await projectAppend(
+            db,
+            this.tenant,
+            w.threadId,
+            turnState == null ? null : (JSON.parse(turnState) as TurnProjectionState),
+            w.durableCount,
+            items,
+          )
+        : null;
+      const turnColumns = turns ? { turn_state: JSON.stringify(turns.state), turn_seq: count + items.length } : {};
       if (creating) {
         if (row) throw ThreadStoreError.conflict(`thread ${w.threadId} was created by another writer`);
         const described = inherited.length === 0 ? items : [...head, ...inherited, ...w.pending.slice(0, n)];
         const s = appendToState(emptyState(writtenAt), described, writtenAt);
-        await this.writeThreadRow(db, w.threadId, s, items.length, true);
+        await this.writeThreadRow(db, w.threadId, s, items.length, true, turnColumns);
       } else {
         if (!row) throw ThreadStoreError.notFound(w.threadId);
         if (count !== w.durableCount)
           throw ThreadStoreError.conflict(`thread ${w.threadId} was written by another writer meanwhile`);
         const s = appendToState(stateFromJson(row.state), items, writtenAt);
-        await this.writeThreadRow(db, w.threadId, s, count + items.length, false);
+        await this.writeThreadRow(db, w.threadId, s, count + items.length, false, turnColumns);
       }
       await this.insertItems(db, w.threadId, w.durableCount, items);
+      if (creating) await this.recordHistoryBase(db, w.threadId, head[0]);
+      if (turns) await turns.write(db);
+      else await reindexThread(db, this.tenant, w.threadId);
     });
     w.durableCount += items.length;
     w.pending.splice(0, n);
     w.pendingCreate = null;
+  }
+
+  /**
+   * Puts a fork by reference's base on its thread row (what content search follows): the base,
+   * the end ordinal as given, and how many of the base's own rows fall before the cut.
+   */
+  private async recordHistoryBase(db: PoolClient, threadId: ThreadId, first: RolloutItem | undefined): Promise<void> {
+    const ref = historyBaseOf(first);
+    if (!ref) return;
+    await db.query(
+      `UPDATE skein_threads SET base_thread_id = $3, base_end_ordinal = $4, base_end_seq = skein_base_end_seq($1, $3, $4)
+       WHERE tenant = $1 AND thread_id = $2`,
+      [this.tenant, threadId, ref.threadId, ref.endOrdinalExclusive],
+    );
   }
 
   private async renewAll(): Promise<void> {
@@ -676,12 +728,19 @@ export class PostgresThreadStore implements ThreadStore {
     });
   }
 
-  /** Turn pages computed from the streamed history (the store keeps no index of turns yet). */
+  /**
+   * Turn pages from the turn index: a keyset query and the item rows of the page's turns. A
+   * thread with rows the index has not seen (written by a server without it) is streamed.
+   */
   async listTurns(params: ListTurnsParams): Promise<TurnPage> {
     this.assertOpen();
     const p = normalizeListTurnsParams(params);
     return this.guard('listTurns', async () => {
       const live = this.writers.has(p.threadId) || (await hasLiveLease(this.pool, this.tenant, p.threadId));
+      const page = await this.fromTurnIndex(p.threadId, p.includeArchived, (db, segments) =>
+        indexedTurnPage(db, this.tenant, segments, p, STORE_KIND, live),
+      );
+      if (page) return page;
       const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
       return turnPageFromHistory(history, p, STORE_KIND, live);
     });
@@ -690,13 +749,26 @@ export class PostgresThreadStore implements ThreadStore {
   async listItems(params: ListItemsParams): Promise<ItemPage> {
     this.assertOpen();
     const p = normalizeListItemsParams(params);
-    return this.guard('listItems', () =>
-      itemPageFromHistory(
-        this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived }),
-        p,
-        STORE_KIND,
-      ),
-    );
+    return this.guard('listItems', async () => {
+      const page = await this.fromTurnIndex(p.threadId, p.includeArchived, (db, segments) =>
+        indexedItemPage(db, this.tenant, segments, p, STORE_KIND),
+      );
+      if (page) return page;
+      const history = this.loadHistory({ threadId: p.threadId, includeArchived: p.includeArchived });
+      return itemPageFromHistory(history, p, STORE_KIND);
+    });
+  }
+
+  /** Runs `fn` on the thread's lineage in one read-only snapshot; null when the index is behind. */
+  private fromTurnIndex<T>(
+    threadId: ThreadId,
+    includeArchived: boolean,
+    fn: (db: PoolClient, segments: TurnSegment[]) => Promise<T>,
+  ): Promise<T | null> {
+    return this.session('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'ROLLBACK', async (db) => {
+      const segments = await turnSegments(db, this.tenant, threadId, includeArchived);
+      return segments === null ? null : fn(db, segments);
+    });
   }
 
   async readThreadByRolloutPath(params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory> {
@@ -747,21 +819,41 @@ export class PostgresThreadStore implements ThreadStore {
     const listed = normalizeListParams({ ...params, searchTerm: term }, this.defaultModelProvider);
     const p: NormalizedListParams = { ...listed, searchTerm: null, filters: `search:${listed.filters}` };
     const lowered = withoutNul(term.toLowerCase());
-    const pattern = likeContains(lowered);
     return this.guard('searchThreads', async () => {
-      const page = await this.page(p, params.cursor, (sql) =>
-        filterSql(this.tenant, p, sql, contentFilter(this.tenant, lowered, sql)),
+      // Forks that inherit a match, with the inherited match that comes first in their history.
+      const inh = inheritedMatchesSql(this.tenant, lowered);
+      const origins = new Map(
+        (await this.read<{ thread_id: string; origin_id: string; origin_seq: string }>(inh.text, inh.values)).rows.map(
+          (r) => [r.thread_id, { threadId: r.origin_id, seq: Number(r.origin_seq) }],
+        ),
       );
+      const page = await this.page(p, params.cursor, (sql) =>
+        filterSql(this.tenant, p, sql, contentFilter(this.tenant, lowered, sql, [...origins.keys()])),
+      );
+      // The snippet is the first match in the thread's history: an inherited one comes first.
       const snippets = new Map<string, string>();
-      if (page.rows.length > 0) {
-        const r = await this.read<{ thread_id: string; line: string }>(
-          `SELECT DISTINCT ON (thread_id) thread_id, line FROM skein_items
-           WHERE tenant = $1 AND thread_id = ANY($2::text[]) AND message_lc LIKE $3
-           ORDER BY thread_id, seq`,
-          [this.tenant, page.rows.map((row) => row.thread_id), pattern],
+      const snippet = (threadId: string, line: string): void => {
+        snippets.set(threadId, snippetOf(messageText(JSON.parse(line) as RolloutItem), term));
+      };
+      const inherited = page.rows.flatMap((r) => {
+        const o = origins.get(r.thread_id);
+        return o ? [{ threadId: r.thread_id, origin: o }] : [];
+      });
+      if (inherited.length > 0) {
+        const q = linesSql(
+          this.tenant,
+          inherited.map((x) => x.origin),
         );
-        for (const row of r.rows)
-          snippets.set(row.thread_id, snippetOf(messageText(JSON.parse(row.line) as RolloutItem), term));
+        for (const row of (await this.read<{ k: string; line: string }>(q.text, q.values)).rows) {
+          const hit = inherited[Number(row.k) - 1];
+          if (hit) snippet(hit.threadId, row.line);
+        }
+      }
+      const own = page.rows.filter((r) => !origins.has(r.thread_id)).map((r) => r.thread_id);
+      if (own.length > 0) {
+        const q = firstOwnMatchesSql(this.tenant, lowered, own);
+        for (const row of (await this.read<{ thread_id: string; line: string }>(q.text, q.values)).rows)
+          snippet(row.thread_id, row.line);
       }
       return {
         items: page.rows.map((r) => ({ thread: threadFromJson(r.thread), snippet: snippets.get(r.thread_id) ?? '' })),

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeListParams } from '@skein/thread-store-api';
 import { PostgresThreadStore } from '../src/index.js';
-import { contentFilter, filterSql, pageQuery } from '../src/internal/list-sql.js';
-import { createTestDatabase, freshTenant, withClient } from './helpers/database.js';
+import { createTestDatabase, freshTenant, insertFillerThreads, withClient } from './helpers/database.js';
 import type { TestDatabase } from './helpers/database.js';
+import { searchPagePlan } from './helpers/plans.js';
 import { agentMessage, seed, userMessage } from './helpers/threads.js';
 
 let db: TestDatabase;
@@ -82,26 +81,8 @@ describe('content search', () => {
       const needle = await seed(s, [userMessage('the zanzibar marmoset escaped')]);
       // 1,000 threads with 100 messages each beside it, written in one statement.
       await withClient(db.url, async (c) => {
-        await c.query(
-          `WITH th AS (
-             INSERT INTO skein_threads (tenant, thread_id, archived, has_preview, created_ms, updated_ms, recency_ms,
-               model_provider, cwd, source_kind, subagent_kind, source_key, name_lc, preview_lc, item_count, thread, state)
-             SELECT $1, gen_random_uuid()::text, false, true, g, g, g, 'openai', '/w', 'cli', NULL, 'cli', '',
-                    'filler', 100, '{}', '{}'
-             FROM generate_series(1, 1000) g RETURNING thread_id)
-           INSERT INTO skein_items (tenant, thread_id, seq, line, message_lc)
-           SELECT $1, th.thread_id, n, '{}', 'filler number ' || n || ' ' || left(md5(th.thread_id || n), 6)
-           FROM th, generate_series(0, 99) n`,
-          [tenant],
-        );
-        await c.query('ANALYZE skein_items');
-        await c.query('ANALYZE skein_threads');
-        const term = 'marmoset';
-        const p = { ...normalizeListParams({ searchTerm: term }, 'openai'), searchTerm: null };
-        const q = pageQuery(p, 'postgres', null, (sql) => filterSql(tenant, p, sql, contentFilter(tenant, term, sql)));
-        if ('empty' in q) throw new Error('no statement');
-        const plan = JSON.stringify((await c.query(`EXPLAIN (FORMAT JSON) ${q.text}`, q.values)).rows[0]);
-        expect(plan).toContain('skein_items_message_trgm');
+        await insertFillerThreads(c, tenant);
+        expect(await searchPagePlan(c, tenant, 'marmoset')).toContain('skein_items_message_trgm');
       });
       expect(await hitIds(s, 'marmoset')).toEqual([needle]);
       expect(await hitIds(s, 'ZANZIBAR MARMOSET')).toEqual([needle]);

@@ -84,16 +84,6 @@ export function filterSql(tenant: string, p: NormalizedListParams, params: Param
   return where.join(' AND ');
 }
 
-/**
- * The content-search condition: threads with a user or agent message containing the term.
- * Uncorrelated (the tenant is a parameter, not t.tenant), so the planner answers it once, from
- * the trigram GIN index on message_lc for terms of 3+ characters (shorter ones scan).
- */
-export function contentFilter(tenant: string, lowercasedTerm: string, params: Params): string {
-  const like = params.add(likeContains(lowercasedTerm));
-  return `t.thread_id IN (SELECT i.thread_id FROM skein_items i WHERE i.tenant = ${params.add(tenant)} AND i.message_lc LIKE ${like})`;
-}
-
 export interface PageRow {
   thread_id: string;
   sort_ms: string | number;

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { reindexThread } from './turn-index.js';
 
 /**
  * The schema, as numbered migrations. Each runs once, in its own transaction, recorded in
@@ -15,6 +16,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Fills what SQL alone cannot (it runs JavaScript), after `sql`, in the same transaction. */
+  backfill?: (db: PoolClient) => Promise<void>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -72,6 +75,91 @@ CREATE TABLE skein_leases (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'forks by reference: the base on the thread row',
+    sql: `
+-- A fork by reference (its session_meta has a history_base) keeps only its own items; these say
+-- what it inherits: the base thread, history_base.end_ordinal_exclusive as given, and how many of
+-- the base's own rows that is (its rows with seq < base_end_seq; NULL: the base has no row past
+-- the cut, so all of them). Content search follows them (see list-sql.ts).
+ALTER TABLE skein_threads
+  ADD COLUMN base_thread_id text COLLATE "C",
+  ADD COLUMN base_end_ordinal bigint,
+  ADD COLUMN base_end_seq bigint;
+CREATE INDEX skein_threads_by_base ON skein_threads (tenant, base_thread_id) WHERE base_thread_id IS NOT NULL;
+
+-- The base's own rows a fork inherits, as readers cut them (inheritedPrefix): up to and
+-- including the row numbered end - 1, or up to the first row numbered at or after end. Walks
+-- the base's rows in order from the first and stops at the cut.
+CREATE FUNCTION skein_base_end_seq(p_tenant text, p_base text, p_end bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN c.ord = p_end - 1 THEN c.seq + 1 ELSE c.seq END
+  FROM (SELECT i.seq, (i.line::json ->> 'ordinal')::numeric AS ord
+        FROM skein_items i WHERE i.tenant = p_tenant AND i.thread_id = p_base ORDER BY i.seq) c
+  WHERE c.ord >= p_end - 1
+  LIMIT 1
+$$;
+
+-- Existing forks, from their first line.
+WITH refs AS (
+  SELECT i.tenant, i.thread_id, h.base, h.ord
+  FROM skein_items i
+  CROSS JOIN LATERAL (
+    SELECT (i.line::json #>> '{payload,history_base,thread_id}') AS base,
+           (i.line::json #>> '{payload,history_base,end_ordinal_exclusive}')::bigint AS ord
+  ) h
+  WHERE i.seq = 0 AND i.line LIKE '%"history_base"%' AND (i.line::json ->> 'type') = 'session_meta'
+    AND h.base IS NOT NULL AND h.ord IS NOT NULL
+)
+UPDATE skein_threads t
+SET base_thread_id = r.base, base_end_ordinal = r.ord, base_end_seq = skein_base_end_seq(r.tenant, r.base, r.ord)
+FROM refs r
+WHERE t.tenant = r.tenant AND t.thread_id = r.thread_id;
+`,
+  },
+  {
+    version: 3,
+    name: 'turn index',
+    sql: `
+-- One row per turn of a thread's own item rows (see turn-index.ts): its positions, status,
+-- times, and its item rows as the seq range [start_seq, end_seq). The thread row keeps the
+-- projector's state after the rows it has seen (turn_seq of them), so an append projects only
+-- its items; a thread whose turn_seq is not its item_count is read by streaming its history.
+CREATE TABLE skein_turns (
+  tenant text COLLATE "C" NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
+  ordinal bigint NOT NULL,
+  last_ordinal bigint NOT NULL,
+  turn_id text COLLATE "C" NOT NULL,
+  open boolean NOT NULL,
+  paginated boolean NOT NULL,
+  status text NOT NULL,
+  error text,
+  started_ms bigint,
+  completed_ms bigint,
+  duration_ms bigint,
+  start_seq bigint NOT NULL,
+  end_seq bigint NOT NULL,
+  items_before bigint NOT NULL,
+  item_count bigint NOT NULL,
+  PRIMARY KEY (tenant, thread_id, ordinal),
+  FOREIGN KEY (tenant, thread_id) REFERENCES skein_threads (tenant, thread_id) ON DELETE CASCADE
+);
+CREATE INDEX skein_turns_by_id ON skein_turns (tenant, thread_id, turn_id, ordinal);
+ALTER TABLE skein_threads ADD COLUMN turn_state text, ADD COLUMN turn_seq bigint;
+`,
+    backfill: async (db) => {
+      // Every thread written before: indexed from its rows, a batch of threads at a time.
+      for (;;) {
+        const r = await db.query<{ tenant: string; thread_id: string }>(
+          'SELECT tenant, thread_id FROM skein_threads WHERE turn_state IS NULL ORDER BY tenant, thread_id LIMIT 500',
+        );
+        if (r.rows.length === 0) return;
+        for (const t of r.rows) await reindexThread(db, t.tenant, t.thread_id);
+      }
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -123,6 +211,7 @@ export async function migrate(pool: Pool, migrations: readonly Migration[] = MIG
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
+        if (m.backfill) await m.backfill(client);
         await client.query('INSERT INTO skein_schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
         await client.query('COMMIT');
       } catch (e) {

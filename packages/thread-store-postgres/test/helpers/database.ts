@@ -55,3 +55,25 @@ export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T
     await c.end();
   }
 }
+
+/**
+ * 1,000 threads of a tenant with 100 messages each ("filler number <n> <hash>", preview
+ * "filler"), written in one statement, then analyzed: a table big enough for the planner to
+ * prefer indexes.
+ */
+export async function insertFillerThreads(c: pg.Client, tenant: string): Promise<void> {
+  await c.query(
+    `WITH th AS (
+       INSERT INTO skein_threads (tenant, thread_id, archived, has_preview, created_ms, updated_ms, recency_ms,
+         model_provider, cwd, source_kind, subagent_kind, source_key, name_lc, preview_lc, item_count, thread, state)
+       SELECT $1, gen_random_uuid()::text, false, true, g, g, g, 'openai', '/w', 'cli', NULL, 'cli', '',
+              'filler', 100, '{}', '{}'
+       FROM generate_series(1, 1000) g RETURNING thread_id)
+     INSERT INTO skein_items (tenant, thread_id, seq, line, message_lc)
+     SELECT $1, th.thread_id, n, '{}', 'filler number ' || n || ' ' || left(md5(th.thread_id || n), 6)
+     FROM th, generate_series(0, 99) n`,
+    [tenant],
+  );
+  await c.query('ANALYZE skein_items');
+  await c.query('ANALYZE skein_threads');
+}

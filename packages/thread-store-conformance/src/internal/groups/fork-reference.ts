@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadHistoryItems, newThreadId } from '@skein/thread-store-api';
-import type { RolloutItem, SessionMetaItem, ThreadId } from '@skein/thread-store-api';
+import type { RolloutItem, SessionMetaItem, ThreadId, ThreadSearchResult } from '@skein/thread-store-api';
 import type { SuiteContext } from '../context.js';
 import { CWD_A, createParams, expectCode } from '../fixtures.js';
 
@@ -22,6 +22,26 @@ function numberedTurn(turnId: string, first: number, user: string): RolloutItem[
   ];
   return items.map((it, i) => ({ timestamp: T(first + i), ordinal: first + i, ...it }) as RolloutItem);
 }
+
+/**
+ * Like numberedTurn, with the messages as paginated threads keep them (`item_completed`), which
+ * content search reads: the user's text and the agent's `reply to <text>`.
+ */
+function searchableTurn(turnId: string, first: number, user: string): RolloutItem[] {
+  const completed = (item: Record<string, unknown>): Record<string, unknown> => ({
+    type: 'event_msg',
+    payload: { type: 'item_completed', turn_id: turnId, item },
+  });
+  const items: Omit<RolloutItem, 'timestamp' | 'ordinal'>[] = [
+    { type: 'event_msg', payload: { type: 'task_started', turn_id: turnId } },
+    completed({ type: 'UserMessage', id: `${turnId}-u`, content: [{ type: 'text', text: user }] }),
+    completed({ type: 'AgentMessage', id: `${turnId}-a`, content: [{ type: 'Text', text: `reply to ${user}` }] }),
+    { type: 'event_msg', payload: { type: 'task_complete', turn_id: turnId, last_agent_message: `reply to ${user}` } },
+  ] as Omit<RolloutItem, 'timestamp' | 'ordinal'>[];
+  return items.map((it, i) => ({ timestamp: T(first + i), ordinal: first + i, ...it }) as RolloutItem);
+}
+
+type TurnOf = (turnId: string, first: number, user: string) => RolloutItem[];
 
 /** A paginated session_meta of `threadId`, with a history_base when given (key order as Codex's). */
 function meta(threadId: ThreadId, ordinal: number, extra: Record<string, unknown> = {}): SessionMetaItem {
@@ -63,12 +83,16 @@ const line = (item: RolloutItem | undefined): string => JSON.stringify(item);
 export function forkReferenceTests(ctx: SuiteContext): void {
   describe('forks by reference (sessionMeta with history_base)', () => {
     /** A base of two turns (ordinals 0..8), flushed. */
-    async function base(): Promise<{ id: ThreadId; history: RolloutItem[] }> {
+    async function base(
+      turn: TurnOf = numberedTurn,
+      first = 'first question',
+      second = 'second question',
+    ): Promise<{ id: ThreadId; history: RolloutItem[] }> {
       const id = newThreadId();
       await ctx.store.createThread({ ...createParams(ctx.provider, { threadId: id }), sessionMeta: meta(id, 0) });
       await ctx.store.appendItems({
         threadId: id,
-        items: [...numberedTurn('t-base-1', 1, 'first question'), ...numberedTurn('t-base-2', 5, 'second question')],
+        items: [...turn('t-base-1', 1, first), ...turn('t-base-2', 5, second)],
       });
       await ctx.store.shutdownThread(id);
       return { id, history: await loadHistoryItems(ctx.store, { threadId: id }) };
@@ -79,6 +103,7 @@ export function forkReferenceTests(ctx: SuiteContext): void {
       of: { id: ThreadId; history: RolloutItem[] },
       index: number,
       user: string,
+      turn: TurnOf = numberedTurn,
     ): Promise<{ id: ThreadId; meta: SessionMetaItem; own: RolloutItem[] }> {
       const id = newThreadId();
       const end = (of.history[index]?.ordinal ?? -1) + 1;
@@ -87,7 +112,7 @@ export function forkReferenceTests(ctx: SuiteContext): void {
         forked_from_ordinal_exclusive: end,
         history_base: { thread_id: of.id, end_ordinal_exclusive: end, end_byte_offset: endByte(of.history, index) },
       });
-      const own = numberedTurn(`t-${user}`, end + 1, user);
+      const own = turn(`t-${user}`, end + 1, user);
       await ctx.store.createThread({
         ...createParams(ctx.provider, { threadId: id, forkedFromId: of.id }),
         sessionMeta: m,
@@ -122,6 +147,69 @@ export function forkReferenceTests(ctx: SuiteContext): void {
       const ffTurns = await ctx.store.listTurns({ threadId: ff.id, sortDirection: 'asc' });
       expect(ffTurns.turns.map((t) => t.turnId)).toEqual(['t-base-1', 't-forked question', 't-fork of a fork']);
     });
+
+    it.skipIf(ctx.harness.capabilities.contentSearch === false)(
+      'content search finds a fork by its inherited messages, only those before the cut, and snippets them first',
+      async () => {
+        const b = await base(searchableTurn, 'alpha kestrel', 'beta ocelot');
+        // Forked after the base's first turn; its own turn mentions the kestrel again.
+        const f = await fork(b, 4, 'gamma heron kestrel', searchableTurn);
+        const fHistory = { id: f.id, history: await loadHistoryItems(ctx.store, { threadId: f.id }) };
+        // A fork of the fork after all of it, and one cut at the fork's session_meta (ordinal 5).
+        const ff = await fork(fHistory, fHistory.history.length - 1, 'delta lynx', searchableTurn);
+        const cut = await fork(fHistory, 5, 'epsilon wren', searchableTurn);
+        // The session_metas name the provider openai, whatever the store's default provider.
+        const modelProviders = ['openai'];
+        const hits = async (searchTerm: string): Promise<ThreadSearchResult[]> =>
+          (await ctx.store.searchThreads({ searchTerm, pageSize: 50, modelProviders })).items;
+        const idsOf = (items: readonly ThreadSearchResult[]): string[] => items.map((r) => r.thread.threadId);
+        const sorted = (items: readonly ThreadSearchResult[]): string[] => idsOf(items).sort();
+
+        // Only in the base's first turn, which every fork inherits.
+        const kestrel = await hits('KESTREL');
+        expect(sorted(kestrel)).toEqual([b.id, f.id, ff.id, cut.id].sort());
+        // The first match in history order is the inherited one, not the fork's own later one.
+        for (const r of kestrel) expect(r.snippet, r.thread.threadId).toContain('alpha kestrel');
+        // In the base after the cut: the forks do not see it.
+        expect(sorted(await hits('ocelot'))).toEqual([b.id]);
+        // The fork's own turn: inherited by the fork of the fork that took it, not by the one cut before it.
+        const heron = await hits('heron');
+        expect(sorted(heron)).toEqual([f.id, ff.id].sort());
+        for (const r of heron) expect(r.snippet).toContain('gamma heron');
+        expect(sorted(await hits('lynx'))).toEqual([ff.id]);
+        expect(sorted(await hits('wren'))).toEqual([cut.id]);
+
+        // Ordered and paged like a listing of the same threads.
+        const listing = (await ctx.store.listThreads({ pageSize: 50, modelProviders })).items.map((t) => t.threadId);
+        expect(idsOf(kestrel)).toEqual(listing.filter((id) => idsOf(kestrel).includes(id)));
+        const paged: string[] = [];
+        let page = await ctx.store.searchThreads({ searchTerm: 'kestrel', pageSize: 1, modelProviders });
+        const firstPage = idsOf(page.items);
+        for (;;) {
+          paged.push(...idsOf(page.items));
+          if (page.nextCursor === null) break;
+          const next = await ctx.store.searchThreads({
+            searchTerm: 'kestrel',
+            pageSize: 1,
+            modelProviders,
+            cursor: page.nextCursor,
+          });
+          if (paged.length === 1) {
+            expect(next.backwardsCursor).not.toBeNull();
+            const back = await ctx.store.searchThreads({
+              searchTerm: 'kestrel',
+              pageSize: 1,
+              modelProviders,
+              cursor: next.backwardsCursor,
+            });
+            expect(idsOf(back.items)).toEqual(firstPage);
+          }
+          page = next;
+        }
+        expect(paged).toEqual(idsOf(kestrel));
+        expect(paged).toHaveLength(4);
+      },
+    );
 
     it('a history_base that does not resolve, or is malformed, is invalid_request and reserves nothing', async () => {
       const b = await base();
