@@ -2,6 +2,7 @@ import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { assertNotSymlink } from './no-follow.js';
+import { ensureThreadCounts } from './thread-counts.js';
 
 /**
  * Skein's own SQLite index in the home. It is a cache: every answer can be rebuilt from the
@@ -180,6 +181,8 @@ function tryOpen(file: string): Db {
       db.exec(
         'CREATE INDEX IF NOT EXISTS threads_by_source ON threads(archived, source_kind, subagent_kind, source_key, model_provider) WHERE listable = 1 AND has_preview = 1',
       );
+    // Added within schema 7: the per-group counts of the thread rows (thread-counts.ts).
+    ensureThreadCounts(db);
     // A cheap probe that every table answers (a truncated file can pass the header checks): the
     // first and the last row of each, so both ends of every b-tree are read, whatever its size
     // (counting the rows read all of them, a tenth of a second per open at 100,000 threads).
