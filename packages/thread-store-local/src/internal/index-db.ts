@@ -1,5 +1,6 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { sqliteAddon } from './sqlite-addon.js';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { assertNotSymlink } from './no-follow.js';
 import { ensureThreadCounts } from './thread-counts.js';
@@ -140,7 +141,7 @@ function fileSize(file: string): number {
 
 function tryOpen(file: string): Db {
   const small = fileSize(file) + fileSize(`${file}-wal`) <= QUICK_CHECK_MAX_BYTES;
-  const db = new Database(file);
+  const db = new Database(file, sqliteAddon());
   try {
     db.pragma('busy_timeout = 10000');
     db.pragma('journal_mode = WAL');
