@@ -95,7 +95,7 @@ describe('listing counts kept per group by triggers', () => {
       } else if (r < 0.8) {
         await store.updateThreadMetadata({ threadId: id, includeArchived: true, patch: { name: `n${step}` } });
       } else {
-        await store.deleteThread({ threadId: id, includeArchived: true });
+        await store.deleteThread({ threadId: id });
         live.delete(id);
       }
     }

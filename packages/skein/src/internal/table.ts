@@ -29,7 +29,7 @@ export interface Column {
  * A color code (SGR) as both ansi-regex versions string-width has used match it whole: ESC [, up
  * to four digits per parameter, m.
  */
-const SGR = /\x1b\[(?:\d{1,4}(?:;\d{0,4})*)?m/y;
+const SGR = new RegExp(`${String.fromCharCode(0x1b)}\\[(?:\\d{1,4}(?:;\\d{0,4})*)?m`, 'y');
 
 /**
  * The columns of a string made of printable ASCII and color codes only (one per character, the
