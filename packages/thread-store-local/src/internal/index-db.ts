@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { sqliteAddon } from './sqlite-addon.js';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { assertNotSymlink } from './no-follow.js';
-import { ensureThreadCounts } from './thread-counts.js';
+import { createThreadCounts, ensureThreadCounts } from './thread-counts.js';
 
 /**
  * Skein's own SQLite index in the home. It is a cache: every answer can be rebuilt from the
@@ -162,6 +162,7 @@ function tryOpen(file: string): Db {
           // The index is a cache: an older layout is dropped and rebuilt from the files.
           if (again > 0) for (const t of TABLES) db.exec(`DROP TABLE IF EXISTS ${t}`);
           db.exec(SCHEMA);
+          createThreadCounts(db);
           db.pragma(`user_version = ${SCHEMA_VERSION}`);
         }
         db.exec('COMMIT');

@@ -64,18 +64,11 @@ CREATE TRIGGER thread_counts_update AFTER UPDATE OF ${cols} ON threads BEGIN ${r
 END;`;
 
 /**
- * Creates the table and its triggers in an index made before them (filling the table from the
- * rows, in the same transaction), or does nothing when they are there.
+ * Creates the table, filled from the rows, and its triggers; inside the caller's write
+ * transaction (the one that creates a new index's schema, or ensureThreadCounts').
  */
-export function ensureThreadCounts(db: Database.Database): void {
-  const present = (): boolean =>
-    db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'thread_counts_update'").get() !==
-    undefined;
-  if (present()) return;
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    if (!present()) {
-      db.exec(`DROP TABLE IF EXISTS thread_counts;
+export function createThreadCounts(db: Database.Database): void {
+  db.exec(`DROP TABLE IF EXISTS thread_counts;
 CREATE TABLE thread_counts (
   archived INTEGER NOT NULL,
   listable INTEGER NOT NULL,
@@ -89,7 +82,20 @@ CREATE TABLE thread_counts (
 CREATE INDEX thread_counts_group ON thread_counts(${cols});
 INSERT INTO thread_counts (${cols}, n) ${COUNTED};
 ${TRIGGERS}`);
-    }
+}
+
+/**
+ * Creates the table and its triggers in an index made before them (filling the table from the
+ * rows, in the same transaction), or does nothing when they are there.
+ */
+export function ensureThreadCounts(db: Database.Database): void {
+  const present = (): boolean =>
+    db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'thread_counts_update'").get() !==
+    undefined;
+  if (present()) return;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    if (!present()) createThreadCounts(db);
     db.exec('COMMIT');
   } catch (e) {
     db.exec('ROLLBACK');
