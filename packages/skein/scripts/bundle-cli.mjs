@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Bundles the `skein` command (src/bin.ts) into dist/bin.js with esbuild, so starting it reads a
 // handful of files instead of Node resolving and loading every module of the CLI and the Skein
-// packages one by one. Code only some commands need (the server, the app-server, the PostgreSQL
-// and remote stores) is split into chunks under dist/cli/ that load when a command imports them.
+// packages one by one (smol-toml too: every command that opens a home parses its config.toml).
+// Code only some commands need (the server, the app-server, the PostgreSQL and remote stores) is
+// split into chunks under dist/cli/ that load when a command imports them.
 //
 // Left outside the bundle, loaded from node_modules: native modules (better-sqlite3, fs-ext),
 // packages that find files or workers next to themselves (pino), drivers with optional native
@@ -26,10 +27,9 @@ export const EXTERNAL = [
   'prom-client',
   '@opentelemetry/api',
   'ws',
-  // Loaded with require() on first use by the table and config code; small, and kept as they are.
+  // Loaded with require() on first use by the table code; small, and kept as they are.
   'slice-ansi',
   'string-width',
-  'smol-toml',
 ];
 
 // tsc's unbundled bin is replaced: one entry file, whatever is in it.

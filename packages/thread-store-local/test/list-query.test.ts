@@ -121,18 +121,26 @@ describe('listing pages computed in SQL', () => {
     for (const t of page.items) expect(t).toEqual(all.find((a) => a.threadId === t.threadId));
   });
 
-  it('a listing count of the default filters reads only the source index, no thread row', async () => {
+  it('a listing count sums the per-group counts, or reads the source index for a cwd filter, never a thread row', async () => {
     const home = tmpHome();
     await openStore(home).listThreads({});
     const db = new Database(indexFile(home), { readonly: true });
     try {
-      const plan: string[] = [];
-      countSql(filterSql(normalizeListParams({}, 'openai')), (sql, args) => {
-        for (const row of db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[])
-          plan.push(row.detail);
-        return { n: 0 };
-      });
-      expect(plan.join('\n')).toMatch(/USING COVERING INDEX threads_by_source/);
+      const planOf = (params: ListThreadsParams): string => {
+        const plan: string[] = [];
+        const p = normalizeListParams(params, 'openai');
+        countSql(p, filterSql(p), (sql, args) => {
+          for (const row of db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[])
+            plan.push(row.detail);
+          return { n: 0 };
+        });
+        return plan.join('\n');
+      };
+      expect(planOf({})).toMatch(/thread_counts/);
+      expect(planOf({})).not.toMatch(/threads_by|SCAN t\b/);
+      expect(planOf({ cwdFilters: ['/a'] })).toMatch(
+        /USING INDEX threads_by_source|USING COVERING INDEX threads_by_source/,
+      );
     } finally {
       db.close();
     }

@@ -13,8 +13,8 @@ import { EXIT_CODES } from './exit-codes.js';
 import { reportError } from './report-error.js';
 import { skeinVersion } from './version.js';
 
-/** The `skein` command line as a commander `Command`, for embedding or testing. */
-export function buildProgram(): Command {
+/** The program itself: its description, global options and help text, without commands. */
+function programShell(): Command {
   const program = new Command('skein')
     .description('Skein: thread persistence for coding agents, Codex-compatible on disk')
     .version(skeinVersion(), '-V, --version', 'print the version')
@@ -46,16 +46,54 @@ Exit codes: 0 ok, 1 unexpected, 2 usage, 3 not found, 4 invalid request, 5 confl
 6 unsupported, 7 resource exhausted, 8 unavailable, 9 unauthenticated, 10 permission denied,
 130 interrupted.`,
     );
-  program.addCommand(serveCommand());
-  program.addCommand(appServerCommand());
-  program.addCommand(threadsCommand());
-  program.addCommand(chatCommand());
-  program.addCommand(indexCommand());
-  program.addCommand(statsCommand());
-  program.addCommand(completionCommand());
-  program.addCommand(completeCommand(buildProgram), { hidden: true });
-  program.addCommand(dbCommand());
-  program.addCommand(migrateCommand());
+  return program;
+}
+
+/**
+ * The top-level commands in the order `skein --help` lists them. Each is built only when needed:
+ * a command line that names one (`skein threads list`) gets a program with that command alone,
+ * since building all of them is a noticeable part of a short command's start.
+ */
+const COMMANDS: readonly { name: string; make: (sub?: string) => Command; hidden?: boolean }[] = [
+  { name: 'serve', make: () => serveCommand() },
+  { name: 'app-server', make: () => appServerCommand() },
+  { name: 'threads', make: (sub) => threadsCommand(sub) },
+  { name: 'chat', make: () => chatCommand() },
+  { name: 'index', make: () => indexCommand() },
+  { name: 'stats', make: () => statsCommand() },
+  { name: 'completion', make: () => completionCommand() },
+  { name: '__complete', make: () => completeCommand(buildProgram), hidden: true },
+  { name: 'db', make: () => dbCommand() },
+  { name: 'migrate', make: () => migrateCommand() },
+];
+
+/** The `skein` command line as a commander `Command`, for embedding or testing. */
+export function buildProgram(): Command {
+  const program = programShell();
+  for (const c of COMMANDS) program.addCommand(c.make(), { hidden: c.hidden === true });
+  return program;
+}
+
+/** The program's own flags that may come before a command name (none takes a value). */
+const GLOBAL_FLAGS = new Set(['--verbose', '--no-color']);
+
+/**
+ * The program a command line needs: when it names a top-level command (after any of the global
+ * flags), the program with that command alone, built for the subcommand it names; otherwise
+ * (`skein`, `skein --help`, `skein help threads`, a typo that needs suggestions) every command.
+ * What the named command parses, prints and does is the same either way (program.test.ts).
+ */
+export function programFor(argv: readonly string[]): Command {
+  const args = argv.slice(2);
+  let i = 0;
+  while (i < args.length && GLOBAL_FLAGS.has(args[i] as string)) i++;
+  const spec = COMMANDS.find((c) => c.name === args[i]);
+  if (!spec) return buildProgram();
+  const program = programShell();
+  const next = args[i + 1];
+  program.addCommand(spec.make(next !== undefined && !next.startsWith('-') ? next : undefined), {
+    hidden: spec.hidden === true,
+  });
   return program;
 }
 
@@ -80,7 +118,7 @@ function configure(cmd: Command, writeErr: (s: string) => void): void {
 export async function runCli(argv: readonly string[]): Promise<number> {
   const writeErr = (s: string): void => void process.stderr.write(s);
   const verbose = argv.includes('--verbose');
-  const program = buildProgram();
+  const program = programFor(helpForNestedCommand(argv));
   configure(program, writeErr);
   try {
     await program.parseAsync(helpForNestedCommand(argv));

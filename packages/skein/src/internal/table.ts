@@ -25,9 +25,36 @@ export interface Column {
   flex?: boolean;
 }
 
+/**
+ * A color code (SGR) as both ansi-regex versions string-width has used match it whole: ESC [, up
+ * to four digits per parameter, m.
+ */
+const SGR = new RegExp(`${String.fromCharCode(0x1b)}\\[(?:\\d{1,4}(?:;\\d{0,4})*)?m`, 'y');
+
+/**
+ * The columns of a string made of printable ASCII and color codes only (one per character, the
+ * codes none: what string-width answers for it), or null for any other text. The width libraries
+ * then load only for other text: loading them (string-width's Unicode property regexes, its
+ * Intl.Segmenter) was about a third of a terminal listing's start, for mostly ASCII previews.
+ */
+function asciiWidth(s: string): number | null {
+  let width = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c <= 0x7e) width++;
+    else if (c === 0x1b) {
+      SGR.lastIndex = i;
+      const m = SGR.exec(s);
+      if (!m) return null;
+      i += m[0].length - 1;
+    } else return null;
+  }
+  return width;
+}
+
 /** Columns a string takes on a terminal: escapes take none, CJK and emoji take two. */
 export function displayWidth(s: string): number {
-  return widths().stringWidth(s);
+  return asciiWidth(s) ?? widths().stringWidth(s);
 }
 
 /**
@@ -38,6 +65,8 @@ export function displayWidth(s: string): number {
 export function truncate(s: string, max: number): string {
   if (displayWidth(s) <= max) return s;
   if (max <= 0) return '';
+  // Printable ASCII without codes: a column per character, nothing to close (as slice-ansi cuts it).
+  if (!s.includes('\x1b') && asciiWidth(s) !== null) return `${s.slice(0, max - 1)}…`;
   const { sliceAnsi } = widths();
   let cut = sliceAnsi(s, 0, max - 1);
   // slice-ansi counts columns, but a wide character at the edge may still overflow by one.

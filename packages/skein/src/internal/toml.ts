@@ -1,15 +1,10 @@
-import { createRequire } from 'node:module';
-import type { parse as Parse } from 'smol-toml';
-
-const requireModule = createRequire(import.meta.url);
-type ParseToml = (text: string) => ReturnType<typeof Parse>;
-let parser: ParseToml | undefined;
+import { parse } from 'smol-toml';
 
 /**
- * Parses a TOML document. The parser is loaded on the first call, so a command run without a
- * configuration file does not pay for loading it at start.
+ * Parses a TOML document. The parser is part of the CLI's bundle: a listing reads the home's
+ * config.toml on every start, and loading the package from node_modules by name (resolving its
+ * exports, reading its files) cost more than parsing.
  */
-export function parseToml(text: string): ReturnType<typeof Parse> {
-  parser ??= (requireModule('smol-toml') as { parse: ParseToml }).parse;
-  return parser(text);
+export function parseToml(text: string): Record<string, unknown> {
+  return parse(text);
 }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { sqliteAddon } from './sqlite-addon.js';
 import type { HomeLayout } from './paths.js';
 import { parseRolloutFileName, plainRolloutPath } from './paths.js';
 
@@ -165,7 +166,7 @@ export function codexStateChanges(stateDb: string, seen: number | null): { paths
   if (!existsSync(stateDb)) return null;
   let db: Database.Database | null = null;
   try {
-    db = new Database(stateDb, { readonly: true, fileMustExist: true });
+    db = new Database(stateDb, { ...sqliteAddon(), readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 1000');
     // updated_at_ms came with a later migration; updated_at (seconds) is always there. A row's
     // time is updated_at_ms, else updated_at * 1000. Each query is written so that SQLite answers

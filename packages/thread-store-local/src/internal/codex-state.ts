@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { sqliteAddon } from './sqlite-addon.js';
 
 /**
  * Keeps Codex's own `state_5.sqlite` `threads` row in step with what Skein did to the files, so
@@ -85,7 +86,7 @@ function applyCodexState(paths: CodexDbPaths, threadId: string, change: CodexSta
   if (!existsSync(paths.state)) return false;
   let db: Database.Database | null = null;
   try {
-    db = new Database(paths.state, { fileMustExist: true });
+    db = new Database(paths.state, { ...sqliteAddon(), fileMustExist: true });
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Codex declares cascades (spawn edges, dynamic tools…) on its threads rows.
     if (change.kind === 'delete') db.pragma('foreign_keys = ON');
@@ -148,7 +149,7 @@ function deleteHistoryRows(paths: CodexDbPaths, threadId: string): void {
   if (!existsSync(paths.history)) return;
   let db: Database.Database | null = null;
   try {
-    db = new Database(paths.history, { fileMustExist: true });
+    db = new Database(paths.history, { ...sqliteAddon(), fileMustExist: true });
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const conn = db;
     const tables = new Set(

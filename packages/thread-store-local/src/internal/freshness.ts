@@ -44,6 +44,14 @@ export class Freshness {
   private readonly host: FreshnessHost;
   /** The folder scan under way (concurrent calls share it). */
   private scanning: Promise<void> | null = null;
+  /** Calls of pendingChanges so far; each call is numbered when it starts. */
+  private calls = 0;
+  /**
+   * The number of calls started before the last scan that completed began: every call up to it
+   * is covered by that scan (it looked at the home after the call started), so a call that
+   * started with another one and finds the scan already done does not scan again.
+   */
+  private scannedThrough = 0;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweepRun: Promise<void> | null = null;
   /** The background pass that indexes a never-indexed home after an early first page. */
@@ -113,6 +121,7 @@ export class Freshness {
    * watches. A home never indexed in full is indexed in full first.
    */
   async pendingChanges(onProgress?: IndexProgressListener): Promise<void> {
+    const call = ++this.calls;
     const index = this.host.index();
     const watcher = this.host.watcher();
     if (watcher) await drainWatchEvents();
@@ -123,10 +132,18 @@ export class Freshness {
     } else if (watcher?.healthy) {
       // Names are checked with one stat of session_index.jsonl in every pass, dirty files or not.
       return index.syncPaths(watcher.takeDirty(), onProgress);
-    } else {
-      this.scanning ??= index.changes.syncChanges(onProgress).finally(() => {
-        this.scanning = null;
-      });
+    } else if (this.scanning || this.scannedThrough < call) {
+      if (!this.scanning) {
+        const through = this.calls;
+        this.scanning = index.changes
+          .syncChanges(onProgress)
+          .then(() => {
+            this.scannedThrough = Math.max(this.scannedThrough, through);
+          })
+          .finally(() => {
+            this.scanning = null;
+          });
+      }
       await this.scanning;
     }
     if (!watcher) return;

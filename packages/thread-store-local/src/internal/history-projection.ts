@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { sqliteAddon } from './sqlite-addon.js';
 import { isObject } from '@skein/thread-store-api';
 import type { WrittenLine } from './recorder.js';
 
@@ -131,7 +132,7 @@ export function projectAppended(
   if (lines.length === 0 || !existsSync(dbPath)) return 'absent';
   let db: Database.Database | null = null;
   try {
-    db = new Database(dbPath, { fileMustExist: true });
+    db = new Database(dbPath, { ...sqliteAddon(), fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     if (!schemaFits(db)) return 'absent';
     const conn = db;

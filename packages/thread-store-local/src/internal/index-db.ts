@@ -1,7 +1,9 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { sqliteAddon } from './sqlite-addon.js';
 import { ThreadStoreError } from '@skein/thread-store-api';
 import { assertNotSymlink } from './no-follow.js';
+import { createThreadCounts, ensureThreadCounts } from './thread-counts.js';
 
 /**
  * Skein's own SQLite index in the home. It is a cache: every answer can be rebuilt from the
@@ -139,7 +141,7 @@ function fileSize(file: string): number {
 
 function tryOpen(file: string): Db {
   const small = fileSize(file) + fileSize(`${file}-wal`) <= QUICK_CHECK_MAX_BYTES;
-  const db = new Database(file);
+  const db = new Database(file, sqliteAddon());
   try {
     db.pragma('busy_timeout = 10000');
     db.pragma('journal_mode = WAL');
@@ -160,6 +162,7 @@ function tryOpen(file: string): Db {
           // The index is a cache: an older layout is dropped and rebuilt from the files.
           if (again > 0) for (const t of TABLES) db.exec(`DROP TABLE IF EXISTS ${t}`);
           db.exec(SCHEMA);
+          createThreadCounts(db);
           db.pragma(`user_version = ${SCHEMA_VERSION}`);
         }
         db.exec('COMMIT');
@@ -180,6 +183,8 @@ function tryOpen(file: string): Db {
       db.exec(
         'CREATE INDEX IF NOT EXISTS threads_by_source ON threads(archived, source_kind, subagent_kind, source_key, model_provider) WHERE listable = 1 AND has_preview = 1',
       );
+    // Added within schema 7: the per-group counts of the thread rows (thread-counts.ts).
+    ensureThreadCounts(db);
     // A cheap probe that every table answers (a truncated file can pass the header checks): the
     // first and the last row of each, so both ends of every b-tree are read, whatever its size
     // (counting the rows read all of them, a tenth of a second per open at 100,000 threads).

@@ -280,7 +280,7 @@ export class ThreadIndex {
 
   /** How many threads match a listing's filters (see list-query.ts). */
   countThreads(p: NormalizedListParams): number {
-    return countSql(filterSql(p), (sql, args) => this.stmt(sql).get(...args) as { n: number });
+    return countSql(p, filterSql(p), (sql, args) => this.stmt(sql).get(...args) as { n: number | null });
   }
 
   /** The bytes of the rollout files of the threads a listing's filters match (see list-query.ts). */

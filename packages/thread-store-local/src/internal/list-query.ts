@@ -86,15 +86,25 @@ export function filterSql(p: NormalizedListParams, extra?: SqlFilter): SqlFilter
 }
 
 /**
- * How many threads match a listing's filters: one COUNT over the same WHERE clause the pages use
- * (answered from the `threads_by_source` index alone unless a cwd or search filter needs the rows). `get(sql, args)` runs a statement
- * and returns its one row.
+ * How many threads match a listing's filters: one query over the same WHERE clause the pages use.
+ * Filters on the grouped columns alone (source, provider, archived: what `skein threads list`
+ * counts for its footer) sum the `thread_counts` groups (thread-counts.ts); a cwd, search or
+ * start filter counts from the `threads_by_source` index, reading rows only for the cwd or search
+ * columns. `get(sql, args)` runs a statement and returns its one row.
  */
-export function countSql(filter: SqlFilter | null, get: (sql: string, args: unknown[]) => { n: number }): number {
+export function countSql(
+  p: NormalizedListParams,
+  filter: SqlFilter | null,
+  get: (sql: string, args: unknown[]) => { n: number | null },
+): number {
   if (!filter) return 0;
+  if (p.cwdFilters === null && p.searchTerm === null && p.start === null)
+    return get(`SELECT sum(t.n) AS n FROM thread_counts t WHERE ${filter.where}`, filter.args).n ?? 0;
   // Every filter includes the partial index's own condition, so the hint always applies; without
   // it SQLite walks a paging index and reads each row to test its source.
-  return get(`SELECT count(*) AS n FROM threads t INDEXED BY threads_by_source WHERE ${filter.where}`, filter.args).n;
+  return (
+    get(`SELECT count(*) AS n FROM threads t INDEXED BY threads_by_source WHERE ${filter.where}`, filter.args).n ?? 0
+  );
 }
 
 /**

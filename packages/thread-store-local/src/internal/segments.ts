@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { sqliteAddon } from './sqlite-addon.js';
 import { parseRolloutFileName, plainRolloutPath } from './paths.js';
 
 /**
@@ -13,7 +14,7 @@ export function codexRolloutPath(stateDb: string, threadId: string): string | nu
   if (!existsSync(stateDb)) return null;
   let db: Database.Database | null = null;
   try {
-    db = new Database(stateDb, { readonly: true, fileMustExist: true });
+    db = new Database(stateDb, { ...sqliteAddon(), readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 2000');
     const row = db.prepare('SELECT rollout_path FROM threads WHERE id = ?').get(threadId) as
       { rollout_path: unknown } | undefined;

@@ -138,13 +138,18 @@ export function listCommand(): Command {
     const o = outputFor(cmd);
     const params = listParams(flags);
     await withStore(flags, async (store) => {
-      const page = await listPages(
-        (cursor) => store.listThreads({ ...params, cursor: cursor ?? null }),
-        params.cursor,
-        flags,
-        params.pageSize ?? DEFAULT_PAGE_SIZE,
-      );
-      const total = await totalOf(store, params);
+      // Asked together, so the store brings its index up to date once for both: the count of a
+      // later call would have to look for changes again (a local store scans the home's folders
+      // and starts watching them when a second call follows the first).
+      const [page, total] = await Promise.all([
+        listPages(
+          (cursor) => store.listThreads({ ...params, cursor: cursor ?? null }),
+          params.cursor,
+          flags,
+          params.pageSize ?? DEFAULT_PAGE_SIZE,
+        ),
+        totalOf(store, params),
+      ]);
       if (flags.json) {
         const doc: ThreadPageJson = {
           threads: page.items.map(threadJson),
