@@ -9,6 +9,12 @@ import { itemJson, itemText, TurnView } from './Items.js';
 import { navigate, threadUrl } from './route.js';
 import { threadQuery, turnsQuery } from './thread-queries.js';
 
+/**
+ * Turns rendered in the first frame: the turns a reader sees first are drawn at once, and the rest
+ * of the page follows right after that frame (a page of a huge thread holds long turns).
+ */
+const FIRST_FRAME_TURNS = 3;
+
 export function ThreadView({ threadId, turn, q }: { threadId: string; turn: string | null; q: string | null }) {
   const qc = useQueryClient();
   const meta = useQuery(threadQuery(threadId));
@@ -30,6 +36,20 @@ export function ThreadView({ threadId, turn, q }: { threadId: string; turn: stri
     [threadId, qc],
   );
   const live = useLive(threadId, turns.hasNextPage, () => void turns.refetch());
+  const [allDrawn, setAllDrawn] = useState(false);
+  // A deep link needs its target turn in the page at once.
+  const drawn = allDrawn || turn !== null || (q?.trim() ?? '') !== '' || all.length <= FIRST_FRAME_TURNS;
+  const shown = drawn ? all : all.slice(0, FIRST_FRAME_TURNS);
+  useEffect(() => {
+    if (allDrawn || all.length <= FIRST_FRAME_TURNS) return;
+    // After the frame that shows the first turns has been painted.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => (timer = setTimeout(() => setAllDrawn(true))));
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [allDrawn, all.length]);
 
   // Load the next page when the end of the list comes into view.
   const endRef = useRef<HTMLDivElement>(null);
@@ -37,12 +57,12 @@ export function ThreadView({ threadId, turn, q }: { threadId: string; turn: stri
     const el = endRef.current;
     if (!el) return;
     const obs = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting) && turns.hasNextPage && !turns.isFetchingNextPage)
+      if (entries.some((e) => e.isIntersecting) && drawn && turns.hasNextPage && !turns.isFetchingNextPage)
         void turns.fetchNextPage();
     });
     obs.observe(el);
     return () => obs.disconnect();
-  }, [turns]);
+  }, [turns, drawn]);
 
   // A deep link to a turn (?turn=) or to a search match (?q=): load pages until it is there.
   const needle = q?.trim().toLowerCase() ?? '';
@@ -84,7 +104,7 @@ export function ThreadView({ threadId, turn, q }: { threadId: string; turn: stri
           {errorText(turns.error)}
         </p>
       )}
-      {all.map((tu, i) => (
+      {shown.map((tu, i) => (
         <TurnView key={tu.turnId} turn={tu} n={i + 1} target={i === targetIndex} onFork={fork} />
       ))}
       {turns.isSuccess && all.length === 0 && <p>This thread has no turns yet.</p>}

@@ -177,7 +177,8 @@ describe.skipIf(noBrowser)('the thread browser in a real Chromium against skein 
   it('opens a thread with its turns, Markdown rendered, loading more turns on scroll', async () => {
     const page = await open(`/t/${seeded.multiTurn}`);
     await page.locator('.turn').first().waitFor();
-    expect(await page.locator('.turn').count()).toBe(20);
+    // The first turns are drawn in the first frame, the rest of the page right after it.
+    await expect.poll(() => page.locator('.turn').count()).toBe(20);
     expect(await page.locator('.turn').first().locator('strong').first().textContent()).toBe('bold');
     await page.locator('.end').scrollIntoViewIfNeeded();
     await page.getByText('30 turns').waitFor();
