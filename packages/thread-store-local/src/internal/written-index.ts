@@ -5,7 +5,7 @@ import type { ThreadIndex } from './indexer.js';
  * that end meanwhile are indexed together: a writer that flushes every few milliseconds has
  * its file read once per pass, not once per round.
  */
-export const WRITTEN_PASS_GAP_MS = 50;
+export const WRITTEN_PASS_GAP_MS = 10;
 
 /** What the indexer reads from its store: the index to keep current (none before the first listing). */
 export interface WrittenIndexHost {
