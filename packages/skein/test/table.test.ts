@@ -72,4 +72,23 @@ describe('terminal widths', () => {
     const long = 'Export lock worker json module limit update retry as command promise lock on search.';
     expect(truncate(long, 20)).toBe(`${long.slice(0, 19)}…`);
   });
+
+  it('end on any text, emoji and wide characters included, and never exceed the width', () => {
+    // The case that made the old loop spin forever (slice-ansi and string-width disagree).
+    const spun = '漢\ufe0féa\ufe0f👨‍👩‍👧\x1b[1m\ufe0f\ufe0f\x1b[31m漢b';
+    expect(displayWidth(truncate(spun, 2))).toBeLessThanOrEqual(2);
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...PIECES, '\ufe0f', '👨‍👩‍👧', '🇫🇷'), { maxLength: 40 }).map((p) => p.join('')),
+        fc.integer({ min: 1, max: 45 }),
+        (s, max) => {
+          const out = truncate(s, max);
+          expect(displayWidth(out)).toBeLessThanOrEqual(max);
+          if (displayWidth(s) > max) expect(out.endsWith('…')).toBe(true);
+          else expect(out).toBe(s);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
 });

@@ -70,8 +70,29 @@ export function truncate(s: string, max: number): string {
   const { sliceAnsi } = widths();
   let cut = sliceAnsi(s, 0, max - 1);
   // slice-ansi counts columns, but a wide character at the edge may still overflow by one.
-  while (displayWidth(cut) > max - 1) cut = sliceAnsi(cut, 0, displayWidth(cut) - 1);
+  while (displayWidth(cut) > max - 1) {
+    const shorter = sliceAnsi(cut, 0, displayWidth(cut) - 1);
+    // The two libraries disagree on a width (emoji sequences, variation selectors): cut the
+    // plain text by graphemes instead of asking slice-ansi again for the same string.
+    if (shorter.length >= cut.length) return `${cutPlain(s, max - 1)}…`;
+    cut = shorter;
+  }
   return `${cut}…`;
+}
+
+const SGR_ALL = new RegExp(SGR.source, 'g');
+
+/** The text without color codes, cut by whole graphemes to at most `columns` columns. */
+function cutPlain(s: string, columns: number): string {
+  let out = '';
+  let width = 0;
+  for (const { segment } of new Intl.Segmenter().segment(s.replace(SGR_ALL, ''))) {
+    const w = displayWidth(segment);
+    if (width + w > columns) break;
+    out += segment;
+    width += w;
+  }
+  return out;
 }
 
 function pad(s: string, width: number): string {
