@@ -62,6 +62,12 @@ export interface ThreadStore {
 
   /** The history in replay order, streamed; errors surface on the first iteration step. */
   loadHistory(params: LoadHistoryParams): AsyncIterable<RolloutItem>;
+  /**
+   * Optional: the same history as each item's JSON text as the store keeps it (a rollout line, a
+   * stored row), so a server can send it on without re-serialising it. `JSON.parse` of each text
+   * equals the item `loadHistory` yields at the same position; errors are the same.
+   */
+  loadHistoryJson?(params: LoadHistoryParams): AsyncIterable<string>;
   /** A thread's summary, and its history when `includeHistory` is set. */
   readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory>;
   /** Local stores only; others reject with `unsupported`. */

@@ -68,7 +68,7 @@ import { Freshness } from './internal/freshness.js';
 import { localItemPage, localTurnPage } from './internal/turn-pages.js';
 import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
-import { readFirstItem, readHistory } from './internal/reader.js';
+import { readFirstItem, readHistory, readHistoryLines } from './internal/reader.js';
 import type { LineCounts, ParentResolver } from './internal/reader.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, fsyncDir, RolloutRecorder } from './internal/recorder.js';
 import type { FsyncPolicy, RecorderOptions } from './internal/recorder.js';
@@ -804,18 +804,36 @@ export class LocalThreadStore implements ThreadStore {
   // ---- reads ---------------------------------------------------------------------------------
 
   async *loadHistory(params: LoadHistoryParams): AsyncGenerator<RolloutItem> {
-    let loc: LocatedThread | null;
+    const loc = await this.historyToLoad(params);
+    yield* this.readingErrors(loc, this.historyOf(loc));
+  }
+
+  /**
+   * The history of `loadHistory` as each item's rollout line, exactly as the file holds it (a
+   * server sends it on without parsing it again).
+   */
+  async *loadHistoryJson(params: LoadHistoryParams): AsyncGenerator<string> {
+    const loc = await this.historyToLoad(params);
+    const lines = readHistoryLines(loc.abs, { zst: loc.zst, resolveParent: this.resolveParent });
+    for await (const line of this.readingErrors(loc, lines)) yield line.text;
+  }
+
+  private async historyToLoad(params: LoadHistoryParams): Promise<LocatedThread> {
     try {
       this.ensureOpen();
       const threadId = parseThreadId(params?.threadId);
-      loc = await this.recovering('loadHistory', () => this.locate(threadId), true);
+      const loc = await this.recovering('loadHistory', () => this.locate(threadId), true);
       if (!loc) throw ThreadStoreError.notFound(threadId);
       if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
+      return loc;
     } catch (e) {
       throw toThreadStoreError(e, 'loadHistory');
     }
+  }
+
+  private async *readingErrors<T>(loc: LocatedThread, items: AsyncIterable<T>): AsyncGenerator<T> {
     try {
-      yield* this.historyOf(loc);
+      yield* items;
     } catch (e) {
       throw isThreadStoreError(e)
         ? e

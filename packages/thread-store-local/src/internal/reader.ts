@@ -243,6 +243,14 @@ export interface HistoryReadOptions {
  * skipped and counted; metadata patch lines and ghost snapshots are not history.
  */
 export async function* readHistory(file: string, opts: HistoryReadOptions): AsyncGenerator<RolloutItem> {
+  for await (const line of readHistoryLines(file, opts)) yield line.item;
+}
+
+/** The history of `readHistory`, each item with the line text it was parsed from. */
+export async function* readHistoryLines(
+  file: string,
+  opts: HistoryReadOptions,
+): AsyncGenerator<{ item: RolloutItem; text: string }> {
   const depth = opts.depth ?? 0;
   const counts = opts.counts;
   if (opts.resolveParent && depth < 32) {
@@ -257,7 +265,7 @@ export async function* readHistory(file: string, opts: HistoryReadOptions): Asyn
           depth: depth + 1,
         };
         if (counts) sub.counts = counts;
-        yield* readHistory(parent.path, sub);
+        yield* readHistoryLines(parent.path, sub);
       }
     }
   }
@@ -280,7 +288,7 @@ export async function* readHistory(file: string, opts: HistoryReadOptions): Asyn
         case 'patch':
           break;
         case 'item':
-          if (isHistoryItem(p.item)) yield p.item;
+          if (isHistoryItem(p.item)) yield { item: p.item, text };
           break;
       }
     }

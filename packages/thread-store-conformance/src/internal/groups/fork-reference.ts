@@ -146,6 +146,15 @@ export function forkReferenceTests(ctx: SuiteContext): void {
       );
       const ffTurns = await ctx.store.listTurns({ threadId: ff.id, sortDirection: 'asc' });
       expect(ffTurns.turns.map((t) => t.turnId)).toEqual(['t-base-1', 't-forked question', 't-fork of a fork']);
+      // A store that gives the stored JSON gives the same history, the base's part included.
+      const json = ctx.store.loadHistoryJson?.bind(ctx.store);
+      if (json) {
+        const texts: string[] = [];
+        for await (const t of json({ threadId: ff.id })) texts.push(t);
+        expect(texts.map((t) => JSON.parse(t) as unknown)).toEqual(
+          await loadHistoryItems(ctx.store, { threadId: ff.id }),
+        );
+      }
     });
 
     it.skipIf(ctx.harness.capabilities.contentSearch === false)(

@@ -41,6 +41,24 @@ export function readTests(ctx: SuiteContext): void {
       expect(t.history).toBeUndefined();
     });
 
+    it('loadHistoryJson, where a store offers it, gives the JSON of exactly the items of loadHistory', async () => {
+      const json = ctx.store.loadHistoryJson?.bind(ctx.store);
+      if (!json) return;
+      const collect = async (params: Parameters<typeof json>[0]): Promise<unknown[]> => {
+        const out: unknown[] = [];
+        for await (const text of json(params)) out.push(JSON.parse(text) as unknown);
+        return out;
+      };
+      const id = await seedThread(ctx.store, ctx.provider, { user: 'Explain the build', agent: 'It uses turbo.' });
+      const items = await loadHistoryItems(ctx.store, { threadId: id });
+      expect(items.length).toBeGreaterThan(2);
+      expect(await collect({ threadId: id })).toEqual(items);
+      await ctx.store.archiveThread({ threadId: id });
+      await expectCode(() => collect({ threadId: id }), 'not_found');
+      expect(await collect({ threadId: id, includeArchived: true })).toEqual(items);
+      await expectCode(() => collect({ threadId: newThreadId() }), 'not_found');
+    });
+
     it('rolloutPath is null exactly when the store has no local paths', async () => {
       const id = await seedThread(ctx.store, ctx.provider);
       const t = await ctx.store.readThread({ threadId: id });

@@ -28,7 +28,7 @@ import { patchFromProto } from '../convert/patch.js';
 import { storedThreadToProto } from '../convert/thread.js';
 import type { AuthOptions } from './auth.js';
 import { Authenticator } from './auth.js';
-import { historyChunks } from './history-chunks.js';
+import { historyChunks, itemsAsJson, storedJson } from './history-chunks.js';
 import { flushAfterAppend } from './append-flush.js';
 import { LeaseTable } from './leases.js';
 import type { ServerLimits } from './limits.js';
@@ -485,8 +485,12 @@ export function createThreadStoreHandler(
       const threadId = parseThreadId(req.threadId);
       const params =
         req.includeArchived === undefined ? { threadId } : { threadId, includeArchived: req.includeArchived };
+      // A store that keeps each item's JSON gives it as it is; others are serialised here.
+      const history = s.store.loadHistoryJson
+        ? storedJson(s.store.loadHistoryJson(params))
+        : itemsAsJson(s.store.loadHistory(params));
       const chunks = historyChunks(
-        s.store.loadHistory(params),
+        history,
         { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems },
         Number(req.skipItems),
       );
@@ -503,7 +507,7 @@ export function createThreadStoreHandler(
       yield { part: { case: 'thread', value: storedThreadToProto(thread) } };
       if (!req.includeHistory || !thread.history) return;
       const chunks = historyChunks(
-        thread.history,
+        itemsAsJson(thread.history),
         { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems },
         0,
       );
