@@ -137,6 +137,8 @@ describe('group commit', () => {
         await store.flushThread(threadId);
       }
       await store.listThreads({}); // the index exists from here on
+      // The background pass over the first flushes' files may still be due: let it run first.
+      await (store as unknown as { writtenIndex: { idle(): Promise<void> } }).writtenIndex.idle();
       const fsync = await spyOnFsync();
       // Every index pass waits for `open` (whenever it starts): the flushes must resolve anyway.
       let open!: () => void;

@@ -40,13 +40,14 @@ describe('WrittenIndexer', () => {
     const fake = fakeIndex();
     const indexer = new WrittenIndexer({ index: () => fake.index, closed: () => false }, 80);
     indexer.add(['/h/a']);
-    await vi.waitFor(() => expect(fake.calls).toHaveLength(1));
+    // Long waits: a loaded machine (the whole suite in parallel) may be slow to run the timers.
+    await vi.waitFor(() => expect(fake.calls).toHaveLength(1), { timeout: 10_000 });
     // Three rounds end while the first pass runs.
     indexer.add(['/h/b']);
     indexer.add(['/h/c', '/h/b']);
     indexer.add(['/h/a']);
     fake.endPass();
-    await vi.waitFor(() => expect(fake.calls).toHaveLength(2));
+    await vi.waitFor(() => expect(fake.calls).toHaveLength(2), { timeout: 10_000 });
     fake.endPass();
     await indexer.idle();
     expect(fake.calls.map((c) => c.paths)).toEqual([['/h/a'], ['/h/a', '/h/b', '/h/c']]);
