@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, statSync } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
 import path from 'node:path';
 import { recordFor } from './change-scan.js';
+import { yieldTurn } from './index-context.js';
 import { isArchivedRel, isDatedSessionRel, parseRolloutFileName } from './paths.js';
 import type { HomeLayout } from './paths.js';
 
@@ -64,11 +65,6 @@ export function statInside(layout: HomeLayout, abs: string, isLink: boolean): St
  * home is always walked within the call, however busy the machine.
  */
 const WALK_SLICE_ENTRIES = 256;
-
-/** Lets other callbacks run. */
-function yieldTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * Every rollout file under `sessions/` (recursively) and in `archived_sessions/`, in folder

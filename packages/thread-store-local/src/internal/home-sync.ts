@@ -4,6 +4,7 @@ import type { Db } from './index-db.js';
 import { codexStateChanges, scanFolders } from './change-scan.js';
 import type { ScanIndex, ScanResult } from './change-scan.js';
 import { walkHome } from './discovery.js';
+import { yieldTurn } from './index-context.js';
 import type { IndexProgressListener, ThreadIndex } from './indexer.js';
 import { parseRolloutFileName } from './paths.js';
 import type { HomeLayout } from './paths.js';
@@ -18,11 +19,6 @@ const SWEEP_SLICE = 256;
 const SWEEP_PASS_MS = 10;
 /** The most files in one path pass of the background sweep (passes that only stat are cheap). */
 const SWEEP_PASS_FILES_MAX = 256;
-
-/** Lets other callbacks run (the background sweep works a slice per turn). */
-function yieldTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /** The columns of a `files` row the sweep compares with a file's stat. */
 interface StatRow {

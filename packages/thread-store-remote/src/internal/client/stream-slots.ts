@@ -44,9 +44,4 @@ export class StreamSlots {
       else this.open--;
     };
   }
-
-  /** Streams open now (for tests). */
-  get inUse(): number {
-    return this.open;
-  }
 }
