@@ -85,8 +85,10 @@ export type {
   DeleteThreadParams,
   GitInfo,
   ListStart,
+  ListSegmentsParams,
   ListThreadsParams,
   LoadHistoryParams,
+  NewSegment,
   ReadThreadByRolloutPathParams,
   ReadThreadParams,
   ResumeThreadParams,
@@ -98,6 +100,7 @@ export type {
   ThreadPersistenceMetadata,
   ThreadSearchPage,
   ThreadSearchResult,
+  ThreadSegment,
   ThreadSortKey,
   ThreadStoreCapabilities,
   TokenUsage,
@@ -116,7 +119,7 @@ export { checkFilterList, checkThreadDate } from './limits.js';
 
 export { MAX_HISTORY_BASE_DEPTH, inheritedPrefix, inheritedStep, requireHistoryBase } from './history-base.js';
 
-export { checkSessionMeta, copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
+export { checkSessionMeta, copyPlainData, requireObject, validateCreateThreadParams, validateNewSegment } from './params.js';
 
 export { decodeHistoryCursor, decodeListCursor, encodeHistoryCursor, encodeListCursor } from './cursor.js';
 export type { HistoryCursor, ListCursor } from './cursor.js';

@@ -4,6 +4,8 @@ import { checkThreadDate } from './limits.js';
 import { isObject } from './rollout-item.js';
 import { parseThreadId } from './thread-id.js';
 import type { ThreadId } from './thread-id.js';
+import type { HistoryBase } from './history-base.js';
+import type { SessionMetaItem } from './rollout-item.js';
 import type { CreateThreadParams } from './types.js';
 
 /**
@@ -86,4 +88,34 @@ export function checkSessionMeta(params: CreateThreadParams, threadId: ThreadId)
     throw ThreadStoreError.invalidRequest('sessionMeta.payload.history_base must reference another thread');
   if (params.forkBase !== undefined)
     throw ThreadStoreError.invalidRequest('give forkBase or a sessionMeta with history_base, not both');
+}
+
+/**
+ * Checks `ResumeThreadParams.segment` apart from what needs the store (that `history_base` names
+ * one of the thread's rollouts and that its cut exists; that `rolloutId` is new): a paginated
+ * `session_meta` of this thread with a `history_base`, and a valid rollout id other than the
+ * thread's. Returns the segment's base.
+ *
+ * @internal
+ */
+export function validateNewSegment(threadId: ThreadId, segment: unknown): { rolloutId: ThreadId; base: HistoryBase } {
+  requireObject(segment, 'resumeThread segment');
+  const rolloutId = parseThreadId(segment.rolloutId, 'segment.rolloutId');
+  if (rolloutId === threadId)
+    throw ThreadStoreError.invalidRequest('segment.rolloutId must be a new rollout id, not the thread id');
+  const meta: unknown = segment.sessionMeta;
+  if (!isObject(meta) || meta.type !== 'session_meta' || !isObject(meta.payload))
+    throw ThreadStoreError.invalidRequest(
+      'segment.sessionMeta must be a session_meta item: { type: "session_meta", payload }',
+    );
+  if (meta.payload.id !== threadId)
+    throw ThreadStoreError.invalidRequest(
+      `segment.sessionMeta.payload.id must be the thread id ${threadId}, got ${JSON.stringify(meta.payload.id)}`,
+    );
+  if (meta.payload.history_mode !== 'paginated')
+    throw ThreadStoreError.invalidRequest('segment.sessionMeta must have history_mode "paginated"');
+  const base = historyBaseOf(meta as unknown as SessionMetaItem);
+  if (base === null)
+    throw ThreadStoreError.invalidRequest('segment.sessionMeta must have a history_base naming a rollout of the thread');
+  return { rolloutId, base };
 }

@@ -8,6 +8,7 @@ import type {
   CountThreadsParams,
   CreateThreadParams,
   DeleteThreadParams,
+  ListSegmentsParams,
   ListThreadsParams,
   LoadHistoryParams,
   ReadThreadByRolloutPathParams,
@@ -18,6 +19,7 @@ import type {
   StoredThreadWithHistory,
   ThreadPage,
   ThreadSearchPage,
+  ThreadSegment,
   ThreadStoreCapabilities,
 } from './types.js';
 
@@ -68,6 +70,12 @@ export interface ThreadStore {
    * equals the item `loadHistory` yields at the same position; errors are the same.
    */
   loadHistoryJson?(params: LoadHistoryParams): AsyncIterable<string>;
+  /**
+   * Optional: the thread's rollouts, oldest first (see `ThreadSegment`); one for a thread that was
+   * never reverted. Stores that offer it keep segments: `resumeThread` with `segment` and
+   * `loadHistory` with `rolloutId`.
+   */
+  listSegments?(params: ListSegmentsParams): Promise<ThreadSegment[]>;
   /** A thread's summary, and its history when `includeHistory` is set. */
   readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory>;
   /** Local stores only; others reject with `unsupported`. */

@@ -1,3 +1,4 @@
+import type { HistoryBase } from './history-base.js';
 import type { HistoryMode, MemoryMode, RolloutItem, SessionMetaItem } from './rollout-item.js';
 import type { SessionSource, SessionSourceFilter } from './session-source.js';
 import type { ThreadId } from './thread-id.js';
@@ -128,6 +129,49 @@ export interface ResumeThreadParams {
   includeArchived?: boolean;
   /** Applies to future writes only; never overrides facts found in the history. */
   metadata?: Partial<ThreadPersistenceMetadata>;
+  /**
+   * Starts a new segment of the thread (what Codex's `thread/revert` does; see `ThreadSegment`):
+   * the writer's items go to the new segment, whose first line is `sessionMeta` as given. Stores
+   * without `listSegments` reject it with `unsupported`. See `NewSegment` for the rules.
+   */
+  segment?: NewSegment;
+}
+
+/**
+ * One rollout of a paginated thread, oldest first in `ThreadStore.listSegments`. A thread's first
+ * rollout has the thread's id as its rollout id. Codex's `thread/revert` does not truncate a
+ * paginated thread: it starts a new segment, a rollout of its own (its file is
+ * `rollout-<stamp>-<thread id>_<rollout id>.jsonl`) whose `session_meta` has the thread's id and a
+ * `history_base` naming an earlier rollout of the thread and the cut (the reverted turn's start).
+ * The thread then reads as its newest segment's history (its base's items up to the cut, then its
+ * own), and appends go to the newest segment. A fork's `history_base.thread_id` names a rollout,
+ * so a fork of a reverted thread names the segment it was cut from.
+ */
+export interface ThreadSegment {
+  /** The rollout's id: the thread id for its first rollout, a new id for each later segment. */
+  rolloutId: ThreadId;
+  /** The rollout's `history_base` (a later segment always has one; a fork's first rollout too). */
+  historyBase: HistoryBase | null;
+}
+
+/** Arguments of `ThreadStore.listSegments`. */
+export interface ListSegmentsParams {
+  threadId: ThreadId;
+  includeArchived?: boolean;
+}
+
+/**
+ * A new segment for `ResumeThreadParams.segment`. `sessionMeta` must be a paginated
+ * `session_meta` whose `payload.id` is the thread's id, with a `history_base` whose `thread_id` is
+ * one of the thread's rollouts (not a later segment's own id) and whose cut exists there
+ * (`invalid_request` otherwise; a legacy thread is `invalid_request` too). `rolloutId` must be a
+ * new id: the id of a thread or of a rollout the store holds is `conflict`. Like `createThread`,
+ * nothing is written until the first `persistThread` or flush with items; a writer shut down
+ * before that leaves no segment.
+ */
+export interface NewSegment {
+  rolloutId: ThreadId;
+  sessionMeta: SessionMetaItem;
 }
 
 /** Arguments of `ThreadStore.appendItems`. */
@@ -140,6 +184,13 @@ export interface AppendItemsParams {
 export interface LoadHistoryParams {
   threadId: ThreadId;
   includeArchived?: boolean;
+  /**
+   * One rollout's own items instead of the thread's history: the lines of that segment as stored,
+   * from its `session_meta` on, without what its `history_base` inherits (see `ThreadSegment`). A
+   * rollout id that is not one of the thread's is `not_found`; stores without `listSegments` reject
+   * it with `unsupported`.
+   */
+  rolloutId?: ThreadId;
 }
 
 /** Arguments of `ThreadStore.readThread`. */
