@@ -8,6 +8,7 @@ import type {
   ThreadStore,
 } from '@skein/thread-store-api';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RemoteThreadStore } from '../src/index.js';
 import { createParams, userMessage } from './helpers/fixtures.js';
 import type { Served } from './helpers/server.js';
 import { serve } from './helpers/server.js';
@@ -231,5 +232,191 @@ describe.each(['grpc', 'connect'] as const)('segments over %s', (protocol) => {
       await client.shutdownThread(threadId);
       expect(bare.calls.map(([m]) => m)).toEqual(['loadHistory', 'resumeThread']);
     });
+  });
+});
+
+// ---- over a store that keeps segments ---------------------------------------------------------
+
+const T = (n: number): string => new Date(Date.UTC(2026, 11, 2, 10, 0, n)).toISOString();
+
+/** A paginated session_meta of `threadId` at `ordinal`, with a history_base when given. */
+function paginatedMeta(
+  threadId: ThreadId,
+  ordinal: number,
+  base?: { rollout: ThreadId; end: number; bytes: number },
+): NewSegment['sessionMeta'] {
+  return {
+    timestamp: T(ordinal),
+    ordinal,
+    type: 'session_meta',
+    payload: {
+      id: threadId,
+      ...(base
+        ? { history_base: { thread_id: base.rollout, end_ordinal_exclusive: base.end, end_byte_offset: base.bytes } }
+        : {}),
+      timestamp: T(ordinal),
+      cwd: '/work/project',
+      originator: 'codex_exec',
+      cli_version: '0.169.0',
+      source: 'cli',
+      model_provider: 'openai',
+      history_mode: 'paginated',
+    },
+  } as unknown as NewSegment['sessionMeta'];
+}
+
+/** User messages (response items, which paginated threads keep) numbered from `first`. */
+const numbered = (first: number, texts: string[]): RolloutItem[] =>
+  texts.map((text, i) => ({
+    timestamp: T(first + i),
+    ordinal: first + i,
+    type: 'response_item',
+    payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+  })) as RolloutItem[];
+
+/** Bytes of `own`'s lines through `own[last]`, one compact JSON line each. */
+const bytesThrough = (own: readonly RolloutItem[], last: number): number =>
+  own.slice(0, last + 1).reduce((n, item) => n + Buffer.byteLength(JSON.stringify(item)) + 1, 0);
+
+/** A paginated thread written to `store` directly: its session_meta then messages a..e (ordinals 0..5). */
+async function paginatedThread(store: ThreadStore): Promise<{ id: ThreadId; own: RolloutItem[] }> {
+  const id = newThreadId();
+  const first = paginatedMeta(id, 0);
+  await store.createThread({ ...createParams(id), sessionMeta: first });
+  const items = numbered(1, ['a', 'b', 'c', 'd', 'e']);
+  await store.appendItems({ threadId: id, items });
+  await store.shutdownThread(id);
+  return { id, own: [first, ...items] };
+}
+
+const lines = (items: RolloutItem[]): string[] => items.map((i) => JSON.stringify(i));
+
+describe.each(['grpc', 'connect'] as const)('segments of InMemoryThreadStore over %s', (protocol) => {
+  it('lists segments, loads one rollout, resumes with a new segment, then the history follows it', async () => {
+    const backend = new InMemoryThreadStore();
+    served = await serve(backend);
+    const client = served.client({ protocol });
+    const t = await paginatedThread(backend);
+    expect(await client.listSegments({ threadId: t.id })).toEqual([{ rolloutId: t.id, historyBase: null }]);
+
+    // A revert to before message c: the cut is after ordinal 2.
+    const r = newThreadId();
+    const base = { rollout: t.id, end: 3, bytes: bytesThrough(t.own, 2) };
+    const seg = paginatedMeta(t.id, 3, base);
+    await client.resumeThread({ threadId: t.id, segment: { rolloutId: r, sessionMeta: seg } });
+    const after = numbered(4, ['x', 'y']);
+    await client.appendItems({ threadId: t.id, items: after });
+    await client.flushThread(t.id);
+    await client.shutdownThread(t.id);
+
+    expect(await client.listSegments({ threadId: t.id })).toEqual([
+      { rolloutId: t.id, historyBase: null },
+      { rolloutId: r, historyBase: { threadId: t.id, endOrdinalExclusive: base.end, endByteOffset: base.bytes } },
+    ]);
+    // Each rollout's own lines, as written.
+    expect(lines(await collectHistory(client.loadHistory({ threadId: t.id, rolloutId: t.id })))).toEqual(lines(t.own));
+    expect(lines(await collectHistory(client.loadHistory({ threadId: t.id, rolloutId: r })))).toEqual(
+      lines([seg, ...after]),
+    );
+    // The thread reads as its newest segment, through LoadHistory and ReadThread alike.
+    const expected = lines([...t.own.slice(0, 3), seg, ...after]);
+    expect(lines(await collectHistory(client.loadHistory({ threadId: t.id })))).toEqual(expected);
+    const read = await client.readThread({ threadId: t.id, includeHistory: true });
+    expect(lines(await collectHistory(read.history!))).toEqual(expected);
+    expect(lines(await collectHistory(backend.loadHistory({ threadId: t.id })))).toEqual(expected);
+
+    // A later resume without a segment appends to the newest one.
+    await client.resumeThread({ threadId: t.id });
+    const more = numbered(6, ['z']);
+    await client.appendItems({ threadId: t.id, items: more });
+    await client.shutdownThread(t.id);
+    expect(lines(await collectHistory(client.loadHistory({ threadId: t.id, rolloutId: r })))).toEqual(
+      lines([seg, ...after, ...more]),
+    );
+  });
+
+  it("passes the store's refusals through with their codes", async () => {
+    const backend = new InMemoryThreadStore();
+    served = await serve(backend);
+    const client = served.client({ protocol });
+    const t = await paginatedThread(backend);
+    const seg = paginatedMeta(t.id, 3, { rollout: t.id, end: 3, bytes: bytesThrough(t.own, 2) });
+    // The thread's own id as a new rollout id; a rollout id the thread does not have; an unknown thread.
+    expect(await codeOf(client.resumeThread({ threadId: t.id, segment: { rolloutId: t.id, sessionMeta: seg } }))).toBe(
+      'invalid_request',
+    );
+    expect(await codeOf(collectHistory(client.loadHistory({ threadId: t.id, rolloutId: newThreadId() })))).toBe(
+      'not_found',
+    );
+    expect(await codeOf(client.listSegments({ threadId: newThreadId() }))).toBe('not_found');
+    // A rollout id another thread has.
+    const other = await paginatedThread(backend);
+    expect(
+      await codeOf(client.resumeThread({ threadId: t.id, segment: { rolloutId: other.id, sessionMeta: seg } })),
+    ).toBe('conflict');
+  });
+});
+
+describe('a writer opened with a new segment, on failover', () => {
+  /** Two servers over one in-memory store (the shared backend plays the shared database). */
+  async function pair(): Promise<{ backend: InMemoryThreadStore; a: Served; b: Served; client: RemoteThreadStore }> {
+    const backend = new InMemoryThreadStore();
+    const shared: ThreadStore = Object.assign(Object.create(backend) as ThreadStore, {
+      close: () => Promise.resolve(),
+    });
+    const a = await serve(shared);
+    const b = await serve(shared);
+    const client = new RemoteThreadStore({
+      baseUrl: [a.server.url, b.server.url],
+      timeoutMs: 10_000,
+      failoverWaitMs: 5_000,
+    });
+    fleet.push(a, b);
+    clients.push(client);
+    return { backend, a, b, client };
+  }
+  const fleet: Served[] = [];
+  const clients: RemoteThreadStore[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+    await Promise.all(fleet.splice(0).map((s) => s.close().catch(() => undefined)));
+  });
+
+  it('starts the segment again on the next server when the failed one wrote nothing of it', async () => {
+    const { backend, a, client } = await pair();
+    const t = await paginatedThread(backend);
+    const r = newThreadId();
+    const seg = paginatedMeta(t.id, 3, { rollout: t.id, end: 3, bytes: bytesThrough(t.own, 2) });
+    await client.resumeThread({ threadId: t.id, segment: { rolloutId: r, sessionMeta: seg } });
+    // The first server stops before anything was appended: its writer leaves no segment.
+    await a.close();
+    const after = numbered(4, ['x']);
+    await client.appendItems({ threadId: t.id, items: after });
+    await client.shutdownThread(t.id);
+    expect((await backend.listSegments({ threadId: t.id })).map((s) => s.rolloutId)).toEqual([t.id, r]);
+    expect(lines(await collectHistory(backend.loadHistory({ threadId: t.id, rolloutId: r })))).toEqual(
+      lines([seg, ...after]),
+    );
+    expect(lines(await collectHistory(backend.loadHistory({ threadId: t.id, rolloutId: t.id })))).toEqual(lines(t.own));
+  });
+
+  it('resumes the thread plainly when the failed server wrote the segment: nothing twice, nothing lost', async () => {
+    const { backend, a, client } = await pair();
+    const t = await paginatedThread(backend);
+    const r = newThreadId();
+    const seg = paginatedMeta(t.id, 3, { rollout: t.id, end: 3, bytes: bytesThrough(t.own, 2) });
+    await client.resumeThread({ threadId: t.id, segment: { rolloutId: r, sessionMeta: seg } });
+    const x = numbered(4, ['x']);
+    await client.appendItems({ threadId: t.id, items: x });
+    // The first server flushes its writers as it stops: the segment exists with x.
+    await a.close();
+    const y = numbered(5, ['y']);
+    await client.appendItems({ threadId: t.id, items: y });
+    await client.flushThread(t.id);
+    await client.shutdownThread(t.id);
+    expect((await backend.listSegments({ threadId: t.id })).map((s) => s.rolloutId)).toEqual([t.id, r]);
+    expect(lines(await collectHistory(backend.loadHistory({ threadId: t.id, rolloutId: r })))).toEqual(
+      lines([seg, ...x, ...y]),
+    );
   });
 });
