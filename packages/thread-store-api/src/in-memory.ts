@@ -449,6 +449,11 @@ export class InMemoryThreadStore implements ThreadStore {
     await requireHistoryBase(this.rolloutHistory(base.threadId), base);
     if (this.storage.threads.has(rolloutId) || this.storage.segmentThreads.has(rolloutId))
       throw ThreadStoreError.conflict(`rollout id ${rolloutId} is already used in this store; pick a new one`);
+    const newest = rec.rollouts.at(-1)?.rolloutId ?? rec.threadId;
+    if (rolloutId < newest)
+      throw ThreadStoreError.invalidRequest(
+        `segment.rolloutId ${rolloutId} must sort after the thread's newest rollout ${newest} (a UUIDv7 made now does)`,
+      );
     const meta = copyPlainData((segment as { sessionMeta: SessionMetaItem }).sessionMeta, 'segment.sessionMeta');
     return { rolloutId, meta };
   }
