@@ -97,5 +97,5 @@ const local = (): Backend => {
 for (const protocol of ['grpc', 'connect'] as const) {
   // Segments as the backing store keeps them: the server forwards them, or answers unsupported.
   harness('InMemoryThreadStore', protocol, memory, false, true);
-  harness('LocalThreadStore', protocol, local, true, false);
+  harness('LocalThreadStore', protocol, local, true, true);
 }
