@@ -16,6 +16,7 @@ import {
   requireObject,
   requireHistoryBase,
   inheritedPrefix,
+  isSessionMeta,
   rolloutItemProblem,
   sessionMetaPayloadFor,
   ThreadStoreError,
@@ -63,7 +64,7 @@ import {
   rolloutHistory,
   streamHistory,
 } from './internal/history.js';
-import { findRollout, respanReaders, segmentBase, writeThreadSpans } from './internal/spans.js';
+import { currentRolloutId, findRollout, respanReaders, segmentBase, writeThreadSpans } from './internal/spans.js';
 import type { HistorySource } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
@@ -548,6 +549,12 @@ export class PostgresThreadStore implements ThreadStore {
       );
     await requireHistoryBase(rolloutHistory(this.historySource, seg.base.threadId), seg.base);
     await this.checkSegmentIdIsNew(this.historySource, seg.rolloutId);
+    // The newest rollout is the one with the greatest id, as in a Codex home.
+    const newest = await currentRolloutId(this.historySource, this.tenant, threadId);
+    if (seg.rolloutId < newest)
+      throw ThreadStoreError.invalidRequest(
+        `segment.rolloutId ${seg.rolloutId} must sort after the thread's newest rollout ${newest} (a UUIDv7 made now does)`,
+      );
   }
 
   private async checkSegmentIdIsNew(db: Pick<HistorySource, 'query'>, rolloutId: ThreadId): Promise<void> {
@@ -766,7 +773,9 @@ export class PostgresThreadStore implements ThreadStore {
     items: readonly RolloutItem[],
     writtenAt: Date,
   ): Promise<void> {
-    // The description is folded a batch at a time, never holding the whole history.
+    // The description is folded a batch at a time, never holding the whole history: the thread's
+    // first session_meta, then the new history's other lines (later session_metas describe
+    // rollouts, not the thread).
     const first = await this.read<{ line: string }>(
       'SELECT line FROM skein_items WHERE tenant = $1 AND thread_id = $2 AND seq = 0',
       [this.tenant, w.threadId],
@@ -777,13 +786,13 @@ export class PostgresThreadStore implements ThreadStore {
       rolloutHistory(this.historySource, seg.base.threadId),
       seg.base.endOrdinalExclusive,
     )) {
-      batch.push(item);
+      if (!isSessionMeta(item)) batch.push(item);
       if (batch.length >= 512) {
         described = appendToState(described, batch, writtenAt);
         batch = [];
       }
     }
-    described = appendToState(described, [...batch, ...items], writtenAt);
+    described = appendToState(described, [...batch, ...items.filter((item) => !isSessionMeta(item))], writtenAt);
     await this.tx(async (db) => {
       try {
         await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);
