@@ -241,7 +241,7 @@ describe('segments of a paginated thread', () => {
       await s.close();
       await other.close();
     }
-  });
+  }, 60_000);
 
   it('a new segment is written only with its first flush of items or persistThread', async () => {
     const tenant = freshTenant();
