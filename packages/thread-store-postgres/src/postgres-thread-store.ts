@@ -817,18 +817,33 @@ export class PostgresThreadStore implements ThreadStore {
         turn_state: null,
         turn_seq: null,
       });
+      try {
+        await db.query(
+          `INSERT INTO skein_segments (tenant, rollout_id, thread_id, first_seq, base_rollout_id, base_end_ordinal, base_end_byte_offset)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [
+            this.tenant,
+            seg.rolloutId,
+            w.threadId,
+            count,
+            seg.base.threadId,
+            seg.base.endOrdinalExclusive,
+            seg.base.endByteOffset,
+          ],
+        );
+      } catch (e) {
+        // Another thread's new segment took the id meanwhile.
+        if ((e as { code?: unknown }).code === '23505')
+          throw ThreadStoreError.conflict(
+            `rollout id ${seg.rolloutId} was taken meanwhile; a new segment needs a new id`,
+          );
+        throw e;
+      }
+      // Spans of other threads that read the thread's rows to their end (a base whose cut was not
+      // there) end where the new segment starts, as a rollout's rows do.
       await db.query(
-        `INSERT INTO skein_segments (tenant, rollout_id, thread_id, first_seq, base_rollout_id, base_end_ordinal, base_end_byte_offset)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          this.tenant,
-          seg.rolloutId,
-          w.threadId,
-          count,
-          seg.base.threadId,
-          seg.base.endOrdinalExclusive,
-          seg.base.endByteOffset,
-        ],
+        'UPDATE skein_spans SET hi_seq = $3 WHERE tenant = $1 AND src_thread_id = $2 AND hi_seq IS NULL AND thread_id <> $2',
+        [this.tenant, w.threadId, count],
       );
       await this.insertItems(db, w.threadId, count, items);
       await db.query('DELETE FROM skein_turns WHERE tenant = $1 AND thread_id = $2', [this.tenant, w.threadId]);

@@ -298,6 +298,9 @@ describe('segments of a paginated thread', () => {
       await expect(s.resumeThread(seg(t.id, 5, u.id))).rejects.toMatchObject({ code: 'conflict' });
       const r = await revert(s, t.id, t.id, 5, []);
       await expect(s.resumeThread(seg(r.rolloutId, 5, r.rolloutId))).rejects.toMatchObject({ code: 'conflict' });
+      // A new id that sorts before the thread's newest rollout (r, a UUIDv7 made after t.id).
+      const early = '00000000-0000-7000-8000-000000000000' as ThreadId;
+      await expect(s.resumeThread(seg(r.rolloutId, 5, early))).rejects.toMatchObject({ code: 'invalid_request' });
       // Nor may a new thread take a segment's id.
       await expect(
         s.createThread({
