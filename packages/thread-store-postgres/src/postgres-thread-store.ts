@@ -495,6 +495,11 @@ export class PostgresThreadStore implements ThreadStore {
         if (newSegment) await this.checkSegmentIdIsNew(db, newSegment.rolloutId);
         const l = await acquireLease(db, this.tenant, threadId, this.owner, this.leaseDurationMs);
         if (!l) throw liveWriterConflict(threadId);
+        // A segment written since the checks above (its writer finished meanwhile) may sort after this one.
+        if (newSegment && newSegment.rolloutId < (await currentRolloutId(db, this.tenant, threadId)))
+          throw ThreadStoreError.invalidRequest(
+            `segment.rolloutId ${newSegment.rolloutId} must sort after the thread's newest rollout`,
+          );
         const mode: HistoryMode = threadFromJson(row.thread).historyMode === 'paginated' ? 'paginated' : 'legacy';
         // A new segment's own lines are numbered on from its session_meta, past the cut.
         const nextOrdinal = newSegment
