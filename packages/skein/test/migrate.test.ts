@@ -332,7 +332,11 @@ describe('skein migrate of reverted threads (several rollouts each)', () => {
     expect(back).toMatchObject({ threads: 2, copied: 2, conflicts: 0, verified: 2, mismatched: [] });
     expect(rollouts(restored)).toEqual(rollouts(source));
     expect(await turnsOf(restored)).toEqual(SEGMENTED_TURNS);
-    expect(await migrate(['--from', source, '--to', segmentsUrl])).toMatchObject({ copied: 0, skipped: 2, verified: 2 });
+    expect(await migrate(['--from', source, '--to', segmentsUrl])).toMatchObject({
+      copied: 0,
+      skipped: 2,
+      verified: 2,
+    });
   });
 
   it('home -> skein serve -> empty home, byte for byte', async () => {
