@@ -13,7 +13,7 @@ import {
 } from './history-paging.js';
 import type { ItemPage, ListItemsParams, ListTurnsParams, TurnPage } from './history-types.js';
 import { MAX_HISTORY_BASE_DEPTH, historyBaseOf, inheritedStep, requireHistoryBase } from './history-base.js';
-import { copyPlainData, requireObject, validateCreateThreadParams } from './params.js';
+import { copyPlainData, requireObject, validateCreateThreadParams, validateNewSegment } from './params.js';
 import { findMessageSnippet } from './internal/snippet.js';
 import { isoMillis, sessionMetaItemFor } from './internal/session-meta.js';
 import {
@@ -28,7 +28,7 @@ import { applyPatch, mergePatches, validatePatch } from './patch.js';
 import type { ThreadMetadataPatch, UpdateThreadMetadataParams } from './patch.js';
 import { persistedRolloutItems } from './persistence-policy.js';
 import { isSessionMeta, rolloutItemProblem } from './rollout-item.js';
-import type { HistoryMode, RolloutItem } from './rollout-item.js';
+import type { HistoryMode, RolloutItem, SessionMetaItem } from './rollout-item.js';
 import type { ThreadStore } from './store.js';
 import { parseThreadId } from './thread-id.js';
 import type { ThreadId } from './thread-id.js';
@@ -38,6 +38,7 @@ import type {
   CountThreadsParams,
   CreateThreadParams,
   DeleteThreadParams,
+  ListSegmentsParams,
   ListThreadsParams,
   LoadHistoryParams,
   ReadThreadByRolloutPathParams,
@@ -48,6 +49,7 @@ import type {
   StoredThreadWithHistory,
   ThreadPage,
   ThreadSearchPage,
+  ThreadSegment,
   ThreadStoreCapabilities,
 } from './types.js';
 
@@ -58,13 +60,27 @@ import type {
  */
 export interface DurableThread {
   readonly threadId: ThreadId;
+  /** The items of the thread's first rollout (`rollouts[0].history`). */
   readonly history: RolloutItem[];
-  readonly derived: ThreadMetadataAccumulator;
+  /** Its rollouts, oldest first: the first (rollout id = thread id), then later segments. */
+  readonly rollouts: DurableRollout[];
+  /** Derived from the thread's current history (its newest rollout, resolved). */
+  derived: ThreadMetadataAccumulator;
   /** Every patch applied so far, merged; derived facts that arrive later remove their field. */
   patch: ThreadMetadataPatch;
   /** Time of the last durable write of history (updatedAt unless a patch set one). */
   writtenAt: Date;
   archivedAt: Date | null;
+}
+
+/**
+ * One rollout of a thread: its own items, the first being its `session_meta`.
+ *
+ * @internal
+ */
+export interface DurableRollout {
+  readonly rolloutId: ThreadId;
+  readonly history: RolloutItem[];
 }
 
 /**
@@ -75,6 +91,8 @@ export interface DurableThread {
 export class InMemoryThreadStorage {
   /** @internal */
   readonly threads = new Map<string, DurableThread>();
+  /** @internal The thread of each later segment's rollout id. */
+  readonly segmentThreads = new Map<string, ThreadId>();
   /** @internal Which store holds the live writer of a thread id. */
   readonly writerOwners = new Map<string, object>();
 }
@@ -85,6 +103,8 @@ interface LiveWriter {
   /** Create parameters until the thread materializes; null once it exists on storage. */
   pendingCreate: { params: CreateThreadParams; createdAt: Date } | null;
   pending: RolloutItem[];
+  /** A new segment the writer starts at its first flush (`ResumeThreadParams.segment`). */
+  pendingSegment: { rolloutId: ThreadId; meta: SessionMetaItem } | null;
   /**
    * The persistence policy's format, as the durable stores pick it: `paginated` for a thread
    * whose session_meta says so (it keeps its `item_completed` events), else `legacy`.
@@ -137,9 +157,9 @@ export class InMemoryThreadStore implements ThreadStore {
       throw ThreadStoreError.unsupported('a fork by reference', 'the in-memory store copies history into forks');
     // The base is checked first, so the checks below and the reservation stay one synchronous step.
     const base = historyBaseOf(params.sessionMeta);
-    if (base) await requireHistoryBase(this.loadHistory({ threadId: base.threadId, includeArchived: true }), base);
+    if (base) await requireHistoryBase(this.rolloutHistory(base.threadId), base);
     this.assertNoWriter(threadId);
-    if (this.storage.threads.has(threadId))
+    if (this.storage.threads.has(threadId) || this.storage.segmentThreads.has(threadId))
       throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
     this.storage.writerOwners.set(threadId, this);
     this.writers.set(threadId, {
@@ -149,6 +169,7 @@ export class InMemoryThreadStore implements ThreadStore {
         createdAt: new Date((params.createdAt ?? this.now()).getTime()),
       },
       pending: [],
+      pendingSegment: null,
       mode: params.sessionMeta?.payload.history_mode === 'paginated' ? 'paginated' : 'legacy',
     });
   }
@@ -158,9 +179,16 @@ export class InMemoryThreadStore implements ThreadStore {
     requireObject(params, 'resumeThread params');
     const threadId = parseThreadId(params.threadId);
     const rec = this.durable(threadId, params.includeArchived === true);
+    const segment = params.segment === undefined ? null : await this.checkNewSegment(rec, params.segment);
     this.assertNoWriter(threadId);
     this.storage.writerOwners.set(threadId, this);
-    this.writers.set(threadId, { threadId, pendingCreate: null, pending: [], mode: rec.derived.value.historyMode });
+    this.writers.set(threadId, {
+      threadId,
+      pendingCreate: null,
+      pending: [],
+      pendingSegment: segment,
+      mode: rec.derived.value.historyMode,
+    });
   }
 
   async appendItems(params: AppendItemsParams): Promise<void> {
@@ -217,10 +245,18 @@ export class InMemoryThreadStore implements ThreadStore {
       this.assertOpen();
       requireObject(params, 'loadHistory params');
       const rec = this.durable(parseThreadId(params.threadId), params.includeArchived === true);
-      const snapshot = this.resolved(rec).slice();
+      const snapshot =
+        params.rolloutId === undefined ? this.resolved(rec).slice() : this.ownRollout(rec, params.rolloutId).slice();
       for (const item of snapshot) yield clone(item);
     };
     return run.call(this);
+  }
+
+  async listSegments(params: ListSegmentsParams): Promise<ThreadSegment[]> {
+    this.assertOpen();
+    requireObject(params, 'listSegments params');
+    const rec = this.durable(parseThreadId(params.threadId), params.includeArchived === true);
+    return rec.rollouts.map((r) => ({ rolloutId: r.rolloutId, historyBase: historyBaseOf(r.history[0]) }));
   }
 
   async readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory> {
@@ -334,9 +370,10 @@ export class InMemoryThreadStore implements ThreadStore {
     this.assertOpen();
     requireObject(params, 'deleteThread params');
     const threadId = parseThreadId(params.threadId);
-    this.durable(threadId, true);
+    const rec = this.durable(threadId, true);
     this.assertNoWriter(threadId, 'delete');
     this.storage.threads.delete(threadId);
+    for (const r of rec.rollouts.slice(1)) this.storage.segmentThreads.delete(r.rolloutId);
   }
 
   async close(): Promise<void> {
@@ -392,17 +429,48 @@ export class InMemoryThreadStore implements ThreadStore {
     return rec;
   }
 
+  /**
+   * Checks a new segment (see `NewSegment`): a paginated thread, a base that is one of its
+   * rollouts with the cut there, a rollout id nobody has.
+   */
+  private async checkNewSegment(
+    rec: DurableThread,
+    segment: unknown,
+  ): Promise<{ rolloutId: ThreadId; meta: SessionMetaItem }> {
+    const { rolloutId, base } = validateNewSegment(rec.threadId, segment);
+    if (rec.derived.value.historyMode !== 'paginated')
+      throw ThreadStoreError.invalidRequest(
+        `thread ${rec.threadId} keeps a legacy history; only a paginated thread has segments`,
+      );
+    if (!rec.rollouts.some((r) => r.rolloutId === base.threadId))
+      throw ThreadStoreError.invalidRequest(
+        `segment.sessionMeta.payload.history_base.thread_id ${base.threadId} is not a rollout of thread ${rec.threadId}`,
+      );
+    await requireHistoryBase(this.rolloutHistory(base.threadId), base);
+    if (this.storage.threads.has(rolloutId) || this.storage.segmentThreads.has(rolloutId))
+      throw ThreadStoreError.conflict(`rollout id ${rolloutId} is already used in this store; pick a new one`);
+    const newest = rec.rollouts.at(-1)?.rolloutId ?? rec.threadId;
+    if (rolloutId < newest)
+      throw ThreadStoreError.invalidRequest(
+        `segment.rolloutId ${rolloutId} must sort after the thread's newest rollout ${newest} (a UUIDv7 made now does)`,
+      );
+    const meta = copyPlainData((segment as { sessionMeta: SessionMetaItem }).sessionMeta, 'segment.sessionMeta');
+    return { rolloutId, meta };
+  }
+
   /** Makes buffered items durable; materializes the thread when it has items or `materialize`. */
   private flushWriter(writer: LiveWriter, materialize: boolean): void {
-    if (writer.pendingCreate && !materialize && writer.pending.length === 0) return;
+    if ((writer.pendingCreate || writer.pendingSegment) && !materialize && writer.pending.length === 0) return;
     const writtenAt = this.now();
     let rec = this.storage.threads.get(writer.threadId);
     if (writer.pendingCreate) {
       const { params, createdAt } = writer.pendingCreate;
       const meta = params.sessionMeta ?? sessionMetaItemFor(writer.threadId, params, createdAt, writtenAt);
+      const history: RolloutItem[] = [];
       rec = {
         threadId: writer.threadId,
-        history: [],
+        history,
+        rollouts: [{ rolloutId: writer.threadId, history }],
         derived: new ThreadMetadataAccumulator(),
         patch: {},
         writtenAt,
@@ -416,6 +484,20 @@ export class InMemoryThreadStore implements ThreadStore {
       writer.pendingCreate = null;
     }
     if (!rec) throw ThreadStoreError.notFound(writer.threadId);
+    if (writer.pendingSegment) {
+      const { rolloutId, meta } = writer.pendingSegment;
+      if (this.storage.segmentThreads.has(rolloutId) || this.storage.threads.has(rolloutId))
+        throw ThreadStoreError.conflict(`rollout id ${rolloutId} is already used in this store; pick a new one`);
+      rec.rollouts.push({ rolloutId, history: [meta] });
+      this.storage.segmentThreads.set(rolloutId, rec.threadId);
+      writer.pendingSegment = null;
+      // The thread now describes its new current history; patches stay on top.
+      rec.derived = new ThreadMetadataAccumulator();
+      const current = this.resolved(rec);
+      current.forEach((item, i) => {
+        if (i === 0 || !isSessionMeta(item)) rec.derived.observe(item);
+      });
+    }
     if (writer.pending.length > 0) {
       this.append(rec, writer.pending);
       writer.pending = [];
@@ -427,8 +509,9 @@ export class InMemoryThreadStore implements ThreadStore {
 
   private append(rec: DurableThread, items: readonly RolloutItem[]): void {
     const before = { ...rec.derived.value };
+    const newest = (rec.rollouts.at(-1) ?? rec).history;
     for (const item of items) {
-      rec.history.push(item);
+      newest.push(item);
       rec.derived.observe(item);
     }
     dropPatchesReplacedByHistory(rec.patch, before, rec.derived.value, items);
@@ -439,17 +522,46 @@ export class InMemoryThreadStore implements ThreadStore {
    * item), the base's items up to the cut, then its own. A base that is gone inherits nothing.
    * The thread's own array when it inherits nothing: callers that keep it copy it.
    */
-  private resolved(rec: DurableThread, depth = 0): readonly RolloutItem[] {
-    const inherited = this.inherited(rec.history[0], depth);
-    return inherited.length === 0 ? rec.history : [...inherited, ...rec.history];
+  private resolved(rec: DurableThread): readonly RolloutItem[] {
+    return this.resolvedRollout((rec.rollouts.at(-1) ?? rec).history, 0);
+  }
+
+  /** One rollout's history as readers see it: what its `history_base` inherits, then its own items. */
+  private resolvedRollout(own: RolloutItem[], depth: number): readonly RolloutItem[] {
+    const inherited = this.inherited(own[0], depth);
+    return inherited.length === 0 ? own : [...inherited, ...own];
+  }
+
+  /** A rollout's own items by its id (a thread's first rollout, or a later segment); null if none. */
+  private rollout(rolloutId: string): RolloutItem[] | null {
+    const first = this.storage.threads.get(rolloutId);
+    if (first) return first.history;
+    const threadId = this.storage.segmentThreads.get(rolloutId);
+    const rec = threadId === undefined ? undefined : this.storage.threads.get(threadId);
+    return rec?.rollouts.find((r) => r.rolloutId === rolloutId)?.history ?? null;
+  }
+
+  /** `rolloutId`'s own items when it is one of the thread's rollouts, else `not_found`. */
+  private ownRollout(rec: DurableThread, rolloutId: unknown): RolloutItem[] {
+    const id = parseThreadId(rolloutId, 'rolloutId');
+    const r = rec.rollouts.find((x) => x.rolloutId === id);
+    if (!r) throw new ThreadStoreError('not_found', `thread ${rec.threadId} has no rollout ${id}`);
+    return r.history;
+  }
+
+  /** A rollout's resolved history as a stream (`not_found` when no rollout has that id). */
+  private async *rolloutHistory(rolloutId: ThreadId): AsyncGenerator<RolloutItem> {
+    const own = this.rollout(rolloutId);
+    if (!own) throw ThreadStoreError.notFound(rolloutId);
+    for (const item of this.resolvedRollout(own, 0).slice()) yield item;
   }
 
   private inherited(first: RolloutItem | undefined, depth: number): RolloutItem[] {
     const ref = historyBaseOf(first);
-    const base = ref ? this.storage.threads.get(ref.threadId) : undefined;
+    const base = ref ? this.rollout(ref.threadId) : null;
     if (!ref || !base || depth >= MAX_HISTORY_BASE_DEPTH) return [];
     const out: RolloutItem[] = [];
-    for (const item of this.resolved(base, depth + 1)) {
+    for (const item of this.resolvedRollout(base, depth + 1)) {
       const step = inheritedStep(item, ref.endOrdinalExclusive);
       if (step === 'stop') break;
       out.push(item);

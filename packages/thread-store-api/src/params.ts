@@ -116,6 +116,8 @@ export function validateNewSegment(threadId: ThreadId, segment: unknown): { roll
     throw ThreadStoreError.invalidRequest('segment.sessionMeta must have history_mode "paginated"');
   const base = historyBaseOf(meta as unknown as SessionMetaItem);
   if (base === null)
-    throw ThreadStoreError.invalidRequest('segment.sessionMeta must have a history_base naming a rollout of the thread');
+    throw ThreadStoreError.invalidRequest(
+      'segment.sessionMeta must have a history_base naming a rollout of the thread',
+    );
   return { rolloutId, base };
 }

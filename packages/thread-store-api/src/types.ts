@@ -165,7 +165,9 @@ export interface ListSegmentsParams {
  * `session_meta` whose `payload.id` is the thread's id, with a `history_base` whose `thread_id` is
  * one of the thread's rollouts (not a later segment's own id) and whose cut exists there
  * (`invalid_request` otherwise; a legacy thread is `invalid_request` too). `rolloutId` must be a
- * new id: the id of a thread or of a rollout the store holds is `conflict`. Like `createThread`,
+ * new id that sorts after the thread's id and every rollout id it has (the newest segment is the
+ * one with the greatest id, as in a Codex home; a UUIDv7 made now qualifies): an id that sorts
+ * before is `invalid_request`, the id of a thread or of a rollout the store holds is `conflict`. Like `createThread`,
  * nothing is written until the first `persistThread` or flush with items; a writer shut down
  * before that leaves no segment.
  */

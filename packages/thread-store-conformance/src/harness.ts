@@ -15,6 +15,12 @@ export interface ConformanceCapabilities {
    * the store must reject it with `unsupported`). The suite's other checks use legacy histories.
    */
   paginatedHistory?: boolean;
+  /**
+   * The store keeps segments of paginated threads (`listSegments`, `resumeThread` with `segment`,
+   * `loadHistory` with `rolloutId`). Defaults to false: the store must then reject `segment` and
+   * `rolloutId` with `unsupported`.
+   */
+  segments?: boolean;
 }
 
 /** How the suite gets stores to test. */

@@ -14,6 +14,7 @@ import { listStartTests } from './internal/groups/list-start.js';
 import { patchTests } from './internal/groups/patches.js';
 import { readTests } from './internal/groups/read.js';
 import { searchTests } from './internal/groups/search.js';
+import { segmentTests } from './internal/groups/segments.js';
 import { sharedStorageTests } from './internal/groups/shared.js';
 import { turnPageTests } from './internal/groups/turns.js';
 
@@ -47,5 +48,6 @@ export function describeThreadStoreConformance(harness: ThreadStoreHarness): voi
     sharedStorageTests(ctx);
     turnPageTests(ctx);
     forkReferenceTests(ctx);
+    segmentTests(ctx);
   });
 }

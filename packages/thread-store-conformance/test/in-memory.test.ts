@@ -9,7 +9,7 @@ function storageOf(store: ThreadStore): InMemoryThreadStore['storage'] {
 
 describeThreadStoreConformance({
   name: 'InMemoryThreadStore',
-  capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: false },
+  capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: false, segments: true },
   defaultModelProvider: 'openai',
   create: async () => new InMemoryThreadStore(),
   reopen: async (store) => new InMemoryThreadStore({ storage: storageOf(store) }),
@@ -19,7 +19,7 @@ describeThreadStoreConformance({
 // A store whose default provider is not `openai`: the provider filter defaults follow it.
 describeThreadStoreConformance({
   name: 'InMemoryThreadStore (default provider "acme")',
-  capabilities: { contentSearch: true },
+  capabilities: { contentSearch: true, segments: true },
   defaultModelProvider: 'acme',
   create: async () => new InMemoryThreadStore({ defaultModelProvider: 'acme' }),
 });

@@ -31,6 +31,7 @@ import type {
   ItemPage,
   ListItemsParams,
   NormalizedListParams,
+  ListSegmentsParams,
   ListThreadsParams,
   ListTurnsParams,
   LoadHistoryParams,
@@ -45,6 +46,7 @@ import type {
   ThreadMetadataPatch,
   ThreadPage,
   ThreadSearchPage,
+  ThreadSegment,
   ThreadStore,
   ThreadStoreCapabilities,
   TurnPage,
@@ -77,6 +79,8 @@ import type { ShapeState } from './internal/history-shape.js';
 import { projectAppended } from './internal/history-projection.js';
 import { checkGivenForkBase, paginatedForkBase } from './internal/paginated-fork.js';
 import { codexRolloutPath } from './internal/segments.js';
+import { checkNewSegment, rolloutFile, rolloutFiles, segmentsOf, segmentTime } from './internal/thread-segments.js';
+import type { RolloutFile } from './internal/thread-segments.js';
 import { appendSessionName, removeSessionNames } from './internal/session-index.js';
 import { SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
 
@@ -172,6 +176,11 @@ interface Writer {
   lock: WriterLock;
   /** Follows the current turn, for the `item_completed` lines of paginated rollouts. */
   shape: ShapeState;
+  /**
+   * Set while the writer's new segment (`resumeThread` with `segment`) has not been written:
+   * the thread exists in its older rollouts meanwhile. Once it is, Codex's state is pointed at it.
+   */
+  newSegment?: { file: string; recorded: boolean };
 }
 
 const STORE_KIND = 'local';
@@ -513,7 +522,7 @@ export class LocalThreadStore implements ThreadStore {
   /** Brings the index up to date for one thread and returns where it lives (or null). */
   private async locate(threadId: ThreadId): Promise<LocatedThread | null> {
     const w = this.writers.get(threadId);
-    if (w && !w.recorder.materialized) {
+    if (w && !w.recorder.materialized && !w.newSegment) {
       // A live thread that has not materialized exists nowhere yet.
       return null;
     }
@@ -537,16 +546,8 @@ export class LocalThreadStore implements ThreadStore {
     const id = rolloutId as ThreadId;
     await this.freshness.pendingChanges();
     await this.index.refreshThread(id);
-    const own = this.index
-      .filesOf(id)
-      .filter((f) => parseRolloutFileName(path.basename(f.abs))?.rolloutId === id)
-      .sort((a, b) => Number(a.archived) - Number(b.archived) || Number(a.zst) - Number(b.zst))[0];
-    if (own) return { path: own.abs, zst: own.zst };
-    const segment = this.index.changes.segmentFile(id);
-    if (segment) return segment;
-    // A file named after another id whose session_meta carries this one.
-    const loc = this.index.locate(id);
-    return loc ? { path: loc.abs, zst: loc.zst } : null;
+    const file = this.index.rolloutFile(id);
+    return file ? { path: file.abs, zst: file.zst } : null;
   };
 
   /** A thread's current file (its newest segment), for a fork's parent. */
@@ -671,6 +672,12 @@ export class LocalThreadStore implements ThreadStore {
           if (!loc) throw ThreadStoreError.notFound(threadId);
           if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
           await this.repairNameMirror(threadId);
+          if (params.segment !== undefined) {
+            const recorder = await this.segmentRecorder(loc, params.segment);
+            const newSegment = { file: recorder.path, recorded: false };
+            this.writers.set(threadId, { threadId, lock, recorder, shape: { threadId, turnId: null }, newSegment });
+            return;
+          }
           const target = this.appendTarget(loc);
           const file = target.zst ? await this.decompressInPlace(target.abs) : target.abs;
           const mode = loc.thread.historyMode;
@@ -685,6 +692,42 @@ export class LocalThreadStore implements ThreadStore {
         }
       }),
     );
+  }
+
+  /**
+   * The recorder of a new segment (see `NewSegment`): checked against the thread's rollouts and
+   * the home (a rollout id no thread or segment has, a cut that exists), written at the first
+   * persist or flush to `rollout-<stamp>-<thread>_<rollout>.jsonl` beside a new thread's file.
+   */
+  private async segmentRecorder(loc: LocatedThread, segment: unknown): Promise<RolloutRecorder> {
+    const threadId = loc.thread.threadId;
+    const seg = checkNewSegment(threadId, loc.thread.historyMode === 'paginated', this.rolloutsOf(loc), segment);
+    await this.index.refreshThread(seg.rolloutId);
+    if (this.index.filesOf(seg.rolloutId).length > 0 || this.index.changes.segmentFile(seg.rolloutId))
+      throw ThreadStoreError.conflict(`rollout id ${seg.rolloutId} is already used in this home; pick a new one`);
+    await checkGivenForkBase(seg.base, this.resolveParent);
+    const file = this.layout.newSegmentPath(segmentTime(seg.meta), threadId, seg.rolloutId);
+    if (existsSync(file) || existsSync(`${file}.zst`))
+      throw ThreadStoreError.conflict(`a rollout file is already at ${file}`);
+    return RolloutRecorder.forNewFile(
+      file,
+      this.recorderOptions('paginated', seg.rolloutId),
+      seg.meta as unknown as Record<string, unknown>,
+      typeof seg.meta.timestamp === 'string' ? seg.meta.timestamp : new Date().toISOString(),
+      seg.base.endOrdinalExclusive,
+    );
+  }
+
+  /** The thread's rollouts and their files, oldest first. */
+  private rolloutsOf(loc: LocatedThread): RolloutFile[] {
+    return rolloutFiles(this.index.filesOf(loc.thread.threadId), loc.thread.threadId, loc.archived);
+  }
+
+  /** Once a new segment is on disk, Codex's state names it as the thread's rollout (appends go there). */
+  private async segmentWritten(w: Writer): Promise<void> {
+    if (!w.newSegment || w.newSegment.recorded || !w.recorder.materialized) return;
+    w.newSegment.recorded = true;
+    await this.updateCodexState(w.threadId, { kind: 'segment', rolloutPath: w.newSegment.file });
   }
 
   /** How a writer of this store writes a rollout of `mode` (paginated ones keep Codex's projection current). */
@@ -761,6 +804,7 @@ export class LocalThreadStore implements ThreadStore {
       const w = this.writer(id);
       await w.recorder.persist();
       this.wrote(w.recorder.path);
+      await this.segmentWritten(w);
     });
   }
 
@@ -770,6 +814,7 @@ export class LocalThreadStore implements ThreadStore {
       const w = this.writer(id);
       await this.commits.flush(w.recorder);
       this.wrote(w.recorder.path);
+      await this.segmentWritten(w);
     });
   }
 
@@ -780,6 +825,7 @@ export class LocalThreadStore implements ThreadStore {
       this.writers.delete(id);
       try {
         await w.recorder.shutdown();
+        await this.segmentWritten(w);
       } finally {
         await w.lock.release();
         this.wrote(w.recorder.path);
@@ -805,7 +851,26 @@ export class LocalThreadStore implements ThreadStore {
 
   async *loadHistory(params: LoadHistoryParams): AsyncGenerator<RolloutItem> {
     const loc = await this.historyToLoad(params);
-    yield* this.readingErrors(loc, this.historyOf(loc));
+    if (params.rolloutId === undefined) yield* this.readingErrors(loc, this.historyOf(loc));
+    else {
+      const own = this.ownRollout(loc, params.rolloutId);
+      yield* this.readingErrors(loc, readHistory(own.abs, { zst: own.zst }));
+    }
+  }
+
+  /** The thread's rollouts, oldest first (see `ThreadSegment`). */
+  async listSegments(params: ListSegmentsParams): Promise<ThreadSegment[]> {
+    const threadId = parseThreadId(params?.threadId);
+    return this.guard(
+      'listSegments',
+      async () => segmentsOf(this.rolloutsOf(await this.readable(threadId, params.includeArchived === true))),
+      true,
+    );
+  }
+
+  /** The file of one of the thread's rollouts (`loadHistory` with `rolloutId`). */
+  private ownRollout(loc: LocatedThread, rolloutId: unknown): RolloutFile {
+    return rolloutFile(this.rolloutsOf(loc), loc.thread.threadId, parseThreadId(rolloutId, 'rolloutId'));
   }
 
   /**
@@ -814,7 +879,10 @@ export class LocalThreadStore implements ThreadStore {
    */
   async *loadHistoryJson(params: LoadHistoryParams): AsyncGenerator<string> {
     const loc = await this.historyToLoad(params);
-    const lines = readHistoryLines(loc.abs, { zst: loc.zst, resolveParent: this.resolveParent });
+    const own = params.rolloutId === undefined ? null : this.ownRollout(loc, params.rolloutId);
+    const lines = own
+      ? readHistoryLines(own.abs, { zst: own.zst })
+      : readHistoryLines(loc.abs, { zst: loc.zst, resolveParent: this.resolveParent });
     for await (const line of this.readingErrors(loc, lines)) yield line.text;
   }
 

@@ -23,7 +23,14 @@ function homeOf(store: ThreadStore): string {
 
 describeThreadStoreConformance({
   name: 'LocalThreadStore',
-  capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: true, paginatedHistory: true },
+  capabilities: {
+    reopen: true,
+    sharedStorage: true,
+    contentSearch: true,
+    localPaths: true,
+    paginatedHistory: true,
+    segments: true,
+  },
   defaultModelProvider: 'openai',
   create: () => Promise.resolve(storeAt(mkdtempSync(path.join(tmpdir(), 'skein-local-conf-')))),
   reopen: (store) => Promise.resolve(storeAt(homeOf(store))),

@@ -14,7 +14,9 @@ export type CodexStateChange =
   | { kind: 'archive'; rolloutPath: string; at: Date }
   | { kind: 'unarchive'; rolloutPath: string; at: Date }
   | { kind: 'rename'; name: string | null }
-  | { kind: 'delete' };
+  | { kind: 'delete' }
+  /** A new segment of a paginated thread: appends go to it from now on. */
+  | { kind: 'segment'; rolloutPath: string };
 
 /** Where Codex keeps its SQLite files for this home. */
 export interface CodexDbPaths {
@@ -130,6 +132,10 @@ function applyCodexState(paths: CodexDbPaths, threadId: string, change: CodexSta
           else if (change.name !== null) set({ title: change.name });
           else if (cols.has('first_user_message'))
             conn.prepare('UPDATE threads SET title = first_user_message WHERE id = ?').run(threadId);
+          break;
+        }
+        case 'segment': {
+          set({ rollout_path: change.rolloutPath });
           break;
         }
         case 'delete': {

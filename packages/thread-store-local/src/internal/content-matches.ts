@@ -4,9 +4,14 @@ import type { IndexContext } from './index-context.js';
 /**
  * The files whose thread shows a message containing `term`, each with the first such message
  * in history order: a paginated fork's inherited prefix (its parent's messages up to
- * history_base's offset, recursively) comes before its own.
+ * history_base's offset, recursively) comes before its own. A revert's segment is such a fork
+ * of an older rollout of its thread; `relOfRollout` finds the file a `history_base` names.
  */
-export function contentMatches(ctx: IndexContext, term: string): Map<string, string> {
+export function contentMatches(
+  ctx: IndexContext,
+  term: string,
+  relOfRollout: (rolloutId: string) => string | undefined,
+): Map<string, string> {
   const lower = normalizedTerm(term);
   const cand = candidateSql(lower);
   const own = new Map<string, { text: string; end: number }>();
@@ -31,13 +36,12 @@ export function contentMatches(ctx: IndexContext, term: string): Map<string, str
     .all() as { rel: string; base_id: string; base_end: number }[];
   if (forks.length === 0) return out;
   const bases = new Map(forks.map((f) => [f.rel, f]));
-  const relOf = ctx.stmt('SELECT rel FROM threads WHERE thread_id = ?').pluck();
   for (const fork of forks) {
     // Walk up the chain; the hit nearest the root comes first in the fork's history.
     let inherited: string | undefined;
     const seen = new Set([fork.rel]);
     for (let link = bases.get(fork.rel), depth = 0; link && depth < 32; depth++) {
-      const parentRel = relOf.get(link.base_id) as string | undefined;
+      const parentRel = relOfRollout(link.base_id);
       if (parentRel === undefined || seen.has(parentRel)) break;
       seen.add(parentRel);
       const hit = own.get(parentRel);

@@ -1,10 +1,12 @@
 import { statSync } from 'node:fs';
+import path from 'node:path';
 import type { Stats } from 'node:fs';
 import type { NormalizedListParams, PositionQuery, StoredThread } from '@skein/thread-store-api';
 import type Database from 'better-sqlite3';
 import type { Db } from './index-db.js';
 import { stateFromJson, threadFromJson } from './file-state.js';
 import type { FileState } from './file-state.js';
+import { parseRolloutFileName } from './paths.js';
 import type { HomeLayout } from './paths.js';
 import { bytesSql, countSql, filterSql, pageSql } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
@@ -299,7 +301,7 @@ export class ThreadIndex {
     cursor: string | null | undefined,
     content?: string,
   ): { items: { thread: StoredThread; snippet: string }[]; nextCursor: string | null; backwardsCursor: string | null } {
-    const found = content === undefined ? null : contentMatches(this.ctx, content);
+    const found = content === undefined ? null : contentMatches(this.ctx, content, (id) => this.rolloutFile(id)?.rel);
     const extra: SqlFilter | undefined = found
       ? { where: 't.rel IN (SELECT value FROM json_each(?))', args: [JSON.stringify([...found.keys()])] }
       : undefined;
@@ -340,12 +342,29 @@ export class ThreadIndex {
       const base = stateFromJson(stateOf(this.ctx, { rel })).historyBase;
       if (!base) break;
       await refresh(base.threadId);
-      const parent = this.locate(base.threadId);
+      const parent = this.rolloutFile(base.threadId);
       if (!parent || segments.some((s) => s.rel === parent.rel)) break;
       segments.unshift({ rel: parent.rel, abs: parent.abs, zst: parent.zst, cut: base.endByteOffset });
       rel = parent.rel;
     }
     return segments;
+  }
+
+  /**
+   * The file of a rollout id (what a `history_base` names): a thread's first file carries the
+   * thread id (not its newest segment), a later segment the id after the `_` in its name, and a
+   * file named after another id may carry it in its session_meta.
+   */
+  rolloutFile(rolloutId: string): { rel: string; abs: string; zst: boolean } | null {
+    const id = rolloutId.toLowerCase();
+    const own = pickWinner(
+      filesOfThread(this.ctx, id).filter((r) => parseRolloutFileName(path.basename(r.rel))?.rolloutId === id),
+    );
+    if (own) return { rel: own.rel, abs: this.layout.abs(own.rel), zst: own.zst === 1 };
+    const segment = this.changes.segmentFile(id);
+    if (segment) return { rel: this.layout.rel(segment.path), abs: segment.path, zst: segment.zst };
+    const loc = this.locate(id);
+    return loc ? { rel: loc.rel, abs: loc.abs, zst: loc.zst } : null;
   }
 
   /** Turn rows in a window of positions across a lineage (see turn-index.ts). */

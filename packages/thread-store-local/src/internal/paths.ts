@@ -64,6 +64,12 @@ export class HomeLayout {
     return path.join(this.sessions, p.y, p.mo, p.d, name);
   }
 
+  /** Where a new segment of a thread goes (`rollout-<stamp>-<thread>_<rollout>.jsonl`), like `newRolloutPath`. */
+  newSegmentPath(at: Date, threadId: string, rolloutId: string): string {
+    const first = this.newRolloutPath(at, threadId);
+    return first.replace(/\.jsonl$/, `_${rolloutId}.jsonl`);
+  }
+
   lockPath(threadId: string): string {
     return path.join(this.locks, `${threadId}.lock`);
   }

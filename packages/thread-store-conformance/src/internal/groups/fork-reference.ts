@@ -27,7 +27,7 @@ function numberedTurn(turnId: string, first: number, user: string): RolloutItem[
  * Like numberedTurn, with the messages as paginated threads keep them (`item_completed`), which
  * content search reads: the user's text and the agent's `reply to <text>`.
  */
-function searchableTurn(turnId: string, first: number, user: string): RolloutItem[] {
+export function searchableTurn(turnId: string, first: number, user: string): RolloutItem[] {
   const completed = (item: Record<string, unknown>): Record<string, unknown> => ({
     type: 'event_msg',
     payload: { type: 'item_completed', turn_id: turnId, item },
@@ -44,7 +44,7 @@ function searchableTurn(turnId: string, first: number, user: string): RolloutIte
 type TurnOf = (turnId: string, first: number, user: string) => RolloutItem[];
 
 /** A paginated session_meta of `threadId`, with a history_base when given (key order as Codex's). */
-function meta(threadId: ThreadId, ordinal: number, extra: Record<string, unknown> = {}): SessionMetaItem {
+export function meta(threadId: ThreadId, ordinal: number, extra: Record<string, unknown> = {}): SessionMetaItem {
   return {
     timestamp: T(ordinal),
     ordinal,
