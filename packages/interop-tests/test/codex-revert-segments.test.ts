@@ -209,7 +209,7 @@ describe('a paginated thread real Codex reverted (segments)', () => {
     }
   });
 
-  it('Skein lists the reverted thread once, with its creation time and first prompt as Codex does', async () => {
+  it("Skein lists the reverted thread once, with the creation time (its newest segment's) and first prompt Codex gives it", async () => {
     const codex = await codexRead([rev.reverted, rev.fork], { load: false });
     const listed = await skeinJson<{ threads: SkeinShown['thread'][] }>(home.path, [
       'threads',
@@ -221,9 +221,16 @@ describe('a paginated thread real Codex reverted (segments)', () => {
     const shown = await skeinJson<SkeinShown>(home.path, ['threads', 'show', rev.reverted]);
     const t = codex[rev.reverted]!;
     expect(t.preview).toBe(rev.shown[rev.reverted]?.[0]);
-    // The newest segment was made seconds after the thread: its session_meta is not the thread's creation.
-    const [newestMeta] = linesOf(threadRolloutFiles(home.path, rev.reverted).at(-1) ?? '');
-    expect(Math.floor(Date.parse(newestMeta?.payload.timestamp ?? '') / 1000)).toBeGreaterThan(t.createdAt);
+    // Codex reports the newest segment's creation (its session_meta time, a second or more after
+    // the thread's first file was made) as the thread's creation time, and the thread's first
+    // prompt as its preview (from its state; a home Codex did not write gets the newest segment's
+    // first prompt there, which only Codex's loss of the older rollouts explains).
+    const files = threadRolloutFiles(home.path, rev.reverted);
+    const [firstMeta] = linesOf(files[0] ?? '');
+    const [newestMeta] = linesOf(files.at(-1) ?? '');
+    const seconds = (iso: string | undefined) => Math.floor(Date.parse(iso ?? '') / 1000);
+    expect(t.createdAt).toBe(seconds(newestMeta?.payload.timestamp));
+    expect(t.createdAt).toBeGreaterThan(seconds(firstMeta?.payload.timestamp));
     expect({
       preview: shown.thread.preview,
       createdAt: Math.floor(Date.parse(shown.thread.createdAt) / 1000),
