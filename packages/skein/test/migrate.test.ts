@@ -7,6 +7,7 @@ import { cleanEnv, ok, run, serve } from './cli-harness.js';
 import { LocalThreadStore } from '@skein/thread-store-local';
 import { makeFixtureHome, THREADS } from './fixture-home.js';
 import { LINEAGE, LINEAGE_TURNS, makePaginatedLineage } from './fixture-paginated.js';
+import { makeSegmentedThreads, ROLLOUTS, SEGMENTED, SEGMENTED_TURNS, userTexts } from './fixture-segments.js';
 import { useTestDatabase } from './pg-database.js';
 
 const url = useTestDatabase('skein_migrate');
@@ -274,5 +275,75 @@ describe('skein migrate of paginated forks by reference', () => {
       (await run(['migrate', '--from', source, '--to', target, '--json'], { env })).stdout,
     ) as Report;
     expect(again).toMatchObject({ copied: 0, skipped: 4, conflicts: 1, verified: 4, mismatched: [] });
+  });
+});
+
+describe('skein migrate of reverted threads (several rollouts each)', () => {
+  const segmentedHome = async (): Promise<string> => {
+    const home = join(scratch(), 'segmented');
+    const store = new LocalThreadStore({ home, watch: false, fsync: 'never' });
+    try {
+      await makeSegmentedThreads(store);
+    } finally {
+      await store.close();
+    }
+    // The fixture is what it claims: three files of one thread, the fork naming a segment.
+    const files = Object.keys(rollouts(home));
+    expect(files.filter((f) => f.includes(SEGMENTED.reverted))).toHaveLength(3);
+    expect(files.some((f) => f.endsWith(`${SEGMENTED.reverted}_${ROLLOUTS.second}.jsonl`))).toBe(true);
+    expect(historyBase(home, SEGMENTED.fork)).toMatchObject({ thread_id: ROLLOUTS.first });
+    return home;
+  };
+
+  const turnsOf = async (home: string): Promise<Record<string, string[]>> => {
+    const store = new LocalThreadStore({ home, watch: false });
+    try {
+      return {
+        reverted: await userTexts(store, SEGMENTED.reverted),
+        fork: await userTexts(store, SEGMENTED.fork),
+      };
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('home -> PostgreSQL -> empty home and home -> home: every segment file byte for byte', async () => {
+    const source = await segmentedHome();
+    expect(await turnsOf(source)).toEqual(SEGMENTED_TURNS);
+    const direct = join(scratch(), 'direct');
+    const copied = await migrate(['--from', source, '--to', direct]);
+    expect(copied).toMatchObject({ threads: 2, copied: 2, conflicts: 0, verified: 2, mismatched: [] });
+    expect(copied.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
+    expect(rollouts(direct)).toEqual(rollouts(source));
+
+    const there = await migrate(['--from', source, '--to', forksUrl]);
+    expect(there).toMatchObject({ threads: 2, copied: 2, conflicts: 0, verified: 2, mismatched: [] });
+    expect(there.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
+    const shown = JSON.parse(
+      await ok(['threads', 'show', SEGMENTED.reverted, '--json', '--store', forksUrl], { env }),
+    ) as {
+      turns: unknown[];
+    };
+    expect(shown.turns).toHaveLength(SEGMENTED_TURNS.reverted.length);
+    const restored = join(scratch(), 'restored');
+    const back = await migrate(['--from', forksUrl, '--to', restored]);
+    expect(back).toMatchObject({ threads: 2, copied: 2, conflicts: 0, verified: 2, mismatched: [] });
+    expect(rollouts(restored)).toEqual(rollouts(source));
+    expect(await turnsOf(restored)).toEqual(SEGMENTED_TURNS);
+    expect(await migrate(['--from', source, '--to', forksUrl])).toMatchObject({ copied: 0, skipped: 2, verified: 2 });
+  });
+
+  it('home -> skein serve -> empty home, byte for byte', async () => {
+    const source = await segmentedHome();
+    const served = scratch();
+    await withServer(served, async (serverUrl) => {
+      const there = await migrate(['--from', source, '--to', serverUrl]);
+      expect(there).toMatchObject({ copied: 2, verified: 2, mismatched: [] });
+      expect(there.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
+      expect(rollouts(served)).toEqual(rollouts(source));
+      const restored = join(scratch(), 'from-server');
+      expect(await migrate(['--from', serverUrl, '--to', restored])).toMatchObject({ copied: 2, verified: 2 });
+      expect(rollouts(restored)).toEqual(rollouts(source));
+    });
   });
 });

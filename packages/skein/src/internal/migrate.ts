@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import { historyBaseOf, isSessionMeta, isThreadStoreError, ThreadStoreError } from '@skein/thread-store-api';
+import {
+  historyBaseOf,
+  isSessionMeta,
+  isThreadStoreError,
+  newThreadId,
+  ThreadStoreError,
+} from '@skein/thread-store-api';
 import type {
   CreateThreadParams,
   HistoryBase,
   RolloutItem,
   SessionMetaItem,
   StoredThread,
+  ThreadId,
+  ThreadSegment,
   ThreadStore,
 } from '@skein/thread-store-api';
 import { everyThread } from './every-thread.js';
@@ -30,6 +38,12 @@ import { everyThread } from './every-thread.js';
  * that cannot keep a reference (or in which it does not resolve) gets a standalone copy instead:
  * the inherited items are written into the fork and its first line loses `history_base`. Its
  * content, and so its hash, is the same either way.
+ *
+ * A thread with several rollouts (a paginated thread that Codex reverted: see `ThreadSegment`)
+ * is copied rollout by rollout, oldest first, each with its own lines only, so every segment file
+ * comes back as it was; a fork that names a segment's rollout id waits for that thread. A source
+ * or target without segments gets the thread's history as one rollout (the entry says why); its
+ * content is the same.
  */
 
 /** What the migration does (or, in a dry run, would do) with one thread. */
@@ -52,6 +66,8 @@ export interface MigrateEntry {
    * keep the reference.
    */
   standalone?: string;
+  /** Rollouts the thread has in the source when it has more than one (segments, copied as such). */
+  segments?: number;
 }
 
 /** The outcome of a migration, also the `--json` shape of `skein migrate`. */
@@ -169,6 +185,102 @@ function createParams(t: StoredThread, item: SessionMetaItem | null, byReference
   return p;
 }
 
+/** A thread's rollouts in a store, or null when the store does not keep segments. */
+async function segmentsOf(store: ThreadStore, threadId: StoredThread['threadId']): Promise<ThreadSegment[] | null> {
+  if (typeof store.listSegments !== 'function') return null;
+  try {
+    return await store.listSegments({ threadId, includeArchived: true });
+  } catch (e) {
+    if (isThreadStoreError(e) && e.code === 'unsupported') return null;
+    throw e;
+  }
+}
+
+/** Whether a target keeps segments: it has `listSegments` and answers it (an unknown id is `not_found`). */
+async function keepsSegments(store: ThreadStore): Promise<boolean> {
+  if (typeof store.listSegments !== 'function') return false;
+  try {
+    await store.listSegments({ threadId: newThreadId(), includeArchived: true });
+    return true;
+  } catch (e) {
+    if (isThreadStoreError(e) && e.code === 'not_found') return true;
+    if (isThreadStoreError(e) && e.code === 'unsupported') return false;
+    throw e;
+  }
+}
+
+/** One rollout's own items (its session_meta first). */
+async function rolloutItems(store: ThreadStore, threadId: StoredThread['threadId'], rolloutId: ThreadId) {
+  const out: RolloutItem[] = [];
+  for await (const item of store.loadHistory({ threadId, rolloutId, includeArchived: true })) out.push(item);
+  return out;
+}
+
+/**
+ * Copies (or completes) a thread with several rollouts, rollout by rollout: the first is created
+ * with its own session_meta, each later one starts as a new segment; a rollout the target has
+ * already is checked to be a prefix of the source's and completed when it is the target's newest.
+ * Returns the action, or a conflict's reason.
+ */
+async function copySegments(
+  source: ThreadStore,
+  target: ThreadStore,
+  t: StoredThread,
+  segments: readonly ThreadSegment[],
+  dryRun: boolean,
+): Promise<{ action: MigrateAction; reason?: string; targetItems: number }> {
+  const have = (await targetThread(target, t.threadId)) ? ((await segmentsOf(target, t.threadId)) ?? []) : [];
+  let action: MigrateAction = have.length === 0 ? 'copy' : 'skip';
+  let targetItems = 0;
+  for (const [i, seg] of segments.entries()) {
+    const own = await rolloutItems(source, t.threadId, seg.rolloutId);
+    const [meta, ...items] = own;
+    if (!meta)
+      return { action: 'conflict', reason: `its rollout ${seg.rolloutId} is empty in the source`, targetItems };
+    const theirs = have[i];
+    let from = 0;
+    if (theirs) {
+      if (theirs.rolloutId !== seg.rolloutId)
+        return {
+          action: 'conflict',
+          reason: `its rollout ${i + 1} is ${theirs.rolloutId} in the target, ${seg.rolloutId} in the source`,
+          targetItems,
+        };
+      const dst = (await rolloutItems(target, t.threadId, seg.rolloutId)).map(lineOf);
+      const src = own.map(lineOf);
+      targetItems += Math.max(0, dst.length - 1);
+      if (dst.length > src.length || dst.some((l, k) => l !== src[k]))
+        return { action: 'conflict', reason: `its rollout ${seg.rolloutId} differs in the target`, targetItems };
+      if (dst.length === src.length) continue;
+      if (i !== have.length - 1)
+        return { action: 'conflict', reason: `its rollout ${seg.rolloutId} is shorter in the target`, targetItems };
+      from = dst.length - 1;
+      action = 'resume';
+      if (dryRun) continue;
+      await target.resumeThread({ threadId: t.threadId, includeArchived: true });
+    } else {
+      if (action === 'skip') action = 'resume';
+      if (dryRun) continue;
+      if (i === 0) await createInTarget(target, { ...createParams(t, meta as SessionMetaItem, false) });
+      else
+        await target.resumeThread({
+          threadId: t.threadId,
+          includeArchived: true,
+          segment: { rolloutId: seg.rolloutId, sessionMeta: meta as SessionMetaItem },
+        });
+    }
+    try {
+      const rest = items.slice(from);
+      await appendAll(target, t.threadId, rest);
+      if (rest.length === 0) await target.persistThread(t.threadId);
+      await target.flushThread(t.threadId);
+    } finally {
+      await target.shutdownThread(t.threadId);
+    }
+  }
+  return { action, targetItems };
+}
+
 /** Creates the thread in the target, in the source's format when the target can keep it. */
 async function createInTarget(target: ThreadStore, params: CreateThreadParams): Promise<void> {
   try {
@@ -238,11 +350,13 @@ async function allThreads(store: ThreadStore): Promise<StoredThread[]> {
 
 /** Decides what to do with one thread, and does it unless `dryRun`. */
 async function migrateOne(
+  source: ThreadStore,
   target: ThreadStore | null,
   t: StoredThread,
   src: ThreadHistory,
   dryRun: boolean,
   referenceable: boolean,
+  segments: { rollouts: ThreadSegment[]; kept: string | null } | null,
 ): Promise<MigrateEntry> {
   const entry: MigrateEntry = {
     threadId: t.threadId,
@@ -252,6 +366,20 @@ async function migrateOne(
     archived: t.archivedAt !== null,
     hash: contentHash(src.lines),
   };
+  if (segments) {
+    entry.segments = segments.rollouts.length;
+    // Segments are kept when the target keeps them and the first rollout's own base is copied.
+    const why = segments.kept ?? (src.byReference && !referenceable ? 'its first rollout is copied standalone' : null);
+    if (why === null && target) {
+      const r = await copySegments(source, target, t, segments.rollouts, dryRun);
+      entry.action = r.action;
+      entry.targetItems = r.targetItems;
+      if (r.reason !== undefined) entry.reason = r.reason;
+      if (!dryRun && r.action !== 'conflict') await applyState(target, t);
+      return entry;
+    }
+    if (why !== null) entry.standalone = `its ${segments.rollouts.length} rollouts are copied as one: ${why}`;
+  }
   const existing = target ? await targetThread(target, t.threadId) : null;
   if (existing && target) {
     const dst = await historyOf(target, t.threadId);
@@ -291,11 +419,20 @@ async function migrateOne(
 }
 
 /** Checks one thread in the target against the source: content hash, name, archived state. */
-async function verifyOne(target: ThreadStore, t: StoredThread, hash: string): Promise<string | null> {
+async function verifyOne(
+  target: ThreadStore,
+  t: StoredThread,
+  hash: string,
+  rollouts: readonly ThreadSegment[] | null,
+): Promise<string | null> {
   const now = await targetThread(target, t.threadId);
   if (!now) return 'missing from the target';
   const dst = await historyOf(target, t.threadId);
   if (contentHash(dst.lines) !== hash) return 'its content hash differs';
+  if (rollouts) {
+    const theirs = ((await segmentsOf(target, t.threadId)) ?? []).map((r) => r.rolloutId).join(', ');
+    if (theirs !== rollouts.map((r) => r.rolloutId).join(', ')) return `its rollouts are ${theirs} in the target`;
+  }
   if (now.name !== t.name) return `its name is ${JSON.stringify(now.name)}, not ${JSON.stringify(t.name)}`;
   if ((now.archivedAt !== null) !== (t.archivedAt !== null))
     return t.archivedAt !== null ? 'it is not archived' : 'it is archived';
@@ -324,23 +461,32 @@ export async function migrateThreads(
     mismatched: [],
     entries: [],
   };
-  // A fork by reference goes after the thread it references (oldest first usually does that
-  // already); one whose base comes later waits for it.
+  // A fork by reference goes after the thread whose rollout it references (oldest first usually
+  // does that already); one whose base comes later waits for it. A base is a thread's id (its
+  // first rollout) or a later segment's rollout id, known once that thread was handled.
   const listed = new Set(threads.map((t) => t.threadId as string));
+  const rolloutOwner = new Map<string, string>();
   const done = new Set<string>();
   const waiting = new Map<string, StoredThread[]>();
-  const copied: { t: StoredThread; entry: MigrateEntry }[] = [];
+  const copied: { t: StoredThread; entry: MigrateEntry; rollouts: ThreadSegment[] | null }[] = [];
+  const keeps = target ? await keepsSegments(target) : true;
   const handle = async (t: StoredThread, force: boolean): Promise<void> => {
     if (done.has(t.threadId)) return;
     const src = await historyOf(source, t.threadId);
     const baseId = src.byReference ? src.base?.threadId : undefined;
-    const referenceable = baseId !== undefined && listed.has(baseId);
-    if (!force && referenceable && !done.has(baseId)) {
+    const owner = baseId === undefined ? undefined : listed.has(baseId) ? baseId : rolloutOwner.get(baseId);
+    const resolved = owner !== undefined && done.has(owner);
+    if (!force && baseId !== undefined && !resolved) {
       waiting.set(baseId, [...(waiting.get(baseId) ?? []), t]);
       return;
     }
-    const entry = await migrateOne(target, t, src, options.dryRun, referenceable && done.has(baseId));
-    copied.push({ t, entry });
+    const rollouts = await segmentsOf(source, t.threadId);
+    const segmented = rollouts !== null && rollouts.length > 1 ? rollouts : null;
+    const segments = segmented
+      ? { rollouts: segmented, kept: keeps ? null : 'the target does not keep segments' }
+      : null;
+    const entry = await migrateOne(source, target, t, src, options.dryRun, resolved, segments);
+    copied.push({ t, entry, rollouts: segments && segments.kept === null && !entry.standalone ? segmented : null });
     report.entries.push(entry);
     if (entry.action === 'copy') report.copied += 1;
     else if (entry.action === 'resume') report.resumed += 1;
@@ -348,18 +494,21 @@ export async function migrateThreads(
     else report.conflicts += 1;
     options.onProgress?.(report.entries.length, threads.length, entry);
     done.add(t.threadId);
-    const next = waiting.get(t.threadId) ?? [];
-    waiting.delete(t.threadId);
-    for (const w of next) await handle(w, false);
+    for (const r of segmented ?? []) rolloutOwner.set(r.rolloutId, t.threadId);
+    for (const id of [t.threadId as string, ...(segmented ?? []).map((r) => r.rolloutId as string)]) {
+      const next = waiting.get(id) ?? [];
+      waiting.delete(id);
+      for (const w of next) await handle(w, false);
+    }
   };
   for (const t of threads) await handle(t, false);
   // References in a cycle (never written by Codex) are copied standalone.
   for (const ts of [...waiting.values()]) for (const t of ts) await handle(t, true);
   if (options.dryRun || !target) return report;
   report.verified = 0;
-  for (const { t, entry } of copied) {
+  for (const { t, entry, rollouts } of copied) {
     if (entry.action === 'conflict') continue;
-    const problem = await verifyOne(target, t, entry.hash);
+    const problem = await verifyOne(target, t, entry.hash, rollouts);
     if (problem === null) report.verified += 1;
     else report.mismatched.push({ threadId: t.threadId, reason: problem });
   }

@@ -81,7 +81,7 @@ export function threadForFile(
     if (p) parentPreview = threadFromJson(p.data).preview || null;
   }
   const parsed = parseRolloutFileName(path.basename(row.rel));
-  return buildThread(
+  const thread = buildThread(
     state,
     {
       rolloutPath: plainRolloutPath(ctx.layout.abs(row.rel)),
@@ -93,6 +93,25 @@ export function threadForFile(
     },
     { defaultModelProvider: ctx.defaultModelProvider, indexName: name, parentPreview },
   );
+  if (parsed && parsed.rolloutId !== parsed.threadId) segmentIdentity(ctx, row.thread_id, thread);
+  return thread;
+}
+
+/**
+ * A thread read from a later segment (a revert's new rollout) keeps what its first rollout says
+ * of it: when it was created, what it was forked from, and its preview (the first user message,
+ * which a segment inherits; when a revert removed every message, the segment's own first one).
+ */
+function segmentIdentity(ctx: IndexContext, threadId: string, thread: StoredThread): void {
+  const first = pickWinner(
+    filesOfThread(ctx, threadId).filter((r) => parseRolloutFileName(path.basename(r.rel))?.rolloutId === threadId),
+  );
+  if (!first) return;
+  const f = threadForFile(ctx, first, undefined, true);
+  thread.createdAt = f.createdAt;
+  thread.forkedFromId = f.forkedFromId;
+  if (f.preview !== '') thread.preview = f.preview;
+  if (thread.recencyAt.getTime() < thread.createdAt.getTime()) thread.recencyAt = thread.createdAt;
 }
 
 /**

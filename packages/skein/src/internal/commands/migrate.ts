@@ -61,7 +61,11 @@ function printReport(o: Output, r: MigrateReport, from: string, to: string): voi
   );
   for (const e of r.entries.filter((x) => x.action === 'conflict')) o.line(`conflict ${e.threadId}: ${e.reason ?? ''}`);
   for (const e of r.entries.filter((x) => x.standalone !== undefined))
-    o.line(`standalone ${e.threadId}: a fork by reference copied with its inherited history (${e.standalone ?? ''})`);
+    o.line(
+      e.segments !== undefined
+        ? `standalone ${e.threadId}: ${e.standalone ?? ''}`
+        : `standalone ${e.threadId}: a fork by reference copied with its inherited history (${e.standalone ?? ''})`,
+    );
   if (r.verified !== null)
     o.line(`verified ${n(r.verified)} of ${n(r.threads - r.conflicts)} threads (content hash, name, archived)`);
   for (const m of r.mismatched) o.line(`mismatch ${m.threadId}: ${m.reason}`);

@@ -73,6 +73,7 @@ export function segmentTests(ctx: SuiteContext): void {
       'after a revert the thread reads as its newest segment: history, rollouts, turns, items, listing, search',
       async () => {
         const t = await threeTurns();
+        const before = await ctx.store.readThread({ threadId: t.id });
         const r = newThreadId();
         // Reverted before its second turn: the cut is after item 4 (ordinal 4).
         const seg = segmentMeta(t.id, t.id, t.items, 4);
@@ -85,6 +86,9 @@ export function segmentTests(ctx: SuiteContext): void {
         expect(history.map(line)).toEqual([...t.items.slice(0, 5), seg, ...after].map(line));
         const read = await ctx.store.readThread({ threadId: t.id, includeHistory: true });
         expect(read.threadId).toBe(t.id);
+        // Still the thread it was: created when it was, its first message its preview.
+        expect(read.createdAt).toEqual(before.createdAt);
+        expect(read.preview).toBe(before.preview);
         expect(ctx.store.listSegments).toBeTypeOf('function');
         expect(await ctx.store.listSegments?.({ threadId: t.id })).toEqual([
           { rolloutId: t.id, historyBase: null },
