@@ -27,6 +27,7 @@ import {
 import {
   generateRevertedThreads,
   modelUserPrompts,
+  REVERT_PROMPTS,
   rolloutIdOf,
   threadRolloutFiles,
   type RevertedThreadSet,
@@ -237,6 +238,31 @@ describe('a paginated thread real Codex reverted (segments)', () => {
       rolloutPath: shown.thread.rolloutPath,
     }).toEqual({ preview: t.preview, createdAt: t.createdAt, rolloutPath: t.path });
     expect(listed.threads.find((x) => x.id === rev.reverted)?.rolloutPath).toBe(t.path);
+  });
+
+  it('Skein finds a reverted thread and its fork by their history through every segment, not by the reverted turns', async () => {
+    const search = async (term: string): Promise<string[]> =>
+      (
+        await skeinJson<{ results: { thread: { id: string } }[] }>(home.path, [
+          'threads',
+          'search',
+          term,
+          '--all-providers',
+          '--all-sources',
+        ])
+      ).results
+        .map((r) => r.thread.id)
+        .sort();
+    const both = [rev.reverted, rev.fork].sort();
+    // In the first rollout, before the first cut.
+    expect(await search(REVERT_PROMPTS.first), 'first').toEqual(both);
+    // In the first segment, before the second cut.
+    expect(await search(REVERT_PROMPTS.afterRevert), 'afterRevert').toEqual(both);
+    // In the newest segment.
+    expect(await search(REVERT_PROMPTS.afterSecondRevert), 'afterSecondRevert').toEqual(both);
+    expect(await search(REVERT_PROMPTS.fork), 'fork').toEqual([rev.fork]);
+    // After a cut: in a file, in no thread's history.
+    for (const p of rev.revertedPrompts) expect(await search(p), p).toEqual([]);
   });
 
   it('listSegments gives the rollouts oldest first with their bases; loadHistory with a rollout id gives its own lines', async () => {
