@@ -61,6 +61,9 @@ const FIELDS = [
   'createdAt',
   'seconds',
   'nanos',
+  'rolloutId',
+  'segment',
+  'sessionMetaJson',
 ];
 
 type Rand = () => number;
@@ -220,10 +223,40 @@ describe('wire fuzzer', () => {
     await client.listTurns({ threadId, pageSize: 2 });
     await client.listItems({ threadId, pageSize: 2 });
     await collectHistory(client.loadHistory({ threadId }));
+    // Segments: answered or `unsupported` as the server's store keeps them or not; the bodies are
+    // what the fuzzer needs.
+    await client.listSegments({ threadId }).catch(() => undefined);
+    await collectHistory(client.loadHistory({ threadId, rolloutId: threadId })).catch(() => undefined);
     await client.readThread({ threadId, includeHistory: true });
     await client.shutdownThread(threadId);
     await client.resumeThread({ threadId });
     await client.discardThread(threadId).catch(() => undefined);
+    // A resume that starts a new segment (cut after the first line); with no item appended its
+    // writer leaves nothing behind.
+    const segment = {
+      rolloutId: newThreadId(),
+      sessionMeta: {
+        type: 'session_meta' as const,
+        payload: {
+          id: threadId,
+          timestamp: new Date().toISOString(),
+          cwd: '/f',
+          originator: 'fuzz',
+          cli_version: '0.0.0',
+          source: 'cli',
+          model_provider: 'openai',
+          history_mode: 'paginated',
+          history_base: { thread_id: threadId, end_ordinal_exclusive: 1, end_byte_offset: 1 },
+        },
+      },
+    } as unknown as NonNullable<Parameters<RemoteThreadStore['resumeThread']>[0]['segment']>;
+    if (
+      await client.resumeThread({ threadId, segment }).then(
+        () => true,
+        () => false,
+      )
+    )
+      await client.discardThread(threadId).catch(() => undefined);
     await client.archiveThread({ threadId });
     await client.unarchiveThread({ threadId });
     const doomed = newThreadId();

@@ -11,10 +11,10 @@ describe('skein with --store postgres://…', () => {
   it('db migrate applies the schema once and then reports it current', async () => {
     const env = cleanEnv();
     expect(await ok(['db', 'migrate', '--store', url], { env })).toMatch(
-      /applied 1: .*\napplied 2: .*\napplied 3: .*\n.*schema version 0 -> 3/,
+      /applied 1: .*\napplied 2: .*\napplied 3: .*\napplied 4: .*\n.*schema version 0 -> 4/,
     );
     expect(await ok(['db', 'migrate'], { env: { ...env, SKEIN_STORE: url } })).toContain(
-      'schema is current (version 3)',
+      'schema is current (version 4)',
     );
     const missing = await run(['db', 'migrate'], { env });
     expect(missing.code).toBe(2);

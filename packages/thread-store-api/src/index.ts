@@ -176,7 +176,7 @@ export type { NormalizedListStart } from './list-start.js';
 
 export { applyGitPatch, applyPatch, mergePatches, validatePatch } from './patch.js';
 
-export type { DurableThread } from './in-memory.js';
+export type { DurableRollout, DurableThread } from './in-memory.js';
 
 export { isObject, rolloutItemProblem } from './rollout-item.js';
 

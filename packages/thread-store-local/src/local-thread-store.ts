@@ -1,10 +1,7 @@
-import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
-import { link, mkdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { existsSync, realpathSync } from 'node:fs';
+import { stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { Decompress } from 'fzstd';
 import {
-  applyGitPatch,
-  gitInfoToJson,
   historyBaseOf,
   isObject,
   isThreadStoreError,
@@ -52,27 +49,25 @@ import type {
   TurnPage,
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
-import { codexDbPaths, updateCodexState } from './internal/codex-state.js';
+import { updateCodexState } from './internal/codex-state.js';
 import type { CodexDbPaths, CodexStateChange } from './internal/codex-state.js';
-import { isIndexCorruption, openIndexDb, reopenDamagedIndexDb } from './internal/index-db.js';
-import type { Db } from './internal/index-db.js';
+import { IndexKeeper } from './internal/index-keeper.js';
+import { archiveFiles, decompressInPlace, unarchiveFiles } from './internal/home-files.js';
 import { GroupCommit } from './internal/group-commit.js';
 import { ThreadIndex } from './internal/indexer.js';
 import type { IndexProgressListener, LocatedThread } from './internal/indexer.js';
 import { assertMtimeKept, mtimeSeconds } from './internal/file-times.js';
-import { checkIndexIntegrity } from './internal/integrity.js';
 import type { IntegrityResult } from './internal/integrity.js';
 import { WriterLock } from './internal/lock.js';
-import { HomeWatcher } from './internal/watcher.js';
 import { Foreground } from './internal/foreground.js';
 import { WrittenIndexer } from './internal/written-index.js';
 import { Freshness } from './internal/freshness.js';
 import { localItemPage, localTurnPage } from './internal/turn-pages.js';
-import { patchToJson, SKEIN_PATCH_KEY, SKEIN_PATCH_LINE_TYPE } from './internal/patch-line.js';
+import { patchLineItem } from './internal/patch-line.js';
 import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/paths.js';
 import { readFirstItem, readHistory, readHistoryLines } from './internal/reader.js';
 import type { LineCounts, ParentResolver } from './internal/reader.js';
-import { DEFAULT_MAX_BUFFERED_BYTES, fsyncDir, RolloutRecorder } from './internal/recorder.js';
+import { RolloutRecorder } from './internal/recorder.js';
 import type { FsyncPolicy, RecorderOptions } from './internal/recorder.js';
 import { shapeForMode } from './internal/history-shape.js';
 import type { ShapeState } from './internal/history-shape.js';
@@ -82,93 +77,13 @@ import { codexRolloutPath } from './internal/segments.js';
 import { checkNewSegment, rolloutFile, rolloutFiles, segmentsOf, segmentTime } from './internal/thread-segments.js';
 import type { RolloutFile } from './internal/thread-segments.js';
 import { appendSessionName, removeSessionNames } from './internal/session-index.js';
-import { SKEIN_CLI_VERSION, SKEIN_ORIGINATOR } from './internal/session-meta.js';
+import { resolveOptions } from './internal/store-options.js';
+import type { IndexLag, IndexNowOptions, LocalStoreWarning, LocalThreadStoreOptions } from './options.js';
 
 export type { IndexProgress, IndexProgressListener } from './internal/indexer.js';
 export type { FsyncPolicy } from './internal/recorder.js';
 export type { IntegrityResult } from './internal/integrity.js';
-
-/** What `LocalThreadStore.indexLag()` reports. */
-export interface IndexLag {
-  /** Rollout files changed since the index last caught up (0 when it is up to date). */
-  pendingFiles: number;
-  /** A change the file list cannot describe (a folder created or removed, too many events): the next listing walks the home. */
-  fullWalkPending: boolean;
-  /** How long the oldest of those changes has waited, in seconds (0 when there is none). */
-  seconds: number;
-}
-
-/** Options of the `LocalThreadStore` constructor. */
-export interface LocalThreadStoreOptions {
-  /** The Codex-shaped home folder (CODEX_HOME). Created when missing. */
-  home: string;
-  /** Provider assumed for threads that record none, and the default provider filter of listings. */
-  defaultModelProvider?: string;
-  /** `always` (default): flush fsyncs the rollout. `never`: flush writes without fsync. */
-  fsync?: FsyncPolicy;
-  /** Progress of indexing (the first index of a large home can take a while). */
-  onIndexProgress?: IndexProgressListener;
-  /** `session_meta.originator` of new threads when the caller gives none (default `skein`). */
-  originator?: string;
-  /** `session_meta.cli_version` of new threads when the caller gives none. */
-  cliVersion?: string;
-  /**
-   * `true` (default): while the store is open, watch the rollout folders (inotify) and re-index
-   * only changed files before a call. `false`: walk and stat every file before each listing or
-   * search (calls by id still only scan folder mtimes).
-   */
-  watch?: boolean;
-  /**
-   * Where Codex keeps `state_5.sqlite` for this home. Default: as Codex decides it (`sqlite_home`
-   * in the home's config.toml, else `$CODEX_SQLITE_HOME`, else the home).
-   */
-  codexSqliteHome?: string;
-  /**
-   * Called when something secondary failed after the change itself was made durable: Codex's
-   * state DB could not be updated (Codex repairs it from the files), or a name did not reach
-   * session_index.jsonl yet (added on the next resume or update). Default: `process.emitWarning`.
-   */
-  onWarning?: (warning: LocalStoreWarning) => void;
-  /**
-   * With `watch`, a listing starts a background sweep of the whole home (never waited for) when
-   * the last one is older than this (milliseconds; default 60000), as a safety net for changes
-   * nothing reported.
-   */
-  fullSweepIntervalMs?: number;
-  /**
-   * `true` (default): once per open, a second after the first listing or search, verify the index in the
-   * background (every row's checksum in small slices, SQLite's quick_check on a worker thread)
-   * and rebuild it from the rollout files when it is damaged. See `checkIndexIntegrity`.
-   */
-  backgroundIntegrityCheck?: boolean;
-  /**
-   * The format of new rollouts: `paginated` (default; what Codex 0.169 writes: every line has an
-   * ordinal, messages are `item_completed` items, forks reference their parent) or `legacy`. A
-   * resumed thread is always continued in the format it was made in.
-   */
-  historyMode?: HistoryMode;
-  /**
-   * Cap, in bytes, of the lines a live writer holds before a flush (default 64 MiB). An append
-   * past it fails with `resource_exhausted`; flush to make room.
-   */
-  maxBufferedBytes?: number;
-}
-
-/** A failure to keep Codex's own files in step, reported to `onWarning` instead of failing the call. */
-export interface LocalStoreWarning {
-  /** `codex_state`: Codex's state_5.sqlite; `name_index`: session_index.jsonl. */
-  code: 'codex_state' | 'name_index';
-  threadId: string;
-  message: string;
-  cause: unknown;
-}
-
-/** Options of `LocalThreadStore.indexNow`. */
-export interface IndexNowOptions {
-  /** Forget the whole index first and re-read every file. */
-  rebuild?: boolean;
-  onProgress?: IndexProgressListener;
-}
+export type { IndexLag, IndexNowOptions, LocalStoreWarning, LocalThreadStoreOptions } from './options.js';
 
 interface Writer {
   threadId: ThreadId;
@@ -184,9 +99,6 @@ interface Writer {
 }
 
 const STORE_KIND = 'local';
-
-/** How long after the first listing the background integrity check starts. */
-const INTEGRITY_DELAY_MS = 1000;
 
 function nowIso(): string {
   return new Date().toISOString();
@@ -216,17 +128,10 @@ export class LocalThreadStore implements ThreadStore {
   private readonly fullSweepIntervalMs: number;
   private readonly historyMode: HistoryMode;
   private readonly maxBufferedBytes: number;
-  private watcher: HomeWatcher | null = null;
-  private dbHandle: Db | null = null;
-  /** Bumped when a damaged index is replaced, so a call can tell its index went away under it. */
-  private indexGeneration = 0;
-  private indexHandle: ThreadIndex | null = null;
   private closed = false;
-  private readonly backgroundIntegrityCheck: boolean;
-  private integrityScheduled = false;
-  private integrityTimer: NodeJS.Timeout | null = null;
-  private integrityRun: Promise<IntegrityResult> | null = null;
   private readonly closing = new AbortController();
+  /** The index over its life: opened, replaced when damaged, checked, closed (index-keeper.ts). */
+  private readonly keeper: IndexKeeper;
   /** Flushes of all threads waiting at the same time share one fsync round. */
   private readonly commits: GroupCommit;
   /** Indexes what the rounds wrote, after their flushes resolved (several rounds per pass). */
@@ -237,60 +142,37 @@ export class LocalThreadStore implements ThreadStore {
   private readonly foreground = new Foreground();
 
   constructor(options: LocalThreadStoreOptions) {
-    if (!options || typeof options.home !== 'string' || options.home === '')
-      throw ThreadStoreError.invalidRequest(
-        'LocalThreadStore needs a home folder: new LocalThreadStore({ home: "/path/to/.codex" })',
-      );
-    const provider = options.defaultModelProvider ?? 'openai';
-    if (typeof provider !== 'string' || provider === '')
-      throw ThreadStoreError.invalidRequest('defaultModelProvider must be a non-empty string');
-    const fsync = options.fsync ?? 'always';
-    if (fsync !== 'always' && fsync !== 'never')
-      throw ThreadStoreError.invalidRequest('fsync must be "always" or "never"');
-    try {
-      mkdirSync(options.home, { recursive: true });
-      this.home = realpathSync(path.resolve(options.home));
-      if (!statSync(this.home).isDirectory()) throw new Error('not a directory');
-    } catch (e) {
-      throw ThreadStoreError.invalidRequest(`cannot use ${options.home} as the store's home: ${(e as Error).message}`);
-    }
+    const o = resolveOptions(options);
+    this.home = o.home;
     this.layout = new HomeLayout(this.home);
-    this.defaultModelProvider = provider;
-    this.fsync = fsync;
-    this.writtenIndex = new WrittenIndexer({ index: () => this.indexHandle, closed: () => this.closed });
+    this.defaultModelProvider = o.defaultModelProvider;
+    this.fsync = o.fsync;
+    this.onIndexProgress = o.onIndexProgress;
+    this.originator = o.originator;
+    this.cliVersion = o.cliVersion;
+    this.codexDbs = o.codexDbs;
+    this.onWarning = o.onWarning;
+    this.watch = o.watch;
+    this.fullSweepIntervalMs = o.fullSweepIntervalMs;
+    this.historyMode = o.historyMode;
+    this.maxBufferedBytes = o.maxBufferedBytes;
+    this.keeper = new IndexKeeper({
+      layout: this.layout,
+      defaultModelProvider: this.defaultModelProvider,
+      codexStateDb: this.codexDbs.state,
+      watch: this.watch,
+      backgroundIntegrityCheck: o.backgroundIntegrityCheck,
+      onIndexProgress: this.onIndexProgress,
+      signal: this.closing.signal,
+    });
+    this.writtenIndex = new WrittenIndexer({ index: () => this.keeper.opened, closed: () => this.closed });
     this.commits = new GroupCommit({
-      fsync: fsync === 'always',
+      fsync: this.fsync === 'always',
       afterRound: async (paths) => this.writtenIndex.add(paths),
     });
-    this.onIndexProgress = options.onIndexProgress;
-    this.originator = options.originator ?? SKEIN_ORIGINATOR;
-    this.cliVersion = options.cliVersion ?? SKEIN_CLI_VERSION;
-    if (
-      options.codexSqliteHome !== undefined &&
-      (typeof options.codexSqliteHome !== 'string' || options.codexSqliteHome === '')
-    )
-      throw ThreadStoreError.invalidRequest('codexSqliteHome must be a non-empty path');
-    this.codexDbs = codexDbPaths(this.home, options.codexSqliteHome);
-    this.onWarning =
-      options.onWarning ??
-      ((w) => process.emitWarning(`${w.message} (thread ${w.threadId})`, { type: 'SkeinWarning', code: w.code }));
-    this.watch = options.watch ?? true;
-    if (typeof this.watch !== 'boolean') throw ThreadStoreError.invalidRequest('watch must be true or false');
-    this.backgroundIntegrityCheck = options.backgroundIntegrityCheck ?? true;
-    if (typeof this.backgroundIntegrityCheck !== 'boolean')
-      throw ThreadStoreError.invalidRequest('backgroundIntegrityCheck must be true or false');
-    this.fullSweepIntervalMs = options.fullSweepIntervalMs ?? 60_000;
-    if (typeof this.fullSweepIntervalMs !== 'number' || !(this.fullSweepIntervalMs >= 0))
-      throw ThreadStoreError.invalidRequest('fullSweepIntervalMs must be a number of milliseconds >= 0');
-    this.historyMode = options.historyMode ?? 'paginated';
-    if (this.historyMode !== 'paginated' && this.historyMode !== 'legacy')
-      throw ThreadStoreError.invalidRequest('historyMode must be "paginated" or "legacy"');
-    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-    if (!Number.isSafeInteger(this.maxBufferedBytes) || this.maxBufferedBytes < 1)
-      throw ThreadStoreError.invalidRequest('maxBufferedBytes must be a whole number of bytes >= 1');
     this.freshness = new Freshness({
       index: () => this.index,
-      watcher: () => this.watcher,
+      watcher: () => this.keeper.watcher,
       closed: () => this.closed,
       signal: this.closing.signal,
       onProgress: this.onIndexProgress,
@@ -307,71 +189,7 @@ export class LocalThreadStore implements ThreadStore {
   }
 
   private get index(): ThreadIndex {
-    return this.indexHandle ?? this.attachIndex(openIndexDb(this.layout.indexDb).db);
-  }
-
-  private attachIndex(db: Db): ThreadIndex {
-    const index = new ThreadIndex(this.layout, db, this.defaultModelProvider, this.codexDbs.state);
-    this.dbHandle = db;
-    this.indexHandle = index;
-    if (this.watch) {
-      this.watcher = new HomeWatcher(this.layout);
-      index.watcher = this.watcher;
-    }
-    return index;
-  }
-
-  /**
-   * A large index is not fully checked on open (see index-db.ts), so damage can surface in any
-   * query: the connection is closed, the file moved aside and a fresh index opened, which the
-   * next call fills from the rollout files. Synchronous, so no other call sees a half state.
-   */
-  private replaceDamagedIndex(): void {
-    this.watcher?.close();
-    this.watcher = null;
-    this.indexHandle = null;
-    try {
-      this.dbHandle?.close();
-    } catch {
-      // A damaged file may fail to close cleanly; it is moved aside either way.
-    }
-    this.dbHandle = null;
-    this.indexGeneration++;
-    this.attachIndex(reopenDamagedIndexDb(this.layout.indexDb));
-  }
-
-  /**
-   * Runs an index operation; if it finds the index damaged (or another call replaced the index
-   * under it), the index is replaced and a read-only operation runs once more. A mutation is not
-   * redone, since its file write may already have happened: the caller is told to check and retry.
-   */
-  private async recovering<T>(context: string, op: () => Promise<T>, redo: boolean): Promise<T> {
-    const generation = this.indexGeneration;
-    try {
-      return await op();
-    } catch (e) {
-      const damaged = isIndexCorruption(e);
-      const replaced = this.indexGeneration !== generation;
-      if ((!damaged && !replaced) || this.closed) throw e;
-      if (damaged && !replaced) this.replaceDamagedIndex();
-      if (redo) return await op();
-      throw new ThreadStoreError(
-        'unavailable',
-        `${context}: the index was found damaged and has been replaced (it is rebuilt from the rollout files); check whether the change was applied and retry`,
-        { cause: e },
-      );
-    }
-  }
-
-  private scheduleIntegrityCheck(): void {
-    if (!this.backgroundIntegrityCheck || this.integrityScheduled) return;
-    this.integrityScheduled = true;
-    // A moment later: a short-lived process (one CLI command) answers and closes without it.
-    this.integrityTimer = setTimeout(() => {
-      this.integrityTimer = null;
-      if (!this.closed) void this.checkIndexIntegrity().catch(() => undefined);
-    }, INTEGRITY_DELAY_MS);
-    this.integrityTimer.unref();
+    return this.keeper.index;
   }
 
   /**
@@ -381,9 +199,7 @@ export class LocalThreadStore implements ThreadStore {
    * false`, or before its first listing): every listing then walks the whole home.
    */
   indexLag(): IndexLag | null {
-    if (this.closed || !this.watcher) return null;
-    const backlog = this.watcher.backlog();
-    return { pendingFiles: backlog.files, fullWalkPending: backlog.sweep, seconds: backlog.sinceMs / 1000 };
+    return this.closed ? null : this.keeper.lag();
   }
 
   /**
@@ -395,35 +211,12 @@ export class LocalThreadStore implements ThreadStore {
    */
   async checkIndexIntegrity(): Promise<IntegrityResult> {
     this.ensureOpen();
-    this.integrityRun ??= this.runIntegrityCheck().finally(() => {
-      this.integrityRun = null;
-    });
-    return this.integrityRun;
-  }
-
-  private async runIntegrityCheck(): Promise<IntegrityResult> {
-    const index = this.index;
-    const db = this.dbHandle as Db;
-    const generation = this.indexGeneration;
-    await index.whenIdle();
-    let result: IntegrityResult;
-    try {
-      result = await checkIndexIntegrity(db, this.layout.indexDb, { signal: this.closing.signal });
-    } catch (e) {
-      if (this.closed || this.indexGeneration !== generation) return { ok: true, problem: null, rowsChecked: 0 };
-      if (!isIndexCorruption(e)) throw toThreadStoreError(e, 'checkIndexIntegrity');
-      result = { ok: false, problem: (e as Error).message, rowsChecked: 0 };
-    }
-    if (!result.ok && !this.closed && this.indexGeneration === generation) {
-      this.replaceDamagedIndex();
-      await this.index.syncAll(this.onIndexProgress);
-    }
-    return result;
+    return this.keeper.checkIntegrity();
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
   private wrote(abs: string): void {
-    this.watcher?.markDirty(abs);
+    this.keeper.watcher?.markDirty(abs);
   }
 
   /**
@@ -450,7 +243,7 @@ export class LocalThreadStore implements ThreadStore {
       const leave = this.foreground.enter();
       try {
         this.ensureOpen();
-        return await this.recovering(context, op, redo);
+        return await this.keeper.recovering(context, op, redo);
       } catch (e) {
         throw toThreadStoreError(e, context);
       } finally {
@@ -742,33 +535,8 @@ export class LocalThreadStore implements ThreadStore {
     return opts;
   }
 
-  /**
-   * Codex decompresses a `.jsonl.zst` rollout before appending (under the writer lock): the plain
-   * bytes go to a temp file that is hard-linked to the plain name (never over an existing file),
-   * with the compressed file's mtime; then the `.zst` is removed.
-   */
-  private async decompressInPlace(zstPath: string): Promise<string> {
-    const plain = plainRolloutPath(zstPath);
-    const chunks: Uint8Array[] = [];
-    const d = new Decompress((c) => {
-      chunks.push(c);
-    });
-    d.push(new Uint8Array(await readFile(zstPath)), true);
-    const mtime = (await stat(zstPath)).mtime;
-    const tmp = path.join(path.dirname(plain), `.rollout-materialize-${process.pid}-${Date.now()}`);
-    await writeFile(tmp, Buffer.concat(chunks), { flush: this.fsync === 'always', flag: 'wx', mode: 0o600 });
-    try {
-      await utimes(tmp, new Date(), mtime);
-      await link(tmp, plain).catch((e: { code?: string }) => {
-        // A plain file already there wins (Codex reads it first); the zst is then stale.
-        if (e.code !== 'EEXIST') throw e;
-      });
-    } finally {
-      await unlink(tmp).catch(() => undefined);
-    }
-    await unlink(zstPath).catch(() => undefined);
-    if (this.fsync === 'always') await fsyncDir(path.dirname(plain));
-    return plain;
+  private decompressInPlace(zstPath: string): Promise<string> {
+    return decompressInPlace(zstPath, this.fsync);
   }
 
   async appendItems(params: AppendItemsParams): Promise<void> {
@@ -890,7 +658,7 @@ export class LocalThreadStore implements ThreadStore {
     try {
       this.ensureOpen();
       const threadId = parseThreadId(params?.threadId);
-      const loc = await this.recovering('loadHistory', () => this.locate(threadId), true);
+      const loc = await this.keeper.recovering('loadHistory', () => this.locate(threadId), true);
       if (!loc) throw ThreadStoreError.notFound(threadId);
       if (loc.archived && params.includeArchived !== true) throw this.archivedNotFound(threadId);
       return loc;
@@ -967,7 +735,7 @@ export class LocalThreadStore implements ThreadStore {
       'listThreads',
       async () => {
         const p = normalizeListParams(params ?? {}, this.defaultModelProvider);
-        this.scheduleIntegrityCheck();
+        this.keeper.scheduleIntegrityCheck();
         const early = await this.freshness.firstPageBeforeIndex(p, params?.cursor);
         if (early) return early;
         await this.freshness.beforeListing(this.onIndexProgress);
@@ -1022,7 +790,7 @@ export class LocalThreadStore implements ThreadStore {
         // The term is part of the cursor fingerprint, but it matches content, not names.
         const p = normalizeListParams(params as ListThreadsParams, this.defaultModelProvider);
         const filters = { ...p, searchTerm: null };
-        this.scheduleIntegrityCheck();
+        this.keeper.scheduleIntegrityCheck();
         await this.freshness.beforeListing(this.onIndexProgress);
         const index = this.index;
         return index.snapshot(() => index.listPage(filters, STORE_KIND, params.cursor, term));
@@ -1141,38 +909,8 @@ export class LocalThreadStore implements ThreadStore {
     at: Date,
   ): Promise<void> {
     const first = await readFirstItem(loc.abs, loc.zst);
-    const meta = first && first.type === 'session_meta' && isObject(first.payload) ? first.payload : null;
-    const payload: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(meta ?? { id: threadId, timestamp: loc.thread.createdAt.toISOString() })) {
-      if (
-        [
-          'git',
-          'memory_mode',
-          'base_instructions',
-          'dynamic_tools',
-          'history_base',
-          'history_mode',
-          SKEIN_PATCH_KEY,
-        ].includes(k)
-      )
-        continue;
-      payload[k] = v;
-    }
-    payload.id = loc.thread.threadId;
-    const { gitInfo, memoryMode, updatedAt, ...recorded } = patch;
-    const gitAndMemory: ThreadMetadataPatch = {};
-    if (gitInfo !== undefined) gitAndMemory.gitInfo = gitInfo;
-    if (memoryMode !== undefined) gitAndMemory.memoryMode = memoryMode;
-    if (gitInfo !== undefined) {
-      const g = applyGitPatch(loc.thread.gitInfo, gitInfo);
-      payload.git = g ? gitInfoToJson(g) : {};
-    }
-    if (memoryMode != null) payload.memory_mode = memoryMode;
-    payload[SKEIN_PATCH_KEY] = patchToJson(recorded);
-    const paginated = loc.thread.historyMode === 'paginated';
-    const item: Record<string, unknown> = paginated
-      ? { type: SKEIN_PATCH_LINE_TYPE, payload: { [SKEIN_PATCH_KEY]: patchToJson({ ...recorded, ...gitAndMemory }) } }
-      : { type: 'session_meta', payload };
+    const { item, paginated } = patchLineItem(first, loc.thread, patch);
+    const { updatedAt } = patch;
     const stamp = at.toISOString();
     const mtime = updatedAt ?? loc.thread.updatedAt;
 
@@ -1221,20 +959,10 @@ export class LocalThreadStore implements ThreadStore {
         if (loc.archived) return;
         const lock = await this.lockWriter(threadId);
         try {
-          await mkdir(this.layout.archived, { recursive: true });
-          let plainDest = '';
-          const moved = new Set<string>();
-          for (const f of this.index.filesOf(threadId).filter((x) => !x.archived)) {
-            if (!this.layout.contains(f.abs)) continue;
-            const dest = path.join(this.layout.archived, path.basename(f.abs));
-            moved.add(f.abs).add(dest);
-            await rename(f.abs, dest); // rename keeps the mtime (updatedAt)
-            if (this.fsync === 'always')
-              await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(path.dirname(dest))]);
-            if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
-          }
-          await this.updateCodexState(threadId, { kind: 'archive', rolloutPath: plainDest, at: new Date() });
-          await this.index.syncPaths(moved);
+          const files = this.index.filesOf(threadId).filter((x) => !x.archived);
+          const moved = await archiveFiles(this.layout, files, this.fsync);
+          await this.updateCodexState(threadId, { kind: 'archive', rolloutPath: moved.rolloutPath, at: new Date() });
+          await this.index.syncPaths(moved.paths);
         } finally {
           await lock.release();
         }
@@ -1253,27 +981,10 @@ export class LocalThreadStore implements ThreadStore {
         const lock = await this.lockWriter(threadId);
         try {
           const now = new Date();
-          let plainDest = '';
-          const moved = new Set<string>();
-          for (const f of this.index.filesOf(threadId).filter((x) => x.archived)) {
-            const name = parseRolloutFileName(path.basename(f.abs));
-            if (!name?.day)
-              throw ThreadStoreError.invalidRequest(
-                `cannot unarchive ${f.abs}: its file name has no date to choose the sessions folder`,
-              );
-            if (!this.layout.contains(f.abs)) continue;
-            const dir = path.join(this.layout.sessions, name.day.y, name.day.m, name.day.d);
-            await mkdir(dir, { recursive: true });
-            const dest = path.join(dir, path.basename(f.abs));
-            moved.add(f.abs).add(dest);
-            await rename(f.abs, dest);
-            if (this.fsync === 'always') await Promise.all([fsyncDir(path.dirname(f.abs)), fsyncDir(dir)]);
-            // Codex touches the file so the thread's updatedAt becomes now.
-            await utimes(dest, now, mtimeSeconds(now));
-            if (!f.zst || plainDest === '') plainDest = plainRolloutPath(dest);
-          }
-          await this.updateCodexState(threadId, { kind: 'unarchive', rolloutPath: plainDest, at: now });
-          await this.index.syncPaths(moved);
+          const files = this.index.filesOf(threadId).filter((x) => x.archived);
+          const moved = await unarchiveFiles(this.layout, files, this.fsync, now);
+          await this.updateCodexState(threadId, { kind: 'unarchive', rolloutPath: moved.rolloutPath, at: now });
+          await this.index.syncPaths(moved.paths);
         } finally {
           await lock.release();
         }
@@ -1322,9 +1033,8 @@ export class LocalThreadStore implements ThreadStore {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
-    if (this.integrityTimer) clearTimeout(this.integrityTimer);
+    await this.keeper.stop();
     await this.freshness.close();
-    await this.integrityRun?.catch(() => undefined);
     // Calls already under way finish first (a resume may still be taking its lock); new calls
     // are refused. Only then are the writers, and with them every lock, released.
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
@@ -1339,13 +1049,8 @@ export class LocalThreadStore implements ThreadStore {
         await w.lock.release();
       }
     }
-    this.watcher?.close();
-    this.watcher = null;
     await this.writtenIndex.idle();
-    await this.indexHandle?.whenIdle();
-    this.dbHandle?.close();
-    this.dbHandle = null;
-    this.indexHandle = null;
+    await this.keeper.close();
     if (errors.length > 0) throw toThreadStoreError(errors[0], 'close');
   }
 }

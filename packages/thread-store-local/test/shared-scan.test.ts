@@ -35,7 +35,7 @@ describe('calls made together on a just-opened store', () => {
     expect(page.items.map((t) => t.threadId)).toContain(late);
     expect(total).toBe(7);
     // One scan is a store that may close at once: its watches wait (see armLater).
-    const watcher = (store as unknown as { watcher: { unarmed: boolean } | null }).watcher;
+    const watcher = (store as unknown as { keeper: { watcher: { unarmed: boolean } | null } }).keeper.watcher;
     expect(watcher?.unarmed).toBe(true);
 
     // A call that starts after that scan finished looks again, and finds what changed since.

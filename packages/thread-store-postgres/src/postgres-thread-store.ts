@@ -15,20 +15,25 @@ import {
   persistedRolloutItems,
   requireObject,
   requireHistoryBase,
+  inheritedPrefix,
+  isSessionMeta,
   rolloutItemProblem,
   sessionMetaPayloadFor,
   ThreadStoreError,
   validateCreateThreadParams,
+  validateNewSegment,
   validatePatch,
 } from '@skein/thread-store-api';
 import type {
   AppendItemsParams,
+  HistoryBase,
   ArchiveThreadParams,
   CreateThreadParams,
   DeleteThreadParams,
   HistoryMode,
   ItemPage,
   ListItemsParams,
+  ListSegmentsParams,
   ListTurnsParams,
   CountThreadsParams,
   ListThreadsParams,
@@ -44,6 +49,7 @@ import type {
   ThreadId,
   ThreadPage,
   ThreadSearchPage,
+  ThreadSegment,
   ThreadStore,
   ThreadStoreCapabilities,
   TurnPage,
@@ -51,11 +57,18 @@ import type {
   UpdateThreadMetadataParams,
 } from '@skein/thread-store-api';
 import { isConnectionError, toStoreError } from './internal/errors.js';
-import { archivedNotFound, inheritedItems, resolvedHistory } from './internal/history.js';
+import {
+  archivedNotFound,
+  inheritedItems,
+  resolvedHistory,
+  rolloutHistory,
+  streamHistory,
+} from './internal/history.js';
+import { currentRolloutId, findRollout, respanReaders, segmentBase, writeThreadSpans } from './internal/spans.js';
 import type { HistorySource } from './internal/history.js';
 import { acquireLease, fenceLease, hasLiveLease, lostLease, releaseLease, renewLeases } from './internal/leases.js';
 import type { Lease } from './internal/leases.js';
-import { contentFilter, firstOwnMatchesSql, inheritedMatchesSql, linesSql } from './internal/content-sql.js';
+import { contentFilter, firstOwnMatchesSql, linesSql, spanMatchesSql } from './internal/content-sql.js';
 import { Params, filterSql, pageQuery } from './internal/list-sql.js';
 import type { PageRow } from './internal/list-sql.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './internal/migrations.js';
@@ -113,6 +126,8 @@ interface Writer {
   readonly lease: Lease;
   /** Until the thread is materialized: what creates it (the first item is built once). */
   pendingCreate: { params: CreateThreadParams; createdAt: Date; meta?: RolloutItem } | null;
+  /** Until a new segment is materialized: its rollout id, first line and base (see resumeThread). */
+  pendingSegment: { rolloutId: ThreadId; meta: RolloutItem; base: HistoryBase } | null;
   pending: RolloutItem[];
   /** Items of the thread already committed (the next item's seq). */
   durableCount: number;
@@ -137,6 +152,7 @@ interface ThreadRow {
   thread: string;
   turn_state: string | null;
   turn_seq: string | null;
+  live_seq: string;
 }
 
 const STORE_KIND = 'postgres';
@@ -186,6 +202,7 @@ export class PostgresThreadStore implements ThreadStore {
     this.historySource = {
       connect: (first) => this.connect(first),
       read: (text, values) => this.read(text, values),
+      query: (text, values) => this.read(text, values),
       tenant,
     };
     this.defaultModelProvider = options.defaultModelProvider ?? 'openai';
@@ -342,7 +359,7 @@ export class PostgresThreadStore implements ThreadStore {
 
   private async lockThread(db: PoolClient, threadId: string, lock = 'FOR UPDATE'): Promise<ThreadRow | undefined> {
     const r = await db.query<ThreadRow>(
-      `SELECT item_count, state, archived, thread, turn_state, turn_seq FROM skein_threads WHERE tenant = $1 AND thread_id = $2 ${lock}`,
+      `SELECT item_count, state, archived, thread, turn_state, turn_seq, live_seq FROM skein_threads WHERE tenant = $1 AND thread_id = $2 ${lock}`,
       [this.tenant, threadId],
     );
     return r.rows[0];
@@ -435,18 +452,22 @@ export class PostgresThreadStore implements ThreadStore {
     return this.guard('createThread', async () => {
       this.assertNoLocalWriter(threadId);
       const base = historyBaseOf(copy.sessionMeta);
-      if (base) await requireHistoryBase(this.loadHistory({ threadId: base.threadId, includeArchived: true }), base);
+      // history_base names a rollout: a thread's first rollout (its id) or a later segment.
+      if (base) await requireHistoryBase(rolloutHistory(this.historySource, base.threadId), base);
       const lease = await this.tx(async (db) => {
         const l = await acquireLease(db, this.tenant, threadId, this.owner, this.leaseDurationMs);
         if (!l) throw liveWriterConflict(threadId);
         if (await this.lockThread(db, threadId, 'FOR SHARE'))
           throw ThreadStoreError.conflict(`thread ${threadId} already exists; resume it instead of creating it`);
+        if (await this.isSegmentId(db, threadId))
+          throw ThreadStoreError.conflict(`${threadId} is already the id of a rollout of another thread`);
         return l;
       });
       this.addWriter({
         threadId,
         lease,
         pendingCreate: { params: copy, createdAt },
+        pendingSegment: null,
         pending: [],
         durableCount: 0,
         lost: false,
@@ -460,7 +481,10 @@ export class PostgresThreadStore implements ThreadStore {
     this.assertOpen();
     requireObject(params, 'resumeThread params');
     const threadId = parseThreadId(params.threadId);
+    const newSegment = params.segment === undefined ? null : validateNewSegment(threadId, params.segment);
+    const segmentMeta = newSegment ? copyPlainData(params.segment?.sessionMeta, 'segment.sessionMeta') : null;
     return this.guard('resumeThread', async () => {
+      if (newSegment) await this.checkNewSegment(threadId, newSegment, params.includeArchived === true);
       const { lease, count, mode, nextOrdinal } = await this.tx(async (db) => {
         // The thread row first (shared lock): an archive or delete racing with this resume
         // either finishes before (and this sees it) or waits and then sees this lease.
@@ -468,16 +492,31 @@ export class PostgresThreadStore implements ThreadStore {
         if (!row) throw ThreadStoreError.notFound(threadId);
         if (row.archived && params.includeArchived !== true) throw archivedNotFound(threadId);
         if (this.writers.has(threadId)) throw liveWriterConflict(threadId, 'this store');
+        if (newSegment) await this.checkSegmentIdIsNew(db, newSegment.rolloutId);
         const l = await acquireLease(db, this.tenant, threadId, this.owner, this.leaseDurationMs);
         if (!l) throw liveWriterConflict(threadId);
+        // A segment written since the checks above (its writer finished meanwhile) may sort after this one.
+        if (newSegment && newSegment.rolloutId < (await currentRolloutId(db, this.tenant, threadId)))
+          throw ThreadStoreError.invalidRequest(
+            `segment.rolloutId ${newSegment.rolloutId} must sort after the thread's newest rollout`,
+          );
         const mode: HistoryMode = threadFromJson(row.thread).historyMode === 'paginated' ? 'paginated' : 'legacy';
-        const nextOrdinal = mode === 'paginated' ? (await this.lastOrdinal(db, threadId)) + 1 : null;
+        // A new segment's own lines are numbered on from its session_meta, past the cut.
+        const nextOrdinal = newSegment
+          ? Math.max(ordinalOf(segmentMeta ?? undefined) + 1, newSegment.base.endOrdinalExclusive)
+          : mode === 'paginated'
+            ? (await this.lastOrdinal(db, threadId)) + 1
+            : null;
         return { lease: l, count: Number(row.item_count), mode, nextOrdinal };
       });
       this.addWriter({
         threadId,
         lease,
         pendingCreate: null,
+        pendingSegment:
+          newSegment && segmentMeta
+            ? { rolloutId: newSegment.rolloutId, meta: segmentMeta, base: newSegment.base }
+            : null,
         pending: [],
         durableCount: count,
         lost: false,
@@ -485,6 +524,59 @@ export class PostgresThreadStore implements ThreadStore {
         nextOrdinal,
       });
     });
+  }
+
+  /**
+   * What a new segment needs of the store: a paginated thread, a base that is one of the
+   * thread's rollouts, whose history holds the cut (invalid_request otherwise), and a rollout id
+   * no thread or rollout of the tenant has (conflict).
+   */
+  private async checkNewSegment(
+    threadId: ThreadId,
+    seg: { rolloutId: ThreadId; base: HistoryBase },
+    includeArchived: boolean,
+  ): Promise<void> {
+    const t = await this.read<{ thread: string; archived: boolean }>(
+      'SELECT thread, archived FROM skein_threads WHERE tenant = $1 AND thread_id = $2',
+      [this.tenant, threadId],
+    );
+    const row = t.rows[0];
+    if (!row) throw ThreadStoreError.notFound(threadId);
+    if (row.archived && !includeArchived) throw archivedNotFound(threadId);
+    if (threadFromJson(row.thread).historyMode !== 'paginated')
+      throw ThreadStoreError.invalidRequest(
+        `thread ${threadId} is not paginated: only a paginated thread gets new segments`,
+      );
+    const base = await findRollout(this.historySource, this.tenant, seg.base.threadId);
+    if (!base || base.threadId !== threadId)
+      throw ThreadStoreError.invalidRequest(
+        `segment.sessionMeta.payload.history_base.thread_id ${seg.base.threadId} is not a rollout of thread ${threadId}`,
+      );
+    await requireHistoryBase(rolloutHistory(this.historySource, seg.base.threadId), seg.base);
+    await this.checkSegmentIdIsNew(this.historySource, seg.rolloutId);
+    // The newest rollout is the one with the greatest id, as in a Codex home.
+    const newest = await currentRolloutId(this.historySource, this.tenant, threadId);
+    if (seg.rolloutId < newest)
+      throw ThreadStoreError.invalidRequest(
+        `segment.rolloutId ${seg.rolloutId} must sort after the thread's newest rollout ${newest} (a UUIDv7 made now does)`,
+      );
+  }
+
+  private async checkSegmentIdIsNew(db: Pick<HistorySource, 'query'>, rolloutId: ThreadId): Promise<void> {
+    const r = await db.query<{ one: number }>(
+      `SELECT 1 AS one FROM skein_threads WHERE tenant = $1 AND thread_id = $2
+       UNION ALL SELECT 1 FROM skein_segments WHERE tenant = $1 AND rollout_id = $2`,
+      [this.tenant, rolloutId],
+    );
+    if (r.rows.length > 0)
+      throw ThreadStoreError.conflict(
+        `${rolloutId} is already the id of a thread or rollout; a new segment needs a new id`,
+      );
+  }
+
+  private async isSegmentId(db: PoolClient, id: string): Promise<boolean> {
+    const r = await db.query('SELECT 1 FROM skein_segments WHERE tenant = $1 AND rollout_id = $2', [this.tenant, id]);
+    return r.rows.length > 0;
   }
 
   private addWriter(w: Writer): void {
@@ -593,7 +685,7 @@ export class PostgresThreadStore implements ThreadStore {
    */
   private async flushWriter(w: Writer, materialize: boolean): Promise<void> {
     if (w.lost) throw lostLease(w.threadId);
-    if (w.pendingCreate && !materialize && w.pending.length === 0) return;
+    if ((w.pendingCreate || w.pendingSegment) && !materialize && w.pending.length === 0) return;
     const writtenAt = this.now();
     const head: RolloutItem[] = [];
     if (w.pendingCreate) {
@@ -608,9 +700,17 @@ export class PostgresThreadStore implements ThreadStore {
       };
       head.push(w.pendingCreate.meta);
     }
+    if (w.pendingSegment) head.push(w.pendingSegment.meta);
     const n = w.pending.length;
     const items = [...head, ...w.pending.slice(0, n)];
     if (items.length === 0) return;
+    if (w.pendingSegment) {
+      await this.materializeSegment(w, w.pendingSegment, items, writtenAt);
+      w.durableCount += items.length;
+      w.pending.splice(0, n);
+      w.pendingSegment = null;
+      return;
+    }
     const creating = w.pendingCreate !== null;
     // A fork by reference is described as its copy would be (its inherited items after its meta).
     const inherited = creating ? await inheritedItems(this.historySource, head[0]) : [];
@@ -652,13 +752,108 @@ export class PostgresThreadStore implements ThreadStore {
         await this.writeThreadRow(db, w.threadId, s, count + items.length, false, turnColumns);
       }
       await this.insertItems(db, w.threadId, w.durableCount, items);
-      if (creating) await this.recordHistoryBase(db, w.threadId, head[0]);
+      if (creating && historyBaseOf(head[0])) {
+        await this.recordHistoryBase(db, w.threadId, head[0]);
+        await writeThreadSpans(db, this.tenant, w.threadId);
+      }
       if (turns) await turns.write(db);
-      else await reindexThread(db, this.tenant, w.threadId);
+      // A thread with segments is read from its streamed history (see turn-pages.ts).
+      else if (Number(row?.live_seq ?? 0) === 0) await reindexThread(db, this.tenant, w.threadId);
     });
     w.durableCount += items.length;
     w.pending.splice(0, n);
     w.pendingCreate = null;
+  }
+
+  /**
+   * Commits a new segment (see resumeThread): its row, its first line and the items buffered
+   * after it, continuing the thread's seq numbering, in one transaction fenced by the lease. The
+   * thread row then describes the thread as its new history does (the base's history up to the
+   * cut, then the segment), keeping its metadata patches; its turn index goes (a thread with
+   * segments is read from its streamed history) and its spans are written.
+   */
+  private async materializeSegment(
+    w: Writer,
+    seg: NonNullable<Writer['pendingSegment']>,
+    items: readonly RolloutItem[],
+    writtenAt: Date,
+  ): Promise<void> {
+    // The description is folded a batch at a time, never holding the whole history: the thread's
+    // first session_meta, then the new history's other lines (later session_metas describe
+    // rollouts, not the thread).
+    const first = await this.read<{ line: string }>(
+      'SELECT line FROM skein_items WHERE tenant = $1 AND thread_id = $2 AND seq = 0',
+      [this.tenant, w.threadId],
+    );
+    let described = emptyState(writtenAt);
+    let batch: RolloutItem[] = first.rows[0] ? [JSON.parse(first.rows[0].line) as RolloutItem] : [];
+    for await (const item of inheritedPrefix(
+      rolloutHistory(this.historySource, seg.base.threadId),
+      seg.base.endOrdinalExclusive,
+    )) {
+      if (!isSessionMeta(item)) batch.push(item);
+      if (batch.length >= 512) {
+        described = appendToState(described, batch, writtenAt);
+        batch = [];
+      }
+    }
+    described = appendToState(described, [...batch, ...items.filter((item) => !isSessionMeta(item))], writtenAt);
+    await this.tx(async (db) => {
+      try {
+        await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);
+      } catch (e) {
+        w.lost = true;
+        throw e;
+      }
+      const row = await this.lockThread(db, w.threadId);
+      if (!row) throw ThreadStoreError.notFound(w.threadId);
+      const count = Number(row.item_count);
+      // Committed by an attempt whose outcome was lost with its connection.
+      if (count === w.durableCount + items.length && (await this.isSegmentId(db, seg.rolloutId))) return;
+      if (count !== w.durableCount)
+        throw ThreadStoreError.conflict(`thread ${w.threadId} was written by another writer meanwhile`);
+      await this.checkSegmentIdIsNew(db, seg.rolloutId);
+      const old = stateFromJson(row.state);
+      const patch = { ...old.patch };
+      delete patch.updatedAt;
+      const s: ThreadState = { ...described, patch, archivedAt: old.archivedAt, firstItemAt: old.firstItemAt };
+      await this.writeThreadRow(db, w.threadId, s, count + items.length, false, {
+        live_seq: count,
+        turn_state: null,
+        turn_seq: null,
+      });
+      try {
+        await db.query(
+          `INSERT INTO skein_segments (tenant, rollout_id, thread_id, first_seq, base_rollout_id, base_end_ordinal, base_end_byte_offset)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [
+            this.tenant,
+            seg.rolloutId,
+            w.threadId,
+            count,
+            seg.base.threadId,
+            seg.base.endOrdinalExclusive,
+            seg.base.endByteOffset,
+          ],
+        );
+      } catch (e) {
+        // Another thread's new segment took the id meanwhile.
+        if ((e as { code?: unknown }).code === '23505')
+          throw ThreadStoreError.conflict(
+            `rollout id ${seg.rolloutId} was taken meanwhile; a new segment needs a new id`,
+          );
+        throw e;
+      }
+      // Spans of other threads that read the thread's rows to their end (a base whose cut was not
+      // there) end where the new segment starts, as a rollout's rows do.
+      await db.query(
+        'UPDATE skein_spans SET hi_seq = $3 WHERE tenant = $1 AND src_thread_id = $2 AND hi_seq IS NULL AND thread_id <> $2',
+        [this.tenant, w.threadId, count],
+      );
+      await this.insertItems(db, w.threadId, count, items);
+      await db.query('DELETE FROM skein_turns WHERE tenant = $1 AND thread_id = $2', [this.tenant, w.threadId]);
+      await writeThreadSpans(db, this.tenant, w.threadId);
+    });
   }
 
   /**
@@ -699,14 +894,76 @@ export class PostgresThreadStore implements ThreadStore {
       this.assertOpen();
       requireObject(params, 'loadHistory params');
       const threadId = parseThreadId(params.threadId);
+      const rolloutId = params.rolloutId === undefined ? undefined : parseThreadId(params.rolloutId, 'rolloutId');
       await this.ready;
       try {
-        yield* resolvedHistory(this.historySource, threadId, params.includeArchived === true);
+        if (rolloutId === undefined)
+          yield* resolvedHistory(this.historySource, threadId, params.includeArchived === true);
+        else {
+          // One rollout's own rows, nothing inherited; the thread's check comes with them.
+          const r = await findRollout(this.historySource, this.tenant, rolloutId);
+          if (!r || r.threadId !== threadId)
+            throw new ThreadStoreError('not_found', `thread ${threadId} has no rollout ${rolloutId}`);
+          yield* streamHistory(
+            this.historySource.connect,
+            this.tenant,
+            threadId,
+            params.includeArchived === true,
+            r.firstSeq,
+          );
+        }
       } catch (e) {
         throw toStoreError(e, 'loadHistory');
       }
     };
     return run.call(this);
+  }
+
+  /** The thread's rollouts, oldest first: its first rollout (the thread id), then its segments. */
+  async listSegments(params: ListSegmentsParams): Promise<ThreadSegment[]> {
+    this.assertOpen();
+    requireObject(params, 'listSegments params');
+    const threadId = parseThreadId(params.threadId);
+    return this.guard('listSegments', () =>
+      this.session('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'ROLLBACK', async (db) => {
+        const t = await db.query<{ archived: boolean; line: string | null }>(
+          `SELECT t.archived, i.line FROM skein_threads t
+           LEFT JOIN skein_items i ON i.tenant = t.tenant AND i.thread_id = t.thread_id AND i.seq = 0
+           WHERE t.tenant = $1 AND t.thread_id = $2`,
+          [this.tenant, threadId],
+        );
+        const row = t.rows[0];
+        if (!row) throw ThreadStoreError.notFound(threadId);
+        if (row.archived && params.includeArchived !== true) throw archivedNotFound(threadId);
+        const first = row.line === null ? null : historyBaseOf(JSON.parse(row.line) as RolloutItem);
+        const segs = await db.query<{
+          rollout_id: string;
+          base_rollout_id: string;
+          base_end_ordinal: string;
+          base_end_byte_offset: string;
+        }>(
+          `SELECT rollout_id, base_rollout_id, base_end_ordinal, base_end_byte_offset FROM skein_segments
+           WHERE tenant = $1 AND thread_id = $2 ORDER BY first_seq`,
+          [this.tenant, threadId],
+        );
+        return [
+          { rolloutId: threadId, historyBase: first },
+          ...segs.rows.map((g) => ({
+            rolloutId: g.rollout_id as ThreadId,
+            historyBase: segmentBase({
+              rolloutId: g.rollout_id,
+              threadId,
+              firstSeq: 0,
+              base: {
+                rolloutId: g.base_rollout_id,
+                endOrdinalExclusive: Number(g.base_end_ordinal),
+                endByteOffset: Number(g.base_end_byte_offset),
+              },
+            }),
+          })),
+        ];
+      }),
+    );
   }
 
   async readThread(params: ReadThreadParams): Promise<StoredThreadWithHistory> {
@@ -820,17 +1077,24 @@ export class PostgresThreadStore implements ThreadStore {
     const p: NormalizedListParams = { ...listed, searchTerm: null, filters: `search:${listed.filters}` };
     const lowered = withoutNul(term.toLowerCase());
     return this.guard('searchThreads', async () => {
-      // Forks that inherit a match, with the inherited match that comes first in their history.
-      const inh = inheritedMatchesSql(this.tenant, lowered);
-      const origins = new Map(
-        (await this.read<{ thread_id: string; origin_id: string; origin_seq: string }>(inh.text, inh.values)).rows.map(
-          (r) => [r.thread_id, { threadId: r.origin_id, seq: Number(r.origin_seq) }],
-        ),
-      );
+      // Threads with spans (forks, reverted threads) whose history holds a match, with the match
+      // that comes first in it; and reverted threads whose only matches were reverted.
+      const spans = spanMatchesSql(this.tenant, lowered);
+      const origins = new Map<string, { threadId: string; seq: number }>();
+      const excluded: string[] = [];
+      for (const r of (
+        await this.read<{ thread_id: string; origin_id: string | null; origin_seq: string | null; excluded: boolean }>(
+          spans.text,
+          spans.values,
+        )
+      ).rows) {
+        if (r.excluded || r.origin_id === null) excluded.push(r.thread_id);
+        else origins.set(r.thread_id, { threadId: r.origin_id, seq: Number(r.origin_seq) });
+      }
       const page = await this.page(p, params.cursor, (sql) =>
-        filterSql(this.tenant, p, sql, contentFilter(this.tenant, lowered, sql, [...origins.keys()])),
+        filterSql(this.tenant, p, sql, contentFilter(this.tenant, lowered, sql, [...origins.keys()], excluded)),
       );
-      // The snippet is the first match in the thread's history: an inherited one comes first.
+      // The snippet is the first match in the thread's history (for a thread with spans, found above).
       const snippets = new Map<string, string>();
       const snippet = (threadId: string, line: string): void => {
         snippets.set(threadId, snippetOf(messageText(JSON.parse(line) as RolloutItem), term));
@@ -939,7 +1203,10 @@ export class PostgresThreadStore implements ThreadStore {
         await this.assertNoLiveWriter(db, threadId, 'delete');
         // An expired lease goes too: its writer's late appends then find no lease at all.
         await db.query('DELETE FROM skein_leases WHERE tenant = $1 AND thread_id = $2', [this.tenant, threadId]);
+        // Its rows, turns, segments and spans go with it (ON DELETE CASCADE); forks that inherit
+        // from it inherit nothing now, in search as in their history.
         await db.query('DELETE FROM skein_threads WHERE tenant = $1 AND thread_id = $2', [this.tenant, threadId]);
+        await respanReaders(db, this.tenant, threadId);
       }),
     );
   }

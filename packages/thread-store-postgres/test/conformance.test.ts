@@ -30,7 +30,7 @@ function tenantOf(store: ThreadStore): string {
 
 describeThreadStoreConformance({
   name: 'PostgresThreadStore',
-  capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: false },
+  capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: false, segments: true },
   defaultModelProvider: 'openai',
   create: () => storeFor(freshTenant()),
   // A new pool on the same database: a restarted server.

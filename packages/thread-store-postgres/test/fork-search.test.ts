@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHistoryItems } from '@skein/thread-store-api';
 import { migratePostgres, PostgresThreadStore } from '../src/index.js';
-import { inheritedMatchesSql } from '../src/internal/content-sql.js';
+import { spanMatchesSql } from '../src/internal/content-sql.js';
 import { createTestDatabase, freshTenant, insertFillerThreads, withClient } from './helpers/database.js';
 import type { TestDatabase } from './helpers/database.js';
 import { planOf, searchPagePlan } from './helpers/plans.js';
@@ -57,14 +57,15 @@ describe('content search of forks by reference', () => {
     // The database as schema version 1 left it: no base columns (nor what later versions add).
     await withClient(db.url, async (c) => {
       await c.query(
-        `DROP TABLE skein_turns; ALTER TABLE skein_threads DROP COLUMN turn_state, DROP COLUMN turn_seq;
+        `DROP TABLE skein_spans; DROP TABLE skein_segments; ALTER TABLE skein_threads DROP COLUMN live_seq;
+         DROP TABLE skein_turns; ALTER TABLE skein_threads DROP COLUMN turn_state, DROP COLUMN turn_seq;
          ALTER TABLE skein_threads DROP COLUMN base_thread_id, DROP COLUMN base_end_ordinal, DROP COLUMN base_end_seq;
          DROP FUNCTION skein_base_end_seq(text, text, bigint);
          DELETE FROM skein_schema_migrations WHERE version >= 2`,
       );
     });
     const report = await migratePostgres(db.url);
-    expect(report.applied.map((m) => m.version)).toEqual([2, 3]);
+    expect(report.applied.map((m) => m.version)).toEqual([2, 3, 4]);
     expect(await baseColumns(tenant)).toEqual(written);
 
     s = await PostgresThreadStore.open({ connectionString: db.url, tenant });
@@ -109,12 +110,26 @@ describe('content search of forks by reference', () => {
            WHERE tenant = $1 AND thread_id IN (SELECT thread_id FROM skein_threads WHERE tenant = $1 AND preview_lc = 'filler' LIMIT 100)`,
           [tenant, b.id],
         );
+        // Their spans, as a fork's are written: the base's first 5 rows, then their own rows; the
+        // other filler threads as forks of one another (50 rows of another filler thread each).
+        await c.query(
+          `INSERT INTO skein_spans (tenant, thread_id, k, src_thread_id, lo_seq, hi_seq)
+           SELECT $1, f.thread_id, x.k,
+                  CASE WHEN x.k = 2 THEN f.thread_id WHEN f.base_thread_id = $2 THEN $2 ELSE f.other END,
+                  0, CASE WHEN x.k = 1 THEN CASE WHEN f.base_thread_id = $2 THEN 5 ELSE 50 END END
+           FROM (SELECT thread_id, base_thread_id, lag(thread_id, 1, thread_id) OVER (ORDER BY thread_id) AS other
+                 FROM skein_threads WHERE tenant = $1 AND preview_lc = 'filler') f
+           CROSS JOIN (VALUES (1), (2)) AS x(k)`,
+          [tenant, b.id],
+        );
+        await c.query('ANALYZE skein_spans');
         await c.query('ANALYZE skein_threads');
         expect(await searchPagePlan(c, tenant, 'marmoset')).toContain('skein_items_message_trgm');
-        // The forks that inherit a match: found from the bases the fork index lists, each read by
-        // its primary key, never by a scan of the items.
-        const inheritedPlan = await planOf(c, inheritedMatchesSql(tenant, 'marmoset'));
-        expect(inheritedPlan).toContain('skein_threads_by_base');
+        // The forks that inherit a match: the matching rows from the trigram index, each joined to
+        // the spans that cover it by the spans' source index, never by a scan of the items.
+        const inheritedPlan = await planOf(c, spanMatchesSql(tenant, 'marmoset'));
+        expect(inheritedPlan).toContain('skein_items_message_trgm');
+        expect(inheritedPlan).toContain('skein_spans_by_src');
         expect(inheritedPlan).not.toContain('Seq Scan');
         // The page with those forks: the trigram index still answers the threads' own messages.
         const forks = await c.query<{ thread_id: string }>(

@@ -255,10 +255,11 @@ describe('turn index', () => {
       expect(written.length).toBeGreaterThan(4);
       // The database as the previous schema left it.
       await withClient(own.url, (c) =>
-        c.query(`DROP TABLE skein_turns; ALTER TABLE skein_threads DROP COLUMN turn_state, DROP COLUMN turn_seq;
+        c.query(`DROP TABLE skein_spans; DROP TABLE skein_segments; ALTER TABLE skein_threads DROP COLUMN live_seq;
+               DROP TABLE skein_turns; ALTER TABLE skein_threads DROP COLUMN turn_state, DROP COLUMN turn_seq;
                DELETE FROM skein_schema_migrations WHERE version >= 3`),
       );
-      expect((await migratePostgres(own.url)).applied.map((m) => m.version)).toEqual([3]);
+      expect((await migratePostgres(own.url)).applied.map((m) => m.version)).toEqual([3, 4]);
       expect(await turnRows()).toEqual(written);
 
       // A server without the index appends a row: readers stream, the next append indexes again.

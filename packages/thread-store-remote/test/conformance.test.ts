@@ -25,7 +25,13 @@ interface Deployment {
   store: ThreadStore;
 }
 
-function harness(name: string, protocol: 'grpc' | 'connect', makeBackend: () => Backend, paginatedHistory: boolean) {
+function harness(
+  name: string,
+  protocol: 'grpc' | 'connect',
+  makeBackend: () => Backend,
+  paginatedHistory: boolean,
+  segments: boolean,
+) {
   const deployments = new Map<ThreadStore, Deployment>();
 
   async function deploy(backend: Backend): Promise<RemoteThreadStore> {
@@ -44,7 +50,14 @@ function harness(name: string, protocol: 'grpc' | 'connect', makeBackend: () => 
 
   describeThreadStoreConformance({
     name: `RemoteThreadStore (${protocol}) over ${name}`,
-    capabilities: { reopen: true, sharedStorage: true, contentSearch: true, localPaths: false, paginatedHistory },
+    capabilities: {
+      reopen: true,
+      sharedStorage: true,
+      contentSearch: true,
+      localPaths: false,
+      paginatedHistory,
+      segments,
+    },
     defaultModelProvider: 'openai',
     create: () => deploy(makeBackend()),
     async reopen(client) {
@@ -82,6 +95,7 @@ const local = (): Backend => {
 };
 
 for (const protocol of ['grpc', 'connect'] as const) {
-  harness('InMemoryThreadStore', protocol, memory, false);
-  harness('LocalThreadStore', protocol, local, true);
+  // Segments as the backing store keeps them: the server forwards them, or answers unsupported.
+  harness('InMemoryThreadStore', protocol, memory, false, true);
+  harness('LocalThreadStore', protocol, local, true, true);
 }

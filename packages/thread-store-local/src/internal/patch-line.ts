@@ -1,4 +1,6 @@
 import {
+  applyGitPatch,
+  gitInfoToJson,
   isObject,
   sessionSourceFromJson,
   sessionSourceToJson,
@@ -6,7 +8,7 @@ import {
   tokenUsageToJson,
   validatePatch,
 } from '@skein/thread-store-api';
-import type { GitInfoPatch, ThreadMetadataPatch } from '@skein/thread-store-api';
+import type { GitInfoPatch, RolloutItem, StoredThread, ThreadMetadataPatch } from '@skein/thread-store-api';
 
 /**
  * Metadata patches that are not names are made durable in the rollout itself: Skein appends a
@@ -84,3 +86,50 @@ export function patchFromJson(v: unknown): ThreadMetadataPatch | null {
   }
   return out as ThreadMetadataPatch;
 }
+
+/**
+ * The line that records `patch` (all but `updatedAt`, which is the file's mtime) for a thread
+ * whose rollout starts with `first`: in a paginated rollout a line of its own type holding the
+ * whole patch; in a legacy one a `session_meta` line like the first (without what only a first
+ * line says), with git info and memory mode in Codex's own `git` / `memory_mode` fields and the
+ * rest under `SKEIN_PATCH_KEY`.
+ */
+export function patchLineItem(
+  first: RolloutItem | null,
+  thread: StoredThread,
+  patch: ThreadMetadataPatch,
+): { item: Record<string, unknown>; paginated: boolean } {
+  const meta = first && first.type === 'session_meta' && isObject(first.payload) ? first.payload : null;
+  const payload: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta ?? { id: thread.threadId, timestamp: thread.createdAt.toISOString() })) {
+    if (FIRST_LINE_ONLY.has(k)) continue;
+    payload[k] = v;
+  }
+  payload.id = thread.threadId;
+  const { gitInfo, memoryMode, updatedAt: _mtime, ...recorded } = patch;
+  const gitAndMemory: ThreadMetadataPatch = {};
+  if (gitInfo !== undefined) gitAndMemory.gitInfo = gitInfo;
+  if (memoryMode !== undefined) gitAndMemory.memoryMode = memoryMode;
+  if (gitInfo !== undefined) {
+    const g = applyGitPatch(thread.gitInfo, gitInfo);
+    payload.git = g ? gitInfoToJson(g) : {};
+  }
+  if (memoryMode != null) payload.memory_mode = memoryMode;
+  payload[SKEIN_PATCH_KEY] = patchToJson(recorded);
+  const paginated = thread.historyMode === 'paginated';
+  const item: Record<string, unknown> = paginated
+    ? { type: SKEIN_PATCH_LINE_TYPE, payload: { [SKEIN_PATCH_KEY]: patchToJson({ ...recorded, ...gitAndMemory }) } }
+    : { type: 'session_meta', payload };
+  return { item, paginated };
+}
+
+/** Fields of a first `session_meta` that a patch line does not repeat. */
+const FIRST_LINE_ONLY = new Set([
+  'git',
+  'memory_mode',
+  'base_instructions',
+  'dynamic_tools',
+  'history_base',
+  'history_mode',
+  SKEIN_PATCH_KEY,
+]);

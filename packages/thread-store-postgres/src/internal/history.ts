@@ -9,6 +9,7 @@ import {
   ThreadStoreError,
 } from '@skein/thread-store-api';
 import type { RolloutItem } from '@skein/thread-store-api';
+import { findRollout } from './spans.js';
 
 /** Rows fetched per round trip while streaming a history: a few MB at most per batch. */
 const BATCH_ROWS = 256;
@@ -25,6 +26,11 @@ export async function* streamHistory(
   tenant: string,
   threadId: string,
   includeArchived: boolean,
+  /**
+   * The first seq of the rollout to stream (0: the thread's first rollout); its rows end where
+   * the thread's next segment starts, as the snapshot has it.
+   */
+  fromSeq = 0,
 ): AsyncGenerator<RolloutItem> {
   const client = await connect('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   let cursor: Cursor<{ line: string }> | undefined;
@@ -56,10 +62,13 @@ export async function* streamHistory(
     if (!row) throw ThreadStoreError.notFound(threadId);
     if (row.archived && !includeArchived) throw archivedNotFound(threadId);
     cursor = client.query(
-      new Cursor<{ line: string }>('SELECT line FROM skein_items WHERE tenant = $1 AND thread_id = $2 ORDER BY seq', [
-        tenant,
-        threadId,
-      ]),
+      new Cursor<{ line: string }>(
+        `SELECT line FROM skein_items WHERE tenant = $1 AND thread_id = $2 AND seq >= $3
+           AND seq < coalesce((SELECT min(s.first_seq) FROM skein_segments s
+                               WHERE s.tenant = $1 AND s.thread_id = $2 AND s.first_seq > $3), 9223372036854775807)
+         ORDER BY seq`,
+        [tenant, threadId, fromSeq],
+      ),
     );
     for (;;) {
       const rows = await read(cursor);
@@ -99,42 +108,55 @@ export interface HistorySource {
   connect: (first: string) => Promise<PoolClient>;
   /** One read-only statement. */
   read: <R extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<R>>;
+  /** The same as `read`, for helpers written against a client. */
+  query: <R extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<R>>;
   tenant: string;
 }
 
 /**
- * A thread's history as readers see it. A fork by reference (its first item, the session_meta,
- * has a `history_base`) keeps only its own rows: the base's history (resolved the same way) is
- * streamed first, up to the item numbered `end_ordinal_exclusive - 1`. A base that is gone
- * inherits nothing, as in a Codex home. The thread's existence and archived state are checked
- * before anything is streamed.
+ * A thread's history as readers see it: the history of its newest rollout (its last segment, or
+ * its first rollout when it was never reverted; see spans.ts). The thread's existence and
+ * archived state are checked before anything is streamed.
  */
 export async function* resolvedHistory(
   src: HistorySource,
   threadId: string,
   includeArchived: boolean,
+): AsyncGenerator<RolloutItem> {
+  const r = await src.read<{ archived: boolean; rollout_id: string | null }>(
+    `SELECT t.archived, (SELECT s.rollout_id FROM skein_segments s WHERE s.tenant = t.tenant AND s.thread_id = t.thread_id
+                         ORDER BY s.first_seq DESC LIMIT 1) AS rollout_id
+     FROM skein_threads t WHERE t.tenant = $1 AND t.thread_id = $2`,
+    [src.tenant, threadId],
+  );
+  const row = r.rows[0];
+  if (!row) throw ThreadStoreError.notFound(threadId);
+  if (row.archived && !includeArchived) throw archivedNotFound(threadId);
+  yield* rolloutHistory(src, row.rollout_id ?? threadId, includeArchived);
+}
+
+/**
+ * A rollout's history: a rollout with a base (a fork's first rollout, a later segment) first
+ * streams the base rollout's history (resolved the same way) up to the item numbered
+ * `end_ordinal_exclusive - 1`, then its own rows. A base that is gone inherits nothing, as in a
+ * Codex home. An unknown rollout is not_found.
+ */
+export async function* rolloutHistory(
+  src: HistorySource,
+  rolloutId: string,
+  includeArchived = true,
   depth = 0,
 ): AsyncGenerator<RolloutItem> {
-  if (depth < MAX_HISTORY_BASE_DEPTH) {
-    const r = await src.read<{ archived: boolean; line: string | null }>(
-      `SELECT t.archived, i.line FROM skein_threads t
-       LEFT JOIN skein_items i ON i.tenant = t.tenant AND i.thread_id = t.thread_id AND i.seq = 0
-       WHERE t.tenant = $1 AND t.thread_id = $2`,
-      [src.tenant, threadId],
-    );
-    const row = r.rows[0];
-    if (!row) throw ThreadStoreError.notFound(threadId);
-    if (row.archived && !includeArchived) throw archivedNotFound(threadId);
-    const ref = row.line === null ? null : historyBaseOf(JSON.parse(row.line) as RolloutItem);
-    if (ref) {
-      try {
-        yield* inheritedPrefix(resolvedHistory(src, ref.threadId, true, depth + 1), ref.endOrdinalExclusive);
-      } catch (e) {
-        if (!isThreadStoreError(e, 'not_found')) throw e;
-      }
+  const r = await findRollout(src, src.tenant, rolloutId);
+  if (!r) throw ThreadStoreError.notFound(rolloutId);
+  if (r.base && depth < MAX_HISTORY_BASE_DEPTH) {
+    try {
+      yield* inheritedPrefix(rolloutHistory(src, r.base.rolloutId, true, depth + 1), r.base.endOrdinalExclusive);
+    } catch (e) {
+      if (!isThreadStoreError(e, 'not_found')) throw e;
     }
   }
-  yield* streamHistory(src.connect, src.tenant, threadId, includeArchived);
+  yield* streamHistory(src.connect, src.tenant, r.threadId, includeArchived, r.firstSeq);
 }
 
 /**
@@ -146,7 +168,7 @@ export async function inheritedItems(src: HistorySource, first: RolloutItem | un
   if (!ref) return [];
   const out: RolloutItem[] = [];
   try {
-    for await (const item of inheritedPrefix(resolvedHistory(src, ref.threadId, true, 1), ref.endOrdinalExclusive))
+    for await (const item of inheritedPrefix(rolloutHistory(src, ref.threadId, true, 1), ref.endOrdinalExclusive))
       if (!isSessionMeta(item)) out.push(item);
   } catch (e) {
     if (!isThreadStoreError(e, 'not_found')) throw e;

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { ThreadStoreError } from '@skein/thread-store-api';
+import { writeThreadSpans } from './spans.js';
 import { reindexThread } from './turn-index.js';
 
 /**
@@ -158,6 +159,55 @@ ALTER TABLE skein_threads ADD COLUMN turn_state text, ADD COLUMN turn_seq bigint
         if (r.rows.length === 0) return;
         for (const t of r.rows) await reindexThread(db, t.tenant, t.thread_id);
       }
+    },
+  },
+  {
+    version: 4,
+    name: 'segments of a thread, and spans',
+    sql: `
+-- The later rollouts of a thread (what Codex's thread/revert starts, see spans.ts): each holds
+-- the thread's item rows from first_seq up to the next segment's first_seq (item rows keep one
+-- seq numbering per thread), and reads as its base rollout's history up to the cut
+-- (history_base as given), then its own rows. A thread's first rollout (its id is the thread id)
+-- has no row here. A thread reads as its newest rollout.
+CREATE TABLE skein_segments (
+  tenant text COLLATE "C" NOT NULL,
+  rollout_id text COLLATE "C" NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
+  first_seq bigint NOT NULL,
+  base_rollout_id text COLLATE "C" NOT NULL,
+  base_end_ordinal bigint NOT NULL,
+  base_end_byte_offset bigint NOT NULL,
+  PRIMARY KEY (tenant, rollout_id),
+  UNIQUE (tenant, thread_id, first_seq),
+  FOREIGN KEY (tenant, thread_id) REFERENCES skein_threads (tenant, thread_id) ON DELETE CASCADE
+);
+
+-- The first seq of the thread's newest rollout: rows before it are in older rollouts, in its
+-- history only as far as its chain of bases reaches (0: the thread was never reverted).
+ALTER TABLE skein_threads ADD COLUMN live_seq bigint NOT NULL DEFAULT 0;
+
+-- The row ranges a thread's history is made of, in order (k from 1), for threads whose history
+-- is not just their own rows (forks by reference, reverted threads); hi_seq NULL: open-ended.
+-- Content search follows them (content-sql.ts).
+CREATE TABLE skein_spans (
+  tenant text COLLATE "C" NOT NULL,
+  thread_id text COLLATE "C" NOT NULL,
+  k bigint NOT NULL,
+  src_thread_id text COLLATE "C" NOT NULL,
+  lo_seq bigint NOT NULL,
+  hi_seq bigint,
+  PRIMARY KEY (tenant, thread_id, k),
+  FOREIGN KEY (tenant, thread_id) REFERENCES skein_threads (tenant, thread_id) ON DELETE CASCADE
+);
+CREATE INDEX skein_spans_by_src ON skein_spans (tenant, src_thread_id, lo_seq);
+`,
+    backfill: async (db) => {
+      // The forks written before: their spans from the bases on their thread rows.
+      const r = await db.query<{ tenant: string; thread_id: string }>(
+        'SELECT tenant, thread_id FROM skein_threads WHERE base_thread_id IS NOT NULL ORDER BY tenant, thread_id',
+      );
+      for (const t of r.rows) await writeThreadSpans(db, t.tenant, t.thread_id);
     },
   },
 ];

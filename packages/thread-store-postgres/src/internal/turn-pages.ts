@@ -44,8 +44,15 @@ interface SegmentRow {
 }
 
 /**
+ * The turn index covers a thread's rows as one rollout: a thread with segments (spans.ts), or a
+ * fork whose base is a later segment of some thread, is read from its streamed history instead.
+ */
+const UNSEGMENTED = (t: string): string =>
+  `${t}.live_seq = 0 AND NOT EXISTS (SELECT 1 FROM skein_segments g WHERE g.tenant = $1 AND g.rollout_id = ${t}.base_thread_id)`;
+
+/**
  * The lineage of a thread, root first, or null when some thread of it has rows the turn index
- * has not seen (the caller then streams the history). Missing thread: not_found.
+ * has not seen or has segments (the caller then streams the history). Missing thread: not_found.
  */
 export async function turnSegments(
   db: PoolClient,
@@ -56,11 +63,11 @@ export async function turnSegments(
   const r = await db.query<SegmentRow>(
     `WITH RECURSIVE chain (thread_id, base_thread_id, base_end_seq, cut, depth, archived, fresh) AS (
        SELECT t.thread_id, t.base_thread_id, t.base_end_seq, NULL::bigint, 0, t.archived,
-              t.turn_state IS NOT NULL AND t.turn_seq = t.item_count
+              t.turn_state IS NOT NULL AND t.turn_seq = t.item_count AND ${UNSEGMENTED('t')}
        FROM skein_threads t WHERE t.tenant = $1 AND t.thread_id = $2
        UNION ALL
        SELECT b.thread_id, b.base_thread_id, b.base_end_seq, c.base_end_seq, c.depth + 1, b.archived,
-              b.turn_state IS NOT NULL AND b.turn_seq = b.item_count
+              b.turn_state IS NOT NULL AND b.turn_seq = b.item_count AND ${UNSEGMENTED('b')}
        FROM chain c JOIN skein_threads b ON b.tenant = $1 AND b.thread_id = c.base_thread_id
        WHERE c.depth < ${MAX_HISTORY_BASE_DEPTH})
      SELECT thread_id, cut, depth, archived, fresh FROM chain ORDER BY depth DESC`,

@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { create } from '@bufbuild/protobuf';
+import { clone, create } from '@bufbuild/protobuf';
 import type { CallOptions, Client, Interceptor, Transport } from '@connectrpc/connect';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
@@ -15,6 +15,7 @@ import type {
   ItemPage,
   ListItemsParams,
   CountThreadsParams,
+  ListSegmentsParams,
   ListThreadsParams,
   ListTurnsParams,
   LoadHistoryParams,
@@ -28,6 +29,7 @@ import type {
   ThreadId,
   ThreadPage,
   ThreadSearchPage,
+  ThreadSegment,
   ThreadStore,
   ThreadStoreCapabilities,
   TurnPage,
@@ -44,8 +46,9 @@ import {
   ThreadStoreError,
   validatePatch,
 } from '@skein/thread-store-api';
-import type { ReadThreadResponse } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
+import type { ReadThreadResponse, ResumeThreadRequest } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
 import {
+  ResumeThreadRequestSchema,
   ThreadStoreService,
   UpdateThreadMetadataRequestSchema,
 } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
@@ -59,6 +62,7 @@ import {
 import { jsonBytes, parseJsonBytes } from '../convert/json-bytes.js';
 import { createParamsToProto, listParamsToProto, resumeParamsToProto, searchParamsToProto } from '../convert/params.js';
 import { patchToProto } from '../convert/patch.js';
+import { segmentFromProto } from '../convert/segments.js';
 import { storedThreadFromProto } from '../convert/thread.js';
 import {
   CONNECTION_WINDOW_BYTES,
@@ -160,6 +164,8 @@ interface LiveWriter {
   moving?: Promise<unknown> | undefined;
   /** Whether its appends carry their flush (see AppendFlushPrediction). */
   prediction: AppendFlushPrediction;
+  /** The ResumeThread request that opened it (a failover resumes it the same way); none when created. */
+  resumed?: ResumeThreadRequest;
 }
 
 /** The server's default `maxMessageBytes`. */
@@ -384,8 +390,13 @@ export class RemoteThreadStore implements ThreadStore {
     }
   }
 
-  private track(threadId: ThreadId, leaseMs: bigint | undefined, ep: number): void {
-    this.live.set(threadId, { ep, unflushed: [], prediction: new AppendFlushPrediction() });
+  private track(threadId: ThreadId, leaseMs: bigint | undefined, ep: number, resumed?: ResumeThreadRequest): void {
+    this.live.set(threadId, {
+      ep,
+      unflushed: [],
+      prediction: new AppendFlushPrediction(),
+      ...(resumed === undefined ? {} : { resumed }),
+    });
     if (leaseMs !== undefined && leaseMs > 0n) {
       this.leaseMs = Number(leaseMs);
       this.heartbeatEveryMs = Math.max(10, Math.floor(Number(leaseMs) / 3));
@@ -460,6 +471,26 @@ export class RemoteThreadStore implements ThreadStore {
   }
 
   /**
+   * How a failover resumes a writer: as it was opened. A writer opened with a new segment starts
+   * that segment again only if the store does not have it yet (the failed server wrote nothing of
+   * it); otherwise it resumes the thread, whose newest segment is then that one.
+   */
+  private async failoverRequest(threadId: ThreadId, w: LiveWriter, client: Client<Svc>): Promise<ResumeThreadRequest> {
+    const opened = w.resumed;
+    if (!opened) return resumeParamsToProto({ threadId });
+    const segment = opened.segment;
+    if (!segment) return opened;
+    const listed = await client.listSegments(
+      { threadId, ...(opened.includeArchived === undefined ? {} : { includeArchived: opened.includeArchived }) },
+      { timeoutMs: this.timeoutMs },
+    );
+    if (!listed.segments.some((s) => s.rolloutId === segment.rolloutId)) return opened;
+    const again = clone(ResumeThreadRequestSchema, opened);
+    again.segment = undefined;
+    return again;
+  }
+
+  /**
    * Resumes a live writer whose server (`failed`) is unreachable on the next server, waiting up
    * to `failoverWaitMs` for the failed server's lease to expire (a resume meanwhile answers
    * `conflict`; the lease's fencing keeps a late write of the failed server out). Then what was
@@ -483,7 +514,8 @@ export class RemoteThreadStore implements ThreadStore {
     for (let attempt = 0; ; attempt++) {
       const ep = this.current === failed ? (failed + 1) % this.endpoints.length : this.current;
       try {
-        await this.endpoints[ep]!.client.resumeThread(resumeParamsToProto({ threadId }), { timeoutMs: this.timeoutMs });
+        const client = this.endpoints[ep]!.client;
+        await client.resumeThread(await this.failoverRequest(threadId, w, client), { timeoutMs: this.timeoutMs });
         this.current = ep;
         w.ep = ep;
         break;
@@ -546,7 +578,7 @@ export class RemoteThreadStore implements ThreadStore {
     const req = resumeParamsToProto(params);
     const ep = this.current;
     const res = await this.call('ResumeThread', false, (o) => this.client.resumeThread(req, o));
-    this.track(req.threadId as ThreadId, res.lease?.leaseMs, ep);
+    this.track(req.threadId as ThreadId, res.lease?.leaseMs, ep, req);
   }
 
   /**
@@ -657,12 +689,14 @@ export class RemoteThreadStore implements ThreadStore {
   private async *history(params: LoadHistoryParams, alreadyDelivered: number): AsyncGenerator<RolloutItem> {
     this.ensureOpen('LoadHistory');
     const threadId = parseThreadId(params?.threadId);
+    const rolloutId = params.rolloutId === undefined ? undefined : parseThreadId(params.rolloutId, 'rolloutId');
     let delivered = alreadyDelivered;
     for (let attempt = 0; ; attempt++) {
       const req = {
         threadId,
         skipItems: BigInt(delivered),
         ...(params.includeArchived === undefined ? {} : { includeArchived: params.includeArchived }),
+        ...(rolloutId === undefined ? {} : { rolloutId }),
       };
       const ep = this.current;
       try {
@@ -750,6 +784,20 @@ export class RemoteThreadStore implements ThreadStore {
       if ((e as ThreadStoreError).code !== 'unavailable' || this.retry.maxAttempts <= 1) throw e;
       yield* this.history(load, delivered);
     }
+  }
+
+  /**
+   * The thread's segments, oldest first. A server whose store does not keep segments answers
+   * `unsupported` (the client cannot know before asking).
+   */
+  async listSegments(params: ListSegmentsParams): Promise<ThreadSegment[]> {
+    const threadId = parseThreadId(params?.threadId);
+    const req = {
+      threadId,
+      ...(params.includeArchived === undefined ? {} : { includeArchived: params.includeArchived }),
+    };
+    const res = await this.call('ListSegments', true, (o) => this.client.listSegments(req, o));
+    return res.segments.map(segmentFromProto);
   }
 
   readThreadByRolloutPath(_params: ReadThreadByRolloutPathParams): Promise<StoredThreadWithHistory> {

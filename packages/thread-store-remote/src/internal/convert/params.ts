@@ -3,6 +3,7 @@ import type {
   CreateThreadParams,
   ListStart,
   ListThreadsParams,
+  NewSegment,
   ResumeThreadParams,
   SearchThreadsParams,
   SessionSourceFilter as ApiSourceFilter,
@@ -14,6 +15,7 @@ import {
   CreateThreadRequestSchema,
   ListFiltersSchema,
   ListStartSchema,
+  NewSegmentSchema,
   PartialPersistenceMetadataSchema,
   PersistenceMetadataSchema,
   ResumeThreadRequestSchema,
@@ -124,7 +126,22 @@ export function resumeParamsToProto(p: ResumeThreadParams): ResumeThreadRequest 
     if (p.metadata.memoryMode !== undefined) m.memoryMode = memoryModeToProto(p.metadata.memoryMode);
     out.metadata = m;
   }
+  if (p.segment !== undefined) out.segment = newSegmentToProto(p.segment);
   return out;
+}
+
+/**
+ * A new segment on the wire: its rollout id and its `session_meta` as JSON. What needs the thread
+ * (the base rollout, the cut, a new rollout id) is the server's store's to check.
+ */
+function newSegmentToProto(segment: NewSegment): NonNullable<ResumeThreadRequest['segment']> {
+  requireObject(segment, 'resumeThread segment');
+  const rolloutId = parseThreadId(segment.rolloutId, 'segment.rolloutId');
+  requireObject(segment.sessionMeta, 'segment.sessionMeta');
+  return create(NewSegmentSchema, {
+    rolloutId,
+    sessionMetaJson: jsonBytes(segment.sessionMeta, 'segment.sessionMeta'),
+  });
 }
 
 export function resumeParamsFromProto(r: ResumeThreadRequest): ResumeThreadParams {
@@ -136,6 +153,15 @@ export function resumeParamsFromProto(r: ResumeThreadRequest): ResumeThreadParam
     if (r.metadata.modelProvider !== undefined) m.modelProvider = r.metadata.modelProvider;
     if (r.metadata.memoryMode !== undefined) m.memoryMode = memoryModeFromProto(r.metadata.memoryMode);
     out.metadata = m;
+  }
+  if (r.segment) {
+    const sessionMeta = parseJsonBytes(r.segment.sessionMetaJson, 'segment.sessionMeta');
+    if (typeof sessionMeta !== 'object' || sessionMeta === null || Array.isArray(sessionMeta))
+      throw ThreadStoreError.invalidRequest('segment.sessionMeta must be a session_meta item object');
+    out.segment = {
+      rolloutId: parseThreadId(r.segment.rolloutId, 'segment.rolloutId'),
+      sessionMeta: sessionMeta as NewSegment['sessionMeta'],
+    };
   }
   return out;
 }

@@ -2,7 +2,14 @@ import { create } from '@bufbuild/protobuf';
 import { randomUUID } from 'node:crypto';
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { createContextKey } from '@connectrpc/connect';
-import type { RolloutItem, StoredThread, ThreadId, ThreadStore, ThreadStoreErrorCode } from '@skein/thread-store-api';
+import type {
+  LoadHistoryParams,
+  RolloutItem,
+  StoredThread,
+  ThreadId,
+  ThreadStore,
+  ThreadStoreErrorCode,
+} from '@skein/thread-store-api';
 import { isThreadStoreError, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
 import {
   HistoryChunkSchema,
@@ -25,6 +32,7 @@ import {
   searchParamsFromProto,
 } from '../convert/params.js';
 import { patchFromProto } from '../convert/patch.js';
+import { segmentToProto } from '../convert/segments.js';
 import { storedThreadToProto } from '../convert/thread.js';
 import type { AuthOptions } from './auth.js';
 import { Authenticator } from './auth.js';
@@ -428,6 +436,15 @@ export function createThreadStoreHandler(
     }
   };
 
+  /**
+   * Segments are an optional part of a store: a request that names one (a rollout id, a new
+   * segment) to a store without them is `unsupported`, never served as if it named none.
+   */
+  const requireSegments = (store: ThreadStore, what: string): void => {
+    if (!store.listSegments)
+      throw ThreadStoreError.unsupported(what, "this server's store does not keep segments of a thread");
+  };
+
   const impl: ServiceImpl<typeof ThreadStoreService> = {
     createThread: unary('CreateThread', async (req, s) => {
       const params = createParamsFromProto(req);
@@ -436,6 +453,7 @@ export function createThreadStoreHandler(
       return { lease: leaseMsg() };
     }),
     resumeThread: unary('ResumeThread', async (req, s) => {
+      if (req.segment) requireSegments(s.store, 'resumeThread with a segment');
       const params = resumeParamsFromProto(req);
       await writer(s, params.threadId, () => s.store.resumeThread(params));
       if (s.clientId !== null) leases.acquire(s.tenant, s.clientId, params.threadId);
@@ -483,8 +501,12 @@ export function createThreadStoreHandler(
     }),
     loadHistory: streaming('LoadHistory', async function* (req, s) {
       const threadId = parseThreadId(req.threadId);
-      const params =
-        req.includeArchived === undefined ? { threadId } : { threadId, includeArchived: req.includeArchived };
+      const params: LoadHistoryParams = { threadId };
+      if (req.includeArchived !== undefined) params.includeArchived = req.includeArchived;
+      if (req.rolloutId !== undefined) {
+        requireSegments(s.store, "loadHistory of one rollout's items");
+        params.rolloutId = parseThreadId(req.rolloutId, 'rolloutId');
+      }
       // A store that keeps each item's JSON gives it as it is; others are serialised here.
       const history = s.store.loadHistoryJson
         ? storedJson(s.store.loadHistoryJson(params))
@@ -570,6 +592,15 @@ export function createThreadStoreHandler(
         ...(req.turns === undefined ? {} : { turns: req.turns }),
       });
       return { thread: storedThreadToProto(thread) };
+    }),
+    listSegments: unary('ListSegments', async (req, s) => {
+      const threadId = parseThreadId(req.threadId);
+      requireSegments(s.store, 'listSegments');
+      const segments = await s.store.listSegments!({
+        threadId,
+        ...(req.includeArchived === undefined ? {} : { includeArchived: req.includeArchived }),
+      });
+      return { segments: segments.map(segmentToProto) };
     }),
     // Polls the one thread (its last item and its metadata, never the rest of the home) and sends
     // its state when it changed. Watches hold no history slot: a page keeps one open per thread view.
