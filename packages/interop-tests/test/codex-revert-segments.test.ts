@@ -210,7 +210,7 @@ describe('a paginated thread real Codex reverted (segments)', () => {
     }
   });
 
-  it("Skein lists the reverted thread once, with the creation time (its newest segment's) and first prompt Codex gives it", async () => {
+  it("Skein lists the reverted thread once, with Codex's preview (its first prompt) and file (the newest segment)", async () => {
     const codex = await codexRead([rev.reverted, rev.fork], { load: false });
     const listed = await skeinJson<{ threads: SkeinShown['thread'][] }>(home.path, [
       'threads',
@@ -218,26 +218,37 @@ describe('a paginated thread real Codex reverted (segments)', () => {
       '--all-providers',
       '--all-sources',
     ]);
-    expect(listed.threads.filter((t) => t.id === rev.reverted)).toHaveLength(1);
+    const mine = listed.threads.filter((t) => t.id === rev.reverted);
+    expect(mine).toHaveLength(1);
     const shown = await skeinJson<SkeinShown>(home.path, ['threads', 'show', rev.reverted]);
     const t = codex[rev.reverted]!;
+    // Codex gives the thread's first prompt as its preview (from its state; in a home Codex did not
+    // write it gives the newest segment's first prompt, having lost the older rollouts there).
     expect(t.preview).toBe(rev.shown[rev.reverted]?.[0]);
+    expect({ preview: shown.thread.preview, rolloutPath: shown.thread.rolloutPath }).toEqual({
+      preview: t.preview,
+      rolloutPath: t.path,
+    });
+    expect({ preview: mine[0]?.preview, rolloutPath: mine[0]?.rolloutPath }).toEqual({
+      preview: t.preview,
+      rolloutPath: t.path,
+    });
+  });
+
+  it("Skein gives the reverted thread the creation time Codex gives it: its newest segment's", async () => {
+    const codex = await codexRead([rev.reverted], { load: false });
+    const t = codex[rev.reverted]!;
     // Codex reports the newest segment's creation (its session_meta time, a second or more after
-    // the thread's first file was made) as the thread's creation time, and the thread's first
-    // prompt as its preview (from its state; a home Codex did not write gets the newest segment's
-    // first prompt there, which only Codex's loss of the older rollouts explains).
+    // the thread's first file was made) as the thread's creation time, in its state and in a home
+    // it did not write alike.
     const files = threadRolloutFiles(home.path, rev.reverted);
     const [firstMeta] = linesOf(files[0] ?? '');
     const [newestMeta] = linesOf(files.at(-1) ?? '');
     const seconds = (iso: string | undefined) => Math.floor(Date.parse(iso ?? '') / 1000);
     expect(t.createdAt).toBe(seconds(newestMeta?.payload.timestamp));
     expect(t.createdAt).toBeGreaterThan(seconds(firstMeta?.payload.timestamp));
-    expect({
-      preview: shown.thread.preview,
-      createdAt: Math.floor(Date.parse(shown.thread.createdAt) / 1000),
-      rolloutPath: shown.thread.rolloutPath,
-    }).toEqual({ preview: t.preview, createdAt: t.createdAt, rolloutPath: t.path });
-    expect(listed.threads.find((x) => x.id === rev.reverted)?.rolloutPath).toBe(t.path);
+    const shown = await skeinJson<SkeinShown>(home.path, ['threads', 'show', rev.reverted]);
+    expect(seconds(shown.thread.createdAt)).toBe(t.createdAt);
   });
 
   it('Skein finds a reverted thread and its fork by their history through every segment, not by the reverted turns', async () => {
