@@ -13,6 +13,8 @@ import { useTestDatabase } from './pg-database.js';
 const url = useTestDatabase('skein_migrate');
 /** The forks-by-reference tests' own database (the first tests leave threads in `url`). */
 const forksUrl = useTestDatabase('skein_migrate_forks');
+/** The reverted threads' tests' own database. */
+const segmentsUrl = useTestDatabase('skein_migrate_segments');
 const env = cleanEnv();
 
 interface Report {
@@ -316,21 +318,25 @@ describe('skein migrate of reverted threads (several rollouts each)', () => {
     expect(copied.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
     expect(rollouts(direct)).toEqual(rollouts(source));
 
-    const there = await migrate(['--from', source, '--to', forksUrl]);
+    const there = await migrate(['--from', source, '--to', segmentsUrl]);
     expect(there).toMatchObject({ threads: 2, copied: 2, conflicts: 0, verified: 2, mismatched: [] });
     expect(there.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
     const shown = JSON.parse(
-      await ok(['threads', 'show', SEGMENTED.reverted, '--json', '--store', forksUrl], { env }),
+      await ok(['threads', 'show', SEGMENTED.reverted, '--json', '--store', segmentsUrl], { env }),
     ) as {
       turns: unknown[];
     };
     expect(shown.turns).toHaveLength(SEGMENTED_TURNS.reverted.length);
     const restored = join(scratch(), 'restored');
-    const back = await migrate(['--from', forksUrl, '--to', restored]);
+    const back = await migrate(['--from', segmentsUrl, '--to', restored]);
     expect(back).toMatchObject({ threads: 2, copied: 2, conflicts: 0, verified: 2, mismatched: [] });
     expect(rollouts(restored)).toEqual(rollouts(source));
     expect(await turnsOf(restored)).toEqual(SEGMENTED_TURNS);
-    expect(await migrate(['--from', source, '--to', forksUrl])).toMatchObject({ copied: 0, skipped: 2, verified: 2 });
+    expect(await migrate(['--from', source, '--to', segmentsUrl])).toMatchObject({
+      copied: 0,
+      skipped: 2,
+      verified: 2,
+    });
   });
 
   it('home -> skein serve -> empty home, byte for byte', async () => {

@@ -119,7 +119,13 @@ export { checkFilterList, checkThreadDate } from './limits.js';
 
 export { MAX_HISTORY_BASE_DEPTH, inheritedPrefix, inheritedStep, requireHistoryBase } from './history-base.js';
 
-export { checkSessionMeta, copyPlainData, requireObject, validateCreateThreadParams, validateNewSegment } from './params.js';
+export {
+  checkSessionMeta,
+  copyPlainData,
+  requireObject,
+  validateCreateThreadParams,
+  validateNewSegment,
+} from './params.js';
 
 export { decodeHistoryCursor, decodeListCursor, encodeHistoryCursor, encodeListCursor } from './cursor.js';
 export type { HistoryCursor, ListCursor } from './cursor.js';
