@@ -20,12 +20,22 @@ import {
   type CodexHome,
   type MockResponsesServer,
 } from '../src/harness.js';
-import { generateCodexThreads, type CodexThreadSet } from './support/codex-threads.js';
+import {
+  generateCodexThreads,
+  generateRevertedThreads,
+  modelUserPrompts,
+  REVERT_PROMPTS,
+  threadRolloutFiles,
+  type CodexThreadSet,
+  type RevertedThreadSet,
+} from './support/codex-threads.js';
 
 /**
  * `skein migrate` moves the threads real Codex 0.169 wrote into PostgreSQL and back into an empty
  * Codex home; every rollout file comes back byte for byte, the paginated forks that reference
- * their parent's history (`history_base`) included, and real Codex lists, reads and resumes them.
+ * their parent's history (`history_base`) included, and the segments of a thread Codex reverted
+ * (each revert starts a rollout of its own, `rollout-<stamp>-<thread>_<rollout>.jsonl`), and real
+ * Codex lists, reads and resumes them.
  */
 const SKEIN_BIN = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../skein/dist/bin.js');
 const PG_SERVER_URL = process.env.SKEIN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -105,6 +115,8 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
   let forkOfFork: string;
   /** app-server `thread/fork` of the fork after its second (inherited) turn: based on multi. */
   let midFork: string;
+  /** A thread Codex reverted twice (three rollouts), and a fork of it based on its newest segment. */
+  let rev: RevertedThreadSet;
   const db = `skein_interop_migrate_${randomBytes(5).toString('hex')}`;
   const url = (() => {
     const u = new URL(PG_SERVER_URL);
@@ -136,6 +148,7 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
     } finally {
       await client.close();
     }
+    rev = await generateRevertedThreads(home, set.workDir);
     // An empty Codex home: the same config, no threads.
     restored = await makeCodexHome(mock.url);
     await admin(`CREATE DATABASE ${db}`);
@@ -156,28 +169,38 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
       entries: { threadId: string; standalone?: string }[];
     };
     const want = rollouts(home.path);
-    // The forks Codex made reference their parent's history; each stays a reference.
-    const firstLine = (id: string) =>
+    // One rollout file per thread, but a reverted thread has one per segment.
+    const threads = [...want.keys()].filter((rel) => !/_[0-9a-f-]{36}\.jsonl$/.test(rel)).length;
+    expect(want.size).toBe(threads + 2);
+    // The forks Codex made reference their parent's history; each stays a reference. A rollout is
+    // found by its id: the thread's for its first file, the segment's for a later one.
+    const firstLine = (rolloutId: string) =>
       JSON.parse(
         [...want]
-          .find(([rel]) => rel.includes(id))?.[1]
+          .find(([rel]) => rel.endsWith(`${rolloutId}.jsonl`))?.[1]
           .toString('utf8')
           .split('\n')[0] ?? '{}',
       ) as {
-        payload?: { history_base?: { thread_id: string } };
+        payload?: { id?: string; history_base?: { thread_id: string } };
       };
     expect(firstLine(set.fork).payload?.history_base?.thread_id).toBe(set.multi);
     expect(firstLine(forkOfFork).payload?.history_base?.thread_id).toBe(set.fork);
     expect(firstLine(midFork).payload?.history_base?.thread_id).toBe(set.multi);
+    // Each segment is based on the one before it; the fork of the reverted thread on its newest.
+    const [first, second, newest] = rev.rollouts as [string, string, string];
+    expect(firstLine(second).payload).toMatchObject({ id: rev.reverted, history_base: { thread_id: first } });
+    expect(firstLine(newest).payload).toMatchObject({ id: rev.reverted, history_base: { thread_id: second } });
+    expect(firstLine(rev.fork).payload?.history_base?.thread_id).toBe(newest);
     expect(there.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
-    expect(there.threads).toBe(want.size);
-    expect(there).toMatchObject({ copied: want.size, verified: want.size, conflicts: 0 });
+    expect(there.entries.filter((e) => e.threadId === rev.reverted)).toHaveLength(1);
+    expect(there.threads).toBe(threads);
+    expect(there).toMatchObject({ copied: threads, verified: threads, conflicts: 0 });
     const back = JSON.parse(await skein(home.path, ['migrate', '--from', url, '--to', restored.path, '--json'])) as {
       copied: number;
       verified: number;
       entries: { threadId: string; standalone?: string }[];
     };
-    expect(back).toMatchObject({ copied: want.size, verified: want.size });
+    expect(back).toMatchObject({ copied: threads, verified: threads });
     expect(back.entries.filter((e) => e.standalone !== undefined)).toEqual([]);
     const got = rollouts(restored.path);
     // Files are named after their thread's creation time; Codex writes it in the writer's local
@@ -203,7 +226,16 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
       return out.results.map((r) => [r.thread.id, r.snippet]);
     };
     const ids = (hits: [string, string][]): string[] => hits.map(([id]) => id).sort();
-    for (const term of ['beta: first', 'BETA: THIRD TURN', 'gamma', 'iota', 'kappa', 'turn']) {
+    for (const term of [
+      'beta: first',
+      'BETA: THIRD TURN',
+      'gamma',
+      'iota',
+      'kappa',
+      'turn',
+      'mu: first',
+      'to be reverted',
+    ]) {
       const inHome = await search(term, ['--home', home.path]);
       // The same threads, in the same order, with the same snippets.
       expect(await search(term, ['--store', url]), term).toEqual(inHome);
@@ -211,6 +243,10 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
       // After the point midFork was cut at (beta's second turn): not inherited there.
       if (term === 'BETA: THIRD TURN') expect(ids(inHome)).toEqual([set.multi, set.fork, forkOfFork].sort());
       if (term === 'gamma') expect(ids(inHome)).toEqual([set.fork, forkOfFork].sort());
+      // A reverted thread's history runs through its segments; its fork inherits it.
+      if (term === 'mu: first') expect(ids(inHome)).toEqual([rev.reverted, rev.fork].sort());
+      // The turns Codex reverted are in the older rollouts' files only, in no thread's history.
+      if (term === 'to be reverted') expect(ids(inHome)).toEqual([]);
     }
   });
 
@@ -219,7 +255,21 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
     const copy = await codexView(restored.path);
     expect(copy.active).toEqual(original.active);
     expect(copy.archived).toEqual(original.archived);
-    expect(copy.turns).toEqual(original.turns);
+    // Codex shows turns from its thread_history_1.sqlite projection only, and in a home it did not
+    // write it projects a reverted thread's newest rollout only (it loads no older one; a
+    // `thread/resume` with an older segment's path is refused as stale): there it shows the
+    // reverted thread, and the fork based on its newest segment, from that segment on. The model
+    // still gets the whole history (the next test). Every other thread reads the same.
+    expect(original.turns[rev.reverted]?.map((t) => t.user).flat()).toEqual(rev.shown[rev.reverted]);
+    expect(original.turns[rev.fork]?.map((t) => t.user).flat()).toEqual(rev.shown[rev.fork]);
+    const fromNewestSegment = (id: string) =>
+      original.turns[id]?.slice((rev.shown[id]?.length ?? 0) - (rev.shownCold[id]?.length ?? 0));
+    expect(copy.turns).toEqual({
+      ...original.turns,
+      [rev.reverted]: fromNewestSegment(rev.reverted),
+      [rev.fork]: fromNewestSegment(rev.fork),
+    });
+    expect(copy.turns[rev.fork]?.map((t) => t.user).flat()).toEqual(rev.shownCold[rev.fork]);
     expect(original.active.length).toBeGreaterThan(5);
   });
 
@@ -266,5 +316,46 @@ describe('skein migrate: a real Codex home into PostgreSQL and back', () => {
       ['beta: second turn'],
       ['kappa: a fork of the fork after its second turn'],
     ]);
+  });
+
+  it('real Codex resumes a restored reverted thread and its fork through every segment; the next run completes the newest segment', async () => {
+    const files = threadRolloutFiles(restored.path, rev.reverted);
+    expect(files).toHaveLength(3);
+    const before = files.map((f) => readFileSync(f));
+    const prompt = 'pi: after the move, on the reverted thread';
+    const run = await runCodexExec(restored, ['resume', rev.reverted, prompt], { cwd: set.workDir });
+    assertRunOk(run);
+    // The model got the history through both older rollouts up to each cut, none of the reverted turns.
+    expect(modelUserPrompts(mock.requests.at(-1)?.body)).toEqual([...(rev.shown[rev.reverted] ?? []), prompt]);
+    // Codex appended to the newest segment of the restored thread; the older ones are unchanged.
+    expect(threadRolloutFiles(restored.path, rev.reverted)).toEqual(files);
+    expect(files.slice(0, 2).map((f) => readFileSync(f))).toEqual(before.slice(0, 2));
+    expect(readFileSync(files[2] ?? '').length).toBeGreaterThan(before[2]?.length ?? 0);
+    const forkPrompt = 'rho: after the move, on the fork of the reverted thread';
+    const forkRun = await runCodexExec(restored, ['resume', rev.fork, forkPrompt], { cwd: set.workDir });
+    assertRunOk(forkRun);
+    expect(modelUserPrompts(mock.requests.at(-1)?.body)).toEqual([...(rev.shown[rev.fork] ?? []), forkPrompt]);
+    expect(modelUserPrompts(mock.requests.at(-1)?.body)).not.toContain(prompt);
+    expect(modelUserPrompts(mock.requests.at(-1)?.body)).not.toContain(REVERT_PROMPTS.third);
+    // The restored home is ahead of the database in the newest segment and in the fork.
+    const again = JSON.parse(await skein(home.path, ['migrate', '--from', restored.path, '--to', url, '--json'])) as {
+      conflicts: number;
+      mismatched: unknown[];
+      entries: { threadId: string; action: string }[];
+    };
+    expect(again.entries.find((e) => e.threadId === rev.reverted)?.action).toBe('resume');
+    expect(again.entries.find((e) => e.threadId === rev.fork)?.action).toBe('resume');
+    expect(again).toMatchObject({ conflicts: 0, mismatched: [] });
+    // And out again into a third home: the grown segment comes back byte for byte too.
+    const third = await makeCodexHome(mock.url);
+    try {
+      await skein(home.path, ['migrate', '--from', url, '--to', third.path, '--json']);
+      const got = threadRolloutFiles(third.path, rev.reverted).map((f) => [path.basename(f), readFileSync(f)]);
+      expect(got).toEqual(
+        threadRolloutFiles(restored.path, rev.reverted).map((f) => [path.basename(f), readFileSync(f)]),
+      );
+    } finally {
+      await third.remove();
+    }
   });
 });

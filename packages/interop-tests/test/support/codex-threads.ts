@@ -1,8 +1,10 @@
+import { existsSync, readdirSync, type Dirent } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AppServerClient,
   assertRunOk,
+  type AppServerThread,
   runCodex,
   runCodexExec,
   type CodexHome,
@@ -146,4 +148,133 @@ export async function generateCodexThreads(home: CodexHome): Promise<CodexThread
     legacyFork,
     prompts,
   };
+}
+
+/**
+ * A paginated thread real Codex reverted twice, and a fork of it. Codex's `thread/revert` does not
+ * cut a paginated rollout: it starts a new segment file (`rollout-<stamp>-<thread>_<rollout>.jsonl`)
+ * whose `session_meta` has the thread's id and a `history_base` naming the rollout it was cut from,
+ * and later turns go to the newest segment.
+ */
+export interface RevertedThreadSet {
+  /** Made through the app-server: three turns, reverted before the third. */
+  reverted: string;
+  /** The reverted thread's rollout ids, oldest first: its own id, then one per revert. */
+  rollouts: string[];
+  /** App-server `thread/fork` of the reverted thread after its second revert (based on its newest segment). */
+  fork: string;
+  /** The user prompts Codex shows, per thread, in order. */
+  shown: Record<string, string[]>;
+  /** Of those, the ones from the thread's or its base's newest segment on (what Codex shows on a cold home). */
+  shownCold: Record<string, string[]>;
+  /** Prompts of turns Codex reverted (in the older rollouts, never shown). */
+  revertedPrompts: string[];
+}
+
+export const REVERT_PROMPTS = {
+  first: 'mu: first turn',
+  second: 'mu: second turn',
+  third: 'mu: third turn, to be reverted',
+  afterRevert: 'mu: after the revert',
+  execResume: 'mu: exec resume in the segment, to be reverted',
+  afterSecondRevert: 'mu: after the second revert',
+  fork: 'nu: a fork of the reverted thread',
+} as const;
+
+/** The rollout files of a thread, oldest segment first (rollout ids are UUIDv7). */
+export function threadRolloutFiles(homePath: string, threadId: string): string[] {
+  const out: { rollout: string; file: string }[] = [];
+  for (const dir of ['sessions', 'archived_sessions']) {
+    const root = path.join(homePath, dir);
+    if (!existsSync(root)) continue;
+    for (const e of readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[]) {
+      const m = /^rollout-.*?-([0-9a-f-]{36})(?:_([0-9a-f-]{36}))?\.jsonl$/.exec(e.name);
+      if (!e.isFile() || !m || m[1] !== threadId) continue;
+      out.push({ rollout: m[2] ?? m[1], file: path.join(e.parentPath, e.name) });
+    }
+  }
+  return out.sort((a, b) => (a.rollout < b.rollout ? -1 : 1)).map((o) => o.file);
+}
+
+/** The rollout id a rollout file's name ends with. */
+export function rolloutIdOf(file: string): string {
+  return path.basename(file, '.jsonl').slice(-36);
+}
+
+export async function generateRevertedThreads(home: CodexHome, workDir: string): Promise<RevertedThreadSet> {
+  const P = REVERT_PROMPTS;
+  const turnsOf = async (client: AppServerClient, threadId: string) =>
+    (await client.request<{ thread: AppServerThread }>('thread/read', { threadId, includeTurns: true })).thread.turns;
+  const run = async (client: AppServerClient, threadId: string, prompt: string) => {
+    const turn = await client.runTurn(threadId, prompt);
+    if (turn.status !== 'completed') throw new Error(`turn "${prompt}" ended ${turn.status}`);
+  };
+
+  let reverted: string;
+  let client = await AppServerClient.start(home, { cwd: workDir });
+  try {
+    const started = await client.request<{ thread: { id: string; historyMode: string } }>('thread/start', {
+      cwd: workDir,
+    });
+    reverted = started.thread.id;
+    if (started.thread.historyMode !== 'paginated') throw new Error('thread/start made a legacy thread');
+    for (const p of [P.first, P.second, P.third]) await run(client, reverted, p);
+    // A second apart, so every segment is made (and named) in a later second than the thread.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const third = (await turnsOf(client, reverted))[2];
+    await client.request('thread/revert', { threadId: reverted, beforeTurnId: third?.id });
+    await run(client, reverted, P.afterRevert);
+  } finally {
+    await client.close();
+  }
+
+  // Another process appends to the segment.
+  const resumed = await runCodexExec(home, ['resume', reverted, P.execResume], { cwd: workDir });
+  if (ok(resumed) !== reverted) throw new Error('codex exec resume started a different thread');
+
+  let fork: string;
+  client = await AppServerClient.start(home, { cwd: workDir });
+  try {
+    await client.request('thread/resume', { threadId: reverted });
+    const last = (await turnsOf(client, reverted)).at(-1);
+    // A segment of a segment: cut inside the first revert's rollout.
+    await client.request('thread/revert', { threadId: reverted, beforeTurnId: last?.id });
+    await run(client, reverted, P.afterSecondRevert);
+    const forked = await client.request<{ thread: { id: string } }>('thread/fork', { threadId: reverted });
+    fork = forked.thread.id;
+    await run(client, fork, P.fork);
+  } finally {
+    await client.close();
+  }
+
+  const rollouts = threadRolloutFiles(home.path, reverted).map(rolloutIdOf);
+  if (rollouts.length !== 3) throw new Error(`the reverted thread has ${rollouts.length} rollouts, not 3`);
+  const shown = [P.first, P.second, P.afterRevert, P.afterSecondRevert];
+  return {
+    reverted,
+    rollouts,
+    fork,
+    shown: { [reverted]: shown, [fork]: [...shown, P.fork] },
+    shownCold: { [reverted]: [P.afterSecondRevert], [fork]: [P.afterSecondRevert, P.fork] },
+    revertedPrompts: [P.third, P.execResume],
+  };
+}
+
+/**
+ * The user prompts of a Responses request's `input`, in order: the conversation Codex sent the
+ * model, without the context messages Codex injects as user messages (`<environment_context>`, …).
+ */
+export function modelUserPrompts(body: unknown): string[] {
+  const input = (body as { input?: unknown } | null)?.input;
+  if (!Array.isArray(input)) return [];
+  const out: string[] = [];
+  for (const item of input as { type?: unknown; role?: unknown; content?: unknown }[]) {
+    if (item?.type !== 'message' || item.role !== 'user' || !Array.isArray(item.content)) continue;
+    const text = (item.content as { type?: unknown; text?: unknown }[])
+      .filter((c) => c?.type === 'input_text' && typeof c.text === 'string')
+      .map((c) => c.text as string)
+      .join('\n');
+    if (!text.trimStart().startsWith('<')) out.push(text);
+  }
+  return out;
 }

@@ -35,7 +35,14 @@ export function contentMatches(
     )
     .all() as { rel: string; base_id: string; base_end: number }[];
   if (forks.length === 0) return out;
-  const bases = new Map(forks.map((f) => [f.rel, f]));
+  // Every file's base, not only the threads' current files: a chain runs through the older
+  // segments of a reverted thread, which are no thread's current file.
+  const linked = ctx.stmt('SELECT rel, base_id, base_end FROM files WHERE base_id IS NOT NULL').all() as {
+    rel: string;
+    base_id: string;
+    base_end: number;
+  }[];
+  const bases = new Map(linked.map((f) => [f.rel, f]));
   for (const fork of forks) {
     // Walk up the chain; the hit nearest the root comes first in the fork's history.
     let inherited: string | undefined;
