@@ -89,6 +89,17 @@ export function emptyDerivedMetadata(): DerivedThreadMetadata {
  *
  * @internal
  */
+/**
+ * When a segment (see `ThreadSegment`) was started: its `session_meta`'s time. A thread with
+ * segments is described as created then, as Codex 0.169 reports a reverted thread.
+ *
+ * @internal
+ */
+export function segmentCreatedAt(meta: RolloutItem): Date | null {
+  const p = meta.payload as { timestamp?: unknown } | undefined;
+  return parseRolloutTime(p?.timestamp) ?? parseRolloutTime(meta.timestamp);
+}
+
 export function parseRolloutTime(value: unknown): Date | null {
   if (typeof value !== 'string' || value === '') return null;
   let d = new Date(value);

@@ -3,6 +3,7 @@ import {
   dropPatchesReplacedByHistory,
   ThreadMetadataAccumulator,
   parseRolloutTime,
+  segmentCreatedAt,
   storedThreadFromDerived,
 } from './derive.js';
 import {
@@ -491,12 +492,14 @@ export class InMemoryThreadStore implements ThreadStore {
       rec.rollouts.push({ rolloutId, history: [meta] });
       this.storage.segmentThreads.set(rolloutId, rec.threadId);
       writer.pendingSegment = null;
-      // The thread now describes its new current history; patches stay on top.
+      // The thread now describes its new current history, created when the segment was (as
+      // Codex reports a reverted thread); patches stay on top.
       rec.derived = new ThreadMetadataAccumulator();
       const current = this.resolved(rec);
       current.forEach((item, i) => {
         if (i === 0 || !isSessionMeta(item)) rec.derived.observe(item);
       });
+      rec.derived.value.createdAt = segmentCreatedAt(meta) ?? rec.derived.value.createdAt;
     }
     if (writer.pending.length > 0) {
       this.append(rec, writer.pending);

@@ -137,6 +137,7 @@ export {
   emptyDerivedMetadata,
   gitInfoToJson,
   parseRolloutTime,
+  segmentCreatedAt,
   storedThreadFromDerived,
   tokenUsageFromJson,
   tokenUsageToJson,

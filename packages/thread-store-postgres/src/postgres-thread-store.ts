@@ -17,6 +17,7 @@ import {
   requireHistoryBase,
   inheritedPrefix,
   isSessionMeta,
+  segmentCreatedAt,
   rolloutItemProblem,
   sessionMetaPayloadFor,
   ThreadStoreError,
@@ -798,6 +799,9 @@ export class PostgresThreadStore implements ThreadStore {
       }
     }
     described = appendToState(described, [...batch, ...items.filter((item) => !isSessionMeta(item))], writtenAt);
+    // Created when the segment was, as Codex 0.169 reports a reverted thread.
+    const segAt = segmentCreatedAt(seg.meta);
+    if (segAt) described = { ...described, derived: { ...described.derived, createdAt: segAt } };
     await this.tx(async (db) => {
       try {
         await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);

@@ -4,6 +4,7 @@ import {
   isSessionMeta,
   isThreadStoreError,
   newThreadId,
+  segmentCreatedAt,
   ThreadStoreError,
 } from '@skein/thread-store-api';
 import type {
@@ -261,7 +262,13 @@ async function copySegments(
     } else {
       if (action === 'skip') action = 'resume';
       if (dryRun) continue;
-      if (i === 0) await createInTarget(target, { ...createParams(t, meta as SessionMetaItem, false) });
+      // The thread reads as created when its newest segment was; its first rollout was created
+      // (and its file is named) when its own session_meta says.
+      if (i === 0)
+        await createInTarget(target, {
+          ...createParams(t, meta as SessionMetaItem, false),
+          createdAt: segmentCreatedAt(meta) ?? t.createdAt,
+        });
       else
         await target.resumeThread({
           threadId: t.threadId,

@@ -99,8 +99,9 @@ export function threadForFile(
 
 /**
  * A thread read from a later segment (a revert's new rollout) keeps what its first rollout says
- * of it: when it was created, what it was forked from, and its preview (the first user message,
- * which a segment inherits; when a revert removed every message, the segment's own first one).
+ * of it: what it was forked from, and its preview (the first user message, which a segment
+ * inherits; when a revert removed every message, the segment's own first one). Its creation time
+ * is the segment's, as Codex 0.169 reports a reverted thread.
  */
 function segmentIdentity(ctx: IndexContext, threadId: string, thread: StoredThread): void {
   const first = pickWinner(
@@ -108,10 +109,8 @@ function segmentIdentity(ctx: IndexContext, threadId: string, thread: StoredThre
   );
   if (!first) return;
   const f = threadForFile(ctx, first, undefined, true);
-  thread.createdAt = f.createdAt;
   thread.forkedFromId = f.forkedFromId;
   if (f.preview !== '') thread.preview = f.preview;
-  if (thread.recencyAt.getTime() < thread.createdAt.getTime()) thread.recencyAt = thread.createdAt;
 }
 
 /**

@@ -86,9 +86,11 @@ export function segmentTests(ctx: SuiteContext): void {
         expect(history.map(line)).toEqual([...t.items.slice(0, 5), seg, ...after].map(line));
         const read = await ctx.store.readThread({ threadId: t.id, includeHistory: true });
         expect(read.threadId).toBe(t.id);
-        // Still the thread it was: created when it was, its first message its preview.
-        expect(read.createdAt).toEqual(before.createdAt);
+        // Its first message is still its preview; it reads as created when the segment was (as
+        // Codex 0.169 reports a reverted thread).
         expect(read.preview).toBe(before.preview);
+        expect(read.createdAt).toEqual(new Date(seg.payload.timestamp as string));
+        expect(read.createdAt).not.toEqual(before.createdAt);
         expect(ctx.store.listSegments).toBeTypeOf('function');
         expect(await ctx.store.listSegments?.({ threadId: t.id })).toEqual([
           { rolloutId: t.id, historyBase: null },
