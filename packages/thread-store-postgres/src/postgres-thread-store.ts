@@ -716,12 +716,7 @@ export class PostgresThreadStore implements ThreadStore {
     // A fork by reference is described as its copy would be (its inherited items after its meta).
     const inherited = creating ? await inheritedItems(this.historySource, head[0]) : [];
     await this.tx(async (db) => {
-      try {
-        await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);
-      } catch (e) {
-        w.lost = true;
-        throw e;
-      }
+      await this.fence(db, w);
       const row = await this.lockThread(db, w.threadId);
       const count = row ? Number(row.item_count) : 0;
       if (row && count === w.durableCount + items.length) return; // committed by a lost attempt
@@ -766,11 +761,21 @@ export class PostgresThreadStore implements ThreadStore {
     w.pendingCreate = null;
   }
 
+  /** Checks the writer's lease inside a write transaction; a writer that lost it stays lost. */
+  private async fence(db: PoolClient, w: Writer): Promise<void> {
+    try {
+      await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);
+    } catch (e) {
+      w.lost = true;
+      throw e;
+    }
+  }
+
   /**
    * Commits a new segment (see resumeThread): its row, its first line and the items buffered
    * after it, continuing the thread's seq numbering, in one transaction fenced by the lease. The
    * thread row then describes the thread as its new history does (the base's history up to the
-   * cut, then the segment), keeping its metadata patches; its turn index goes (a thread with
+   * cut, then the segment), keeping its metadata patches and created when the segment was; its turn index goes (a thread with
    * segments is read from its streamed history) and its spans are written.
    */
   private async materializeSegment(
@@ -803,12 +808,7 @@ export class PostgresThreadStore implements ThreadStore {
     const segAt = segmentCreatedAt(seg.meta);
     if (segAt) described = { ...described, derived: { ...described.derived, createdAt: segAt } };
     await this.tx(async (db) => {
-      try {
-        await fenceLease(db, this.tenant, w.threadId, w.lease, this.leaseDurationMs);
-      } catch (e) {
-        w.lost = true;
-        throw e;
-      }
+      await this.fence(db, w);
       const row = await this.lockThread(db, w.threadId);
       if (!row) throw ThreadStoreError.notFound(w.threadId);
       const count = Number(row.item_count);
