@@ -85,11 +85,6 @@ export function emptyDerivedMetadata(): DerivedThreadMetadata {
 }
 
 /**
- * Parses an RFC 3339 time, or Codex's file-name form `YYYY-MM-DDThh-mm-ss`.
- *
- * @internal
- */
-/**
  * When a segment (see `ThreadSegment`) was started: its `session_meta`'s time. A thread with
  * segments is described as created then, as Codex 0.169 reports a reverted thread.
  *
@@ -100,6 +95,11 @@ export function segmentCreatedAt(meta: RolloutItem): Date | null {
   return parseRolloutTime(p?.timestamp) ?? parseRolloutTime(meta.timestamp);
 }
 
+/**
+ * Parses an RFC 3339 time, or Codex's file-name form `YYYY-MM-DDThh-mm-ss`.
+ *
+ * @internal
+ */
 export function parseRolloutTime(value: unknown): Date | null {
   if (typeof value !== 'string' || value === '') return null;
   let d = new Date(value);
