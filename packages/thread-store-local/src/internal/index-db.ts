@@ -120,10 +120,10 @@ CREATE INDEX IF NOT EXISTS turns_by_last ON turns(rel, last_ordinal);
 /**
  * How many segments of a level FTS5 merges into one (its `automerge` setting; SQLite's default
  * is 4). Every commit of `messages` rows writes a new segment holding each distinct trigram of
- * its rows; merging 16 at a time instead of 4 rewrites each posting about half as often. Cold
- * indexing commits a few hundred times, and the merges were most of its FTS5 time (a full
- * index of 10,000 synthetic threads: ~2.3 s of FTS5 work with 4, ~1.6 s with 16). Queries
- * read at most 16 segments per level instead of 4; the (few) levels keep that small.
+ * its rows; merging 16 at a time instead of 4 rewrites each posting about half as often. A cold
+ * index of 10,000 synthetic threads commits ~120 times, and the merges were most of its FTS5
+ * time (~2.3 s of FTS5 work with 4, ~1.6 s with 16). Queries read at most 16 segments per level
+ * instead of 4; the (few) levels keep that small.
  */
 export const FTS_AUTOMERGE = 16;
 
