@@ -67,8 +67,15 @@ export async function indexFile(
   const scanner = new FileScanner(initial, turnRows);
   let indexed = start;
   let sinceReport = 0;
+  // The file's bytes from offset 0 when they were read in one piece: its fingerprint is taken
+  // from them rather than from a second open and read of the file.
+  const read: { bytes: Buffer | null } = { bytes: null };
   try {
-    const all = f.zst ? null : readRawLinesSync(f.abs, start, SYNC_READ_MAX);
+    const all = f.zst
+      ? null
+      : readRawLinesSync(f.abs, start, SYNC_READ_MAX, (b) => {
+          if (start === 0) read.bytes = b;
+        });
     const lines: Iterable<RawLine> | AsyncIterable<RawLine> = all ?? readRawLines(f.abs, { start, zst: f.zst });
     for await (const line of lines) {
       // A last line without newline that does not parse is torn or still being written.
@@ -85,7 +92,10 @@ export async function indexFile(
     // Unreadable (vanished, permissions, damaged zstd): index what was read.
   }
   const state = scanner.finish();
-  if (!f.zst) state.fingerprint = fingerprint(f.abs, indexed);
+  if (!f.zst)
+    state.fingerprint =
+      read.bytes && indexed <= read.bytes.length ? fingerprintOf(read.bytes, indexed) : fingerprint(f.abs, indexed);
+  read.bytes = null;
   const threadId = fileThreadId(state.derived.threadId, f.fileNameThreadId);
   const ids = new Set<string>([threadId]);
   if (prev) ids.add(prev.thread_id);
@@ -140,6 +150,13 @@ export async function indexFile(
     }
   };
   return { ids: [...ids], write };
+}
+
+/** The fingerprint of a file's first `upTo` bytes, given them (see FileState.fingerprint). */
+function fingerprintOf(bytes: Buffer, upTo: number): string {
+  const head = bytes.subarray(0, Math.min(256, upTo));
+  const tail = bytes.subarray(upTo - Math.min(64, upTo), upTo);
+  return `${head.toString('base64')}.${tail.toString('base64')}`;
 }
 
 /** See FileState.fingerprint. Synchronous: two tiny reads, cheaper than a thread-pool round trip. */

@@ -79,8 +79,14 @@ async function* fileChunks(file: string, range: ReadRange): AsyncGenerator<Buffe
  * The lines of a plain (not zstd) file from `start` to its end, read with one synchronous read:
  * indexing a home of many small rollouts spent most of its time waiting for the thread pool and
  * in per-line async iteration. Returns null when more than `maxBytes` are left (stream those).
+ * `onBytes` receives the bytes read (from `start`), e.g. to fingerprint them without reading again.
  */
-export function readRawLinesSync(file: string, start: number, maxBytes: number): RawLine[] | null {
+export function readRawLinesSync(
+  file: string,
+  start: number,
+  maxBytes: number,
+  onBytes?: (bytes: Buffer) => void,
+): RawLine[] | null {
   const fd = openSync(file, 'r');
   let buf: Buffer;
   try {
@@ -97,6 +103,7 @@ export function readRawLinesSync(file: string, start: number, maxBytes: number):
   } finally {
     closeSync(fd);
   }
+  onBytes?.(buf);
   const out: RawLine[] = [];
   let from = 0;
   while (from < buf.length) {
