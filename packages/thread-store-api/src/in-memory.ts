@@ -125,6 +125,11 @@ export interface InMemoryThreadStoreOptions {
 
 const STORE_KIND = 'memory';
 
+/** A thread's newest rollout (it always has its first). */
+function newestRollout(rec: DurableThread): DurableRollout {
+  return rec.rollouts[rec.rollouts.length - 1] as DurableRollout;
+}
+
 function clone<T>(v: T): T {
   return structuredClone(v);
 }
@@ -450,7 +455,7 @@ export class InMemoryThreadStore implements ThreadStore {
     await requireHistoryBase(this.rolloutHistory(base.threadId), base);
     if (this.storage.threads.has(rolloutId) || this.storage.segmentThreads.has(rolloutId))
       throw ThreadStoreError.conflict(`rollout id ${rolloutId} is already used in this store; pick a new one`);
-    const newest = rec.rollouts.at(-1)?.rolloutId ?? rec.threadId;
+    const newest = newestRollout(rec).rolloutId;
     if (rolloutId < newest)
       throw ThreadStoreError.invalidRequest(
         `segment.rolloutId ${rolloutId} must sort after the thread's newest rollout ${newest} (a UUIDv7 made now does)`,
@@ -512,7 +517,7 @@ export class InMemoryThreadStore implements ThreadStore {
 
   private append(rec: DurableThread, items: readonly RolloutItem[]): void {
     const before = { ...rec.derived.value };
-    const newest = (rec.rollouts.at(-1) ?? rec).history;
+    const newest = newestRollout(rec).history;
     for (const item of items) {
       newest.push(item);
       rec.derived.observe(item);
@@ -526,7 +531,7 @@ export class InMemoryThreadStore implements ThreadStore {
    * The thread's own array when it inherits nothing: callers that keep it copy it.
    */
   private resolved(rec: DurableThread): readonly RolloutItem[] {
-    return this.resolvedRollout((rec.rollouts.at(-1) ?? rec).history, 0);
+    return this.resolvedRollout(newestRollout(rec).history, 0);
   }
 
   /** One rollout's history as readers see it: what its `history_base` inherits, then its own items. */

@@ -496,10 +496,12 @@ export class PostgresThreadStore implements ThreadStore {
         if (newSegment) await this.checkSegmentIdIsNew(db, newSegment.rolloutId);
         const l = await acquireLease(db, this.tenant, threadId, this.owner, this.leaseDurationMs);
         if (!l) throw liveWriterConflict(threadId);
-        // A segment written since the checks above (its writer finished meanwhile) may sort after this one.
-        if (newSegment && newSegment.rolloutId < (await currentRolloutId(db, this.tenant, threadId)))
+        // The newest rollout is the one with the greatest id, as in a Codex home; checked under the
+        // lease, so no segment can be written between this check and this writer's.
+        const newest = newSegment ? await currentRolloutId(db, this.tenant, threadId) : null;
+        if (newSegment && newest !== null && newSegment.rolloutId < newest)
           throw ThreadStoreError.invalidRequest(
-            `segment.rolloutId ${newSegment.rolloutId} must sort after the thread's newest rollout`,
+            `segment.rolloutId ${newSegment.rolloutId} must sort after the thread's newest rollout ${newest} (a UUIDv7 made now does)`,
           );
         const mode: HistoryMode = threadFromJson(row.thread).historyMode === 'paginated' ? 'paginated' : 'legacy';
         // A new segment's own lines are numbered on from its session_meta, past the cut.
@@ -528,9 +530,10 @@ export class PostgresThreadStore implements ThreadStore {
   }
 
   /**
-   * What a new segment needs of the store: a paginated thread, a base that is one of the
-   * thread's rollouts, whose history holds the cut (invalid_request otherwise), and a rollout id
-   * no thread or rollout of the tenant has (conflict).
+   * What a new segment needs of the thread's history: a paginated thread and a base that is one
+   * of its rollouts, whose history holds the cut (invalid_request otherwise). The rollout id is
+   * checked in resumeThread's transaction, under the lease: new in the tenant (conflict) and
+   * sorting after the thread's newest rollout (invalid_request).
    */
   private async checkNewSegment(
     threadId: ThreadId,
@@ -554,13 +557,6 @@ export class PostgresThreadStore implements ThreadStore {
         `segment.sessionMeta.payload.history_base.thread_id ${seg.base.threadId} is not a rollout of thread ${threadId}`,
       );
     await requireHistoryBase(rolloutHistory(this.historySource, seg.base.threadId), seg.base);
-    await this.checkSegmentIdIsNew(this.historySource, seg.rolloutId);
-    // The newest rollout is the one with the greatest id, as in a Codex home.
-    const newest = await currentRolloutId(this.historySource, this.tenant, threadId);
-    if (seg.rolloutId < newest)
-      throw ThreadStoreError.invalidRequest(
-        `segment.rolloutId ${seg.rolloutId} must sort after the thread's newest rollout ${newest} (a UUIDv7 made now does)`,
-      );
   }
 
   private async checkSegmentIdIsNew(db: Pick<HistorySource, 'query'>, rolloutId: ThreadId): Promise<void> {
@@ -775,8 +771,9 @@ export class PostgresThreadStore implements ThreadStore {
    * Commits a new segment (see resumeThread): its row, its first line and the items buffered
    * after it, continuing the thread's seq numbering, in one transaction fenced by the lease. The
    * thread row then describes the thread as its new history does (the base's history up to the
-   * cut, then the segment), keeping its metadata patches and created when the segment was; its turn index goes (a thread with
-   * segments is read from its streamed history) and its spans are written.
+   * cut, then the segment), keeping its metadata patches, and reads as created when the segment
+   * was; its turn index goes (a thread with segments is read from its streamed history) and its
+   * spans are written.
    */
   private async materializeSegment(
     w: Writer,

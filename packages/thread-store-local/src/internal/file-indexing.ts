@@ -154,8 +154,11 @@ export async function indexFile(
 
 /** The fingerprint of a file's first `upTo` bytes, given them (see FileState.fingerprint). */
 function fingerprintOf(bytes: Buffer, upTo: number): string {
-  const head = bytes.subarray(0, Math.min(256, upTo));
-  const tail = bytes.subarray(upTo - Math.min(64, upTo), upTo);
+  return fingerprintText(bytes.subarray(0, Math.min(256, upTo)), bytes.subarray(upTo - Math.min(64, upTo), upTo));
+}
+
+/** A fingerprint from the file's first (up to 256) bytes and the (up to 64) bytes before `upTo`. */
+function fingerprintText(head: Buffer, tail: Buffer): string {
   return `${head.toString('base64')}.${tail.toString('base64')}`;
 }
 
@@ -169,7 +172,7 @@ function fingerprint(file: string, upTo: number): string {
     const n = Math.min(64, upTo);
     const tail = Buffer.alloc(n);
     readSync(fd, tail, 0, n, upTo - n);
-    return `${head.toString('base64')}.${tail.toString('base64')}`;
+    return fingerprintText(head, tail);
   } catch {
     return '';
   } finally {

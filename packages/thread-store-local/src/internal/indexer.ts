@@ -1,12 +1,10 @@
 import { statSync } from 'node:fs';
-import path from 'node:path';
 import type { Stats } from 'node:fs';
 import type { NormalizedListParams, PositionQuery, StoredThread } from '@skein/thread-store-api';
 import type Database from 'better-sqlite3';
 import type { Db } from './index-db.js';
 import { stateFromJson, threadFromJson } from './file-state.js';
 import type { FileState } from './file-state.js';
-import { parseRolloutFileName } from './paths.js';
 import type { HomeLayout } from './paths.js';
 import { bytesSql, countSql, filterSql, pageSql } from './list-query.js';
 import type { PageRow, SqlFilter } from './list-query.js';
@@ -24,6 +22,7 @@ import { namesIfChanged, syncNamesChanged } from './names-sync.js';
 import {
   checkThreadRow,
   filesOfThread,
+  firstRolloutRow,
   nameEntry,
   parseState,
   pickWinner,
@@ -357,9 +356,7 @@ export class ThreadIndex {
    */
   rolloutFile(rolloutId: string): { rel: string; abs: string; zst: boolean } | null {
     const id = rolloutId.toLowerCase();
-    const own = pickWinner(
-      filesOfThread(this.ctx, id).filter((r) => parseRolloutFileName(path.basename(r.rel))?.rolloutId === id),
-    );
+    const own = firstRolloutRow(this.ctx, id);
     if (own) return { rel: own.rel, abs: this.layout.abs(own.rel), zst: own.zst === 1 };
     const segment = this.changes.segmentFile(id);
     if (segment) return { rel: this.layout.rel(segment.path), abs: segment.path, zst: segment.zst };

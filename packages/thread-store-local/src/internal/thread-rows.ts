@@ -53,6 +53,13 @@ export function pickWinner(rows: FileRow[]): FileRow | undefined {
   )[0];
 }
 
+/** The row of a thread's first rollout file (the one named with the thread id, not a later segment's). */
+export function firstRolloutRow(ctx: IndexContext, threadId: string): FileRow | undefined {
+  return pickWinner(
+    filesOfThread(ctx, threadId).filter((r) => parseRolloutFileName(path.basename(r.rel))?.rolloutId === threadId),
+  );
+}
+
 /** Every file row of a thread. */
 export function filesOfThread(ctx: IndexContext, threadId: string): FileRow[] {
   return ctx.stmt('SELECT * FROM files WHERE thread_id = ?').all(threadId) as FileRow[];
@@ -104,9 +111,7 @@ export function threadForFile(
  * is the segment's, as Codex 0.169 reports a reverted thread.
  */
 function segmentIdentity(ctx: IndexContext, threadId: string, thread: StoredThread): void {
-  const first = pickWinner(
-    filesOfThread(ctx, threadId).filter((r) => parseRolloutFileName(path.basename(r.rel))?.rolloutId === threadId),
-  );
+  const first = firstRolloutRow(ctx, threadId);
   if (!first) return;
   const f = threadForFile(ctx, first, undefined, true);
   thread.forkedFromId = f.forkedFromId;
