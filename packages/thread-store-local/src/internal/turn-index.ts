@@ -215,18 +215,17 @@ export function turnRowsInWindow(
   return out;
 }
 
-/** A turn by id across a lineage (the latest segment that has it wins). */
+/** A turn by id across a lineage: the first one with that id, root first (as the whole history lists them). */
 export function turnRowById(
   stmt: Stmt,
   segments: readonly TurnSegment[],
   turnId: string,
 ): { row: TurnRow; segment: TurnSegment } | null {
-  for (const segment of [...segments].reverse()) {
-    const row = stmt('SELECT * FROM turns WHERE rel = ? AND turn_id = ? ORDER BY ordinal DESC LIMIT 1').get(
-      segment.rel,
-      turnId,
-    ) as TurnRow | undefined;
-    if (row && (segment.cut === null || row.start_byte < segment.cut)) return { row, segment };
+  for (const segment of segments) {
+    const row = stmt(
+      'SELECT * FROM turns WHERE rel = ? AND turn_id = ? AND (? IS NULL OR start_byte < ?) ORDER BY ordinal LIMIT 1',
+    ).get(segment.rel, turnId, segment.cut, segment.cut) as TurnRow | undefined;
+    if (row) return { row, segment };
   }
   return null;
 }

@@ -196,6 +196,29 @@ export function turnPageTests(ctx: SuiteContext): void {
       await expectCode(ctx.store.listItems({ threadId: id, turnId: 'no-such-turn' }), 'not_found');
     });
 
+    it('a turn id that repeats names its first turn in item pages', async () => {
+      const extra = [
+        ...explicitTurn('t1', 'question t1', 'answer t1'),
+        ...explicitTurn('again', 'first question again', 'first answer again'),
+        ...explicitTurn('t2', 'question t2', 'answer t2'),
+        ...explicitTurn('again', 'second question again', 'second answer again'),
+      ];
+      const id = await seedThread(ctx.store, ctx.provider, { user: null, extra, ...LEGACY });
+      expect(turnIds(await allTurns(ctx.store, { threadId: id, sortDirection: 'asc' }))).toEqual([
+        't1',
+        'again',
+        't2',
+        'again',
+      ]);
+      const items = await allItems(ctx.store, { threadId: id, turnId: 'again', pageSize: 1 });
+      expect(items.map((i) => [i.turnId, i.itemId])).toEqual([
+        ['again', 'item-3'],
+        ['again', 'item-4'],
+      ]);
+      expect(JSON.stringify(items.map((i) => i.item))).toContain('first question again');
+      expect(JSON.stringify(items.map((i) => i.item))).not.toContain('second');
+    });
+
     it('no repeats or skips while a writer appends between pages', async () => {
       const id = await seedTurns(ctx.store, ctx.provider, 3, true);
       const seen: string[] = [];
