@@ -68,7 +68,7 @@ import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/p
 import { readFirstItem, readHistory, readHistoryLines } from './internal/reader.js';
 import type { LineCounts, ParentResolver } from './internal/reader.js';
 import { RolloutRecorder } from './internal/recorder.js';
-import type { FsyncPolicy, RecorderOptions } from './internal/recorder.js';
+import type { AppendedRun, FsyncPolicy, RecorderOptions } from './internal/recorder.js';
 import { shapeForMode } from './internal/history-shape.js';
 import type { ShapeState } from './internal/history-shape.js';
 import { projectAppended } from './internal/history-projection.js';
@@ -133,7 +133,7 @@ export class LocalThreadStore implements ThreadStore {
   /** The index over its life: opened, replaced when damaged, checked, closed (index-keeper.ts). */
   private readonly keeper: IndexKeeper;
   /** Flushes of all threads waiting at the same time share one fsync round. */
-  private readonly commits: GroupCommit;
+  private readonly commits: GroupCommit<RolloutRecorder>;
   /** Indexes what the rounds wrote, after their flushes resolved (several rounds per pass). */
   private readonly writtenIndex: WrittenIndexer;
   /** When and how the index catches up with the home (freshness.ts). */
@@ -166,9 +166,9 @@ export class LocalThreadStore implements ThreadStore {
       signal: this.closing.signal,
     });
     this.writtenIndex = new WrittenIndexer({ index: () => this.keeper.opened, closed: () => this.closed });
-    this.commits = new GroupCommit({
+    this.commits = new GroupCommit<RolloutRecorder>({
       fsync: this.fsync === 'always',
-      afterRound: async (paths) => this.writtenIndex.add(paths),
+      afterRound: async (_paths, members) => this.indexRound(members),
     });
     this.freshness = new Freshness({
       index: () => this.index,
@@ -212,6 +212,31 @@ export class LocalThreadStore implements ThreadStore {
   async checkIndexIntegrity(): Promise<IntegrityResult> {
     this.ensureOpen();
     return this.keeper.checkIntegrity();
+  }
+
+  /**
+   * Indexes what a flush round wrote before its flushes resolve, from the lines the writers
+   * appended (one transaction, no read of the files). A file its writer cannot vouch for, or
+   * whose file or row moved on meanwhile, is read by the written-files pass instead (and by the
+   * next listing, which re-checks every file this store wrote). Before the first listing there
+   * is no index to keep current.
+   */
+  private indexRound(members: readonly RolloutRecorder[]): void {
+    const runs: AppendedRun[] = [];
+    const reread: string[] = [];
+    for (const m of members) {
+      const run = m.takeAppended();
+      if (run === 'lost') reread.push(m.path);
+      else if (run) runs.push(run);
+    }
+    const index = this.keeper.opened;
+    if (!index || this.closed) return;
+    try {
+      reread.push(...index.indexAppended(runs));
+    } catch {
+      for (const r of runs) reread.push(r.path);
+    }
+    if (reread.length > 0) this.writtenIndex.add(reread);
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
