@@ -134,8 +134,10 @@ export class LocalThreadStore implements ThreadStore {
   private readonly keeper: IndexKeeper;
   /** Flushes of all threads waiting at the same time share one fsync round. */
   private readonly commits: GroupCommit<RolloutRecorder>;
-  /** Indexes what the rounds wrote, after their flushes resolved (several rounds per pass). */
+  /** Reads the files a round could not index from what it wrote, after their flushes resolved. */
   private readonly writtenIndex: WrittenIndexer;
+  /** Files with a flush asked for and not resolved yet: their writer, and how many flushes. */
+  private readonly flushing = new Map<string, { recorder: RolloutRecorder; n: number }>();
   /** When and how the index catches up with the home (freshness.ts). */
   private readonly freshness: Freshness;
   /** The calls in progress, which the background sweep gives way to. */
@@ -164,6 +166,7 @@ export class LocalThreadStore implements ThreadStore {
       backgroundIntegrityCheck: o.backgroundIntegrityCheck,
       onIndexProgress: this.onIndexProgress,
       signal: this.closing.signal,
+      holdBack: (abs) => this.roundIndexes(abs),
     });
     this.writtenIndex = new WrittenIndexer({ index: () => this.keeper.opened, closed: () => this.closed });
     this.commits = new GroupCommit<RolloutRecorder>({
@@ -237,6 +240,17 @@ export class LocalThreadStore implements ThreadStore {
       for (const r of runs) reread.push(r.path);
     }
     if (reread.length > 0) this.writtenIndex.add(reread);
+  }
+
+  /**
+   * Whether a listing can leave `abs` to the flush round under way: the round commits its rows
+   * before its flushes resolve, and every flush that resolved before has its rows committed
+   * already — unless its writer also wrote outside a round since (persist, a patch line), or
+   * its file waits for a read (the round could not index it).
+   */
+  private roundIndexes(abs: string): boolean {
+    const f = this.flushing.get(abs);
+    return f !== undefined && !f.recorder.wroteOutsideRound && !this.writtenIndex.has(abs);
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
@@ -605,8 +619,16 @@ export class LocalThreadStore implements ThreadStore {
     const id = parseThreadId(threadId);
     return this.guard('flushThread', async () => {
       const w = this.writer(id);
-      await this.commits.flush(w.recorder);
-      this.wrote(w.recorder.path);
+      const file = w.recorder.path;
+      const f = this.flushing.get(file) ?? { recorder: w.recorder, n: 0 };
+      f.n += 1;
+      this.flushing.set(file, f);
+      try {
+        await this.commits.flush(w.recorder);
+      } finally {
+        if (--f.n === 0 && this.flushing.get(file) === f) this.flushing.delete(file);
+      }
+      this.wrote(file);
       await this.segmentWritten(w);
     });
   }

@@ -1,4 +1,6 @@
 import { appendFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { newThreadId } from '@skein/thread-store-api';
@@ -117,7 +119,11 @@ describe('indexing what the writers appended', () => {
       // A name (a patch line and session_index.jsonl) and another patch, then more rounds.
       await store.updateThreadMetadata({ threadId: paginated, patch: { name: 'the paginated one' } });
       await store.updateThreadMetadata({ threadId: legacy, patch: { model: 'patched-model' } });
-      await store.createThread({ ...create(fork, 'paginated'), forkedFromId: paginated, forkBase: { threadId: paginated } });
+      await store.createThread({
+        ...create(fork, 'paginated'),
+        forkedFromId: paginated,
+        forkBase: { threadId: paginated },
+      });
       for (let round = 3; round < 5; round++) {
         await store.appendItems({ threadId: paginated, items: turn(round, 'paginated') });
         await store.appendItems({ threadId: legacy, items: turn(round, 'legacy') });
@@ -196,6 +202,58 @@ describe('indexing what the writers appended', () => {
       expect(seen.reread).toEqual([]);
       await store.shutdownThread(threadId);
     } finally {
+      await store.close();
+    }
+    expect(dump(home)).toEqual(await reindexed(home));
+  });
+
+  it('a listing while a round is writing a file answers from the committed rows without reading the file; after the flush it sees the items', async () => {
+    const home = tmpHome();
+    const store = new LocalThreadStore({ home });
+    const threadId = newThreadId();
+    // The round's fsync waits until the test lets it go.
+    const probe = await open(path.join(home, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const sync = proto.sync;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let syncing!: () => void;
+    const inSync = new Promise<void>((resolve) => (syncing = resolve));
+    try {
+      await store.createThread(create(threadId, 'legacy'));
+      await store.appendItems({ threadId, items: [userMsg('committed question') as RolloutItem] });
+      await store.flushThread(threadId);
+      await store.listThreads({});
+      const file = (await store.readThread({ threadId })).rolloutPath as string;
+      vi.spyOn(proto, 'sync').mockImplementation(async function (this: unknown) {
+        syncing();
+        await released;
+        return sync.call(this);
+      });
+      const read: string[] = [];
+      const syncPaths = ThreadIndex.prototype.syncPaths;
+      vi.spyOn(ThreadIndex.prototype, 'syncPaths').mockImplementation(function (
+        this: ThreadIndex,
+        ...args: Parameters<ThreadIndex['syncPaths']>
+      ) {
+        read.push(...args[0]);
+        return syncPaths.apply(this, args);
+      });
+      await store.appendItems({ threadId, items: [agentMsg('answer in flight') as RolloutItem] });
+      const flushed = store.flushThread(threadId);
+      await inSync; // the lines are in the file; the round waits for its fsync
+      const during = await store.searchThreads({ searchTerm: 'answer in flight' });
+      expect(during.items).toEqual([]);
+      expect(read).not.toContain(file);
+      release();
+      await flushed;
+      const after = await store.searchThreads({ searchTerm: 'answer in flight' });
+      expect(after.items.map((r) => r.thread.threadId)).toEqual([threadId]);
+      await store.shutdownThread(threadId);
+    } finally {
+      release();
+      vi.restoreAllMocks();
       await store.close();
     }
     expect(dump(home)).toEqual(await reindexed(home));

@@ -6,10 +6,11 @@ import type { Found } from './discovery.js';
 import { emptyFileState, FileScanner, fileThreadId, stateFromJson, stateToJson } from './file-state.js';
 import type { FileState } from './file-state.js';
 import { deleteMessages, stateOf, withFileSum } from './file-rows.js';
+import { FILE_STAT_COLUMNS } from './index-context.js';
 import type { FileRow, IndexContext } from './index-context.js';
 import type { AppendedRun } from './recorder.js';
 import { rowSum } from './row-sum.js';
-import { rebuildThreads } from './thread-rows.js';
+import { rebuildThreads, writeThreadRow } from './thread-rows.js';
 import { TurnRowsSink } from './turn-index.js';
 
 /**
@@ -20,6 +21,19 @@ import { TurnRowsSink } from './turn-index.js';
  * left (same size) and the row is exactly where the run starts (same offset, inode and
  * fingerprint); otherwise its file is read like any changed file (the caller's fallback).
  */
+
+/**
+ * The states this module last wrote, per index database and file, with the row's checksum
+ * then: a row whose checksum is still that one holds that state (the checksum covers it), so
+ * the next round of the same writer neither reads nor parses it again.
+ */
+const written = new WeakMap<object, Map<string, { sum: number; state: FileState }>>();
+
+function writtenStates(ctx: IndexContext): Map<string, { sum: number; state: FileState }> {
+  let m = written.get(ctx.db);
+  if (!m) written.set(ctx.db, (m = new Map()));
+  return m;
+}
 
 /** A run checked against the file and its row, with the scan of its lines done. */
 interface Scanned {
@@ -51,7 +65,8 @@ function stateAtMark(
   const mark = run.marks.find((m) => m.at === prev.indexed_bytes);
   if (!mark) return null;
   if (mark.at === 0) return { at: 0, state: emptyFileState() };
-  const state = stateFromJson(stateOf(ctx, prev));
+  const known = writtenStates(ctx).get(prev.rel);
+  const state = known && known.sum === prev.sum ? known.state : stateFromJson(stateOf(ctx, prev));
   return state.fingerprint === mark.print ? { at: mark.at, state } : null;
 }
 
@@ -66,7 +81,8 @@ function scanRun(ctx: IndexContext, run: AppendedRun): Scanned | 'current' | nul
   const f = foundFrom(ctx.layout, run.path, st);
   // The file must end where the writer left it: bytes from anyone else are read from the file.
   if (!f || f.zst || !st.isFile() || f.size !== run.end) return null;
-  const prev = ctx.stmt('SELECT * FROM files WHERE rel = ?').get(f.rel) as FileRow | undefined;
+  // The state is read (and its checksum checked) only when this module did not write it.
+  const prev = ctx.stmt(`SELECT ${FILE_STAT_COLUMNS}, sum FROM files WHERE rel = ?`).get(f.rel) as FileRow | undefined;
   if (
     prev?.ino === f.ino &&
     prev.indexed_bytes === f.size &&
@@ -94,47 +110,91 @@ function scanRun(ctx: IndexContext, run: AppendedRun): Scanned | 'current' | nul
   return { f, prev, tail, state, stateJson: stateToJson(state), scanner, turnRows, ids: [...ids] };
 }
 
-/** Writes one scanned run's rows (the same rows file-indexing.ts writes after a read). */
-function writeScanned(ctx: IndexContext, s: Scanned, states: IndexContext['passStates']): void {
-  const { f, state } = s;
+const UPSERT_FILE = `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state,
+     base_id, base_end, sum)
+   VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state,
+     @base_id, @base_end, @sum)
+   ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
+     listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
+     ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state,
+     base_id = excluded.base_id, base_end = excluded.base_end, sum = excluded.sum`;
+
+/** An append to a row that stays the same file of the same thread: what it changes, no more (no update of files_thread). */
+const UPDATE_APPENDED = `UPDATE files SET size = @size, mtime_ms = @mtime_ms, ctime_ms = @ctime_ms,
+     indexed_bytes = @indexed_bytes, state = @state, base_id = @base_id, base_end = @base_end, sum = @sum
+   WHERE rel = @rel`;
+
+/**
+ * Writes one scanned run's rows: the same rows file-indexing.ts writes after a read of the
+ * file. Returns the file's row as written.
+ */
+function writeScanned(ctx: IndexContext, s: Scanned): FileRow & { state: string; sum: number } {
+  const { f, state, prev } = s;
   if (!s.tail) deleteMessages(ctx, f.rel);
-  ctx
-    .stmt(
-      `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state,
-           base_id, base_end, sum)
-         VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state,
-           @base_id, @base_end, @sum)
-         ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
-           listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
-           ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state,
-           base_id = excluded.base_id, base_end = excluded.base_end, sum = excluded.sum`,
-    )
-    .run(
-      withFileSum({
-        rel: f.rel,
-        thread_id: fileThreadId(state.derived.threadId, f.fileNameThreadId),
-        archived: f.archived ? 1 : 0,
-        listable: f.listable ? 1 : 0,
-        zst: 0,
-        size: f.size,
-        mtime_ms: f.mtimeMs,
-        ctime_ms: f.ctimeMs,
-        ino: f.ino,
-        indexed_bytes: f.size,
-        state: s.stateJson,
-        base_id: state.historyBase?.threadId ?? null,
-        base_end: state.historyBase?.endByteOffset ?? null,
-      }),
-    );
-  states.set(f.rel, { json: s.stateJson, state });
+  const row = withFileSum({
+    rel: f.rel,
+    thread_id: fileThreadId(state.derived.threadId, f.fileNameThreadId),
+    archived: f.archived ? 1 : 0,
+    listable: f.listable ? 1 : 0,
+    zst: 0,
+    size: f.size,
+    mtime_ms: f.mtimeMs,
+    ctime_ms: f.ctimeMs,
+    ino: f.ino,
+    indexed_bytes: f.size,
+    state: s.stateJson,
+    base_id: state.historyBase?.threadId ?? null,
+    base_end: state.historyBase?.endByteOffset ?? null,
+  });
+  if (
+    s.tail &&
+    prev &&
+    prev.thread_id === row.thread_id &&
+    prev.archived === row.archived &&
+    prev.listable === row.listable &&
+    prev.zst === 0 &&
+    prev.ino === row.ino
+  ) {
+    const { thread_id: _t, archived: _a, listable: _l, zst: _z, ino: _i, ...changed } = row;
+    ctx.stmt(UPDATE_APPENDED).run(changed);
+  } else ctx.stmt(UPSERT_FILE).run(row);
+  writtenStates(ctx).set(f.rel, { sum: row.sum, state });
+  ctx.passStates.set(f.rel, { json: s.stateJson, state });
   if (state.turns) s.turnRows.write(!s.tail, state.turns);
   if (s.scanner.messages.length > 0) {
-    const row = contentRow(s.scanner.messages);
-    const rid = ctx.stmt('INSERT INTO messages (text) VALUES (?)').run(row.text).lastInsertRowid;
+    const content = contentRow(s.scanner.messages);
+    const rid = ctx.stmt('INSERT INTO messages (text) VALUES (?)').run(content.text).lastInsertRowid;
     ctx
       .stmt('INSERT INTO message_files (rid, rel, parts, sum) VALUES (?, ?, ?, ?)')
-      .run(rid, f.rel, row.parts, rowSum([row.text, row.parts]));
+      .run(rid, f.rel, content.parts, rowSum([content.text, content.parts]));
   }
+  return row;
+}
+
+/**
+ * Writes the thread rows of the scanned files: a thread whose only file is the one scanned gets
+ * its row from the state at hand (bases before forks, which show their base's preview); the
+ * others are rebuilt from their files (see rebuildThreads).
+ */
+function writeThreads(ctx: IndexContext, done: { s: Scanned; row: FileRow }[]): void {
+  const direct: { id: string; row: FileRow; state: FileState }[] = [];
+  const rebuild = new Set<string>();
+  for (const { s, row } of done) {
+    const alone =
+      s.ids.length === 1 &&
+      s.ids[0] === row.thread_id &&
+      (ctx.stmt('SELECT COUNT(*) FROM files WHERE thread_id = ?').pluck().get(row.thread_id) as number) === 1;
+    if (alone && !rebuild.has(row.thread_id)) direct.push({ id: row.thread_id, row, state: s.state });
+    else for (const id of s.ids) rebuild.add(id);
+  }
+  const own = direct.filter((d) => !rebuild.has(d.id));
+  const write = (d: (typeof own)[number]): void => {
+    ctx.stmt('DELETE FROM pending_threads WHERE thread_id = ?').run(d.id);
+    writeThreadRow(ctx, d.id, d.row, d.state);
+  };
+  for (const d of own) if (!d.state.historyBase) write(d);
+  rebuildThreads(ctx, rebuild);
+  for (const d of own) if (d.state.historyBase) write(d);
 }
 
 /**
@@ -150,6 +210,8 @@ export function indexAppended(ctx: IndexContext, runs: readonly AppendedRun[]): 
     try {
       s = scanRun(ctx, run);
     } catch {
+      // The scan may have changed a kept state in part.
+      written.delete(ctx.db);
       s = null;
     }
     if (s === null) reread.push(run.path);
@@ -158,15 +220,17 @@ export function indexAppended(ctx: IndexContext, runs: readonly AppendedRun[]): 
   if (scanned.length === 0) return reread;
   // Its own cache of fresh states: a pass running meanwhile keeps its own (see parseState).
   const local: IndexContext = { ...ctx, stmt: ctx.stmt, passStates: new Map() };
-  ctx.db
-    .transaction(() => {
-      const ids = new Set<string>();
-      for (const s of scanned) {
-        writeScanned(local, s, local.passStates);
-        for (const id of s.ids) ids.add(id);
-      }
-      rebuildThreads(local, ids);
-    })
-    .immediate();
+  try {
+    ctx.db
+      .transaction(() => {
+        const done = scanned.map((s) => ({ s, row: writeScanned(local, s) }));
+        writeThreads(local, done);
+      })
+      .immediate();
+  } catch (e) {
+    // What was kept of the states may describe rows that were not written.
+    written.delete(ctx.db);
+    throw e;
+  }
   return reread;
 }

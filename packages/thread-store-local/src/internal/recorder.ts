@@ -189,9 +189,11 @@ export class RolloutRecorder implements CommitMember {
   /** The file's first (up to 256) and last (up to 64) bytes as this writer knows them; null when unknown. */
   private firstBytes: Buffer | null = null;
   private lastBytes: Buffer | null = null;
+  /** Whether a write outside a flush round (persist, a flush without a group's sync) came since the last takeAppended. */
+  private wroteAlone = false;
   /** What was appended since the last takeAppended: null when nothing, `lost` when it was not kept. */
-  private appended: { start: number; marks: AppendedRun['marks']; lines: AppendedLine[]; bytes: number } | 'lost' | null =
-    null;
+  private appended:
+    { start: number; marks: AppendedRun['marks']; lines: AppendedLine[]; bytes: number } | 'lost' | null = null;
 
   private constructor(file: string, options: RecorderOptions, head: Pending | null, exists: boolean) {
     this.path = file;
@@ -275,6 +277,7 @@ export class RolloutRecorder implements CommitMember {
   takeAppended(): AppendedRun | 'lost' | null {
     const a = this.appended;
     this.appended = null;
+    this.wroteAlone = false;
     if (a === null || a === 'lost') return a;
     if (!this.firstBytes || !this.lastBytes || a.start + a.bytes !== this.size) return 'lost';
     return {
@@ -285,6 +288,14 @@ export class RolloutRecorder implements CommitMember {
       endPrint: fingerprintFrom(this.firstBytes, this.lastBytes),
       lines: a.lines,
     };
+  }
+
+  /**
+   * Whether this writer wrote outside a flush round since its last takeAppended (what it wrote
+   * then is indexed by the next round, or by a read of the file).
+   */
+  get wroteOutsideRound(): boolean {
+    return this.wroteAlone;
   }
 
   /** Reads the file's first and last bytes when this writer does not know them (a resumed file). */
@@ -415,6 +426,7 @@ export class RolloutRecorder implements CommitMember {
       this.size = 0;
       created = true;
     }
+    if (!sync) this.wroteAlone = true;
     const fh = this.fh;
     // A synchronous fstat: no disk access, and cheaper than a thread-pool round trip per flush.
     const onDisk = fstatSync(fh.fd).size;
