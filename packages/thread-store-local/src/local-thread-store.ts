@@ -68,7 +68,7 @@ import { HomeLayout, parseRolloutFileName, plainRolloutPath } from './internal/p
 import { readFirstItem, readHistory, readHistoryLines } from './internal/reader.js';
 import type { LineCounts, ParentResolver } from './internal/reader.js';
 import { RolloutRecorder } from './internal/recorder.js';
-import type { FsyncPolicy, RecorderOptions } from './internal/recorder.js';
+import type { AppendedRun, FsyncPolicy, RecorderOptions } from './internal/recorder.js';
 import { shapeForMode } from './internal/history-shape.js';
 import type { ShapeState } from './internal/history-shape.js';
 import { projectAppended } from './internal/history-projection.js';
@@ -133,9 +133,11 @@ export class LocalThreadStore implements ThreadStore {
   /** The index over its life: opened, replaced when damaged, checked, closed (index-keeper.ts). */
   private readonly keeper: IndexKeeper;
   /** Flushes of all threads waiting at the same time share one fsync round. */
-  private readonly commits: GroupCommit;
-  /** Indexes what the rounds wrote, after their flushes resolved (several rounds per pass). */
+  private readonly commits: GroupCommit<RolloutRecorder>;
+  /** Reads the files a round could not index from what it wrote, after their flushes resolved. */
   private readonly writtenIndex: WrittenIndexer;
+  /** Files with a flush asked for and not resolved yet: their writer, and how many flushes. */
+  private readonly flushing = new Map<string, { recorder: RolloutRecorder; n: number }>();
   /** When and how the index catches up with the home (freshness.ts). */
   private readonly freshness: Freshness;
   /** The calls in progress, which the background sweep gives way to. */
@@ -164,11 +166,12 @@ export class LocalThreadStore implements ThreadStore {
       backgroundIntegrityCheck: o.backgroundIntegrityCheck,
       onIndexProgress: this.onIndexProgress,
       signal: this.closing.signal,
+      holdBack: (abs) => this.roundIndexes(abs),
     });
     this.writtenIndex = new WrittenIndexer({ index: () => this.keeper.opened, closed: () => this.closed });
-    this.commits = new GroupCommit({
+    this.commits = new GroupCommit<RolloutRecorder>({
       fsync: this.fsync === 'always',
-      afterRound: async (paths) => this.writtenIndex.add(paths),
+      afterRound: async (_paths, members) => this.indexRound(members),
     });
     this.freshness = new Freshness({
       index: () => this.index,
@@ -212,6 +215,42 @@ export class LocalThreadStore implements ThreadStore {
   async checkIndexIntegrity(): Promise<IntegrityResult> {
     this.ensureOpen();
     return this.keeper.checkIntegrity();
+  }
+
+  /**
+   * Indexes what a flush round wrote before its flushes resolve, from the lines the writers
+   * appended (one transaction, no read of the files). A file its writer cannot vouch for, or
+   * whose file or row moved on meanwhile, is read by the written-files pass instead (and by the
+   * next listing, which re-checks every file this store wrote). Before the first listing there
+   * is no index to keep current.
+   */
+  private indexRound(members: readonly RolloutRecorder[]): void {
+    const runs: AppendedRun[] = [];
+    const reread: string[] = [];
+    for (const m of members) {
+      const run = m.takeAppended();
+      if (run === 'lost') reread.push(m.path);
+      else if (run) runs.push(run);
+    }
+    const index = this.keeper.opened;
+    if (!index || this.closed) return;
+    try {
+      reread.push(...index.indexAppended(runs));
+    } catch {
+      for (const r of runs) reread.push(r.path);
+    }
+    if (reread.length > 0) this.writtenIndex.add(reread);
+  }
+
+  /**
+   * Whether a listing can leave `abs` to the flush round under way: the round commits its rows
+   * before its flushes resolve, and every flush that resolved before has its rows committed
+   * already — unless its writer also wrote outside a round since (persist, a patch line), or
+   * its file waits for a read (the round could not index it).
+   */
+  private roundIndexes(abs: string): boolean {
+    const f = this.flushing.get(abs);
+    return f !== undefined && !f.recorder.wroteOutsideRound && !this.writtenIndex.has(abs);
   }
 
   /** A file this store wrote: re-indexed by the next listing without waiting for the watch. */
@@ -580,8 +619,16 @@ export class LocalThreadStore implements ThreadStore {
     const id = parseThreadId(threadId);
     return this.guard('flushThread', async () => {
       const w = this.writer(id);
-      await this.commits.flush(w.recorder);
-      this.wrote(w.recorder.path);
+      const file = w.recorder.path;
+      const f = this.flushing.get(file) ?? { recorder: w.recorder, n: 0 };
+      f.n += 1;
+      this.flushing.set(file, f);
+      try {
+        await this.commits.flush(w.recorder);
+      } finally {
+        if (--f.n === 0 && this.flushing.get(file) === f) this.flushing.delete(file);
+      }
+      this.wrote(file);
       await this.segmentWritten(w);
     });
   }

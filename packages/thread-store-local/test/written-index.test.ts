@@ -115,6 +115,8 @@ describe('LocalThreadStore: listings after flushes', () => {
       const i = settled.push(false) - 1;
       return original.apply(this, args).finally(() => (settled[i] = true));
     });
+    // The round cannot index what it wrote itself: the background pass reads the file.
+    vi.spyOn(ThreadIndex.prototype, 'indexAppended').mockImplementation((runs) => runs.map((r) => r.path));
     await store.appendItems({ threadId, items: [ask('before close')] });
     await store.flushThread(threadId);
     await vi.waitFor(() => expect(settled).toHaveLength(1));

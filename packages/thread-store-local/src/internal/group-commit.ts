@@ -9,18 +9,19 @@ export interface CommitMember {
   flush(sync: SyncFile): Promise<void>;
 }
 
-export interface GroupCommitOptions {
+export interface GroupCommitOptions<M extends CommitMember = CommitMember> {
   /** Whether a round fsyncs the files its members wrote (the store's fsync policy). */
   fsync: boolean;
   /**
-   * Runs once per round, after its fsyncs, with the files written in it (e.g. to index them all
-   * in one transaction). Its failure does not fail the flushes: their bytes are durable already.
+   * Runs once per round, after its fsyncs and before the round's flushes resolve, with the files
+   * written in it and their members (e.g. to index them all in one transaction). Its failure
+   * does not fail the flushes: their bytes are durable already.
    */
-  afterRound?: (paths: string[]) => Promise<void>;
+  afterRound?: (paths: string[], members: readonly M[]) => Promise<void>;
 }
 
-interface Waiter {
-  member: CommitMember;
+interface Waiter<M> {
+  member: M;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -32,10 +33,10 @@ interface Waiter {
  * `afterRound` once for all of them, and only then resolves their flushes. A member whose write
  * failed is rejected alone; the others still commit. Rounds run one at a time.
  */
-export class GroupCommit {
+export class GroupCommit<M extends CommitMember = CommitMember> {
   private readonly fsync: boolean;
-  private readonly afterRound: GroupCommitOptions['afterRound'];
-  private queue: Waiter[] = [];
+  private readonly afterRound: GroupCommitOptions<M>['afterRound'];
+  private queue: Waiter<M>[] = [];
   private running: Promise<void> | null = null;
   /** Rounds that fsynced at least one file. */
   fsyncRounds = 0;
@@ -44,13 +45,13 @@ export class GroupCommit {
   /** Files fsynced in all. */
   filesSynced = 0;
 
-  constructor(options: GroupCommitOptions) {
+  constructor(options: GroupCommitOptions<M>) {
     this.fsync = options.fsync;
     this.afterRound = options.afterRound;
   }
 
   /** Flushes `member` in the next round; resolves once its bytes are durable (and `afterRound` ran). */
-  flush(member: CommitMember): Promise<void> {
+  flush(member: M): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ member, resolve, reject });
       this.running ??= this.drain();
@@ -76,9 +77,9 @@ export class GroupCommit {
     }
   }
 
-  private async round(waiters: Waiter[]): Promise<void> {
+  private async round(waiters: Waiter<M>[]): Promise<void> {
     // One flush per writer per round: the same writer asked twice shares the first's outcome.
-    const byMember = new Map<CommitMember, Waiter[]>();
+    const byMember = new Map<M, Waiter<M>[]>();
     for (const w of waiters) byMember.set(w.member, [...(byMember.get(w.member) ?? []), w]);
     const members = [...byMember.keys()];
     const handles: FileHandle[] = [];
@@ -119,8 +120,12 @@ export class GroupCommit {
       }),
     );
     this.rounds += 1;
-    const written = members.filter((_, i) => outcomes[i]!.status === 'fulfilled').map((m) => m.path);
-    if (written.length > 0 && this.afterRound) await this.afterRound(written).catch(() => undefined);
+    const written = members.filter((_, i) => outcomes[i]!.status === 'fulfilled');
+    if (written.length > 0 && this.afterRound)
+      await this.afterRound(
+        written.map((m) => m.path),
+        written,
+      ).catch(() => undefined);
     members.forEach((m, i) => {
       const o = outcomes[i]!;
       for (const w of byMember.get(m)!) {

@@ -23,6 +23,8 @@ export interface IndexKeeperOptions {
   onIndexProgress: IndexProgressListener | undefined;
   /** Aborted when the store closes. */
   signal: AbortSignal;
+  /** Files the watch leaves on its dirty list for now (see HomeWatcher.holdBack). */
+  holdBack?: (abs: string) => boolean;
 }
 
 /**
@@ -67,6 +69,7 @@ export class IndexKeeper {
     this.handle = index;
     if (this.o.watch) {
       this.homeWatcher = new HomeWatcher(this.o.layout);
+      this.homeWatcher.holdBack = this.o.holdBack ?? null;
       index.watcher = this.homeWatcher;
     }
     return index;

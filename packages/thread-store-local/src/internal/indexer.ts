@@ -18,6 +18,8 @@ import type { FileRow, IndexContext } from './index-context.js';
 import { deleteFileRow, markPending, pendingThreads, stateOf } from './file-rows.js';
 import { indexFile } from './file-indexing.js';
 import { runPass } from './index-pass.js';
+import { indexAppended } from './appended-index.js';
+import type { AppendedRun } from './recorder.js';
 import { namesIfChanged, syncNamesChanged } from './names-sync.js';
 import {
   checkThreadRow,
@@ -149,6 +151,14 @@ export class ThreadIndex {
     const settled = run.catch(() => undefined);
     this.pathPasses = settled;
     return run;
+  }
+
+  /**
+   * Indexes what this store's writers just appended from the lines they wrote, in one
+   * transaction (appended-index.ts); returns the files that must be read instead.
+   */
+  indexAppended(runs: readonly AppendedRun[]): string[] {
+    return indexAppended(this.ctx, runs);
   }
 
   /**

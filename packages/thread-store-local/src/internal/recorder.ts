@@ -1,4 +1,4 @@
-import { constants as fsConstants, fstatSync, writeSync } from 'node:fs';
+import { constants as fsConstants, fstatSync, readSync, writeSync } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -109,6 +109,37 @@ export interface RecorderOptions {
   onWritten?: (lines: WrittenLine[], sizeBefore: number) => void;
 }
 
+/** One line a writer appended, with its byte range in the file (`end` is just after its `\n`). */
+export interface AppendedLine {
+  text: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * What a writer appended since it was last asked (see `RolloutRecorder.takeAppended`): enough to
+ * index the new lines without reading the file back. `marks` are the offsets where its writes
+ * began (the first is `start`) with the file's fingerprint there (its first 256 bytes and the 64
+ * before the offset, as the index keeps it), `endPrint` the fingerprint at `end`; all from bytes
+ * this writer read or wrote.
+ */
+export interface AppendedRun {
+  path: string;
+  start: number;
+  marks: { at: number; print: string }[];
+  end: number;
+  endPrint: string;
+  lines: AppendedLine[];
+}
+
+/** A writer keeps at most this much appended text for the index; past it the index reads the file. */
+const MAX_APPENDED_KEPT = 8 << 20;
+
+/** The fingerprint text of a file whose first bytes are `first` (up to 256) and last bytes before the offset `last` (up to 64). */
+export function fingerprintFrom(first: Buffer, last: Buffer): string {
+  return `${first.toString('base64')}.${last.toString('base64')}`;
+}
+
 interface Pending {
   text: string;
   /** Paginated lines only: the record and its ordinal. */
@@ -155,6 +186,14 @@ export class RolloutRecorder implements CommitMember {
   private closed = false;
   private discarded = false;
   private chain: Promise<unknown> = Promise.resolve();
+  /** The file's first (up to 256) and last (up to 64) bytes as this writer knows them; null when unknown. */
+  private firstBytes: Buffer | null = null;
+  private lastBytes: Buffer | null = null;
+  /** Whether a write outside a flush round (persist, a flush without a group's sync) came since the last takeAppended. */
+  private wroteAlone = false;
+  /** What was appended since the last takeAppended: null when nothing, `lost` when it was not kept. */
+  private appended:
+    { start: number; marks: AppendedRun['marks']; lines: AppendedLine[]; bytes: number } | 'lost' | null = null;
 
   private constructor(file: string, options: RecorderOptions, head: Pending | null, exists: boolean) {
     this.path = file;
@@ -187,6 +226,8 @@ export class RolloutRecorder implements CommitMember {
       : { text: envelopeLine(headItem, timestamp) };
     const r = new RolloutRecorder(file, options, head, false);
     r.nextOrdinal = firstOrdinal + 1;
+    r.firstBytes = Buffer.alloc(0);
+    r.lastBytes = Buffer.alloc(0);
     return r;
   }
 
@@ -225,6 +266,75 @@ export class RolloutRecorder implements CommitMember {
 
   get hasBuffered(): boolean {
     return this.buffer.length > 0;
+  }
+
+  /**
+   * Takes what was appended since the last call (lines, byte ranges and fingerprints), for the
+   * index to fold in without reading the file: null when nothing was, `lost` when the writer
+   * cannot vouch for it (a failed write, or more than it keeps; the file must be read). The
+   * caller checks the file still ends where the run does before trusting it.
+   */
+  takeAppended(): AppendedRun | 'lost' | null {
+    const a = this.appended;
+    this.appended = null;
+    this.wroteAlone = false;
+    if (a === null || a === 'lost') return a;
+    if (!this.firstBytes || !this.lastBytes || a.start + a.bytes !== this.size) return 'lost';
+    return {
+      path: this.path,
+      start: a.start,
+      marks: a.marks,
+      end: this.size,
+      endPrint: fingerprintFrom(this.firstBytes, this.lastBytes),
+      lines: a.lines,
+    };
+  }
+
+  /**
+   * Whether this writer wrote outside a flush round since its last takeAppended (what it wrote
+   * then is indexed by the next round, or by a read of the file).
+   */
+  get wroteOutsideRound(): boolean {
+    return this.wroteAlone;
+  }
+
+  /** Reads the file's first and last bytes when this writer does not know them (a resumed file). */
+  private learnEdges(fd: number, size: number): void {
+    if (this.firstBytes && this.lastBytes) return;
+    const first = Buffer.alloc(Math.min(256, size));
+    const last = Buffer.alloc(Math.min(64, size));
+    if (readSync(fd, first, 0, first.length, 0) !== first.length) throw new Error('short read');
+    if (readSync(fd, last, 0, last.length, size - last.length) !== last.length) throw new Error('short read');
+    this.firstBytes = first;
+    this.lastBytes = last;
+  }
+
+  /** Records a write of `data` at `at` (lines `lines`) for takeAppended, and the file's new edges. */
+  private noteAppended(fd: number, at: number, data: Buffer, lines: AppendedLine[]): void {
+    try {
+      this.learnEdges(fd, at);
+    } catch {
+      this.firstBytes = this.lastBytes = null;
+      this.appended = 'lost';
+      return;
+    }
+    const first = this.firstBytes!;
+    const last = this.lastBytes!;
+    const a = this.appended;
+    const mark = { at, print: fingerprintFrom(first, last) };
+    if (a === null) {
+      this.appended = { start: at, marks: [mark], lines, bytes: data.length };
+    } else if (a !== 'lost') {
+      if (a.start + a.bytes !== at || a.bytes + data.length > MAX_APPENDED_KEPT) this.appended = 'lost';
+      else {
+        for (const l of lines) a.lines.push(l);
+        a.marks.push(mark);
+        a.bytes += data.length;
+      }
+    }
+    if (first.length < 256) this.firstBytes = Buffer.concat([first, data.subarray(0, 256 - first.length)]);
+    const tail = data.length >= 64 ? data.subarray(data.length - 64) : Buffer.concat([last, data]);
+    this.lastBytes = Buffer.from(tail.subarray(Math.max(0, tail.length - 64)));
   }
 
   /** The file's size as this writer last wrote or saw it. */
@@ -316,6 +426,7 @@ export class RolloutRecorder implements CommitMember {
       this.size = 0;
       created = true;
     }
+    if (!sync) this.wroteAlone = true;
     const fh = this.fh;
     // A synchronous fstat: no disk access, and cheaper than a thread-pool round trip per flush.
     const onDisk = fstatSync(fh.fd).size;
@@ -333,6 +444,7 @@ export class RolloutRecorder implements CommitMember {
     let done = 0;
     let written = before;
     const out: WrittenLine[] = [];
+    const appendedLines: AppendedLine[] = [];
     try {
       if (this.mode === 'paginated') {
         // One write for the whole flush (the bytes are those of one write per line).
@@ -341,21 +453,34 @@ export class RolloutRecorder implements CommitMember {
         for (const [i, data] of parts.entries()) {
           const l = all[i]!;
           out.push({ item: l.item ?? {}, ordinal: l.ordinal ?? 0, start: at, end: at + data.length });
+          appendedLines.push({ text: l.text, start: at, end: at + data.length });
           at += data.length;
         }
-        writeAllSync(fh.fd, Buffer.concat(parts));
+        const data = Buffer.concat(parts);
+        writeAllSync(fh.fd, data);
         written = at;
         done = all.length;
+        this.noteAppended(fh.fd, before, data, appendedLines);
       } else {
         const data = Buffer.from(all.map((l) => l.text).join('\n') + '\n', 'utf8');
         writeAllSync(fh.fd, data);
         written += data.length;
         done = all.length;
+        let at = before;
+        for (const l of all) {
+          const n = Buffer.byteLength(l.text, 'utf8') + 1;
+          appendedLines.push({ text: l.text, start: at, end: at + n });
+          at += n;
+        }
+        this.noteAppended(fh.fd, before, data, appendedLines);
       }
       if (this.fsync === 'always') await (sync ? sync(fh) : fh.sync());
     } catch (e) {
       // Take a partial line back so the file ends on a line boundary; keep unwritten lines buffered.
       await fh.truncate(written).catch(() => undefined);
+      // The index reads the file again: what it holds is no longer certain.
+      this.appended = 'lost';
+      this.firstBytes = this.lastBytes = null;
       const unwritten = all.slice(done).filter((l) => l !== head);
       if (!this.discarded) {
         this.buffer = [...unwritten, ...this.buffer];

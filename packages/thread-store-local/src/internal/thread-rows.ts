@@ -135,6 +135,15 @@ function rebuildThread(ctx: IndexContext, id: string, deferForks: string[] | nul
     return;
   }
   ctx.stmt('DELETE FROM pending_threads WHERE thread_id = ?').run(id);
+  writeThreadRow(ctx, id, w, state);
+}
+
+/**
+ * Writes the row of thread `id` from its winning file `w` and that file's state. Only the
+ * columns that changed are written (an append changes the times and the thread's data, not
+ * where it lives, its source or its name: their indexes are left alone), and nothing when none did.
+ */
+export function writeThreadRow(ctx: IndexContext, id: string, w: FileRow, state: FileState): void {
   const t = threadForFile(ctx, w, state);
   const [sourceKind, subagentKind, sourceKey] = sourceColumns(t.source);
   const row: Record<string, unknown> = {
@@ -160,6 +169,15 @@ function rebuildThread(ctx: IndexContext, id: string, deferForks: string[] | nul
     data: threadToJson(t),
   };
   row.sum = sumOf(row, THREAD_SUM_COLUMNS);
+  const old = ctx.stmt('SELECT * FROM threads WHERE thread_id = ?').get(id) as Record<string, unknown> | undefined;
+  if (old) {
+    const changed = [...THREAD_SUM_COLUMNS, 'sum'].filter((c) => old[c] !== row[c]);
+    if (changed.length === 0) return;
+    ctx
+      .stmt(`UPDATE threads SET ${changed.map((c) => `${c} = @${c}`).join(', ')} WHERE thread_id = @thread_id`)
+      .run(Object.fromEntries([...changed, 'thread_id'].map((c) => [c, row[c]])));
+    return;
+  }
   ctx
     .stmt(
       `INSERT OR REPLACE INTO threads (${[...THREAD_SUM_COLUMNS, 'sum'].join(', ')})

@@ -68,11 +68,25 @@ export class HomeWatcher {
     };
   }
 
-  /** Takes the dirty paths (absolute) gathered since the last call. */
+  /**
+   * Files whose changes stay on the dirty list when it is taken: the store's flush rounds index
+   * what they write themselves, before the flushes resolve, so a listing answers from the rows
+   * they committed instead of reading a file a round is writing. They are taken by a later call.
+   */
+  holdBack: ((abs: string) => boolean) | null = null;
+
+  /** Takes the dirty paths (absolute) gathered since the last call, but those held back. */
   takeDirty(): Set<string> {
     const d = this.dirty;
     this.dirty = new Set();
-    if (!this.unnamedChange) this.pendingSince = null;
+    const hold = this.holdBack;
+    if (hold)
+      for (const p of d)
+        if (hold(p)) {
+          d.delete(p);
+          this.dirty.add(p);
+        }
+    if (this.dirty.size === 0 && !this.unnamedChange) this.pendingSince = null;
     return d;
   }
 

@@ -14,14 +14,18 @@ export interface WrittenIndexHost {
 }
 
 /**
- * Indexes the files that flush rounds wrote, off the flushes' path: a flush resolves once its
- * bytes are durable, and the files of the rounds that ended since the last pass go into the
- * index in one pass (one transaction), at most one pass every `gapMs`. A listing does not wait
- * for this: it indexes the files still dirty itself (the store marks every file it flushes), so
- * it never answers from an index older than the flushes that resolved before it began.
+ * Reads back the files that flush rounds wrote but could not index from what they wrote (see
+ * appended-index.ts: a file someone else also changed, a writer that lost track), off the
+ * flushes' path: the files of the rounds that ended since the last pass go into the index in
+ * one pass (one transaction), at most one pass every `gapMs`. A listing does not wait for this:
+ * it indexes the files still dirty itself (the store marks every file it flushes, and does not
+ * hold back one waiting here), so it never answers from an index older than the flushes that
+ * resolved before it began.
  */
 export class WrittenIndexer {
   private pending = new Set<string>();
+  /** The files of the pass under way. */
+  private inPass: ReadonlySet<string> = new Set();
   private running: Promise<void> | null = null;
   private lastStart = -Infinity;
   /** Passes run (for tests and profiles). */
@@ -39,6 +43,11 @@ export class WrittenIndexer {
     this.running ??= this.drain();
   }
 
+  /** Whether `abs` waits for a pass or is in the one under way. */
+  has(abs: string): boolean {
+    return this.pending.has(abs) || this.inPass.has(abs);
+  }
+
   /** Resolves when no pass is running or waiting (a closed host's queue is dropped). */
   async idle(): Promise<void> {
     while (this.running) await this.running;
@@ -54,10 +63,12 @@ export class WrittenIndexer {
         if (!index || this.host.closed()) break;
         const paths = this.pending;
         this.pending = new Set();
+        this.inPass = paths;
         this.lastStart = performance.now();
         this.passes += 1;
         // A failed pass loses nothing: the files stay dirty for the next listing.
         await index.syncPaths(paths).catch(() => undefined);
+        this.inPass = new Set();
       }
     } finally {
       this.running = null;
