@@ -11,8 +11,12 @@ import type {
   ThreadStoreErrorCode,
 } from '@skein/thread-store-api';
 import { isThreadStoreError, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
+import { WireType } from '@bufbuild/protobuf/wire';
 import {
   HistoryChunkSchema,
+  ListThreadsResponseSchema,
+  LoadHistoryResponseSchema,
+  ReadThreadResponseSchema,
   ServerLimitsSchema,
   ThreadStoreService,
   WriterLeaseSchema,
@@ -34,9 +38,11 @@ import {
 import { patchFromProto } from '../convert/patch.js';
 import { segmentToProto } from '../convert/segments.js';
 import { storedThreadToProto } from '../convert/thread.js';
+import { historyChunkField, storedThreadFields } from '../convert/thread-wire.js';
 import type { AuthOptions } from './auth.js';
 import { Authenticator } from './auth.js';
-import { historyChunks, itemsAsJson, storedJson } from './history-chunks.js';
+import type { HistoryChunk } from './history-chunks.js';
+import { historyChunks, itemsAsJson, readAhead } from './history-chunks.js';
 import { flushAfterAppend } from './append-flush.js';
 import { LeaseTable } from './leases.js';
 import type { ServerLimits } from './limits.js';
@@ -302,7 +308,7 @@ export function createThreadStoreHandler(
   };
 
   const unary =
-    <Req, Res>(method: string, fn: (req: Req, scope: CallScope) => Promise<Res>) =>
+    <Req, Res>(method: string, fn: (req: Req, scope: CallScope, ctx: HandlerContext) => Promise<Res>) =>
     async (req: Req, ctx: HandlerContext): Promise<Res> => {
       inFlight += 1;
       const started = performance.now();
@@ -310,7 +316,7 @@ export function createThreadStoreHandler(
       const call = begin(ctx);
       try {
         const scope = await call.scope;
-        const res = await withContext(traced.context, () => fn(req, scope));
+        const res = await withContext(traced.context, () => fn(req, scope, ctx));
         finish(method, started, call, 'ok', undefined, traced.span);
         return res;
       } catch (e) {
@@ -322,7 +328,7 @@ export function createThreadStoreHandler(
 
   const streaming = <Req, Res>(
     method: string,
-    fn: (req: Req, scope: CallScope, signal: AbortSignal) => AsyncGenerator<Res>,
+    fn: (req: Req, scope: CallScope, signal: AbortSignal, ctx: HandlerContext) => AsyncGenerator<Res>,
     /** Whether the stream holds one of the `maxConcurrentStreams` history slots. */
     holdsHistorySlot = true,
   ) =>
@@ -372,7 +378,7 @@ export function createThreadStoreHandler(
           tenantStreams.set(scope.tenant, ofTenant + 1);
           counted = scope.tenant;
         }
-        inner = withContext(traced.context, () => fn(req, scope, ctx.signal));
+        inner = withContext(traced.context, () => fn(req, scope, ctx.signal, ctx));
         yield* inner;
       } catch (e) {
         const mapped = toConnectError(e);
@@ -499,7 +505,7 @@ export function createThreadStoreHandler(
       });
       return {};
     }),
-    loadHistory: streaming('LoadHistory', async function* (req, s) {
+    loadHistory: streaming('LoadHistory', async function* (req, s, _signal, ctx) {
       const threadId = parseThreadId(req.threadId);
       const params: LoadHistoryParams = { threadId };
       if (req.includeArchived !== undefined) params.includeArchived = req.includeArchived;
@@ -509,16 +515,24 @@ export function createThreadStoreHandler(
       }
       // A store that keeps each item's JSON gives it as it is; others are serialised here.
       const history = s.store.loadHistoryJson
-        ? storedJson(s.store.loadHistoryJson(params))
+        ? s.store.loadHistoryJson(params)
         : itemsAsJson(s.store.loadHistory(params));
       const chunks = historyChunks(
         history,
         { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems },
         Number(req.skipItems),
       );
-      for await (const itemsJson of chunks) yield { chunk: create(HistoryChunkSchema, { itemsJson }) };
+      const binary = binaryCall(ctx);
+      for await (const chunk of readAhead(chunks)) {
+        if (!binary) yield { chunk: chunkMessage(chunk) };
+        else {
+          const res = create(LoadHistoryResponseSchema);
+          res.$unknown = [{ no: 1, wireType: WireType.LengthDelimited, data: historyChunkField(chunk.texts, chunk.byteLengths) }];
+          yield res;
+        }
+      }
     }),
-    readThread: streaming('ReadThread', async function* (req, s) {
+    readThread: streaming('ReadThread', async function* (req, s, _signal, ctx) {
       const threadId = parseThreadId(req.threadId);
       const params = {
         threadId,
@@ -533,14 +547,30 @@ export function createThreadStoreHandler(
         { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems },
         0,
       );
-      for await (const itemsJson of chunks)
-        yield { part: { case: 'history', value: create(HistoryChunkSchema, { itemsJson }) } };
+      const binary = binaryCall(ctx);
+      for await (const chunk of readAhead(chunks)) {
+        if (!binary) yield { part: { case: 'history', value: chunkMessage(chunk) } };
+        else {
+          // `part.history` is field 2 of ReadThreadResponse.
+          const res = create(ReadThreadResponseSchema);
+          res.$unknown = [{ no: 2, wireType: WireType.LengthDelimited, data: historyChunkField(chunk.texts, chunk.byteLengths) }];
+          yield res;
+        }
+      }
     }),
-    listThreads: unary('ListThreads', async (req, s) => {
+    listThreads: unary('ListThreads', async (req, s, ctx) => {
       const params = listParamsFromProto(req);
       checkPageSize(params.pageSize);
       checkFilters(params);
       const page = await s.store.listThreads(params);
+      if (binaryCall(ctx)) {
+        // The page's threads written straight to bytes (field 1, `threads`).
+        const res = create(ListThreadsResponseSchema);
+        if (page.nextCursor !== null) res.nextCursor = page.nextCursor;
+        if (page.backwardsCursor !== null) res.backwardsCursor = page.backwardsCursor;
+        res.$unknown = storedThreadFields(1, page.items);
+        return res;
+      }
       const out: { threads: ReturnType<typeof storedThreadToProto>[]; nextCursor?: string; backwardsCursor?: string } =
         {
           threads: page.items.map(storedThreadToProto),
@@ -738,6 +768,22 @@ export function createThreadStoreHandler(
     metrics: () => metrics.render(),
     close,
   });
+}
+
+/**
+ * Whether a call's messages are protobuf binary (gRPC, gRPC-Web, Connect with `application/proto`),
+ * rather than JSON: only binary answers may carry fields written ahead as bytes.
+ */
+function binaryCall(ctx: HandlerContext): boolean {
+  const type = ctx.requestHeader.get('content-type');
+  return type !== null && !type.includes('json');
+}
+
+const encoder = new TextEncoder();
+
+/** A HistoryChunk message of a chunk, for JSON answers. */
+function chunkMessage(chunk: HistoryChunk): ReturnType<typeof create<typeof HistoryChunkSchema>> {
+  return create(HistoryChunkSchema, { itemsJson: chunk.texts.map((t) => encoder.encode(t)) });
 }
 
 /**
