@@ -1,4 +1,5 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { EmptySchema } from '@bufbuild/protobuf/wkt';
 import { WireType } from '@bufbuild/protobuf/wire';
 import type { StoredThread } from '@skein/thread-store-api';
 import { newThreadId } from '@skein/thread-store-api';
@@ -11,7 +12,13 @@ import {
 } from '../src/gen/skein/threadstore/v1/thread_store_pb.js';
 import { StoredThreadSchema } from '../src/gen/skein/threadstore/v1/types_pb.js';
 import { storedThreadFromProto, storedThreadToProto } from '../src/internal/convert/thread.js';
-import { historyChunkField, storedThreadBytes, storedThreadFields } from '../src/internal/convert/thread-wire.js';
+import {
+  historyChunkField,
+  storedThreadBytes,
+  storedThreadFields,
+  storedThreadFromBytes,
+  threadPageFromFields,
+} from '../src/internal/convert/thread-wire.js';
 import { historyChunks, readAhead } from '../src/internal/server/history-chunks.js';
 
 // The hot answers are written straight to bytes: they must be the bytes the reflective encoder
@@ -88,21 +95,40 @@ const THREADS: [string, StoredThread][] = [
       gitInfo: { sha: 'abc', branch: null, originUrl: 'https://x/y.git' },
       approvalMode: 'on-request',
       sandboxPolicy: { type: 'workspace-write', network_access: false, extra: [1, { deep: null }] },
-      tokenUsage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 3, reasoningOutputTokens: 4, totalTokens: 2 ** 40 },
+      tokenUsage: {
+        inputTokens: 1,
+        cachedInputTokens: 0,
+        outputTokens: 3,
+        reasoningOutputTokens: 4,
+        totalTokens: 2 ** 40,
+      },
       firstUserMessage: 'first',
       historyMode: 'legacy',
       memoryMode: 'disabled',
     }),
   ],
-  ['empty strings', thread({ sessionId: '', preview: '', modelProvider: '', cwd: '', cliVersion: '', name: '', model: '' })],
+  [
+    'empty strings',
+    thread({ sessionId: '', preview: '', modelProvider: '', cwd: '', cliVersion: '', name: '', model: '' }),
+  ],
   [
     'zero and negative times',
-    thread({ createdAt: new Date(0), updatedAt: new Date(-1), recencyAt: new Date(-86_400_000_123), archivedAt: new Date(0) }),
+    thread({
+      createdAt: new Date(0),
+      updatedAt: new Date(-1),
+      recencyAt: new Date(-86_400_000_123),
+      archivedAt: new Date(0),
+    }),
   ],
   ['largest time', thread({ createdAt: new Date(8.64e15), archivedAt: new Date(-8.64e15) })],
   ['null sandbox policy', thread({ sandboxPolicy: null })],
   ['empty git info', thread({ gitInfo: { sha: null, branch: null, originUrl: null } })],
-  ['zero token usage', thread({ tokenUsage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0, totalTokens: 0 } })],
+  [
+    'zero token usage',
+    thread({
+      tokenUsage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0, totalTokens: 0 },
+    }),
+  ],
   ['vscode source', thread({ source: { kind: 'vscode' } })],
   ['exec source', thread({ source: { kind: 'exec' } })],
   ['mcp source', thread({ source: { kind: 'mcp' } })],
@@ -147,7 +173,10 @@ describe('threads written straight to bytes', () => {
     expect(decoded.backwardsCursor).toBe('back');
     const viaReflection = fromBinary(
       ListThreadsResponseSchema,
-      toBinary(ListThreadsResponseSchema, create(ListThreadsResponseSchema, { threads: threads.map(storedThreadToProto) })),
+      toBinary(
+        ListThreadsResponseSchema,
+        create(ListThreadsResponseSchema, { threads: threads.map(storedThreadToProto) }),
+      ),
     );
     expect(decoded.threads.map((p) => storedThreadFromProto(p))).toEqual(
       viaReflection.threads.map((p) => storedThreadFromProto(p)),
@@ -168,7 +197,15 @@ describe('threads written straight to bytes', () => {
       thread({ historyMode: 'other' as never }),
       thread({ memoryMode: 'other' as never }),
       thread({ source: { kind: 'nope' } as never }),
-      thread({ tokenUsage: { inputTokens: 1.5, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0, totalTokens: 0 } }),
+      thread({
+        tokenUsage: {
+          inputTokens: 1.5,
+          cachedInputTokens: 0,
+          outputTokens: 0,
+          reasoningOutputTokens: 0,
+          totalTokens: 0,
+        },
+      }),
       thread({ sandboxPolicy: 10n as never }),
     ]) {
       let expected: unknown;
@@ -180,6 +217,59 @@ describe('threads written straight to bytes', () => {
       expect(expected).toBeDefined();
       expect(() => storedThreadBytes(bad)).toThrow(expected as Error);
     }
+  });
+});
+
+describe('threads read straight from bytes', () => {
+  const strip = <T>(v: T): T =>
+    JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)));
+
+  it.each(THREADS)('%s: what fromBinary reads', (_name, t) => {
+    const bytes = reflective(t);
+    const viaReflection = fromBinary(StoredThreadSchema, bytes);
+    const direct = storedThreadFromBytes(bytes);
+    expect(storedThreadFromProto(direct)).toEqual(storedThreadFromProto(viaReflection));
+    expect(strip(direct)).toEqual(strip({ ...viaReflection }));
+  });
+
+  it('a page read as raw fields (the answer decoded without fields) keeps its threads, order and cursors', () => {
+    const threads = THREADS.map(([, t]) => t);
+    const bytes = toBinary(
+      ListThreadsResponseSchema,
+      create(ListThreadsResponseSchema, {
+        threads: threads.map(storedThreadToProto),
+        nextCursor: 'néxt',
+        backwardsCursor: 'back',
+      }),
+    );
+    const page = threadPageFromFields(fromBinary(EmptySchema, bytes).$unknown);
+    const viaReflection = fromBinary(ListThreadsResponseSchema, bytes);
+    expect(page.nextCursor).toBe('néxt');
+    expect(page.backwardsCursor).toBe('back');
+    expect(page.threads.map((p) => storedThreadFromProto(p))).toEqual(
+      viaReflection.threads.map((p) => storedThreadFromProto(p)),
+    );
+    const empty = threadPageFromFields(fromBinary(EmptySchema, new Uint8Array()).$unknown);
+    expect(empty).toEqual({ threads: [] });
+  });
+
+  it('skips fields it does not know, and refuses a known field of the wrong wire type', () => {
+    const t = thread({ name: 'n' });
+    const known = reflective(t);
+    // Field 99 (varint 7) and field 98 (bytes "ab") appended: a newer server's fields.
+    const extra = Uint8Array.from([...known, 0x98, 0x06, 0x07, 0x92, 0x06, 0x02, 0x61, 0x62]);
+    expect(storedThreadFromProto(storedThreadFromBytes(extra))).toEqual(
+      storedThreadFromProto(storedThreadFromBytes(known)),
+    );
+    // Field 6 (name) as a varint.
+    const bad = Uint8Array.from([...known, 0x30, 0x01]);
+    expect(() => storedThreadFromBytes(bad)).toThrow(/malformed thread \(field 6\)/);
+    const truncated = known.subarray(0, known.length - 3);
+    const res = create(ListThreadsResponseSchema);
+    res.$unknown = [
+      { no: 1, wireType: WireType.LengthDelimited, data: Uint8Array.from([truncated.length + 5, ...truncated]) },
+    ];
+    expect(() => threadPageFromFields(res.$unknown)).toThrow(/malformed page of threads/);
   });
 });
 
@@ -233,8 +323,7 @@ describe('history chunks and their read-ahead', () => {
   it('chunks keep every item, in order, under the byte and item limits', async () => {
     const texts = Array.from({ length: 50 }, (_, i) => `{"i":${i},"t":"${'é'.repeat(i % 7)}"}`);
     const chunks = [];
-    for await (const c of readAhead(historyChunks(gen(texts, []), { maxBytes: 40, maxItems: 3 }, 5)))
-      chunks.push(c);
+    for await (const c of readAhead(historyChunks(gen(texts, []), { maxBytes: 40, maxItems: 3 }, 5))) chunks.push(c);
     expect(chunks.flatMap((c) => c.texts)).toEqual(texts.slice(5));
     for (const c of chunks) {
       expect(c.texts.length).toBeLessThanOrEqual(3);

@@ -1,5 +1,10 @@
 import { createClient } from '@connectrpc/connect';
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  Http2SessionManager,
+} from '@connectrpc/connect-node';
 import type { RolloutItem } from '@skein/thread-store-api';
 import { collectHistory, InMemoryThreadStore, newThreadId } from '@skein/thread-store-api';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,7 +85,8 @@ describe('every wire format carries the same answers', () => {
     let first: string | undefined;
     for await (const res of raw.readThread({ threadId: big, includeHistory: true })) {
       if (res.part.case === 'thread') first = res.part.value.threadId;
-      if (res.part.case === 'history') for (const b of res.part.value.itemsJson) read.push(JSON.parse(decoder.decode(b)));
+      if (res.part.case === 'history')
+        for (const b of res.part.value.itemsJson) read.push(JSON.parse(decoder.decode(b)));
     }
     expect(first).toBe(big);
     expect(read).toEqual(expectedHistory);

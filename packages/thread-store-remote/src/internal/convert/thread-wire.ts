@@ -1,8 +1,9 @@
-import { toBinary } from '@bufbuild/protobuf';
-import { WireType } from '@bufbuild/protobuf/wire';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import type { StoredThread as ApiStoredThread } from '@skein/thread-store-api';
-import { ThreadStoreError } from '@skein/thread-store-api';
+import { isThreadStoreError, ThreadStoreError } from '@skein/thread-store-api';
 import { SessionSourceSchema } from '../../gen/skein/threadstore/v1/types_pb.js';
+import type { GitInfo, SessionSource, StoredThread, TokenUsage } from '../../gen/skein/threadstore/v1/types_pb.js';
 import { historyModeToProto, memoryModeToProto } from './enums.js';
 import { jsonBytes } from './json-bytes.js';
 import { sessionSourceToProto } from './session-source.js';
@@ -317,4 +318,230 @@ export function historyChunkField(texts: readonly string[], byteLengths: readonl
     at += n;
   }
   return buf;
+}
+
+/** A message's fields the decoder did not know (its `$unknown` list), as protobuf-es keeps them. */
+export type RawFields = readonly { no: number; wireType: WireType; data: Uint8Array }[] | undefined;
+
+function wrongWire(what: string): ThreadStoreError {
+  return ThreadStoreError.internal(`the remote thread store sent a malformed ${what}`);
+}
+
+/** Reads a length-delimited field's data (its length, then its bytes) as its bytes. */
+function delimited(f: { wireType: WireType; data: Uint8Array }, what: string): Uint8Array {
+  if (f.wireType !== LEN) throw wrongWire(what);
+  return new BinaryReader(f.data).bytes();
+}
+
+/** The session sources of a page are mostly the same few bytes: decoded once per distinct value. */
+const decodedSources = new Map<string, SessionSource>();
+
+function sessionSourceOf(bytes: Uint8Array): SessionSource {
+  if (bytes.length > 16) return fromBinary(SessionSourceSchema, bytes);
+  const key = String.fromCharCode(...bytes);
+  let source = decodedSources.get(key);
+  if (source === undefined) {
+    source = fromBinary(SessionSourceSchema, bytes);
+    if (decodedSources.size < 64) decodedSources.set(key, source);
+  }
+  return source;
+}
+
+function readGitInfo(r: BinaryReader, end: number): GitInfo {
+  const out = { $typeName: 'skein.threadstore.v1.GitInfo' } as GitInfo;
+  while (r.pos < end) {
+    const [no, wt] = r.tag();
+    if (no >= 1 && no <= 3 && wt === LEN) {
+      const v = r.string();
+      if (no === 1) out.sha = v;
+      else if (no === 2) out.branch = v;
+      else out.originUrl = v;
+    } else r.skip(wt, no);
+  }
+  return out;
+}
+
+function readTokenUsage(r: BinaryReader, end: number): TokenUsage {
+  const out = {
+    $typeName: 'skein.threadstore.v1.TokenUsage',
+    inputTokens: 0n,
+    cachedInputTokens: 0n,
+    outputTokens: 0n,
+    reasoningOutputTokens: 0n,
+    totalTokens: 0n,
+  } as TokenUsage;
+  while (r.pos < end) {
+    const [no, wt] = r.tag();
+    if (no >= 1 && no <= 5 && wt === VARINT) {
+      const v = r.int64() as bigint;
+      if (no === 1) out.inputTokens = v;
+      else if (no === 2) out.cachedInputTokens = v;
+      else if (no === 3) out.outputTokens = v;
+      else if (no === 4) out.reasoningOutputTokens = v;
+      else out.totalTokens = v;
+    } else r.skip(wt, no);
+  }
+  return out;
+}
+
+/**
+ * A StoredThread message from its bytes, read field by field: the object `fromBinary` gives for
+ * every field `storedThreadFromProto` reads. Fields of unknown numbers are skipped; a known field
+ * with the wrong wire type is a malformed answer.
+ */
+export function storedThreadFromBytes(bytes: Uint8Array): StoredThread {
+  const out = {
+    $typeName: 'skein.threadstore.v1.StoredThread',
+    threadId: '',
+    sessionId: '',
+    preview: '',
+    modelProvider: '',
+    createdAtMs: 0n,
+    updatedAtMs: 0n,
+    recencyAtMs: 0n,
+    cwd: '',
+    cliVersion: '',
+    historyMode: 0,
+    memoryMode: 0,
+  } as unknown as StoredThread;
+  const r = new BinaryReader(bytes);
+  const end = bytes.length;
+  while (r.pos < end) {
+    const [no, wt] = r.tag();
+    const want = STORED_THREAD_WIRE[no];
+    if (want === undefined) {
+      r.skip(wt, no);
+      continue;
+    }
+    if (want !== wt) throw wrongWire(`thread (field ${no})`);
+    switch (no) {
+      case 1:
+        out.threadId = r.string();
+        break;
+      case 2:
+        out.sessionId = r.string();
+        break;
+      case 3:
+        out.forkedFromId = r.string();
+        break;
+      case 4:
+        out.parentThreadId = r.string();
+        break;
+      case 5:
+        out.preview = r.string();
+        break;
+      case 6:
+        out.name = r.string();
+        break;
+      case 7:
+        out.modelProvider = r.string();
+        break;
+      case 8:
+        out.model = r.string();
+        break;
+      case 9:
+        out.reasoningEffort = r.string();
+        break;
+      case 10:
+        out.createdAtMs = r.int64() as bigint;
+        break;
+      case 11:
+        out.updatedAtMs = r.int64() as bigint;
+        break;
+      case 12:
+        out.recencyAtMs = r.int64() as bigint;
+        break;
+      case 13:
+        out.archivedAtMs = r.int64() as bigint;
+        break;
+      case 14:
+        out.cwd = r.string();
+        break;
+      case 15:
+        out.cliVersion = r.string();
+        break;
+      case 16:
+        out.source = sessionSourceOf(r.bytes());
+        break;
+      case 17:
+        out.threadSource = r.string();
+        break;
+      case 18:
+        out.agentNickname = r.string();
+        break;
+      case 19:
+        out.agentRole = r.string();
+        break;
+      case 20:
+        out.agentPath = r.string();
+        break;
+      case 21: {
+        const len = r.uint32();
+        out.gitInfo = readGitInfo(r, r.pos + len);
+        break;
+      }
+      case 22:
+        out.approvalMode = r.string();
+        break;
+      case 23:
+        out.sandboxPolicyJson = r.bytes();
+        break;
+      case 24: {
+        const len = r.uint32();
+        out.tokenUsage = readTokenUsage(r, r.pos + len);
+        break;
+      }
+      case 25:
+        out.firstUserMessage = r.string();
+        break;
+      case 26:
+        out.historyMode = r.int32();
+        break;
+      case 27:
+        out.memoryMode = r.int32();
+        break;
+    }
+  }
+  if (r.pos !== end) throw wrongWire('thread');
+  return out;
+}
+
+/** The wire type of each StoredThread field, by number. */
+const STORED_THREAD_WIRE: Record<number, WireType> = {};
+for (let no = 1; no <= 27; no++) STORED_THREAD_WIRE[no] = LEN;
+for (const no of [10, 11, 12, 13, 26, 27]) STORED_THREAD_WIRE[no] = VARINT;
+
+/**
+ * A ListThreadsResponse read from its fields as raw bytes (the answer decoded as a message without
+ * fields): its threads, as `fromBinary` would give them, and its cursors.
+ */
+export function threadPageFromFields(fields: RawFields): {
+  threads: StoredThread[];
+  nextCursor?: string;
+  backwardsCursor?: string;
+} {
+  try {
+    return readThreadPage(fields);
+  } catch (e) {
+    throw isThreadStoreError(e)
+      ? e
+      : ThreadStoreError.internal(
+          `the remote thread store sent a malformed page of threads: ${(e as Error).message}`,
+          e,
+        );
+  }
+}
+
+function readThreadPage(fields: RawFields): { threads: StoredThread[]; nextCursor?: string; backwardsCursor?: string } {
+  const out: { threads: StoredThread[]; nextCursor?: string; backwardsCursor?: string } = { threads: [] };
+  for (const f of fields ?? []) {
+    if (f.no === 1) out.threads.push(storedThreadFromBytes(delimited(f, 'page of threads')));
+    else if (f.no === 2 || f.no === 3) {
+      const text = new BinaryReader(f.data);
+      if (f.wireType !== LEN) throw wrongWire('page cursor');
+      if (f.no === 2) out.nextCursor = text.string();
+      else out.backwardsCursor = text.string();
+    }
+  }
+  return out;
 }

@@ -527,7 +527,9 @@ export function createThreadStoreHandler(
         if (!binary) yield { chunk: chunkMessage(chunk) };
         else {
           const res = create(LoadHistoryResponseSchema);
-          res.$unknown = [{ no: 1, wireType: WireType.LengthDelimited, data: historyChunkField(chunk.texts, chunk.byteLengths) }];
+          res.$unknown = [
+            { no: 1, wireType: WireType.LengthDelimited, data: historyChunkField(chunk.texts, chunk.byteLengths) },
+          ];
           yield res;
         }
       }
@@ -553,7 +555,9 @@ export function createThreadStoreHandler(
         else {
           // `part.history` is field 2 of ReadThreadResponse.
           const res = create(ReadThreadResponseSchema);
-          res.$unknown = [{ no: 2, wireType: WireType.LengthDelimited, data: historyChunkField(chunk.texts, chunk.byteLengths) }];
+          res.$unknown = [
+            { no: 2, wireType: WireType.LengthDelimited, data: historyChunkField(chunk.texts, chunk.byteLengths) },
+          ];
           yield res;
         }
       }

@@ -10,7 +10,8 @@ export async function* itemsAsJson(history: AsyncIterable<RolloutItem>): AsyncGe
     } catch (e) {
       throw ThreadStoreError.invalidRequest(`a history item cannot be sent: it is not JSON (${(e as Error).message})`);
     }
-    if (text === undefined) throw ThreadStoreError.invalidRequest('a history item cannot be sent: it is not a JSON value');
+    if (text === undefined)
+      throw ThreadStoreError.invalidRequest('a history item cannot be sent: it is not a JSON value');
     yield text;
   }
 }
