@@ -4,22 +4,15 @@ import { WireType } from '@bufbuild/protobuf/wire';
 import type { StoredThread } from '@skein/thread-store-api';
 import { newThreadId } from '@skein/thread-store-api';
 import { describe, expect, it } from 'vitest';
-import {
-  HistoryChunkSchema,
-  ListThreadsResponseSchema,
-  LoadHistoryResponseSchema,
-  ReadThreadResponseSchema,
-} from '../src/gen/skein/threadstore/v1/thread_store_pb.js';
+import { ListThreadsResponseSchema } from '../src/gen/skein/threadstore/v1/thread_store_pb.js';
 import { StoredThreadSchema } from '../src/gen/skein/threadstore/v1/types_pb.js';
 import { storedThreadFromProto, storedThreadToProto } from '../src/internal/convert/thread.js';
 import {
-  historyChunkField,
   storedThreadBytes,
   storedThreadFields,
   storedThreadFromBytes,
   threadPageFromFields,
 } from '../src/internal/convert/thread-wire.js';
-import { historyChunks, readAhead } from '../src/internal/server/history-chunks.js';
 
 // The hot answers are written straight to bytes: they must be the bytes the reflective encoder
 // writes, for every kind of value a thread can hold.
@@ -270,96 +263,5 @@ describe('threads read straight from bytes', () => {
       { no: 1, wireType: WireType.LengthDelimited, data: Uint8Array.from([truncated.length + 5, ...truncated]) },
     ];
     expect(() => threadPageFromFields(res.$unknown)).toThrow(/malformed page of threads/);
-  });
-});
-
-describe('history chunks written straight to bytes', () => {
-  const lengths = (texts: string[]) => texts.map((t) => Buffer.byteLength(t, 'utf8'));
-
-  it.each([
-    ['one item', ['{"a":1}']],
-    ['every text', TEXTS.filter((t) => !/[\ud800-\udfff]/.test(t) || /\ud83d\udc4b/.test(t))],
-    ['a 200 KiB item', ['"' + 'q'.repeat(200 * 1024) + '"']],
-  ])('%s: the bytes of the reflective encoder, item bytes exact', (_name, texts) => {
-    const enc = new TextEncoder();
-    const expected = toBinary(
-      LoadHistoryResponseSchema,
-      create(LoadHistoryResponseSchema, {
-        chunk: create(HistoryChunkSchema, { itemsJson: texts.map((t) => enc.encode(t)) }),
-      }),
-    );
-    const res = create(LoadHistoryResponseSchema);
-    res.$unknown = [{ no: 1, wireType: WireType.LengthDelimited, data: historyChunkField(texts, lengths(texts)) }];
-    const bytes = toBinary(LoadHistoryResponseSchema, res);
-    expect(Buffer.from(bytes).equals(Buffer.from(expected))).toBe(true);
-    const decoded = fromBinary(LoadHistoryResponseSchema, bytes);
-    expect(decoded.chunk?.itemsJson.map((b) => new TextDecoder().decode(b))).toEqual(texts);
-  });
-
-  it('as the history part of a ReadThread answer', () => {
-    const texts = ['{"x":"é"}', '{"y":2}'];
-    const res = create(ReadThreadResponseSchema);
-    res.$unknown = [{ no: 2, wireType: WireType.LengthDelimited, data: historyChunkField(texts, lengths(texts)) }];
-    const decoded = fromBinary(ReadThreadResponseSchema, toBinary(ReadThreadResponseSchema, res));
-    expect(decoded.part.case).toBe('history');
-    const chunk = decoded.part.value as { itemsJson: Uint8Array[] };
-    expect(chunk.itemsJson.map((b) => new TextDecoder().decode(b))).toEqual(texts);
-  });
-});
-
-async function* gen<T>(values: T[], log: string[], failAt?: number): AsyncGenerator<T> {
-  try {
-    for (let i = 0; i < values.length; i++) {
-      if (i === failAt) throw new Error(`failed at ${i}`);
-      log.push(`read ${i}`);
-      yield values[i]!;
-    }
-  } finally {
-    log.push('closed');
-  }
-}
-
-describe('history chunks and their read-ahead', () => {
-  it('chunks keep every item, in order, under the byte and item limits', async () => {
-    const texts = Array.from({ length: 50 }, (_, i) => `{"i":${i},"t":"${'é'.repeat(i % 7)}"}`);
-    const chunks = [];
-    for await (const c of readAhead(historyChunks(gen(texts, []), { maxBytes: 40, maxItems: 3 }, 5))) chunks.push(c);
-    expect(chunks.flatMap((c) => c.texts)).toEqual(texts.slice(5));
-    for (const c of chunks) {
-      expect(c.texts.length).toBeLessThanOrEqual(3);
-      expect(c.byteLengths).toEqual(c.texts.map((t) => Buffer.byteLength(t, 'utf8')));
-      const bytes = c.byteLengths.reduce((a, b) => a + b, 0);
-      if (c.texts.length > 1) expect(bytes).toBeLessThanOrEqual(40);
-    }
-  });
-
-  it('reads one value ahead, no more', async () => {
-    const log: string[] = [];
-    const it = readAhead(gen([1, 2, 3, 4], log));
-    expect((await it.next()).value).toBe(1);
-    // The second value is being read while the first is sent.
-    await new Promise((r) => setImmediate(r));
-    expect(log).toEqual(['read 0', 'read 1']);
-    expect((await it.next()).value).toBe(2);
-    await new Promise((r) => setImmediate(r));
-    expect(log).toEqual(['read 0', 'read 1', 'read 2']);
-  });
-
-  it('stopping early closes the source', async () => {
-    const log: string[] = [];
-    for await (const v of readAhead(gen([1, 2, 3, 4], log))) if (v === 2) break;
-    expect(log.at(-1)).toBe('closed');
-    expect(log).not.toContain('read 3');
-  });
-
-  it('a failure of the source reaches the reader after the values before it', async () => {
-    const log: string[] = [];
-    const seen: number[] = [];
-    await expect(
-      (async () => {
-        for await (const v of readAhead(gen([1, 2, 3], log, 2))) seen.push(v);
-      })(),
-    ).rejects.toThrow('failed at 2');
-    expect(seen).toEqual([1, 2]);
   });
 });

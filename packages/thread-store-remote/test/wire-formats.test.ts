@@ -14,8 +14,8 @@ import { agentMessage, bulkyItem, createParams, userMessage } from './helpers/fi
 import type { Served } from './helpers/server.js';
 import { serve } from './helpers/server.js';
 
-// Threads and history chunks are written to bytes ahead of the framework for binary answers;
-// JSON answers take the messages. Every format must carry the same page and the same items.
+// A page of threads is written to bytes ahead of the framework for binary answers; JSON answers
+// take the messages. Every format must carry the same page, and the same history items.
 
 let served: Served | undefined;
 const sessions: Http2SessionManager[] = [];

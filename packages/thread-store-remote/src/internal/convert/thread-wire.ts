@@ -8,8 +8,8 @@ import { historyModeToProto, memoryModeToProto } from './enums.js';
 import { jsonBytes } from './json-bytes.js';
 import { sessionSourceToProto } from './session-source.js';
 
-// The hot answers (a page of threads, a chunk of history) written straight to protobuf bytes,
-// without building the message objects and walking them by reflection. The bytes are those
+// The hot answer (a page of threads) written straight to protobuf bytes, and read straight from
+// them, without building message objects and walking them by reflection. The bytes are those
 // `toBinary(StoredThreadSchema, storedThreadToProto(t))` gives (fields in number order, proto3
 // defaults left out), which test/thread-wire.test.ts checks field by field.
 
@@ -279,45 +279,6 @@ export function storedThreadFields(
     w.join(at);
   }
   return [{ no, wireType: LEN, data: w.finish() }];
-}
-
-function varintLength(n: number): number {
-  let bytes = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    bytes++;
-  }
-  return bytes;
-}
-
-function writeVarint(buf: Uint8Array, at: number, n: number): number {
-  while (n >= 128) {
-    buf[at++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  buf[at++] = n;
-  return at;
-}
-
-/**
- * A HistoryChunk message (`repeated bytes items_json = 1`) as the data of a length-delimited
- * field: its length, then each item's tag, length and UTF-8 JSON, written in one buffer straight
- * from the items' text. `byteLengths[i]` is the UTF-8 length of `texts[i]`.
- */
-export function historyChunkField(texts: readonly string[], byteLengths: readonly number[]): Uint8Array {
-  let body = 0;
-  for (const n of byteLengths) body += 1 + varintLength(n) + n;
-  const buf = Buffer.allocUnsafe(varintLength(body) + body);
-  let at = writeVarint(buf, 0, body);
-  for (let i = 0; i < texts.length; i++) {
-    const n = byteLengths[i]!;
-    buf[at++] = (1 << 3) | LEN;
-    at = writeVarint(buf, at, n);
-    const written = buf.write(texts[i]!, at, n, 'utf8');
-    if (written !== n) throw ThreadStoreError.internal(`a history item's UTF-8 length changed while it was sent`);
-    at += n;
-  }
-  return buf;
 }
 
 /** A message's fields the decoder did not know (its `$unknown` list), as protobuf-es keeps them. */

@@ -11,12 +11,9 @@ import type {
   ThreadStoreErrorCode,
 } from '@skein/thread-store-api';
 import { isThreadStoreError, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
-import { WireType } from '@bufbuild/protobuf/wire';
 import {
   HistoryChunkSchema,
   ListThreadsResponseSchema,
-  LoadHistoryResponseSchema,
-  ReadThreadResponseSchema,
   ServerLimitsSchema,
   ThreadStoreService,
   WriterLeaseSchema,
@@ -38,11 +35,10 @@ import {
 import { patchFromProto } from '../convert/patch.js';
 import { segmentToProto } from '../convert/segments.js';
 import { storedThreadToProto } from '../convert/thread.js';
-import { historyChunkField, storedThreadFields } from '../convert/thread-wire.js';
+import { storedThreadFields } from '../convert/thread-wire.js';
 import type { AuthOptions } from './auth.js';
 import { Authenticator } from './auth.js';
-import type { HistoryChunk } from './history-chunks.js';
-import { historyChunks, itemsAsJson, readAhead } from './history-chunks.js';
+import { historyChunks, itemsAsJson, storedJson } from './history-chunks.js';
 import { flushAfterAppend } from './append-flush.js';
 import { LeaseTable } from './leases.js';
 import type { ServerLimits } from './limits.js';
@@ -328,7 +324,7 @@ export function createThreadStoreHandler(
 
   const streaming = <Req, Res>(
     method: string,
-    fn: (req: Req, scope: CallScope, signal: AbortSignal, ctx: HandlerContext) => AsyncGenerator<Res>,
+    fn: (req: Req, scope: CallScope, signal: AbortSignal) => AsyncGenerator<Res>,
     /** Whether the stream holds one of the `maxConcurrentStreams` history slots. */
     holdsHistorySlot = true,
   ) =>
@@ -378,7 +374,7 @@ export function createThreadStoreHandler(
           tenantStreams.set(scope.tenant, ofTenant + 1);
           counted = scope.tenant;
         }
-        inner = withContext(traced.context, () => fn(req, scope, ctx.signal, ctx));
+        inner = withContext(traced.context, () => fn(req, scope, ctx.signal));
         yield* inner;
       } catch (e) {
         const mapped = toConnectError(e);
@@ -505,7 +501,7 @@ export function createThreadStoreHandler(
       });
       return {};
     }),
-    loadHistory: streaming('LoadHistory', async function* (req, s, _signal, ctx) {
+    loadHistory: streaming('LoadHistory', async function* (req, s) {
       const threadId = parseThreadId(req.threadId);
       const params: LoadHistoryParams = { threadId };
       if (req.includeArchived !== undefined) params.includeArchived = req.includeArchived;
@@ -515,26 +511,16 @@ export function createThreadStoreHandler(
       }
       // A store that keeps each item's JSON gives it as it is; others are serialised here.
       const history = s.store.loadHistoryJson
-        ? s.store.loadHistoryJson(params)
+        ? storedJson(s.store.loadHistoryJson(params))
         : itemsAsJson(s.store.loadHistory(params));
       const chunks = historyChunks(
         history,
         { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems },
         Number(req.skipItems),
       );
-      const binary = binaryCall(ctx);
-      for await (const chunk of readAhead(chunks)) {
-        if (!binary) yield { chunk: chunkMessage(chunk) };
-        else {
-          const res = create(LoadHistoryResponseSchema);
-          res.$unknown = [
-            { no: 1, wireType: WireType.LengthDelimited, data: historyChunkField(chunk.texts, chunk.byteLengths) },
-          ];
-          yield res;
-        }
-      }
+      for await (const itemsJson of chunks) yield { chunk: create(HistoryChunkSchema, { itemsJson }) };
     }),
-    readThread: streaming('ReadThread', async function* (req, s, _signal, ctx) {
+    readThread: streaming('ReadThread', async function* (req, s) {
       const threadId = parseThreadId(req.threadId);
       const params = {
         threadId,
@@ -549,18 +535,8 @@ export function createThreadStoreHandler(
         { maxBytes: limits.historyChunkBytes, maxItems: limits.historyChunkItems },
         0,
       );
-      const binary = binaryCall(ctx);
-      for await (const chunk of readAhead(chunks)) {
-        if (!binary) yield { part: { case: 'history', value: chunkMessage(chunk) } };
-        else {
-          // `part.history` is field 2 of ReadThreadResponse.
-          const res = create(ReadThreadResponseSchema);
-          res.$unknown = [
-            { no: 2, wireType: WireType.LengthDelimited, data: historyChunkField(chunk.texts, chunk.byteLengths) },
-          ];
-          yield res;
-        }
-      }
+      for await (const itemsJson of chunks)
+        yield { part: { case: 'history', value: create(HistoryChunkSchema, { itemsJson }) } };
     }),
     listThreads: unary('ListThreads', async (req, s, ctx) => {
       const params = listParamsFromProto(req);
@@ -776,18 +752,12 @@ export function createThreadStoreHandler(
 
 /**
  * Whether a call's messages are protobuf binary (gRPC, gRPC-Web, Connect with `application/proto`),
- * rather than JSON: only binary answers may carry fields written ahead as bytes.
+ * rather than JSON: only binary answers may carry fields written ahead as bytes (JSON
+ * serialisation does not write a message's `$unknown` entries).
  */
 function binaryCall(ctx: HandlerContext): boolean {
   const type = ctx.requestHeader.get('content-type');
   return type !== null && !type.includes('json');
-}
-
-const encoder = new TextEncoder();
-
-/** A HistoryChunk message of a chunk, for JSON answers. */
-function chunkMessage(chunk: HistoryChunk): ReturnType<typeof create<typeof HistoryChunkSchema>> {
-  return create(HistoryChunkSchema, { itemsJson: chunk.texts.map((t) => encoder.encode(t)) });
 }
 
 /**

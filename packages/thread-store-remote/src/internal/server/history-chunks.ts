@@ -1,82 +1,43 @@
 import type { RolloutItem } from '@skein/thread-store-api';
-import { ThreadStoreError } from '@skein/thread-store-api';
+import { jsonBytes } from '../convert/json-bytes.js';
 
-/** Each item of a history as its JSON text. */
-export async function* itemsAsJson(history: AsyncIterable<RolloutItem>): AsyncGenerator<string> {
-  for await (const item of history) {
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(item);
-    } catch (e) {
-      throw ThreadStoreError.invalidRequest(`a history item cannot be sent: it is not JSON (${(e as Error).message})`);
-    }
-    if (text === undefined)
-      throw ThreadStoreError.invalidRequest('a history item cannot be sent: it is not a JSON value');
-    yield text;
-  }
-}
+const encoder = new TextEncoder();
 
-/** A run of history items: each one's JSON text and its UTF-8 length. */
-export interface HistoryChunk {
-  texts: string[];
-  byteLengths: number[];
+/** Each item of a history as its JSON bytes. */
+export async function* itemsAsJson(history: AsyncIterable<RolloutItem>): AsyncGenerator<Uint8Array> {
+  for await (const item of history) yield jsonBytes(item, 'a history item');
 }
 
 /**
- * Groups a history's item JSON (as the store keeps it, `ThreadStore.loadHistoryJson`, or as
- * `itemsAsJson` writes it) into chunks of at most `maxBytes` of UTF-8 (or `maxItems`), pulling
- * from the store only as fast as the stream drains, so a long thread never sits in memory. A
- * single item larger than `maxBytes` goes alone in its chunk.
+ * Each item's JSON text as the store keeps it (`ThreadStore.loadHistoryJson`), as bytes: sent on
+ * without being parsed and serialised again.
+ */
+export async function* storedJson(history: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
+  for await (const text of history) yield encoder.encode(text);
+}
+
+/**
+ * Groups a history's item JSON into chunks of at most `maxBytes` (or `maxItems`), pulling from
+ * the store only as fast as the stream drains, so a long thread never sits in memory. A single
+ * item larger than `maxBytes` goes alone in its chunk.
  */
 export async function* historyChunks(
-  history: AsyncIterable<string>,
+  history: AsyncIterable<Uint8Array>,
   limits: { maxBytes: number; maxItems: number },
   skip: number,
-): AsyncGenerator<HistoryChunk> {
-  let chunk: HistoryChunk = { texts: [], byteLengths: [] };
+): AsyncGenerator<Uint8Array[]> {
+  let chunk: Uint8Array[] = [];
   let bytes = 0;
   let index = 0;
-  for await (const text of history) {
+  for await (const b of history) {
     if (index++ < skip) continue;
-    const n = Buffer.byteLength(text, 'utf8');
-    if (chunk.texts.length > 0 && (bytes + n > limits.maxBytes || chunk.texts.length >= limits.maxItems)) {
+    if (chunk.length > 0 && (bytes + b.length > limits.maxBytes || chunk.length >= limits.maxItems)) {
       yield chunk;
-      chunk = { texts: [], byteLengths: [] };
+      chunk = [];
       bytes = 0;
     }
-    chunk.texts.push(text);
-    chunk.byteLengths.push(n);
-    bytes += n;
+    chunk.push(b);
+    bytes += b.length;
   }
-  if (chunk.texts.length > 0) yield chunk;
-}
-
-/**
- * Pulls the next value of `source` while the current one is being sent: the store reads the
- * next chunk from disk while the previous one is encoded and written, instead of after. Holds
- * at most one value ahead. Stopping early (return, throw) stops the source once its pending
- * read has settled.
- */
-export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-  const it = source[Symbol.asyncIterator]();
-  let pending = it.next();
-  let finished = false;
-  try {
-    for (;;) {
-      const r = await pending;
-      if (r.done) {
-        finished = true;
-        return;
-      }
-      pending = it.next();
-      // A failure of the read ahead is raised when it is awaited, not as an unhandled rejection.
-      pending.catch(() => undefined);
-      yield r.value;
-    }
-  } catch (e) {
-    finished = true;
-    throw e;
-  } finally {
-    if (!finished) await it.return?.(undefined);
-  }
+  if (chunk.length > 0) yield chunk;
 }
