@@ -2,88 +2,78 @@
 // @generated from file skein/threadstore/v1/patch.proto (package skein.threadstore.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from '@bufbuild/protobuf/codegenv2';
-import { fileDesc, messageDesc } from '@bufbuild/protobuf/codegenv2';
-import type { HistoryMode, MemoryMode, SessionSource, TokenUsage } from './types_pb.js';
-import { file_skein_threadstore_v1_types } from './types_pb.js';
-import type { Message } from '@bufbuild/protobuf';
+import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { HistoryMode, MemoryMode, SessionSource, TokenUsage } from "./types_pb.js";
+import { file_skein_threadstore_v1_types } from "./types_pb.js";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file skein/threadstore/v1/patch.proto.
  */
-export const file_skein_threadstore_v1_patch: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    'CiBza2Vpbi90aHJlYWRzdG9yZS92MS9wYXRjaC5wcm90bxIUc2tlaW4udGhyZWFkc3RvcmUudjEiMwoLU3RyaW5nUGF0Y2gSDQoDc2V0GAEgASgJSAASDwoFY2xlYXIYAiABKAhIAEIECgJvcCI5Cg5UaW1lc3RhbXBQYXRjaBIQCgZzZXRfbXMYASABKANIABIPCgVjbGVhchgCIAEoCEgAQgQKAm9wIl8KElNlc3Npb25Tb3VyY2VQYXRjaBIyCgNzZXQYASABKAsyIy5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXNzaW9uU291cmNlSAASDwoFY2xlYXIYAiABKAhIAEIECgJvcCJZCg9Ub2tlblVzYWdlUGF0Y2gSLwoDc2V0GAEgASgLMiAuc2tlaW4udGhyZWFkc3RvcmUudjEuVG9rZW5Vc2FnZUgAEg8KBWNsZWFyGAIgASgISABCBAoCb3AiWQoPTWVtb3J5TW9kZVBhdGNoEi8KA3NldBgBIAEoDjIgLnNrZWluLnRocmVhZHN0b3JlLnYxLk1lbW9yeU1vZGVIABIPCgVjbGVhchgCIAEoCEgAQgQKAm9wIlsKEEhpc3RvcnlNb2RlUGF0Y2gSMAoDc2V0GAEgASgOMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuSGlzdG9yeU1vZGVIABIPCgVjbGVhchgCIAEoCEgAQgQKAm9wIq4BChJHaXRJbmZvRmllbGRzUGF0Y2gSLgoDc2hhGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSMQoGYnJhbmNoGAIgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSNQoKb3JpZ2luX3VybBgDIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoIl4KDEdpdEluZm9QYXRjaBI3CgNzZXQYASABKAsyKC5za2Vpbi50aHJlYWRzdG9yZS52MS5HaXRJbmZvRmllbGRzUGF0Y2hIABIPCgVjbGVhchgCIAEoCEgAQgQKAm9wIrAKChNUaHJlYWRNZXRhZGF0YVBhdGNoEi8KBG5hbWUYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBIwCgV0aXRsZRgCIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoEjIKB3ByZXZpZXcYAyABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI9ChJmaXJzdF91c2VyX21lc3NhZ2UYBCABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI5Cg5tb2RlbF9wcm92aWRlchgFIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoEjAKBW1vZGVsGAYgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSOwoQcmVhc29uaW5nX2VmZm9ydBgHIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoEjgKCmNyZWF0ZWRfYXQYCCABKAsyJC5za2Vpbi50aHJlYWRzdG9yZS52MS5UaW1lc3RhbXBQYXRjaBI4Cgp1cGRhdGVkX2F0GAkgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuVGltZXN0YW1wUGF0Y2gSQAoSYWR2YW5jZV9yZWNlbmN5X2F0GAogASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuVGltZXN0YW1wUGF0Y2gSOAoGc291cmNlGAsgASgLMiguc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZVBhdGNoEjgKDXRocmVhZF9zb3VyY2UYDCABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI5Cg5hZ2VudF9uaWNrbmFtZRgNIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoEjUKCmFnZW50X3JvbGUYDiABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI1CgphZ2VudF9wYXRoGA8gASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSLgoDY3dkGBAgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSNgoLY2xpX3ZlcnNpb24YESABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI4Cg1hcHByb3ZhbF9tb2RlGBIgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSIAoTc2FuZGJveF9wb2xpY3lfanNvbhgTIAEoDEgAiAEBEjoKC3Rva2VuX3VzYWdlGBQgASgLMiUuc2tlaW4udGhyZWFkc3RvcmUudjEuVG9rZW5Vc2FnZVBhdGNoEjoKC21lbW9yeV9tb2RlGBUgASgLMiUuc2tlaW4udGhyZWFkc3RvcmUudjEuTWVtb3J5TW9kZVBhdGNoEjwKDGhpc3RvcnlfbW9kZRgWIAEoCzImLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlNb2RlUGF0Y2gSNAoIZ2l0X2luZm8YFyABKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5HaXRJbmZvUGF0Y2hCFgoUX3NhbmRib3hfcG9saWN5X2pzb25iBnByb3RvMw',
-    [file_skein_threadstore_v1_types],
-  );
+export const file_skein_threadstore_v1_patch: GenFile = /*@__PURE__*/
+  fileDesc("CiBza2Vpbi90aHJlYWRzdG9yZS92MS9wYXRjaC5wcm90bxIUc2tlaW4udGhyZWFkc3RvcmUudjEiMwoLU3RyaW5nUGF0Y2gSDQoDc2V0GAEgASgJSAASDwoFY2xlYXIYAiABKAhIAEIECgJvcCI5Cg5UaW1lc3RhbXBQYXRjaBIQCgZzZXRfbXMYASABKANIABIPCgVjbGVhchgCIAEoCEgAQgQKAm9wIl8KElNlc3Npb25Tb3VyY2VQYXRjaBIyCgNzZXQYASABKAsyIy5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXNzaW9uU291cmNlSAASDwoFY2xlYXIYAiABKAhIAEIECgJvcCJZCg9Ub2tlblVzYWdlUGF0Y2gSLwoDc2V0GAEgASgLMiAuc2tlaW4udGhyZWFkc3RvcmUudjEuVG9rZW5Vc2FnZUgAEg8KBWNsZWFyGAIgASgISABCBAoCb3AiWQoPTWVtb3J5TW9kZVBhdGNoEi8KA3NldBgBIAEoDjIgLnNrZWluLnRocmVhZHN0b3JlLnYxLk1lbW9yeU1vZGVIABIPCgVjbGVhchgCIAEoCEgAQgQKAm9wIlsKEEhpc3RvcnlNb2RlUGF0Y2gSMAoDc2V0GAEgASgOMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuSGlzdG9yeU1vZGVIABIPCgVjbGVhchgCIAEoCEgAQgQKAm9wIq4BChJHaXRJbmZvRmllbGRzUGF0Y2gSLgoDc2hhGAEgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSMQoGYnJhbmNoGAIgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSNQoKb3JpZ2luX3VybBgDIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoIl4KDEdpdEluZm9QYXRjaBI3CgNzZXQYASABKAsyKC5za2Vpbi50aHJlYWRzdG9yZS52MS5HaXRJbmZvRmllbGRzUGF0Y2hIABIPCgVjbGVhchgCIAEoCEgAQgQKAm9wIrAKChNUaHJlYWRNZXRhZGF0YVBhdGNoEi8KBG5hbWUYASABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBIwCgV0aXRsZRgCIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoEjIKB3ByZXZpZXcYAyABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI9ChJmaXJzdF91c2VyX21lc3NhZ2UYBCABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI5Cg5tb2RlbF9wcm92aWRlchgFIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoEjAKBW1vZGVsGAYgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSOwoQcmVhc29uaW5nX2VmZm9ydBgHIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoEjgKCmNyZWF0ZWRfYXQYCCABKAsyJC5za2Vpbi50aHJlYWRzdG9yZS52MS5UaW1lc3RhbXBQYXRjaBI4Cgp1cGRhdGVkX2F0GAkgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuVGltZXN0YW1wUGF0Y2gSQAoSYWR2YW5jZV9yZWNlbmN5X2F0GAogASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuVGltZXN0YW1wUGF0Y2gSOAoGc291cmNlGAsgASgLMiguc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZVBhdGNoEjgKDXRocmVhZF9zb3VyY2UYDCABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI5Cg5hZ2VudF9uaWNrbmFtZRgNIAEoCzIhLnNrZWluLnRocmVhZHN0b3JlLnYxLlN0cmluZ1BhdGNoEjUKCmFnZW50X3JvbGUYDiABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI1CgphZ2VudF9wYXRoGA8gASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSLgoDY3dkGBAgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSNgoLY2xpX3ZlcnNpb24YESABKAsyIS5za2Vpbi50aHJlYWRzdG9yZS52MS5TdHJpbmdQYXRjaBI4Cg1hcHByb3ZhbF9tb2RlGBIgASgLMiEuc2tlaW4udGhyZWFkc3RvcmUudjEuU3RyaW5nUGF0Y2gSIAoTc2FuZGJveF9wb2xpY3lfanNvbhgTIAEoDEgAiAEBEjoKC3Rva2VuX3VzYWdlGBQgASgLMiUuc2tlaW4udGhyZWFkc3RvcmUudjEuVG9rZW5Vc2FnZVBhdGNoEjoKC21lbW9yeV9tb2RlGBUgASgLMiUuc2tlaW4udGhyZWFkc3RvcmUudjEuTWVtb3J5TW9kZVBhdGNoEjwKDGhpc3RvcnlfbW9kZRgWIAEoCzImLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlNb2RlUGF0Y2gSNAoIZ2l0X2luZm8YFyABKAsyIi5za2Vpbi50aHJlYWRzdG9yZS52MS5HaXRJbmZvUGF0Y2hCFgoUX3NhbmRib3hfcG9saWN5X2pzb25iBnByb3RvMw", [file_skein_threadstore_v1_types]);
 
 /**
  * StringPatch changes one string field.
  *
  * @generated from message skein.threadstore.v1.StringPatch
  */
-export type StringPatch = Message<'skein.threadstore.v1.StringPatch'> & {
+export type StringPatch = Message<"skein.threadstore.v1.StringPatch"> & {
   /**
    * @generated from oneof skein.threadstore.v1.StringPatch.op
    */
-  op:
-    | {
-        /**
-         * @generated from field: string set = 1;
-         */
-        value: string;
-        case: 'set';
-      }
-    | {
-        /**
-         * @generated from field: bool clear = 2;
-         */
-        value: boolean;
-        case: 'clear';
-      }
-    | { case: undefined; value?: undefined };
+  op: {
+    /**
+     * @generated from field: string set = 1;
+     */
+    value: string;
+    case: "set";
+  } | {
+    /**
+     * @generated from field: bool clear = 2;
+     */
+    value: boolean;
+    case: "clear";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message skein.threadstore.v1.StringPatch.
  * Use `create(StringPatchSchema)` to create a new message.
  */
-export const StringPatchSchema: GenMessage<StringPatch> = /*@__PURE__*/ messageDesc(file_skein_threadstore_v1_patch, 0);
+export const StringPatchSchema: GenMessage<StringPatch> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_patch, 0);
 
 /**
  * TimestampPatch changes one time field (epoch milliseconds).
  *
  * @generated from message skein.threadstore.v1.TimestampPatch
  */
-export type TimestampPatch = Message<'skein.threadstore.v1.TimestampPatch'> & {
+export type TimestampPatch = Message<"skein.threadstore.v1.TimestampPatch"> & {
   /**
    * @generated from oneof skein.threadstore.v1.TimestampPatch.op
    */
-  op:
-    | {
-        /**
-         * @generated from field: int64 set_ms = 1;
-         */
-        value: bigint;
-        case: 'setMs';
-      }
-    | {
-        /**
-         * @generated from field: bool clear = 2;
-         */
-        value: boolean;
-        case: 'clear';
-      }
-    | { case: undefined; value?: undefined };
+  op: {
+    /**
+     * @generated from field: int64 set_ms = 1;
+     */
+    value: bigint;
+    case: "setMs";
+  } | {
+    /**
+     * @generated from field: bool clear = 2;
+     */
+    value: boolean;
+    case: "clear";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message skein.threadstore.v1.TimestampPatch.
  * Use `create(TimestampPatchSchema)` to create a new message.
  */
-export const TimestampPatchSchema: GenMessage<TimestampPatch> =
-  /*@__PURE__*/
+export const TimestampPatchSchema: GenMessage<TimestampPatch> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_patch, 1);
 
 /**
@@ -91,34 +81,30 @@ export const TimestampPatchSchema: GenMessage<TimestampPatch> =
  *
  * @generated from message skein.threadstore.v1.SessionSourcePatch
  */
-export type SessionSourcePatch = Message<'skein.threadstore.v1.SessionSourcePatch'> & {
+export type SessionSourcePatch = Message<"skein.threadstore.v1.SessionSourcePatch"> & {
   /**
    * @generated from oneof skein.threadstore.v1.SessionSourcePatch.op
    */
-  op:
-    | {
-        /**
-         * @generated from field: skein.threadstore.v1.SessionSource set = 1;
-         */
-        value: SessionSource;
-        case: 'set';
-      }
-    | {
-        /**
-         * @generated from field: bool clear = 2;
-         */
-        value: boolean;
-        case: 'clear';
-      }
-    | { case: undefined; value?: undefined };
+  op: {
+    /**
+     * @generated from field: skein.threadstore.v1.SessionSource set = 1;
+     */
+    value: SessionSource;
+    case: "set";
+  } | {
+    /**
+     * @generated from field: bool clear = 2;
+     */
+    value: boolean;
+    case: "clear";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message skein.threadstore.v1.SessionSourcePatch.
  * Use `create(SessionSourcePatchSchema)` to create a new message.
  */
-export const SessionSourcePatchSchema: GenMessage<SessionSourcePatch> =
-  /*@__PURE__*/
+export const SessionSourcePatchSchema: GenMessage<SessionSourcePatch> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_patch, 2);
 
 /**
@@ -126,34 +112,30 @@ export const SessionSourcePatchSchema: GenMessage<SessionSourcePatch> =
  *
  * @generated from message skein.threadstore.v1.TokenUsagePatch
  */
-export type TokenUsagePatch = Message<'skein.threadstore.v1.TokenUsagePatch'> & {
+export type TokenUsagePatch = Message<"skein.threadstore.v1.TokenUsagePatch"> & {
   /**
    * @generated from oneof skein.threadstore.v1.TokenUsagePatch.op
    */
-  op:
-    | {
-        /**
-         * @generated from field: skein.threadstore.v1.TokenUsage set = 1;
-         */
-        value: TokenUsage;
-        case: 'set';
-      }
-    | {
-        /**
-         * @generated from field: bool clear = 2;
-         */
-        value: boolean;
-        case: 'clear';
-      }
-    | { case: undefined; value?: undefined };
+  op: {
+    /**
+     * @generated from field: skein.threadstore.v1.TokenUsage set = 1;
+     */
+    value: TokenUsage;
+    case: "set";
+  } | {
+    /**
+     * @generated from field: bool clear = 2;
+     */
+    value: boolean;
+    case: "clear";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message skein.threadstore.v1.TokenUsagePatch.
  * Use `create(TokenUsagePatchSchema)` to create a new message.
  */
-export const TokenUsagePatchSchema: GenMessage<TokenUsagePatch> =
-  /*@__PURE__*/
+export const TokenUsagePatchSchema: GenMessage<TokenUsagePatch> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_patch, 3);
 
 /**
@@ -161,34 +143,30 @@ export const TokenUsagePatchSchema: GenMessage<TokenUsagePatch> =
  *
  * @generated from message skein.threadstore.v1.MemoryModePatch
  */
-export type MemoryModePatch = Message<'skein.threadstore.v1.MemoryModePatch'> & {
+export type MemoryModePatch = Message<"skein.threadstore.v1.MemoryModePatch"> & {
   /**
    * @generated from oneof skein.threadstore.v1.MemoryModePatch.op
    */
-  op:
-    | {
-        /**
-         * @generated from field: skein.threadstore.v1.MemoryMode set = 1;
-         */
-        value: MemoryMode;
-        case: 'set';
-      }
-    | {
-        /**
-         * @generated from field: bool clear = 2;
-         */
-        value: boolean;
-        case: 'clear';
-      }
-    | { case: undefined; value?: undefined };
+  op: {
+    /**
+     * @generated from field: skein.threadstore.v1.MemoryMode set = 1;
+     */
+    value: MemoryMode;
+    case: "set";
+  } | {
+    /**
+     * @generated from field: bool clear = 2;
+     */
+    value: boolean;
+    case: "clear";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message skein.threadstore.v1.MemoryModePatch.
  * Use `create(MemoryModePatchSchema)` to create a new message.
  */
-export const MemoryModePatchSchema: GenMessage<MemoryModePatch> =
-  /*@__PURE__*/
+export const MemoryModePatchSchema: GenMessage<MemoryModePatch> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_patch, 4);
 
 /**
@@ -196,34 +174,30 @@ export const MemoryModePatchSchema: GenMessage<MemoryModePatch> =
  *
  * @generated from message skein.threadstore.v1.HistoryModePatch
  */
-export type HistoryModePatch = Message<'skein.threadstore.v1.HistoryModePatch'> & {
+export type HistoryModePatch = Message<"skein.threadstore.v1.HistoryModePatch"> & {
   /**
    * @generated from oneof skein.threadstore.v1.HistoryModePatch.op
    */
-  op:
-    | {
-        /**
-         * @generated from field: skein.threadstore.v1.HistoryMode set = 1;
-         */
-        value: HistoryMode;
-        case: 'set';
-      }
-    | {
-        /**
-         * @generated from field: bool clear = 2;
-         */
-        value: boolean;
-        case: 'clear';
-      }
-    | { case: undefined; value?: undefined };
+  op: {
+    /**
+     * @generated from field: skein.threadstore.v1.HistoryMode set = 1;
+     */
+    value: HistoryMode;
+    case: "set";
+  } | {
+    /**
+     * @generated from field: bool clear = 2;
+     */
+    value: boolean;
+    case: "clear";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message skein.threadstore.v1.HistoryModePatch.
  * Use `create(HistoryModePatchSchema)` to create a new message.
  */
-export const HistoryModePatchSchema: GenMessage<HistoryModePatch> =
-  /*@__PURE__*/
+export const HistoryModePatchSchema: GenMessage<HistoryModePatch> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_patch, 5);
 
 /**
@@ -231,7 +205,7 @@ export const HistoryModePatchSchema: GenMessage<HistoryModePatch> =
  *
  * @generated from message skein.threadstore.v1.GitInfoFieldsPatch
  */
-export type GitInfoFieldsPatch = Message<'skein.threadstore.v1.GitInfoFieldsPatch'> & {
+export type GitInfoFieldsPatch = Message<"skein.threadstore.v1.GitInfoFieldsPatch"> & {
   /**
    * @generated from field: skein.threadstore.v1.StringPatch sha = 1;
    */
@@ -252,8 +226,7 @@ export type GitInfoFieldsPatch = Message<'skein.threadstore.v1.GitInfoFieldsPatc
  * Describes the message skein.threadstore.v1.GitInfoFieldsPatch.
  * Use `create(GitInfoFieldsPatchSchema)` to create a new message.
  */
-export const GitInfoFieldsPatchSchema: GenMessage<GitInfoFieldsPatch> =
-  /*@__PURE__*/
+export const GitInfoFieldsPatchSchema: GenMessage<GitInfoFieldsPatch> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_patch, 6);
 
 /**
@@ -261,34 +234,30 @@ export const GitInfoFieldsPatchSchema: GenMessage<GitInfoFieldsPatch> =
  *
  * @generated from message skein.threadstore.v1.GitInfoPatch
  */
-export type GitInfoPatch = Message<'skein.threadstore.v1.GitInfoPatch'> & {
+export type GitInfoPatch = Message<"skein.threadstore.v1.GitInfoPatch"> & {
   /**
    * @generated from oneof skein.threadstore.v1.GitInfoPatch.op
    */
-  op:
-    | {
-        /**
-         * @generated from field: skein.threadstore.v1.GitInfoFieldsPatch set = 1;
-         */
-        value: GitInfoFieldsPatch;
-        case: 'set';
-      }
-    | {
-        /**
-         * @generated from field: bool clear = 2;
-         */
-        value: boolean;
-        case: 'clear';
-      }
-    | { case: undefined; value?: undefined };
+  op: {
+    /**
+     * @generated from field: skein.threadstore.v1.GitInfoFieldsPatch set = 1;
+     */
+    value: GitInfoFieldsPatch;
+    case: "set";
+  } | {
+    /**
+     * @generated from field: bool clear = 2;
+     */
+    value: boolean;
+    case: "clear";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message skein.threadstore.v1.GitInfoPatch.
  * Use `create(GitInfoPatchSchema)` to create a new message.
  */
-export const GitInfoPatchSchema: GenMessage<GitInfoPatch> =
-  /*@__PURE__*/
+export const GitInfoPatchSchema: GenMessage<GitInfoPatch> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_patch, 7);
 
 /**
@@ -296,7 +265,7 @@ export const GitInfoPatchSchema: GenMessage<GitInfoPatch> =
  *
  * @generated from message skein.threadstore.v1.ThreadMetadataPatch
  */
-export type ThreadMetadataPatch = Message<'skein.threadstore.v1.ThreadMetadataPatch'> & {
+export type ThreadMetadataPatch = Message<"skein.threadstore.v1.ThreadMetadataPatch"> & {
   /**
    * @generated from field: skein.threadstore.v1.StringPatch name = 1;
    */
@@ -419,6 +388,6 @@ export type ThreadMetadataPatch = Message<'skein.threadstore.v1.ThreadMetadataPa
  * Describes the message skein.threadstore.v1.ThreadMetadataPatch.
  * Use `create(ThreadMetadataPatchSchema)` to create a new message.
  */
-export const ThreadMetadataPatchSchema: GenMessage<ThreadMetadataPatch> =
-  /*@__PURE__*/
+export const ThreadMetadataPatchSchema: GenMessage<ThreadMetadataPatch> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_patch, 8);
+

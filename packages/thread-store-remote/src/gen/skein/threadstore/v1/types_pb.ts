@@ -2,18 +2,15 @@
 // @generated from file skein/threadstore/v1/types.proto (package skein.threadstore.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenFile, GenMessage } from '@bufbuild/protobuf/codegenv2';
-import { enumDesc, fileDesc, messageDesc } from '@bufbuild/protobuf/codegenv2';
-import type { Message } from '@bufbuild/protobuf';
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file skein/threadstore/v1/types.proto.
  */
-export const file_skein_threadstore_v1_types: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    'CiBza2Vpbi90aHJlYWRzdG9yZS92MS90eXBlcy5wcm90bxIUc2tlaW4udGhyZWFkc3RvcmUudjEiMAoOTnVsbGFibGVTdHJpbmcSDwoHaXNfbnVsbBgBIAEoCBINCgV2YWx1ZRgCIAEoCSLuAQoRVGhyZWFkU3Bhd25Tb3VyY2USGAoQcGFyZW50X3RocmVhZF9pZBgBIAEoCRINCgVkZXB0aBgCIAEoARI4CgphZ2VudF9wYXRoGAMgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSPAoOYWdlbnRfbmlja25hbWUYBCABKAsyJC5za2Vpbi50aHJlYWRzdG9yZS52MS5OdWxsYWJsZVN0cmluZxI4CgphZ2VudF9yb2xlGAUgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcilQEKDlN1YkFnZW50U291cmNlEjAKBGtpbmQYASABKA4yIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TdWJBZ2VudEtpbmQSEgoKb3RoZXJfbmFtZRgCIAEoCRI9Cgx0aHJlYWRfc3Bhd24YAyABKAsyJy5za2Vpbi50aHJlYWRzdG9yZS52MS5UaHJlYWRTcGF3blNvdXJjZSLAAQoNU2Vzc2lvblNvdXJjZRI1CgRraW5kGAEgASgOMicuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZUtpbmQSDAoEbmFtZRgCIAEoCRI2CghzdWJhZ2VudBgDIAEoCzIkLnNrZWluLnRocmVhZHN0b3JlLnYxLlN1YkFnZW50U291cmNlEh0KEHVua25vd25fcmF3X2pzb24YBCABKAxIAIgBAUITChFfdW5rbm93bl9yYXdfanNvbiJrCgdHaXRJbmZvEhAKA3NoYRgBIAEoCUgAiAEBEhMKBmJyYW5jaBgCIAEoCUgBiAEBEhcKCm9yaWdpbl91cmwYAyABKAlIAogBAUIGCgRfc2hhQgkKB19icmFuY2hCDQoLX29yaWdpbl91cmwijQEKClRva2VuVXNhZ2USFAoMaW5wdXRfdG9rZW5zGAEgASgDEhsKE2NhY2hlZF9pbnB1dF90b2tlbnMYAiABKAMSFQoNb3V0cHV0X3Rva2VucxgDIAEoAxIfChdyZWFzb25pbmdfb3V0cHV0X3Rva2VucxgEIAEoAxIUCgx0b3RhbF90b2tlbnMYBSABKAMioggKDFN0b3JlZFRocmVhZBIRCgl0aHJlYWRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIbCg5mb3JrZWRfZnJvbV9pZBgDIAEoCUgAiAEBEh0KEHBhcmVudF90aHJlYWRfaWQYBCABKAlIAYgBARIPCgdwcmV2aWV3GAUgASgJEhEKBG5hbWUYBiABKAlIAogBARIWCg5tb2RlbF9wcm92aWRlchgHIAEoCRISCgVtb2RlbBgIIAEoCUgDiAEBEh0KEHJlYXNvbmluZ19lZmZvcnQYCSABKAlIBIgBARIVCg1jcmVhdGVkX2F0X21zGAogASgDEhUKDXVwZGF0ZWRfYXRfbXMYCyABKAMSFQoNcmVjZW5jeV9hdF9tcxgMIAEoAxIbCg5hcmNoaXZlZF9hdF9tcxgNIAEoA0gFiAEBEgsKA2N3ZBgOIAEoCRITCgtjbGlfdmVyc2lvbhgPIAEoCRIzCgZzb3VyY2UYECABKAsyIy5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXNzaW9uU291cmNlEhoKDXRocmVhZF9zb3VyY2UYESABKAlIBogBARIbCg5hZ2VudF9uaWNrbmFtZRgSIAEoCUgHiAEBEhcKCmFnZW50X3JvbGUYEyABKAlICIgBARIXCgphZ2VudF9wYXRoGBQgASgJSAmIAQESLwoIZ2l0X2luZm8YFSABKAsyHS5za2Vpbi50aHJlYWRzdG9yZS52MS5HaXRJbmZvEhoKDWFwcHJvdmFsX21vZGUYFiABKAlICogBARIgChNzYW5kYm94X3BvbGljeV9qc29uGBcgASgMSAuIAQESNQoLdG9rZW5fdXNhZ2UYGCABKAsyIC5za2Vpbi50aHJlYWRzdG9yZS52MS5Ub2tlblVzYWdlEh8KEmZpcnN0X3VzZXJfbWVzc2FnZRgZIAEoCUgMiAEBEjcKDGhpc3RvcnlfbW9kZRgaIAEoDjIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlNb2RlEjUKC21lbW9yeV9tb2RlGBsgASgOMiAuc2tlaW4udGhyZWFkc3RvcmUudjEuTWVtb3J5TW9kZUIRCg9fZm9ya2VkX2Zyb21faWRCEwoRX3BhcmVudF90aHJlYWRfaWRCBwoFX25hbWVCCAoGX21vZGVsQhMKEV9yZWFzb25pbmdfZWZmb3J0QhEKD19hcmNoaXZlZF9hdF9tc0IQCg5fdGhyZWFkX3NvdXJjZUIRCg9fYWdlbnRfbmlja25hbWVCDQoLX2FnZW50X3JvbGVCDQoLX2FnZW50X3BhdGhCEAoOX2FwcHJvdmFsX21vZGVCFgoUX3NhbmRib3hfcG9saWN5X2pzb25CFQoTX2ZpcnN0X3VzZXJfbWVzc2FnZSImChZUaHJlYWRTdG9yZUVycm9yRGV0YWlsEgwKBGNvZGUYASABKAkqYAoLSGlzdG9yeU1vZGUSHAoYSElTVE9SWV9NT0RFX1VOU1BFQ0lGSUVEEAASFwoTSElTVE9SWV9NT0RFX0xFR0FDWRABEhoKFkhJU1RPUllfTU9ERV9QQUdJTkFURUQQAipcCgpNZW1vcnlNb2RlEhsKF01FTU9SWV9NT0RFX1VOU1BFQ0lGSUVEEAASFwoTTUVNT1JZX01PREVfRU5BQkxFRBABEhgKFE1FTU9SWV9NT0RFX0RJU0FCTEVEEAIqtQIKEVNlc3Npb25Tb3VyY2VLaW5kEiMKH1NFU1NJT05fU09VUkNFX0tJTkRfVU5TUEVDSUZJRUQQABIbChdTRVNTSU9OX1NPVVJDRV9LSU5EX0NMSRABEh4KGlNFU1NJT05fU09VUkNFX0tJTkRfVlNDT0RFEAISHAoYU0VTU0lPTl9TT1VSQ0VfS0lORF9FWEVDEAMSGwoXU0VTU0lPTl9TT1VSQ0VfS0lORF9NQ1AQBBIeChpTRVNTSU9OX1NPVVJDRV9LSU5EX0NVU1RPTRAFEiAKHFNFU1NJT05fU09VUkNFX0tJTkRfSU5URVJOQUwQBhIgChxTRVNTSU9OX1NPVVJDRV9LSU5EX1NVQkFHRU5UEAcSHwobU0VTU0lPTl9TT1VSQ0VfS0lORF9VTktOT1dOEAgqyQEKDFN1YkFnZW50S2luZBIeChpTVUJfQUdFTlRfS0lORF9VTlNQRUNJRklFRBAAEhkKFVNVQl9BR0VOVF9LSU5EX1JFVklFVxABEhoKFlNVQl9BR0VOVF9LSU5EX0NPTVBBQ1QQAhInCiNTVUJfQUdFTlRfS0lORF9NRU1PUllfQ09OU09MSURBVElPThADEhgKFFNVQl9BR0VOVF9LSU5EX09USEVSEAQSHwobU1VCX0FHRU5UX0tJTkRfVEhSRUFEX1NQQVdOEAViBnByb3RvMw',
-  );
+export const file_skein_threadstore_v1_types: GenFile = /*@__PURE__*/
+  fileDesc("CiBza2Vpbi90aHJlYWRzdG9yZS92MS90eXBlcy5wcm90bxIUc2tlaW4udGhyZWFkc3RvcmUudjEiMAoOTnVsbGFibGVTdHJpbmcSDwoHaXNfbnVsbBgBIAEoCBINCgV2YWx1ZRgCIAEoCSLuAQoRVGhyZWFkU3Bhd25Tb3VyY2USGAoQcGFyZW50X3RocmVhZF9pZBgBIAEoCRINCgVkZXB0aBgCIAEoARI4CgphZ2VudF9wYXRoGAMgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcSPAoOYWdlbnRfbmlja25hbWUYBCABKAsyJC5za2Vpbi50aHJlYWRzdG9yZS52MS5OdWxsYWJsZVN0cmluZxI4CgphZ2VudF9yb2xlGAUgASgLMiQuc2tlaW4udGhyZWFkc3RvcmUudjEuTnVsbGFibGVTdHJpbmcilQEKDlN1YkFnZW50U291cmNlEjAKBGtpbmQYASABKA4yIi5za2Vpbi50aHJlYWRzdG9yZS52MS5TdWJBZ2VudEtpbmQSEgoKb3RoZXJfbmFtZRgCIAEoCRI9Cgx0aHJlYWRfc3Bhd24YAyABKAsyJy5za2Vpbi50aHJlYWRzdG9yZS52MS5UaHJlYWRTcGF3blNvdXJjZSLAAQoNU2Vzc2lvblNvdXJjZRI1CgRraW5kGAEgASgOMicuc2tlaW4udGhyZWFkc3RvcmUudjEuU2Vzc2lvblNvdXJjZUtpbmQSDAoEbmFtZRgCIAEoCRI2CghzdWJhZ2VudBgDIAEoCzIkLnNrZWluLnRocmVhZHN0b3JlLnYxLlN1YkFnZW50U291cmNlEh0KEHVua25vd25fcmF3X2pzb24YBCABKAxIAIgBAUITChFfdW5rbm93bl9yYXdfanNvbiJrCgdHaXRJbmZvEhAKA3NoYRgBIAEoCUgAiAEBEhMKBmJyYW5jaBgCIAEoCUgBiAEBEhcKCm9yaWdpbl91cmwYAyABKAlIAogBAUIGCgRfc2hhQgkKB19icmFuY2hCDQoLX29yaWdpbl91cmwijQEKClRva2VuVXNhZ2USFAoMaW5wdXRfdG9rZW5zGAEgASgDEhsKE2NhY2hlZF9pbnB1dF90b2tlbnMYAiABKAMSFQoNb3V0cHV0X3Rva2VucxgDIAEoAxIfChdyZWFzb25pbmdfb3V0cHV0X3Rva2VucxgEIAEoAxIUCgx0b3RhbF90b2tlbnMYBSABKAMioggKDFN0b3JlZFRocmVhZBIRCgl0aHJlYWRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIbCg5mb3JrZWRfZnJvbV9pZBgDIAEoCUgAiAEBEh0KEHBhcmVudF90aHJlYWRfaWQYBCABKAlIAYgBARIPCgdwcmV2aWV3GAUgASgJEhEKBG5hbWUYBiABKAlIAogBARIWCg5tb2RlbF9wcm92aWRlchgHIAEoCRISCgVtb2RlbBgIIAEoCUgDiAEBEh0KEHJlYXNvbmluZ19lZmZvcnQYCSABKAlIBIgBARIVCg1jcmVhdGVkX2F0X21zGAogASgDEhUKDXVwZGF0ZWRfYXRfbXMYCyABKAMSFQoNcmVjZW5jeV9hdF9tcxgMIAEoAxIbCg5hcmNoaXZlZF9hdF9tcxgNIAEoA0gFiAEBEgsKA2N3ZBgOIAEoCRITCgtjbGlfdmVyc2lvbhgPIAEoCRIzCgZzb3VyY2UYECABKAsyIy5za2Vpbi50aHJlYWRzdG9yZS52MS5TZXNzaW9uU291cmNlEhoKDXRocmVhZF9zb3VyY2UYESABKAlIBogBARIbCg5hZ2VudF9uaWNrbmFtZRgSIAEoCUgHiAEBEhcKCmFnZW50X3JvbGUYEyABKAlICIgBARIXCgphZ2VudF9wYXRoGBQgASgJSAmIAQESLwoIZ2l0X2luZm8YFSABKAsyHS5za2Vpbi50aHJlYWRzdG9yZS52MS5HaXRJbmZvEhoKDWFwcHJvdmFsX21vZGUYFiABKAlICogBARIgChNzYW5kYm94X3BvbGljeV9qc29uGBcgASgMSAuIAQESNQoLdG9rZW5fdXNhZ2UYGCABKAsyIC5za2Vpbi50aHJlYWRzdG9yZS52MS5Ub2tlblVzYWdlEh8KEmZpcnN0X3VzZXJfbWVzc2FnZRgZIAEoCUgMiAEBEjcKDGhpc3RvcnlfbW9kZRgaIAEoDjIhLnNrZWluLnRocmVhZHN0b3JlLnYxLkhpc3RvcnlNb2RlEjUKC21lbW9yeV9tb2RlGBsgASgOMiAuc2tlaW4udGhyZWFkc3RvcmUudjEuTWVtb3J5TW9kZUIRCg9fZm9ya2VkX2Zyb21faWRCEwoRX3BhcmVudF90aHJlYWRfaWRCBwoFX25hbWVCCAoGX21vZGVsQhMKEV9yZWFzb25pbmdfZWZmb3J0QhEKD19hcmNoaXZlZF9hdF9tc0IQCg5fdGhyZWFkX3NvdXJjZUIRCg9fYWdlbnRfbmlja25hbWVCDQoLX2FnZW50X3JvbGVCDQoLX2FnZW50X3BhdGhCEAoOX2FwcHJvdmFsX21vZGVCFgoUX3NhbmRib3hfcG9saWN5X2pzb25CFQoTX2ZpcnN0X3VzZXJfbWVzc2FnZSImChZUaHJlYWRTdG9yZUVycm9yRGV0YWlsEgwKBGNvZGUYASABKAkqYAoLSGlzdG9yeU1vZGUSHAoYSElTVE9SWV9NT0RFX1VOU1BFQ0lGSUVEEAASFwoTSElTVE9SWV9NT0RFX0xFR0FDWRABEhoKFkhJU1RPUllfTU9ERV9QQUdJTkFURUQQAipcCgpNZW1vcnlNb2RlEhsKF01FTU9SWV9NT0RFX1VOU1BFQ0lGSUVEEAASFwoTTUVNT1JZX01PREVfRU5BQkxFRBABEhgKFE1FTU9SWV9NT0RFX0RJU0FCTEVEEAIqtQIKEVNlc3Npb25Tb3VyY2VLaW5kEiMKH1NFU1NJT05fU09VUkNFX0tJTkRfVU5TUEVDSUZJRUQQABIbChdTRVNTSU9OX1NPVVJDRV9LSU5EX0NMSRABEh4KGlNFU1NJT05fU09VUkNFX0tJTkRfVlNDT0RFEAISHAoYU0VTU0lPTl9TT1VSQ0VfS0lORF9FWEVDEAMSGwoXU0VTU0lPTl9TT1VSQ0VfS0lORF9NQ1AQBBIeChpTRVNTSU9OX1NPVVJDRV9LSU5EX0NVU1RPTRAFEiAKHFNFU1NJT05fU09VUkNFX0tJTkRfSU5URVJOQUwQBhIgChxTRVNTSU9OX1NPVVJDRV9LSU5EX1NVQkFHRU5UEAcSHwobU0VTU0lPTl9TT1VSQ0VfS0lORF9VTktOT1dOEAgqyQEKDFN1YkFnZW50S2luZBIeChpTVUJfQUdFTlRfS0lORF9VTlNQRUNJRklFRBAAEhkKFVNVQl9BR0VOVF9LSU5EX1JFVklFVxABEhoKFlNVQl9BR0VOVF9LSU5EX0NPTVBBQ1QQAhInCiNTVUJfQUdFTlRfS0lORF9NRU1PUllfQ09OU09MSURBVElPThADEhgKFFNVQl9BR0VOVF9LSU5EX09USEVSEAQSHwobU1VCX0FHRU5UX0tJTkRfVEhSRUFEX1NQQVdOEAViBnByb3RvMw");
 
 /**
  * NullableString is an API field that may be absent, null or a string: the message being
@@ -21,7 +18,7 @@ export const file_skein_threadstore_v1_types: GenFile =
  *
  * @generated from message skein.threadstore.v1.NullableString
  */
-export type NullableString = Message<'skein.threadstore.v1.NullableString'> & {
+export type NullableString = Message<"skein.threadstore.v1.NullableString"> & {
   /**
    * @generated from field: bool is_null = 1;
    */
@@ -37,8 +34,7 @@ export type NullableString = Message<'skein.threadstore.v1.NullableString'> & {
  * Describes the message skein.threadstore.v1.NullableString.
  * Use `create(NullableStringSchema)` to create a new message.
  */
-export const NullableStringSchema: GenMessage<NullableString> =
-  /*@__PURE__*/
+export const NullableStringSchema: GenMessage<NullableString> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_types, 0);
 
 /**
@@ -46,7 +42,7 @@ export const NullableStringSchema: GenMessage<NullableString> =
  *
  * @generated from message skein.threadstore.v1.ThreadSpawnSource
  */
-export type ThreadSpawnSource = Message<'skein.threadstore.v1.ThreadSpawnSource'> & {
+export type ThreadSpawnSource = Message<"skein.threadstore.v1.ThreadSpawnSource"> & {
   /**
    * @generated from field: string parent_thread_id = 1;
    */
@@ -79,8 +75,7 @@ export type ThreadSpawnSource = Message<'skein.threadstore.v1.ThreadSpawnSource'
  * Describes the message skein.threadstore.v1.ThreadSpawnSource.
  * Use `create(ThreadSpawnSourceSchema)` to create a new message.
  */
-export const ThreadSpawnSourceSchema: GenMessage<ThreadSpawnSource> =
-  /*@__PURE__*/
+export const ThreadSpawnSourceSchema: GenMessage<ThreadSpawnSource> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_types, 1);
 
 /**
@@ -88,7 +83,7 @@ export const ThreadSpawnSourceSchema: GenMessage<ThreadSpawnSource> =
  *
  * @generated from message skein.threadstore.v1.SubAgentSource
  */
-export type SubAgentSource = Message<'skein.threadstore.v1.SubAgentSource'> & {
+export type SubAgentSource = Message<"skein.threadstore.v1.SubAgentSource"> & {
   /**
    * @generated from field: skein.threadstore.v1.SubAgentKind kind = 1;
    */
@@ -113,8 +108,7 @@ export type SubAgentSource = Message<'skein.threadstore.v1.SubAgentSource'> & {
  * Describes the message skein.threadstore.v1.SubAgentSource.
  * Use `create(SubAgentSourceSchema)` to create a new message.
  */
-export const SubAgentSourceSchema: GenMessage<SubAgentSource> =
-  /*@__PURE__*/
+export const SubAgentSourceSchema: GenMessage<SubAgentSource> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_types, 2);
 
 /**
@@ -122,7 +116,7 @@ export const SubAgentSourceSchema: GenMessage<SubAgentSource> =
  *
  * @generated from message skein.threadstore.v1.SessionSource
  */
-export type SessionSource = Message<'skein.threadstore.v1.SessionSource'> & {
+export type SessionSource = Message<"skein.threadstore.v1.SessionSource"> & {
   /**
    * @generated from field: skein.threadstore.v1.SessionSourceKind kind = 1;
    */
@@ -154,8 +148,7 @@ export type SessionSource = Message<'skein.threadstore.v1.SessionSource'> & {
  * Describes the message skein.threadstore.v1.SessionSource.
  * Use `create(SessionSourceSchema)` to create a new message.
  */
-export const SessionSourceSchema: GenMessage<SessionSource> =
-  /*@__PURE__*/
+export const SessionSourceSchema: GenMessage<SessionSource> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_types, 3);
 
 /**
@@ -163,7 +156,7 @@ export const SessionSourceSchema: GenMessage<SessionSource> =
  *
  * @generated from message skein.threadstore.v1.GitInfo
  */
-export type GitInfo = Message<'skein.threadstore.v1.GitInfo'> & {
+export type GitInfo = Message<"skein.threadstore.v1.GitInfo"> & {
   /**
    * @generated from field: optional string sha = 1;
    */
@@ -184,14 +177,15 @@ export type GitInfo = Message<'skein.threadstore.v1.GitInfo'> & {
  * Describes the message skein.threadstore.v1.GitInfo.
  * Use `create(GitInfoSchema)` to create a new message.
  */
-export const GitInfoSchema: GenMessage<GitInfo> = /*@__PURE__*/ messageDesc(file_skein_threadstore_v1_types, 4);
+export const GitInfoSchema: GenMessage<GitInfo> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_types, 4);
 
 /**
  * TokenUsage counts the tokens a thread used.
  *
  * @generated from message skein.threadstore.v1.TokenUsage
  */
-export type TokenUsage = Message<'skein.threadstore.v1.TokenUsage'> & {
+export type TokenUsage = Message<"skein.threadstore.v1.TokenUsage"> & {
   /**
    * @generated from field: int64 input_tokens = 1;
    */
@@ -222,7 +216,8 @@ export type TokenUsage = Message<'skein.threadstore.v1.TokenUsage'> & {
  * Describes the message skein.threadstore.v1.TokenUsage.
  * Use `create(TokenUsageSchema)` to create a new message.
  */
-export const TokenUsageSchema: GenMessage<TokenUsage> = /*@__PURE__*/ messageDesc(file_skein_threadstore_v1_types, 5);
+export const TokenUsageSchema: GenMessage<TokenUsage> = /*@__PURE__*/
+  messageDesc(file_skein_threadstore_v1_types, 5);
 
 /**
  * StoredThread is a thread's summary, every API field typed. `rollout_path` is never sent: it
@@ -230,7 +225,7 @@ export const TokenUsageSchema: GenMessage<TokenUsage> = /*@__PURE__*/ messageDes
  *
  * @generated from message skein.threadstore.v1.StoredThread
  */
-export type StoredThread = Message<'skein.threadstore.v1.StoredThread'> & {
+export type StoredThread = Message<"skein.threadstore.v1.StoredThread"> & {
   /**
    * @generated from field: string thread_id = 1;
    */
@@ -377,8 +372,7 @@ export type StoredThread = Message<'skein.threadstore.v1.StoredThread'> & {
  * Describes the message skein.threadstore.v1.StoredThread.
  * Use `create(StoredThreadSchema)` to create a new message.
  */
-export const StoredThreadSchema: GenMessage<StoredThread> =
-  /*@__PURE__*/
+export const StoredThreadSchema: GenMessage<StoredThread> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_types, 6);
 
 /**
@@ -387,7 +381,7 @@ export const StoredThreadSchema: GenMessage<StoredThread> =
  *
  * @generated from message skein.threadstore.v1.ThreadStoreErrorDetail
  */
-export type ThreadStoreErrorDetail = Message<'skein.threadstore.v1.ThreadStoreErrorDetail'> & {
+export type ThreadStoreErrorDetail = Message<"skein.threadstore.v1.ThreadStoreErrorDetail"> & {
   /**
    * One of the ThreadStoreError codes: not_found, invalid_request, conflict, ...
    *
@@ -400,8 +394,7 @@ export type ThreadStoreErrorDetail = Message<'skein.threadstore.v1.ThreadStoreEr
  * Describes the message skein.threadstore.v1.ThreadStoreErrorDetail.
  * Use `create(ThreadStoreErrorDetailSchema)` to create a new message.
  */
-export const ThreadStoreErrorDetailSchema: GenMessage<ThreadStoreErrorDetail> =
-  /*@__PURE__*/
+export const ThreadStoreErrorDetailSchema: GenMessage<ThreadStoreErrorDetail> = /*@__PURE__*/
   messageDesc(file_skein_threadstore_v1_types, 7);
 
 /**
@@ -429,7 +422,8 @@ export enum HistoryMode {
 /**
  * Describes the enum skein.threadstore.v1.HistoryMode.
  */
-export const HistoryModeSchema: GenEnum<HistoryMode> = /*@__PURE__*/ enumDesc(file_skein_threadstore_v1_types, 0);
+export const HistoryModeSchema: GenEnum<HistoryMode> = /*@__PURE__*/
+  enumDesc(file_skein_threadstore_v1_types, 0);
 
 /**
  * MemoryMode says whether a thread takes part in memory consolidation.
@@ -456,7 +450,8 @@ export enum MemoryMode {
 /**
  * Describes the enum skein.threadstore.v1.MemoryMode.
  */
-export const MemoryModeSchema: GenEnum<MemoryMode> = /*@__PURE__*/ enumDesc(file_skein_threadstore_v1_types, 1);
+export const MemoryModeSchema: GenEnum<MemoryMode> = /*@__PURE__*/
+  enumDesc(file_skein_threadstore_v1_types, 1);
 
 /**
  * SessionSourceKind is the top-level variant of a SessionSource.
@@ -513,8 +508,7 @@ export enum SessionSourceKind {
 /**
  * Describes the enum skein.threadstore.v1.SessionSourceKind.
  */
-export const SessionSourceKindSchema: GenEnum<SessionSourceKind> =
-  /*@__PURE__*/
+export const SessionSourceKindSchema: GenEnum<SessionSourceKind> = /*@__PURE__*/
   enumDesc(file_skein_threadstore_v1_types, 2);
 
 /**
@@ -557,4 +551,6 @@ export enum SubAgentKind {
 /**
  * Describes the enum skein.threadstore.v1.SubAgentKind.
  */
-export const SubAgentKindSchema: GenEnum<SubAgentKind> = /*@__PURE__*/ enumDesc(file_skein_threadstore_v1_types, 3);
+export const SubAgentKindSchema: GenEnum<SubAgentKind> = /*@__PURE__*/
+  enumDesc(file_skein_threadstore_v1_types, 3);
+
