@@ -4,6 +4,8 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { clone, create } from '@bufbuild/protobuf';
+import type { DescMethodUnary } from '@bufbuild/protobuf';
+import { EmptySchema } from '@bufbuild/protobuf/wkt';
 import type { CallOptions, Client, Interceptor, Transport } from '@connectrpc/connect';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
@@ -46,7 +48,11 @@ import {
   ThreadStoreError,
   validatePatch,
 } from '@skein/thread-store-api';
-import type { ReadThreadResponse, ResumeThreadRequest } from '../../gen/skein/threadstore/v1/thread_store_pb.js';
+import type {
+  ListThreadsRequestSchema,
+  ReadThreadResponse,
+  ResumeThreadRequest,
+} from '../../gen/skein/threadstore/v1/thread_store_pb.js';
 import {
   ResumeThreadRequestSchema,
   ThreadStoreService,
@@ -64,6 +70,7 @@ import { createParamsToProto, listParamsToProto, resumeParamsToProto, searchPara
 import { patchToProto } from '../convert/patch.js';
 import { segmentFromProto } from '../convert/segments.js';
 import { storedThreadFromProto } from '../convert/thread.js';
+import { threadPageFromFields } from '../convert/thread-wire.js';
 import {
   CONNECTION_WINDOW_BYTES,
   sessionMemoryMiB,
@@ -152,7 +159,18 @@ interface Endpoint {
   url: string;
   session: WideWindowSessionManager;
   client: Client<Svc>;
+  transport: Transport;
 }
+
+/**
+ * ListThreads with its answer decoded as a message without fields: every field stays raw bytes
+ * (`$unknown`), and the page's threads are read from them field by field (`threadPageFromFields`)
+ * instead of by reflection.
+ */
+const LIST_THREADS_AS_FIELDS = {
+  ...ThreadStoreService.method.listThreads,
+  output: EmptySchema,
+} as DescMethodUnary<typeof ListThreadsRequestSchema, typeof EmptySchema>;
 
 /** A live writer this client opened: the server holding it, and what it appended since its last flush. */
 interface LiveWriter {
@@ -297,7 +315,7 @@ export class RemoteThreadStore implements ThreadStore {
         : protocol === 'grpc-web'
           ? createGrpcWebTransport({ ...common, useBinaryFormat: true })
           : createGrpcTransport(common);
-    return { url: baseUrl, session, client: createClient(ThreadStoreService, transport) };
+    return { url: baseUrl, session, client: createClient(ThreadStoreService, transport), transport };
   }
 
   /** The server calls go to now (the first of the list until one fails). */
@@ -307,6 +325,10 @@ export class RemoteThreadStore implements ThreadStore {
 
   private get client(): Client<Svc> {
     return this.endpoints[this.current]!.client;
+  }
+
+  private get transport(): Transport {
+    return this.endpoints[this.current]!.transport;
   }
 
   /** After a call found endpoint `ep` unreachable: the next calls go to the one after it. */
@@ -812,7 +834,10 @@ export class RemoteThreadStore implements ThreadStore {
   async listThreads(params: ListThreadsParams = {}): Promise<ThreadPage> {
     normalizeListParams(params, 'remote');
     const req = listParamsToProto(params);
-    const res = await this.call('ListThreads', true, (o) => this.client.listThreads(req, o));
+    const res = await this.call('ListThreads', true, async (o) => {
+      const answer = await this.transport.unary(LIST_THREADS_AS_FIELDS, o.signal, o.timeoutMs, o.headers, req);
+      return threadPageFromFields(answer.message.$unknown);
+    });
     return {
       items: res.threads.map((t) => storedThreadFromProto(t)),
       nextCursor: res.nextCursor ?? null,

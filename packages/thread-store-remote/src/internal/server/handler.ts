@@ -13,6 +13,7 @@ import type {
 import { isThreadStoreError, parseThreadId, ThreadStoreError } from '@skein/thread-store-api';
 import {
   HistoryChunkSchema,
+  ListThreadsResponseSchema,
   ServerLimitsSchema,
   ThreadStoreService,
   WriterLeaseSchema,
@@ -34,6 +35,7 @@ import {
 import { patchFromProto } from '../convert/patch.js';
 import { segmentToProto } from '../convert/segments.js';
 import { storedThreadToProto } from '../convert/thread.js';
+import { storedThreadFields } from '../convert/thread-wire.js';
 import type { AuthOptions } from './auth.js';
 import { Authenticator } from './auth.js';
 import { historyChunks, itemsAsJson, storedJson } from './history-chunks.js';
@@ -302,7 +304,7 @@ export function createThreadStoreHandler(
   };
 
   const unary =
-    <Req, Res>(method: string, fn: (req: Req, scope: CallScope) => Promise<Res>) =>
+    <Req, Res>(method: string, fn: (req: Req, scope: CallScope, ctx: HandlerContext) => Promise<Res>) =>
     async (req: Req, ctx: HandlerContext): Promise<Res> => {
       inFlight += 1;
       const started = performance.now();
@@ -310,7 +312,7 @@ export function createThreadStoreHandler(
       const call = begin(ctx);
       try {
         const scope = await call.scope;
-        const res = await withContext(traced.context, () => fn(req, scope));
+        const res = await withContext(traced.context, () => fn(req, scope, ctx));
         finish(method, started, call, 'ok', undefined, traced.span);
         return res;
       } catch (e) {
@@ -536,11 +538,19 @@ export function createThreadStoreHandler(
       for await (const itemsJson of chunks)
         yield { part: { case: 'history', value: create(HistoryChunkSchema, { itemsJson }) } };
     }),
-    listThreads: unary('ListThreads', async (req, s) => {
+    listThreads: unary('ListThreads', async (req, s, ctx) => {
       const params = listParamsFromProto(req);
       checkPageSize(params.pageSize);
       checkFilters(params);
       const page = await s.store.listThreads(params);
+      if (binaryCall(ctx)) {
+        // The page's threads written straight to bytes (field 1, `threads`).
+        const res = create(ListThreadsResponseSchema);
+        if (page.nextCursor !== null) res.nextCursor = page.nextCursor;
+        if (page.backwardsCursor !== null) res.backwardsCursor = page.backwardsCursor;
+        res.$unknown = storedThreadFields(1, page.items);
+        return res;
+      }
       const out: { threads: ReturnType<typeof storedThreadToProto>[]; nextCursor?: string; backwardsCursor?: string } =
         {
           threads: page.items.map(storedThreadToProto),
@@ -738,6 +748,16 @@ export function createThreadStoreHandler(
     metrics: () => metrics.render(),
     close,
   });
+}
+
+/**
+ * Whether a call's messages are protobuf binary (gRPC, gRPC-Web, Connect with `application/proto`),
+ * rather than JSON: only binary answers may carry fields written ahead as bytes (JSON
+ * serialisation does not write a message's `$unknown` entries).
+ */
+function binaryCall(ctx: HandlerContext): boolean {
+  const type = ctx.requestHeader.get('content-type');
+  return type !== null && !type.includes('json');
 }
 
 /**
