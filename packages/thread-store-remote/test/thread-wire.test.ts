@@ -1,11 +1,12 @@
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, isFieldSet, toBinary } from '@bufbuild/protobuf';
+import type { DescMessage, Message } from '@bufbuild/protobuf';
 import { EmptySchema } from '@bufbuild/protobuf/wkt';
 import { WireType } from '@bufbuild/protobuf/wire';
 import type { StoredThread } from '@skein/thread-store-api';
 import { newThreadId } from '@skein/thread-store-api';
 import { describe, expect, it } from 'vitest';
 import { ListThreadsResponseSchema } from '../src/gen/skein/threadstore/v1/thread_store_pb.js';
-import { StoredThreadSchema } from '../src/gen/skein/threadstore/v1/types_pb.js';
+import { GitInfoSchema, StoredThreadSchema, TokenUsageSchema } from '../src/gen/skein/threadstore/v1/types_pb.js';
 import { storedThreadFromProto, storedThreadToProto } from '../src/internal/convert/thread.js';
 import {
   storedThreadBytes,
@@ -210,6 +211,32 @@ describe('threads written straight to bytes', () => {
       expect(expected).toBeDefined();
       expect(() => storedThreadBytes(bad)).toThrow(expected as Error);
     }
+  });
+});
+
+describe('the hand-written codec knows every field of the schema', () => {
+  // A field added to types.proto must be added to thread-wire.ts too: the fixture with every
+  // field set must set it (this test), and then its bytes must match (the tests above).
+  const unset = (schema: DescMessage, msg: Message): string[] =>
+    schema.fields.filter((f) => !isFieldSet(msg, f)).map((f) => `${schema.typeName}.${f.name}`);
+
+  it('the "every field set" thread sets every field of StoredThread, GitInfo and TokenUsage', () => {
+    const t = THREADS.find(([name]) => name === 'every field set')![1];
+    const full = storedThreadToProto({
+      ...t,
+      gitInfo: { sha: 'abc', branch: 'main', originUrl: 'https://x/y.git' },
+      tokenUsage: { ...t.tokenUsage!, cachedInputTokens: 2 },
+    });
+    expect(
+      Buffer.from(storedThreadBytes(storedThreadFromProto(full))).equals(
+        Buffer.from(toBinary(StoredThreadSchema, full)),
+      ),
+    ).toBe(true);
+    expect([
+      ...unset(StoredThreadSchema, full),
+      ...unset(GitInfoSchema, full.gitInfo!),
+      ...unset(TokenUsageSchema, full.tokenUsage!),
+    ]).toEqual([]);
   });
 });
 
