@@ -19,6 +19,13 @@ const SWEEP_SLICE = 256;
 const SWEEP_PASS_MS = 10;
 /** The most files in one path pass of the background sweep (passes that only stat are cheap). */
 const SWEEP_PASS_FILES_MAX = 256;
+/**
+ * The same two in the index worker, where a pass does not hold the event loop and listings do
+ * not wait for it: longer passes, fewer commits. What they are sized to is how long closing the
+ * store may wait for the pass under way.
+ */
+const SWEEP_WORKER_PASS_MS = 200;
+const SWEEP_WORKER_PASS_FILES_MAX = 2048;
 
 /** The columns of a `files` row the sweep compares with a file's stat. */
 interface StatRow {
@@ -243,10 +250,15 @@ export class HomeSync {
       let j = Math.min(differ.length, i + perPass);
       while (j < differ.length && path.basename(differ[j] ?? '') === path.basename(differ[j - 1] ?? '')) j++;
       const start = performance.now();
-      await this.index.syncPaths(new Set(differ.slice(i, j)), onProgress);
+      // Asked per pass: the worker may have failed since the last one.
+      const inWorker = this.index.usesWorker;
+      await this.index.sweepPaths(new Set(differ.slice(i, j)), onProgress);
       const msPerFile = (performance.now() - start) / (j - i);
-      const fit = Math.floor(SWEEP_PASS_MS / Math.max(msPerFile, 0.01));
-      perPass = Math.max(1, Math.min(SWEEP_PASS_FILES_MAX, fit, perPass * 2));
+      const [passMs, filesMax] = inWorker
+        ? [SWEEP_WORKER_PASS_MS, SWEEP_WORKER_PASS_FILES_MAX]
+        : [SWEEP_PASS_MS, SWEEP_PASS_FILES_MAX];
+      const fit = Math.floor(passMs / Math.max(msPerFile, 0.01));
+      perPass = Math.max(1, Math.min(filesMax, fit, perPass * 2));
       i = j;
       // A short pass may not yield on its own: without a turn here the passes would follow one
       // another in microtasks and hold the event loop for the whole sweep.
