@@ -227,7 +227,7 @@ export class HomeSync {
       await turn();
       if (signal.aborted) return;
     }
-    const differ: string[] = [];
+    let differ: string[] = [];
     for (const f of found) {
       const r = rows.get(f.rel);
       rows.delete(f.rel);
@@ -242,8 +242,12 @@ export class HomeSync {
         differ.push(f.abs);
     }
     for (const rel of rows.keys()) differ.push(this.layout.abs(rel));
-    // A moved file is recognised within one pass: same names go to the same pass.
-    differ.sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
+    // A moved file is recognised within one pass: same names go to the same pass. Sorted by
+    // name in code-unit order, each name taken once (localeCompare and a basename per comparison
+    // held the event loop for tens of milliseconds at 10,000 files).
+    const named = differ.map((abs) => ({ abs, name: path.basename(abs) }));
+    named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    differ = named.map((n) => n.abs);
     // Each pass takes as many files as the last passes read in SWEEP_PASS_MS.
     let perPass = 4;
     for (let i = 0; i < differ.length;) {

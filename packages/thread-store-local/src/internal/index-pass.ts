@@ -29,7 +29,7 @@ import { rebuildThreadsInSlices } from './thread-rows.js';
  * (callers wait for it; fewer, larger commits cost less CPU) and a pass over given files (the
  * watcher's changes and the background sweep, which run while other calls are answered).
  */
-const FULL_PASS_SLICE_MS = 50;
+export const FULL_PASS_SLICE_MS = 50;
 const PATH_PASS_SLICE_MS = 10;
 
 /** What a pass found to do: the files to read (with their rows), and the threads to rebuild. */

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { isIndexCorruption } from './index-db.js';
 import type { IndexContext } from './index-context.js';
-import { applyChanges, findPathChanges } from './index-pass.js';
+import { applyChanges, findPathChanges, FULL_PASS_SLICE_MS } from './index-pass.js';
 import type { IndexProgress } from './indexer.js';
 import { HomeLayout } from './paths.js';
 import { sqliteAddon } from './sqlite-addon.js';
@@ -17,9 +17,6 @@ import type { IndexWorkerData, WorkerJob, WorkerReply } from './index-worker-cli
  * answer calls. SQLite's WAL lets the store's connection read while this one writes; the write
  * transactions are kept short, since a write of the store's thread waits for them.
  */
-
-/** Slices of a pass here (ms): its transactions are what a write of the store's thread waits for. */
-const WORKER_SLICE_MS = 20;
 
 /**
  * The worker thread's nice value (Linux: each thread has its own): when the CPUs are busy, the
@@ -70,7 +67,9 @@ async function run(job: WorkerJob): Promise<void> {
     : undefined;
   try {
     const work = job.work ?? findPathChanges(ctx, job.paths ?? []);
-    const progress = await applyChanges(ctx, work, onProgress, { sliceMs: WORKER_SLICE_MS });
+    // Slices as long as a full pass's, whatever the pass: they do not hold the store's event
+    // loop, and fewer commits cost less (a write of the store's thread waits for a commit).
+    const progress = await applyChanges(ctx, work, onProgress, { sliceMs: FULL_PASS_SLICE_MS });
     reply({ id: job.id, type: 'done', progress });
   } catch (e) {
     const err = e as { message?: unknown; code?: unknown };
