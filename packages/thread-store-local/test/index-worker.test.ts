@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { ThreadId } from '@skein/thread-store-api';
+import { sweepScan } from '../src/internal/home-sync.js';
 import { DamagedIndex, openIndexDb, SCHEMA_VERSION } from '../src/internal/index-db.js';
 import { ThreadIndex } from '../src/internal/indexer.js';
 import { HomeLayout } from '../src/internal/paths.js';
@@ -135,6 +136,12 @@ describe('the index worker', () => {
         const db = new Database(path.join(home, INDEX));
         db.exec('DELETE FROM files; DELETE FROM turns; DELETE FROM message_files; DELETE FROM messages;');
         db.close();
+        // The sweep's walk, in the worker and here, finds the same files.
+        const layout = new HomeLayout(home);
+        const here = await sweepScan(layout, (sql) => index.stmt(sql));
+        expect(here?.differ).toHaveLength(FILES);
+        if (worker) expect(await index.sweepScanInWorker()).toEqual(here);
+        else expect(await index.sweepScanInWorker()).toBeNull();
         await index.changes.sweep(new AbortController().signal);
         got.sweep = dump(home);
         got.workerPasses = index.workerPasses;

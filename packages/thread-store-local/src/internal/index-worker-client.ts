@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { DamagedIndex } from './index-db.js';
+import type { SweepScan } from './home-sync.js';
 import type { PassWork } from './index-pass.js';
 import type { IndexProgress, IndexProgressListener } from './indexer.js';
 
@@ -22,11 +23,15 @@ export interface IndexWorkerData {
   defaultModelProvider: string;
 }
 
-/** A pass for the worker: the work a pass of the store found, or given files to compare and index. */
+/**
+ * A job for the worker: the work a pass of the store found, given files to compare and index,
+ * or the background sweep's walk (`scan`, see sweepScan).
+ */
 export interface WorkerJob {
   id: number;
   work?: PassWork;
   paths?: string[];
+  scan?: true;
   /** Whether to send progress. */
   progress: boolean;
 }
@@ -36,6 +41,7 @@ export type WorkerReply =
   | { id: number; type: 'ready' }
   | { id: number; type: 'progress'; progress: IndexProgress }
   | { id: number; type: 'done'; progress: IndexProgress }
+  | { id: number; type: 'scanned'; scan: SweepScan | null }
   | { id: number; type: 'error'; message: string; code: string | null; damaged: boolean };
 
 /** The worker could not run the pass (it did not start, or it exited): run it on this thread. */
@@ -87,7 +93,7 @@ import(pathToFileURL(api).href)
 const CLOSE_WAIT_MS = 2000;
 
 interface Pending {
-  resolve: (p: IndexProgress) => void;
+  resolve: (result: IndexProgress | SweepScan | null) => void;
   reject: (e: Error) => void;
   onProgress: IndexProgressListener | undefined;
 }
@@ -116,13 +122,25 @@ export class IndexWorker {
 
   /** Runs a pass in the worker; resolves with its final progress. */
   async run(
-    job: Omit<WorkerJob, 'id' | 'progress'>,
+    job: { work: PassWork } | { paths: string[] },
     onProgress: IndexProgressListener | undefined,
   ): Promise<IndexProgress> {
+    return (await this.send(job, onProgress)) as IndexProgress;
+  }
+
+  /** The background sweep's walk of the home, in the worker (see sweepScan). */
+  async scan(): Promise<SweepScan | null> {
+    return (await this.send({ scan: true }, undefined)) as SweepScan | null;
+  }
+
+  private async send(
+    job: Omit<WorkerJob, 'id' | 'progress'>,
+    onProgress: IndexProgressListener | undefined,
+  ): Promise<IndexProgress | SweepScan | null> {
     if (!this.usable) throw new WorkerUnavailable('the index worker is not available');
     const worker = await this.start();
     const id = this.nextId++;
-    return new Promise<IndexProgress>((resolve, reject) => {
+    return new Promise<IndexProgress | SweepScan | null>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
       // Only a worker with passes under way keeps the process alive.
       if (this.pending.size === 1) worker.ref();
@@ -164,6 +182,7 @@ export class IndexWorker {
     if (m.type === 'ready') return;
     this.settle(m.id);
     if (m.type === 'done') p.resolve(m.progress);
+    else if (m.type === 'scanned') p.resolve(m.scan);
     else if (m.damaged) p.reject(new DamagedIndex(m.message));
     else p.reject(Object.assign(new Error(m.message), m.code === null ? {} : { code: m.code }));
   }

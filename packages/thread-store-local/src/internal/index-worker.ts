@@ -2,6 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { sweepScan } from './home-sync.js';
 import { isIndexCorruption } from './index-db.js';
 import type { IndexContext } from './index-context.js';
 import { applyChanges, findPathChanges, FULL_PASS_SLICE_MS } from './index-pass.js';
@@ -66,6 +67,10 @@ async function run(job: WorkerJob): Promise<void> {
     ? (p: IndexProgress) => reply({ id: job.id, type: 'progress', progress: p })
     : undefined;
   try {
+    if (job.scan) {
+      reply({ id: job.id, type: 'scanned', scan: await sweepScan(ctx.layout, ctx.stmt) });
+      return;
+    }
     const work = job.work ?? findPathChanges(ctx, job.paths ?? []);
     // Slices as long as a full pass's, whatever the pass: they do not hold the store's event
     // loop, and fewer commits cost less (a write of the store's thread waits for a commit).

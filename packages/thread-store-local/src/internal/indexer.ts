@@ -14,6 +14,7 @@ import type { HomeWatcher } from './watcher.js';
 import { placesOf } from './change-scan.js';
 import { foundFrom } from './discovery.js';
 import { HomeSync } from './home-sync.js';
+import type { SweepScan } from './home-sync.js';
 import type { FileRow, IndexContext } from './index-context.js';
 import { deleteFileRow, markPending, pendingThreads, stateOf } from './file-rows.js';
 import { indexFile } from './file-indexing.js';
@@ -227,16 +228,27 @@ export class ThreadIndex {
     }
   }
 
+  /** The background sweep's walk in the index worker (see sweepScan); null without a usable worker. */
+  async sweepScanInWorker(): Promise<SweepScan | null> {
+    if (!this.worker?.usable) return null;
+    try {
+      return await this.worker.scan();
+    } catch (e) {
+      if (e instanceof WorkerUnavailable) return null;
+      throw e;
+    }
+  }
+
   /**
    * A path pass of the background sweep (see HomeSync.sweep). With the index worker it runs there
    * whole (stat, compare, read, write), and the passes of this thread are not queued behind it:
    * a listing's pass only waits for it when it has one of its files. It starts when no other
    * pass of this thread is under way, so both never compare the same file with its row at once.
-   * Without the worker it is a path pass like any other (syncPaths).
+   * Without the worker (or `inWorker` false) it is a path pass like any other (syncPaths).
    */
-  async sweepPaths(paths: ReadonlySet<string>, onProgress?: IndexProgressListener): Promise<void> {
+  async sweepPaths(paths: ReadonlySet<string>, onProgress?: IndexProgressListener, inWorker = true): Promise<void> {
     const worker = this.worker;
-    if (!worker?.usable) return this.syncPaths(paths, onProgress);
+    if (!inWorker || !worker?.usable) return this.syncPaths(paths, onProgress);
     while (this.syncing || this.mainPasses > 0 || this.sweeping) {
       await this.syncing?.catch(() => undefined);
       await this.pathPasses;
