@@ -11,6 +11,7 @@
 // embedding program (@opentelemetry/api, prom-client's default registry). Each is a dependency of
 // this package, so it resolves from dist/. The library entry (dist/index.js) stays tsc's output.
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -33,7 +34,8 @@ export const EXTERNAL = [
 ];
 
 // tsc's unbundled bin is replaced: one entry file, whatever is in it.
-for (const f of ['bin.js', 'bin.js.map', 'bin.d.ts', 'bin.d.ts.map']) rmSync(path.join(dist, f), { force: true });
+for (const f of ['bin.js', 'bin.js.map', 'bin.d.ts', 'bin.d.ts.map', 'index-worker.js', 'index-worker.js.map'])
+  rmSync(path.join(dist, f), { force: true });
 rmSync(path.join(dist, 'cli'), { recursive: true, force: true });
 
 const result = await build({
@@ -57,6 +59,28 @@ const result = await build({
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
+});
+
+// The local store's index worker (a worker_threads module) as one file next to bin.js, which
+// tells the store where it is (see src/bin.ts). Its own build, so bin.js and its chunks stay as
+// they are; it shares no state with them.
+const localStore = createRequire(path.join(root, 'package.json')).resolve('@skein/thread-store-local');
+await build({
+  absWorkingDir: root,
+  entryPoints: { 'index-worker': path.join(path.dirname(localStore), 'internal', 'index-worker.js') },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  external: EXTERNAL,
+  banner: {
+    js: "import { createRequire as __skeinCreateRequire } from 'node:module';\nconst require = __skeinCreateRequire(import.meta.url);",
+  },
+  sourcemap: 'linked',
+  sourcesContent: false,
+  legalComments: 'none',
+  logLevel: 'warning',
 });
 
 if (process.argv.includes('--analyze')) {

@@ -1,9 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatCount } from '../src/internal/count.js';
-import { BIN, cleanEnv, requireBuiltBinary, run } from './cli-harness.js';
+import { BIN, cleanEnv, ok, requireBuiltBinary, run } from './cli-harness.js';
+import { makeFixtureHome, THREADS } from './fixture-home.js';
+
+/** The local store's index worker, bundled next to bin.js. */
+const WORKER = join(dirname(BIN), 'index-worker.js');
 
 const PKG = JSON.parse(readFileSync(resolve(dirname(BIN), '..', 'package.json'), 'utf8')) as {
   version: string;
@@ -59,7 +64,7 @@ describe('the bundled binary', () => {
 
   it('imports, at any time, only packages it declares as dependencies', () => {
     const seen = new Set<string>();
-    const todo = [BIN];
+    const todo = [BIN, WORKER];
     const external = new Set<string>();
     while (todo.length > 0) {
       const file = todo.pop()!;
@@ -75,6 +80,43 @@ describe('the bundled binary', () => {
     expect(external.size).toBeGreaterThan(0);
     for (const name of external) expect(PKG.dependencies, name).toHaveProperty(name);
     expect([...external].filter((n) => n.startsWith('@skein/'))).toEqual([]);
+  });
+
+  it('ships the local store’s index worker, which runs a pass over the home on its own', async () => {
+    const home = makeFixtureHome();
+    await ok(['index', '--home', home], { env: cleanEnv() });
+    const file = join(home, readdirSync(home).find((n) => /^skein_index_\d+\.sqlite$/.test(n)) ?? '');
+    // The file rows go; the worker, given the rollouts, reads them all again.
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import { createRequire } from 'node:module';
+      const [worker, file, home, ...paths] = process.argv.slice(1);
+      const Database = createRequire(worker)('better-sqlite3');
+      const db = new Database(file);
+      db.exec('DELETE FROM files');
+      db.close();
+      const w = new Worker(worker, { execArgv: [], workerData: { file, home, defaultModelProvider: 'openai' } });
+      w.on('error', (e) => { console.error(e); process.exit(1); });
+      w.on('message', (m) => {
+        if (m.type === 'ready') w.postMessage({ id: 1, paths, progress: false });
+        else w.postMessage({ close: true }), w.once('exit', () => {
+          const db = new Database(file, { readonly: true });
+          const files = db.prepare('SELECT count(*) AS n FROM files').get().n;
+          console.log(JSON.stringify({ reply: m, files }));
+        });
+      });
+    `;
+    const rollouts = (readdirSync(home, { recursive: true }) as string[])
+      .filter((n) => /rollout-.*\.jsonl$/.test(n))
+      .map((n) => join(home, n));
+    expect(rollouts).toHaveLength(Object.keys(THREADS).length);
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, WORKER, file, home, ...rollouts], {
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).toEqual({
+      reply: { id: 1, type: 'done', progress: expect.objectContaining({ filesTotal: rollouts.length }) },
+      files: rollouts.length,
+    });
   });
 
   it('prints the version of its package.json', async () => {

@@ -164,6 +164,7 @@ export class LocalThreadStore implements ThreadStore {
       codexStateDb: this.codexDbs.state,
       watch: this.watch,
       backgroundIntegrityCheck: o.backgroundIntegrityCheck,
+      indexWorker: o.indexWorker,
       onIndexProgress: this.onIndexProgress,
       signal: this.closing.signal,
       holdBack: (abs) => this.roundIndexes(abs),

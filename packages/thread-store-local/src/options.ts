@@ -56,6 +56,14 @@ export interface LocalThreadStoreOptions {
    */
   backgroundIntegrityCheck?: boolean;
   /**
+   * `true` (default): large index passes (a full index, the background sweep, a large batch of
+   * changes) read the rollout files and write their rows on a worker thread with its own
+   * connection to the index, so the event loop stays free to answer calls meanwhile. `false`:
+   * every pass runs on the event loop, in slices. The store also falls back to that when the
+   * worker cannot start.
+   */
+  indexWorker?: boolean;
+  /**
    * The format of new rollouts: `paginated` (default; what Codex 0.169 writes: every line has an
    * ordinal, messages are `item_completed` items, forks reference their parent) or `legacy`. A
    * resumed thread is always continued in the format it was made in.

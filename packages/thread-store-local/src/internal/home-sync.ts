@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import type Database from 'better-sqlite3';
 import type { Db } from './index-db.js';
 import { codexStateChanges, scanFolders } from './change-scan.js';
 import type { ScanIndex, ScanResult } from './change-scan.js';
@@ -19,6 +20,20 @@ const SWEEP_SLICE = 256;
 const SWEEP_PASS_MS = 10;
 /** The most files in one path pass of the background sweep (passes that only stat are cheap). */
 const SWEEP_PASS_FILES_MAX = 256;
+/**
+ * The same two in the index worker, where a pass does not hold the event loop and listings do
+ * not wait for it: longer passes, fewer commits. What they are sized to is how long closing the
+ * store may wait for the pass under way.
+ */
+const SWEEP_WORKER_PASS_MS = 200;
+const SWEEP_WORKER_PASS_FILES_MAX = 2048;
+/**
+ * The sweep walks the home in the index worker when the index knows about this many threads or
+ * files; a smaller home is walked here (a few slices), without waiting for the worker to start.
+ */
+const SWEEP_WORKER_SCAN_MIN = 1024;
+/** The sweep reads the files that differ in the index worker when there are this many. */
+const SWEEP_WORKER_FILES_MIN = 64;
 
 /** The columns of a `files` row the sweep compares with a file's stat. */
 interface StatRow {
@@ -28,6 +43,63 @@ interface StatRow {
   ctime_ms: number;
   ino: number;
   archived: number;
+}
+
+/** What the background sweep's walk found: the files that differ from their rows, and the folders' records. */
+export interface SweepScan {
+  /** Absolute paths, sorted by file name (a moved file's two paths are next to each other). */
+  differ: string[];
+  /** Each folder's record (see change-scan.ts), by home-relative path. */
+  dirs: [string, string][];
+}
+
+/**
+ * The walk of the background sweep: the home is walked and stat-ed a slice at a time (yielding
+ * with `turn` between slices), the rows read in pages, and the files that differ from their
+ * rows (or have none, or whose row has no file) returned. Null when `signal` is aborted.
+ */
+export async function sweepScan(
+  layout: HomeLayout,
+  stmt: (sql: string) => Database.Statement,
+  signal?: AbortSignal,
+  turn: () => Promise<void> = yieldTurn,
+): Promise<SweepScan | null> {
+  const dirs = new Map<string, string>();
+  const found = await walkHome(layout, dirs, null, signal, turn);
+  if (!found) return null;
+  const cols = 'rel, size, mtime_ms, ctime_ms, ino, archived';
+  const rows = new Map<string, StatRow>();
+  for (let after = ''; ;) {
+    const page = stmt(`SELECT ${cols} FROM files WHERE rel > ? ORDER BY rel LIMIT ${SWEEP_SLICE * 4}`).all(
+      after,
+    ) as StatRow[];
+    for (const r of page) rows.set(r.rel, r);
+    if (page.length < SWEEP_SLICE * 4) break;
+    after = page[page.length - 1]?.rel ?? '';
+    await turn();
+    if (signal?.aborted) return null;
+  }
+  const differ: string[] = [];
+  for (const f of found) {
+    const r = rows.get(f.rel);
+    rows.delete(f.rel);
+    if (
+      !r ||
+      r.size !== f.size ||
+      r.mtime_ms !== f.mtimeMs ||
+      r.ino !== f.ino ||
+      r.ctime_ms !== f.ctimeMs ||
+      r.archived !== (f.archived ? 1 : 0)
+    )
+      differ.push(f.abs);
+  }
+  for (const rel of rows.keys()) differ.push(layout.abs(rel));
+  // A moved file is recognised within one pass: same names go to the same pass. Sorted by name
+  // in code-unit order, each name taken once (localeCompare and a basename per comparison held
+  // the event loop for tens of milliseconds at 10,000 files).
+  const named = differ.map((abs) => ({ abs, name: path.basename(abs) }));
+  named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { differ: named.map((n) => n.abs), dirs: [...dirs] };
 }
 
 /**
@@ -184,6 +256,19 @@ export class HomeSync {
     );
   }
 
+  /**
+   * About how many threads or files the index holds (the largest rowid of each table: no scan),
+   * to tell a home whose walk is worth handing to the index worker.
+   */
+  private knownSize(): number {
+    const r = this.index
+      .stmt(
+        'SELECT max(coalesce((SELECT max(rowid) FROM threads), 0), coalesce((SELECT max(rowid) FROM files), 0)) AS n',
+      )
+      .get() as { n: number };
+    return r.n;
+  }
+
   /** Whether the last full look at the home (a full pass or a sweep) is older than `intervalMs`. */
   sweepDue(intervalMs: number): boolean {
     const at = Number(this.index.stmt("SELECT value FROM kv WHERE key = 'swept'").pluck().get() ?? 0);
@@ -193,9 +278,10 @@ export class HomeSync {
   /**
    * The background sweep: a safety net for changes nothing reported (an append to an older
    * thread by a program that leaves Codex's state DB alone, a missed event). The home is walked
-   * and stat-ed a slice at a time, yielding to the event loop between slices; the files that
-   * differ from their rows are then indexed in small path passes, between which other calls'
-   * passes run. Stops early when `signal` is aborted. `turn` is how it yields between steps
+   * and stat-ed (sweepScan: in the index worker when there is one, else here a slice at a time,
+   * yielding to the event loop between slices); the files that differ from their rows are then
+   * indexed in path passes, between which other calls' passes run. Stops early when `signal` is
+   * aborted (a walk in the worker runs to its end first). `turn` is how it yields between steps
    * (a turn of the event loop; the store's sweep also waits for calls in progress).
    */
   async sweep(
@@ -205,48 +291,32 @@ export class HomeSync {
   ): Promise<void> {
     this.index.lastSweepStartedAt = performance.now();
     const codexAtStart = this.codexStateDb ? codexStateChanges(this.codexStateDb, null) : null;
-    const dirs = new Map<string, string>();
-    const found = await walkHome(this.layout, dirs, null, signal, turn);
-    if (!found) return;
-    const cols = 'rel, size, mtime_ms, ctime_ms, ino, archived';
-    const rows = new Map<string, StatRow>();
-    for (let after = ''; ;) {
-      const page = this.index
-        .stmt(`SELECT ${cols} FROM files WHERE rel > ? ORDER BY rel LIMIT ${SWEEP_SLICE * 4}`)
-        .all(after) as StatRow[];
-      for (const r of page) rows.set(r.rel, r);
-      if (page.length < SWEEP_SLICE * 4) break;
-      after = page[page.length - 1]?.rel ?? '';
-      await turn();
-      if (signal.aborted) return;
-    }
-    const differ: string[] = [];
-    for (const f of found) {
-      const r = rows.get(f.rel);
-      rows.delete(f.rel);
-      if (
-        !r ||
-        r.size !== f.size ||
-        r.mtime_ms !== f.mtimeMs ||
-        r.ino !== f.ino ||
-        r.ctime_ms !== f.ctimeMs ||
-        r.archived !== (f.archived ? 1 : 0)
-      )
-        differ.push(f.abs);
-    }
-    for (const rel of rows.keys()) differ.push(this.layout.abs(rel));
-    // A moved file is recognised within one pass: same names go to the same pass.
-    differ.sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
+    // The walk and the comparison run in the index worker when there is one (the event loop
+    // keeps answering calls), else here a slice at a time.
+    let scanned: SweepScan | null = null;
+    if (this.index.usesWorker && this.knownSize() >= SWEEP_WORKER_SCAN_MIN)
+      scanned = await this.index.sweepScanInWorker();
+    scanned ??= await sweepScan(this.layout, (sql) => this.index.stmt(sql), signal, turn);
+    if (!scanned || signal.aborted) return;
+    const { differ } = scanned;
+    // A few files are read here, without waiting for the worker to start.
+    const viaWorker = differ.length >= SWEEP_WORKER_FILES_MIN;
+    const dirs = new Map(scanned.dirs);
     // Each pass takes as many files as the last passes read in SWEEP_PASS_MS.
     let perPass = 4;
     for (let i = 0; i < differ.length;) {
       let j = Math.min(differ.length, i + perPass);
       while (j < differ.length && path.basename(differ[j] ?? '') === path.basename(differ[j - 1] ?? '')) j++;
       const start = performance.now();
-      await this.index.syncPaths(new Set(differ.slice(i, j)), onProgress);
+      // Asked per pass: the worker may have failed since the last one.
+      const inWorker = viaWorker && this.index.usesWorker;
+      await this.index.sweepPaths(new Set(differ.slice(i, j)), onProgress, inWorker);
       const msPerFile = (performance.now() - start) / (j - i);
-      const fit = Math.floor(SWEEP_PASS_MS / Math.max(msPerFile, 0.01));
-      perPass = Math.max(1, Math.min(SWEEP_PASS_FILES_MAX, fit, perPass * 2));
+      const [passMs, filesMax] = inWorker
+        ? [SWEEP_WORKER_PASS_MS, SWEEP_WORKER_PASS_FILES_MAX]
+        : [SWEEP_PASS_MS, SWEEP_PASS_FILES_MAX];
+      const fit = Math.floor(passMs / Math.max(msPerFile, 0.01));
+      perPass = Math.max(1, Math.min(filesMax, fit, perPass * 2));
       i = j;
       // A short pass may not yield on its own: without a turn here the passes would follow one
       // another in microtasks and hold the event loop for the whole sweep.

@@ -20,6 +20,8 @@ export interface IndexKeeperOptions {
   watch: boolean;
   /** Check the index once per open, in the background, after the first listing. */
   backgroundIntegrityCheck: boolean;
+  /** Run large passes in the index worker (see ThreadIndex). */
+  indexWorker: boolean;
   onIndexProgress: IndexProgressListener | undefined;
   /** Aborted when the store closes. */
   signal: AbortSignal;
@@ -64,7 +66,13 @@ export class IndexKeeper {
   }
 
   private attach(db: Db): ThreadIndex {
-    const index = new ThreadIndex(this.o.layout, db, this.o.defaultModelProvider, this.o.codexStateDb);
+    const index = new ThreadIndex(
+      this.o.layout,
+      db,
+      this.o.defaultModelProvider,
+      this.o.codexStateDb,
+      this.o.indexWorker,
+    );
     this.db = db;
     this.handle = index;
     if (this.o.watch) {
@@ -83,6 +91,8 @@ export class IndexKeeper {
   private replaceDamaged(): void {
     this.homeWatcher?.close();
     this.homeWatcher = null;
+    // The worker's connection is to the file moved aside: it is ended at once.
+    void this.handle?.closeWorker(true);
     this.handle = null;
     try {
       this.db?.close();
@@ -176,6 +186,7 @@ export class IndexKeeper {
     this.homeWatcher?.close();
     this.homeWatcher = null;
     await this.handle?.whenIdle();
+    await this.handle?.closeWorker();
     this.db?.close();
     this.db = null;
     this.handle = null;

@@ -29,43 +29,81 @@ import { rebuildThreadsInSlices } from './thread-rows.js';
  * (callers wait for it; fewer, larger commits cost less CPU) and a pass over given files (the
  * watcher's changes and the background sweep, which run while other calls are answered).
  */
-const FULL_PASS_SLICE_MS = 50;
+export const FULL_PASS_SLICE_MS = 50;
 const PATH_PASS_SLICE_MS = 10;
+
+/** What a pass found to do: the files to read (with their rows), and the threads to rebuild. */
+export interface PassWork {
+  /** Files whose content changed since their rows (or that have none). */
+  todo: Found[];
+  /** The rows of the files in `todo` that have one. */
+  rows: FileRow[];
+  /** Threads whose rows must be rebuilt whatever is read (moved, removed or touched files). */
+  affected: string[];
+  /** Whether this is a pass over given files (shorter slices) rather than a full pass. */
+  paths: boolean;
+}
+
+/** Bytes a pass's work reads (the appended tails, or whole files). */
+export function workBytes(work: PassWork): number {
+  const rows = new Map(work.rows.map((r) => [r.rel, r]));
+  return work.todo.reduce((n, f) => n + bytesToRead(f, rows.get(f.rel)), 0);
+}
+
+/**
+ * Where the heavy part of a pass (applyChanges) runs: on this thread, or handed to the index
+ * worker (index-worker.ts). Resolves with the pass's final progress.
+ */
+export type ApplyChanges = (work: PassWork, onProgress: IndexProgressListener | undefined) => Promise<IndexProgress>;
 
 /**
  * Brings the index up to date with the files: all of them (a walk of the home), or only the
  * given ones (absolute paths: each is stat-ed and compared with its row; vanished ones are
- * dropped, and a file that moved between two of them keeps its indexed state).
+ * dropped, and a file that moved between two of them keeps its indexed state). The walk and
+ * the comparison run here; reading the changed files and writing their rows runs in `apply`.
  */
 export async function runPass(
   ctx: IndexContext,
   index: ThreadIndex,
-  onProgress?: IndexProgressListener,
-  paths?: ReadonlySet<string>,
+  onProgress: IndexProgressListener | undefined,
+  paths: ReadonlySet<string> | undefined,
+  apply: ApplyChanges,
 ): Promise<void> {
-  let rows: Map<string, FileRow>;
-  let found: Found[];
-  const walked = new Map<string, string>();
-  let codexAtStart: { seen: number } | null = null;
   if (paths) {
-    found = statPaths(ctx.layout, paths);
-    rows = fileRowsOf(ctx, paths);
-  } else {
-    index.lastSweepStartedAt = performance.now();
-    const codexDb = index.changes.codexStateDb;
-    codexAtStart = codexDb ? codexStateChanges(codexDb, null) : null;
-    const watcher = index.watcher;
-    watcher?.beginSweep();
-    try {
-      found = (await walkHome(ctx.layout, walked, watcher ? (dir) => watcher.visitDir(dir) : null)) ?? [];
-    } finally {
-      watcher?.endSweep();
-    }
-    rows = await allFileRows(ctx);
+    const progress = await apply(findPathChanges(ctx, paths), onProgress);
+    onProgress?.({ ...progress, phase: 'done' });
+    return;
   }
+  index.lastSweepStartedAt = performance.now();
+  const codexDb = index.changes.codexStateDb;
+  const codexAtStart = codexDb ? codexStateChanges(codexDb, null) : null;
+  const walked = new Map<string, string>();
+  const watcher = index.watcher;
+  let found: Found[];
+  watcher?.beginSweep();
+  try {
+    found = (await walkHome(ctx.layout, walked, watcher ? (dir) => watcher.visitDir(dir) : null)) ?? [];
+  } finally {
+    watcher?.endSweep();
+  }
+  const progress = await apply(compareWithRows(ctx, found, await allFileRows(ctx), false), onProgress);
+  index.changes.saveSweep(walked, codexAtStart?.seen ?? null);
+  onProgress?.({ ...progress, phase: 'done' });
+}
+
+/** What a pass over the given files (absolute paths) has to do: see runPass. */
+export function findPathChanges(ctx: IndexContext, paths: Iterable<string>): PassWork {
+  const set = [...paths];
+  return compareWithRows(ctx, statPaths(ctx.layout, set), fileRowsOf(ctx, set), true);
+}
+
+/**
+ * Compares the files found with their rows: moved and removed files are settled, renamed or
+ * touched ones get their row's facts updated, and the files whose content changed are returned.
+ */
+function compareWithRows(ctx: IndexContext, found: Found[], rows: Map<string, FileRow>, paths: boolean): PassWork {
   const affected = new Set<string>();
   settleMovesAndRemovals(ctx, found, rows, affected);
-
   const todo = found.filter((f) => {
     const r = rows.get(f.rel);
     if (!r) return true;
@@ -78,12 +116,46 @@ export async function runPass(
     }
     return false;
   });
+  const todoRows: FileRow[] = [];
+  for (const f of todo) {
+    const r = rows.get(f.rel);
+    if (r) todoRows.push(r);
+  }
+  return { todo, rows: todoRows, affected: [...affected], paths };
+}
+
+/** How applyChanges runs. */
+export interface ApplyOptions {
+  /**
+   * Whether to also rebuild the threads other passes left marked (see `pending_threads`):
+   * asked after the files are written. False while a pass of the index worker may still be
+   * writing the rows of the threads it marked (it rebuilds them itself).
+   */
+  pending?: () => boolean;
+  /** The length of a slice (ms; default: by the kind of pass). */
+  sliceMs?: number;
+}
+
+/**
+ * The heavy part of a pass: the changed files are read, each slice's writes committed in one
+ * transaction (the event loop gets a turn between slices), then session_index.jsonl's names
+ * and the affected threads' rows.
+ */
+export async function applyChanges(
+  ctx: IndexContext,
+  work: PassWork,
+  onProgress: IndexProgressListener | undefined,
+  options: ApplyOptions = {},
+): Promise<IndexProgress> {
+  const { todo, paths } = work;
+  const rows = new Map(work.rows.map((r) => [r.rel, r]));
+  const affected = new Set(work.affected);
   const progress: IndexProgress = {
     phase: 'indexing',
     filesDone: 0,
     filesTotal: todo.length,
     bytesDone: 0,
-    bytesTotal: todo.reduce((n, f) => n + bytesToRead(f, rows.get(f.rel)), 0),
+    bytesTotal: workBytes(work),
   };
   onProgress?.({ ...progress, phase: 'scanning' });
   let batch: (() => void)[] = [];
@@ -92,7 +164,7 @@ export async function runPass(
   // The batch's writes run at its commit, after the reads that queued them. What a commit costs
   // per byte read is learnt from the commits so far (the first file is committed alone to learn
   // it), and a slice ends when its reads plus the commit they would need reach its length.
-  const sliceMs = paths ? PATH_PASS_SLICE_MS : FULL_PASS_SLICE_MS;
+  const sliceMs = options.sliceMs ?? (paths ? PATH_PASS_SLICE_MS : FULL_PASS_SLICE_MS);
   let commitMsPerByte = 0;
   const commit = (): void => {
     const writes = batch;
@@ -134,10 +206,9 @@ export async function runPass(
   }
   commit();
   for (const id of syncNamesChanged(ctx, await namesIfChanged(ctx))) affected.add(id);
-  for (const id of pendingThreads(ctx)) affected.add(id);
-  await rebuildThreadsInSlices(ctx, affected);
-  if (!paths) index.changes.saveSweep(walked, codexAtStart?.seen ?? null);
-  onProgress?.({ ...progress, phase: 'done' });
+  if (options.pending?.() ?? true) for (const id of pendingThreads(ctx)) affected.add(id);
+  await rebuildThreadsInSlices(ctx, affected, options.sliceMs);
+  return progress;
 }
 
 /**

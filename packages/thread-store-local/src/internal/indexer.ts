@@ -14,10 +14,13 @@ import type { HomeWatcher } from './watcher.js';
 import { placesOf } from './change-scan.js';
 import { foundFrom } from './discovery.js';
 import { HomeSync } from './home-sync.js';
+import type { SweepScan } from './home-sync.js';
 import type { FileRow, IndexContext } from './index-context.js';
 import { deleteFileRow, markPending, pendingThreads, stateOf } from './file-rows.js';
 import { indexFile } from './file-indexing.js';
-import { runPass } from './index-pass.js';
+import { applyChanges, runPass, workBytes } from './index-pass.js';
+import type { ApplyChanges, PassWork } from './index-pass.js';
+import { IndexWorker, WorkerUnavailable } from './index-worker-client.js';
 import { indexAppended } from './appended-index.js';
 import type { AppendedRun } from './recorder.js';
 import { namesIfChanged, syncNamesChanged } from './names-sync.js';
@@ -38,6 +41,13 @@ import { contentMatches, snippetOf } from './content-matches.js';
  * up to date (index-pass.ts: the walk in discovery.ts, each file read by file-indexing.ts, rows
  * in file-rows.ts, thread-rows.ts and names-sync.ts) and the queries answered from it.
  */
+
+/**
+ * A pass hands its work to the index worker (see index-worker.ts) from this many files to read,
+ * or this many bytes: a smaller one costs the event loop less than the hand-over.
+ */
+const WORKER_MIN_FILES = 64;
+const WORKER_MIN_BYTES = 8 << 20;
 
 /** Prepared statements kept (see ThreadIndex.stmt). */
 export const STATEMENT_CACHE_MAX = 128;
@@ -76,15 +86,66 @@ export class ThreadIndex {
   lastSweepStartedAt = -Infinity;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly ctx: IndexContext;
+  /** The index worker, or null when passes run on this thread only. */
+  private readonly worker: IndexWorker | null;
+  /** Path passes of this thread queued or under way (see sweepPaths). */
+  private mainPasses = 0;
+  /** The background sweep's pass under way in the worker: its files, and its end. */
+  private sweeping: { rels: Set<string>; done: Promise<void> } | null = null;
 
   /** Change detection, the background sweep and the early first page (home-sync.ts). */
   readonly changes: HomeSync;
 
-  constructor(layout: HomeLayout, db: Db, defaultModelProvider: string, codexStateDb: string | null = null) {
+  /**
+   * `worker`: large passes run their heavy part (reading files, writing rows) in an index worker
+   * thread over its own connection to the index file `file` (see index-worker.ts); without it,
+   * or when the worker cannot start, every pass runs on this thread.
+   */
+  constructor(
+    layout: HomeLayout,
+    db: Db,
+    defaultModelProvider: string,
+    codexStateDb: string | null = null,
+    worker = false,
+  ) {
     this.changes = new HomeSync(this, layout, db, codexStateDb);
     this.layout = layout;
     this.db = db;
     this.ctx = { layout, db, defaultModelProvider, stmt: (sql) => this.stmt(sql), passStates: new Map() };
+    this.worker = worker ? new IndexWorker({ file: db.name, home: layout.home, defaultModelProvider }) : null;
+  }
+
+  /** Whether large passes go to the index worker (false without one, or once it failed). */
+  get usesWorker(): boolean {
+    return this.worker?.usable ?? false;
+  }
+
+  /** Passes that ran in the index worker so far (the tests check that the worker was used). */
+  workerPasses = 0;
+
+  /**
+   * Runs the heavy part of a pass (see applyChanges): in the index worker when the work is
+   * large enough and the worker is usable, else here. A pass here leaves the threads marked by
+   * the worker's pass under way to that pass.
+   */
+  private readonly apply: ApplyChanges = async (work: PassWork, onProgress) => {
+    if (this.worker?.usable && (work.todo.length >= WORKER_MIN_FILES || workBytes(work) >= WORKER_MIN_BYTES)) {
+      try {
+        const progress = await this.worker.run({ work }, onProgress);
+        this.workerPasses++;
+        return progress;
+      } catch (e) {
+        if (!(e instanceof WorkerUnavailable)) throw e;
+        // Whatever the worker committed is consistent (its rows and the threads it marked): the
+        // pass is run again here, which reads what is still to read.
+      }
+    }
+    return applyChanges(this.ctx, work, onProgress, { pending: () => this.sweeping === null });
+  };
+
+  /** Closes the index worker (`now`: at once, the index file is being replaced). */
+  async closeWorker(now = false): Promise<void> {
+    await this.worker?.close(now);
   }
 
   /**
@@ -119,6 +180,7 @@ export class ThreadIndex {
   async whenIdle(): Promise<void> {
     await this.syncing?.catch(() => undefined);
     await this.pathPasses;
+    await this.sweeping?.done;
   }
 
   /** Brings the whole index up to date with the files (one pass at a time). */
@@ -127,7 +189,8 @@ export class ThreadIndex {
     const paths = this.pathPasses;
     const run = (async () => {
       await paths;
-      await runPass(this.ctx, this, onProgress);
+      await this.sweeping?.done;
+      await runPass(this.ctx, this, onProgress, undefined, this.apply);
     })().finally(() => {
       this.syncing = null;
     });
@@ -143,14 +206,81 @@ export class ThreadIndex {
   syncPaths(paths: ReadonlySet<string>, onProgress?: IndexProgressListener): Promise<void> {
     const prev = this.pathPasses;
     const full = this.syncing;
+    this.mainPasses++;
     const run = (async () => {
       await full?.catch(() => undefined);
       await prev;
-      await runPass(this.ctx, this, onProgress, paths);
-    })();
+      // A file the sweep's pass in the worker is reading waits for it (one pass at a time per file).
+      const s = this.sweeping;
+      if (s && [...paths].some((p) => s.rels.has(this.relOrNull(p) ?? ''))) await s.done;
+      await runPass(this.ctx, this, onProgress, paths, this.apply);
+    })().finally(() => {
+      this.mainPasses--;
+    });
     const settled = run.catch(() => undefined);
     this.pathPasses = settled;
     return run;
+  }
+
+  private relOrNull(abs: string): string | null {
+    try {
+      return this.layout.rel(abs);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The background sweep's walk in the index worker (see sweepScan); null without a usable worker. */
+  async sweepScanInWorker(): Promise<SweepScan | null> {
+    if (!this.worker?.usable) return null;
+    try {
+      return await this.worker.scan();
+    } catch (e) {
+      if (e instanceof WorkerUnavailable) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * A path pass of the background sweep (see HomeSync.sweep). With the index worker it runs there
+   * whole (stat, compare, read, write), and the passes of this thread are not queued behind it:
+   * a listing's pass only waits for it when it has one of its files. It starts when no other
+   * pass of this thread is under way, so both never compare the same file with its row at once.
+   * Without the worker (or `inWorker` false) it is a path pass like any other (syncPaths).
+   */
+  async sweepPaths(paths: ReadonlySet<string>, onProgress?: IndexProgressListener, inWorker = true): Promise<void> {
+    const worker = this.worker;
+    if (!inWorker || !worker?.usable) return this.syncPaths(paths, onProgress);
+    while (this.syncing || this.mainPasses > 0 || this.sweeping) {
+      await this.syncing?.catch(() => undefined);
+      await this.pathPasses;
+      await this.sweeping?.done;
+    }
+    const rels = new Set<string>();
+    for (const p of paths) {
+      const rel = this.relOrNull(p);
+      if (rel !== null) rels.add(rel);
+    }
+    const run = worker.run({ paths: [...paths] }, onProgress);
+    const sweeping = {
+      rels,
+      done: run.then(
+        () => undefined,
+        () => undefined,
+      ),
+    };
+    this.sweeping = sweeping;
+    let progress: IndexProgress;
+    try {
+      progress = await run;
+      this.workerPasses++;
+    } catch (e) {
+      if (!(e instanceof WorkerUnavailable)) throw e;
+      return this.syncPaths(paths, onProgress);
+    } finally {
+      if (this.sweeping === sweeping) this.sweeping = null;
+    }
+    onProgress?.({ ...progress, phase: 'done' });
   }
 
   /**

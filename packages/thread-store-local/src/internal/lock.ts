@@ -8,8 +8,18 @@ interface FsExt {
   flockSync(fd: number, flags: 'ex' | 'exnb' | 'sh' | 'shnb' | 'un'): void;
 }
 
-// fs-ext is a CommonJS native module without types; it exposes BSD flock(2).
-const fsExt = createRequire(import.meta.url)('fs-ext') as FsExt;
+let loaded: FsExt | undefined;
+
+/**
+ * fs-ext, a CommonJS native module without types that exposes BSD flock(2), loaded on the first
+ * lock: it cannot be loaded on a worker thread (its addon is not context-aware, and loading it
+ * there ends the process), and the index worker (index-worker.ts) loads this module without
+ * taking locks.
+ */
+function fsExt(): FsExt {
+  loaded ??= createRequire(import.meta.url)('fs-ext') as FsExt;
+  return loaded;
+}
 
 /** Read-write, created when missing; openNoFollowSync adds O_NOFOLLOW (files Skein writes stay in the home). */
 const OPEN_CREATE = constants.O_RDWR | constants.O_CREAT;
@@ -34,7 +44,7 @@ function isBusy(e: unknown): boolean {
 /** Takes a non-blocking flock; false when another open file description holds it. */
 function tryFlock(fd: number, mode: 'exnb' | 'shnb', file: string): boolean {
   try {
-    fsExt.flockSync(fd, mode);
+    fsExt().flockSync(fd, mode);
     return true;
   } catch (e) {
     if (isBusy(e)) return false;

@@ -23,6 +23,7 @@ export interface ResolvedOptions {
   onWarning: (warning: LocalStoreWarning) => void;
   watch: boolean;
   backgroundIntegrityCheck: boolean;
+  indexWorker: boolean;
   fullSweepIntervalMs: number;
   historyMode: HistoryMode;
   maxBufferedBytes: number;
@@ -58,6 +59,8 @@ export function resolveOptions(options: LocalThreadStoreOptions): ResolvedOption
   const backgroundIntegrityCheck = options.backgroundIntegrityCheck ?? true;
   if (typeof backgroundIntegrityCheck !== 'boolean')
     throw ThreadStoreError.invalidRequest('backgroundIntegrityCheck must be true or false');
+  const indexWorker = options.indexWorker ?? true;
+  if (typeof indexWorker !== 'boolean') throw ThreadStoreError.invalidRequest('indexWorker must be true or false');
   const fullSweepIntervalMs = options.fullSweepIntervalMs ?? 60_000;
   if (typeof fullSweepIntervalMs !== 'number' || !(fullSweepIntervalMs >= 0))
     throw ThreadStoreError.invalidRequest('fullSweepIntervalMs must be a number of milliseconds >= 0');
@@ -80,6 +83,7 @@ export function resolveOptions(options: LocalThreadStoreOptions): ResolvedOption
       ((w) => process.emitWarning(`${w.message} (thread ${w.threadId})`, { type: 'SkeinWarning', code: w.code })),
     watch,
     backgroundIntegrityCheck,
+    indexWorker,
     fullSweepIntervalMs,
     historyMode,
     maxBufferedBytes,

@@ -208,10 +208,14 @@ export function rebuildThreads(ctx: IndexContext, ids: Iterable<string>): void {
 
 /**
  * `rebuildThreads` for a full pass: the same rows, bases before forks, but committed a slice
- * at a time, yielding to the event loop after each slice's REBUILD_SLICE_MS of work, so
+ * at a time, yielding to the event loop after each slice's `sliceMs` of work, so
  * rebuilding every thread of a large home does not hold the event loop in one step.
  */
-export async function rebuildThreadsInSlices(ctx: IndexContext, ids: Iterable<string>): Promise<void> {
+export async function rebuildThreadsInSlices(
+  ctx: IndexContext,
+  ids: Iterable<string>,
+  sliceMs = REBUILD_SLICE_MS,
+): Promise<void> {
   const forks: string[] = [];
   try {
     for (const [list, deferTo] of [
@@ -224,7 +228,7 @@ export async function rebuildThreadsInSlices(ctx: IndexContext, ids: Iterable<st
         ctx.db
           .transaction(() => {
             do rebuildThread(ctx, list[next++]!, deferTo);
-            while (next < list.length && (next % 64 !== 0 || performance.now() - sliceStart < REBUILD_SLICE_MS));
+            while (next < list.length && (next % 64 !== 0 || performance.now() - sliceStart < sliceMs));
           })
           .immediate();
         if (next < list.length) await yieldTurn();
