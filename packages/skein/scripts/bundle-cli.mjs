@@ -38,13 +38,11 @@ for (const f of ['bin.js', 'bin.js.map', 'bin.d.ts', 'bin.d.ts.map', 'index-work
   rmSync(path.join(dist, f), { force: true });
 rmSync(path.join(dist, 'cli'), { recursive: true, force: true });
 
-const result = await build({
+/** What both builds share: one ESM file set for Node 20 with the native modules left out. */
+const common = {
   absWorkingDir: root,
-  entryPoints: { bin: 'src/bin.ts' },
   outdir: 'dist',
-  chunkNames: 'cli/[name]-[hash]',
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20.19',
@@ -58,6 +56,13 @@ const result = await build({
   sourcesContent: false,
   legalComments: 'none',
   logLevel: 'warning',
+};
+
+const result = await build({
+  ...common,
+  entryPoints: { bin: 'src/bin.ts' },
+  chunkNames: 'cli/[name]-[hash]',
+  splitting: true,
   metafile: true,
 });
 
@@ -66,21 +71,8 @@ const result = await build({
 // they are; it shares no state with them.
 const localStore = createRequire(path.join(root, 'package.json')).resolve('@skein/thread-store-local');
 await build({
-  absWorkingDir: root,
+  ...common,
   entryPoints: { 'index-worker': path.join(path.dirname(localStore), 'internal', 'index-worker.js') },
-  outdir: 'dist',
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20.19',
-  external: EXTERNAL,
-  banner: {
-    js: "import { createRequire as __skeinCreateRequire } from 'node:module';\nconst require = __skeinCreateRequire(import.meta.url);",
-  },
-  sourcemap: 'linked',
-  sourcesContent: false,
-  legalComments: 'none',
-  logLevel: 'warning',
 });
 
 if (process.argv.includes('--analyze')) {

@@ -5,7 +5,7 @@ import { foundFrom } from './discovery.js';
 import type { Found } from './discovery.js';
 import { emptyFileState, FileScanner, fileThreadId, stateFromJson, stateToJson } from './file-state.js';
 import type { FileState } from './file-state.js';
-import { deleteMessages, stateOf, withFileSum } from './file-rows.js';
+import { deleteMessages, stateOf, UPSERT_FILE_ROW, withFileSum } from './file-rows.js';
 import { FILE_STAT_COLUMNS } from './index-context.js';
 import type { FileRow, IndexContext } from './index-context.js';
 import type { AppendedRun } from './recorder.js';
@@ -110,15 +110,6 @@ function scanRun(ctx: IndexContext, run: AppendedRun): Scanned | 'current' | nul
   return { f, prev, tail, state, stateJson: stateToJson(state), scanner, turnRows, ids: [...ids] };
 }
 
-const UPSERT_FILE = `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state,
-     base_id, base_end, sum)
-   VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state,
-     @base_id, @base_end, @sum)
-   ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
-     listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
-     ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state,
-     base_id = excluded.base_id, base_end = excluded.base_end, sum = excluded.sum`;
-
 /** An append to a row that stays the same file of the same thread: what it changes, no more (no update of files_thread). */
 const UPDATE_APPENDED = `UPDATE files SET size = @size, mtime_ms = @mtime_ms, ctime_ms = @ctime_ms,
      indexed_bytes = @indexed_bytes, state = @state, base_id = @base_id, base_end = @base_end, sum = @sum
@@ -157,7 +148,7 @@ function writeScanned(ctx: IndexContext, s: Scanned): FileRow & { state: string;
   ) {
     const { thread_id: _t, archived: _a, listable: _l, zst: _z, ino: _i, ...changed } = row;
     ctx.stmt(UPDATE_APPENDED).run(changed);
-  } else ctx.stmt(UPSERT_FILE).run(row);
+  } else ctx.stmt(UPSERT_FILE_ROW).run(row);
   writtenStates(ctx).set(f.rel, { sum: row.sum, state });
   ctx.passStates.set(f.rel, { json: s.stateJson, state });
   if (state.turns) s.turnRows.write(!s.tail, state.turns);

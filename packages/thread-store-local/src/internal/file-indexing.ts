@@ -7,7 +7,7 @@ import type { RawLine } from './reader.js';
 import { contentRow } from './content-search.js';
 import { rowSum } from './row-sum.js';
 import { TurnRowsSink } from './turn-index.js';
-import { deleteMessages, stateOf, withFileSum } from './file-rows.js';
+import { deleteMessages, stateOf, UPSERT_FILE_ROW, withFileSum } from './file-rows.js';
 import type { FileRow, IndexContext } from './index-context.js';
 
 /**
@@ -109,34 +109,23 @@ export async function indexFile(
     } else {
       deleteMessages(ctx, f.rel);
     }
-    ctx
-      .stmt(
-        `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes, state,
-             base_id, base_end, sum)
-           VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state,
-             @base_id, @base_end, @sum)
-           ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
-             listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
-             ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state,
-             base_id = excluded.base_id, base_end = excluded.base_end, sum = excluded.sum`,
-      )
-      .run(
-        withFileSum({
-          rel: f.rel,
-          thread_id: threadId,
-          archived: f.archived ? 1 : 0,
-          listable: f.listable ? 1 : 0,
-          zst: f.zst ? 1 : 0,
-          size: f.size,
-          mtime_ms: f.mtimeMs,
-          ctime_ms: f.ctimeMs,
-          ino: f.ino,
-          indexed_bytes: indexed,
-          state: stateJson,
-          base_id: state.historyBase?.threadId ?? null,
-          base_end: state.historyBase?.endByteOffset ?? null,
-        }),
-      );
+    ctx.stmt(UPSERT_FILE_ROW).run(
+      withFileSum({
+        rel: f.rel,
+        thread_id: threadId,
+        archived: f.archived ? 1 : 0,
+        listable: f.listable ? 1 : 0,
+        zst: f.zst ? 1 : 0,
+        size: f.size,
+        mtime_ms: f.mtimeMs,
+        ctime_ms: f.ctimeMs,
+        ino: f.ino,
+        indexed_bytes: indexed,
+        state: stateJson,
+        base_id: state.historyBase?.threadId ?? null,
+        base_end: state.historyBase?.endByteOffset ?? null,
+      }),
+    );
     ctx.passStates.set(f.rel, { json: stateJson, state });
     if (state.turns) turnRows.write(!tail, state.turns);
     // One FTS row per file and pass (see contentRow): per-row FTS5 costs (a doclist entry per

@@ -30,6 +30,16 @@ export async function allFileRows(ctx: IndexContext): Promise<Map<string, FileRo
   }
 }
 
+/** Writes a file's whole row (named parameters: every column of `files`), replacing one there. */
+export const UPSERT_FILE_ROW = `INSERT INTO files (rel, thread_id, archived, listable, zst, size, mtime_ms, ctime_ms, ino, indexed_bytes,
+     state, base_id, base_end, sum)
+   VALUES (@rel, @thread_id, @archived, @listable, @zst, @size, @mtime_ms, @ctime_ms, @ino, @indexed_bytes, @state,
+     @base_id, @base_end, @sum)
+   ON CONFLICT(rel) DO UPDATE SET thread_id = excluded.thread_id, archived = excluded.archived,
+     listable = excluded.listable, zst = excluded.zst, size = excluded.size, mtime_ms = excluded.mtime_ms,
+     ctime_ms = excluded.ctime_ms, ino = excluded.ino, indexed_bytes = excluded.indexed_bytes, state = excluded.state,
+     base_id = excluded.base_id, base_end = excluded.base_end, sum = excluded.sum`;
+
 /** The rows of the given files (absolute paths; those outside the home are skipped). */
 export function fileRowsOf(ctx: IndexContext, paths: Iterable<string>): Map<string, FileRow> {
   const rows = new Map<string, FileRow>();
