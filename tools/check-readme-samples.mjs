@@ -63,6 +63,8 @@ export function extractSamples(markdown, readme) {
     const sample = { readme, line: fenceLine, lang, code, mode: 'check', reason: '', prelude: '' };
     for (let j = fenceLine - 2; j >= 0; j--) {
       const text = (lines[j] ?? '').trim();
+      // Blank lines may stand between a marker and its fence (Prettier puts one there).
+      if (text === '') continue;
       const marker = MARKER.exec(text);
       if (!marker) break;
       const [, kind, value = ''] = marker;

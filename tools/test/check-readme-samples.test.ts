@@ -67,6 +67,26 @@ describe('extractSamples', () => {
     ]);
   });
 
+  it('keeps a marker a blank line above its fence (as Prettier writes it), and not one above other text', () => {
+    const md = [
+      '<!-- sample: run -->', // 1
+      '',
+      `${fence}ts`, // 3
+      'const a = 1;',
+      fence,
+      '<!-- sample: run -->', // 6
+      'Some text.',
+      '',
+      `${fence}ts`, // 9
+      'const b = 2;',
+      fence,
+    ].join('\n');
+    expect(extractSamples(md, 'R.md').map((x) => [x.line, x.mode])).toEqual([
+      [3, 'run'],
+      [9, 'check'],
+    ]);
+  });
+
   it('refuses a skip without a reason and an unknown marker', () => {
     expect(() => extractSamples(`<!-- sample: skip -->\n${fence}ts\nx\n${fence}\n`, 'R.md')).toThrow(
       'R.md:1: `sample: skip` needs a reason',
