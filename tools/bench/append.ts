@@ -104,7 +104,14 @@ export async function runAppend(baseDir: string, items: number, flushSamples: nu
   mkdirSync(home, { recursive: true });
   writeFileSync(path.join(home, 'config.toml'), codexConfigToml());
   const pool = itemPool();
-  const store = new LocalThreadStore({ home, defaultModelProvider: SYNTH_PROVIDER, fsync: 'always' });
+  // The workload buffers every item before one flush (~70 MB at 200,000 items): above the
+  // default cap of a writer's unflushed bytes (64 MiB), which would refuse the last appends.
+  const store = new LocalThreadStore({
+    home,
+    defaultModelProvider: SYNTH_PROVIDER,
+    fsync: 'always',
+    maxBufferedBytes: 1 << 30,
+  });
   try {
     // One call per item.
     let threadId = await newThread(store, home);

@@ -22,6 +22,7 @@ export interface LocalStoreOptions {
   home: string;
   defaultModelProvider: string;
   fsync?: 'always' | 'never';
+  maxBufferedBytes?: number;
 }
 
 type LocalStoreCtor = new (options: LocalStoreOptions) => LocalStore;

@@ -146,6 +146,38 @@ describe('indexing what the writers appended', () => {
     expect(appended).toEqual(await reindexed(home));
   });
 
+  it('leaves a flush of more than 8 MiB to a read of the file, with the same rows', async () => {
+    const home = tmpHome();
+    const seen = watchAppended();
+    const store = new LocalThreadStore({ home });
+    const threadId = newThreadId();
+    const big = (i: number): RolloutItem => ({
+      type: 'event_msg',
+      payload: { type: 'agent_message', message: `part ${i} `.padEnd(64 * 1024, 'z') },
+    });
+    try {
+      await store.createThread(create(threadId, 'legacy'));
+      await store.listThreads({});
+      await store.appendItems({ threadId, items: turn(0, 'small') });
+      await store.flushThread(threadId);
+      const runs = seen.runs;
+      await store.appendItems({ threadId, items: Array.from({ length: 140 }, (_, i) => big(i)) });
+      await store.flushThread(threadId);
+      // The round got no run for it: the flush did not index 9 MB of lines on its path.
+      expect(seen.runs).toBe(runs);
+      // The next rounds are indexed from their lines again.
+      await store.appendItems({ threadId, items: turn(1, 'after') });
+      await store.flushThread(threadId);
+      expect(seen.runs).toBe(runs + 1);
+      const found = await store.searchThreads({ searchTerm: 'part 139 ' });
+      expect(found.items.map((r) => r.thread.threadId)).toEqual([threadId]);
+      await store.shutdownThread(threadId);
+    } finally {
+      await store.close();
+    }
+    expect(dump(home)).toEqual(await reindexed(home));
+  });
+
   it('reads a file back when someone else appended to it after the writer', async () => {
     const home = tmpHome();
     const seen = watchAppended();

@@ -323,7 +323,10 @@ export class RolloutRecorder implements CommitMember {
     const a = this.appended;
     const mark = { at, print: fingerprintFrom(first, last) };
     if (a === null) {
-      this.appended = { start: at, marks: [mark], lines, bytes: data.length };
+      // A large write (a long buffered run flushed at once) is left to a read of the file after
+      // the flush, off the flush's path, as are the writes after it until the next round.
+      this.appended =
+        data.length > MAX_APPENDED_KEPT ? 'lost' : { start: at, marks: [mark], lines, bytes: data.length };
     } else if (a !== 'lost') {
       if (a.start + a.bytes !== at || a.bytes + data.length > MAX_APPENDED_KEPT) this.appended = 'lost';
       else {
