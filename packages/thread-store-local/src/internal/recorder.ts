@@ -309,8 +309,8 @@ export class RolloutRecorder implements CommitMember {
     this.lastBytes = last;
   }
 
-  /** Records a write of `data` at `at` (lines `lines`) for takeAppended, and the file's new edges. */
-  private noteAppended(fd: number, at: number, data: Buffer, lines: AppendedLine[]): void {
+  /** Records a write of `data` at `at` for takeAppended (its lines, from `lines`, only when kept), and the file's new edges. */
+  private noteAppended(fd: number, at: number, data: Buffer, lines: () => AppendedLine[]): void {
     try {
       this.learnEdges(fd, at);
     } catch {
@@ -326,11 +326,11 @@ export class RolloutRecorder implements CommitMember {
       // A large write (a long buffered run flushed at once) is left to a read of the file after
       // the flush, off the flush's path, as are the writes after it until the next round.
       this.appended =
-        data.length > MAX_APPENDED_KEPT ? 'lost' : { start: at, marks: [mark], lines, bytes: data.length };
+        data.length > MAX_APPENDED_KEPT ? 'lost' : { start: at, marks: [mark], lines: lines(), bytes: data.length };
     } else if (a !== 'lost') {
       if (a.start + a.bytes !== at || a.bytes + data.length > MAX_APPENDED_KEPT) this.appended = 'lost';
       else {
-        for (const l of lines) a.lines.push(l);
+        for (const l of lines()) a.lines.push(l);
         a.marks.push(mark);
         a.bytes += data.length;
       }
@@ -447,7 +447,6 @@ export class RolloutRecorder implements CommitMember {
     let done = 0;
     let written = before;
     const out: WrittenLine[] = [];
-    const appendedLines: AppendedLine[] = [];
     try {
       if (this.mode === 'paginated') {
         // One write for the whole flush (the bytes are those of one write per line).
@@ -456,26 +455,29 @@ export class RolloutRecorder implements CommitMember {
         for (const [i, data] of parts.entries()) {
           const l = all[i]!;
           out.push({ item: l.item ?? {}, ordinal: l.ordinal ?? 0, start: at, end: at + data.length });
-          appendedLines.push({ text: l.text, start: at, end: at + data.length });
           at += data.length;
         }
         const data = Buffer.concat(parts);
         writeAllSync(fh.fd, data);
         written = at;
         done = all.length;
-        this.noteAppended(fh.fd, before, data, appendedLines);
+        // The lines' byte ranges are those of `out` (taken only when the writer keeps them).
+        this.noteAppended(fh.fd, before, data, () =>
+          all.map((l, i) => ({ text: l.text, start: out[i]!.start, end: out[i]!.end })),
+        );
       } else {
         const data = Buffer.from(all.map((l) => l.text).join('\n') + '\n', 'utf8');
         writeAllSync(fh.fd, data);
         written += data.length;
         done = all.length;
-        let at = before;
-        for (const l of all) {
-          const n = Buffer.byteLength(l.text, 'utf8') + 1;
-          appendedLines.push({ text: l.text, start: at, end: at + n });
-          at += n;
-        }
-        this.noteAppended(fh.fd, before, data, appendedLines);
+        this.noteAppended(fh.fd, before, data, () => {
+          let at = before;
+          return all.map((l) => {
+            const start = at;
+            at += Buffer.byteLength(l.text, 'utf8') + 1;
+            return { text: l.text, start, end: at };
+          });
+        });
       }
       if (this.fsync === 'always') await (sync ? sync(fh) : fh.sync());
     } catch (e) {
