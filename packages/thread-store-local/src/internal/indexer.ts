@@ -35,8 +35,6 @@ import {
   threadForFile,
 } from './thread-rows.js';
 import { contentMatches, snippetOf } from './content-matches.js';
-import { SERVED_COLUMNS, VerifiedRows } from './verified-rows.js';
-import type { ServedRow } from './verified-rows.js';
 
 /**
  * Skein's SQLite index of a home, kept in step with the rollout files: the passes that bring it
@@ -94,8 +92,6 @@ export class ThreadIndex {
   private mainPasses = 0;
   /** The background sweep's pass under way in the worker: its files, and its end. */
   private sweeping: { rels: Set<string>; done: Promise<void> } | null = null;
-  /** Rows already checked against their checksum (see verified-rows.ts). */
-  private readonly verifiedRows = new VerifiedRows();
 
   /** Change detection, the background sweep and the early first page (home-sync.ts). */
   readonly changes: HomeSync;
@@ -177,9 +173,6 @@ export class ThreadIndex {
   get cachedStatements(): number {
     return this.statements.size;
   }
-
-  /** How many `threads` rows answers have hashed to check them (tests check the memory of checked rows). */
-  rowsHashed = 0;
 
   // ---- syncing -----------------------------------------------------------------------------
 
@@ -389,7 +382,6 @@ export class ThreadIndex {
           this.stmt(`DELETE FROM ${t}`).run();
       })
       .immediate();
-    this.verifiedRows.clear();
   }
 
   /** Forgets a file (after Skein deleted it). */
@@ -399,34 +391,11 @@ export class ThreadIndex {
 
   // ---- queries -----------------------------------------------------------------------------
 
-  /**
-   * The rows read for an answer, checked against their checksums: a row verified before with
-   * the same served values passes at once, any other is read in full and hashed (see
-   * verified-rows.ts), and served as read then. Outside a read transaction a row may change or
-   * go between the two reads: the later one is what is served (or nothing, when it went).
-   */
-  private checkServed<R extends ServedRow>(rows: readonly R[]): R[] {
-    const out: R[] = [];
-    for (const r of rows) {
-      if (this.verifiedRows.seen(r)) {
-        out.push(r);
-        continue;
-      }
-      const full = this.stmt('SELECT * FROM threads WHERE thread_id = ?').get(r.thread_id) as R | undefined;
-      if (!full) continue;
-      this.rowsHashed++;
-      checkThreadRow(full);
-      this.verifiedRows.add(full);
-      out.push({ ...r, ...full });
-    }
-    return out;
-  }
-
   locate(threadId: string): LocatedThread | null {
-    const read = this.stmt(`SELECT ${SERVED_COLUMNS} FROM threads t WHERE t.thread_id = ?`).get(threadId) as
-      ServedRow | undefined;
-    const [row] = read ? this.checkServed([read]) : [];
+    const row = this.stmt('SELECT * FROM threads WHERE thread_id = ?').get(threadId) as
+      { rel: string; data: string; archived: number; listable: number } | undefined;
     if (!row) return null;
+    checkThreadRow(row);
     const f = this.stmt('SELECT zst FROM files WHERE rel = ?').get(row.rel) as { zst: number } | undefined;
     return {
       thread: threadFromJson(row.data),
@@ -475,17 +444,18 @@ export class ThreadIndex {
     const extra: SqlFilter | undefined = found
       ? { where: 't.rel IN (SELECT value FROM json_each(?))', args: [JSON.stringify([...found.keys()])] }
       : undefined;
-    const page = pageSql<PageRow & ServedRow>(
+    const page = pageSql<PageRow & { data: string; rel: string }>(
       p,
       storeKind,
       cursor,
       filterSql(p, extra),
-      SERVED_COLUMNS,
-      (sql, args) => this.stmt(sql).all(...args) as (PageRow & ServedRow)[],
+      't.*',
+      (sql, args) => this.stmt(sql).all(...args) as (PageRow & { data: string; rel: string })[],
       (sql, args) => this.stmt(sql).get(...args) !== undefined,
     );
+    for (const r of page.rows) checkThreadRow(r);
     return {
-      items: this.checkServed(page.rows).map((r) => ({
+      items: page.rows.map((r) => ({
         thread: threadFromJson(r.data),
         snippet: content === undefined ? '' : snippetOf(found?.get(r.rel) ?? '', content),
       })),
